@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import Model
+import Planner
+import StellwerkAPI
+import WorkspaceFiles
+
+/// `stellwerk plan`: what must change on each node of an environment.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what must change on each node of an environment.",
+        subcommands: [CreatePlan.self, ShowPlan.self],
+        defaultSubcommand: CreatePlan.self)
+}
+
+/// `stellwerk plan [create] --env ENV`.
+struct CreatePlan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Compute the plan for an environment (the default of `stellwerk plan`).",
+        discussion: """
+            Compares the desired state (blueprints, environment, sites and the release) with the recorded
+            state of every node and lists, per site, node and service: create, update, migrate, restart,
+            remove or unchanged. Secret values never appear, only whether they changed. The plan records
+            the state serial it was computed from; applying it after the state moved is refused.
+
+            Until the state store exists, the recorded state is empty (nothing deployed yet) or read from
+            a snapshot file with --state.
+
+            Examples:
+              stellwerk plan --env sandbox
+              stellwerk plan --env live --state live-state.json --out live.plan.json
+              stellwerk plan --env sandbox --json | jq '.sites[].nodes[].changes'
+            """)
+
+    @OptionGroup var workspace: WorkspaceOption
+
+    @Option(name: .long, help: ArgumentHelp("The environment to plan, such as sandbox or live.", valueName: "ENV"))
+    var env: String
+
+    @Option(name: .long, help: ArgumentHelp("A state snapshot (JSON) to plan against; default: nothing deployed.", valueName: "FILE"))
+    var state: String?
+
+    @Option(name: .long, help: ArgumentHelp("A release manifest (JSON) to deploy; default: the working tree, unreleased.", valueName: "FILE"))
+    var release: String?
+
+    @Option(name: .long, help: ArgumentHelp("Save the plan (JSON) to this file for review and a later apply.", valueName: "PLAN"))
+    var out: String?
+
+    @Flag(name: .long, help: "Print the plan as JSON instead of the terminal view.")
+    var json = false
+
+    @Flag(name: .long, help: "Also list instances that stay unchanged.")
+    var all = false
+
+    func run() throws {
+        let terminal = Terminal.detect()
+        let (loaded, root) = try workspace.load(terminal: terminal)
+        let environment: ResolvedEnvironment
+        do {
+            environment = try EnvironmentResolver(workspace: loaded).resolve(env)
+        } catch {
+            DiagnosticPrinter(terminal: terminal, root: root).printAll(error.diagnostics, to: .standardError)
+            throw ExitCode(1)
+        }
+        let recorded = try state.map { path in
+            let snapshot = try JSONFiles.read(StateSnapshot.self, from: path, what: "state snapshot")
+            guard snapshot.environment == env else {
+                throw CLIError("\(path): the snapshot is of environment '\(snapshot.environment)', not '\(env)'")
+            }
+            return snapshot
+        } ?? .empty(environment: env)
+        let manifest = try release.map { try JSONFiles.read(ReleaseManifest.self, from: $0, what: "release manifest") }
+        let plan = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: recorded)
+        if let out {
+            do {
+                try JSONFiles.write(plan, to: out)
+            } catch {
+                throw CLIError("\(out): cannot save the plan: \(error.localizedDescription)")
+            }
+        }
+        if json {
+            FileHandle.standardOutput.write(try JSONFiles.encode(plan))
+        } else {
+            PlanRenderer(terminal: terminal, showUnchanged: all).render(plan)
+            if let out { terminal.line("Saved the plan to \(out).") }
+        }
+    }
+}
+
+/// `stellwerk plan show PLAN`.
+struct ShowPlan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a saved plan.",
+        discussion: """
+            Examples:
+              stellwerk plan show live.plan.json
+              stellwerk plan show live.plan.json --json
+            """)
+
+    @Argument(help: ArgumentHelp("A plan saved with `stellwerk plan --out`.", valueName: "PLAN"))
+    var path: String
+
+    @Flag(name: .long, help: "Print the plan as JSON.")
+    var json = false
+
+    @Flag(name: .long, help: "Also list instances that stay unchanged.")
+    var all = false
+
+    func run() throws {
+        let plan = try JSONFiles.read(Plan.self, from: path, what: "plan")
+        guard plan.format == Plan.currentFormat else {
+            throw CLIError("\(path): the plan has format \(plan.format); this stellwerk reads format \(Plan.currentFormat)")
+        }
+        if json {
+            FileHandle.standardOutput.write(try JSONFiles.encode(plan))
+        } else {
+            PlanRenderer(terminal: .detect(), showUnchanged: all).render(plan)
+        }
+    }
+}

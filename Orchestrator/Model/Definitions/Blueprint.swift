@@ -1,0 +1,93 @@
+/// A declarative description of one platform service: what runs, with which parameters, configured how,
+/// checked how, migrated how, and what it needs from other services.
+package struct Blueprint: Sendable {
+    package var name: Located<String>
+    package var file: String
+    package var description: String
+    package var component: Component
+    /// Parameters in the order they are declared.
+    package var parameters: [ParameterDefinition]
+    package var configFiles: [ConfigTemplate]
+    package var health: HealthDefinition
+    package var migrations: MigrationDefinition?
+    package var dependencies: [DependencyDefinition]
+    /// Values other blueprints may read through a dependency, by export name, in declaration order.
+    package var exports: [(name: Located<String>, value: Template)]
+    /// Ports by port name: each names a parameter of type `port`.
+    package var ports: [(name: Located<String>, parameter: Located<String>)]
+    /// Labels a node must carry to run the service, unless a site says otherwise.
+    package var placement: [(key: Located<String>, value: Located<String>)]
+    package var stopGrace: TimeSpan
+    /// The system user the service runs as when the agent runs as root; `nil` keeps the agent's user.
+    package var user: String?
+
+    package func parameter(named name: String) -> ParameterDefinition? {
+        parameters.first { $0.name.value == name }
+    }
+
+    package func port(named name: String) -> Located<String>? {
+        ports.first { $0.name.value == name }?.parameter
+    }
+}
+
+/// What a blueprint runs.
+package struct Component: Sendable {
+    package enum Source: Sendable, Hashable {
+        /// An executable product of this repository, built into each release.
+        case product(String)
+        /// An artifact from elsewhere, pinned by its SHA-256.
+        case external(url: String, sha256: String)
+    }
+
+    package var source: Source
+    /// The executable inside the artifact, relative to its root.
+    package var executable: String
+    package var arguments: [Template]
+    package var location: SourceLocation
+
+    /// The name releases use for the component.
+    package func releaseName(blueprint: String) -> String {
+        switch source {
+        case .product(let product): product
+        case .external: "external:\(blueprint)"
+        }
+    }
+}
+
+/// A config file a blueprint renders into each instance.
+package struct ConfigTemplate: Sendable {
+    package var path: Located<String>
+    package var mode: Int
+    package var template: Template
+}
+
+/// How an instance's health is checked.
+package struct HealthDefinition: Sendable {
+    package enum Probe: Sendable {
+        case http(port: Located<String>, path: String, status: Int)
+        case tcp(port: Located<String>)
+        case command([String])
+    }
+
+    package var probe: Probe
+    package var interval: TimeSpan
+    package var timeout: TimeSpan
+    package var retries: Int
+    package var startPeriod: TimeSpan
+    package var location: SourceLocation
+}
+
+/// How an instance's data is migrated to a new release.
+package struct MigrationDefinition: Sendable {
+    package var arguments: [String]
+    /// Whether the agent backs up the data first (default true).
+    package var backup: Bool
+    /// Whether a migration can be undone without restoring the backup (default false).
+    package var reversible: Bool
+}
+
+/// A service this blueprint needs, and the name its exports go by in templates (`dep.NAME.EXPORT`).
+package struct DependencyDefinition: Sendable {
+    package var name: Located<String>
+    package var blueprint: Located<String>
+}

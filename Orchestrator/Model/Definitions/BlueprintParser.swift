@@ -1,0 +1,292 @@
+/// Reads a blueprint document, reporting every problem to the sink.
+struct BlueprintParser {
+    let file: String
+    let sink: DiagnosticSink
+
+    static let topLevelKeys = [
+        "name", "description", "component", "parameters", "config", "health", "migrations", "dependencies",
+        "exports", "ports", "placement", "stop_grace", "user",
+    ]
+
+    func parse(_ root: YAMLNode) -> Blueprint? {
+        guard let fields = MappingFields(root, context: "the blueprint", allowed: Self.topLevelKeys, sink: sink) else {
+            return nil
+        }
+        let name = fields.name("name", required: true)
+        let context = "blueprint '\(name?.value ?? "?")'"
+        let description = fields.string("description", required: true)?.value ?? ""
+        let component = fields.node("component", required: true).flatMap { parseComponent($0, context: context) }
+        let parameters = (fields.entries("parameters") ?? []).compactMap { parseParameter($0, context: context) }
+        let configFiles = (fields.list("config") ?? []).compactMap { parseConfigFile($0, context: context) }
+        let health = fields.node("health", required: true).flatMap { parseHealth($0, context: context) }
+        let migrations = fields.node("migrations").flatMap { parseMigrations($0, context: context) }
+        let dependencies = (fields.list("dependencies") ?? []).compactMap { parseDependency($0, context: context) }
+        var exports: [(name: Located<String>, value: Template)] = []
+        for pair in fields.entries("exports") ?? [] {
+            guard let exportName = MappingFields.name(pair.key, what: "an export name in \(context)", sink: sink),
+                let scalar = MappingFields.scalar(pair.value, what: "export '\(pair.key.text)'", sink: sink),
+                let template = Template.parse(scalar, sink: sink)
+            else { continue }
+            exports.append((exportName, template))
+        }
+        var ports: [(name: Located<String>, parameter: Located<String>)] = []
+        for pair in fields.entries("ports") ?? [] {
+            guard let portName = MappingFields.name(pair.key, what: "a port name in \(context)", sink: sink),
+                let scalar = MappingFields.scalar(pair.value, what: "port '\(pair.key.text)'", sink: sink),
+                let parameter = MappingFields.name(scalar, what: "the parameter of port '\(pair.key.text)'", sink: sink)
+            else { continue }
+            ports.append((portName, parameter))
+        }
+        var placement: [(key: Located<String>, value: Located<String>)] = []
+        if let node = fields.node("placement"),
+            let placementFields = MappingFields(node, context: "placement of \(context)", allowed: ["labels"], sink: sink)
+        {
+            placement = placementFields.stringMap("labels", required: true) ?? []
+        }
+        let stopGrace = fields.timeSpan("stop_grace")?.value ?? TimeSpan(seconds: 10)
+        let user = fields.name("user")?.value
+        guard let name, let component, let health else { return nil }
+        return Blueprint(
+            name: name, file: file, description: description, component: component, parameters: parameters,
+            configFiles: configFiles, health: health, migrations: migrations, dependencies: dependencies,
+            exports: exports, ports: ports, placement: placement, stopGrace: stopGrace, user: user)
+    }
+
+    // MARK: Parts
+
+    private func parseComponent(_ node: YAMLNode, context: String) -> Component? {
+        guard
+            let fields = MappingFields(
+                node, context: "component of \(context)", allowed: ["product", "artifact", "executable", "args"],
+                sink: sink)
+        else { return nil }
+        let arguments = (fields.list("args") ?? []).compactMap { item -> Template? in
+            guard let scalar = MappingFields.scalar(item, what: "an argument in \(context)", sink: sink) else { return nil }
+            return Template.parse(scalar, sink: sink)
+        }
+        switch (fields.name("product"), fields.node("artifact")) {
+        case (let product?, nil):
+            let executable = fields.string("executable")?.value ?? product.value
+            return Component(source: .product(product.value), executable: executable, arguments: arguments, location: fields.location)
+        case (nil, let artifact?):
+            guard
+                let artifactFields = MappingFields(
+                    artifact, context: "artifact of \(context)", allowed: ["url", "sha256"], sink: sink),
+                let url = artifactFields.string("url", required: true),
+                let digest = artifactFields.string("sha256", required: true)
+            else { return nil }
+            guard let parsed = SimpleURL(url.value), ["https", "http", "file"].contains(parsed.scheme) else {
+                sink.error("the artifact url '\(url.value)' is not an http(s) URL", at: url.location)
+                return nil
+            }
+            guard digest.value.count == 64, digest.value.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                sink.error(
+                    "sha256 must be 64 lowercase hex digits, found '\(digest.value)'", at: digest.location,
+                    hint: "compute it with: sha256sum FILE")
+                return nil
+            }
+            guard let executable = fields.string("executable", required: true) else { return nil }
+            return Component(
+                source: .external(url: url.value, sha256: digest.value), executable: executable.value,
+                arguments: arguments, location: fields.location)
+        case (.some, .some):
+            sink.error("component of \(context) names both a product and an artifact; give one", at: fields.location)
+            return nil
+        case (nil, nil):
+            if !fields.has("product") {
+                sink.error(
+                    "component of \(context) needs 'product' (built from this repository) or 'artifact' (url and sha256)",
+                    at: fields.location)
+            }
+            return nil
+        }
+    }
+
+    private static let parameterKeys = [
+        "type", "default", "required", "description", "pattern", "min_length", "max_length", "min", "max", "values",
+        "schemes",
+    ]
+
+    private func parseParameter(_ pair: YAMLPair, context: String) -> ParameterDefinition? {
+        guard let name = MappingFields.name(pair.key, what: "a parameter name in \(context)", sink: sink),
+            let fields = MappingFields(
+                pair.value, context: "parameter '\(name.value)' of \(context)", allowed: Self.parameterKeys, sink: sink),
+            let typeName = fields.string("type", required: true)
+        else { return nil }
+        let where_ = "parameter '\(name.value)'"
+        func refuse(_ keys: [String]) {
+            for key in keys where fields.has(key) {
+                sink.error("'\(key)' does not apply to \(where_) of type \(typeName.value)", at: fields.keyLocation(key))
+            }
+        }
+        let type: ParameterType
+        switch typeName.value {
+        case "string":
+            refuse(["min", "max", "values", "schemes"])
+            let pattern = fields.string("pattern")
+            if let pattern, (try? Regex(pattern.value)) == nil {
+                sink.error("the pattern of \(where_) is not a valid regular expression", at: pattern.location)
+            }
+            type = .string(
+                pattern: pattern?.value, minLength: fields.int("min_length", range: 0...1_000_000)?.value,
+                maxLength: fields.int("max_length", range: 0...1_000_000)?.value)
+        case "int":
+            refuse(["pattern", "min_length", "max_length", "values", "schemes"])
+            let min = fields.int("min")
+            let max = fields.int("max")
+            if let min, let max, min.value > max.value {
+                sink.error("min of \(where_) is larger than its max", at: min.location)
+            }
+            type = .int(min: min?.value, max: max?.value)
+        case "bool":
+            refuse(["pattern", "min_length", "max_length", "min", "max", "values", "schemes"])
+            type = .bool
+        case "port":
+            refuse(["pattern", "min_length", "max_length", "min", "max", "values", "schemes"])
+            type = .port
+        case "duration":
+            refuse(["pattern", "min_length", "max_length", "values", "schemes"])
+            type = .duration(min: fields.timeSpan("min")?.value, max: fields.timeSpan("max")?.value)
+        case "url":
+            refuse(["pattern", "min_length", "max_length", "min", "max", "values"])
+            type = .url(schemes: fields.strings("schemes")?.map(\.value) ?? ["http", "https"])
+        case "enum":
+            refuse(["pattern", "min_length", "max_length", "min", "max", "schemes"])
+            let values = fields.strings("values", required: true)?.map(\.value) ?? []
+            if fields.has("values"), values.isEmpty {
+                sink.error("\(where_) of type enum needs at least one value", at: fields.keyLocation("values"))
+            }
+            type = .enumeration(values)
+        case "secret":
+            refuse(["pattern", "min_length", "max_length", "min", "max", "values", "schemes"])
+            type = .secret
+        case "database_url":
+            refuse(["pattern", "min_length", "max_length", "min", "max", "values"])
+            type = .databaseURL(schemes: fields.strings("schemes")?.map(\.value) ?? ["sqlite", "postgres"])
+        default:
+            sink.error(
+                "unknown parameter type '\(typeName.value)' for \(where_)", at: typeName.location,
+                hint: Suggestion.hint(for: typeName.value, in: ParameterType.names))
+            return nil
+        }
+        var defaultValue: String?
+        if let node = fields.node("default") {
+            if case .secret = type {
+                sink.error(
+                    "\(where_) is a secret and cannot have a default", at: node.location,
+                    hint: "each site gives its own reference: {secret: NAME}")
+            } else if let scalar = MappingFields.scalar(node, what: "the default of \(where_)", sink: sink) {
+                switch type.canonicalValue(of: scalar.text) {
+                case .success(let canonical): defaultValue = canonical
+                case .failure(let problem):
+                    sink.error("the default '\(scalar.text)' of \(where_) \(problem.message)", at: scalar.location, hint: problem.hint)
+                }
+            }
+        }
+        let required = fields.bool("required")
+        if let required, required.value, fields.has("default") {
+            sink.error("\(where_) is required and has a default; a default makes it optional", at: required.location)
+        }
+        return ParameterDefinition(
+            name: name, type: type, defaultValue: defaultValue,
+            required: required?.value ?? !fields.has("default"),
+            description: fields.string("description")?.value)
+    }
+
+    private func parseConfigFile(_ node: YAMLNode, context: String) -> ConfigTemplate? {
+        guard
+            let fields = MappingFields(
+                node, context: "a config file of \(context)", allowed: ["path", "mode", "template"], sink: sink),
+            let path = fields.string("path", required: true),
+            let templateScalar = fields.scalar("template", required: true)
+        else { return nil }
+        guard !path.value.hasPrefix("/"), !path.value.split(separator: "/").contains(".."), !path.value.hasSuffix("/")
+        else {
+            sink.error(
+                "config path '\(path.value)' must stay inside the instance's folder", at: path.location,
+                hint: "use a relative path without '..'")
+            return nil
+        }
+        var mode = 0o644
+        if let modeScalar = fields.scalar("mode") {
+            guard (3...4).contains(modeScalar.text.count), let parsed = Int(modeScalar.text, radix: 8), parsed <= 0o777
+            else {
+                sink.error("mode must be octal permission bits such as 0640, found '\(modeScalar.text)'", at: modeScalar.location)
+                return nil
+            }
+            mode = parsed
+        }
+        guard let template = Template.parse(templateScalar, sink: sink) else { return nil }
+        return ConfigTemplate(path: path, mode: mode, template: template)
+    }
+
+    private func parseHealth(_ node: YAMLNode, context: String) -> HealthDefinition? {
+        guard
+            let fields = MappingFields(
+                node, context: "health of \(context)",
+                allowed: ["http", "tcp", "command", "interval", "timeout", "retries", "start_period"], sink: sink)
+        else { return nil }
+        let kinds = ["http", "tcp", "command"].filter { fields.has($0) }
+        guard kinds.count == 1 else {
+            sink.error(
+                "health of \(context) needs exactly one of http, tcp or command, found \(kinds.isEmpty ? "none" : kinds.joined(separator: " and "))",
+                at: fields.location)
+            return nil
+        }
+        let probe: HealthDefinition.Probe
+        switch kinds[0] {
+        case "http":
+            guard let node = fields.node("http"),
+                let http = MappingFields(node, context: "http health check", allowed: ["port", "path", "status"], sink: sink),
+                let port = http.name("port", required: true)
+            else { return nil }
+            let path = http.string("path")?.value ?? "/health"
+            guard path.hasPrefix("/") else {
+                sink.error("the health check path must start with '/'", at: http.keyLocation("path"))
+                return nil
+            }
+            probe = .http(port: port, path: path, status: http.int("status", range: 100...599)?.value ?? 200)
+        case "tcp":
+            guard let node = fields.node("tcp"),
+                let tcp = MappingFields(node, context: "tcp health check", allowed: ["port"], sink: sink),
+                let port = tcp.name("port", required: true)
+            else { return nil }
+            probe = .tcp(port: port)
+        default:
+            guard let command = fields.strings("command"), !command.isEmpty else {
+                sink.error("the health command must be a non-empty list", at: fields.keyLocation("command"))
+                return nil
+            }
+            probe = .command(command.map(\.value))
+        }
+        let interval = fields.timeSpan("interval", allowZero: false)?.value ?? TimeSpan(seconds: 10)
+        let timeout = fields.timeSpan("timeout", allowZero: false)?.value ?? TimeSpan(seconds: 2)
+        if timeout > interval {
+            sink.error(
+                "the health timeout (\(timeout)) is longer than its interval (\(interval))", at: fields.keyLocation("timeout"))
+        }
+        return HealthDefinition(
+            probe: probe, interval: interval, timeout: timeout,
+            retries: fields.int("retries", range: 0...100)?.value ?? 3,
+            startPeriod: fields.timeSpan("start_period")?.value ?? TimeSpan(seconds: 0), location: fields.location)
+    }
+
+    private func parseMigrations(_ node: YAMLNode, context: String) -> MigrationDefinition? {
+        guard
+            let fields = MappingFields(
+                node, context: "migrations of \(context)", allowed: ["args", "backup", "reversible"], sink: sink),
+            let arguments = fields.strings("args", required: true)
+        else { return nil }
+        return MigrationDefinition(
+            arguments: arguments.map(\.value), backup: fields.bool("backup")?.value ?? true,
+            reversible: fields.bool("reversible")?.value ?? false)
+    }
+
+    private func parseDependency(_ node: YAMLNode, context: String) -> DependencyDefinition? {
+        guard
+            let fields = MappingFields(node, context: "a dependency of \(context)", allowed: ["blueprint", "as"], sink: sink),
+            let blueprint = fields.name("blueprint", required: true)
+        else { return nil }
+        return DependencyDefinition(name: fields.name("as") ?? blueprint, blueprint: blueprint)
+    }
+}

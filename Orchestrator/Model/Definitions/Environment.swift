@@ -1,0 +1,113 @@
+/// A stage such as `sandbox` or `live`: its rollout policy, the gates a release passes to enter it,
+/// and its sites.
+package struct EnvironmentDefinition: Sendable {
+    package var name: Located<String>
+    package var file: String
+    package var description: String
+    /// The environment releases verified here are promoted to.
+    package var promotesTo: Located<String>?
+    package var rollout: RolloutPolicy
+    /// The gates a release passes to be promoted into this environment.
+    package var promotion: PromotionGates
+    /// Sites sorted by name.
+    package var sites: [SiteDefinition]
+}
+
+/// How a plan is rolled out to the nodes of an environment.
+package struct RolloutPolicy: Sendable, Hashable {
+    /// How many nodes at most are updated at once.
+    package enum InFlight: Sendable, Hashable, CustomStringConvertible {
+        case count(Int)
+        case percent(Int)
+
+        package var description: String {
+            switch self {
+            case .count(let count): "\(count)"
+            case .percent(let percent): "\(percent)%"
+            }
+        }
+    }
+
+    /// What a rollout does about a node that is not connected.
+    package enum DisconnectedNodes: String, Sendable, Hashable {
+        case wait, skip
+    }
+
+    package var canary: Int
+    package var maxInFlight: InFlight
+    package var minHealthyTime: TimeSpan
+    package var healthyDeadline: TimeSpan
+    package var progressDeadline: TimeSpan
+    package var autoRollback: Bool
+    package var lostAfter: TimeSpan
+    package var onDisconnected: DisconnectedNodes
+
+    /// The defaults documented in docs/environments.md.
+    package static let defaults = RolloutPolicy(
+        canary: 1, maxInFlight: .count(1), minHealthyTime: TimeSpan(seconds: 10), healthyDeadline: TimeSpan(seconds: 300),
+        progressDeadline: TimeSpan(seconds: 600), autoRollback: true, lostAfter: TimeSpan(seconds: 120),
+        onDisconnected: .wait)
+}
+
+/// The gates a release passes before it is promoted into an environment.
+package struct PromotionGates: Sendable, Hashable {
+    /// How long the release must have run healthy in the source environment.
+    package var soak: TimeSpan
+    /// How many approvals from holders of the approver role, not counting the requester.
+    package var approvals: Int
+    /// Whether sites are only touched inside their maintenance windows.
+    package var respectWindows: Bool
+    /// The site that gets a promotion first; `nil` for the first site by name.
+    package var canarySite: Located<String>?
+    /// How many sites are rolled out at once after the canary site.
+    package var maxSitesInFlight: Int
+
+    package static let defaults = PromotionGates(
+        soak: TimeSpan(seconds: 0), approvals: 0, respectWindows: false, canarySite: nil, maxSitesInFlight: 1)
+}
+
+/// One member municipality inside an environment.
+package struct SiteDefinition: Sendable {
+    package var name: Located<String>
+    package var file: String
+    package var displayName: String
+    package var nodes: [NodeDefinition]
+    package var services: [ServiceAssignment]
+    package var maintenanceWindows: [MaintenanceWindow]
+}
+
+/// One server at a site.
+package struct NodeDefinition: Sendable {
+    package var name: Located<String>
+    package var address: Located<String>
+    package var labels: [String: String]
+    package var location: SourceLocation
+}
+
+/// A blueprint a site runs, where, and with which values.
+package struct ServiceAssignment: Sendable {
+    /// The instance name on its nodes; by default the blueprint's name.
+    package var name: Located<String>
+    package var blueprint: Located<String>
+    /// Labels that choose the nodes; `nil` keeps the blueprint's placement.
+    package var placement: [(key: Located<String>, value: Located<String>)]?
+    package var parameters: [(name: Located<String>, value: ParameterInput)]
+    /// Where each dependency is found, by dependency name, when not at this site.
+    package var dependencySites: [(name: Located<String>, site: Located<String>)]
+}
+
+/// A parameter value as a site writes it.
+package enum ParameterInput: Sendable {
+    case plain(YAMLScalar)
+    case secret(Located<String>)
+}
+
+/// When a site may be changed, in Europe/Berlin local time.
+package struct MaintenanceWindow: Sendable, Hashable {
+    /// ISO weekdays, 1 = Monday.
+    package var days: [Int]
+    /// Minutes after midnight the window opens.
+    package var from: Int
+    /// Minutes after midnight the window closes; smaller than `from` for a window across midnight.
+    package var to: Int
+}

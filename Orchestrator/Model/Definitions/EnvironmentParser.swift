@@ -1,0 +1,228 @@
+/// Reads `environment.yaml` and site documents, reporting every problem to the sink.
+struct EnvironmentParser {
+    let sink: DiagnosticSink
+
+    static let environmentKeys = ["name", "description", "promotes_to", "rollout", "promotion"]
+    static let rolloutKeys = [
+        "canary", "max_in_flight", "min_healthy_time", "healthy_deadline", "progress_deadline", "auto_rollback",
+        "lost_after", "on_disconnected",
+    ]
+    static let promotionKeys = ["soak", "approvals", "windows", "canary_site", "max_sites_in_flight"]
+    static let siteKeys = ["name", "display_name", "nodes", "services", "maintenance_windows"]
+
+    func parseEnvironment(_ root: YAMLNode, file: String, sites: [SiteDefinition]) -> EnvironmentDefinition? {
+        guard let fields = MappingFields(root, context: "the environment", allowed: Self.environmentKeys, sink: sink)
+        else { return nil }
+        let name = fields.name("name", required: true)
+        let context = "environment '\(name?.value ?? "?")'"
+        var rollout = RolloutPolicy.defaults
+        if let node = fields.node("rollout"),
+            let policy = MappingFields(node, context: "rollout of \(context)", allowed: Self.rolloutKeys, sink: sink)
+        {
+            rollout = parseRollout(policy)
+        }
+        var promotion = PromotionGates.defaults
+        if let node = fields.node("promotion"),
+            let gates = MappingFields(node, context: "promotion of \(context)", allowed: Self.promotionKeys, sink: sink)
+        {
+            promotion.soak = gates.timeSpan("soak")?.value ?? promotion.soak
+            promotion.approvals = gates.int("approvals", range: 0...10)?.value ?? promotion.approvals
+            promotion.respectWindows = gates.bool("windows")?.value ?? promotion.respectWindows
+            promotion.canarySite = gates.name("canary_site")
+            promotion.maxSitesInFlight = gates.int("max_sites_in_flight", range: 1...1000)?.value ?? promotion.maxSitesInFlight
+        }
+        guard let name else { return nil }
+        return EnvironmentDefinition(
+            name: name, file: file, description: fields.string("description")?.value ?? "",
+            promotesTo: fields.name("promotes_to"), rollout: rollout, promotion: promotion,
+            sites: sites.sorted { $0.name.value < $1.name.value })
+    }
+
+    private func parseRollout(_ fields: MappingFields) -> RolloutPolicy {
+        var policy = RolloutPolicy.defaults
+        policy.canary = fields.int("canary", range: 0...10_000)?.value ?? policy.canary
+        if let scalar = fields.scalar("max_in_flight") {
+            if scalar.text.hasSuffix("%"), let percent = Int(scalar.text.dropLast()), (1...100).contains(percent) {
+                policy.maxInFlight = .percent(percent)
+            } else if let count = Int(scalar.text), count >= 1 {
+                policy.maxInFlight = .count(count)
+            } else {
+                sink.error(
+                    "max_in_flight must be a count of at least 1 or a percentage from 1% to 100%, found '\(scalar.text)'",
+                    at: scalar.location)
+            }
+        }
+        policy.minHealthyTime = fields.timeSpan("min_healthy_time")?.value ?? policy.minHealthyTime
+        policy.healthyDeadline = fields.timeSpan("healthy_deadline", allowZero: false)?.value ?? policy.healthyDeadline
+        policy.progressDeadline = fields.timeSpan("progress_deadline", allowZero: false)?.value ?? policy.progressDeadline
+        policy.autoRollback = fields.bool("auto_rollback")?.value ?? policy.autoRollback
+        policy.lostAfter = fields.timeSpan("lost_after", allowZero: false)?.value ?? policy.lostAfter
+        if let scalar = fields.scalar("on_disconnected") {
+            if let choice = RolloutPolicy.DisconnectedNodes(rawValue: scalar.text) {
+                policy.onDisconnected = choice
+            } else {
+                sink.error(
+                    "on_disconnected must be wait or skip, found '\(scalar.text)'", at: scalar.location,
+                    hint: Suggestion.hint(for: scalar.text, in: ["wait", "skip"]))
+            }
+        }
+        if policy.minHealthyTime >= policy.healthyDeadline {
+            sink.error(
+                "min_healthy_time (\(policy.minHealthyTime)) must be shorter than healthy_deadline (\(policy.healthyDeadline))",
+                at: fields.keyLocation("min_healthy_time"))
+        }
+        if policy.healthyDeadline > policy.progressDeadline {
+            sink.error(
+                "healthy_deadline (\(policy.healthyDeadline)) must not be longer than progress_deadline (\(policy.progressDeadline))",
+                at: fields.keyLocation("healthy_deadline"))
+        }
+        return policy
+    }
+
+    // MARK: Sites
+
+    func parseSite(_ root: YAMLNode, file: String) -> SiteDefinition? {
+        guard let fields = MappingFields(root, context: "the site", allowed: Self.siteKeys, sink: sink) else {
+            return nil
+        }
+        let name = fields.name("name", required: true)
+        let context = "site '\(name?.value ?? "?")'"
+        let displayName = fields.string("display_name", required: true)?.value ?? ""
+        let nodes = (fields.list("nodes", required: true) ?? []).compactMap { parseNode($0, context: context) }
+        if fields.has("nodes"), nodes.isEmpty, fields.list("nodes")?.isEmpty == true {
+            sink.error("\(context) has no nodes", at: fields.keyLocation("nodes"))
+        }
+        let services = (fields.entries("services") ?? []).compactMap { parseService($0, context: context) }
+        let windows = (fields.list("maintenance_windows") ?? []).compactMap { parseWindow($0, context: context) }
+        guard let name else { return nil }
+        return SiteDefinition(
+            name: name, file: file, displayName: displayName, nodes: nodes, services: services,
+            maintenanceWindows: windows)
+    }
+
+    private func parseNode(_ node: YAMLNode, context: String) -> NodeDefinition? {
+        guard
+            let fields = MappingFields(node, context: "a node of \(context)", allowed: ["name", "address", "labels"], sink: sink),
+            let name = fields.name("name", required: true),
+            let address = fields.string("address", required: true)
+        else { return nil }
+        if !Self.isHostOrAddress(address.value) {
+            sink.error(
+                "the address '\(address.value)' of node '\(name.value)' is not a host name or IP address",
+                at: address.location)
+        }
+        var labels: [String: String] = [:]
+        for (key, value) in fields.stringMap("labels") ?? [] {
+            if labels[key.value] != nil {
+                sink.error("label '\(key.value)' is given twice on node '\(name.value)'", at: key.location)
+            }
+            labels[key.value] = value.value
+        }
+        return NodeDefinition(name: name, address: address, labels: labels, location: fields.location)
+    }
+
+    private func parseService(_ pair: YAMLPair, context: String) -> ServiceAssignment? {
+        guard let name = MappingFields.name(pair.key, what: "a service name in \(context)", sink: sink) else { return nil }
+        if case .scalar(let scalar) = pair.value, scalar.isNull {
+            return ServiceAssignment(name: name, blueprint: name, placement: nil, parameters: [], dependencySites: [])
+        }
+        guard
+            let fields = MappingFields(
+                pair.value, context: "service '\(name.value)' of \(context)",
+                allowed: ["blueprint", "placement", "parameters", "dependencies"], sink: sink)
+        else { return nil }
+        var placement: [(key: Located<String>, value: Located<String>)]?
+        if let node = fields.node("placement"),
+            let placementFields = MappingFields(
+                node, context: "placement of service '\(name.value)'", allowed: ["labels"], sink: sink)
+        {
+            placement = placementFields.stringMap("labels", required: true) ?? []
+        }
+        var parameters: [(name: Located<String>, value: ParameterInput)] = []
+        for parameter in fields.entries("parameters") ?? [] {
+            guard let parameterName = MappingFields.name(parameter.key, what: "a parameter name", sink: sink) else { continue }
+            switch parameter.value {
+            case .scalar(let scalar) where !scalar.isNull:
+                parameters.append((parameterName, .plain(scalar)))
+            case .mapping:
+                guard
+                    let reference = MappingFields(
+                        parameter.value, context: "the value of parameter '\(parameterName.value)'", allowed: ["secret"],
+                        sink: sink),
+                    let secret = reference.name("secret", required: true)
+                else { continue }
+                parameters.append((parameterName, .secret(secret)))
+            default:
+                sink.error(
+                    "parameter '\(parameterName.value)' must be a value or {secret: NAME}, found \(parameter.value.kindDescription)",
+                    at: parameter.value.location)
+            }
+        }
+        var dependencySites: [(name: Located<String>, site: Located<String>)] = []
+        for dependency in fields.entries("dependencies") ?? [] {
+            guard let dependencyName = MappingFields.name(dependency.key, what: "a dependency name", sink: sink),
+                let dependencyFields = MappingFields(
+                    dependency.value, context: "dependency '\(dependencyName.value)' of service '\(name.value)'",
+                    allowed: ["site"], sink: sink),
+                let site = dependencyFields.name("site", required: true)
+            else { continue }
+            dependencySites.append((dependencyName, site))
+        }
+        return ServiceAssignment(
+            name: name, blueprint: fields.name("blueprint") ?? name, placement: placement, parameters: parameters,
+            dependencySites: dependencySites)
+    }
+
+    private static let weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+    private func parseWindow(_ node: YAMLNode, context: String) -> MaintenanceWindow? {
+        guard
+            let fields = MappingFields(
+                node, context: "a maintenance window of \(context)", allowed: ["days", "from", "to"], sink: sink),
+            let dayNames = fields.strings("days", required: true),
+            let from = fields.string("from", required: true),
+            let to = fields.string("to", required: true)
+        else { return nil }
+        var days: [Int] = []
+        for day in dayNames {
+            guard let index = Self.weekdays.firstIndex(of: day.value.lowercased()) else {
+                sink.error(
+                    "'\(day.value)' is not a weekday", at: day.location, hint: Suggestion.hint(for: day.value, in: Self.weekdays))
+                continue
+            }
+            days.append(index + 1)
+        }
+        if dayNames.isEmpty {
+            sink.error("a maintenance window needs at least one day", at: fields.keyLocation("days"))
+        }
+        guard let fromMinutes = minutes(from), let toMinutes = minutes(to) else { return nil }
+        if fromMinutes == toMinutes {
+            sink.error("a maintenance window cannot open and close at the same time", at: to.location)
+        }
+        return MaintenanceWindow(days: days.sorted(), from: fromMinutes, to: toMinutes)
+    }
+
+    private func minutes(_ time: Located<String>) -> Int? {
+        let parts = time.value.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]),
+            let minutes = Int(parts[1]), (0...23).contains(hours), (0...59).contains(minutes)
+        else {
+            sink.error(
+                "'\(time.value)' is not a time of day", at: time.location,
+                hint: "write HH:MM in 24-hour Europe/Berlin time, such as 22:00")
+            return nil
+        }
+        return hours * 60 + minutes
+    }
+
+    static func isHostOrAddress(_ text: String) -> Bool {
+        guard !text.isEmpty, text.count <= 253 else { return false }
+        if text.contains(":") {
+            return text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        }
+        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+/// A typed parameter a blueprint declares, with its default and constraints.
+package struct ParameterDefinition: Sendable {
+    package var name: Located<String>
+    package var type: ParameterType
+    /// The default in canonical form; `nil` when there is none.
+    package var defaultValue: String?
+    /// Whether a site must give a value. Defaults to true exactly when there is no default.
+    package var required: Bool
+    package var description: String?
+}
+
+/// What values a parameter takes.
+package enum ParameterType: Sendable {
+    case string(pattern: String?, minLength: Int?, maxLength: Int?)
+    case int(min: Int?, max: Int?)
+    case bool
+    case port
+    case duration(min: TimeSpan?, max: TimeSpan?)
+    case url(schemes: [String])
+    case enumeration([String])
+    /// A reference to a secret held by the orchestrator; never a plain value.
+    case secret
+    /// A database location: `sqlite:RELATIVE/PATH` or `postgres://user@host:port/db`, without a password.
+    case databaseURL(schemes: [String])
+
+    package static let names = ["string", "int", "bool", "port", "duration", "url", "enum", "secret", "database_url"]
+
+    package var name: String {
+        switch self {
+        case .string: "string"
+        case .int: "int"
+        case .bool: "bool"
+        case .port: "port"
+        case .duration: "duration"
+        case .url: "url"
+        case .enumeration: "enum"
+        case .secret: "secret"
+        case .databaseURL: "database_url"
+        }
+    }
+
+    /// Whether a value may be given as `{secret: NAME}`.
+    package var acceptsSecretReference: Bool {
+        switch self {
+        case .secret, .databaseURL: true
+        default: false
+        }
+    }
+
+    /// Checks a plain value and returns its canonical text, or says what is wrong with it.
+    package func canonicalValue(of text: String) -> Result<String, ParameterValueError> {
+        func fail(_ message: String, hint: String? = nil) -> Result<String, ParameterValueError> {
+            .failure(ParameterValueError(message: message, hint: hint))
+        }
+        switch self {
+        case .string(let pattern, let minLength, let maxLength):
+            if let minLength, text.count < minLength { return fail("is shorter than \(minLength) characters") }
+            if let maxLength, text.count > maxLength { return fail("is longer than \(maxLength) characters") }
+            if let pattern, let regex = try? Regex(pattern), (try? regex.wholeMatch(in: text)) == nil {
+                return fail("does not match the pattern \(pattern)")
+            }
+            return .success(text)
+        case .int(let min, let max):
+            guard let value = Int(text) else { return fail("is not a whole number") }
+            if let min, value < min { return fail("is less than the minimum \(min)") }
+            if let max, value > max { return fail("is more than the maximum \(max)") }
+            return .success(String(value))
+        case .bool:
+            guard text == "true" || text == "false" else {
+                return fail("is not true or false", hint: "YAML's yes/no/on/off are not accepted")
+            }
+            return .success(text)
+        case .port:
+            guard let value = Int(text), (1...65535).contains(value) else {
+                return fail("is not a port number (1 to 65535)")
+            }
+            return .success(String(value))
+        case .duration(let min, let max):
+            guard let span = TimeSpan(parsing: text) else { return fail("is not a duration", hint: TimeSpan.syntaxHint) }
+            if let min, span < min { return fail("is shorter than the minimum \(min)") }
+            if let max, span > max { return fail("is longer than the maximum \(max)") }
+            return .success(span.description)
+        case .url(let schemes):
+            guard let url = SimpleURL(text) else { return fail("is not a URL like https://host/path") }
+            guard schemes.contains(url.scheme) else {
+                return fail("uses the scheme '\(url.scheme)'", hint: "allowed: \(schemes.joined(separator: ", "))")
+            }
+            if url.hasPassword { return fail("holds a password", hint: "give the whole URL as a secret reference") }
+            return .success(text)
+        case .enumeration(let values):
+            guard values.contains(text) else {
+                return fail("is not one of \(values.joined(separator: ", "))", hint: Suggestion.hint(for: text, in: values))
+            }
+            return .success(text)
+        case .secret:
+            return fail(
+                "is a plain value, but the parameter is a secret",
+                hint: "never write a secret's value into a file: give a reference like {secret: NAME}")
+        case .databaseURL(let schemes):
+            return Self.checkDatabaseURL(text, schemes: schemes)
+        }
+    }
+
+    private static func checkDatabaseURL(_ text: String, schemes: [String]) -> Result<String, ParameterValueError> {
+        if text.hasPrefix("sqlite:") {
+            guard schemes.contains("sqlite") else {
+                return .failure(ParameterValueError(message: "uses sqlite, which this parameter does not allow"))
+            }
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+                return .failure(
+                    ParameterValueError(
+                        message: "must name a file inside the instance's folder",
+                        hint: "write sqlite:data/NAME.sqlite: a relative path without '..'"))
+            }
+            return .success(text)
+        }
+        guard let url = SimpleURL(text), ["postgres", "postgresql"].contains(url.scheme) else {
+            return .failure(
+                ParameterValueError(
+                    message: "is not a database URL", hint: "write sqlite:data/NAME.sqlite or postgres://user@host:5432/db"))
+        }
+        guard schemes.contains("postgres") else {
+            return .failure(ParameterValueError(message: "uses postgres, which this parameter does not allow"))
+        }
+        if url.hasPassword {
+            return .failure(
+                ParameterValueError(
+                    message: "holds a password", hint: "give the whole URL as a secret reference: {secret: NAME}"))
+        }
+        return .success(text)
+    }
+}
+
+/// Why a parameter value was refused.
+package struct ParameterValueError: Error, Sendable {
+    package var message: String
+    package var hint: String?
+}
+
+/// The parts of a URL that validation needs, parsed without Foundation's leniency.
+struct SimpleURL {
+    var scheme: String
+    var host: String
+    var hasPassword: Bool
+
+    init?(_ text: String) {
+        guard let separator = text.range(of: "://") else { return nil }
+        let scheme = text[..<separator.lowerBound]
+        guard let first = scheme.first, first.isLetter,
+            scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
+        else { return nil }
+        let rest = text[separator.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        var hostPart = Substring(authority)
+        var hasPassword = false
+        if let at = authority.lastIndex(of: "@") {
+            hasPassword = authority[..<at].contains(":")
+            hostPart = authority[authority.index(after: at)...]
+        }
+        let host = hostPart.hasPrefix("[") ? hostPart : hostPart.prefix { $0 != ":" }
+        guard !host.isEmpty, !text.contains(where: { $0.isWhitespace }) else { return nil }
+        self.scheme = scheme.lowercased()
+        self.host = String(host)
+        self.hasPassword = hasPassword
+    }
+}

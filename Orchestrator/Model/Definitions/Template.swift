@@ -1,0 +1,98 @@
+/// Text with `{{ namespace.name }}` placeholders, as config files, arguments and exports are written.
+///
+/// Namespaces: `param.NAME` (the instance's parameters), `dep.DEPENDENCY.EXPORT` (a value a dependency
+/// exports), `node.name`, `node.address`, `site.name`, `site.display_name`, `environment.name`,
+/// `instance.name`. A secret parameter renders as a `{{secret:NAME}}` marker that only the agent fills in.
+package struct Template: Sendable, Hashable {
+    package enum Segment: Sendable, Hashable {
+        case literal(String)
+        case reference(Reference)
+    }
+
+    /// One placeholder, with where it was written.
+    package struct Reference: Sendable, Hashable {
+        package var path: [String]
+        package var location: SourceLocation
+
+        package var text: String { path.joined(separator: ".") }
+    }
+
+    package var segments: [Segment]
+
+    package init(segments: [Segment]) {
+        self.segments = segments
+    }
+
+    /// A template that is only literal text.
+    package init(literal: String) {
+        segments = literal.isEmpty ? [] : [.literal(literal)]
+    }
+
+    package var references: [Reference] {
+        segments.compactMap {
+            if case .reference(let reference) = $0 { return reference }
+            return nil
+        }
+    }
+
+    /// Parses `scalar`'s text; an unclosed or empty placeholder is reported to `sink` at its place.
+    static func parse(_ scalar: YAMLScalar, sink: DiagnosticSink) -> Template? {
+        let characters = Array(scalar.text.unicodeScalars)
+        var segments: [Segment] = []
+        var literal = String.UnicodeScalarView()
+        var index = 0
+        while index < characters.count {
+            guard characters[index] == "{", index + 1 < characters.count, characters[index + 1] == "{" else {
+                literal.append(characters[index])
+                index += 1
+                continue
+            }
+            let start = index
+            var end = index + 2
+            while end + 1 < characters.count, !(characters[end] == "}" && characters[end + 1] == "}") { end += 1 }
+            guard end + 1 < characters.count else {
+                sink.error(
+                    "unclosed placeholder: '{{' without '}}'", at: scalar.location(ofOffset: start),
+                    hint: "placeholders look like {{ param.port }}")
+                return nil
+            }
+            let inner = String(String.UnicodeScalarView(characters[(start + 2)..<end]))
+                .trimmingCharacters(in: " ")
+            let path = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !inner.isEmpty, path.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
+                sink.error(
+                    "placeholder '{{\(inner)}}' is not a name like param.port", at: scalar.location(ofOffset: start))
+                return nil
+            }
+            if !literal.isEmpty {
+                segments.append(.literal(String(literal)))
+                literal = String.UnicodeScalarView()
+            }
+            segments.append(.reference(Reference(path: path, location: scalar.location(ofOffset: start))))
+            index = end + 2
+        }
+        if !literal.isEmpty { segments.append(.literal(String(literal))) }
+        return Template(segments: segments)
+    }
+
+    /// Renders with `lookup`, which answers each reference (references were checked at validation).
+    package func render(_ lookup: (Reference) -> String) -> String {
+        var text = ""
+        for segment in segments {
+            switch segment {
+            case .literal(let literal): text += literal
+            case .reference(let reference): text += lookup(reference)
+            }
+        }
+        return text
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in character: Character) -> String {
+        var slice = Substring(self)
+        while slice.first == character { slice.removeFirst() }
+        while slice.last == character { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,332 @@
+import StellwerkAPI
+
+/// Places every site's services on its nodes, fills in parameters, resolves dependencies to the values
+/// their providers export, and renders every template.
+package struct EnvironmentResolver: Sendable {
+    package var workspace: Workspace
+
+    package init(workspace: Workspace) {
+        self.workspace = workspace
+    }
+
+    /// Resolves a loaded environment by name; throws when it does not exist or does not resolve.
+    package func resolve(_ name: String) throws(ValidationFailure) -> ResolvedEnvironment {
+        guard let environment = workspace.environments[name] else {
+            let hint = Suggestion.hint(for: name, in: workspace.environmentNames)
+            throw ValidationFailure(diagnostics: [
+                Diagnostic(at: .file(WorkspaceLoader.environmentsFolder), "there is no environment '\(name)'", hint: hint)
+            ])
+        }
+        let sink = DiagnosticSink()
+        guard let resolved = resolve(environment, sink: sink), !sink.collector.hasErrors else {
+            throw ValidationFailure(diagnostics: sink.collector.sorted)
+        }
+        return resolved
+    }
+
+    /// One site's use of a blueprint, with its final parameters and the nodes it runs on.
+    private struct Placement {
+        var site: SiteDefinition
+        var assignment: ServiceAssignment
+        var blueprint: Blueprint
+        var parameters: [String: ResolvedParameter]
+        var nodes: [NodeDefinition]
+    }
+
+    func resolve(_ environment: EnvironmentDefinition, sink: DiagnosticSink) -> ResolvedEnvironment? {
+        let errorsBefore = sink.collector.diagnostics.count
+        checkNodes(of: environment, sink: sink)
+
+        var placements: [Placement] = []
+        for site in environment.sites {
+            var seenServices = Set<String>()
+            for assignment in site.services {
+                if !seenServices.insert(assignment.name.value).inserted {
+                    sink.error("service '\(assignment.name.value)' appears twice at site '\(site.name.value)'", at: assignment.name.location)
+                    continue
+                }
+                if let placement = place(assignment, at: site, in: environment, sink: sink) {
+                    placements.append(placement)
+                }
+            }
+        }
+        guard sink.collector.diagnostics.count == errorsBefore else { return nil }
+
+        // Dependencies: each consumer's provider, found at its own site or the one the site names.
+        var providers: [String: [String: Int]] = [:]  // "site/service" → dependency name → placement index
+        for placement in placements {
+            var resolved: [String: Int] = [:]
+            for dependency in placement.blueprint.dependencies {
+                let override = placement.assignment.dependencySites.first { $0.name.value == dependency.name.value }
+                let providerSite = override?.site.value ?? placement.site.name.value
+                let candidates = placements.indices.filter {
+                    placements[$0].site.name.value == providerSite
+                        && placements[$0].blueprint.name.value == dependency.blueprint.value
+                }
+                let at = override?.site.location ?? placement.assignment.name.location
+                switch candidates.count {
+                case 1:
+                    resolved[dependency.name.value] = candidates[0]
+                case 0:
+                    sink.error(
+                        "service '\(placement.assignment.name.value)' at site '\(placement.site.name.value)' needs '\(dependency.blueprint.value)', but site '\(providerSite)' runs none",
+                        at: at,
+                        hint: override == nil
+                            ? "run it here, or name the site that serves it: dependencies: {\(dependency.name.value): {site: SITE}}"
+                            : "run '\(dependency.blueprint.value)' at '\(providerSite)' or name another site")
+                default:
+                    sink.error(
+                        "service '\(placement.assignment.name.value)' needs '\(dependency.blueprint.value)', and site '\(providerSite)' runs it \(candidates.count) times; Stellwerk cannot tell which",
+                        at: at, hint: "run it once at that site")
+                }
+            }
+            providers["\(placement.site.name.value)/\(placement.assignment.name.value)"] = resolved
+        }
+        guard sink.collector.diagnostics.count == errorsBefore else { return nil }
+
+        var exportCache: [Int: [String: String]] = [:]
+        func exports(of index: Int) -> [String: String] {
+            if let cached = exportCache[index] { return cached }
+            let provider = placements[index]
+            var values: [String: String] = [:]
+            if let node = provider.nodes.first {
+                for (name, template) in provider.blueprint.exports {
+                    values[name.value] = render(template, placement: provider, node: node, environment: environment) { _ in "" }
+                }
+            }
+            exportCache[index] = values
+            return values
+        }
+
+        // Instances, per node.
+        var instancesByNode: [String: [ResolvedInstance]] = [:]
+        for placement in placements {
+            let dependencyIndex = providers["\(placement.site.name.value)/\(placement.assignment.name.value)"] ?? [:]
+            for node in placement.nodes {
+                let instance = makeInstance(placement, node: node, environment: environment) { reference in
+                    guard let index = dependencyIndex[reference.path[1]] else { return "" }
+                    return exports(of: index)[reference.path[2]] ?? ""
+                }
+                instancesByNode[node.name.value, default: []].append(instance)
+            }
+        }
+        checkPorts(instancesByNode, placements: placements, environment: environment, sink: sink)
+        guard sink.collector.diagnostics.count == errorsBefore else { return nil }
+
+        let sites = environment.sites.map { site in
+            ResolvedSite(
+                name: site.name.value, displayName: site.displayName,
+                nodes: site.nodes.sorted { $0.name.value < $1.name.value }.map { node in
+                    ResolvedNode(
+                        name: node.name.value, address: node.address.value, labels: node.labels,
+                        instances: (instancesByNode[node.name.value] ?? []).sorted { $0.service < $1.service })
+                },
+                maintenanceWindows: site.maintenanceWindows)
+        }
+        return ResolvedEnvironment(definition: environment, sites: sites)
+    }
+
+    // MARK: Checks
+
+    private func checkNodes(of environment: EnvironmentDefinition, sink: DiagnosticSink) {
+        var names: [String: String] = [:]
+        var addresses: [String: String] = [:]
+        for site in environment.sites {
+            for node in site.nodes {
+                if let other = names[node.name.value] {
+                    sink.error(
+                        "node '\(node.name.value)' is already declared at site '\(other)' of environment '\(environment.name.value)'",
+                        at: node.name.location, hint: "node names are unique within an environment")
+                } else {
+                    names[node.name.value] = site.name.value
+                }
+                if let other = addresses[node.address.value] {
+                    sink.error(
+                        "node '\(node.name.value)' has the address \(node.address.value), which node '\(other)' already has",
+                        at: node.address.location)
+                } else {
+                    addresses[node.address.value] = node.name.value
+                }
+            }
+        }
+    }
+
+    private func place(
+        _ assignment: ServiceAssignment, at site: SiteDefinition, in environment: EnvironmentDefinition, sink: DiagnosticSink
+    ) -> Placement? {
+        let where_ = "service '\(assignment.name.value)' at site '\(site.name.value)'"
+        guard let blueprint = workspace.blueprints[assignment.blueprint.value] else {
+            sink.error(
+                "\(where_) uses the blueprint '\(assignment.blueprint.value)', which does not exist",
+                at: assignment.blueprint.location,
+                hint: Suggestion.hint(for: assignment.blueprint.value, in: workspace.blueprints.keys.sorted()))
+            return nil
+        }
+        var ok = true
+        var parameters: [String: ResolvedParameter] = [:]
+        for (name, input) in assignment.parameters {
+            guard let definition = blueprint.parameter(named: name.value) else {
+                sink.error(
+                    "\(where_) sets '\(name.value)', which blueprint '\(blueprint.name.value)' does not declare",
+                    at: name.location, hint: Suggestion.hint(for: name.value, in: blueprint.parameters.map(\.name.value)))
+                ok = false
+                continue
+            }
+            switch input {
+            case .plain(let scalar):
+                switch definition.type.canonicalValue(of: scalar.text) {
+                case .success(let value):
+                    parameters[name.value] = .value(value)
+                case .failure(let problem):
+                    let shown = definition.type.acceptsSecretReference ? "the value" : "'\(scalar.text)'"
+                    sink.error(
+                        "\(shown) of parameter '\(name.value)' (\(definition.type.name)) \(problem.message)",
+                        at: scalar.location, hint: problem.hint)
+                    ok = false
+                }
+            case .secret(let secret):
+                guard definition.type.acceptsSecretReference else {
+                    sink.error(
+                        "parameter '\(name.value)' is of type \(definition.type.name) and takes a plain value, not a secret reference",
+                        at: secret.location)
+                    ok = false
+                    continue
+                }
+                parameters[name.value] = .secret(secret.value)
+            }
+        }
+        for definition in blueprint.parameters where parameters[definition.name.value] == nil {
+            if let value = definition.defaultValue {
+                parameters[definition.name.value] = .value(value)
+            } else if definition.required {
+                if assignment.parameters.contains(where: { $0.name.value == definition.name.value }) { continue }
+                sink.error(
+                    "\(where_) needs a value for the required parameter '\(definition.name.value)' (\(definition.type.name))",
+                    at: assignment.name.location,
+                    hint: definition.type.acceptsSecretReference && definition.type.name == "secret"
+                        ? "add under parameters: \(definition.name.value): {secret: NAME}"
+                        : "add it under parameters:")
+                ok = false
+            } else {
+                parameters[definition.name.value] = .unset
+            }
+        }
+        for override in assignment.dependencySites {
+            if !blueprint.dependencies.contains(where: { $0.name.value == override.name.value }) {
+                sink.error(
+                    "\(where_) says where to find '\(override.name.value)', but blueprint '\(blueprint.name.value)' has no such dependency",
+                    at: override.name.location, hint: Suggestion.hint(for: override.name.value, in: blueprint.dependencies.map(\.name.value)))
+                ok = false
+            }
+            if !environment.sites.contains(where: { $0.name.value == override.site.value }) {
+                sink.error(
+                    "\(where_) finds '\(override.name.value)' at site '\(override.site.value)', which is not a site of environment '\(environment.name.value)'",
+                    at: override.site.location, hint: Suggestion.hint(for: override.site.value, in: environment.sites.map(\.name.value)))
+                ok = false
+            }
+        }
+        let labels = assignment.placement ?? blueprint.placement
+        let nodes = site.nodes.filter { node in labels.allSatisfy { node.labels[$0.key.value] == $0.value.value } }
+            .sorted { $0.name.value < $1.name.value }
+        if nodes.isEmpty, !site.nodes.isEmpty {
+            let wanted = labels.map { "\($0.key.value)=\($0.value.value)" }.joined(separator: ", ")
+            let have = site.nodes.map { node in
+                "\(node.name.value) has " + (node.labels.isEmpty ? "no labels" : node.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+            }.joined(separator: "; ")
+            sink.error(
+                "\(where_) must run on nodes labelled \(wanted), and site '\(site.name.value)' has none", at: assignment.placement?.first?.key.location ?? assignment.name.location,
+                hint: have)
+            ok = false
+        }
+        guard ok else { return nil }
+        return Placement(site: site, assignment: assignment, blueprint: blueprint, parameters: parameters, nodes: nodes)
+    }
+
+    private func checkPorts(
+        _ instancesByNode: [String: [ResolvedInstance]], placements: [Placement], environment: EnvironmentDefinition,
+        sink: DiagnosticSink
+    ) {
+        for site in environment.sites {
+            for node in site.nodes {
+                var claimed: [Int: String] = [:]
+                for instance in (instancesByNode[node.name.value] ?? []).sorted(by: { $0.service < $1.service }) {
+                    for (portName, port) in instance.ports.sorted(by: { $0.key < $1.key }) {
+                        if let other = claimed[port] {
+                            let location = site.services.first { $0.name.value == instance.service }?.name.location ?? node.name.location
+                            sink.error(
+                                "services '\(other)' and '\(instance.service)' both claim port \(port) on node '\(node.name.value)'",
+                                at: location, hint: "set another value for the '\(portName)' port's parameter on one of them")
+                        } else {
+                            claimed[port] = instance.service
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Rendering
+
+    private func makeInstance(
+        _ placement: Placement, node: NodeDefinition, environment: EnvironmentDefinition,
+        dependency: (Template.Reference) -> String
+    ) -> ResolvedInstance {
+        let blueprint = placement.blueprint
+        func rendered(_ template: Template) -> String {
+            render(template, placement: placement, node: node, environment: environment, dependency: dependency)
+        }
+        let configFiles = blueprint.configFiles.map { file in
+            let content = rendered(file.template)
+            let mode = content.contains("{{secret:") ? 0o600 : file.mode
+            return ConfigFile(path: file.path.value, mode: mode, content: content)
+        }.sorted { $0.path < $1.path }
+        var ports: [String: Int] = [:]
+        for (name, parameter) in blueprint.ports {
+            if case .value(let text)? = placement.parameters[parameter.value], let port = Int(text) {
+                ports[name.value] = port
+            }
+        }
+        let probe: HealthCheckSpec.Probe
+        switch blueprint.health.probe {
+        case .http(let port, let path, let status): probe = .http(port: ports[port.value] ?? 0, path: path, status: status)
+        case .tcp(let port): probe = .tcp(port: ports[port.value] ?? 0)
+        case .command(let command): probe = .command(command)
+        }
+        let health = HealthCheckSpec(
+            probe: probe, intervalSeconds: blueprint.health.interval.seconds,
+            timeoutSeconds: blueprint.health.timeout.seconds, retries: blueprint.health.retries,
+            startPeriodSeconds: blueprint.health.startPeriod.seconds)
+        return ResolvedInstance(
+            service: placement.assignment.name.value, blueprint: blueprint.name.value,
+            component: blueprint.component.releaseName(blueprint: blueprint.name.value),
+            source: blueprint.component.source, executable: blueprint.component.executable,
+            arguments: blueprint.component.arguments.map(rendered), configFiles: configFiles,
+            parameters: placement.parameters, ports: ports, health: health, migrations: blueprint.migrations,
+            stopGraceSeconds: blueprint.stopGrace.seconds)
+    }
+
+    private func render(
+        _ template: Template, placement: Placement, node: NodeDefinition, environment: EnvironmentDefinition,
+        dependency: (Template.Reference) -> String
+    ) -> String {
+        template.render { reference in
+            let path = reference.path
+            switch (path[0], path.count > 1 ? path[1] : "") {
+            case ("param", let name):
+                switch placement.parameters[name] {
+                case .value(let value)?: return value
+                case .secret(let secret)?: return "{{secret:\(secret)}}"
+                case .unset?, nil: return ""
+                }
+            case ("dep", _): return dependency(reference)
+            case ("node", "name"): return node.name.value
+            case ("node", "address"): return node.address.value
+            case ("site", "name"): return placement.site.name.value
+            case ("site", "display_name"): return placement.site.displayName
+            case ("environment", "name"): return environment.name.value
+            case ("instance", "name"): return placement.assignment.name.value
+            default: return ""
+            }
+        }
+    }
+}

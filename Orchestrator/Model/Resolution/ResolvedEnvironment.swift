@@ -1,0 +1,53 @@
+package import StellwerkAPI
+
+/// An environment with every service placed on its nodes and every template rendered: the input the
+/// planner turns into desired state.
+package struct ResolvedEnvironment: Sendable {
+    package var definition: EnvironmentDefinition
+    /// Sites sorted by name.
+    package var sites: [ResolvedSite]
+
+    package var name: String { definition.name.value }
+}
+
+package struct ResolvedSite: Sendable {
+    package var name: String
+    package var displayName: String
+    /// Nodes sorted by name.
+    package var nodes: [ResolvedNode]
+    package var maintenanceWindows: [MaintenanceWindow]
+}
+
+package struct ResolvedNode: Sendable {
+    package var name: String
+    package var address: String
+    package var labels: [String: String]
+    /// Instances sorted by service name.
+    package var instances: [ResolvedInstance]
+}
+
+/// A parameter's final value on one instance.
+package enum ResolvedParameter: Sendable, Hashable {
+    case value(String)
+    case secret(String)
+    /// An optional parameter without default that the site did not set.
+    case unset
+}
+
+/// One service instance on one node, rendered, but not yet bound to a release.
+package struct ResolvedInstance: Sendable {
+    package var service: String
+    package var blueprint: String
+    /// The component's name in releases (`datenplattform`, `external:NAME`).
+    package var component: String
+    package var source: Component.Source
+    package var executable: String
+    package var arguments: [String]
+    /// Config files sorted by path; secret values appear as `{{secret:NAME}}` markers.
+    package var configFiles: [ConfigFile]
+    package var parameters: [String: ResolvedParameter]
+    package var ports: [String: Int]
+    package var health: HealthCheckSpec
+    package var migrations: MigrationDefinition?
+    package var stopGraceSeconds: Int
+}
