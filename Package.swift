@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "Datenplattform",
             dependencies: [
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Services/Datenplattform",
             swiftSettings: strictSettings),
@@ -115,7 +115,7 @@ let package = Package(
             name: "CLITests",
             dependencies: ["StellwerkCLI", "Agent", "Datenplattform", "TestSupport"],
             path: "Tests/CLITests",
-            resources: [.copy("Golden")],
+            exclude: ["Golden"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

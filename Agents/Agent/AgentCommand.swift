@@ -18,7 +18,7 @@ struct AgentCommand: ParsableCommand {
             """,
         version: StellwerkVersion.current)
 
-    @Argument(parsing: .captureForPassthrough, help: "Reserved for the agent's subcommands.")
+    @Argument(help: "Reserved for the agent's subcommands.")
     var arguments: [String] = []
 
     func run() throws {

@@ -13,7 +13,8 @@ public struct StateSnapshot: Codable, Sendable, Hashable {
     /// Fingerprints of the secrets' current values, by secret name. Values themselves never appear.
     public var secrets: [String: String]
 
-    public init(serial: Int, environment: String, nodes: [String: RecordedNode] = [:], secrets: [String: String] = [:]) {
+    public init(serial: Int, environment: String, nodes: [String: RecordedNode] = [:], secrets: [String: String] = [:])
+    {
         self.serial = serial
         self.environment = environment
         self.nodes = nodes

@@ -41,7 +41,8 @@ package struct Planner: Sendable {
                 component: instance.component, sha256: release?.components[instance.component]?.sha256, url: nil,
                 executable: instance.executable)
         case .external(let url, let sha256):
-            artifact = ArtifactReference(component: instance.component, sha256: sha256, url: url, executable: instance.executable)
+            artifact = ArtifactReference(
+                component: instance.component, sha256: sha256, url: url, executable: instance.executable)
         }
         var parameters: [String: ParameterSetting] = [:]
         for (name, value) in instance.parameters {
@@ -57,7 +58,8 @@ package struct Planner: Sendable {
                 target: release?.components[instance.component]?.migrations.last)
         }
         return InstanceSpec(
-            service: instance.service, blueprint: instance.blueprint, release: release?.id ?? ReleaseManifest.unreleased,
+            service: instance.service, blueprint: instance.blueprint,
+            release: release?.id ?? ReleaseManifest.unreleased,
             artifact: artifact, arguments: instance.arguments, configFiles: instance.configFiles,
             configDigest: Self.configDigest(instance.configFiles), parameters: parameters, ports: instance.ports,
             health: instance.health, migrations: migrations, stopGraceSeconds: instance.stopGraceSeconds)
@@ -96,7 +98,8 @@ package struct Planner: Sendable {
                 declaredNodes.insert(name)
                 nodes.append(removal(of: name, record: record, environment: environment.name))
             }
-            sites.append(SitePlan(site: site.name, displayName: site.displayName, nodes: nodes.sorted { $0.node < $1.node }))
+            sites.append(
+                SitePlan(site: site.name, displayName: site.displayName, nodes: nodes.sorted { $0.node < $1.node }))
         }
         // Nodes of sites that no longer exist.
         var orphans: [String: [NodePlan]] = [:]
@@ -105,7 +108,8 @@ package struct Planner: Sendable {
         }
         for (site, nodes) in orphans {
             sites.append(
-                SitePlan(site: site, displayName: "\(site) (no longer declared)", nodes: nodes.sorted { $0.node < $1.node }))
+                SitePlan(
+                    site: site, displayName: "\(site) (no longer declared)", nodes: nodes.sorted { $0.node < $1.node }))
         }
         sites.sort { $0.site < $1.site }
         return Plan(
@@ -118,7 +122,8 @@ package struct Planner: Sendable {
             node: node, address: record.address,
             changes: record.instances.map { ServiceChange(service: $0.service, action: .remove, details: []) }
                 .sorted { $0.service < $1.service },
-            desired: NodeDesiredState(node: node, site: record.site, environment: environment, address: record.address, instances: []))
+            desired: NodeDesiredState(
+                node: node, site: record.site, environment: environment, address: record.address, instances: []))
     }
 
     private func warnings(_ desired: [NodeDesiredState], secrets: [String: String]) -> [String] {
@@ -134,12 +139,14 @@ package struct Planner: Sendable {
         }
         var warnings = unset.keys.sorted().map { name in
             let users = unset[name, default: []].sorted()
-            let shown = users.prefix(3).joined(separator: ", ") + (users.count > 3 ? " and \(users.count - 3) more" : "")
+            let shown =
+                users.prefix(3).joined(separator: ", ") + (users.count > 3 ? " and \(users.count - 3) more" : "")
             return "secret '\(name)' has no value yet (used by \(shown))"
         }
         if !unbuilt.isEmpty {
             warnings.append(
-                "no release given: \(unbuilt.sorted().joined(separator: ", ")) is not built into an artifact yet, so this plan cannot be applied")
+                "no release given: \(unbuilt.sorted().joined(separator: ", ")) is not built into an artifact yet, so this plan cannot be applied"
+            )
         }
         return warnings
     }
@@ -172,7 +179,9 @@ package struct Planner: Sendable {
         }
         if old.artifact != new.artifact {
             details.append(
-                ChangeDetail(kind: .artifact, name: new.artifact.component, from: short(old.artifact.sha256), to: short(new.artifact.sha256)))
+                ChangeDetail(
+                    kind: .artifact, name: new.artifact.component, from: short(old.artifact.sha256),
+                    to: short(new.artifact.sha256)))
         }
         if old.configDigest != new.configDigest {
             let oldFiles = Dictionary(old.configFiles.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
@@ -201,10 +210,15 @@ package struct Planner: Sendable {
         }
         if old.arguments != new.arguments {
             details.append(
-                ChangeDetail(kind: .arguments, from: old.arguments.joined(separator: " "), to: new.arguments.joined(separator: " ")))
+                ChangeDetail(
+                    kind: .arguments, from: old.arguments.joined(separator: " "),
+                    to: new.arguments.joined(separator: " ")))
         }
         for name in Set(old.ports.keys).union(new.ports.keys).sorted() where old.ports[name] != new.ports[name] {
-            details.append(ChangeDetail(kind: .ports, name: name, from: old.ports[name].map(String.init), to: new.ports[name].map(String.init)))
+            details.append(
+                ChangeDetail(
+                    kind: .ports, name: name, from: old.ports[name].map(String.init),
+                    to: new.ports[name].map(String.init)))
         }
         if old.health != new.health || old.stopGraceSeconds != new.stopGraceSeconds {
             details.append(ChangeDetail(kind: .health))

@@ -16,7 +16,9 @@ package struct DiskSourceTree: SourceTree {
         let url = root.appendingPathComponent(folder)
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { return [] }
-        guard isFolder.boolValue else { throw SourceTreeError(.unreadable("is a file, expected a folder"), path: folder) }
+        guard isFolder.boolValue else {
+            throw SourceTreeError(.unreadable("is a file, expected a folder"), path: folder)
+        }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: url.path)
@@ -48,7 +50,9 @@ package struct DiskSourceTree: SourceTree {
             try handle.seek(toOffset: 0)
             // Read one byte past the limit, in case the file grew since it was measured.
             let data = try handle.read(upToCount: limit + 1) ?? Data()
-            guard data.count <= limit else { throw SourceTreeError(.tooLarge(size: data.count, limit: limit), path: path) }
+            guard data.count <= limit else {
+                throw SourceTreeError(.tooLarge(size: data.count, limit: limit), path: path)
+            }
             return [UInt8](data)
         } catch let error as SourceTreeError {
             throw error
@@ -76,7 +80,8 @@ package struct DiskSourceTree: SourceTree {
         while true {
             let blueprints = candidate.appendingPathComponent(WorkspaceLoader.blueprintsFolder).path
             let environments = candidate.appendingPathComponent(WorkspaceLoader.environmentsFolder).path
-            if FileManager.default.fileExists(atPath: blueprints), FileManager.default.fileExists(atPath: environments) {
+            if FileManager.default.fileExists(atPath: blueprints), FileManager.default.fileExists(atPath: environments)
+            {
                 return candidate
             }
             let parent = candidate.deletingLastPathComponent()

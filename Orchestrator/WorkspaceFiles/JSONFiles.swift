@@ -18,7 +18,9 @@ package enum JSONFiles {
     }
 
     /// Reads a `T` from `path`, with an error that names the file and what is wrong with it.
-    package static func read<T: Decodable>(_ type: T.Type, from path: String, what: String, limit: Int = 256 << 20) throws -> T {
+    package static func read<T: Decodable>(
+        _ type: T.Type, from path: String, what: String, limit: Int = 256 << 20
+    ) throws -> T {
         let url = URL(fileURLWithPath: path)
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         guard let size = attributes?[.size] as? Int else {
@@ -42,14 +44,19 @@ package enum JSONFiles {
                 path: path, message: "the \(what) lacks '\(key.stringValue)' at \(Self.pathText(context.codingPath))")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw JSONFileError(
-                path: path, message: "the \(what) has a wrong value at \(Self.pathText(context.codingPath)): \(context.debugDescription)")
+                path: path,
+                message:
+                    "the \(what) has a wrong value at \(Self.pathText(context.codingPath)): \(context.debugDescription)"
+            )
         } catch {
             throw JSONFileError(path: path, message: "the \(what) could not be read: \(error)")
         }
     }
 
     private static func describe(_ context: DecodingError.Context) -> String {
-        if let underlying = context.underlyingError as NSError?, let detail = underlying.userInfo[NSDebugDescriptionErrorKey] {
+        if let underlying = context.underlyingError as NSError?,
+            let detail = underlying.userInfo[NSDebugDescriptionErrorKey]
+        {
             return "\(detail)"
         }
         return context.debugDescription

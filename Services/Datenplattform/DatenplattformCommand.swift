@@ -17,7 +17,7 @@ struct DatenplattformCommand: ParsableCommand {
             """,
         version: "0.1.0-dev")
 
-    @Argument(parsing: .captureForPassthrough, help: "Reserved for the service subcommands.")
+    @Argument(help: "Reserved for the service subcommands.")
     var arguments: [String] = []
 
     func run() throws {

@@ -6,7 +6,8 @@ package import Model
 package enum Fixtures {
     /// The checkout this test run belongs to, for tests that read the shipped blueprints and environments.
     package static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     /// A blueprint `api` that exports its URL and has one parameter of each kind tests need.
@@ -133,7 +134,8 @@ package enum Fixtures {
             "Blueprints/web.yaml": webBlueprint,
             "Environments/sandbox/environment.yaml": sandboxEnvironment,
             "Environments/sandbox/sites/alpha.yaml": site("alpha", node: "alpha-1", address: "127.0.1.1"),
-            "Environments/sandbox/sites/beta.yaml": site("beta", node: "beta-1", address: "127.0.2.1", apiSite: "alpha"),
+            "Environments/sandbox/sites/beta.yaml": site(
+                "beta", node: "beta-1", address: "127.0.2.1", apiSite: "alpha"),
             "Environments/live/environment.yaml": liveEnvironment,
             "Environments/live/sites/alpha.yaml": site("alpha", node: "alpha-live-1", address: "127.0.3.1"),
         ]
@@ -165,7 +167,8 @@ package enum Fixtures {
     package static func write(_ files: [String: String], under root: URL) throws {
         for (path, text) in files {
             let url = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url)
         }
     }

@@ -10,6 +10,15 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show what must change on each node of an environment.",
+        discussion: """
+            `stellwerk plan --env ENV` computes a plan (see `stellwerk plan create --help`);
+            `stellwerk plan show PLAN` shows one saved with --out.
+
+            Examples:
+              stellwerk plan --env sandbox
+              stellwerk plan --env live --out live.plan.json
+              stellwerk plan show live.plan.json
+            """,
         subcommands: [CreatePlan.self, ShowPlan.self],
         defaultSubcommand: CreatePlan.self)
 }
@@ -39,13 +48,20 @@ struct CreatePlan: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The environment to plan, such as sandbox or live.", valueName: "ENV"))
     var env: String
 
-    @Option(name: .long, help: ArgumentHelp("A state snapshot (JSON) to plan against; default: nothing deployed.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A state snapshot (JSON) to plan against; default: nothing deployed.", valueName: "FILE"))
     var state: String?
 
-    @Option(name: .long, help: ArgumentHelp("A release manifest (JSON) to deploy; default: the working tree, unreleased.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A release manifest (JSON) to deploy; default: the working tree, unreleased.", valueName: "FILE"))
     var release: String?
 
-    @Option(name: .long, help: ArgumentHelp("Save the plan (JSON) to this file for review and a later apply.", valueName: "PLAN"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Save the plan (JSON) to this file for review and a later apply.", valueName: "PLAN"))
     var out: String?
 
     @Flag(name: .long, help: "Print the plan as JSON instead of the terminal view.")
@@ -64,13 +80,14 @@ struct CreatePlan: ParsableCommand {
             DiagnosticPrinter(terminal: terminal, root: root).printAll(error.diagnostics, to: .standardError)
             throw ExitCode(1)
         }
-        let recorded = try state.map { path in
-            let snapshot = try JSONFiles.read(StateSnapshot.self, from: path, what: "state snapshot")
-            guard snapshot.environment == env else {
-                throw CLIError("\(path): the snapshot is of environment '\(snapshot.environment)', not '\(env)'")
-            }
-            return snapshot
-        } ?? .empty(environment: env)
+        let recorded =
+            try state.map { path in
+                let snapshot = try JSONFiles.read(StateSnapshot.self, from: path, what: "state snapshot")
+                guard snapshot.environment == env else {
+                    throw CLIError("\(path): the snapshot is of environment '\(snapshot.environment)', not '\(env)'")
+                }
+                return snapshot
+            } ?? .empty(environment: env)
         let manifest = try release.map { try JSONFiles.read(ReleaseManifest.self, from: $0, what: "release manifest") }
         let plan = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: recorded)
         if let out {
@@ -112,7 +129,8 @@ struct ShowPlan: ParsableCommand {
     func run() throws {
         let plan = try JSONFiles.read(Plan.self, from: path, what: "plan")
         guard plan.format == Plan.currentFormat else {
-            throw CLIError("\(path): the plan has format \(plan.format); this stellwerk reads format \(Plan.currentFormat)")
+            throw CLIError(
+                "\(path): the plan has format \(plan.format); this stellwerk reads format \(Plan.currentFormat)")
         }
         if json {
             FileHandle.standardOutput.write(try JSONFiles.encode(plan))

@@ -49,10 +49,13 @@ struct ValidateCommand: ParsableCommand {
             let sites = environments.reduce(0) { $0 + $1.sites.count }
             let nodes = environments.reduce(0) { $0 + $1.sites.reduce(0) { $0 + $1.nodes.count } }
             terminal.line(
-                terminal.green("valid:") + " \(workspace.blueprints.count) blueprints, \(environments.count) environments ("
+                terminal.green("valid:")
+                    + " \(workspace.blueprints.count) blueprints, \(environments.count) environments ("
                     + environments.map(\.name.value).joined(separator: ", ") + "), \(sites) sites, \(nodes) nodes"
                     + (workspace.siteTemplates.isEmpty
-                        ? "" : ", \(workspace.siteTemplates.count) site template\(workspace.siteTemplates.count == 1 ? "" : "s")"))
+                        ? ""
+                        : ", \(workspace.siteTemplates.count) site template\(workspace.siteTemplates.count == 1 ? "" : "s")")
+            )
         case .failure(let failure):
             printer.printAll(failure.diagnostics, to: .standardError)
         }

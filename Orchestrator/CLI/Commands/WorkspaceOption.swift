@@ -25,7 +25,8 @@ struct WorkspaceOption: ParsableArguments {
         let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         guard let found = DiskSourceTree.findRoot(from: here) else {
             throw CLIError(
-                "no Blueprints/ and Environments/ here or in any parent folder; run in a Stellwerk checkout or pass --root DIR")
+                "no Blueprints/ and Environments/ here or in any parent folder; run in a Stellwerk checkout or pass --root DIR"
+            )
         }
         return found
     }

@@ -35,7 +35,8 @@ struct DiagnosticPrinter {
         if !errors.isEmpty {
             let files = Set(errors.map(\.location.file)).count
             terminal.line(
-                "\(errors.count) error\(errors.count == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")", to: stream)
+                "\(errors.count) error\(errors.count == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")",
+                to: stream)
         }
     }
 

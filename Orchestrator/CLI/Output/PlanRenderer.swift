@@ -8,7 +8,8 @@ struct PlanRenderer {
     func render(_ plan: Plan) {
         terminal.line(terminal.bold("Plan for environment \(plan.environment)"))
         terminal.line(
-            terminal.dim("  release \(plan.release) · state serial \(plan.serial) · revision \(plan.revision.prefix(12))"))
+            terminal.dim(
+                "  release \(plan.release) · state serial \(plan.serial) · revision \(plan.revision.prefix(12))"))
         let nameWidth = plan.sites.flatMap { $0.nodes.flatMap { $0.changes.map(\.service.count) } }.max() ?? 0
         for site in plan.sites {
             let nodes = site.nodes.filter { node in showUnchanged || node.changes.contains { $0.action != .unchanged } }
@@ -21,7 +22,8 @@ struct PlanRenderer {
                     let name = change.service.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
                     let action = change.action.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
                     let details = change.details.map(describe).joined(separator: "; ")
-                    let head = "\(symbol(change.action)) \(name)  " + (details.isEmpty ? change.action.rawValue : action)
+                    let head =
+                        "\(symbol(change.action)) \(name)  " + (details.isEmpty ? change.action.rawValue : action)
                     terminal.line("    " + color(change.action, head) + (details.isEmpty ? "" : " " + details))
                 }
             }
@@ -34,14 +36,16 @@ struct PlanRenderer {
         let counts = plan.summary
         if plan.isEmpty {
             let total = counts[.unchanged, default: 0]
-            terminal.line(terminal.bold("No changes.") + " \(total) instance\(total == 1 ? " is" : "s are") up to date.")
+            terminal.line(
+                terminal.bold("No changes.") + " \(total) instance\(total == 1 ? " is" : "s are") up to date.")
         } else {
             let parts: [(PlanAction, String)] = [
                 (.create, "to create"), (.update, "to update"), (.migrate, "to migrate"), (.restart, "to restart"),
                 (.remove, "to remove"), (.unchanged, "unchanged"),
             ]
             terminal.line(
-                terminal.bold("Plan:") + " " + parts.map { "\(counts[$0.0, default: 0]) \($0.1)" }.joined(separator: ", ") + ".")
+                terminal.bold("Plan:") + " "
+                    + parts.map { "\(counts[$0.0, default: 0]) \($0.1)" }.joined(separator: ", ") + ".")
         }
     }
 
@@ -70,7 +74,8 @@ struct PlanRenderer {
         switch detail.kind {
         case .release: return "release \(detail.from ?? "none") → \(detail.to ?? "none")"
         case .artifact:
-            return "\(name == "blueprint" ? "blueprint" : "artifact \(name)") \(detail.from ?? "none") → \(detail.to ?? "none")"
+            return
+                "\(name == "blueprint" ? "blueprint" : "artifact \(name)") \(detail.from ?? "none") → \(detail.to ?? "none")"
         case .config: return "config \(name) \(detail.to ?? "changed")"
         case .parameter:
             switch (detail.from, detail.to) {

@@ -20,6 +20,9 @@ package struct Blueprint: Sendable {
     package var stopGrace: TimeSpan
     /// The system user the service runs as when the agent runs as root; `nil` keeps the agent's user.
     package var user: String?
+    /// Parameters that are declared but could not be read; their errors are already reported, so uses
+    /// of them are not reported again.
+    package var brokenParameters: Set<String> = []
 
     package func parameter(named name: String) -> ParameterDefinition? {
         parameters.first { $0.name.value == name }

@@ -16,7 +16,10 @@ struct BlueprintParser {
         let context = "blueprint '\(name?.value ?? "?")'"
         let description = fields.string("description", required: true)?.value ?? ""
         let component = fields.node("component", required: true).flatMap { parseComponent($0, context: context) }
-        let parameters = (fields.entries("parameters") ?? []).compactMap { parseParameter($0, context: context) }
+        let parameterPairs = fields.entries("parameters") ?? []
+        let parameters = parameterPairs.compactMap { parseParameter($0, context: context) }
+        // Parameters that are declared but broken are reported once, here, not again at every use.
+        let brokenParameters = Set(parameterPairs.map(\.key.text)).subtracting(parameters.map(\.name.value))
         let configFiles = (fields.list("config") ?? []).compactMap { parseConfigFile($0, context: context) }
         let health = fields.node("health", required: true).flatMap { parseHealth($0, context: context) }
         let migrations = fields.node("migrations").flatMap { parseMigrations($0, context: context) }
@@ -39,7 +42,8 @@ struct BlueprintParser {
         }
         var placement: [(key: Located<String>, value: Located<String>)] = []
         if let node = fields.node("placement"),
-            let placementFields = MappingFields(node, context: "placement of \(context)", allowed: ["labels"], sink: sink)
+            let placementFields = MappingFields(
+                node, context: "placement of \(context)", allowed: ["labels"], sink: sink)
         {
             placement = placementFields.stringMap("labels", required: true) ?? []
         }
@@ -49,7 +53,8 @@ struct BlueprintParser {
         return Blueprint(
             name: name, file: file, description: description, component: component, parameters: parameters,
             configFiles: configFiles, health: health, migrations: migrations, dependencies: dependencies,
-            exports: exports, ports: ports, placement: placement, stopGrace: stopGrace, user: user)
+            exports: exports, ports: ports, placement: placement, stopGrace: stopGrace, user: user,
+            brokenParameters: brokenParameters)
     }
 
     // MARK: Parts
@@ -61,13 +66,17 @@ struct BlueprintParser {
                 sink: sink)
         else { return nil }
         let arguments = (fields.list("args") ?? []).compactMap { item -> Template? in
-            guard let scalar = MappingFields.scalar(item, what: "an argument in \(context)", sink: sink) else { return nil }
+            guard let scalar = MappingFields.scalar(item, what: "an argument in \(context)", sink: sink) else {
+                return nil
+            }
             return Template.parse(scalar, sink: sink)
         }
         switch (fields.name("product"), fields.node("artifact")) {
         case (let product?, nil):
             let executable = fields.string("executable")?.value ?? product.value
-            return Component(source: .product(product.value), executable: executable, arguments: arguments, location: fields.location)
+            return Component(
+                source: .product(product.value), executable: executable, arguments: arguments, location: fields.location
+            )
         case (nil, let artifact?):
             guard
                 let artifactFields = MappingFields(
@@ -116,7 +125,8 @@ struct BlueprintParser {
         let where_ = "parameter '\(name.value)'"
         func refuse(_ keys: [String]) {
             for key in keys where fields.has(key) {
-                sink.error("'\(key)' does not apply to \(where_) of type \(typeName.value)", at: fields.keyLocation(key))
+                sink.error(
+                    "'\(key)' does not apply to \(where_) of type \(typeName.value)", at: fields.keyLocation(key))
             }
         }
         let type: ParameterType
@@ -179,7 +189,9 @@ struct BlueprintParser {
                 switch type.canonicalValue(of: scalar.text) {
                 case .success(let canonical): defaultValue = canonical
                 case .failure(let problem):
-                    sink.error("the default '\(scalar.text)' of \(where_) \(problem.message)", at: scalar.location, hint: problem.hint)
+                    sink.error(
+                        "the default '\(scalar.text)' of \(where_) \(problem.message)", at: scalar.location,
+                        hint: problem.hint)
                 }
             }
         }
@@ -211,7 +223,9 @@ struct BlueprintParser {
         if let modeScalar = fields.scalar("mode") {
             guard (3...4).contains(modeScalar.text.count), let parsed = Int(modeScalar.text, radix: 8), parsed <= 0o777
             else {
-                sink.error("mode must be octal permission bits such as 0640, found '\(modeScalar.text)'", at: modeScalar.location)
+                sink.error(
+                    "mode must be octal permission bits such as 0640, found '\(modeScalar.text)'",
+                    at: modeScalar.location)
                 return nil
             }
             mode = parsed
@@ -237,7 +251,8 @@ struct BlueprintParser {
         switch kinds[0] {
         case "http":
             guard let node = fields.node("http"),
-                let http = MappingFields(node, context: "http health check", allowed: ["port", "path", "status"], sink: sink),
+                let http = MappingFields(
+                    node, context: "http health check", allowed: ["port", "path", "status"], sink: sink),
                 let port = http.name("port", required: true)
             else { return nil }
             let path = http.string("path")?.value ?? "/health"
@@ -263,7 +278,8 @@ struct BlueprintParser {
         let timeout = fields.timeSpan("timeout", allowZero: false)?.value ?? TimeSpan(seconds: 2)
         if timeout > interval {
             sink.error(
-                "the health timeout (\(timeout)) is longer than its interval (\(interval))", at: fields.keyLocation("timeout"))
+                "the health timeout (\(timeout)) is longer than its interval (\(interval))",
+                at: fields.keyLocation("timeout"))
         }
         return HealthDefinition(
             probe: probe, interval: interval, timeout: timeout,
@@ -284,7 +300,8 @@ struct BlueprintParser {
 
     private func parseDependency(_ node: YAMLNode, context: String) -> DependencyDefinition? {
         guard
-            let fields = MappingFields(node, context: "a dependency of \(context)", allowed: ["blueprint", "as"], sink: sink),
+            let fields = MappingFields(
+                node, context: "a dependency of \(context)", allowed: ["blueprint", "as"], sink: sink),
             let blueprint = fields.name("blueprint", required: true)
         else { return nil }
         return DependencyDefinition(name: fields.name("as") ?? blueprint, blueprint: blueprint)

@@ -44,7 +44,8 @@ package struct RolloutPolicy: Sendable, Hashable {
 
     /// The defaults documented in docs/environments.md.
     package static let defaults = RolloutPolicy(
-        canary: 1, maxInFlight: .count(1), minHealthyTime: TimeSpan(seconds: 10), healthyDeadline: TimeSpan(seconds: 300),
+        canary: 1, maxInFlight: .count(1), minHealthyTime: TimeSpan(seconds: 10),
+        healthyDeadline: TimeSpan(seconds: 300),
         progressDeadline: TimeSpan(seconds: 600), autoRollback: true, lostAfter: TimeSpan(seconds: 120),
         onDisconnected: .wait)
 }

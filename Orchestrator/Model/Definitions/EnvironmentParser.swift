@@ -29,7 +29,8 @@ struct EnvironmentParser {
             promotion.approvals = gates.int("approvals", range: 0...10)?.value ?? promotion.approvals
             promotion.respectWindows = gates.bool("windows")?.value ?? promotion.respectWindows
             promotion.canarySite = gates.name("canary_site")
-            promotion.maxSitesInFlight = gates.int("max_sites_in_flight", range: 1...1000)?.value ?? promotion.maxSitesInFlight
+            promotion.maxSitesInFlight =
+                gates.int("max_sites_in_flight", range: 1...1000)?.value ?? promotion.maxSitesInFlight
         }
         guard let name else { return nil }
         return EnvironmentDefinition(
@@ -54,7 +55,8 @@ struct EnvironmentParser {
         }
         policy.minHealthyTime = fields.timeSpan("min_healthy_time")?.value ?? policy.minHealthyTime
         policy.healthyDeadline = fields.timeSpan("healthy_deadline", allowZero: false)?.value ?? policy.healthyDeadline
-        policy.progressDeadline = fields.timeSpan("progress_deadline", allowZero: false)?.value ?? policy.progressDeadline
+        policy.progressDeadline =
+            fields.timeSpan("progress_deadline", allowZero: false)?.value ?? policy.progressDeadline
         policy.autoRollback = fields.bool("auto_rollback")?.value ?? policy.autoRollback
         policy.lostAfter = fields.timeSpan("lost_after", allowZero: false)?.value ?? policy.lostAfter
         if let scalar = fields.scalar("on_disconnected") {
@@ -102,7 +104,8 @@ struct EnvironmentParser {
 
     private func parseNode(_ node: YAMLNode, context: String) -> NodeDefinition? {
         guard
-            let fields = MappingFields(node, context: "a node of \(context)", allowed: ["name", "address", "labels"], sink: sink),
+            let fields = MappingFields(
+                node, context: "a node of \(context)", allowed: ["name", "address", "labels"], sink: sink),
             let name = fields.name("name", required: true),
             let address = fields.string("address", required: true)
         else { return nil }
@@ -122,7 +125,9 @@ struct EnvironmentParser {
     }
 
     private func parseService(_ pair: YAMLPair, context: String) -> ServiceAssignment? {
-        guard let name = MappingFields.name(pair.key, what: "a service name in \(context)", sink: sink) else { return nil }
+        guard let name = MappingFields.name(pair.key, what: "a service name in \(context)", sink: sink) else {
+            return nil
+        }
         if case .scalar(let scalar) = pair.value, scalar.isNull {
             return ServiceAssignment(name: name, blueprint: name, placement: nil, parameters: [], dependencySites: [])
         }
@@ -140,14 +145,17 @@ struct EnvironmentParser {
         }
         var parameters: [(name: Located<String>, value: ParameterInput)] = []
         for parameter in fields.entries("parameters") ?? [] {
-            guard let parameterName = MappingFields.name(parameter.key, what: "a parameter name", sink: sink) else { continue }
+            guard let parameterName = MappingFields.name(parameter.key, what: "a parameter name", sink: sink) else {
+                continue
+            }
             switch parameter.value {
             case .scalar(let scalar) where !scalar.isNull:
                 parameters.append((parameterName, .plain(scalar)))
             case .mapping:
                 guard
                     let reference = MappingFields(
-                        parameter.value, context: "the value of parameter '\(parameterName.value)'", allowed: ["secret"],
+                        parameter.value, context: "the value of parameter '\(parameterName.value)'",
+                        allowed: ["secret"],
                         sink: sink),
                     let secret = reference.name("secret", required: true)
                 else { continue }
@@ -187,7 +195,8 @@ struct EnvironmentParser {
         for day in dayNames {
             guard let index = Self.weekdays.firstIndex(of: day.value.lowercased()) else {
                 sink.error(
-                    "'\(day.value)' is not a weekday", at: day.location, hint: Suggestion.hint(for: day.value, in: Self.weekdays))
+                    "'\(day.value)' is not a weekday", at: day.location,
+                    hint: Suggestion.hint(for: day.value, in: Self.weekdays))
                 continue
             }
             days.append(index + 1)

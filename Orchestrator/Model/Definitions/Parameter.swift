@@ -76,7 +76,9 @@ package enum ParameterType: Sendable {
             }
             return .success(String(value))
         case .duration(let min, let max):
-            guard let span = TimeSpan(parsing: text) else { return fail("is not a duration", hint: TimeSpan.syntaxHint) }
+            guard let span = TimeSpan(parsing: text) else {
+                return fail("is not a duration", hint: TimeSpan.syntaxHint)
+            }
             if let min, span < min { return fail("is shorter than the minimum \(min)") }
             if let max, span > max { return fail("is longer than the maximum \(max)") }
             return .success(span.description)
@@ -89,7 +91,8 @@ package enum ParameterType: Sendable {
             return .success(text)
         case .enumeration(let values):
             guard values.contains(text) else {
-                return fail("is not one of \(values.joined(separator: ", "))", hint: Suggestion.hint(for: text, in: values))
+                return fail(
+                    "is not one of \(values.joined(separator: ", "))", hint: Suggestion.hint(for: text, in: values))
             }
             return .success(text)
         case .secret:
@@ -118,7 +121,8 @@ package enum ParameterType: Sendable {
         guard let url = SimpleURL(text), ["postgres", "postgresql"].contains(url.scheme) else {
             return .failure(
                 ParameterValueError(
-                    message: "is not a database URL", hint: "write sqlite:data/NAME.sqlite or postgres://user@host:5432/db"))
+                    message: "is not a database URL",
+                    hint: "write sqlite:data/NAME.sqlite or postgres://user@host:5432/db"))
         }
         guard schemes.contains("postgres") else {
             return .failure(ParameterValueError(message: "uses postgres, which this parameter does not allow"))

@@ -14,7 +14,8 @@ package struct EnvironmentResolver: Sendable {
         guard let environment = workspace.environments[name] else {
             let hint = Suggestion.hint(for: name, in: workspace.environmentNames)
             throw ValidationFailure(diagnostics: [
-                Diagnostic(at: .file(WorkspaceLoader.environmentsFolder), "there is no environment '\(name)'", hint: hint)
+                Diagnostic(
+                    at: .file(WorkspaceLoader.environmentsFolder), "there is no environment '\(name)'", hint: hint)
             ])
         }
         let sink = DiagnosticSink()
@@ -42,7 +43,9 @@ package struct EnvironmentResolver: Sendable {
             var seenServices = Set<String>()
             for assignment in site.services {
                 if !seenServices.insert(assignment.name.value).inserted {
-                    sink.error("service '\(assignment.name.value)' appears twice at site '\(site.name.value)'", at: assignment.name.location)
+                    sink.error(
+                        "service '\(assignment.name.value)' appears twice at site '\(site.name.value)'",
+                        at: assignment.name.location)
                     continue
                 }
                 if let placement = place(assignment, at: site, in: environment, sink: sink) {
@@ -91,7 +94,9 @@ package struct EnvironmentResolver: Sendable {
             var values: [String: String] = [:]
             if let node = provider.nodes.first {
                 for (name, template) in provider.blueprint.exports {
-                    values[name.value] = render(template, placement: provider, node: node, environment: environment) { _ in "" }
+                    values[name.value] = render(template, placement: provider, node: node, environment: environment) {
+                        _ in ""
+                    }
                 }
             }
             exportCache[index] = values
@@ -152,7 +157,8 @@ package struct EnvironmentResolver: Sendable {
     }
 
     private func place(
-        _ assignment: ServiceAssignment, at site: SiteDefinition, in environment: EnvironmentDefinition, sink: DiagnosticSink
+        _ assignment: ServiceAssignment, at site: SiteDefinition, in environment: EnvironmentDefinition,
+        sink: DiagnosticSink
     ) -> Placement? {
         let where_ = "service '\(assignment.name.value)' at site '\(site.name.value)'"
         guard let blueprint = workspace.blueprints[assignment.blueprint.value] else {
@@ -166,9 +172,14 @@ package struct EnvironmentResolver: Sendable {
         var parameters: [String: ResolvedParameter] = [:]
         for (name, input) in assignment.parameters {
             guard let definition = blueprint.parameter(named: name.value) else {
+                if blueprint.brokenParameters.contains(name.value) {
+                    ok = false
+                    continue
+                }
                 sink.error(
                     "\(where_) sets '\(name.value)', which blueprint '\(blueprint.name.value)' does not declare",
-                    at: name.location, hint: Suggestion.hint(for: name.value, in: blueprint.parameters.map(\.name.value)))
+                    at: name.location,
+                    hint: Suggestion.hint(for: name.value, in: blueprint.parameters.map(\.name.value)))
                 ok = false
                 continue
             }
@@ -215,13 +226,15 @@ package struct EnvironmentResolver: Sendable {
             if !blueprint.dependencies.contains(where: { $0.name.value == override.name.value }) {
                 sink.error(
                     "\(where_) says where to find '\(override.name.value)', but blueprint '\(blueprint.name.value)' has no such dependency",
-                    at: override.name.location, hint: Suggestion.hint(for: override.name.value, in: blueprint.dependencies.map(\.name.value)))
+                    at: override.name.location,
+                    hint: Suggestion.hint(for: override.name.value, in: blueprint.dependencies.map(\.name.value)))
                 ok = false
             }
             if !environment.sites.contains(where: { $0.name.value == override.site.value }) {
                 sink.error(
                     "\(where_) finds '\(override.name.value)' at site '\(override.site.value)', which is not a site of environment '\(environment.name.value)'",
-                    at: override.site.location, hint: Suggestion.hint(for: override.site.value, in: environment.sites.map(\.name.value)))
+                    at: override.site.location,
+                    hint: Suggestion.hint(for: override.site.value, in: environment.sites.map(\.name.value)))
                 ok = false
             }
         }
@@ -231,10 +244,14 @@ package struct EnvironmentResolver: Sendable {
         if nodes.isEmpty, !site.nodes.isEmpty {
             let wanted = labels.map { "\($0.key.value)=\($0.value.value)" }.joined(separator: ", ")
             let have = site.nodes.map { node in
-                "\(node.name.value) has " + (node.labels.isEmpty ? "no labels" : node.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+                "\(node.name.value) has "
+                    + (node.labels.isEmpty
+                        ? "no labels"
+                        : node.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
             }.joined(separator: "; ")
             sink.error(
-                "\(where_) must run on nodes labelled \(wanted), and site '\(site.name.value)' has none", at: assignment.placement?.first?.key.location ?? assignment.name.location,
+                "\(where_) must run on nodes labelled \(wanted), and site '\(site.name.value)' has none",
+                at: assignment.placement?.first?.key.location ?? assignment.name.location,
                 hint: have)
             ok = false
         }
@@ -252,10 +269,13 @@ package struct EnvironmentResolver: Sendable {
                 for instance in (instancesByNode[node.name.value] ?? []).sorted(by: { $0.service < $1.service }) {
                     for (portName, port) in instance.ports.sorted(by: { $0.key < $1.key }) {
                         if let other = claimed[port] {
-                            let location = site.services.first { $0.name.value == instance.service }?.name.location ?? node.name.location
+                            let location =
+                                site.services.first { $0.name.value == instance.service }?.name.location
+                                ?? node.name.location
                             sink.error(
                                 "services '\(other)' and '\(instance.service)' both claim port \(port) on node '\(node.name.value)'",
-                                at: location, hint: "set another value for the '\(portName)' port's parameter on one of them")
+                                at: location,
+                                hint: "set another value for the '\(portName)' port's parameter on one of them")
                         } else {
                             claimed[port] = instance.service
                         }
@@ -288,7 +308,8 @@ package struct EnvironmentResolver: Sendable {
         }
         let probe: HealthCheckSpec.Probe
         switch blueprint.health.probe {
-        case .http(let port, let path, let status): probe = .http(port: ports[port.value] ?? 0, path: path, status: status)
+        case .http(let port, let path, let status):
+            probe = .http(port: ports[port.value] ?? 0, path: path, status: status)
         case .tcp(let port): probe = .tcp(port: ports[port.value] ?? 0)
         case .command(let command): probe = .command(command)
         }

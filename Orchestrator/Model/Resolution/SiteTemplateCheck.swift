@@ -6,7 +6,8 @@ struct SiteTemplateCheck {
 
     /// The values a template is checked with; the real ones come from the onboarding municipality.
     static let sampleValues = [
-        "onboard.name": "beispielstadt", "onboard.display_name": "Beispielstadt", "onboard.domain": "beispielstadt.example",
+        "onboard.name": "beispielstadt", "onboard.display_name": "Beispielstadt",
+        "onboard.domain": "beispielstadt.example",
         "onboard.environment": "sandbox",
     ]
 

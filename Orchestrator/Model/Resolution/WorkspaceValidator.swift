@@ -36,7 +36,8 @@ struct WorkspaceValidator {
         }
         var seenParameters = Set<String>()
         for parameter in blueprint.parameters where !seenParameters.insert(parameter.name.value).inserted {
-            sink.error("parameter '\(parameter.name.value)' is declared twice in \(context)", at: parameter.name.location)
+            sink.error(
+                "parameter '\(parameter.name.value)' is declared twice in \(context)", at: parameter.name.location)
         }
         for (portName, parameterName) in blueprint.ports {
             guard let parameter = blueprint.parameter(named: parameterName.value) else {
@@ -46,7 +47,8 @@ struct WorkspaceValidator {
                     hint: Suggestion.hint(for: parameterName.value, in: blueprint.parameters.map(\.name.value)))
                 continue
             }
-            if case .port = parameter.type {} else {
+            if case .port = parameter.type {
+            } else {
                 sink.error(
                     "port '\(portName.value)' names the parameter '\(parameterName.value)', which is of type \(parameter.type.name), not port",
                     at: parameterName.location)
@@ -69,7 +71,8 @@ struct WorkspaceValidator {
         for dependency in blueprint.dependencies {
             if !seenDependencies.insert(dependency.name.value).inserted {
                 sink.error(
-                    "the dependency '\(dependency.name.value)' is declared twice in \(context)", at: dependency.name.location,
+                    "the dependency '\(dependency.name.value)' is declared twice in \(context)",
+                    at: dependency.name.location,
                     hint: "give the second one another name with 'as:'")
             }
             if workspace.blueprints[dependency.blueprint.value] == nil {
@@ -86,7 +89,9 @@ struct WorkspaceValidator {
             }
             checkReferences(template, in: blueprint, allowDependencies: false)
         }
-        for template in blueprint.component.arguments { checkReferences(template, in: blueprint, allowDependencies: true) }
+        for template in blueprint.component.arguments {
+            checkReferences(template, in: blueprint, allowDependencies: true)
+        }
         for file in blueprint.configFiles { checkReferences(file.template, in: blueprint, allowDependencies: true) }
     }
 
@@ -104,7 +109,7 @@ struct WorkspaceValidator {
             switch path[0] {
             case "param":
                 guard path.count == 2 else { return fail("must look like param.NAME") }
-                if blueprint.parameter(named: path[1]) == nil {
+                if blueprint.parameter(named: path[1]) == nil, !blueprint.brokenParameters.contains(path[1]) {
                     fail(
                         "names a parameter that blueprint '\(blueprint.name.value)' does not declare",
                         hint: Suggestion.hint(for: path[1], in: blueprint.parameters.map(\.name.value)))
@@ -127,11 +132,13 @@ struct WorkspaceValidator {
                 }
             default:
                 guard let fields = Self.fixedReferences[path[0]] else {
-                    return fail("uses an unknown namespace '\(path[0])'", hint: Suggestion.hint(for: path[0], in: namespaces))
+                    return fail(
+                        "uses an unknown namespace '\(path[0])'", hint: Suggestion.hint(for: path[0], in: namespaces))
                 }
                 guard path.count == 2, fields.contains(path[1]) else {
                     return fail(
-                        "names nothing known", hint: "\(path[0]) has: " + fields.map { "\(path[0]).\($0)" }.joined(separator: ", "))
+                        "names nothing known",
+                        hint: "\(path[0]) has: " + fields.map { "\(path[0]).\($0)" }.joined(separator: ", "))
                 }
             }
         }
@@ -153,7 +160,8 @@ struct WorkspaceValidator {
                     let edge = blueprint.dependencies.first(where: { $0.blueprint.value == cycle[1] })
                 else { return }
                 sink.error(
-                    "blueprints depend on each other in a cycle: \(cycle.joined(separator: " → "))", at: edge.blueprint.location,
+                    "blueprints depend on each other in a cycle: \(cycle.joined(separator: " → "))",
+                    at: edge.blueprint.location,
                     hint: "a service cannot start before the services it needs; break the cycle")
                 return
             }

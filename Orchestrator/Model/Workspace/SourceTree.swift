@@ -78,7 +78,9 @@ package struct MemorySourceTree: SourceTree {
     package func contents(of path: String, limit: Int) throws(SourceTreeError) -> [UInt8] {
         guard let text = files[path] else { throw SourceTreeError(.notFound, path: path) }
         let bytes = Array(text.utf8)
-        guard bytes.count <= limit else { throw SourceTreeError(.tooLarge(size: bytes.count, limit: limit), path: path) }
+        guard bytes.count <= limit else {
+            throw SourceTreeError(.tooLarge(size: bytes.count, limit: limit), path: path)
+        }
         return bytes
     }
 }

@@ -62,7 +62,8 @@ package struct WorkspaceLoader: Sendable {
             let expected = Self.stem(of: path)
             if expected != blueprint.name.value {
                 sink.error(
-                    "blueprint '\(blueprint.name.value)' is in a file named \(expected).yaml", at: blueprint.name.location,
+                    "blueprint '\(blueprint.name.value)' is in a file named \(expected).yaml",
+                    at: blueprint.name.location,
                     hint: "name the file after the blueprint: \(blueprint.name.value).yaml")
             }
             blueprints[blueprint.name.value] = blueprint
@@ -90,7 +91,8 @@ package struct WorkspaceLoader: Sendable {
                 }
                 if Self.stem(of: path) != site.name.value {
                     sink.error(
-                        "site '\(site.name.value)' is in a file named \(Self.stem(of: path)).yaml", at: site.name.location,
+                        "site '\(site.name.value)' is in a file named \(Self.stem(of: path)).yaml",
+                        at: site.name.location,
                         hint: "name the file after the site: \(site.name.value).yaml")
                 }
                 siteFiles[site.name.value] = path

@@ -145,7 +145,8 @@ private struct Converter {
         if style == .literal || style == .folded, let mark = scalar.mark {
             blockIndent = contentIndent(afterLine: mark.line)
         }
-        return YAMLScalar(text: scalar.string, style: style, location: location(of: scalar.mark), blockIndent: blockIndent)
+        return YAMLScalar(
+            text: scalar.string, style: style, location: location(of: scalar.mark), blockIndent: blockIndent)
     }
 
     /// The indentation of a block scalar's first non-blank content line.

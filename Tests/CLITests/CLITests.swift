@@ -1,0 +1,221 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Whole commands, run as a user runs them, with their output compared to golden files.
+///
+/// Regenerate the golden files after an intended change with `UPDATE_GOLDEN=1 swift test --filter CLITests`
+/// and review the diff.
+@Suite struct CLITests {
+    static let goldenFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Golden")
+
+    /// Compares `actual` with the golden file `name`, or rewrites it when UPDATE_GOLDEN is set.
+    private func expectGolden(
+        _ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let url = Self.goldenFolder.appendingPathComponent(name)
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] != nil {
+            try FileManager.default.createDirectory(at: Self.goldenFolder, withIntermediateDirectories: true)
+            try Data(actual.utf8).write(to: url)
+            return
+        }
+        let expected = try String(contentsOf: url, encoding: .utf8)
+        #expect(actual == expected, "output differs from Golden/\(name)", sourceLocation: sourceLocation)
+    }
+
+    private func fixtureFolder(_ files: [String: String] = Fixtures.files()) throws -> URL {
+        let root = try Fixtures.temporaryFolder()
+        try Fixtures.write(files, under: root)
+        return root
+    }
+
+    // MARK: validate
+
+    @Test func validate_onTheShippedFiles_succeeds() throws {
+        let result = try ProcessRunner.run("stellwerk", ["validate", "--root", Fixtures.repositoryRoot.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.hasPrefix("valid: 4 blueprints, 2 environments (live, sandbox), 12 sites"))
+    }
+
+    @Test func validate_fromASubfolder_findsTheWorkspaceAbove() throws {
+        let root = try fixtureFolder()
+        let result = try ProcessRunner.run(
+            "stellwerk", ["validate"], in: root.appendingPathComponent("Environments/sandbox"))
+        #expect(result.status == 0)
+        #expect(result.standardOutput == "valid: 2 blueprints, 2 environments (live, sandbox), 3 sites, 3 nodes\n")
+    }
+
+    @Test func validate_onBrokenFiles_listsEveryErrorAndExitsOne() throws {
+        var files = Fixtures.files()
+        files["Blueprints/api.yaml"] = try #require(files["Blueprints/api.yaml"])
+            .replacingOccurrences(of: "  workers: {type: int", with: "  workers: {tpye: int")
+        files["Environments/sandbox/sites/beta.yaml"] = try #require(files["Environments/sandbox/sites/beta.yaml"])
+            .replacingOccurrences(of: "title: Daten Beta", with: "titel: Daten Beta")
+        let result = try ProcessRunner.run("stellwerk", ["validate", "--root", try fixtureFolder(files).path])
+        #expect(result.status == 1)
+        #expect(result.standardOutput.isEmpty)
+        try expectGolden(result.standardError, "validate-broken.txt")
+    }
+
+    @Test func validate_withJSON_reportsDiagnosticsForScripts() throws {
+        var files = Fixtures.files()
+        files["Environments/live/environment.yaml"] = try #require(files["Environments/live/environment.yaml"])
+            .replacingOccurrences(of: "approvals: 1", with: "approvals: one")
+        let result = try ProcessRunner.run(
+            "stellwerk", ["validate", "--json", "--root", try fixtureFolder(files).path])
+        #expect(result.status == 1)
+        try expectGolden(result.standardOutput, "validate-broken.json")
+    }
+
+    @Test func validate_withAMissingRoot_saysSoInOneLine() throws {
+        let result = try ProcessRunner.run("stellwerk", ["validate", "--root", "/nonexistent/stellwerk"])
+        #expect(result.status != 0)
+        #expect(
+            result.standardError.trimmingCharacters(in: .newlines)
+                == "Error: --root /nonexistent/stellwerk: no such folder")
+    }
+
+    // MARK: plan
+
+    @Test func plan_onTheShippedSandbox_createsTheFourServicesAtTheSixSites() throws {
+        let result = try ProcessRunner.run(
+            "stellwerk", ["plan", "--env", "sandbox", "--root", Fixtures.repositoryRoot.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let output = result.standardOutput
+        for site in [
+            "Stadt Kaiserslautern", "Stadt und Verbandsgemeinde Linz am Rhein", "Landkreis Kusel",
+            "Landkreis Mayen-Koblenz", "Eifelkreis Bitburg-Prüm", "Landkreis Sankt Wendel",
+        ] {
+            #expect(output.contains("\n\(site) ("), "missing site \(site)")
+        }
+        #expect(output.components(separatedBy: "+ catalog ").count - 1 == 1)
+        #expect(output.components(separatedBy: "+ portal ").count - 1 == 6)
+        #expect(output.components(separatedBy: "+ sensors ").count - 1 == 6)
+        #expect(output.components(separatedBy: "+ visualization ").count - 1 == 6)
+        #expect(
+            output.hasSuffix("Plan: 19 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n")
+        )
+    }
+
+    @Test func plan_onFixtures_matchesTheGoldenTerminalAndJSONForms() throws {
+        let root = try fixtureFolder()
+        let text = try ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--root", root.path])
+        #expect(text.status == 0)
+        try expectGolden(text.standardOutput, "plan-sandbox.txt")
+        let json = try ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--json", "--root", root.path])
+        #expect(json.status == 0)
+        try expectGolden(json.standardOutput, "plan-sandbox.json")
+    }
+
+    @Test func plan_whenSavedAndShown_readsBackTheSamePlan() throws {
+        let root = try fixtureFolder()
+        let saved = root.appendingPathComponent("sandbox.plan.json").path
+        let created = try ProcessRunner.run(
+            "stellwerk", ["plan", "--env", "sandbox", "--out", saved, "--root", root.path])
+        #expect(created.status == 0)
+        #expect(created.standardOutput.hasSuffix("Saved the plan to \(saved).\n"))
+
+        let shown = try ProcessRunner.run("stellwerk", ["plan", "show", saved])
+        #expect(shown.status == 0)
+        #expect(shown.standardOutput + "Saved the plan to \(saved).\n" == created.standardOutput)
+        let shownJSON = try ProcessRunner.run("stellwerk", ["plan", "show", saved, "--json"])
+        #expect(shownJSON.standardOutput == (try String(contentsOfFile: saved, encoding: .utf8)))
+    }
+
+    @Test func plan_againstTheStateItProduces_showsNoChanges() throws {
+        let root = try fixtureFolder()
+        let saved = root.appendingPathComponent("plan.json").path
+        _ = try ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--out", saved, "--root", root.path])
+        // A snapshot as a perfect apply leaves it: every node reports its desired state.
+        let plan =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: saved))) as? [String: Any]
+        var nodes: [String: Any] = [:]
+        for site in plan?["sites"] as? [[String: Any]] ?? [] {
+            for node in site["nodes"] as? [[String: Any]] ?? [] {
+                let desired = node["desired"] as? [String: Any] ?? [:]
+                nodes[node["node"] as? String ?? ""] = [
+                    "site": desired["site"] ?? "", "address": desired["address"] ?? "",
+                    "instances": desired["instances"] ?? [],
+                ]
+            }
+        }
+        let snapshot: [String: Any] = ["serial": 4, "environment": "sandbox", "nodes": nodes, "secrets": [:]]
+        let state = root.appendingPathComponent("state.json")
+        try JSONSerialization.data(withJSONObject: snapshot).write(to: state)
+
+        let result = try ProcessRunner.run(
+            "stellwerk", ["plan", "--env", "sandbox", "--state", state.path, "--root", root.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("state serial 4"))
+        #expect(result.standardOutput.contains("No changes. 3 instances are up to date.\n"))
+    }
+
+    @Test func plan_forAnUnknownEnvironment_suggestsTheClosest() throws {
+        let result = try ProcessRunner.run(
+            "stellwerk", ["plan", "--env", "sandbx", "--root", try fixtureFolder().path])
+        #expect(result.status == 1)
+        #expect(
+            result.standardError
+                == "Environments: error: there is no environment 'sandbx'\n  hint: did you mean 'sandbox'?\n1 error in 1 file\n"
+        )
+    }
+
+    @Test(arguments: [
+        ("{not json", "the state snapshot is not valid JSON"),
+        (
+            #"{"serial": 1, "environment": "live", "nodes": {}, "secrets": {}}"#,
+            "the snapshot is of environment 'live', not 'sandbox'"
+        ),
+        (
+            #"{"serial": "one", "environment": "sandbox", "nodes": {}, "secrets": {}}"#,
+            "the state snapshot has a wrong value at .serial"
+        ),
+    ])
+    func plan_withABadStateFile_failsWithOneReadableLine(content: String, expected: String) throws {
+        let root = try fixtureFolder()
+        let state = root.appendingPathComponent("state.json")
+        try Data(content.utf8).write(to: state)
+        let result = try ProcessRunner.run(
+            "stellwerk", ["plan", "--env", "sandbox", "--state", state.path, "--root", root.path])
+        #expect(result.status != 0)
+        #expect(result.standardOutput.isEmpty)
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.standardError)")
+        #expect(result.standardError.contains(expected), "\(result.standardError)")
+    }
+
+    @Test func planShow_withAnUnknownFormat_refusesIt() throws {
+        let root = try fixtureFolder()
+        let saved = root.appendingPathComponent("plan.json").path
+        _ = try ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--out", saved, "--root", root.path])
+        let text = try String(contentsOfFile: saved, encoding: .utf8).replacingOccurrences(
+            of: "\"format\" : 1", with: "\"format\" : 99")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: saved))
+        let result = try ProcessRunner.run("stellwerk", ["plan", "show", saved])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("the plan has format 99; this stellwerk reads format 1"))
+    }
+
+    // MARK: help and the other executables
+
+    @Test(arguments: [
+        ["--help"], ["validate", "--help"], ["plan", "--help"], ["plan", "create", "--help"],
+        ["plan", "show", "--help"],
+    ])
+    func help_onEveryCommand_explainsWithAnExample(arguments: [String]) throws {
+        let result = try ProcessRunner.run("stellwerk", arguments)
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("Example"))
+    }
+
+    @Test(arguments: ["stellwerk-agent", "datenplattform"])
+    func unbuiltExecutables_printTheirVersionAndRefuseEverythingElse(product: String) throws {
+        let version = try ProcessRunner.run(product, ["--version"])
+        #expect(version.status == 0)
+        #expect(version.standardOutput == "0.1.0-dev\n")
+        let refused = try ProcessRunner.run(product, ["run"])
+        #expect(refused.status != 0)
+        #expect(refused.standardError.contains("not implemented yet"))
+    }
+}
