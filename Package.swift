@@ -87,9 +87,9 @@ let package = Package(
 
         // MARK: Benchmarks (never timed tests)
         .executableTarget(
-            name: "StellwerkBench",
+            name: "stellwerk-bench",
             dependencies: [
-                "Model", "Planner", "StellwerkAPI", "WorkspaceFiles",
+                "Model", "Planner", "StellwerkAPI", "WorkspaceFiles", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Bench",
