@@ -53,6 +53,13 @@ let package = Package(
             path: "Orchestrator/Planner",
             swiftSettings: strictSettings),
 
+        // MARK: State store: SQLite (embedded default) and PostgreSQL, one contract
+        .target(
+            name: "Store",
+            dependencies: ["StellwerkAPI", "Model", "CSQLite", "CLibPQ"],
+            path: "Orchestrator/Store",
+            swiftSettings: strictSettings),
+
         // MARK: Files on disk: the workspace folder, snapshots and saved plans
         .target(
             name: "WorkspaceFiles",
@@ -116,6 +123,12 @@ let package = Package(
             dependencies: ["StellwerkCLI", "Agent", "Datenplattform", "TestSupport"],
             path: "Tests/CLITests",
             exclude: ["Golden"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", "Planner", "Model", "StellwerkAPI", "TestSupport"],
+            path: "Tests/StoreTests",
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

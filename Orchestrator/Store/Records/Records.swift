@@ -1,0 +1,183 @@
+package import Foundation
+import Model
+
+/// A node as the orchestrator knows it.
+package struct NodeRecord: Sendable, Hashable, Codable {
+    /// Whether the node's agent is in touch.
+    package enum Connection: String, Sendable, Hashable, Codable {
+        /// Declared in a site but never joined.
+        case pending
+        case connected
+        /// Not seen for longer than the environment's `lost_after`.
+        case disconnected
+    }
+
+    package var environment: String
+    package var name: String
+    package var site: String
+    package var address: String
+    package var labels: [String: String]
+    /// SHA-256 of the certificate the agent authenticates with; `nil` until it joined.
+    package var certificateFingerprint: String?
+    package var lastSeen: Date?
+    package var connection: Connection
+
+    package init(
+        environment: String, name: String, site: String, address: String, labels: [String: String],
+        certificateFingerprint: String? = nil, lastSeen: Date? = nil, connection: Connection = .pending
+    ) {
+        self.environment = environment
+        self.name = name
+        self.site = site
+        self.address = address
+        self.labels = labels
+        self.certificateFingerprint = certificateFingerprint
+        self.lastSeen = lastSeen
+        self.connection = connection
+    }
+}
+
+/// An expiring claim on a name: a rollout of an environment, or the leader role among orchestrators.
+package struct Lease: Sendable, Hashable, Codable {
+    package var name: String
+    package var holder: String
+    package var acquiredAt: Date
+    package var expiresAt: Date
+
+    package func isHeld(at now: Date) -> Bool { expiresAt > now }
+}
+
+/// One entry of the append-only audit log.
+package struct AuditEntry: Sendable, Hashable, Codable {
+    package var sequence: Int
+    package var at: Date
+    /// Who: an operator (`operator:anna`), a node (`node:kl-live-1`) or the orchestrator itself.
+    package var actor: String
+    /// What, as a dotted verb: `desired-state.write`, `lock.break`, `secret.set`.
+    package var action: String
+    /// The environment, or empty for actions outside one.
+    package var environment: String
+    /// The object acted on: a node, lease, secret or release name.
+    package var object: String
+    /// More about it, as short text; never a secret value.
+    package var detail: String
+    package var previousHash: String
+    package var hash: String
+
+    /// The hash an entry must carry: SHA-256 over the previous hash and every field, length-prefixed
+    /// so no two different entries give the same input.
+    package static func hash(
+        sequence: Int, at: Date, actor: String, action: String, environment: String, object: String, detail: String,
+        previousHash: String
+    ) -> String {
+        let milliseconds = Int((at.timeIntervalSince1970 * 1000).rounded())
+        let fields = [String(sequence), String(milliseconds), actor, action, environment, object, detail, previousHash]
+        return Digest.sha256(fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|"))
+    }
+}
+
+/// What an entry to append says; the store adds sequence, time and hashes.
+package struct AuditEvent: Sendable, Hashable {
+    package var actor: String
+    package var action: String
+    package var environment: String
+    package var object: String
+    package var detail: String
+
+    package init(actor: String, action: String, environment: String = "", object: String, detail: String = "") {
+        self.actor = actor
+        self.action = action
+        self.environment = environment
+        self.object = object
+        self.detail = detail
+    }
+}
+
+/// The result of checking the audit log's hash chain.
+package struct AuditVerification: Sendable, Hashable, Codable {
+    /// Entries checked.
+    package var entries: Int
+    /// Every break found, first first; empty when the chain is intact.
+    package var problems: [String]
+
+    package var isIntact: Bool { problems.isEmpty }
+}
+
+/// A single-use join token, stored only as its hash.
+package struct JoinTokenRecord: Sendable, Hashable, Codable {
+    package var id: String
+    package var tokenHash: String
+    package var environment: String
+    package var site: String
+    package var node: String
+    package var expiresAt: Date
+    package var usedAt: Date?
+    package var createdBy: String
+    package var createdAt: Date
+}
+
+/// A client certificate the orchestrator issued to a node.
+package struct CertificateRecord: Sendable, Hashable, Codable {
+    package var serial: String
+    package var environment: String
+    package var node: String
+    package var fingerprint: String
+    package var notAfter: Date
+    package var issuedAt: Date
+    package var revokedAt: Date?
+}
+
+/// A secret as stored: only the encrypted value and a fingerprint that identifies it.
+package struct SecretRecord: Sendable, Hashable, Codable {
+    package var environment: String
+    package var name: String
+    package var ciphertext: String
+    package var fingerprint: String
+    package var updatedAt: Date
+    package var updatedBy: String
+}
+
+/// A rollout and where it stands; its steps carry per-node progress.
+package struct RolloutRecord: Sendable, Hashable, Codable {
+    package var id: String
+    package var environment: String
+    package var release: String
+    package var serial: Int
+    package var state: String
+    /// The rollout's own details (policy, waves) as JSON, owned by the rollout engine.
+    package var document: String
+    package var createdAt: Date
+    package var updatedAt: Date
+}
+
+/// One node's step in a rollout.
+package struct RolloutStep: Sendable, Hashable, Codable {
+    package var position: Int
+    package var node: String
+    package var state: String
+    package var detail: String
+    package var updatedAt: Date
+}
+
+/// A request to promote a release from one environment to the next.
+package struct PromotionRecord: Sendable, Hashable, Codable {
+    package var id: String
+    package var release: String
+    package var source: String
+    package var target: String
+    package var requestedBy: String
+    package var state: String
+    package var document: String
+    package var createdAt: Date
+    package var updatedAt: Date
+}
+
+/// An approver's decision on a promotion.
+package struct ApprovalRecord: Sendable, Hashable, Codable {
+    package var promotion: String
+    package var approver: String
+    /// `approve` or `reject`.
+    package var decision: String
+    package var reason: String
+    package var createdAt: Date
+}

@@ -1,0 +1,108 @@
+import CLibPQ
+import Foundation
+
+/// A connection to PostgreSQL through libpq. Every statement is sent with `PQexecParams`, so
+/// values never become part of the SQL text.
+final class PostgresConnection: SQLConnection {
+    let dialect = SQLDialect.postgres
+    private var handle: OpaquePointer?
+
+    /// Connects to `url` (a `postgres://` URL; libpq reads TLS settings such as `sslmode` from it).
+    /// `shownURL` is the URL with any password removed, for messages.
+    init(url: String, shownURL: String, connectTimeoutSeconds: Int = 10) throws(StoreError) {
+        var connectionURL = url
+        if !url.contains("connect_timeout=") {
+            connectionURL += (url.contains("?") ? "&" : "?") + "connect_timeout=\(connectTimeoutSeconds)"
+        }
+        let connection = PQconnectdb(connectionURL)
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            let reason = connection.map { Self.firstLine(String(cString: PQerrorMessage($0))) } ?? "out of memory"
+            PQfinish(connection)
+            throw StoreError(.unavailable, "cannot connect to the PostgreSQL store \(shownURL): \(reason)")
+        }
+        handle = connection
+        // NOTICEs ("relation already exists, skipping") would otherwise go to stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+    }
+
+    deinit { close() }
+
+    func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+    }
+
+    /// libpq messages end in a newline and sometimes repeat per address tried; the first line says it.
+    private static func firstLine(_ message: String) -> String {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
+        guard var line = lines.first else { return "unknown error" }
+        if line.hasPrefix("FATAL:") { line = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+        if line.hasPrefix("connection to server at"), let detail = lines.dropFirst().first {
+            return "\(line) \(detail)"
+        }
+        return line
+    }
+
+    private func error(_ result: OpaquePointer?, _ sql: String) -> StoreError {
+        let message: String
+        if let result, let text = PQresultErrorMessage(result), text.pointee != 0 {
+            message = String(cString: text)
+        } else if let handle {
+            message = String(cString: PQerrorMessage(handle))
+        } else {
+            message = "the connection is closed"
+        }
+        let code: StoreError.Code = PQstatus(handle) == CONNECTION_OK ? .query : .unavailable
+        return StoreError(code, "running \(sql.prefix(80)): \(Self.firstLine(message))")
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [SQLRow] {
+        let texts: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.text.flatMap { strdup($0) } }
+        defer { texts.forEach { free($0) } }
+        let result = texts.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { pointers in
+                PQexecParams(handle, sql, Int32(parameters.count), nil, pointers.baseAddress, nil, nil, 0)
+            }
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK:
+            return []
+        case PGRES_TUPLES_OK:
+            let rowCount = PQntuples(result)
+            let columnCount = PQnfields(result)
+            var rows: [SQLRow] = []
+            rows.reserveCapacity(Int(rowCount))
+            for row in 0..<rowCount {
+                var values: [SQLValue] = []
+                values.reserveCapacity(Int(columnCount))
+                for column in 0..<columnCount {
+                    if PQgetisnull(result, row, column) == 1 {
+                        values.append(.null)
+                    } else {
+                        let text = String(cString: PQgetvalue(result, row, column))
+                        // int8 (20), int4 (23), int2 (21) come back as integers, as SQLite gives them.
+                        switch PQftype(result, column) {
+                        case 20, 21, 23: values.append(Int64(text).map(SQLValue.integer) ?? .text(text))
+                        default: values.append(.text(text))
+                        }
+                    }
+                }
+                rows.append(SQLRow(values: values))
+            }
+            return rows
+        default:
+            throw error(result, sql)
+        }
+    }
+
+    func executeScript(_ sql: String) throws(StoreError) {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw error(result, sql) }
+    }
+}

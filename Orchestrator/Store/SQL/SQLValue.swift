@@ -1,0 +1,92 @@
+/// A value bound to or read from SQL. Both stores keep times as milliseconds since 1970 and
+/// documents as JSON text, so three kinds suffice.
+package enum SQLValue: Sendable, Hashable {
+    case null
+    case integer(Int64)
+    case text(String)
+
+    package init(_ text: String?) {
+        self = text.map(SQLValue.text) ?? .null
+    }
+
+    package init(_ number: Int?) {
+        self = number.map { .integer(Int64($0)) } ?? .null
+    }
+
+    package var text: String? {
+        switch self {
+        case .text(let text): text
+        case .integer(let number): String(number)
+        case .null: nil
+        }
+    }
+
+    package var integer: Int? {
+        switch self {
+        case .integer(let number): Int(number)
+        case .text(let text): Int(text)
+        case .null: nil
+        }
+    }
+}
+
+/// One result row, by column position.
+package struct SQLRow: Sendable {
+    package var values: [SQLValue]
+
+    package subscript(_ index: Int) -> SQLValue {
+        index < values.count ? values[index] : .null
+    }
+
+    package func text(_ index: Int) -> String { self[index].text ?? "" }
+    package func optionalText(_ index: Int) -> String? { self[index].text }
+    package func integer(_ index: Int) -> Int { self[index].integer ?? 0 }
+    package func optionalInteger(_ index: Int) -> Int? { self[index].integer }
+}
+
+/// The SQL both databases speak differs in a few places; statements are written once with `$1`
+/// placeholders and these hooks.
+package enum SQLDialect: Sendable {
+    case sqlite, postgres
+
+    /// Appended to a SELECT that must lock the rows it reads until the transaction ends. SQLite
+    /// locks the whole database for a write transaction already (BEGIN IMMEDIATE).
+    package var forUpdate: String {
+        self == .postgres ? " FOR UPDATE" : ""
+    }
+}
+
+/// A blocking connection to one database. Confined to one thread at a time by ``ConnectionPool``.
+package protocol SQLConnection: AnyObject {
+    var dialect: SQLDialect { get }
+    /// Runs one statement with `$1`… parameters and returns its rows.
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [SQLRow]
+    /// Runs statements without parameters, separated by semicolons (schema changes).
+    func executeScript(_ sql: String) throws(StoreError)
+    func close()
+}
+
+extension SQLConnection {
+    /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
+    package func transaction<T>(_ body: () throws -> T) throws -> T {
+        try executeScript(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")
+        do {
+            let result = try body()
+            try executeScript("COMMIT")
+            return result
+        } catch {
+            try? executeScript("ROLLBACK")
+            throw error
+        }
+    }
+
+    package func query(_ sql: String, _ parameters: SQLValue...) throws(StoreError) -> [SQLRow] {
+        try execute(sql, parameters)
+    }
+
+    @discardableResult
+    package func run(_ sql: String, _ parameters: SQLValue...) throws(StoreError) -> [SQLRow] {
+        try execute(sql, parameters)
+    }
+}

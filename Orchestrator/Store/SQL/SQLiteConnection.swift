@@ -1,0 +1,163 @@
+import CSQLite
+
+/// A connection to a SQLite file through the system libsqlite3: WAL journal, a busy timeout so
+/// concurrent writers wait instead of failing, foreign keys on, and prepared statements cached.
+final class SQLiteConnection: SQLConnection {
+    let dialect = SQLDialect.sqlite
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    let path: String
+
+    /// Opens (and with `create`, creates) the database file at `path`.
+    init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 10_000) throws(StoreError) {
+        self.path = path
+        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        if create { flags |= SQLITE_OPEN_CREATE }
+        var database: OpaquePointer?
+        let status = sqlite3_open_v2(path, &database, flags, nil)
+        guard status == SQLITE_OK, let database else {
+            let reason = database.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(database)
+            let hint = status == SQLITE_CANTOPEN ? " (does the folder exist, and may this user write there?)" : ""
+            throw StoreError(.unavailable, "cannot open the SQLite store \(path): \(reason)\(hint)")
+        }
+        handle = database
+        sqlite3_busy_timeout(database, busyTimeoutMilliseconds)
+        sqlite3_extended_result_codes(database, 1)
+        do {
+            try executeScript("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
+            let mode = try execute("PRAGMA journal_mode = WAL", []).first?.text(0)
+            guard mode == "wal" else {
+                throw StoreError(.unavailable, "cannot switch \(path) to WAL mode (got \(mode ?? "nothing"))")
+            }
+            // A file that is not a database fails here, with SQLite's "file is not a database".
+            try execute("SELECT count(*) FROM sqlite_master", [])
+        } catch let error as StoreError {
+            close()
+            throw error.code == .query
+                ? StoreError(.unavailable, "cannot use \(path) as a SQLite store: \(error.message)") : error
+        } catch {
+            close()
+            throw StoreError(.unavailable, "cannot use \(path) as a SQLite store: \(error)")
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        statements.removeAll()
+        if let handle { sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    var rawHandle: OpaquePointer? { handle }
+
+    private func error(_ context: String) -> StoreError {
+        let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "the connection is closed"
+        return StoreError(.query, "\(context): \(message)")
+    }
+
+    /// SQLite numbers its parameters `?1`, `?2`…; statements are written with PostgreSQL's `$1`.
+    private static func translate(_ sql: String) -> String {
+        var result = ""
+        result.reserveCapacity(sql.utf8.count)
+        var previous: Character = " "
+        for character in sql {
+            if character == "$", previous != "'" {
+                result.append("?")
+            } else {
+                result.append(character)
+            }
+            previous = character
+        }
+        return result
+    }
+
+    private func prepared(_ sql: String) throws(StoreError) -> OpaquePointer {
+        if let statement = statements[sql] {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+            return statement
+        }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, Self.translate(sql), -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw error("preparing \(sql.prefix(80))")
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [SQLRow] {
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement) }
+        for (index, value) in parameters.enumerated() {
+            let position = Int32(index + 1)
+            let status: Int32
+            switch value {
+            case .null: status = sqlite3_bind_null(statement, position)
+            case .integer(let number): status = sqlite3_bind_int64(statement, position, number)
+            case .text(let text): status = sqlite3_bind_text(statement, position, text, -1, csqlite_transient())
+            }
+            guard status == SQLITE_OK else { throw error("binding parameter \(position)") }
+        }
+        var rows: [SQLRow] = []
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw error("running \(sql.prefix(80))") }
+            let count = sqlite3_column_count(statement)
+            var values: [SQLValue] = []
+            values.reserveCapacity(Int(count))
+            for column in 0..<count {
+                switch sqlite3_column_type(statement, column) {
+                case SQLITE_NULL: values.append(.null)
+                case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(statement, column)))
+                default:
+                    if let text = sqlite3_column_text(statement, column) {
+                        values.append(.text(String(cString: text)))
+                    } else {
+                        values.append(.null)
+                    }
+                }
+            }
+            rows.append(SQLRow(values: values))
+        }
+        return rows
+    }
+
+    func executeScript(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(message)
+            throw StoreError(.query, "running \(sql.prefix(80)): \(text)")
+        }
+    }
+
+    /// Copies the whole database into a new file at `destination` with SQLite's online backup, so
+    /// writers may go on while it runs and the copy is consistent.
+    func backup(to destination: String) throws(StoreError) {
+        var target: OpaquePointer?
+        guard sqlite3_open_v2(destination, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK,
+            let target
+        else {
+            sqlite3_close(target)
+            throw StoreError(.unavailable, "cannot create the backup file \(destination)")
+        }
+        defer { sqlite3_close(target) }
+        guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
+            throw StoreError(.query, "starting the backup: \(String(cString: sqlite3_errmsg(target)))")
+        }
+        var status: Int32
+        repeat {
+            status = sqlite3_backup_step(backup, 256)
+            if status == SQLITE_BUSY || status == SQLITE_LOCKED { sqlite3_sleep(20) }
+        } while status == SQLITE_OK || status == SQLITE_BUSY || status == SQLITE_LOCKED
+        sqlite3_backup_finish(backup)
+        guard status == SQLITE_DONE else {
+            throw StoreError(.query, "copying the store: \(String(cString: sqlite3_errmsg(target)))")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package import Foundation
+package import StellwerkAPI
+
+extension StateStore {
+    /// The environment's state serial: 0 until desired state is first written.
+    package func serial(environment: String) async throws -> Int {
+        try await read { connection in
+            try connection.query("SELECT serial FROM environments WHERE name = $1", .text(environment)).first?.integer(
+                0)
+                ?? 0
+        }
+    }
+
+    /// Every node's desired state in the environment, sorted by node name.
+    package func desiredStates(environment: String) async throws -> [NodeDesiredState] {
+        try await read { connection in
+            try connection.query(
+                "SELECT document FROM desired_states WHERE environment = $1 ORDER BY node", .text(environment)
+            ).map { try Self.decode(NodeDesiredState.self, $0.text(0), what: "desired state") }
+        }
+    }
+
+    /// One node's desired state and the serial it was written at; `nil` when it has none.
+    package func desiredState(environment: String, node: String) async throws -> (serial: Int, state: NodeDesiredState)?
+    {
+        try await read { connection in
+            guard
+                let row = try connection.query(
+                    "SELECT serial, document FROM desired_states WHERE environment = $1 AND node = $2",
+                    .text(environment), .text(node)
+                ).first
+            else { return nil }
+            return (row.integer(0), try Self.decode(NodeDesiredState.self, row.text(1), what: "desired state"))
+        }
+    }
+
+    /// Replaces the desired state of the given nodes (a node with no instances has its entry removed)
+    /// and bumps the environment's serial, but only if the serial is still `expectedSerial`.
+    ///
+    /// - Returns: the new serial.
+    /// - Throws: ``StoreError`` with code `staleSerial` when someone else changed the state first.
+    package func writeDesiredStates(
+        _ states: [NodeDesiredState], environment: String, expectedSerial: Int, actor: String, at now: Date = Date()
+    ) async throws -> Int {
+        for state in states where state.environment != environment {
+            throw StoreError(
+                .conflict, "node \(state.node) belongs to environment \(state.environment), not \(environment)")
+        }
+        let documents = try states.map { ($0.node, try Self.encode($0), $0.instances.isEmpty) }
+        return try await transaction { connection in
+            let nowValue = SQLValue.integer(Int64(Self.milliseconds(now)))
+            try connection.run(
+                "INSERT INTO environments (name, serial, updated_at) VALUES ($1, 0, $2) ON CONFLICT (name) DO NOTHING",
+                .text(environment), nowValue)
+            let current =
+                try connection.query(
+                    "SELECT serial FROM environments WHERE name = $1" + connection.dialect.forUpdate, .text(environment)
+                ).first?.integer(0) ?? 0
+            guard current == expectedSerial else {
+                throw StoreError(
+                    .staleSerial,
+                    "the state of \(environment) is at serial \(current), but this change was planned at serial "
+                        + "\(expectedSerial); plan again and review the new plan")
+            }
+            let serial = current + 1
+            for (node, document, isEmpty) in documents {
+                if isEmpty {
+                    try connection.run(
+                        "DELETE FROM desired_states WHERE environment = $1 AND node = $2", .text(environment),
+                        .text(node))
+                } else {
+                    try connection.run(
+                        """
+                        INSERT INTO desired_states (environment, node, serial, document) VALUES ($1, $2, $3, $4)
+                        ON CONFLICT (environment, node) DO UPDATE SET serial = excluded.serial, document = excluded.document
+                        """, .text(environment), .text(node), .integer(Int64(serial)), .text(document))
+                }
+            }
+            try connection.run(
+                "UPDATE environments SET serial = $2, updated_at = $3 WHERE name = $1", .text(environment),
+                .integer(Int64(serial)), nowValue)
+            _ = try Self.appendAudit(
+                AuditEvent(
+                    actor: actor, action: "desired-state.write", environment: environment, object: environment,
+                    detail: "serial \(current) → \(serial), \(documents.count) node(s)"),
+                at: now, on: connection)
+            return serial
+        }
+    }
+
+    /// Writes the desired state a plan carries, refusing a plan computed from an older serial.
+    package func apply(_ plan: Plan, actor: String, at now: Date = Date()) async throws -> Int {
+        let states = plan.sites.flatMap { $0.nodes.map(\.desired) }
+        do {
+            return try await writeDesiredStates(
+                states, environment: plan.environment, expectedSerial: plan.serial, actor: actor, at: now)
+        } catch let error as StoreError where error.code == .staleSerial {
+            throw StoreError(.staleSerial, "the plan is stale: \(error.message)")
+        }
+    }
+}

@@ -1,0 +1,184 @@
+package import Foundation
+
+// The rollout and promotion engines arrive with their issues; the store keeps their records now so
+// both can resume after a restart from what is written here.
+extension StateStore {
+    /// Stores a new rollout with its steps; audited.
+    package func createRollout(_ rollout: RolloutRecord, steps: [RolloutStep], actor: String) async throws {
+        try await transaction { connection in
+            try connection.run(
+                """
+                INSERT INTO rollouts (id, environment, release, serial, state, document, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """, .text(rollout.id), .text(rollout.environment), .text(rollout.release),
+                .integer(Int64(rollout.serial)), .text(rollout.state), .text(rollout.document),
+                .integer(Int64(Self.milliseconds(rollout.createdAt))),
+                .integer(Int64(Self.milliseconds(rollout.updatedAt))))
+            for step in steps {
+                try Self.writeStep(step, rollout: rollout.id, on: connection)
+            }
+            _ = try Self.appendAudit(
+                AuditEvent(
+                    actor: actor, action: "rollout.start", environment: rollout.environment, object: rollout.id,
+                    detail: "release \(rollout.release) at serial \(rollout.serial), \(steps.count) node(s)"),
+                at: rollout.createdAt, on: connection)
+        }
+    }
+
+    /// Moves a rollout to `state` (and replaces its document), optionally updating steps, in one transaction.
+    package func updateRollout(
+        id: String, state: String, document: String? = nil, steps: [RolloutStep] = [], actor: String,
+        at now: Date = Date()
+    ) async throws {
+        try await transaction { connection in
+            guard
+                let previous = try connection.query(
+                    "SELECT state, environment FROM rollouts WHERE id = $1" + connection.dialect.forUpdate, .text(id)
+                ).first
+            else { throw StoreError(.notFound, "there is no rollout \(id)") }
+            try connection.run(
+                "UPDATE rollouts SET state = $2, document = COALESCE($3, document), updated_at = $4 WHERE id = $1",
+                .text(id), .text(state), SQLValue(document), .integer(Int64(Self.milliseconds(now))))
+            for step in steps { try Self.writeStep(step, rollout: id, on: connection) }
+            if previous.text(0) != state {
+                _ = try Self.appendAudit(
+                    AuditEvent(
+                        actor: actor, action: "rollout.\(state)", environment: previous.text(1), object: id,
+                        detail: "\(previous.text(0)) → \(state)"),
+                    at: now, on: connection)
+            }
+        }
+    }
+
+    private static func writeStep(_ step: RolloutStep, rollout: String, on connection: any SQLConnection) throws {
+        try connection.run(
+            """
+            INSERT INTO rollout_steps (rollout, position, node, state, detail, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (rollout, position) DO UPDATE SET node = excluded.node, state = excluded.state,
+                detail = excluded.detail, updated_at = excluded.updated_at
+            """, .text(rollout), .integer(Int64(step.position)), .text(step.node), .text(step.state),
+            .text(step.detail),
+            .integer(Int64(milliseconds(step.updatedAt))))
+    }
+
+    /// A rollout with its steps in order.
+    package func rollout(id: String) async throws -> (rollout: RolloutRecord, steps: [RolloutStep])? {
+        try await read { connection in
+            guard
+                let row = try connection.query(
+                    """
+                    SELECT id, environment, release, serial, state, document, created_at, updated_at
+                    FROM rollouts WHERE id = $1
+                    """, .text(id)
+                ).first
+            else { return nil }
+            let steps = try connection.query(
+                "SELECT position, node, state, detail, updated_at FROM rollout_steps WHERE rollout = $1 ORDER BY position",
+                .text(id)
+            ).map { step in
+                RolloutStep(
+                    position: step.integer(0), node: step.text(1), state: step.text(2), detail: step.text(3),
+                    updatedAt: Self.date(step.integer(4)))
+            }
+            return (Self.rolloutRecord(row), steps)
+        }
+    }
+
+    /// Rollouts of an environment (or all), newest first.
+    package func rollouts(environment: String? = nil) async throws -> [RolloutRecord] {
+        try await read { connection in
+            var sql = "SELECT id, environment, release, serial, state, document, created_at, updated_at FROM rollouts"
+            var parameters: [SQLValue] = []
+            if let environment {
+                sql += " WHERE environment = $1"
+                parameters.append(.text(environment))
+            }
+            return try connection.execute(sql + " ORDER BY created_at DESC, id", parameters).map(Self.rolloutRecord)
+        }
+    }
+
+    static func rolloutRecord(_ row: SQLRow) -> RolloutRecord {
+        RolloutRecord(
+            id: row.text(0), environment: row.text(1), release: row.text(2), serial: row.integer(3), state: row.text(4),
+            document: row.text(5), createdAt: date(row.integer(6)), updatedAt: date(row.integer(7)))
+    }
+
+    // MARK: Promotions
+
+    /// Stores a promotion request; audited.
+    package func createPromotion(_ promotion: PromotionRecord) async throws {
+        try await transaction { connection in
+            try connection.run(
+                """
+                INSERT INTO promotions (id, release, source, target, requested_by, state, document, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                """, .text(promotion.id), .text(promotion.release), .text(promotion.source), .text(promotion.target),
+                .text(promotion.requestedBy), .text(promotion.state), .text(promotion.document),
+                .integer(Int64(Self.milliseconds(promotion.createdAt))),
+                .integer(Int64(Self.milliseconds(promotion.updatedAt))))
+            _ = try Self.appendAudit(
+                AuditEvent(
+                    actor: promotion.requestedBy, action: "promotion.request", environment: promotion.target,
+                    object: promotion.id, detail: "release \(promotion.release) from \(promotion.source)"),
+                at: promotion.createdAt, on: connection)
+        }
+    }
+
+    /// Records an approver's decision. The requester may not decide on their own promotion (four eyes).
+    package func recordApproval(_ approval: ApprovalRecord) async throws {
+        try await transaction { connection in
+            guard
+                let promotion = try connection.query(
+                    "SELECT requested_by, target FROM promotions WHERE id = $1" + connection.dialect.forUpdate,
+                    .text(approval.promotion)
+                ).first
+            else { throw StoreError(.notFound, "there is no promotion \(approval.promotion)") }
+            guard promotion.text(0) != approval.approver else {
+                throw StoreError(
+                    .conflict,
+                    "\(approval.approver) requested promotion \(approval.promotion) and cannot also decide on it")
+            }
+            try connection.run(
+                """
+                INSERT INTO approvals (promotion, approver, decision, reason, created_at) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (promotion, approver) DO UPDATE SET decision = excluded.decision, reason = excluded.reason,
+                    created_at = excluded.created_at
+                """, .text(approval.promotion), .text(approval.approver), .text(approval.decision),
+                .text(approval.reason),
+                .integer(Int64(Self.milliseconds(approval.createdAt))))
+            _ = try Self.appendAudit(
+                AuditEvent(
+                    actor: approval.approver, action: "promotion.\(approval.decision)", environment: promotion.text(1),
+                    object: approval.promotion, detail: approval.reason),
+                at: approval.createdAt, on: connection)
+        }
+    }
+
+    /// A promotion with its decisions.
+    package func promotion(id: String) async throws -> (promotion: PromotionRecord, approvals: [ApprovalRecord])? {
+        try await read { connection in
+            guard
+                let row = try connection.query(
+                    """
+                    SELECT id, release, source, target, requested_by, state, document, created_at, updated_at
+                    FROM promotions WHERE id = $1
+                    """, .text(id)
+                ).first
+            else { return nil }
+            let approvals = try connection.query(
+                "SELECT promotion, approver, decision, reason, created_at FROM approvals WHERE promotion = $1 ORDER BY created_at",
+                .text(id)
+            ).map { approval in
+                ApprovalRecord(
+                    promotion: approval.text(0), approver: approval.text(1), decision: approval.text(2),
+                    reason: approval.text(3), createdAt: Self.date(approval.integer(4)))
+            }
+            let promotion = PromotionRecord(
+                id: row.text(0), release: row.text(1), source: row.text(2), target: row.text(3),
+                requestedBy: row.text(4),
+                state: row.text(5), document: row.text(6), createdAt: Self.date(row.integer(7)),
+                updatedAt: Self.date(row.integer(8)))
+            return (promotion, approvals)
+        }
+    }
+}

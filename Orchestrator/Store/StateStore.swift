@@ -1,0 +1,228 @@
+package import Foundation
+import Model
+
+/// Everything the orchestrator knows, in SQLite (embedded default) or PostgreSQL, behind one API.
+///
+/// Every operation is one transaction; every state-changing one appends to the hash-chained audit
+/// log in the same transaction, so the log and the state cannot disagree.
+///
+/// ```swift
+/// let store = try await StateStore.open(try StoreLocation(parsing: "sqlite:.stellwerk/state.sqlite"))
+/// let serial = try await store.apply(plan, actor: "operator:anna")
+/// ```
+package final class StateStore: Sendable {
+    package let location: StoreLocation
+    let pool: ConnectionPool
+
+    init(location: StoreLocation, pool: ConnectionPool) {
+        self.location = location
+        self.pool = pool
+    }
+
+    /// Opens the store at `location`, creating a SQLite file if needed (not its folder), and migrates
+    /// its schema forward to `schemaVersion` (default: the latest).
+    package static func open(
+        _ location: StoreLocation, connections: Int = 4, schemaVersion: Int = StoreSchema.latestVersion,
+        now: Date = Date()
+    ) async throws -> StateStore {
+        let pool = try await Task.detached {
+            try Self.connect(location, connections: connections)
+        }.value
+        let store = StateStore(location: location, pool: pool)
+        do {
+            try await pool.withConnection { connection in
+                try StoreSchema.migrate(connection, to: schemaVersion, now: Self.milliseconds(now))
+            }
+        } catch let error as StoreError {
+            pool.close()
+            throw error.code == .query ? error.context("migrating the schema of \(location)") : error
+        } catch {
+            pool.close()
+            throw error
+        }
+        return store
+    }
+
+    private static func connect(_ location: StoreLocation, connections: Int) throws -> ConnectionPool {
+        switch location {
+        case .sqlite(let path):
+            // One writer at a time is SQLite's model; one connection serialises cleanly.
+            return ConnectionPool([try SQLiteConnection(path: path, create: true)])
+        case .postgres(let url):
+            var opened: [any SQLConnection] = []
+            for _ in 0..<max(1, connections) {
+                opened.append(try PostgresConnection(url: url, shownURL: location.description))
+            }
+            return ConnectionPool(opened)
+        }
+    }
+
+    /// Closes the store's connections.
+    package func close() {
+        pool.close()
+    }
+
+    package func schemaVersion() async throws -> Int {
+        try await pool.withConnection { try StoreSchema.version($0) }
+    }
+
+    // MARK: Helpers
+
+    static func milliseconds(_ date: Date) -> Int {
+        Int((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func date(_ milliseconds: Int) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw StoreError(.query, "the stored \(what) cannot be read: \(error)")
+        }
+    }
+
+    /// Runs `body` in one transaction on a connection of its own.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await pool.withConnection { connection in try connection.transaction { try body(connection) } }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await pool.withConnection(body)
+    }
+
+    // MARK: Audit log
+
+    /// Appends one entry inside the caller's transaction, chained to the newest one.
+    static func appendAudit(_ event: AuditEvent, at now: Date, on connection: any SQLConnection) throws -> AuditEntry {
+        let head = try connection.query(
+            "SELECT seq, hash FROM audit_head WHERE id = 1" + connection.dialect.forUpdate
+        ).first
+        let sequence = (head?.integer(0) ?? 0) + 1
+        let previous = head?.text(1) ?? ""
+        let at = date(milliseconds(now))
+        let hash = AuditEntry.hash(
+            sequence: sequence, at: at, actor: event.actor, action: event.action, environment: event.environment,
+            object: event.object, detail: event.detail, previousHash: previous)
+        try connection.run(
+            """
+            INSERT INTO audit_log (seq, at, actor, action, environment, object, detail, previous_hash, hash)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            """, .integer(Int64(sequence)), .integer(Int64(milliseconds(at))), .text(event.actor), .text(event.action),
+            .text(event.environment), .text(event.object), .text(event.detail), .text(previous), .text(hash))
+        try connection.run(
+            """
+            INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2)
+            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+            """, .integer(Int64(sequence)), .text(hash))
+        return AuditEntry(
+            sequence: sequence, at: at, actor: event.actor, action: event.action, environment: event.environment,
+            object: event.object, detail: event.detail, previousHash: previous, hash: hash)
+    }
+
+    /// Appends an entry for an action that changed nothing else in the store (a refused join, say).
+    @discardableResult
+    package func audit(_ event: AuditEvent, at now: Date = Date()) async throws -> AuditEntry {
+        try await transaction { try Self.appendAudit(event, at: now, on: $0) }
+    }
+
+    /// Entries oldest first, optionally of one environment and only the newest `limit`.
+    package func auditEntries(environment: String? = nil, limit: Int? = nil) async throws -> [AuditEntry] {
+        try await read { connection in
+            var sql = "SELECT seq, at, actor, action, environment, object, detail, previous_hash, hash FROM audit_log"
+            var parameters: [SQLValue] = []
+            if let environment {
+                sql += " WHERE environment = $1"
+                parameters.append(.text(environment))
+            }
+            sql += " ORDER BY seq DESC"
+            if let limit { sql += " LIMIT \(max(0, limit))" }
+            return try connection.execute(sql, parameters).map(Self.auditEntry).reversed()
+        }
+    }
+
+    static func auditEntry(_ row: SQLRow) -> AuditEntry {
+        AuditEntry(
+            sequence: row.integer(0), at: date(row.integer(1)), actor: row.text(2), action: row.text(3),
+            environment: row.text(4), object: row.text(5), detail: row.text(6), previousHash: row.text(7),
+            hash: row.text(8))
+    }
+
+    /// Walks the whole chain and names every entry that was modified, deleted or moved.
+    package func verifyAudit() async throws -> AuditVerification {
+        try await read { connection in
+            let rows = try connection.query(
+                "SELECT seq, at, actor, action, environment, object, detail, previous_hash, hash FROM audit_log ORDER BY seq"
+            )
+            let head = try connection.query("SELECT seq, hash FROM audit_head WHERE id = 1").first
+            return AuditChain.verify(
+                rows.map(Self.auditEntry), headSequence: head?.integer(0) ?? 0, headHash: head?.text(1) ?? "")
+        }
+    }
+
+    // MARK: Backup
+
+    /// Writes a consistent copy of a SQLite store to `path` while it stays in use.
+    package func backup(to path: String) async throws {
+        guard case .sqlite = location else {
+            throw StoreError(
+                .unsupported,
+                "stellwerk store backup copies SQLite stores; back up PostgreSQL with pg_dump (docs/operations.md)")
+        }
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.conflict, "\(path) exists already; choose a new file for the backup")
+        }
+        try await read { connection in
+            guard let sqlite = connection as? SQLiteConnection else { return }
+            try sqlite.backup(to: path)
+        }
+    }
+}
+
+/// Checks a hash chain of audit entries.
+enum AuditChain {
+    static func verify(_ entries: [AuditEntry], headSequence: Int, headHash: String) -> AuditVerification {
+        var problems: [String] = []
+        var expectedSequence = 1
+        var previousHash = ""
+        for entry in entries {
+            if entry.sequence > expectedSequence {
+                let missing =
+                    entry.sequence - expectedSequence == 1
+                    ? "entry \(expectedSequence) is missing"
+                    : "entries \(expectedSequence)…\(entry.sequence - 1) are missing"
+                problems.append("\(missing): the log jumps from \(expectedSequence - 1) to \(entry.sequence) (deleted)")
+            }
+            let recomputed = AuditEntry.hash(
+                sequence: entry.sequence, at: entry.at, actor: entry.actor, action: entry.action,
+                environment: entry.environment, object: entry.object, detail: entry.detail,
+                previousHash: entry.previousHash)
+            if recomputed != entry.hash {
+                problems.append("entry \(entry.sequence) was modified: its content does not match its hash")
+            } else if entry.previousHash != previousHash, entry.sequence == expectedSequence {
+                problems.append(
+                    "entry \(entry.sequence) does not follow entry \(entry.sequence - 1): entries were reordered or replaced"
+                )
+            }
+            previousHash = entry.hash
+            expectedSequence = entry.sequence + 1
+        }
+        let last = entries.last
+        if headSequence > (last?.sequence ?? 0) {
+            problems.append(
+                "the newest entries were removed: the log ends at \(last?.sequence ?? 0), but its head records \(headSequence)"
+            )
+        } else if let last, headSequence == last.sequence, headHash != last.hash {
+            problems.append("entry \(last.sequence), the newest, was replaced: it does not match the log's head")
+        }
+        return AuditVerification(entries: entries.count, problems: problems)
+    }
+}

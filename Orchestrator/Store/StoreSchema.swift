@@ -1,0 +1,140 @@
+/// The store's own schema, versioned. Each migration runs once, in a transaction, when a store is
+/// opened; both databases run the same statements.
+enum StoreSchema {
+    struct Migration {
+        var version: Int
+        var summary: String
+        var statements: [String]
+    }
+
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1,
+            summary: "nodes, desired and reported state, releases, rollouts, promotions, tokens, "
+                + "certificates, secrets, leases, audit log",
+            statements: [
+                """
+                CREATE TABLE environments (
+                    name TEXT PRIMARY KEY, serial BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE nodes (
+                    environment TEXT NOT NULL, name TEXT NOT NULL, site TEXT NOT NULL, address TEXT NOT NULL,
+                    labels TEXT NOT NULL, certificate_fingerprint TEXT, last_seen BIGINT,
+                    connection TEXT NOT NULL, PRIMARY KEY (environment, name))
+                """,
+                """
+                CREATE TABLE desired_states (
+                    environment TEXT NOT NULL, node TEXT NOT NULL, serial BIGINT NOT NULL, document TEXT NOT NULL,
+                    PRIMARY KEY (environment, node))
+                """,
+                """
+                CREATE TABLE node_reports (
+                    environment TEXT NOT NULL, node TEXT NOT NULL, reported_at BIGINT NOT NULL,
+                    document TEXT NOT NULL, PRIMARY KEY (environment, node))
+                """,
+                """
+                CREATE TABLE releases (
+                    id TEXT PRIMARY KEY, version TEXT NOT NULL, manifest TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL)
+                """,
+                """
+                CREATE TABLE rollouts (
+                    id TEXT PRIMARY KEY, environment TEXT NOT NULL, release TEXT NOT NULL, serial BIGINT NOT NULL,
+                    state TEXT NOT NULL, document TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE rollout_steps (
+                    rollout TEXT NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE, position INTEGER NOT NULL,
+                    node TEXT NOT NULL, state TEXT NOT NULL, detail TEXT NOT NULL, updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (rollout, position))
+                """,
+                """
+                CREATE TABLE promotions (
+                    id TEXT PRIMARY KEY, release TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,
+                    requested_by TEXT NOT NULL, state TEXT NOT NULL, document TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE approvals (
+                    promotion TEXT NOT NULL REFERENCES promotions (id) ON DELETE CASCADE, approver TEXT NOT NULL,
+                    decision TEXT NOT NULL, reason TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    PRIMARY KEY (promotion, approver))
+                """,
+                """
+                CREATE TABLE join_tokens (
+                    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, environment TEXT NOT NULL,
+                    site TEXT NOT NULL, node TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT,
+                    created_by TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE certificates (
+                    serial TEXT PRIMARY KEY, environment TEXT NOT NULL, node TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL UNIQUE, not_after BIGINT NOT NULL, issued_at BIGINT NOT NULL,
+                    revoked_at BIGINT)
+                """,
+                """
+                CREATE TABLE secrets (
+                    environment TEXT NOT NULL, name TEXT NOT NULL, ciphertext TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL, updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL,
+                    PRIMARY KEY (environment, name))
+                """,
+                """
+                CREATE TABLE leases (
+                    name TEXT PRIMARY KEY, holder TEXT NOT NULL, acquired_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE audit_log (
+                    seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                    environment TEXT NOT NULL, object TEXT NOT NULL, detail TEXT NOT NULL,
+                    previous_hash TEXT NOT NULL, hash TEXT NOT NULL)
+                """,
+            ]),
+        Migration(
+            version: 2, summary: "an anchor for the audit log's newest entry, so a removed tail is detected",
+            statements: [
+                "CREATE TABLE audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL)",
+                """
+                INSERT INTO audit_head (id, seq, hash)
+                SELECT 1, COALESCE(MAX(seq), 0),
+                    COALESCE((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '')
+                FROM audit_log
+                """,
+                "CREATE INDEX audit_log_by_environment ON audit_log (environment, seq)",
+            ]),
+    ]
+
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    /// Brings the schema to `target` (default: the latest) in one transaction: all or nothing.
+    /// Concurrent openers of one PostgreSQL database wait for each other on an advisory lock.
+    static func migrate(_ connection: any SQLConnection, to target: Int = latestVersion, now: Int) throws {
+        try connection.executeScript(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        try connection.transaction {
+            if connection.dialect == .postgres {
+                // The number is arbitrary but fixed: "stellwerk schema" as an advisory-lock key.
+                try connection.run("SELECT pg_advisory_xact_lock(7335843121)")
+            }
+            let current = try version(connection)
+            guard current <= latestVersion else {
+                throw StoreError(
+                    .schemaTooNew,
+                    "the store has schema version \(current), but this stellwerk knows versions up to "
+                        + "\(latestVersion); upgrade stellwerk before using this store")
+            }
+            for migration in migrations where migration.version > current && migration.version <= target {
+                for statement in migration.statements { try connection.executeScript(statement) }
+                try connection.run(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    .integer(Int64(migration.version)), .integer(Int64(now)))
+            }
+        }
+    }
+
+    static func version(_ connection: any SQLConnection) throws(StoreError) -> Int {
+        try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.integer(0) ?? 0
+    }
+}

@@ -1,0 +1,171 @@
+package import Foundation
+
+/// A throwaway PostgreSQL server for tests: a fresh cluster in a temporary folder on a free loopback
+/// port, started once per test process and stopped when it exits. Each test gets its own database.
+///
+/// With `CI=true` a missing PostgreSQL is a failure, never a skip.
+package final class PostgresServer: @unchecked Sendable {
+    package let port: Int
+    package let folder: URL
+    private let binaries: URL
+    private static let password = "stellwerk-test"
+
+    /// Whether this machine has PostgreSQL's server binaries.
+    package static var isInstalled: Bool { findBinaries() != nil }
+
+    /// Whether tests that need PostgreSQL must run: always in CI, else when it is installed.
+    package static var shouldRun: Bool {
+        ProcessInfo.processInfo.environment["CI"] == "true" || isInstalled
+    }
+
+    private static func findBinaries() -> URL? {
+        let root = URL(fileURLWithPath: "/usr/lib/postgresql")
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        for version in versions.sorted(by: >) {
+            let bin = root.appendingPathComponent(version).appendingPathComponent("bin")
+            if FileManager.default.isExecutableFile(atPath: bin.appendingPathComponent("initdb").path) { return bin }
+        }
+        return nil
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var started: PostgresServer?
+
+    /// The server of this test process, started on first use.
+    package static func shared() throws -> PostgresServer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let started { return started }
+        let server = try PostgresServer()
+        started = server
+        return server
+    }
+
+    private init() throws {
+        guard let binaries = Self.findBinaries() else {
+            throw TestServerError(
+                "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); install the postgresql package")
+        }
+        self.binaries = binaries
+        folder = URL(fileURLWithPath: "/tmp").appendingPathComponent("stellwerk-pg-\(UUID().uuidString.prefix(8))")
+        port = try FreePort.find()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // initdb refuses to run as root; the cluster then belongs to the postgres user.
+        let asRoot = getuid() == 0
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
+        let passwordFile = folder.appendingPathComponent("pwfile")
+        try Data("\(Self.password)\n".utf8).write(to: passwordFile)
+        if asRoot { try Self.run("/bin/chown", ["-R", "postgres:postgres", folder.path]) }
+        try runAsOwner(
+            "initdb",
+            [
+                "-D", folder.appendingPathComponent("data").path, "-U", "postgres", "-E", "UTF8", "--locale=C",
+                "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=\(passwordFile.path)",
+            ], asRoot: asRoot)
+        try runAsOwner(
+            "pg_ctl",
+            [
+                "-D", folder.appendingPathComponent("data").path, "-l",
+                folder.appendingPathComponent("server.log").path,
+                "-o",
+                "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                    + "-c full_page_writes=off -c max_connections=200",
+                "-w", "-t", "60", "start",
+            ], asRoot: asRoot)
+        try stopWhenThisProcessEnds(asRoot: asRoot)
+    }
+
+    private func runAsOwner(_ tool: String, _ arguments: [String], asRoot: Bool) throws {
+        let path = binaries.appendingPathComponent(tool).path
+        if asRoot {
+            try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments)
+        } else {
+            try Self.run(path, arguments)
+        }
+    }
+
+    /// A URL for the superuser with the password, over TCP on loopback.
+    package func url(database: String = "postgres", password: String = PostgresServer.password) -> String {
+        "postgres://postgres:\(password)@127.0.0.1:\(port)/\(database)"
+    }
+
+    /// Creates a new empty database and returns its URL.
+    package func createDatabase() throws -> String {
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        try Self.run(
+            binaries.appendingPathComponent("psql").path,
+            [
+                "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-q", "-c",
+                "CREATE DATABASE \(name)",
+            ],
+            environment: ["PGPASSWORD": Self.password])
+        return url(database: String(name))
+    }
+
+    /// Runs SQL in `database` with psql, behind any store's back (for tamper tests).
+    package func psql(_ sql: String, database: String) throws -> String {
+        try Self.run(
+            binaries.appendingPathComponent("psql").path,
+            ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", database, "-q", "-t", "-A", "-c", sql],
+            environment: ["PGPASSWORD": Self.password])
+    }
+
+    /// Runs a tool to completion, its output in a file: `pg_ctl start` leaves the server running with
+    /// the tool's descriptors, so a pipe would never reach its end.
+    @discardableResult
+    private static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> String {
+        let log = "/tmp/stellwerk-run-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let status = try Spawn.run(executable, arguments, environment: environment, outputFile: log).status
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            throw TestServerError("\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
+        }
+        return text
+    }
+
+    /// Starts a small watcher that stops the server and removes its folder once this test process has
+    /// gone, however it ended; Swift Testing has no hook that runs after the last test.
+    private func stopWhenThisProcessEnds(asRoot: Bool) throws {
+        let pgCtl = binaries.appendingPathComponent("pg_ctl").path
+        let data = folder.appendingPathComponent("data").path
+        let stop = (asRoot ? "/usr/sbin/runuser -u postgres -- " : "") + "\(pgCtl) -D '\(data)' -m immediate -w stop"
+        let script =
+            "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1; rm -rf '\(folder.path)'"
+        try Spawn.run("/bin/sh", ["-c", script], wait: false)
+    }
+
+}
+
+/// A test server that could not be started, with what to do about it.
+package struct TestServerError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}
+
+/// Free TCP ports on loopback, for servers tests start.
+package enum FreePort {
+    /// A port nobody listens on right now (the kernel picks it; there is a small race until it is used).
+    package static func find(host: String = "127.0.0.1") throws -> Int {
+        let socketHandle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketHandle >= 0 else { throw TestServerError("cannot open a socket") }
+        defer { close(socketHandle) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socketHandle, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw TestServerError("cannot bind a socket on \(host)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketHandle, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
