@@ -53,12 +53,14 @@ public struct InstanceSpec: Codable, Sendable, Hashable {
     public var migrations: MigrationSpec?
     /// Seconds between SIGTERM and SIGKILL when the instance is stopped.
     public var stopGraceSeconds: Int
+    /// The system user the instance runs as when the agent runs as root; `nil` keeps the agent's user.
+    public var user: String?
 
     public init(
         service: String, blueprint: String, release: String, artifact: ArtifactReference,
         arguments: [String], configFiles: [ConfigFile], configDigest: String,
         parameters: [String: ParameterSetting], ports: [String: Int], health: HealthCheckSpec,
-        migrations: MigrationSpec?, stopGraceSeconds: Int
+        migrations: MigrationSpec?, stopGraceSeconds: Int, user: String? = nil
     ) {
         self.service = service
         self.blueprint = blueprint
@@ -72,6 +74,7 @@ public struct InstanceSpec: Codable, Sendable, Hashable {
         self.health = health
         self.migrations = migrations
         self.stopGraceSeconds = stopGraceSeconds
+        self.user = user
     }
 }
 
@@ -176,13 +179,16 @@ public struct MigrationSpec: Codable, Sendable, Hashable {
     public var arguments: [String]
     /// Whether the agent backs up the instance's data before migrating.
     public var backup: Bool
+    /// Whether the migrations can be undone without restoring the backup.
+    public var reversible: Bool
     /// The newest migration the release brings for this component; `nil` when it is not known
     /// (the component is not built into a release yet).
     public var target: String?
 
-    public init(arguments: [String], backup: Bool, target: String?) {
+    public init(arguments: [String], backup: Bool, reversible: Bool = false, target: String?) {
         self.arguments = arguments
         self.backup = backup
+        self.reversible = reversible
         self.target = target
     }
 }

@@ -131,7 +131,7 @@ public struct ServiceChange: Codable, Sendable, Hashable {
 public struct ChangeDetail: Codable, Sendable, Hashable {
     /// What changed.
     public enum Kind: String, Codable, Sendable, Hashable {
-        case artifact, config, parameter, secret, arguments, ports, health, migrations, release
+        case artifact, config, parameter, secret, arguments, ports, health, migrations, release, user
     }
 
     public var kind: Kind

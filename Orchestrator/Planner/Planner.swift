@@ -54,7 +54,7 @@ package struct Planner: Sendable {
         }
         let migrations = instance.migrations.map {
             MigrationSpec(
-                arguments: $0.arguments, backup: $0.backup,
+                arguments: $0.arguments, backup: $0.backup, reversible: $0.reversible,
                 target: release?.components[instance.component]?.migrations.last)
         }
         return InstanceSpec(
@@ -62,7 +62,8 @@ package struct Planner: Sendable {
             release: release?.id ?? ReleaseManifest.unreleased,
             artifact: artifact, arguments: instance.arguments, configFiles: instance.configFiles,
             configDigest: Self.configDigest(instance.configFiles), parameters: parameters, ports: instance.ports,
-            health: instance.health, migrations: migrations, stopGraceSeconds: instance.stopGraceSeconds)
+            health: instance.health, migrations: migrations, stopGraceSeconds: instance.stopGraceSeconds,
+            user: instance.user)
     }
 
     /// SHA-256 over paths, modes and contents of the rendered files, in path order.
@@ -223,9 +224,13 @@ package struct Planner: Sendable {
         if old.health != new.health || old.stopGraceSeconds != new.stopGraceSeconds {
             details.append(ChangeDetail(kind: .health))
         }
+        if old.user != new.user {
+            details.append(ChangeDetail(kind: .user, from: old.user, to: new.user))
+        }
         let migrationChanged = old.migrations?.target != new.migrations?.target
         if migrationChanged || old.migrations?.arguments != new.migrations?.arguments
             || old.migrations?.backup != new.migrations?.backup
+            || old.migrations?.reversible != new.migrations?.reversible
         {
             details.append(ChangeDetail(kind: .migrations, from: old.migrations?.target, to: new.migrations?.target))
         }

@@ -1,3 +1,5 @@
+import Model
+
 /// Where the state lives: `sqlite:PATH` (the embedded default) or `postgres://user@host:port/db`.
 package enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     case sqlite(path: String)
@@ -42,15 +44,7 @@ package enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// Replaces the password in `user:password@` and in a `password=` query parameter.
     package static func redact(_ url: String) -> String {
-        var text = url
-        if let scheme = text.range(of: "://") {
-            let afterScheme = text[scheme.upperBound...]
-            let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" } ?? text.endIndex
-            let authority = text[scheme.upperBound..<authorityEnd]
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
-                text.replaceSubrange(text.index(after: colon)..<at, with: "***")
-            }
-        }
+        var text = SimpleURL.redacted(url)
         if let range = text.range(of: "password=") {
             let end = text[range.upperBound...].firstIndex(of: "&") ?? text.endIndex
             text.replaceSubrange(range.upperBound..<end, with: "***")

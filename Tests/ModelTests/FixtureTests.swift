@@ -1,6 +1,6 @@
 import Model
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct FixtureTests {
     @Test func fixtures_whenLoaded_areValid() throws {

@@ -20,7 +20,7 @@ struct DiagnosticPrinter {
                     let text = String(
                         String.UnicodeScalarView(
                             lines[diagnostic.location.line - 1].prefix(160).unicodeScalars.map {
-                                $0.value < 0x20 || $0.value == 0x7F ? "?" : $0
+                                $0 == "\t" ? " " : $0.value < 0x20 || $0.value == 0x7F ? "?" : $0
                             }))
                     let caretColumn = min(max(diagnostic.location.column - 1, 0), text.count)
                     terminal.line("  | " + text, to: stream)

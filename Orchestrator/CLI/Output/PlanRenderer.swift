@@ -89,6 +89,7 @@ struct PlanRenderer {
         case .ports: return "port \(name): \(detail.from ?? "none") → \(detail.to ?? "none")"
         case .health: return "health check changed"
         case .migrations: return "migrations \(detail.from ?? "none") → \(detail.to ?? "none")"
+        case .user: return "user \(detail.from ?? "(agent's)") → \(detail.to ?? "(agent's)")"
         }
     }
 }

@@ -71,9 +71,16 @@ struct BlueprintParser {
             }
             return Template.parse(scalar, sink: sink)
         }
+        let executableField = fields.string("executable")
+        if let executable = executableField, !Self.isInsideFolder(executable.value) {
+            sink.error(
+                "the executable '\(executable.value)' must be a path inside the artifact", at: executable.location,
+                hint: "use a relative path without '..', such as bin/server")
+            return nil
+        }
         switch (fields.name("product"), fields.node("artifact")) {
         case (let product?, nil):
-            let executable = fields.string("executable")?.value ?? product.value
+            let executable = executableField?.value ?? product.value
             return Component(
                 source: .product(product.value), executable: executable, arguments: arguments, location: fields.location
             )
@@ -84,7 +91,7 @@ struct BlueprintParser {
                 let url = artifactFields.string("url", required: true),
                 let digest = artifactFields.string("sha256", required: true)
             else { return nil }
-            guard let parsed = SimpleURL(url.value), ["https", "http", "file"].contains(parsed.scheme) else {
+            guard let parsed = SimpleURL(url.value), ["https", "http"].contains(parsed.scheme) else {
                 sink.error("the artifact url '\(url.value)' is not an http(s) URL", at: url.location)
                 return nil
             }
@@ -94,7 +101,10 @@ struct BlueprintParser {
                     hint: "compute it with: sha256sum FILE")
                 return nil
             }
-            guard let executable = fields.string("executable", required: true) else { return nil }
+            guard let executable = executableField else {
+                sink.error("missing key 'executable' in component of \(context)", at: fields.location)
+                return nil
+            }
             return Component(
                 source: .external(url: url.value, sha256: digest.value), executable: executable.value,
                 arguments: arguments, location: fields.location)
@@ -137,9 +147,12 @@ struct BlueprintParser {
             if let pattern, (try? Regex(pattern.value)) == nil {
                 sink.error("the pattern of \(where_) is not a valid regular expression", at: pattern.location)
             }
-            type = .string(
-                pattern: pattern?.value, minLength: fields.int("min_length", range: 0...1_000_000)?.value,
-                maxLength: fields.int("max_length", range: 0...1_000_000)?.value)
+            let minLength = fields.int("min_length", range: 0...1_000_000)
+            let maxLength = fields.int("max_length", range: 0...1_000_000)
+            if let minLength, let maxLength, minLength.value > maxLength.value {
+                sink.error("min_length of \(where_) is larger than its max_length", at: minLength.location)
+            }
+            type = .string(pattern: pattern?.value, minLength: minLength?.value, maxLength: maxLength?.value)
         case "int":
             refuse(["pattern", "min_length", "max_length", "values", "schemes"])
             let min = fields.int("min")
@@ -156,10 +169,15 @@ struct BlueprintParser {
             type = .port
         case "duration":
             refuse(["pattern", "min_length", "max_length", "values", "schemes"])
-            type = .duration(min: fields.timeSpan("min")?.value, max: fields.timeSpan("max")?.value)
+            let min = fields.timeSpan("min")
+            let max = fields.timeSpan("max")
+            if let min, let max, min.value > max.value {
+                sink.error("min of \(where_) is longer than its max", at: min.location)
+            }
+            type = .duration(min: min?.value, max: max?.value)
         case "url":
             refuse(["pattern", "min_length", "max_length", "min", "max", "values"])
-            type = .url(schemes: fields.strings("schemes")?.map(\.value) ?? ["http", "https"])
+            type = .url(schemes: schemes(fields, allowed: nil) ?? ["http", "https"])
         case "enum":
             refuse(["pattern", "min_length", "max_length", "min", "max", "schemes"])
             let values = fields.strings("values", required: true)?.map(\.value) ?? []
@@ -172,7 +190,7 @@ struct BlueprintParser {
             type = .secret
         case "database_url":
             refuse(["pattern", "min_length", "max_length", "min", "max", "values"])
-            type = .databaseURL(schemes: fields.strings("schemes")?.map(\.value) ?? ["sqlite", "postgres"])
+            type = .databaseURL(schemes: schemes(fields, allowed: ["sqlite", "postgres"]) ?? ["sqlite", "postgres"])
         default:
             sink.error(
                 "unknown parameter type '\(typeName.value)' for \(where_)", at: typeName.location,
@@ -190,7 +208,8 @@ struct BlueprintParser {
                 case .success(let canonical): defaultValue = canonical
                 case .failure(let problem):
                     sink.error(
-                        "the default '\(scalar.text)' of \(where_) \(problem.message)", at: scalar.location,
+                        "the default '\(SimpleURL.redacted(scalar.text))' of \(where_) \(problem.message)",
+                        at: scalar.location,
                         hint: problem.hint)
                 }
             }
@@ -205,6 +224,27 @@ struct BlueprintParser {
             description: fields.string("description")?.value)
     }
 
+    /// The `schemes` of a url or database_url parameter, lowercased and checked against `allowed`.
+    private func schemes(_ fields: MappingFields, allowed: [String]?) -> [String]? {
+        guard let entries = fields.strings("schemes") else { return nil }
+        if entries.isEmpty {
+            sink.error("schemes must name at least one scheme", at: fields.keyLocation("schemes"))
+        }
+        for entry in entries {
+            let scheme = entry.value.lowercased()
+            if let allowed, !allowed.contains(scheme) {
+                sink.error(
+                    "'\(entry.value)' is not a database scheme Stellwerk knows", at: entry.location,
+                    hint: "database_url schemes are " + allowed.joined(separator: " and "))
+            } else if scheme.isEmpty
+                || !scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
+            {
+                sink.error("'\(entry.value)' is not a URL scheme", at: entry.location)
+            }
+        }
+        return entries.map { $0.value.lowercased() }
+    }
+
     private func parseConfigFile(_ node: YAMLNode, context: String) -> ConfigTemplate? {
         guard
             let fields = MappingFields(
@@ -212,8 +252,7 @@ struct BlueprintParser {
             let path = fields.string("path", required: true),
             let templateScalar = fields.scalar("template", required: true)
         else { return nil }
-        guard !path.value.hasPrefix("/"), !path.value.split(separator: "/").contains(".."), !path.value.hasSuffix("/")
-        else {
+        guard Self.isInsideFolder(path.value), !path.value.hasSuffix("/") else {
             sink.error(
                 "config path '\(path.value)' must stay inside the instance's folder", at: path.location,
                 hint: "use a relative path without '..'")
@@ -232,6 +271,12 @@ struct BlueprintParser {
         }
         guard let template = Template.parse(templateScalar, sink: sink) else { return nil }
         return ConfigTemplate(path: path, mode: mode, template: template)
+    }
+
+    /// A relative path that stays inside its folder: not empty, not absolute, no `..`.
+    static func isInsideFolder(_ path: String) -> Bool {
+        !path.isEmpty && !path.hasPrefix("/") && !path.split(separator: "/").contains("..")
+            && !path.contains("\u{0}")
     }
 
     private func parseHealth(_ node: YAMLNode, context: String) -> HealthDefinition? {
@@ -268,8 +313,9 @@ struct BlueprintParser {
             else { return nil }
             probe = .tcp(port: port)
         default:
-            guard let command = fields.strings("command"), !command.isEmpty else {
-                sink.error("the health command must be a non-empty list", at: fields.keyLocation("command"))
+            guard let command = fields.strings("command") else { return nil }
+            guard !command.isEmpty else {
+                sink.error("the health command must name a program to run", at: fields.keyLocation("command"))
                 return nil
             }
             probe = .command(command.map(\.value))

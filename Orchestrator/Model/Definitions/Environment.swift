@@ -11,6 +11,8 @@ package struct EnvironmentDefinition: Sendable {
     package var promotion: PromotionGates
     /// Sites sorted by name.
     package var sites: [SiteDefinition]
+    /// Names of site files that could not be read; their errors are reported already.
+    package var brokenSites: Set<String> = []
 }
 
 /// How a plan is rolled out to the nodes of an environment.
@@ -95,6 +97,8 @@ package struct ServiceAssignment: Sendable {
     package var parameters: [(name: Located<String>, value: ParameterInput)]
     /// Where each dependency is found, by dependency name, when not at this site.
     package var dependencySites: [(name: Located<String>, site: Located<String>)]
+    /// Parameters the site sets in a way that could not be read; reported already.
+    package var brokenParameters: Set<String> = []
 }
 
 /// A parameter value as a site writes it.

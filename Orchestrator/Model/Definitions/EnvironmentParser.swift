@@ -115,12 +115,7 @@ struct EnvironmentParser {
                 at: address.location)
         }
         var labels: [String: String] = [:]
-        for (key, value) in fields.stringMap("labels") ?? [] {
-            if labels[key.value] != nil {
-                sink.error("label '\(key.value)' is given twice on node '\(name.value)'", at: key.location)
-            }
-            labels[key.value] = value.value
-        }
+        for (key, value) in fields.stringMap("labels") ?? [] { labels[key.value] = value.value }
         return NodeDefinition(name: name, address: address, labels: labels, location: fields.location)
     }
 
@@ -144,13 +139,16 @@ struct EnvironmentParser {
             placement = placementFields.stringMap("labels", required: true) ?? []
         }
         var parameters: [(name: Located<String>, value: ParameterInput)] = []
+        var brokenParameters = Set<String>()
         for parameter in fields.entries("parameters") ?? [] {
+            brokenParameters.insert(parameter.key.text)
             guard let parameterName = MappingFields.name(parameter.key, what: "a parameter name", sink: sink) else {
                 continue
             }
             switch parameter.value {
             case .scalar(let scalar) where !scalar.isNull:
                 parameters.append((parameterName, .plain(scalar)))
+                brokenParameters.remove(parameter.key.text)
             case .mapping:
                 guard
                     let reference = MappingFields(
@@ -160,6 +158,7 @@ struct EnvironmentParser {
                     let secret = reference.name("secret", required: true)
                 else { continue }
                 parameters.append((parameterName, .secret(secret)))
+                brokenParameters.remove(parameter.key.text)
             default:
                 sink.error(
                     "parameter '\(parameterName.value)' must be a value or {secret: NAME}, found \(parameter.value.kindDescription)",
@@ -178,7 +177,7 @@ struct EnvironmentParser {
         }
         return ServiceAssignment(
             name: name, blueprint: fields.name("blueprint") ?? name, placement: placement, parameters: parameters,
-            dependencySites: dependencySites)
+            dependencySites: dependencySites, brokenParameters: brokenParameters)
     }
 
     private static let weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -227,9 +226,17 @@ struct EnvironmentParser {
     static func isHostOrAddress(_ text: String) -> Bool {
         guard !text.isEmpty, text.count <= 253 else { return false }
         if text.contains(":") {
-            return text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+            // IPv6: hex groups separated by colons, at least two of them, at most one "::".
+            let colons = text.filter { $0 == ":" }.count
+            return colons >= 2 && colons <= 7 && text.components(separatedBy: "::").count <= 2
+                && text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
         }
-        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
+            // All digits: an IPv4 address, which needs four parts of at most 255.
+            return labels.count == 4 && labels.allSatisfy { (Int($0) ?? 256) <= 255 }
+        }
+        return labels.allSatisfy { label in
             !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
                 && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         }

@@ -39,11 +39,20 @@ package enum ParameterType: Sendable {
         }
     }
 
-    /// Whether a value may be given as `{secret: NAME}`.
+    /// Whether a value may be given as `{secret: NAME}`: secrets, and the URL types, whose values may
+    /// carry credentials.
     package var acceptsSecretReference: Bool {
         switch self {
-        case .secret, .databaseURL: true
+        case .secret, .databaseURL, .url: true
         default: false
+        }
+    }
+
+    /// Whether a plain value may be shown in messages; values of types that can hold credentials are not.
+    package var showsValues: Bool {
+        switch self {
+        case .secret, .databaseURL, .url: false
+        default: true
         }
     }
 
@@ -51,6 +60,14 @@ package enum ParameterType: Sendable {
     package func canonicalValue(of text: String) -> Result<String, ParameterValueError> {
         func fail(_ message: String, hint: String? = nil) -> Result<String, ParameterValueError> {
             .failure(ParameterValueError(message: message, hint: hint))
+        }
+        // Values are pasted into config files as they are: a line break could add keys of its own, and
+        // a {{secret:NAME}} marker would make the agent fill in another service's secret.
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return fail("contains a line break or control character", hint: "parameter values are single lines")
+        }
+        if text.contains("{{") {
+            return fail("contains '{{'", hint: "parameter values are plain text; placeholders belong in blueprints")
         }
         switch self {
         case .string(let pattern, let minLength, let maxLength):
@@ -84,10 +101,12 @@ package enum ParameterType: Sendable {
             return .success(span.description)
         case .url(let schemes):
             guard let url = SimpleURL(text) else { return fail("is not a URL like https://host/path") }
-            guard schemes.contains(url.scheme) else {
+            guard schemes.contains(url.scheme.lowercased()) else {
                 return fail("uses the scheme '\(url.scheme)'", hint: "allowed: \(schemes.joined(separator: ", "))")
             }
-            if url.hasPassword { return fail("holds a password", hint: "give the whole URL as a secret reference") }
+            if url.hasPassword {
+                return fail("holds a password", hint: "give the whole URL as a secret reference: {secret: NAME}")
+            }
             return .success(text)
         case .enumeration(let values):
             guard values.contains(text) else {
@@ -143,7 +162,21 @@ package struct ParameterValueError: Error, Sendable {
 }
 
 /// The parts of a URL that validation needs, parsed without Foundation's leniency.
-struct SimpleURL {
+package struct SimpleURL {
+    /// `text` with the password of a `user:password@` part replaced by `***`, for messages.
+    package static func redacted(_ text: String) -> String {
+        guard let separator = text.range(of: "://") else { return text }
+        let rest = text[separator.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? text.endIndex
+        let authority = text[separator.upperBound..<authorityEnd]
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else {
+            return text
+        }
+        var redacted = text
+        redacted.replaceSubrange(text.index(after: colon)..<at, with: "***")
+        return redacted
+    }
+
     var scheme: String
     var host: String
     var hasPassword: Bool

@@ -41,6 +41,7 @@ package struct Template: Sendable, Hashable {
         var segments: [Segment] = []
         var literal = String.UnicodeScalarView()
         var index = 0
+        var placeholder = 0
         while index < characters.count {
             guard characters[index] == "{", index + 1 < characters.count, characters[index + 1] == "{" else {
                 literal.append(characters[index])
@@ -48,11 +49,13 @@ package struct Template: Sendable, Hashable {
                 continue
             }
             let start = index
+            let location = scalar.location(ofPlaceholder: placeholder, offset: start)
+            placeholder += 1
             var end = index + 2
             while end + 1 < characters.count, !(characters[end] == "}" && characters[end + 1] == "}") { end += 1 }
             guard end + 1 < characters.count else {
                 sink.error(
-                    "unclosed placeholder: '{{' without '}}'", at: scalar.location(ofOffset: start),
+                    "unclosed placeholder: '{{' without '}}'", at: location,
                     hint: "placeholders look like {{ param.port }}")
                 return nil
             }
@@ -61,14 +64,14 @@ package struct Template: Sendable, Hashable {
             let path = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard !inner.isEmpty, path.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
                 sink.error(
-                    "placeholder '{{\(inner)}}' is not a name like param.port", at: scalar.location(ofOffset: start))
+                    "placeholder '{{\(inner)}}' is not a name like param.port", at: location)
                 return nil
             }
             if !literal.isEmpty {
                 segments.append(.literal(String(literal)))
                 literal = String.UnicodeScalarView()
             }
-            segments.append(.reference(Reference(path: path, location: scalar.location(ofOffset: start))))
+            segments.append(.reference(Reference(path: path, location: location)))
             index = end + 2
         }
         if !literal.isEmpty { segments.append(.literal(String(literal))) }

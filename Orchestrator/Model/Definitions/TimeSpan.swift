@@ -2,13 +2,15 @@
 package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible {
     package var seconds: Int
 
-    package static let syntaxHint = "write a number with a unit, such as 30s, 5m, 1h30m or 7d (units: s, m, h, d)"
+    package static let syntaxHint =
+        "write a number with a unit, such as 30s, 5m, 1h30m or 7d (units d, h, m, s, largest first)"
 
     package init(seconds: Int) {
         self.seconds = seconds
     }
 
-    /// Parses `1h30m`-style text; `nil` when it is not one. A bare `0` is zero.
+    /// Parses `1h30m`-style text: units from largest to smallest, each at most once; `nil` when it is
+    /// not one. A bare `0` is zero.
     package init?(parsing text: String) {
         if text == "0" {
             seconds = 0
@@ -16,13 +18,12 @@ package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible
         }
         var total = 0
         var number: Int?
-        var sawUnit = false
+        var previousUnit = Int.max
         for character in text {
             if let digit = character.wholeNumberValue, character.isASCII {
-                let (scaled, overflowA) = (number ?? 0).multipliedReportingOverflow(by: 10)
-                let (sum, overflowB) = scaled.addingReportingOverflow(digit)
-                guard !overflowA, !overflowB, sum < 1_000_000_000 else { return nil }
-                number = sum
+                let value = (number ?? 0) * 10 + digit
+                guard value < 1_000_000_000 else { return nil }
+                number = value
                 continue
             }
             guard let value = number else { return nil }
@@ -34,11 +35,16 @@ package struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible
             case "d": unit = 86400
             default: return nil
             }
-            total += value * unit
+            // 1m1m or 30s1h are more likely typos than meant.
+            guard unit < previousUnit else { return nil }
+            previousUnit = unit
+            let (product, overflow) = value.multipliedReportingOverflow(by: unit)
+            guard !overflow else { return nil }
+            total += product
+            guard total < 100 * 365 * 86400 else { return nil }
             number = nil
-            sawUnit = true
         }
-        guard sawUnit, number == nil, total < 100 * 365 * 86400 else { return nil }
+        guard previousUnit != Int.max, number == nil else { return nil }
         seconds = total
     }
 

@@ -3,6 +3,7 @@ package enum Suggestion {
     /// The candidate closest to `word`, if it is close enough to be a plausible typo.
     package static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         let lowered = word.lowercased()
+        guard !lowered.isEmpty else { return nil }
         var best: (String, Int)?
         for candidate in candidates {
             let distance = editDistance(lowered, candidate.lowercased())

@@ -38,27 +38,27 @@ package struct EnvironmentResolver: Sendable {
         let errorsBefore = sink.collector.diagnostics.count
         checkNodes(of: environment, sink: sink)
 
+        // Each stage goes on with what the earlier ones could place, so one run reports every problem;
+        // what is already reported (a broken blueprint, site or service) is not reported again.
         var placements: [Placement] = []
+        var declared = Set<String>()  // "site/blueprint" of every service whose blueprint exists
         for site in environment.sites {
-            var seenServices = Set<String>()
             for assignment in site.services {
-                if !seenServices.insert(assignment.name.value).inserted {
-                    sink.error(
-                        "service '\(assignment.name.value)' appears twice at site '\(site.name.value)'",
-                        at: assignment.name.location)
-                    continue
+                if workspace.blueprints[assignment.blueprint.value] != nil {
+                    declared.insert("\(site.name.value)/\(assignment.blueprint.value)")
                 }
                 if let placement = place(assignment, at: site, in: environment, sink: sink) {
                     placements.append(placement)
                 }
             }
         }
-        guard sink.collector.diagnostics.count == errorsBefore else { return nil }
 
         // Dependencies: each consumer's provider, found at its own site or the one the site names.
         var providers: [String: [String: Int]] = [:]  // "site/service" → dependency name → placement index
+        var unresolved = Set<String>()  // "site/service" whose dependencies could not all be found
         for placement in placements {
             var resolved: [String: Int] = [:]
+            let consumer = "\(placement.site.name.value)/\(placement.assignment.name.value)"
             for dependency in placement.blueprint.dependencies {
                 let override = placement.assignment.dependencySites.first { $0.name.value == dependency.name.value }
                 let providerSite = override?.site.value ?? placement.site.name.value
@@ -71,6 +71,13 @@ package struct EnvironmentResolver: Sendable {
                 case 1:
                     resolved[dependency.name.value] = candidates[0]
                 case 0:
+                    unresolved.insert(consumer)
+                    if declared.contains("\(providerSite)/\(dependency.blueprint.value)")
+                        || environment.brokenSites.contains(providerSite)
+                        || !environment.sites.contains(where: { $0.name.value == providerSite })
+                    {
+                        continue  // the provider's own problem, or the unknown site, is reported already
+                    }
                     sink.error(
                         "service '\(placement.assignment.name.value)' at site '\(placement.site.name.value)' needs '\(dependency.blueprint.value)', but site '\(providerSite)' runs none",
                         at: at,
@@ -78,14 +85,14 @@ package struct EnvironmentResolver: Sendable {
                             ? "run it here, or name the site that serves it: dependencies: {\(dependency.name.value): {site: SITE}}"
                             : "run '\(dependency.blueprint.value)' at '\(providerSite)' or name another site")
                 default:
+                    unresolved.insert(consumer)
                     sink.error(
-                        "service '\(placement.assignment.name.value)' needs '\(dependency.blueprint.value)', and site '\(providerSite)' runs it \(candidates.count) times; Stellwerk cannot tell which",
+                        "service '\(placement.assignment.name.value)' at site '\(placement.site.name.value)' needs '\(dependency.blueprint.value)', and site '\(providerSite)' runs it \(candidates.count) times; Stellwerk cannot tell which",
                         at: at, hint: "run it once at that site")
                 }
             }
-            providers["\(placement.site.name.value)/\(placement.assignment.name.value)"] = resolved
+            providers[consumer] = resolved
         }
-        guard sink.collector.diagnostics.count == errorsBefore else { return nil }
 
         var exportCache: [Int: [String: String]] = [:]
         func exports(of index: Int) -> [String: String] {
@@ -104,19 +111,21 @@ package struct EnvironmentResolver: Sendable {
         }
 
         // Instances, per node.
-        var instancesByNode: [String: [ResolvedInstance]] = [:]
+        var instancesByNode: [String: [ResolvedInstance]] = [:]  // by "site/node"
         for placement in placements {
-            let dependencyIndex = providers["\(placement.site.name.value)/\(placement.assignment.name.value)"] ?? [:]
+            let consumer = "\(placement.site.name.value)/\(placement.assignment.name.value)"
+            guard !unresolved.contains(consumer) else { continue }
+            let dependencyIndex = providers[consumer] ?? [:]
             for node in placement.nodes {
                 let instance = makeInstance(placement, node: node, environment: environment) { reference in
-                    guard let index = dependencyIndex[reference.path[1]] else { return "" }
+                    guard reference.path.count == 3, let index = dependencyIndex[reference.path[1]] else { return "" }
                     return exports(of: index)[reference.path[2]] ?? ""
                 }
-                instancesByNode[node.name.value, default: []].append(instance)
+                instancesByNode["\(placement.site.name.value)/\(node.name.value)", default: []].append(instance)
             }
         }
         checkPorts(instancesByNode, placements: placements, environment: environment, sink: sink)
-        guard sink.collector.diagnostics.count == errorsBefore else { return nil }
+        guard sink.collector.diagnostics.count == errorsBefore, environment.brokenSites.isEmpty else { return nil }
 
         let sites = environment.sites.map { site in
             ResolvedSite(
@@ -124,7 +133,9 @@ package struct EnvironmentResolver: Sendable {
                 nodes: site.nodes.sorted { $0.name.value < $1.name.value }.map { node in
                     ResolvedNode(
                         name: node.name.value, address: node.address.value, labels: node.labels,
-                        instances: (instancesByNode[node.name.value] ?? []).sorted { $0.service < $1.service })
+                        instances: (instancesByNode["\(site.name.value)/\(node.name.value)"] ?? []).sorted {
+                            $0.service < $1.service
+                        })
                 },
                 maintenanceWindows: site.maintenanceWindows)
         }
@@ -162,6 +173,7 @@ package struct EnvironmentResolver: Sendable {
     ) -> Placement? {
         let where_ = "service '\(assignment.name.value)' at site '\(site.name.value)'"
         guard let blueprint = workspace.blueprints[assignment.blueprint.value] else {
+            if workspace.brokenBlueprints.contains(assignment.blueprint.value) { return nil }
             sink.error(
                 "\(where_) uses the blueprint '\(assignment.blueprint.value)', which does not exist",
                 at: assignment.blueprint.location,
@@ -189,7 +201,7 @@ package struct EnvironmentResolver: Sendable {
                 case .success(let value):
                     parameters[name.value] = .value(value)
                 case .failure(let problem):
-                    let shown = definition.type.acceptsSecretReference ? "the value" : "'\(scalar.text)'"
+                    let shown = definition.type.showsValues ? "'\(scalar.text)'" : "the value"
                     sink.error(
                         "\(shown) of parameter '\(name.value)' (\(definition.type.name)) \(problem.message)",
                         at: scalar.location, hint: problem.hint)
@@ -210,7 +222,12 @@ package struct EnvironmentResolver: Sendable {
             if let value = definition.defaultValue {
                 parameters[definition.name.value] = .value(value)
             } else if definition.required {
-                if assignment.parameters.contains(where: { $0.name.value == definition.name.value }) { continue }
+                if assignment.parameters.contains(where: { $0.name.value == definition.name.value })
+                    || assignment.brokenParameters.contains(definition.name.value)
+                {
+                    ok = false
+                    continue
+                }
                 sink.error(
                     "\(where_) needs a value for the required parameter '\(definition.name.value)' (\(definition.type.name))",
                     at: assignment.name.location,
@@ -230,7 +247,9 @@ package struct EnvironmentResolver: Sendable {
                     hint: Suggestion.hint(for: override.name.value, in: blueprint.dependencies.map(\.name.value)))
                 ok = false
             }
-            if !environment.sites.contains(where: { $0.name.value == override.site.value }) {
+            if !environment.sites.contains(where: { $0.name.value == override.site.value }),
+                !environment.brokenSites.contains(override.site.value)
+            {
                 sink.error(
                     "\(where_) finds '\(override.name.value)' at site '\(override.site.value)', which is not a site of environment '\(environment.name.value)'",
                     at: override.site.location,
@@ -266,7 +285,9 @@ package struct EnvironmentResolver: Sendable {
         for site in environment.sites {
             for node in site.nodes {
                 var claimed: [Int: String] = [:]
-                for instance in (instancesByNode[node.name.value] ?? []).sorted(by: { $0.service < $1.service }) {
+                for instance in (instancesByNode["\(site.name.value)/\(node.name.value)"] ?? []).sorted(by: {
+                    $0.service < $1.service
+                }) {
                     for (portName, port) in instance.ports.sorted(by: { $0.key < $1.key }) {
                         if let other = claimed[port] {
                             let location =
@@ -297,7 +318,8 @@ package struct EnvironmentResolver: Sendable {
         }
         let configFiles = blueprint.configFiles.map { file in
             let content = rendered(file.template)
-            let mode = content.contains("{{secret:") ? 0o600 : file.mode
+            // A file holding a secret is readable by its owner only, whatever the blueprint says.
+            let mode = content.contains("{{secret:") ? (file.mode & 0o700) | 0o400 : file.mode
             return ConfigFile(path: file.path.value, mode: mode, content: content)
         }.sorted { $0.path < $1.path }
         var ports: [String: Int] = [:]
@@ -323,7 +345,7 @@ package struct EnvironmentResolver: Sendable {
             source: blueprint.component.source, executable: blueprint.component.executable,
             arguments: blueprint.component.arguments.map(rendered), configFiles: configFiles,
             parameters: placement.parameters, ports: ports, health: health, migrations: blueprint.migrations,
-            stopGraceSeconds: blueprint.stopGrace.seconds)
+            stopGraceSeconds: blueprint.stopGrace.seconds, user: blueprint.user)
     }
 
     private func render(

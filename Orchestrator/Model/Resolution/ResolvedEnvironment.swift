@@ -50,4 +50,5 @@ package struct ResolvedInstance: Sendable {
     package var health: HealthCheckSpec
     package var migrations: MigrationDefinition?
     package var stopGraceSeconds: Int
+    package var user: String?
 }

@@ -4,69 +4,111 @@ struct SiteTemplateCheck {
     let workspace: Workspace
     let sink: DiagnosticSink
 
-    /// The values a template is checked with; the real ones come from the onboarding municipality.
+    /// The placeholders a template may use, with the values it is checked with; the real ones come from
+    /// the onboarding municipality (`onboard.environment` is each environment in turn).
     static let sampleValues = [
         "onboard.name": "beispielstadt", "onboard.display_name": "Beispielstadt",
-        "onboard.domain": "beispielstadt.example",
-        "onboard.environment": "sandbox",
+        "onboard.domain": "beispielstadt.example", "onboard.environment": "",
     ]
 
     func check(_ templates: [(path: String, root: YAMLNode)]) {
         for (path, root) in templates {
-            let filled = Self.fill(root)
-            let parser = EnvironmentParser(sink: sink)
-            guard let site = parser.parseSite(filled, file: path) else { continue }
+            reportUnknownPlaceholders(in: root)
+            // Problems found in every environment are reported once; others name their environment.
+            var found: [Diagnostic: [String]] = [:]
             for name in workspace.environmentNames {
                 guard var environment = workspace.environments[name] else { continue }
+                let scratch = DiagnosticSink()
+                guard
+                    let site = EnvironmentParser(sink: scratch).parseSite(
+                        Self.fill(root, environment: name), file: path)
+                else {
+                    for diagnostic in scratch.collector.diagnostics { found[diagnostic, default: []].append(name) }
+                    continue
+                }
                 environment.sites.removeAll { $0.name.value == site.name.value }
                 environment.sites.append(site)
-                let scratch = DiagnosticSink()
                 _ = EnvironmentResolver(workspace: workspace).resolve(environment, sink: scratch)
                 for diagnostic in scratch.collector.diagnostics where diagnostic.location.file == path {
-                    sink.collector.append(contentsOf: [
-                        Diagnostic(
-                            diagnostic.severity, at: diagnostic.location,
-                            "\(diagnostic.message) (with environment '\(name)')", hint: diagnostic.hint)
-                    ])
+                    found[diagnostic, default: []].append(name)
                 }
+            }
+            for (diagnostic, environments) in found {
+                var shown = diagnostic
+                if environments.count < workspace.environments.count {
+                    shown.message += " (in environment \(environments.sorted().joined(separator: ", ")))"
+                }
+                sink.collector.append(contentsOf: [shown])
             }
         }
     }
 
-    /// Replaces `{{ onboard.X }}` in every scalar with the sample values.
-    static func fill(_ node: YAMLNode) -> YAMLNode {
+    private func reportUnknownPlaceholders(in node: YAMLNode) {
         switch node {
-        case .scalar(var scalar):
-            scalar.text = fill(scalar.text)
-            return .scalar(scalar)
-        case .mapping(let pairs, let location):
-            return .mapping(pairs.map { YAMLPair(key: $0.key, value: fill($0.value)) }, location)
-        case .sequence(let items, let location):
-            return .sequence(items.map(fill), location)
+        case .scalar(let scalar):
+            for (index, name) in Self.placeholders(in: scalar.text).enumerated()
+            where Self.sampleValues[name] == nil {
+                sink.error(
+                    "the template uses {{ \(name) }}, which onboarding does not fill in",
+                    at: scalar.location(ofPlaceholder: index, offset: 0),
+                    hint: Suggestion.hint(for: name, in: Self.sampleValues.keys.sorted()))
+            }
+        case .mapping(let pairs, _):
+            for pair in pairs { reportUnknownPlaceholders(in: pair.value) }
+        case .sequence(let items, _):
+            for item in items { reportUnknownPlaceholders(in: item) }
         }
     }
 
-    static func fill(_ text: String) -> String {
-        guard text.contains("{{") else { return text }
-        var result = text
-        for (key, value) in sampleValues {
-            result = result.replacingOccurrences(of: "{{ \(key) }}", with: value)
-            result = result.replacingOccurrences(of: "{{\(key)}}", with: value)
+    /// The names inside every `{{ … }}` of `text`, in order.
+    static func placeholders(in text: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            names.append(rest[open.upperBound..<close.lowerBound].trimmingSpaces())
+            rest = rest[close.upperBound...]
         }
-        return result
+        return names
+    }
+
+    /// Replaces each known `{{ onboard.X }}` in every scalar with its sample value.
+    static func fill(_ node: YAMLNode, environment: String) -> YAMLNode {
+        switch node {
+        case .scalar(var scalar):
+            scalar.text = fill(scalar.text, environment: environment)
+            return .scalar(scalar)
+        case .mapping(let pairs, let location):
+            return .mapping(
+                pairs.map { YAMLPair(key: $0.key, value: fill($0.value, environment: environment)) }, location)
+        case .sequence(let items, let location):
+            return .sequence(items.map { fill($0, environment: environment) }, location)
+        }
+    }
+
+    static func fill(_ text: String, environment: String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            let name = rest[open.upperBound..<close.lowerBound].trimmingSpaces()
+            result += rest[..<open.lowerBound]
+            if name == "onboard.environment" {
+                result += environment
+            } else if let value = sampleValues[name] {
+                result += value
+            } else {
+                result += rest[open.lowerBound..<close.upperBound]
+            }
+            rest = rest[close.upperBound...]
+        }
+        return result + rest
     }
 }
 
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = Substring(self)
-        while let range = rest.range(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
+extension Substring {
+    fileprivate func trimmingSpaces() -> String {
+        var slice = self
+        while slice.first == " " { slice.removeFirst() }
+        while slice.last == " " { slice.removeLast() }
+        return String(slice)
     }
 }

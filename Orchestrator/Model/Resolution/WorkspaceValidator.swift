@@ -20,6 +20,14 @@ struct WorkspaceValidator {
                     "canary_site '\(canary.value)' is not a site of environment '\(name)'", at: canary.location,
                     hint: Suggestion.hint(for: canary.value, in: environment.sites.map(\.name.value)))
             }
+            if environment.promotion.respectWindows {
+                for site in environment.sites where site.maintenanceWindows.isEmpty {
+                    sink.error(
+                        "site '\(site.name.value)' has no maintenance_windows, but environment '\(name)' only changes "
+                            + "sites inside their windows (promotion.windows: true)", at: site.name.location,
+                        hint: "add at least one window, such as days: [tue], from: \"20:00\", to: \"23:00\"")
+                }
+            }
             _ = EnvironmentResolver(workspace: workspace).resolve(environment, sink: sink)
         }
     }
@@ -56,7 +64,16 @@ struct WorkspaceValidator {
         }
         switch blueprint.health.probe {
         case .http(let port, _, _), .tcp(let port):
-            if blueprint.port(named: port.value) == nil {
+            if let parameterName = blueprint.port(named: port.value) {
+                if let parameter = blueprint.parameter(named: parameterName.value), parameter.defaultValue == nil,
+                    !parameter.required
+                {
+                    sink.error(
+                        "the health check uses the port '\(port.value)', whose parameter '\(parameterName.value)' is optional "
+                            + "and has no default", at: port.location,
+                        hint: "give the parameter a default or make it required")
+                }
+            } else {
                 sink.error(
                     "the health check uses the port '\(port.value)', which \(context) does not declare under ports",
                     at: port.location, hint: Suggestion.hint(for: port.value, in: blueprint.ports.map(\.name.value)))
@@ -82,65 +99,81 @@ struct WorkspaceValidator {
                     hint: Suggestion.hint(for: dependency.blueprint.value, in: workspace.blueprints.keys.sorted()))
             }
         }
-        var seenExports = Set<String>()
         for (name, template) in blueprint.exports {
-            if !seenExports.insert(name.value).inserted {
-                sink.error("the export '\(name.value)' is declared twice in \(context)", at: name.location)
-            }
-            checkReferences(template, in: blueprint, allowDependencies: false)
+            checkReferences(template, in: blueprint, export: name.value)
         }
         for template in blueprint.component.arguments {
-            checkReferences(template, in: blueprint, allowDependencies: true)
+            checkReferences(template, in: blueprint)
         }
-        for file in blueprint.configFiles { checkReferences(file.template, in: blueprint, allowDependencies: true) }
+        for file in blueprint.configFiles { checkReferences(file.template, in: blueprint) }
     }
 
     static let fixedReferences: [String: [String]] = [
         "node": ["name", "address"], "site": ["name", "display_name"], "environment": ["name"], "instance": ["name"],
     ]
 
-    private func checkReferences(_ template: Template, in blueprint: Blueprint, allowDependencies: Bool) {
-        let namespaces = ["param", "dep"] + Self.fixedReferences.keys.sorted()
+    private func checkReferences(_ template: Template, in blueprint: Blueprint, export: String? = nil) {
         for reference in template.references {
-            let path = reference.path
-            func fail(_ message: String, hint: String? = nil) {
-                sink.error("the placeholder {{ \(reference.text) }} \(message)", at: reference.location, hint: hint)
+            if let problem = problem(with: reference, in: blueprint, export: export) {
+                sink.error(
+                    "the placeholder {{ \(reference.text) }} \(problem.message)", at: reference.location,
+                    hint: problem.hint)
             }
-            switch path[0] {
-            case "param":
-                guard path.count == 2 else { return fail("must look like param.NAME") }
-                if blueprint.parameter(named: path[1]) == nil, !blueprint.brokenParameters.contains(path[1]) {
-                    fail(
-                        "names a parameter that blueprint '\(blueprint.name.value)' does not declare",
-                        hint: Suggestion.hint(for: path[1], in: blueprint.parameters.map(\.name.value)))
-                }
-            case "dep":
-                guard allowDependencies else {
-                    return fail("cannot be used in an export: exports may not depend on other services")
-                }
-                guard path.count == 3 else { return fail("must look like dep.DEPENDENCY.EXPORT") }
-                guard let dependency = blueprint.dependencies.first(where: { $0.name.value == path[1] }) else {
-                    return fail(
-                        "names a dependency that blueprint '\(blueprint.name.value)' does not declare",
-                        hint: Suggestion.hint(for: path[1], in: blueprint.dependencies.map(\.name.value)))
-                }
-                guard let provider = workspace.blueprints[dependency.blueprint.value] else { return }
-                if !provider.exports.contains(where: { $0.name.value == path[2] }) {
-                    fail(
-                        "names an export that blueprint '\(provider.name.value)' does not declare",
-                        hint: Suggestion.hint(for: path[2], in: provider.exports.map(\.name.value)))
-                }
-            default:
-                guard let fields = Self.fixedReferences[path[0]] else {
-                    return fail(
-                        "uses an unknown namespace '\(path[0])'", hint: Suggestion.hint(for: path[0], in: namespaces))
-                }
-                guard path.count == 2, fields.contains(path[1]) else {
-                    return fail(
-                        "names nothing known",
-                        hint: "\(path[0]) has: " + fields.map { "\(path[0]).\($0)" }.joined(separator: ", "))
-                }
+        }
+    }
+
+    /// What is wrong with one placeholder, if anything.
+    private func problem(
+        with reference: Template.Reference, in blueprint: Blueprint, export: String?
+    ) -> (message: String, hint: String?)? {
+        let path = reference.path
+        switch path[0] {
+        case "param":
+            guard path.count == 2 else { return ("must look like param.NAME", nil) }
+            guard let parameter = blueprint.parameter(named: path[1]) else {
+                if blueprint.brokenParameters.contains(path[1]) { return nil }
+                return (
+                    "names a parameter that blueprint '\(blueprint.name.value)' does not declare",
+                    Suggestion.hint(for: path[1], in: blueprint.parameters.map(\.name.value))
+                )
             }
+            if let export, parameter.type.name == "secret" {
+                return (
+                    "puts a secret into the export '\(export)', which is sent to the nodes of every service that "
+                        + "depends on this one", "secrets go only to the nodes whose own services use them"
+                )
+            }
+            return nil
+        case "dep":
+            guard export == nil else {
+                return ("cannot be used in an export: exports may not depend on other services", nil)
+            }
+            guard path.count == 3 else { return ("must look like dep.DEPENDENCY.EXPORT", nil) }
+            guard let dependency = blueprint.dependencies.first(where: { $0.name.value == path[1] }) else {
+                return (
+                    "names a dependency that blueprint '\(blueprint.name.value)' does not declare",
+                    Suggestion.hint(for: path[1], in: blueprint.dependencies.map(\.name.value))
+                )
+            }
+            guard let provider = workspace.blueprints[dependency.blueprint.value],
+                !provider.exports.contains(where: { $0.name.value == path[2] })
+            else { return nil }
+            return (
+                "names an export that blueprint '\(provider.name.value)' does not declare",
+                Suggestion.hint(for: path[2], in: provider.exports.map(\.name.value))
+            )
+        default:
+            guard let fields = Self.fixedReferences[path[0]] else {
+                let namespaces = ["param", "dep"] + Self.fixedReferences.keys.sorted()
+                return ("uses an unknown namespace '\(path[0])'", Suggestion.hint(for: path[0], in: namespaces))
+            }
+            guard path.count == 2, fields.contains(path[1]) else {
+                return (
+                    "names nothing known",
+                    "\(path[0]) has: " + fields.map { "\(path[0]).\($0)" }.joined(separator: ", ")
+                )
+            }
+            return nil
         }
     }
 
@@ -176,6 +209,7 @@ struct WorkspaceValidator {
     }
 
     private func checkPromotionChain() {
+        var reportedCycles = Set<String>()
         for name in workspace.environmentNames {
             guard let environment = workspace.environments[name], let target = environment.promotesTo else { continue }
             if target.value == name {
@@ -192,10 +226,10 @@ struct WorkspaceValidator {
             var current = target.value
             while let next = workspace.environments[current] {
                 if chain.contains(current) {
-                    if current == name {
+                    if current == name, reportedCycles.insert(chain.sorted().joined(separator: ",")).inserted {
                         sink.error(
                             "environments promote in a circle: \((chain + [current]).joined(separator: " → "))",
-                            at: target.location, hint: "the last stage (live) promotes to nothing")
+                            at: target.location, hint: "the last stage promotes to nothing; remove its promotes_to")
                     }
                     break
                 }

@@ -9,6 +9,8 @@ package struct Workspace: Sendable {
     package var siteTemplates: [String]
     /// SHA-256 over every file read (path and bytes), lowercase hex.
     package var revision: String
+    /// Names of blueprint files that could not be read; uses of them are not reported again.
+    package var brokenBlueprints: Set<String> = []
     /// Warnings found while loading; errors make loading fail instead.
     package var warnings: [Diagnostic]
 

@@ -48,9 +48,11 @@ package struct WorkspaceLoader: Sendable {
 
         // Blueprints
         var blueprints: [String: Blueprint] = [:]
+        var brokenBlueprints = Set<String>()
         let blueprintFiles = yamlFiles(in: Self.blueprintsFolder, sink: sink, required: true)
         for path in blueprintFiles {
             guard let root = document(path), let blueprint = BlueprintParser(file: path, sink: sink).parse(root) else {
+                brokenBlueprints.insert(Self.stem(of: path))
                 continue
             }
             if let existing = blueprints[blueprint.name.value] {
@@ -82,8 +84,12 @@ package struct WorkspaceLoader: Sendable {
             let folderPath = "\(Self.environmentsFolder)/\(folder)"
             var sites: [SiteDefinition] = []
             var siteFiles: [String: String] = [:]
+            var brokenSites = Set<String>()
             for path in yamlFiles(in: "\(folderPath)/sites", sink: sink, required: false) {
-                guard let root = document(path), let site = parser.parseSite(root, file: path) else { continue }
+                guard let root = document(path), let site = parser.parseSite(root, file: path) else {
+                    brokenSites.insert(Self.stem(of: path))
+                    continue
+                }
                 if let existing = siteFiles[site.name.value] {
                     sink.error(
                         "a site named '\(site.name.value)' is already defined in \(existing)", at: site.name.location)
@@ -100,8 +106,9 @@ package struct WorkspaceLoader: Sendable {
             }
             let environmentPath = "\(folderPath)/environment.yaml"
             guard let root = document(environmentPath),
-                let environment = parser.parseEnvironment(root, file: environmentPath, sites: sites)
+                var environment = parser.parseEnvironment(root, file: environmentPath, sites: sites)
             else { continue }
+            environment.brokenSites = brokenSites
             if environment.name.value != folder {
                 sink.error(
                     "environment '\(environment.name.value)' is in the folder \(folder)", at: environment.name.location,
@@ -119,7 +126,7 @@ package struct WorkspaceLoader: Sendable {
 
         var workspace = Workspace(
             blueprints: blueprints, environments: environments, siteTemplates: templates.map(\.path),
-            revision: Self.revision(of: digestInput), warnings: [])
+            revision: Self.revision(of: digestInput), brokenBlueprints: brokenBlueprints, warnings: [])
         WorkspaceValidator(workspace: workspace, options: options, sink: sink).validate()
         SiteTemplateCheck(workspace: workspace, sink: sink).check(templates)
         if sink.collector.hasErrors {
@@ -148,7 +155,10 @@ package struct WorkspaceLoader: Sendable {
             switch entry.kind {
             case .file: paths.append(path)
             case .folder: sink.error("is a folder, not a YAML file", at: .file(path), hint: "rename or remove it")
-            case .danglingLink: sink.error("is a link to a file that does not exist", at: .file(path))
+            case .danglingLink:
+                sink.error(
+                    "is a link to a file that does not exist", at: .file(path),
+                    hint: "point the link at an existing file or remove it")
             case .other: sink.error("is not a regular file", at: .file(path))
             }
         }

@@ -108,7 +108,7 @@ struct MappingFields {
 
     func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Located<Int>? {
         guard let scalar = scalar(key, required: required) else { return nil }
-        guard scalar.style == .plain, let value = Int(scalar.text) else {
+        guard let value = Int(scalar.text) else {
             sink.error("'\(key)' in \(context) must be a whole number, found '\(scalar.text)'", at: scalar.location)
             return nil
         }
@@ -123,9 +123,9 @@ struct MappingFields {
 
     func bool(_ key: String, required: Bool = false) -> Located<Bool>? {
         guard let scalar = scalar(key, required: required) else { return nil }
-        switch (scalar.style, scalar.text) {
-        case (.plain, "true"): return Located(true, at: scalar.location)
-        case (.plain, "false"): return Located(false, at: scalar.location)
+        switch scalar.text {
+        case "true": return Located(true, at: scalar.location)
+        case "false": return Located(false, at: scalar.location)
         default:
             sink.error(
                 "'\(key)' in \(context) must be true or false, found '\(scalar.text)'", at: scalar.location,

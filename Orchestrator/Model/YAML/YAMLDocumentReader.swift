@@ -24,6 +24,8 @@ package struct YAMLDocumentReader: Sendable {
             throw failure(at: .file(file), "the file is not UTF-8 text", hint: "is this a binary file?")
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        // Windows line endings: the same lines and columns, one way of ending them.
+        if text.contains("\r\n") { text = text.replacingOccurrences(of: "\r\n", with: "\n") }
         return try read(text: text, file: file)
     }
 
@@ -37,11 +39,11 @@ package struct YAMLDocumentReader: Sendable {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw ValidationFailure(diagnostics: [Self.diagnostic(for: error, file: file)])
+            throw ValidationFailure(diagnostics: [Self.diagnostic(for: error, file: file, text: text)])
         } catch {
             throw failure(at: .file(file), "the YAML could not be read: \(error)")
         }
-        guard let root else { return nil }
+        guard let root, !(root.scalar.map { $0.string.isEmpty && $0.style == .plain } ?? false) else { return nil }
         var converter = Converter(file: file, text: text, maxDepth: limits.maxDepth)
         do {
             return try converter.convert(root, depth: 0)
@@ -52,11 +54,29 @@ package struct YAMLDocumentReader: Sendable {
         }
     }
 
+    /// Where a duplicated key appears the second time: the next line after its first place that starts
+    /// with the key at the same column (Yams only reports the first place).
+    private static func repeatLocation(of key: String, after first: SourceLocation, in text: String) -> SourceLocation?
+    {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line <= lines.count else { return nil }
+        for index in first.line..<lines.count {
+            let line = lines[index]
+            let indent = line.prefix { $0 == " " }.count
+            guard indent + 1 == first.column else { continue }
+            let rest = line.dropFirst(indent)
+            for spelling in [key, "\"\(key)\"", "'\(key)'"] where rest.hasPrefix(spelling + ":") {
+                return SourceLocation(file: first.file, line: index + 1, column: first.column)
+            }
+        }
+        return nil
+    }
+
     private func failure(at location: SourceLocation, _ message: String, hint: String? = nil) -> ValidationFailure {
         ValidationFailure(diagnostics: [Diagnostic(at: location, message, hint: hint)])
     }
 
-    private static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
+    private static func diagnostic(for error: YamlError, file: String, text: String) -> Diagnostic {
         func located(_ mark: Mark, _ problem: String, _ context: YamlError.Context?) -> Diagnostic {
             var message = "invalid YAML: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line))" }
@@ -74,9 +94,11 @@ package struct YAMLDocumentReader: Sendable {
             return located(mark, problem, context)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            let first = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
+            let second = duplicates.sorted().first.flatMap { repeatLocation(of: $0, after: first, in: text) }
             return Diagnostic(
-                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column),
-                "duplicate key \(keys) in one mapping", hint: "each key may appear once; remove or merge the repeat")
+                at: second ?? first, "duplicate key \(keys) in one mapping",
+                hint: "each key may appear once; the first is at line \(first.line)")
         case .reader(let problem, _, _, _):
             return Diagnostic(at: .file(file), "the file could not be read as YAML text: \(problem)")
         default:
@@ -134,7 +156,6 @@ private struct Converter {
 
     private mutating func scalar(_ scalar: Node.Scalar) -> YAMLScalar {
         let style: YAMLScalar.Style
-        var blockIndent: Int?
         switch scalar.style {
         case .singleQuoted: style = .singleQuoted
         case .doubleQuoted: style = .doubleQuoted
@@ -142,26 +163,39 @@ private struct Converter {
         case .folded: style = .folded
         case .any, .plain: style = .plain
         }
-        if style == .literal || style == .folded, let mark = scalar.mark {
-            blockIndent = contentIndent(afterLine: mark.line)
+        var placeholders: [SourceLocation]?
+        if style == .literal || style == .folded, let mark = scalar.mark, scalar.string.contains("{{") {
+            placeholders = placeholderLocations(inBlockAfter: mark.line)
         }
         return YAMLScalar(
-            text: scalar.string, style: style, location: location(of: scalar.mark), blockIndent: blockIndent)
+            text: scalar.string, style: style, location: location(of: scalar.mark), placeholderLocations: placeholders)
     }
 
-    /// The indentation of a block scalar's first non-blank content line.
-    private mutating func contentIndent(afterLine line: Int) -> Int {
+    /// Where each `{{` stands in the block scalar whose header is on `line` (1-based): its content runs
+    /// until the first non-blank line indented no deeper than the header's line.
+    private mutating func placeholderLocations(inBlockAfter line: Int) -> [SourceLocation] {
         if lines == nil { lines = text.split(separator: "\n", omittingEmptySubsequences: false) }
-        guard let lines else { return 0 }
-        var index = line  // the header is on `line` (1-based), content starts on the next one
+        guard let lines, line >= 1, line <= lines.count else { return [] }
+        let headerIndent = lines[line - 1].prefix { $0 == " " }.count
+        var found: [SourceLocation] = []
+        var index = line
         while index < lines.count {
-            let content = lines[index]
-            if !content.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
-                return content.prefix { $0 == " " }.count
+            let content = Array(lines[index].unicodeScalars)
+            let indent = content.prefix { $0 == " " }.count
+            let isBlank = content.allSatisfy { $0 == " " || $0 == "\t" }
+            if !isBlank, indent <= headerIndent { break }
+            var column = 0
+            while column + 1 < content.count {
+                if content[column] == "{", content[column + 1] == "{" {
+                    found.append(SourceLocation(file: file, line: index + 1, column: column + 1))
+                    column += 2
+                } else {
+                    column += 1
+                }
             }
             index += 1
         }
-        return 0
+        return found
     }
 }
 

@@ -37,33 +37,22 @@ package struct YAMLScalar: Sendable {
     package var text: String
     package var style: Style
     package var location: SourceLocation
-    /// The column at which a block scalar's content starts on each following line; for locating text
-    /// inside templates. `nil` for flow scalars.
-    package var blockIndent: Int?
+    /// For block scalars (`|`, `>`): where each `{{` of the value stands in the file, in order, so an
+    /// error in a template points at the placeholder even where folding moved the text.
+    package var placeholderLocations: [SourceLocation]?
 
     /// A plain `~`, `null`, or empty value.
     package var isNull: Bool {
         style == .plain && (text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL")
     }
 
-    /// The source location of the character at `offset` (in unicode scalars) inside the value,
-    /// so an error in a template points at the placeholder, not at the start of the block.
-    package func location(ofOffset offset: Int) -> SourceLocation {
-        guard let blockIndent else {
-            let quote = (style == .singleQuoted || style == .doubleQuoted) ? 1 : 0
-            return SourceLocation(file: location.file, line: location.line, column: location.column + quote + offset)
+    /// The source location of the `index`-th `{{` of the value, which starts at `offset` (in unicode
+    /// scalars) inside it.
+    package func location(ofPlaceholder index: Int, offset: Int) -> SourceLocation {
+        if let placeholderLocations {
+            return index < placeholderLocations.count ? placeholderLocations[index] : location
         }
-        var line = location.line + 1
-        var column = blockIndent + 1
-        for (index, character) in text.unicodeScalars.enumerated() {
-            if index == offset { break }
-            if character == "\n" {
-                line += 1
-                column = blockIndent + 1
-            } else {
-                column += 1
-            }
-        }
-        return SourceLocation(file: location.file, line: line, column: column)
+        let quote = (style == .singleQuoted || style == .doubleQuoted) ? 1 : 0
+        return SourceLocation(file: location.file, line: location.line, column: location.column + quote + offset)
     }
 }

@@ -13,6 +13,9 @@ struct YAMLPrescan {
     private var quote: Unicode.Scalar?
     private var blockScalarParentIndent: Int?
     private var indentStack: [Int] = []
+    /// The indentation of the line a plain (unquoted) value started on, while it may still continue:
+    /// more-indented lines that follow are its text, not new nodes.
+    private var plainScalarIndent: Int?
 
     init(file: String, maxDepth: Int) {
         self.file = file
@@ -22,9 +25,10 @@ struct YAMLPrescan {
     /// The first problem in `text`, or `nil` when the parser may read it.
     mutating func firstProblem(in text: String) -> Diagnostic? {
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on scalars: "\r\n" is one Character, so splitting Characters on "\n" would miss it.
+        for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            var line = Array(rawLine.unicodeScalars)
+            var line = Array(rawLine)
             if line.last == "\r" { line.removeLast() }
             if let problem = scan(line: line, number: lineNumber) { return problem }
         }
@@ -53,13 +57,7 @@ struct YAMLPrescan {
             if isBlank || indent > parent { return nil }
             blockScalarParentIndent = nil
         }
-        if quote == nil, flowDepth == 0 {
-            if isBlank || line[indent] == "#" { return nil }
-            while let top = indentStack.last, top >= indent { indentStack.removeLast() }
-            indentStack.append(indent)
-        }
         var dashes = 0
-        var tokenStart = quote == nil
         var index = quote == nil ? indent : 0
         func tooDeep() -> Diagnostic? {
             guard indentStack.count + dashes + flowDepth > maxDepth else { return nil }
@@ -67,6 +65,16 @@ struct YAMLPrescan {
                 "the document nests deeper than \(maxDepth) levels", line: number, column: index + 1,
                 hint: "Stellwerk's files need far fewer; is this file generated or damaged?")
         }
+        if quote == nil, flowDepth == 0 {
+            if isBlank || line[indent] == "#" { return nil }
+            if let continued = plainScalarIndent, indent > continued { return nil }
+            plainScalarIndent = nil
+            while let top = indentStack.last, top >= indent { indentStack.removeLast() }
+            indentStack.append(indent)
+            if let problem = tooDeep() { return problem }
+        }
+        var tokenStart = quote == nil
+        var inPlain = false
         while index < line.count {
             let scalar = line[index]
             let next = index + 1 < line.count ? line[index + 1] : nil
@@ -133,18 +141,25 @@ struct YAMLPrescan {
                     continue
                 default:
                     tokenStart = false
+                    inPlain = true
                 }
             }
             if scalar == ":", Self.isSpace(next) || (flowDepth > 0 && [",", "[", "]", "{", "}"].contains(next)) {
                 tokenStart = true
+                inPlain = false
             } else if flowDepth > 0 {
                 if scalar == "," {
                     tokenStart = true
+                    inPlain = false
                 } else if scalar == "]" || scalar == "}" {
                     flowDepth -= 1
+                    inPlain = false
                 }
             }
             index += 1
+        }
+        if quote == nil, flowDepth == 0, inPlain {
+            plainScalarIndent = indent
         }
         return nil
     }
