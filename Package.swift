@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "StellwerkCLI",
             dependencies: [
-                "Model", "Planner", "StellwerkAPI", "WorkspaceFiles",
+                "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Orchestrator/CLI",
@@ -120,7 +120,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests",
-            dependencies: ["StellwerkCLI", "Agent", "Datenplattform", "TestSupport"],
+            dependencies: ["StellwerkCLI", "Agent", "Datenplattform", "Store", "Planner", "Model", "TestSupport"],
             path: "Tests/CLITests",
             exclude: ["Golden"],
             swiftSettings: strictSettings),

@@ -3,7 +3,7 @@ import StellwerkAPI
 
 /// `stellwerk`: the operator's command line.
 @main
-struct StellwerkCommand: ParsableCommand {
+struct StellwerkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stellwerk",
         abstract: "Deploy the open data platform from sandbox to live, municipality by municipality.",
@@ -16,7 +16,10 @@ struct StellwerkCommand: ParsableCommand {
               stellwerk plan --env sandbox
               stellwerk plan --env live --state live-state.json --out live.plan.json
               stellwerk plan show live.plan.json
+              stellwerk audit verify
             """,
         version: StellwerkVersion.current,
-        subcommands: [ValidateCommand.self, PlanCommand.self])
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self, LocksCommand.self, AuditCommand.self, StoreCommand.self,
+        ])
 }

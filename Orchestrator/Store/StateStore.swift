@@ -19,14 +19,14 @@ package final class StateStore: Sendable {
         self.pool = pool
     }
 
-    /// Opens the store at `location`, creating a SQLite file if needed (not its folder), and migrates
-    /// its schema forward to `schemaVersion` (default: the latest).
+    /// Opens the store at `location` and migrates its schema forward to `schemaVersion` (default: the
+    /// latest). With `create`, a missing SQLite file is created (never its folder).
     package static func open(
-        _ location: StoreLocation, connections: Int = 4, schemaVersion: Int = StoreSchema.latestVersion,
-        now: Date = Date()
+        _ location: StoreLocation, create: Bool = true, connections: Int = 4,
+        schemaVersion: Int = StoreSchema.latestVersion, now: Date = Date()
     ) async throws -> StateStore {
         let pool = try await Task.detached {
-            try Self.connect(location, connections: connections)
+            try Self.connect(location, create: create, connections: connections)
         }.value
         let store = StateStore(location: location, pool: pool)
         do {
@@ -43,11 +43,14 @@ package final class StateStore: Sendable {
         return store
     }
 
-    private static func connect(_ location: StoreLocation, connections: Int) throws -> ConnectionPool {
+    private static func connect(_ location: StoreLocation, create: Bool, connections: Int) throws -> ConnectionPool {
         switch location {
         case .sqlite(let path):
+            guard create || FileManager.default.fileExists(atPath: path) else {
+                throw StoreError(.unavailable, "there is no state store at \(path)")
+            }
             // One writer at a time is SQLite's model; one connection serialises cleanly.
-            return ConnectionPool([try SQLiteConnection(path: path, create: true)])
+            return ConnectionPool([try SQLiteConnection(path: path, create: create)])
         case .postgres(let url):
             var opened: [any SQLConnection] = []
             for _ in 0..<max(1, connections) {

@@ -118,7 +118,7 @@ package final class PostgresServer: @unchecked Sendable {
     ) throws -> String {
         let log = "/tmp/stellwerk-run-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let status = try Spawn.run(executable, arguments, environment: environment, outputFile: log).status
+        let status = try Spawn.run(executable, arguments, environment: environment, standardOutput: log).status
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         guard status == 0 else {
             throw TestServerError("\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(text)")

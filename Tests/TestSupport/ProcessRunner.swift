@@ -27,51 +27,21 @@ package enum ProcessRunner {
     package static func run(
         _ product: String, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]
     ) throws -> Result {
-        let process = Process()
-        process.executableURL = productsFolder.appendingPathComponent(product)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        var environment = ProcessInfo.processInfo.environment
+        let outputs = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "stellwerk-out-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outputs) }
+        let standardOutput = outputs.appendingPathComponent("stdout").path
+        let standardError = outputs.appendingPathComponent("stderr").path
+        var environment = extra
         environment["NO_COLOR"] = "1"
-        for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes concurrently with the process, so a full pipe never blocks it.
-        let errorData = LockedData()
-        let errorsRead = DispatchSemaphore(value: 0)
-        let reader = Thread {
-            errorData.set(errors.fileHandleForReading.readDataToEndOfFile())
-            errorsRead.signal()
+        let status = try Spawn.run(
+            productsFolder.appendingPathComponent(product).path, arguments, environment: environment,
+            directory: directory?.path, standardOutput: standardOutput, standardError: standardError
+        ).status
+        func read(_ path: String) -> String {
+            (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         }
-        reader.start()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        errorsRead.wait()
-        return Result(
-            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData.value, as: UTF8.self))
-    }
-}
-
-/// A Data value handed from a reader thread to the test.
-private final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-
-    func set(_ value: Data) {
-        lock.lock()
-        data = value
-        lock.unlock()
-    }
-
-    var value: Data {
-        lock.lock()
-        defer { lock.unlock() }
-        return data ?? Data()
+        return Result(status: status, standardOutput: read(standardOutput), standardError: read(standardError))
     }
 }

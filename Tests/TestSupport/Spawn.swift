@@ -1,32 +1,49 @@
 package import Foundation
 
-/// Runs a program with posix_spawn and waits for it with waitpid: no run loop, no pipes, so it works
-/// from any thread and cannot hang on descriptors that a daemonising child keeps open.
+/// Runs a program with posix_spawn and waits for it with waitpid: no run loop, and output goes to
+/// files rather than pipes, so it works from any thread and cannot hang on a pipe that some other
+/// child (a daemonised server) inherited and keeps open.
 package enum Spawn {
-    /// Runs `executable` with `arguments`, its output appended to `outputFile` (or discarded), and
-    /// returns its exit status.
+    /// Runs `executable` with `arguments` in `directory`, its standard output and error appended to the
+    /// given files (or discarded; errors go with the output when `standardError` is nil), and returns its
+    /// process ID and, when `wait`, its exit status.
     @discardableResult
     package static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], outputFile: String? = nil,
-        wait: Bool = true
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+        standardOutput: String? = nil, standardError: String? = nil, wait: Bool = true
     ) throws -> (pid: pid_t, status: Int32) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let output = outputFile ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(
+            &actions, 1, standardOutput ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        if let standardError {
+            posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        // Keep our other descriptors out of the child (closefrom is not imported into Swift).
+        for descriptor in openDescriptors() where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
 
+        var program = executable
+        var argumentList = arguments
+        if let directory {
+            // posix_spawn cannot change directory portably; a shell does, then becomes the program.
+            program = "/bin/sh"
+            argumentList = ["-c", "cd \"$0\" && exec \"$@\"", directory, executable] + arguments
+        }
         let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let argv = ([program] + argumentList).map { strdup($0) } + [nil]
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, envp)
         guard spawned == 0 else {
             throw TestServerError("cannot start \(executable): \(String(cString: strerror(spawned)))")
         }
@@ -36,5 +53,9 @@ package enum Spawn {
         // WIFEXITED / WEXITSTATUS are macros Swift does not import.
         let exited = (status & 0x7f) == 0
         return (pid, exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+    }
+
+    private static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
     }
 }

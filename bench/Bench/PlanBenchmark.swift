@@ -32,8 +32,10 @@ struct PlanBenchmark: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: root) }
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let files = try SyntheticWorkspace(seed: seed, sites: sites, nodesPerSite: nodesPerSite, blueprintRoot: repository)
-            .files()
+        let files = try SyntheticWorkspace(
+            seed: seed, sites: sites, nodesPerSite: nodesPerSite, blueprintRoot: repository
+        )
+        .files()
         try Fixtures.write(files, under: root)
         let baseline = Measurement.residentBytes
 
@@ -63,7 +65,8 @@ struct PlanBenchmark: ParsableCommand {
         let encode = Measurement.median(encodeTimes)
         let total = load + plan
         let peak = Measurement.peakResidentBytes
-        print("environment: \(sites) sites, \(sites * nodesPerSite) nodes, \(instances) instances (\(runs) runs, median)")
+        print(
+            "environment: \(sites) sites, \(sites * nodesPerSite) nodes, \(instances) instances (\(runs) runs, median)")
         print("  load + validate:   \(Measurement.milliseconds(load))")
         print("  resolve + plan:    \(Measurement.milliseconds(plan))")
         print("  encode plan JSON:  \(Measurement.milliseconds(encode)) (\(Measurement.megabytes(planBytes)))")
@@ -95,8 +98,10 @@ struct GenerateWorkspace: ParsableCommand {
     func run() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let files = try SyntheticWorkspace(seed: seed, sites: sites, nodesPerSite: nodesPerSite, blueprintRoot: repository)
-            .files()
+        let files = try SyntheticWorkspace(
+            seed: seed, sites: sites, nodesPerSite: nodesPerSite, blueprintRoot: repository
+        )
+        .files()
         try Fixtures.write(files, under: URL(fileURLWithPath: folder))
         print("wrote \(files.count) files to \(folder)")
     }

@@ -3,10 +3,11 @@ import Foundation
 import Model
 import Planner
 import StellwerkAPI
+import Store
 import WorkspaceFiles
 
 /// `stellwerk plan`: what must change on each node of an environment.
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show what must change on each node of an environment.",
@@ -24,7 +25,7 @@ struct PlanCommand: ParsableCommand {
 }
 
 /// `stellwerk plan [create] --env ENV`.
-struct CreatePlan: ParsableCommand {
+struct CreatePlan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Compute the plan for an environment (the default of `stellwerk plan`).",
@@ -34,8 +35,9 @@ struct CreatePlan: ParsableCommand {
             remove or unchanged. Secret values never appear, only whether they changed. The plan records
             the state serial it was computed from; applying it after the state moved is refused.
 
-            Until the state store exists, the recorded state is empty (nothing deployed yet) or read from
-            a snapshot file with --state.
+            The recorded state and its serial come from the state store (--store); a snapshot file given
+            with --state takes its place, for planning offline. Without either, and before anything was
+            applied, the recorded state is empty.
 
             Examples:
               stellwerk plan --env sandbox
@@ -44,6 +46,7 @@ struct CreatePlan: ParsableCommand {
             """)
 
     @OptionGroup var workspace: WorkspaceOption
+    @OptionGroup var storeOption: StoreOption
 
     @Option(name: .long, help: ArgumentHelp("The environment to plan, such as sandbox or live.", valueName: "ENV"))
     var env: String
@@ -70,7 +73,7 @@ struct CreatePlan: ParsableCommand {
     @Flag(name: .long, help: "Also list instances that stay unchanged.")
     var all = false
 
-    func run() throws {
+    func run() async throws {
         let terminal = Terminal.detect()
         let (loaded, root) = try workspace.load(terminal: terminal)
         let environment: ResolvedEnvironment
@@ -80,14 +83,7 @@ struct CreatePlan: ParsableCommand {
             DiagnosticPrinter(terminal: terminal, root: root).printAll(error.diagnostics, to: .standardError)
             throw ExitCode(1)
         }
-        let recorded =
-            try state.map { path in
-                let snapshot = try JSONFiles.read(StateSnapshot.self, from: path, what: "state snapshot")
-                guard snapshot.environment == env else {
-                    throw CLIError("\(path): the snapshot is of environment '\(snapshot.environment)', not '\(env)'")
-                }
-                return snapshot
-            } ?? .empty(environment: env)
+        let recorded = try await recordedState(root: root)
         let manifest = try release.map { try JSONFiles.read(ReleaseManifest.self, from: $0, what: "release manifest") }
         let plan = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: recorded)
         if let out {
@@ -102,6 +98,31 @@ struct CreatePlan: ParsableCommand {
         } else {
             PlanRenderer(terminal: terminal, showUnchanged: all).render(plan)
             if let out { terminal.line("Saved the plan to \(out).") }
+        }
+    }
+}
+
+extension CreatePlan {
+    /// The snapshot file, or the store's recorded state; an empty state when the default store does not
+    /// exist yet (nothing was ever applied from this folder).
+    private func recordedState(root: URL) async throws -> StateSnapshot {
+        if let state {
+            let snapshot = try JSONFiles.read(StateSnapshot.self, from: state, what: "state snapshot")
+            guard snapshot.environment == env else {
+                throw CLIError("\(state): the snapshot is of environment '\(snapshot.environment)', not '\(env)'")
+            }
+            return snapshot
+        }
+        let (location, named) = try storeOption.location(workspaceRoot: root)
+        if !named, case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
+            return .empty(environment: env)
+        }
+        let store = try await storeOption.open(workspaceRoot: root, create: false)
+        defer { store.close() }
+        do {
+            return try await store.snapshot(environment: env)
+        } catch let error as StoreError {
+            throw error.cliError
         }
     }
 }

@@ -38,3 +38,22 @@ struct Terminal {
     func yellow(_ text: String) -> String { styled(text, "33") }
     func cyan(_ text: String) -> String { styled(text, "36") }
 }
+
+extension Terminal {
+    /// A table with a header, columns padded to their widest cell.
+    func table(header: [String], rows: [[String]]) {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        func format(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        line(bold(format(header)))
+        for row in rows { line(format(row)) }
+    }
+}
