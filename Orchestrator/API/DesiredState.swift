@@ -185,6 +185,19 @@ public struct MigrationSpec: Codable, Sendable, Hashable {
     /// (the component is not built into a release yet).
     public var target: String?
 
+    private enum CodingKeys: String, CodingKey {
+        case arguments, backup, reversible, target
+    }
+
+    /// Reads states written before `reversible` existed as not reversible.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        arguments = try container.decode([String].self, forKey: .arguments)
+        backup = try container.decode(Bool.self, forKey: .backup)
+        reversible = try container.decodeIfPresent(Bool.self, forKey: .reversible) ?? false
+        target = try container.decodeIfPresent(String.self, forKey: .target)
+    }
+
     public init(arguments: [String], backup: Bool, reversible: Bool = false, target: String?) {
         self.arguments = arguments
         self.backup = backup

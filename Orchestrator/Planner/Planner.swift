@@ -232,7 +232,10 @@ package struct Planner: Sendable {
             || old.migrations?.backup != new.migrations?.backup
             || old.migrations?.reversible != new.migrations?.reversible
         {
-            details.append(ChangeDetail(kind: .migrations, from: old.migrations?.target, to: new.migrations?.target))
+            details.append(
+                migrationChanged
+                    ? ChangeDetail(kind: .migrations, from: old.migrations?.target, to: new.migrations?.target)
+                    : ChangeDetail(kind: .migrations, name: "settings"))
         }
         let action: PlanAction
         if details.isEmpty {

@@ -784,6 +784,8 @@ import WorkspaceFiles
           - name: "{{ onboard.name }}-1"
             address: "{{ onboard.name }}-1.{{ onboard.domain }}"
             labels: {role: app}
+        maintenance_windows:
+          - {days: [tue], from: "20:00", to: "23:00"}
         services:
           web:
             dependencies:
@@ -810,6 +812,18 @@ import WorkspaceFiles
             found[0], file: path, line: at.line, column: at.column,
             message: "service 'maps' at site 'beispielstadt' uses the blueprint 'maps', which does not exist")
         #expect(found[0].hint == "expected one of: api, web")
+    }
+
+    @Test func siteTemplate_withoutMaintenanceWindows_isReportedForTheEnvironmentThatNeedsThem() throws {
+        var files = Fixtures.files()
+        let path = "Blueprints/templates/town.yaml"
+        files[path] = Self.townTemplate.replacingOccurrences(
+            of: "maintenance_windows:\n  - {days: [tue], from: \"20:00\", to: \"23:00\"}\n", with: "")
+        let diagnostic = try onlyError(files)
+        expect(
+            diagnostic, file: path, line: 1, column: 7,
+            message: "the template gives no maintenance_windows, but the environment only changes sites inside their "
+                + "windows (in environment live)")
     }
 
     @Test func siteTemplate_whenUsingAnUnknownOnboardPlaceholder_isReported() throws {

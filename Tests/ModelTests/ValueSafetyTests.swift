@@ -1,3 +1,4 @@
+import Foundation
 import Model
 import Planner
 import StellwerkAPI
@@ -142,5 +143,44 @@ import Testing
         let api = try #require(state.first { $0.node == "alpha-1" }?.instances.first { $0.service == "api" })
         #expect(api.user == "stellwerk-api")
         #expect(api.migrations?.reversible == true)
+    }
+}
+
+extension ValueSafetyTests {
+    @Test func exportedParameter_givenAsASecretReference_isRefusedAtTheSite() throws {
+        let files = try Fixtures.files(
+            changing: FixturePath.api, "  url: http://{{ node.address }}:{{ param.port }}",
+            to: "  url: http://{{ node.address }}:{{ param.port }}\n  public: \"{{ param.public_url }}\"")
+        let broken = try Fixtures.files(
+            changing: FixturePath.alpha, "public_url: https://api.alpha.example", to: "public_url: {secret: alpha-url}",
+            in: files)
+        let diagnostic = try onlyError(broken)
+        let at = try position(of: "alpha-url}", in: broken[FixturePath.alpha])
+        expect(
+            diagnostic, file: FixturePath.alpha, line: at.line, column: at.column,
+            message: "gives 'public_url' as a secret, but blueprint 'api' exports it as 'public'")
+    }
+
+    @Test func displayName_withAPlaceholder_isRefused() throws {
+        let files = try Fixtures.files(
+            changing: FixturePath.alpha, "display_name: Gemeinde Alpha",
+            to: "display_name: \"Alpha {{secret:beta-token}}\"")
+        let diagnostic = try onlyError(files)
+        expect(diagnostic, file: FixturePath.alpha, line: 2, column: 15, message: "the display_name contains '{{'")
+    }
+
+    @Test func artifactURL_withAPassword_isRefusedWithoutShowingIt() throws {
+        let files = try Fixtures.files(
+            changing: FixturePath.api, "  product: datenplattform\n",
+            to: "  artifact:\n    url: https://ci:hunter2@artifacts.example/api.tar.gz\n"
+                + "    sha256: \(String(repeating: "a", count: 64))\n  executable: bin/api\n")
+        let diagnostic = try onlyError(files, in: FixturePath.api)
+        #expect(diagnostic.message == "the artifact url 'https://ci:***@artifacts.example/api.tar.gz' holds a password")
+    }
+
+    @Test func oldStateFiles_withoutNewerFields_stillDecode() throws {
+        let json = #"{"arguments": ["api", "migrate"], "backup": true, "target": "0003"}"#
+        let spec = try JSONDecoder().decode(MigrationSpec.self, from: Data(json.utf8))
+        #expect(spec == MigrationSpec(arguments: ["api", "migrate"], backup: true, reversible: false, target: "0003"))
     }
 }

@@ -12,7 +12,8 @@ struct DiagnosticPrinter {
         for diagnostic in diagnostics {
             let label = diagnostic.severity == .error ? terminal.red("error") : terminal.yellow("warning")
             terminal.line(
-                "\(terminal.bold(diagnostic.location.description)): \(label): \(diagnostic.message)", to: stream)
+                "\(terminal.bold(diagnostic.location.description)): \(label): \(Diagnostic.printable(diagnostic.message))",
+                to: stream)
             if diagnostic.location.line > 0 {
                 let file = diagnostic.location.file
                 if sources[file] == nil { sources[file] = Self.lines(of: root.appendingPathComponent(file)) }

@@ -88,7 +88,9 @@ struct PlanRenderer {
         case .arguments: return "arguments changed"
         case .ports: return "port \(name): \(detail.from ?? "none") → \(detail.to ?? "none")"
         case .health: return "health check changed"
-        case .migrations: return "migrations \(detail.from ?? "none") → \(detail.to ?? "none")"
+        case .migrations:
+            if detail.name == "settings" { return "migration settings changed" }
+            return "migrations \(detail.from ?? "none") → \(detail.to ?? "none")"
         case .user: return "user \(detail.from ?? "(agent's)") → \(detail.to ?? "(agent's)")"
         }
     }

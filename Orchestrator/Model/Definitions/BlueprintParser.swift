@@ -92,7 +92,14 @@ struct BlueprintParser {
                 let digest = artifactFields.string("sha256", required: true)
             else { return nil }
             guard let parsed = SimpleURL(url.value), ["https", "http"].contains(parsed.scheme) else {
-                sink.error("the artifact url '\(url.value)' is not an http(s) URL", at: url.location)
+                sink.error(
+                    "the artifact url '\(SimpleURL.redacted(url.value))' is not an http(s) URL", at: url.location)
+                return nil
+            }
+            guard !parsed.hasPassword else {
+                sink.error(
+                    "the artifact url '\(SimpleURL.redacted(url.value))' holds a password", at: url.location,
+                    hint: "blueprints and plans are read by many; pin the artifact by its sha256 on a public URL")
                 return nil
             }
             guard digest.value.count == 64, digest.value.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
@@ -207,10 +214,12 @@ struct BlueprintParser {
                 switch type.canonicalValue(of: scalar.text) {
                 case .success(let canonical): defaultValue = canonical
                 case .failure(let problem):
+                    let shown =
+                        type.showsValues
+                        ? "'\(Diagnostic.printable(scalar.text))'" : "'\(SimpleURL.redacted(scalar.text))'"
                     sink.error(
-                        "the default '\(SimpleURL.redacted(scalar.text))' of \(where_) \(problem.message)",
-                        at: scalar.location,
-                        hint: problem.hint)
+                        "the default \(shown) of \(where_) \(problem.message)", at: scalar.location, hint: problem.hint)
+                    return nil  // reported once here; the parameter counts as broken, not as optional
                 }
             }
         }

@@ -89,7 +89,14 @@ struct EnvironmentParser {
         }
         let name = fields.name("name", required: true)
         let context = "site '\(name?.value ?? "?")'"
-        let displayName = fields.string("display_name", required: true)?.value ?? ""
+        let displayName = fields.string("display_name", required: true)
+        // Display names are rendered into config files through {{ site.display_name }}, like values.
+        if let displayName,
+            case .failure(let problem) = ParameterType.string(pattern: nil, minLength: 1, maxLength: 200)
+                .canonicalValue(of: displayName.value)
+        {
+            sink.error("the display_name \(problem.message)", at: displayName.location, hint: problem.hint)
+        }
         let nodes = (fields.list("nodes", required: true) ?? []).compactMap { parseNode($0, context: context) }
         if fields.has("nodes"), nodes.isEmpty, fields.list("nodes")?.isEmpty == true {
             sink.error("\(context) has no nodes", at: fields.keyLocation("nodes"))
@@ -98,7 +105,7 @@ struct EnvironmentParser {
         let windows = (fields.list("maintenance_windows") ?? []).compactMap { parseWindow($0, context: context) }
         guard let name else { return nil }
         return SiteDefinition(
-            name: name, file: file, displayName: displayName, nodes: nodes, services: services,
+            name: name, file: file, displayName: displayName?.value ?? "", nodes: nodes, services: services,
             maintenanceWindows: windows)
     }
 
@@ -225,20 +232,31 @@ struct EnvironmentParser {
 
     static func isHostOrAddress(_ text: String) -> Bool {
         guard !text.isEmpty, text.count <= 253 else { return false }
-        if text.contains(":") {
-            // IPv6: hex groups separated by colons, at least two of them, at most one "::".
-            let colons = text.filter { $0 == ":" }.count
-            return colons >= 2 && colons <= 7 && text.components(separatedBy: "::").count <= 2
-                && text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
-        }
+        if text.contains(":") { return isIPv6(text) }
         let labels = text.split(separator: ".", omittingEmptySubsequences: false)
         if labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
             // All digits: an IPv4 address, which needs four parts of at most 255.
-            return labels.count == 4 && labels.allSatisfy { (Int($0) ?? 256) <= 255 }
+            return labels.count == 4 && labels.allSatisfy { $0.count <= 3 && (Int($0) ?? 256) <= 255 }
         }
         return labels.allSatisfy { label in
             !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
                 && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         }
+    }
+
+    /// Eight groups of one to four hex digits, or fewer around one `::`.
+    static func isIPv6(_ text: String) -> Bool {
+        let halves = text.components(separatedBy: "::")
+        guard halves.count <= 2 else { return false }
+        func groups(_ part: String) -> [Substring]? {
+            if part.isEmpty { return [] }
+            let groups = part.split(separator: ":", omittingEmptySubsequences: false)
+            let valid = groups.allSatisfy { (1...4).contains($0.count) && $0.allSatisfy(\.isHexDigit) }
+            return valid ? groups : nil
+        }
+        guard let head = groups(halves[0]) else { return false }
+        if halves.count == 1 { return head.count == 8 }
+        guard let tail = groups(halves[1]) else { return false }
+        return head.count + tail.count <= 7
     }
 }

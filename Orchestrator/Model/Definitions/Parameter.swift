@@ -71,8 +71,12 @@ package enum ParameterType: Sendable {
         }
         switch self {
         case .string(let pattern, let minLength, let maxLength):
-            if let minLength, text.count < minLength { return fail("is shorter than \(minLength) characters") }
-            if let maxLength, text.count > maxLength { return fail("is longer than \(maxLength) characters") }
+            if let minLength, text.count < minLength {
+                return fail(minLength == 1 ? "is empty" : "is shorter than \(minLength) characters")
+            }
+            if let maxLength, text.count > maxLength {
+                return fail("is longer than \(maxLength) character\(maxLength == 1 ? "" : "s")")
+            }
             if let pattern, let regex = try? Regex(pattern), (try? regex.wholeMatch(in: text)) == nil {
                 return fail("does not match the pattern \(pattern)")
             }
@@ -124,7 +128,7 @@ package enum ParameterType: Sendable {
     }
 
     private static func checkDatabaseURL(_ text: String, schemes: [String]) -> Result<String, ParameterValueError> {
-        if text.hasPrefix("sqlite:") {
+        if text.lowercased().hasPrefix("sqlite:") {
             guard schemes.contains("sqlite") else {
                 return .failure(ParameterValueError(message: "uses sqlite, which this parameter does not allow"))
             }

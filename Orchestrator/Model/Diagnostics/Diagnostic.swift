@@ -42,6 +42,23 @@ package struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
         self.hint = hint
     }
 
+    /// `text` with line breaks and other control characters written as escapes, so a value quoted in a
+    /// message can neither break the message's line nor reach the terminal as a control sequence.
+    package static func printable(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
     /// `file:line:column: error: message (hint)`, the form compilers use, so editors can jump to it.
     package var description: String {
         var text = "\(location): \(severity.rawValue): \(message)"

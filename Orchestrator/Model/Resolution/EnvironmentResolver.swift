@@ -73,6 +73,7 @@ package struct EnvironmentResolver: Sendable {
                 case 0:
                     unresolved.insert(consumer)
                     if declared.contains("\(providerSite)/\(dependency.blueprint.value)")
+                        || workspace.brokenBlueprints.contains(dependency.blueprint.value)
                         || environment.brokenSites.contains(providerSite)
                         || !environment.sites.contains(where: { $0.name.value == providerSite })
                     {
@@ -201,7 +202,7 @@ package struct EnvironmentResolver: Sendable {
                 case .success(let value):
                     parameters[name.value] = .value(value)
                 case .failure(let problem):
-                    let shown = definition.type.showsValues ? "'\(scalar.text)'" : "the value"
+                    let shown = definition.type.showsValues ? "'\(Diagnostic.printable(scalar.text))'" : "the value"
                     sink.error(
                         "\(shown) of parameter '\(name.value)' (\(definition.type.name)) \(problem.message)",
                         at: scalar.location, hint: problem.hint)
@@ -237,6 +238,22 @@ package struct EnvironmentResolver: Sendable {
                 ok = false
             } else {
                 parameters[definition.name.value] = .unset
+            }
+        }
+        // Exports go to the nodes of every dependant; a secret given for an exported parameter would too.
+        for (exportName, template) in blueprint.exports {
+            for reference in template.references where reference.path.count == 2 && reference.path[0] == "param" {
+                // Parameters of type secret are refused in exports by the blueprint check already.
+                guard case .secret? = parameters[reference.path[1]],
+                    blueprint.parameter(named: reference.path[1])?.type.name != "secret",
+                    let given = assignment.parameters.first(where: { $0.name.value == reference.path[1] }),
+                    case .secret(let secret) = given.value
+                else { continue }
+                sink.error(
+                    "\(where_) gives '\(reference.path[1])' as a secret, but blueprint '\(blueprint.name.value)' exports it "
+                        + "as '\(exportName.value)' to every service that depends on it", at: secret.location,
+                    hint: "give a value without credentials here")
+                ok = false
             }
         }
         for override in assignment.dependencySites {

@@ -26,6 +26,11 @@ struct SiteTemplateCheck {
                     for diagnostic in scratch.collector.diagnostics { found[diagnostic, default: []].append(name) }
                     continue
                 }
+                if environment.promotion.respectWindows, site.maintenanceWindows.isEmpty {
+                    scratch.error(
+                        "the template gives no maintenance_windows, but the environment only changes sites inside their "
+                            + "windows", at: site.name.location, hint: "add a window the municipality can adjust")
+                }
                 environment.sites.removeAll { $0.name.value == site.name.value }
                 environment.sites.append(site)
                 _ = EnvironmentResolver(workspace: workspace).resolve(environment, sink: scratch)
@@ -46,11 +51,11 @@ struct SiteTemplateCheck {
     private func reportUnknownPlaceholders(in node: YAMLNode) {
         switch node {
         case .scalar(let scalar):
-            for (index, name) in Self.placeholders(in: scalar.text).enumerated()
+            for (index, (name, offset)) in Self.placeholders(in: scalar.text).enumerated()
             where Self.sampleValues[name] == nil {
                 sink.error(
                     "the template uses {{ \(name) }}, which onboarding does not fill in",
-                    at: scalar.location(ofPlaceholder: index, offset: 0),
+                    at: scalar.location(ofPlaceholder: index, offset: offset),
                     hint: Suggestion.hint(for: name, in: Self.sampleValues.keys.sorted()))
             }
         case .mapping(let pairs, _):
@@ -60,15 +65,17 @@ struct SiteTemplateCheck {
         }
     }
 
-    /// The names inside every `{{ … }}` of `text`, in order.
-    static func placeholders(in text: String) -> [String] {
-        var names: [String] = []
+    /// The names inside every `{{ … }}` of `text`, in order, with the offset (in unicode scalars) of
+    /// each `{{`.
+    static func placeholders(in text: String) -> [(name: String, offset: Int)] {
+        var found: [(name: String, offset: Int)] = []
         var rest = Substring(text)
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            names.append(rest[open.upperBound..<close.lowerBound].trimmingSpaces())
+            let offset = text.unicodeScalars.distance(from: text.startIndex, to: open.lowerBound)
+            found.append((rest[open.upperBound..<close.lowerBound].trimmingSpaces(), offset))
             rest = rest[close.upperBound...]
         }
-        return names
+        return found
     }
 
     /// Replaces each known `{{ onboard.X }}` in every scalar with its sample value.

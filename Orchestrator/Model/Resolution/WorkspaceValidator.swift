@@ -14,7 +14,8 @@ struct WorkspaceValidator {
         for name in workspace.environmentNames {
             guard let environment = workspace.environments[name] else { continue }
             if let canary = environment.promotion.canarySite,
-                !environment.sites.contains(where: { $0.name.value == canary.value })
+                !environment.sites.contains(where: { $0.name.value == canary.value }),
+                !environment.brokenSites.contains(canary.value)
             {
                 sink.error(
                     "canary_site '\(canary.value)' is not a site of environment '\(name)'", at: canary.location,
@@ -49,6 +50,7 @@ struct WorkspaceValidator {
         }
         for (portName, parameterName) in blueprint.ports {
             guard let parameter = blueprint.parameter(named: parameterName.value) else {
+                if blueprint.brokenParameters.contains(parameterName.value) { continue }
                 sink.error(
                     "port '\(portName.value)' names the parameter '\(parameterName.value)', which \(context) does not declare",
                     at: parameterName.location,
@@ -92,7 +94,9 @@ struct WorkspaceValidator {
                     at: dependency.name.location,
                     hint: "give the second one another name with 'as:'")
             }
-            if workspace.blueprints[dependency.blueprint.value] == nil {
+            if workspace.blueprints[dependency.blueprint.value] == nil,
+                !workspace.brokenBlueprints.contains(dependency.blueprint.value)
+            {
                 sink.error(
                     "\(context) depends on the blueprint '\(dependency.blueprint.value)', which does not exist",
                     at: dependency.blueprint.location,
@@ -216,6 +220,7 @@ struct WorkspaceValidator {
                 sink.error("environment '\(name)' promotes to itself", at: target.location)
                 continue
             }
+            if workspace.brokenEnvironments.contains(target.value) { continue }
             guard workspace.environments[target.value] != nil else {
                 sink.error(
                     "environment '\(name)' promotes to '\(target.value)', which does not exist", at: target.location,

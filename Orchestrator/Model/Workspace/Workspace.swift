@@ -11,6 +11,8 @@ package struct Workspace: Sendable {
     package var revision: String
     /// Names of blueprint files that could not be read; uses of them are not reported again.
     package var brokenBlueprints: Set<String> = []
+    /// Names of environment folders whose environment.yaml could not be read.
+    package var brokenEnvironments: Set<String> = []
     /// Warnings found while loading; errors make loading fail instead.
     package var warnings: [Diagnostic]
 

@@ -80,6 +80,7 @@ package struct WorkspaceLoader: Sendable {
                 hint: "each environment is a folder with an environment.yaml, such as Environments/sandbox/")
         }
         let parser = EnvironmentParser(sink: sink)
+        var brokenEnvironments = Set<String>()
         for folder in environmentFolders {
             let folderPath = "\(Self.environmentsFolder)/\(folder)"
             var sites: [SiteDefinition] = []
@@ -107,7 +108,10 @@ package struct WorkspaceLoader: Sendable {
             let environmentPath = "\(folderPath)/environment.yaml"
             guard let root = document(environmentPath),
                 var environment = parser.parseEnvironment(root, file: environmentPath, sites: sites)
-            else { continue }
+            else {
+                brokenEnvironments.insert(folder)
+                continue
+            }
             environment.brokenSites = brokenSites
             if environment.name.value != folder {
                 sink.error(
@@ -126,7 +130,8 @@ package struct WorkspaceLoader: Sendable {
 
         var workspace = Workspace(
             blueprints: blueprints, environments: environments, siteTemplates: templates.map(\.path),
-            revision: Self.revision(of: digestInput), brokenBlueprints: brokenBlueprints, warnings: [])
+            revision: Self.revision(of: digestInput), brokenBlueprints: brokenBlueprints,
+            brokenEnvironments: brokenEnvironments, warnings: [])
         WorkspaceValidator(workspace: workspace, options: options, sink: sink).validate()
         SiteTemplateCheck(workspace: workspace, sink: sink).check(templates)
         if sink.collector.hasErrors {
@@ -146,7 +151,7 @@ package struct WorkspaceLoader: Sendable {
             sink.error(error.description, at: .file(folder))
             return []
         }
-        if entries.isEmpty, required {
+        if required, !entries.contains(where: { $0.name.hasSuffix(".yaml") || $0.name.hasSuffix(".yml") }) {
             sink.error("no YAML files found in \(folder)/", at: .file(folder), hint: "is --root the Stellwerk folder?")
         }
         var paths: [String] = []
