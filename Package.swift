@@ -96,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "stellwerk-bench",
             dependencies: [
-                "Model", "Planner", "StellwerkAPI", "WorkspaceFiles", "TestSupport",
+                "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Bench",

@@ -6,7 +6,7 @@ import ArgumentParser
 ///
 ///     swift run -c release stellwerk-bench plan
 @main
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stellwerk-bench",
         abstract: "Benchmarks for Stellwerk (never run as timed tests).",
@@ -14,5 +14,5 @@ struct BenchCommand: ParsableCommand {
             Example:
               swift run -c release stellwerk-bench plan --sites 50 --nodes-per-site 20
             """,
-        subcommands: [PlanBenchmark.self, GenerateWorkspace.self])
+        subcommands: [PlanBenchmark.self, StoreBenchmark.self, GenerateWorkspace.self])
 }
