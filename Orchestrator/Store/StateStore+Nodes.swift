@@ -71,19 +71,12 @@ extension StateStore {
     // MARK: Reports
 
     /// Stores what a node reported and marks it connected and seen now.
+    ///
+    /// Reports that arrive together are written in one transaction; this returns once this one is committed.
     package func recordReport(_ report: NodeReport, at now: Date = Date()) async throws {
-        let document = try Self.encode(report)
-        try await transaction { connection in
-            let nowValue = SQLValue.integer(Int64(Self.milliseconds(now)))
-            try connection.run(
-                """
-                INSERT INTO node_reports (environment, node, reported_at, document) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (environment, node) DO UPDATE SET reported_at = excluded.reported_at, document = excluded.document
-                """, .text(report.environment), .text(report.node), nowValue, .text(document))
-            try connection.run(
-                "UPDATE nodes SET last_seen = $3, connection = 'connected' WHERE environment = $1 AND name = $2",
-                .text(report.environment), .text(report.node), nowValue)
-        }
+        try await reports.submit(
+            environment: report.environment, node: report.node, document: try Self.encodeFast(report),
+            at: Self.milliseconds(now))
     }
 
     /// The last report of each node of the environment, with when it arrived, by node name.

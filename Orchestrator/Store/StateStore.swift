@@ -13,10 +13,12 @@ import Model
 package final class StateStore: Sendable {
     package let location: StoreLocation
     let pool: ConnectionPool
+    let reports: ReportBatcher
 
     init(location: StoreLocation, pool: ConnectionPool) {
         self.location = location
         self.pool = pool
+        reports = ReportBatcher(pool: pool)
     }
 
     /// Opens the store at `location` and migrates its schema forward to `schemaVersion` (default: the
@@ -77,6 +79,12 @@ package final class StateStore: Sendable {
 
     static func date(_ milliseconds: Int) -> Date {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    /// JSON for documents that are only read back, never compared byte for byte: no key sorting,
+    /// which costs more than the rest of encoding a report.
+    static func encodeFast(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
     }
 
     static func encode(_ value: some Encodable) throws -> String {

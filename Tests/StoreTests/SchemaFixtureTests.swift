@@ -1,8 +1,9 @@
 import Foundation
 import StellwerkAPI
-@testable import Store
-import Testing
 import TestSupport
+import Testing
+
+@testable import Store
 
 /// A store file written by the first schema version (Tests/StoreTests/Fixtures/state-v1.sqlite) opens
 /// with today's code: migrated forward, its data and audit chain intact.

@@ -14,7 +14,8 @@ struct StoreBenchmark: AsyncParsableCommand {
             Each report is what an agent sends: its node and four service instances with their specs, state
             and health, JSON-encoded and upserted as the orchestrator does. Reports are paced to the target
             rate by concurrent writers. CPU is this process's (user + system) and, for PostgreSQL, the
-            server's processes too, as a share of one core.
+            server's processes too, as a share of one core. The same paced loop without the store is
+            measured first; "store CPU/report" is the difference, the cost the store adds per report.
 
             Example:
               swift run -c release stellwerk-bench store --rates 500,1000,2000 --seconds 5
@@ -28,18 +29,23 @@ struct StoreBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let targets = rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !targets.isEmpty, targets.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates takes positive numbers") }
+        guard !targets.isEmpty, targets.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--rates takes positive numbers")
+        }
         let kinds = kind == "both" ? ["sqlite", "postgres"] : [kind]
         for kind in kinds {
             let (location, serverUser): (StoreLocation, uid_t?)
             switch kind {
             case "sqlite":
-                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stellwerk-bench-\(UUID().uuidString)")
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "stellwerk-bench-\(UUID().uuidString)")
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 (location, serverUser) = (.sqlite(path: folder.appendingPathComponent("state.sqlite").path), nil)
             case "postgres":
                 let server = try PostgresServer.shared()
-                (location, serverUser) = (.postgres(url: try server.createDatabase()), getpwnam("postgres")?.pointee.pw_uid)
+                (location, serverUser) = (
+                    .postgres(url: try server.createDatabase()), getpwnam("postgres")?.pointee.pw_uid
+                )
             default:
                 throw ValidationError("--kind is sqlite, postgres or both")
             }
@@ -47,13 +53,16 @@ struct StoreBenchmark: AsyncParsableCommand {
             defer { store.close() }
             try await registerNodes(store)
             print("\(kind): \(agents) agents, 4 instances per report, \(writers) writers, \(Int(seconds)) s per rate")
-            print("  target/s  achieved/s  client CPU/report  client cores  server cores  p99 write")
+            print("  target/s  achieved/s  store CPU/report  store cores  bench loop cores  server cores  p99 write")
             for target in targets {
+                let baseline = try await measure(nil, rate: target, serverUser: nil)
                 let result = try await measure(store, rate: target, serverUser: serverUser)
+                let storeMicroseconds = max(
+                    0, result.clientMicrosecondsPerReport - baseline.clientMicrosecondsPerReport)
                 print(
                     String(
-                        format: "  %8d  %10.0f  %14.0f µs  %12.3f  %12@  %6.1f ms", target, result.achieved,
-                        result.clientMicrosecondsPerReport, result.clientCores,
+                        format: "  %8d  %10.0f  %13.0f µs  %11.3f  %16.3f  %12@  %6.1f ms", target, result.achieved,
+                        storeMicroseconds, storeMicroseconds * result.achieved / 1e6, baseline.clientCores,
                         result.serverCores.map { String(format: "%.3f", $0) } ?? "-", result.p99Milliseconds))
             }
         }
@@ -64,7 +73,8 @@ struct StoreBenchmark: AsyncParsableCommand {
         for index in 0..<agents {
             try await store.upsertNode(
                 NodeRecord(
-                    environment: "live", name: "node-\(index)", site: "site-\(index % 50)", address: "127.1.\(index / 250).\(index % 250)",
+                    environment: "live", name: "node-\(index)", site: "site-\(index % 50)",
+                    address: "127.1.\(index / 250).\(index % 250)",
                     labels: ["role": "app"], connection: .connected),
                 actor: "bench")
         }
@@ -79,10 +89,15 @@ struct StoreBenchmark: AsyncParsableCommand {
                     component: "datenplattform", sha256: String(repeating: "ab", count: 32), url: nil,
                     executable: "datenplattform"),
                 arguments: [service, "--config", "\(service).yaml"],
-                configFiles: [ConfigFile(path: "\(service).yaml", mode: 0o600, content: String(repeating: "key: value\n", count: 20))],
+                configFiles: [
+                    ConfigFile(
+                        path: "\(service).yaml", mode: 0o600, content: String(repeating: "key: value\n", count: 20))
+                ],
                 configDigest: String(repeating: "cd", count: 32),
                 parameters: ["port": .value(String(port)), "log_level": .value("info")], ports: ["http": port],
-                health: HealthCheckSpec(probe: .http(port: port, path: "/health", status: 200), intervalSeconds: 10, timeoutSeconds: 2, retries: 3, startPeriodSeconds: 20),
+                health: HealthCheckSpec(
+                    probe: .http(port: port, path: "/health", status: 200), intervalSeconds: 10, timeoutSeconds: 2,
+                    retries: 3, startPeriodSeconds: 20),
                 migrations: nil, stopGraceSeconds: 10)
             return InstanceReport(spec: spec, state: .running, health: "ok", lastError: nil, drift: [])
         }
@@ -97,7 +112,8 @@ struct StoreBenchmark: AsyncParsableCommand {
         var p99Milliseconds: Double
     }
 
-    private func measure(_ store: StateStore, rate: Int, serverUser: uid_t?) async throws -> Result {
+    /// Runs the paced loop for `seconds`; with `store` nil it builds each report but writes nothing.
+    private func measure(_ store: StateStore?, rate: Int, serverUser: uid_t?) async throws -> Result {
         let total = Int(Double(rate) * seconds)
         let clock = ContinuousClock()
         let start = clock.now
@@ -114,9 +130,11 @@ struct StoreBenchmark: AsyncParsableCommand {
                         let due = start + .seconds(Double(index) / Double(rate))
                         if clock.now < due { try await Task.sleep(until: due, clock: clock) }
                         let began = clock.now
-                        try await store.recordReport(Self.report(node: index % agents))
+                        let report = Self.report(node: index % agents)
+                        if let store { try await store.recordReport(report) }
                         let took = clock.now - began
-                        latencies.append(Double(took.components.attoseconds) / 1e15 + Double(took.components.seconds) * 1000)
+                        latencies.append(
+                            Double(took.components.attoseconds) / 1e15 + Double(took.components.seconds) * 1000)
                         index += writers
                     }
                     return latencies
@@ -131,7 +149,8 @@ struct StoreBenchmark: AsyncParsableCommand {
         let cpu = CPU.process() - cpuBefore
         let server = serverUser.map { CPU.user($0) - (serverBefore ?? 0) }
         return Result(
-            achieved: Double(total) / wall, clientMicrosecondsPerReport: cpu / Double(total) * 1e6, clientCores: cpu / wall,
+            achieved: Double(total) / wall, clientMicrosecondsPerReport: cpu / Double(total) * 1e6,
+            clientCores: cpu / wall,
             serverCores: server.map { $0 / wall },
             p99Milliseconds: latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)])
     }

@@ -1,0 +1,82 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Writes agents' reports in batches: reports that arrive while one transaction runs are written
+/// together in the next, so thousands of agents cost a few transactions a second, not thousands.
+///
+/// Each caller still waits until its own report is committed (or the batch failed).
+final class ReportBatcher: Sendable {
+    /// A report ready to write, with the caller waiting for it.
+    struct Entry: Sendable {
+        var environment: String
+        var node: String
+        var document: String
+        var at: Int
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State: ~Copyable {
+        var pending: [Entry] = []
+        var draining = false
+    }
+
+    private let state = Mutex(State())
+    private let pool: ConnectionPool
+    private let queue = DispatchQueue(label: "stellwerk.store.reports")
+    /// Most reports written in one transaction; keeps a transaction short under a flood.
+    private let maxBatch: Int
+
+    init(pool: ConnectionPool, maxBatch: Int = 500) {
+        self.pool = pool
+        self.maxBatch = maxBatch
+    }
+
+    func submit(environment: String, node: String, document: String, at: Int) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let entry = Entry(
+                environment: environment, node: node, document: document, at: at, continuation: continuation)
+            let startDrain = state.withLock { state -> Bool in
+                state.pending.append(entry)
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if startDrain { queue.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLock { state -> [Entry] in
+                let taken = Array(state.pending.prefix(maxBatch))
+                state.pending.removeFirst(taken.count)
+                if taken.isEmpty { state.draining = false }
+                return taken
+            }
+            if batch.isEmpty { return }
+            do {
+                try pool.withConnectionBlocking { connection in
+                    try connection.transaction { try Self.write(batch, on: connection) }
+                }
+                for entry in batch { entry.continuation.resume() }
+            } catch {
+                for entry in batch { entry.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private static func write(_ batch: [Entry], on connection: any SQLConnection) throws {
+        for entry in batch {
+            let at = SQLValue.integer(Int64(entry.at))
+            try connection.run(
+                """
+                INSERT INTO node_reports (environment, node, reported_at, document) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (environment, node) DO UPDATE SET reported_at = excluded.reported_at, document = excluded.document
+                """, .text(entry.environment), .text(entry.node), at, .text(entry.document))
+            try connection.run(
+                "UPDATE nodes SET last_seen = $3, connection = 'connected' WHERE environment = $1 AND name = $2",
+                .text(entry.environment), .text(entry.node), at)
+        }
+    }
+}
