@@ -40,11 +40,7 @@ extension StateStore {
                 SELECT environment, name, site, address, labels, certificate_fingerprint, last_seen, connection
                 FROM nodes
                 """
-            var parameters: [SQLValue] = []
-            if let environment {
-                sql += " WHERE environment = $1"
-                parameters.append(.text(environment))
-            }
+            let parameters = Self.filter(&sql, environment: environment)
             return try connection.execute(sql + " ORDER BY environment, name", parameters).map { row in
                 NodeRecord(
                     environment: row.text(0), name: row.text(1), site: row.text(2), address: row.text(3),

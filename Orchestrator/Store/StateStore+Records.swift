@@ -120,11 +120,7 @@ extension StateStore {
         try await read { connection in
             var sql =
                 "SELECT id, token_hash, environment, site, node, expires_at, used_at, created_by, created_at FROM join_tokens"
-            var parameters: [SQLValue] = []
-            if let environment {
-                sql += " WHERE environment = $1"
-                parameters.append(.text(environment))
-            }
+            let parameters = Self.filter(&sql, environment: environment)
             return try connection.execute(sql + " ORDER BY created_at DESC, id", parameters).map(Self.joinToken)
         }
     }

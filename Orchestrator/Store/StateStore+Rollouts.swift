@@ -88,11 +88,7 @@ extension StateStore {
     package func rollouts(environment: String? = nil) async throws -> [RolloutRecord] {
         try await read { connection in
             var sql = "SELECT id, environment, release, serial, state, document, created_at, updated_at FROM rollouts"
-            var parameters: [SQLValue] = []
-            if let environment {
-                sql += " WHERE environment = $1"
-                parameters.append(.text(environment))
-            }
+            let parameters = Self.filter(&sql, environment: environment)
             return try connection.execute(sql + " ORDER BY created_at DESC, id", parameters).map(Self.rolloutRecord)
         }
     }

@@ -149,11 +149,7 @@ package final class StateStore: Sendable {
     package func auditEntries(environment: String? = nil, limit: Int? = nil) async throws -> [AuditEntry] {
         try await read { connection in
             var sql = "SELECT seq, at, actor, action, environment, object, detail, previous_hash, hash FROM audit_log"
-            var parameters: [SQLValue] = []
-            if let environment {
-                sql += " WHERE environment = $1"
-                parameters.append(.text(environment))
-            }
+            let parameters = Self.filter(&sql, environment: environment)
             sql += " ORDER BY seq DESC"
             if let limit { sql += " LIMIT \(max(0, limit))" }
             return try connection.execute(sql, parameters).map(Self.auditEntry).reversed()

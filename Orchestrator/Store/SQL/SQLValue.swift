@@ -30,6 +30,15 @@ package enum SQLValue: Sendable, Hashable {
     }
 }
 
+extension StateStore {
+    /// Adds `WHERE environment = $1` to a query when an environment is given, and returns its parameters.
+    static func filter(_ sql: inout String, environment: String?) -> [SQLValue] {
+        guard let environment else { return [] }
+        sql += " WHERE environment = $1"
+        return [.text(environment)]
+    }
+}
+
 /// One result row, by column position.
 package struct SQLRow: Sendable {
     package var values: [SQLValue]
