@@ -67,6 +67,13 @@ let package = Package(
             path: "Orchestrator/WorkspaceFiles",
             swiftSettings: strictSettings),
 
+        // MARK: Artifacts: signed release manifests, digests, archives that cannot escape their folder
+        .target(
+            name: "Artifacts",
+            dependencies: ["StellwerkAPI", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Agents/Artifacts",
+            swiftSettings: strictSettings),
+
         // MARK: Executables
         .executableTarget(
             name: "StellwerkCLI",
@@ -129,6 +136,11 @@ let package = Package(
             dependencies: ["Store", "Planner", "Model", "StellwerkAPI", "TestSupport"],
             path: "Tests/StoreTests",
             exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "ArtifactTests",
+            dependencies: ["Artifacts", "StellwerkAPI", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/ArtifactTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

@@ -38,3 +38,19 @@ public struct ComponentArtifact: Codable, Sendable, Hashable {
         self.migrations = migrations
     }
 }
+
+/// A release manifest with the orchestrator's Ed25519 signature over its canonical JSON; agents
+/// refuse manifests that are unsigned or whose signature does not match their configured key.
+public struct SignedReleaseManifest: Codable, Sendable, Hashable {
+    public var manifest: ReleaseManifest
+    /// The Ed25519 signature, base64.
+    public var signature: String
+    /// Which key signed: the first 16 hex digits of the public key's SHA-256.
+    public var keyFingerprint: String
+
+    public init(manifest: ReleaseManifest, signature: String, keyFingerprint: String) {
+        self.manifest = manifest
+        self.signature = signature
+        self.keyFingerprint = keyFingerprint
+    }
+}
