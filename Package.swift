@@ -139,7 +139,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "ArtifactTests",
-            dependencies: ["Artifacts", "StellwerkAPI", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Artifacts", "StellwerkAPI", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/ArtifactTests",
             swiftSettings: strictSettings),
         .testTarget(
