@@ -103,13 +103,45 @@ public struct ConfigFile: Codable, Sendable, Hashable {
     public var path: String
     /// Unix permission bits; files that contain secrets are always written 0600.
     public var mode: Int
-    /// The rendered text with `{{secret:NAME}}` markers where secret values go.
+    /// The rendered text with `{{secret:NAME}}` markers where secret values go; empty in reports,
+    /// which carry only the digest.
     public var content: String
+    /// SHA-256 of `content`, lowercase hex.
+    public var sha256: String
 
-    public init(path: String, mode: Int, content: String) {
+    public init(path: String, mode: Int, content: String, sha256: String) {
         self.path = path
         self.mode = mode
         self.content = content
+        self.sha256 = sha256
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case path, mode, content, sha256
+    }
+
+    /// Reads files written before digests existed with an empty digest.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        path = try container.decode(String.self, forKey: .path)
+        mode = try container.decode(Int.self, forKey: .mode)
+        content = try container.decode(String.self, forKey: .content)
+        sha256 = try container.decodeIfPresent(String.self, forKey: .sha256) ?? ""
+    }
+
+    /// The file as an agent reports it: path, mode and digest. Agents never send contents back; the
+    /// orchestrator has them, and a rendered file may hold secrets.
+    public var withoutContent: ConfigFile {
+        ConfigFile(path: path, mode: mode, content: "", sha256: sha256)
+    }
+}
+
+extension InstanceSpec {
+    /// The spec as an agent reports it: config files by digest only.
+    public var reported: InstanceSpec {
+        var copy = self
+        copy.configFiles = configFiles.map(\.withoutContent)
+        return copy
     }
 }
 

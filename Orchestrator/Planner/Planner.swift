@@ -66,11 +66,11 @@ package struct Planner: Sendable {
             user: instance.user)
     }
 
-    /// SHA-256 over paths, modes and contents of the rendered files, in path order.
+    /// SHA-256 over paths, modes and content digests of the rendered files, in path order.
     package static func configDigest(_ files: [ConfigFile]) -> String {
         var text = ""
         for file in files.sorted(by: { $0.path < $1.path }) {
-            text += "\(file.path)\u{0}\(String(file.mode, radix: 8))\u{0}\(file.content.utf8.count)\u{0}\(file.content)"
+            text += "\(file.path)\u{0}\(String(file.mode, radix: 8))\u{0}\(file.sha256)\u{0}"
         }
         return Digest.sha256(text)
     }
@@ -185,8 +185,11 @@ package struct Planner: Sendable {
                     to: short(new.artifact.sha256)))
         }
         if old.configDigest != new.configDigest {
-            let oldFiles = Dictionary(old.configFiles.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
-            let newFiles = Dictionary(new.configFiles.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+            // Compared by digest: recorded specs come from agents' reports, which carry no contents.
+            let oldFiles = Dictionary(
+                old.configFiles.map { ($0.path, $0.withoutContent) }, uniquingKeysWith: { first, _ in first })
+            let newFiles = Dictionary(
+                new.configFiles.map { ($0.path, $0.withoutContent) }, uniquingKeysWith: { first, _ in first })
             for path in Set(oldFiles.keys).union(newFiles.keys).sorted() where oldFiles[path] != newFiles[path] {
                 let what = oldFiles[path] == nil ? "added" : newFiles[path] == nil ? "removed" : "changed"
                 details.append(ChangeDetail(kind: .config, name: path, to: what))

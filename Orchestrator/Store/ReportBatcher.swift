@@ -26,10 +26,15 @@ final class ReportBatcher: Sendable {
     private let queue = DispatchQueue(label: "stellwerk.store.reports")
     /// Most reports written in one transaction; keeps a transaction short under a flood.
     private let maxBatch: Int
+    /// How long the writer waits for more reports before it writes a small batch. Agents report every
+    /// few seconds, so a few milliseconds more are nothing to them, and at 1,000 reports a second they
+    /// turn one transaction and one thread wake-up per report into one per ten.
+    private let linger: Duration
 
-    init(pool: ConnectionPool, maxBatch: Int = 500) {
+    init(pool: ConnectionPool, maxBatch: Int = 500, linger: Duration = .milliseconds(10)) {
         self.pool = pool
         self.maxBatch = maxBatch
+        self.linger = linger
     }
 
     func submit(environment: String, node: String, document: String, at: Int) async throws {
@@ -47,6 +52,10 @@ final class ReportBatcher: Sendable {
     }
 
     private func drain() {
+        if linger > .zero, state.withLock({ $0.pending.count }) < maxBatch {
+            let (seconds, attoseconds) = linger.components
+            Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+        }
         while true {
             let batch = state.withLock { state -> [Entry] in
                 let taken = Array(state.pending.prefix(maxBatch))

@@ -203,3 +203,32 @@ import WorkspaceFiles
         #expect(change.details.contains(ChangeDetail(kind: .config, name: "api.yaml", to: "changed")))
     }
 }
+
+extension PlanActionTests {
+    @Test func plan_againstReportsWithoutFileContents_comparesFilesByDigest() throws {
+        var files = Fixtures.files()
+        let workspace = try Fixtures.load(files)
+        let environment = try EnvironmentResolver(workspace: workspace).resolve("sandbox")
+        let applied = StateSnapshot.empty(environment: "sandbox").afterApplying(
+            Planner(release: nil).plan(
+                environment, revision: workspace.revision, recorded: .empty(environment: "sandbox")))
+        // What agents report: the same specs, config files by digest only.
+        var reported = applied
+        for (name, node) in applied.nodes {
+            reported.nodes[name]?.instances = node.instances.map(\.reported)
+        }
+        #expect(reported.nodes["alpha-1"]?.instances.first?.configFiles.first?.content == "")
+        #expect(Planner(release: nil).plan(environment, revision: workspace.revision, recorded: reported).isEmpty)
+
+        files["Environments/sandbox/sites/beta.yaml"] = Fixtures.site(
+            "beta", node: "beta-1", address: "127.0.2.1", apiSite: "alpha"
+        )
+        .replacingOccurrences(of: "title: Daten Beta", with: "title: Daten B")
+        let changed = try EnvironmentResolver(workspace: try Fixtures.load(files)).resolve("sandbox")
+        let plan = Planner(release: nil).plan(changed, revision: "", recorded: reported)
+        let web = try #require(plan.sites.first { $0.site == "beta" }?.nodes.first?.changes.first)
+        #expect(web.action == .update)
+        #expect(web.details.contains(ChangeDetail(kind: .config, name: "web.yaml", to: "changed")))
+        #expect(web.details.contains(ChangeDetail(kind: .parameter, name: "title", from: "Daten Beta", to: "Daten B")))
+    }
+}

@@ -200,7 +200,7 @@ import Testing
                 let report = NodeReport(
                     node: state.node, environment: "sandbox", desiredSerial: 1,
                     instances: state.instances.map {
-                        InstanceReport(spec: $0, state: .running, health: "ok", lastError: nil, drift: [])
+                        InstanceReport(spec: $0.reported, state: .running, health: "ok", lastError: nil, drift: [])
                     })
                 try await store.recordReport(report, at: StoreSamples.start)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import StellwerkAPI
 import TestSupport
 import Testing
@@ -64,7 +65,9 @@ enum StoreSamples {
                 executable: "datenplattform"),
             arguments: [service],
             configFiles: [
-                ConfigFile(path: "\(service).yaml", mode: 0o600, content: "port: \(port)\ntoken: {{secret:t}}\n")
+                ConfigFile(
+                    path: "\(service).yaml", mode: 0o600, content: "port: \(port)\ntoken: {{secret:t}}\n",
+                    sha256: Digest.sha256("port: \(port)\ntoken: {{secret:t}}\n"))
             ],
             configDigest: "d-\(service)-\(port)",
             parameters: ["port": .value(String(port)), "token": .secret(name: "t", fingerprint: "f1")],

@@ -25,7 +25,7 @@ struct StoreBenchmark: AsyncParsableCommand {
     @Option(help: "Target rates in reports per second, comma-separated.") var rates = "250,500,1000,2000,4000"
     @Option(help: "Seconds per rate.") var seconds = 5.0
     @Option(help: "Simulated agents (nodes) the reports come from.") var agents = 10_000
-    @Option(help: "Concurrent writers.") var writers = 16
+    @Option(help: "Concurrent writers (reports in flight, as from many agents at once).") var writers = 128
 
     func run() async throws {
         let targets = rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -91,7 +91,8 @@ struct StoreBenchmark: AsyncParsableCommand {
                 arguments: [service, "--config", "\(service).yaml"],
                 configFiles: [
                     ConfigFile(
-                        path: "\(service).yaml", mode: 0o600, content: String(repeating: "key: value\n", count: 20))
+                        path: "\(service).yaml", mode: 0o600, content: String(repeating: "key: value\n", count: 20),
+                        sha256: String(repeating: "ef", count: 32))
                 ],
                 configDigest: String(repeating: "cd", count: 32),
                 parameters: ["port": .value(String(port)), "log_level": .value("info")], ports: ["http": port],
@@ -99,7 +100,8 @@ struct StoreBenchmark: AsyncParsableCommand {
                     probe: .http(port: port, path: "/health", status: 200), intervalSeconds: 10, timeoutSeconds: 2,
                     retries: 3, startPeriodSeconds: 20),
                 migrations: nil, stopGraceSeconds: 10)
-            return InstanceReport(spec: spec, state: .running, health: "ok", lastError: nil, drift: [])
+            // As agents report: config files by digest, never their contents.
+            return InstanceReport(spec: spec.reported, state: .running, health: "ok", lastError: nil, drift: [])
         }
         return NodeReport(node: "node-\(node)", environment: "live", desiredSerial: 7, instances: instances)
     }

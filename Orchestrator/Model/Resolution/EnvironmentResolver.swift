@@ -337,7 +337,7 @@ package struct EnvironmentResolver: Sendable {
             let content = rendered(file.template)
             // A file holding a secret is readable by its owner only, whatever the blueprint says.
             let mode = content.contains("{{secret:") ? (file.mode & 0o700) | 0o400 : file.mode
-            return ConfigFile(path: file.path.value, mode: mode, content: content)
+            return ConfigFile(path: file.path.value, mode: mode, content: content, sha256: Digest.sha256(content))
         }.sorted { $0.path < $1.path }
         var ports: [String: Int] = [:]
         for (name, parameter) in blueprint.ports {
