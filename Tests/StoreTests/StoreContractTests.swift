@@ -566,3 +566,37 @@ import Testing
         }
     }
 }
+
+/// TLS to PostgreSQL, when the URL asks for it.
+@Suite struct PostgresTLSTests {
+    @Test(.enabled(if: PostgresServer.shouldRun))
+    func postgresStore_withVerifyFull_connectsOverTLSAndRefusesAServerItCannotVerify() async throws {
+        let server = try PostgresServer.shared()
+        let url = try server.createDatabase()
+        let verified = try await StateStore.open(
+            .postgres(url: url + "?sslmode=verify-full&sslrootcert=\(server.certificateAuthority)"), connections: 1)
+        defer { verified.close() }
+        let encrypted = try await verified.pool.withConnection { connection in
+            try connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first?.text(0)
+        }
+        #expect(encrypted == "t")
+
+        // A CA that did not sign the server's certificate: the connection is refused, with the reason.
+        let otherCA = try Fixtures.temporaryFolder("stellwerk-ca").appendingPathComponent("other.crt").path
+        let status = try Spawn.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                "/CN=other", "-keyout", otherCA + ".key", "-out", otherCA,
+            ]
+        ).status
+        #expect(status == 0)
+        await #expect {
+            try await StateStore.open(
+                .postgres(url: url + "?sslmode=verify-full&sslrootcert=\(otherCA)"), connections: 1)
+        } throws: { error in
+            let error = error as? StoreError
+            return error?.code == .unavailable && error?.message.contains("certificate verify failed") == true
+        }
+    }
+}

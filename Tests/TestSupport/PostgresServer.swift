@@ -7,6 +7,8 @@ package import Foundation
 package final class PostgresServer: @unchecked Sendable {
     package let port: Int
     package let folder: URL
+    /// The CA that signed the server's certificate, for `sslmode=verify-full&sslrootcert=…`.
+    package private(set) var certificateAuthority = ""
     private let binaries: URL
     private static let password = "stellwerk-test"
 
@@ -62,6 +64,41 @@ package final class PostgresServer: @unchecked Sendable {
                 "-D", folder.appendingPathComponent("data").path, "-U", "postgres", "-E", "UTF8", "--locale=C",
                 "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=\(passwordFile.path)",
             ], asRoot: asRoot)
+        // TLS on, with a certificate of a CA made for this server, so tests can ask for sslmode=verify-full.
+        let tls = folder.appendingPathComponent("tls")
+        try FileManager.default.createDirectory(at: tls, withIntermediateDirectories: true)
+        try Data("subjectAltName=IP:127.0.0.1\n".utf8).write(to: tls.appendingPathComponent("ext.cnf"))
+        for (arguments, what) in [
+            (
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                    "-subj", "/CN=stellwerk test CA", "-keyout", "ca.key", "-out", "ca.crt",
+                ], "the test CA"
+            ),
+            (
+                [
+                    "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-keyout", "server.key", "-out", "server.csr",
+                ], "the server key"
+            ),
+            (
+                [
+                    "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-days", "2",
+                    "-extfile", "ext.cnf", "-out", "server.crt",
+                ], "the server certificate"
+            ),
+        ] {
+            do {
+                try Self.run("/bin/sh", ["-c", "cd \"$0\" && exec openssl \"$@\"", tls.path] + arguments)
+            } catch {
+                throw TestServerError("cannot make \(what) with openssl (is the openssl package installed?): \(error)")
+            }
+        }
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o600], ofItemAtPath: tls.appendingPathComponent("server.key").path)
+        if asRoot { try Self.run("/bin/chown", ["-R", "postgres:postgres", tls.path]) }
+        certificateAuthority = tls.appendingPathComponent("ca.crt").path
         try runAsOwner(
             "pg_ctl",
             [
@@ -69,7 +106,8 @@ package final class PostgresServer: @unchecked Sendable {
                 folder.appendingPathComponent("server.log").path,
                 "-o",
                 "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-                    + "-c full_page_writes=off -c max_connections=200",
+                    + "-c full_page_writes=off -c max_connections=200 -c ssl=on "
+                    + "-c ssl_cert_file=\(tls.path)/server.crt -c ssl_key_file=\(tls.path)/server.key",
                 "-w", "-t", "60", "start",
             ], asRoot: asRoot)
         try stopWhenThisProcessEnds(asRoot: asRoot)
