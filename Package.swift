@@ -74,6 +74,13 @@ let package = Package(
             path: "Agents/Artifacts",
             swiftSettings: strictSettings),
 
+        // MARK: The agent's operations: start, stop, supervise and health-check service processes
+        .target(
+            name: "AgentCore",
+            dependencies: ["StellwerkAPI", "Artifacts"],
+            path: "Agents/Core",
+            swiftSettings: strictSettings),
+
         // MARK: Executables
         .executableTarget(
             name: "StellwerkCLI",
@@ -110,6 +117,10 @@ let package = Package(
             swiftSettings: strictSettings),
 
         // MARK: Tests
+        .executableTarget(
+            name: "stellwerk-test-service",
+            path: "Tests/TestService",
+            swiftSettings: strictSettings),
         .target(
             name: "TestSupport",
             dependencies: ["Model", "Planner", "StellwerkAPI", "WorkspaceFiles"],
@@ -143,6 +154,11 @@ let package = Package(
                 "Artifacts", "StellwerkAPI", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/ArtifactTests",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["AgentCore", "StellwerkAPI", "TestSupport", "stellwerk-test-service"],
+            path: "Tests/AgentTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

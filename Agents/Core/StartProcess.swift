@@ -1,0 +1,65 @@
+package import Foundation
+
+/// Starts a service process the way the agent runs every service: in its own session (so signals to
+/// the agent do not reach it, and it outlives an agent restart), in its working folder, with its
+/// output appended to a log file and nothing else of the agent's inherited.
+package enum StartProcess {
+    /// Starts `executable` with `arguments` in `directory`; returns its identity once it runs.
+    package static func start(
+        _ executable: String, arguments: [String], directory: URL, environment: [String: String], log: URL
+    ) throws(ProcessError) -> ProcessIdentity {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        for descriptor in openDescriptors() where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (glibc 2.26+) is behind _GNU_SOURCE and not imported; its value is fixed.
+        let setSessionID: Int32 = 0x80
+        posix_spawnattr_setflags(&attributes, Int16(setSessionID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+
+        // posix_spawn has no portable chdir; the shell changes folder and then becomes the service
+        // (exec), so the recorded process ID is the service's own.
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory.path, executable] + arguments
+        let cArguments = argv.map { strdup($0) } + [nil]
+        let cEnvironment = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArguments.forEach { free($0) }
+            cEnvironment.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, "/bin/sh", &actions, &attributes, cArguments, cEnvironment)
+        guard status == 0 else {
+            throw ProcessError("cannot start \(executable): \(String(cString: strerror(status)))")
+        }
+        guard let identity = ProcessIdentity.of(pid: pid) else {
+            throw ProcessError("\(executable) exited at once (see \(log.path))")
+        }
+        return identity
+    }
+
+    private static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+    }
+}
+
+/// A process could not be started or stopped.
+package struct ProcessError: Error, Sendable, CustomStringConvertible {
+    package var description: String
+
+    package init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// A tiny HTTP service for the agent's tests: it answers `GET /health` with the status its flags
+/// say, `GET /pid` with its process ID, and can crash or hang on purpose.
+///
+///     stellwerk-test-service --host 127.0.0.1 --port 9001 [--health 200|503] [--crash-after SECONDS]
+///         [--ignore-sigterm] [--read FILE]
+///
+/// `--read FILE` answers `GET /file` with the file's contents (to check rendered config).
+@main
+enum TestService {
+    static func main() {
+        var options: [String: String] = [:]
+        var flags = Set<String>()
+        var arguments = CommandLine.arguments.dropFirst()
+        while let argument = arguments.popFirst() {
+            guard argument.hasPrefix("--") else { continue }
+            if argument == "--ignore-sigterm" {
+                flags.insert(argument)
+            } else if let value = arguments.popFirst() {
+                options[argument] = value
+            }
+        }
+        let host = options["--host"] ?? "127.0.0.1"
+        guard let port = options["--port"].flatMap(UInt16.init) else {
+            FileHandle.standardError.write(Data("test-service: --port is required\n".utf8))
+            exit(2)
+        }
+        let health = Int(options["--health"] ?? "200") ?? 200
+        if flags.contains("--ignore-sigterm") { signal(SIGTERM, SIG_IGN) }
+        if let seconds = options["--crash-after"].flatMap(Double.init) {
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: seconds)
+                FileHandle.standardError.write(Data("test-service: crashing as asked\n".utf8))
+                exit(3)
+            }
+        }
+        FileHandle.standardOutput.write(Data("test-service \(getpid()) listening on \(host):\(port)\n".utf8))
+        serve(host: host, port: port, health: health, file: options["--read"])
+    }
+
+    static func serve(host: String, port: UInt16, health: Int, file: String?) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 16) == 0 else {
+            FileHandle.standardError.write(Data("test-service: cannot listen on \(host):\(port)\n".utf8))
+            exit(4)
+        }
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { continue }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = read(client, &buffer, buffer.count)
+            let request = count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+            let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+            let (status, body): (Int, String)
+            switch path {
+            case "/health": (status, body) = (health, health == 200 ? "ok\n" : "unhealthy\n")
+            case "/pid": (status, body) = (200, "\(getpid())\n")
+            case "/file":
+                (status, body) = (200, file.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "")
+            default: (status, body) = (404, "not found\n")
+            }
+            let response =
+                "HTTP/1.1 \(status) X\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            _ = response.withCString { write(client, $0, strlen($0)) }
+            close(client)
+        }
+    }
+}
