@@ -53,10 +53,17 @@ let package = Package(
             path: "Orchestrator/Planner",
             swiftSettings: strictSettings),
 
+        // MARK: Databases: SQLite and PostgreSQL connections behind one small SQL interface
+        .target(
+            name: "Database",
+            dependencies: ["CSQLite", "CLibPQ"],
+            path: "Orchestrator/Database",
+            swiftSettings: strictSettings),
+
         // MARK: State store: SQLite (embedded default) and PostgreSQL, one contract
         .target(
             name: "Store",
-            dependencies: ["StellwerkAPI", "Model", "CSQLite", "CLibPQ"],
+            dependencies: ["StellwerkAPI", "Model", "Database"],
             path: "Orchestrator/Store",
             swiftSettings: strictSettings),
 
@@ -138,13 +145,15 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests",
-            dependencies: ["StellwerkCLI", "Agent", "Datenplattform", "Store", "Planner", "Model", "TestSupport"],
+            dependencies: [
+                "StellwerkCLI", "Agent", "Datenplattform", "Store", "Database", "Planner", "Model", "TestSupport",
+            ],
             path: "Tests/CLITests",
             exclude: ["Golden"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "Planner", "Model", "StellwerkAPI", "TestSupport"],
+            dependencies: ["Store", "Database", "Planner", "Model", "StellwerkAPI", "TestSupport"],
             path: "Tests/StoreTests",
             exclude: ["Fixtures"],
             swiftSettings: strictSettings),

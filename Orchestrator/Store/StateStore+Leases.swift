@@ -1,3 +1,4 @@
+import Database
 package import Foundation
 
 extension StateStore {

@@ -1,3 +1,4 @@
+import Database
 package import Foundation
 
 // The rollout and promotion engines arrive with their issues; the store keeps their records now so

@@ -1,3 +1,4 @@
+import Database
 package import Foundation
 import Model
 
@@ -231,5 +232,14 @@ enum AuditChain {
             problems.append("entry \(last.sequence), the newest, was replaced: it does not match the log's head")
         }
         return AuditVerification(entries: entries.count, problems: problems)
+    }
+}
+
+extension StateStore {
+    /// Adds `WHERE environment = $1` to a query when an environment is given, and returns its parameters.
+    static func filter(_ sql: inout String, environment: String?) -> [SQLValue] {
+        guard let environment else { return [] }
+        sql += " WHERE environment = $1"
+        return [.text(environment)]
     }
 }

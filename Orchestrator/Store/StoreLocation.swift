@@ -1,3 +1,4 @@
+import Database
 import Model
 
 /// Where the state lives: `sqlite:PATH` (the embedded default) or `postgres://user@host:port/db`.

@@ -1,3 +1,5 @@
+import Database
+
 /// The store's own schema, versioned. Each migration runs once, in a transaction, when a store is
 /// opened; both databases run the same statements.
 enum StoreSchema {

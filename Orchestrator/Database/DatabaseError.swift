@@ -1,7 +1,7 @@
-/// Why a store operation failed, with what a user needs to act on it.
+/// Why a database operation failed, with what a user needs to act on it.
 ///
 /// The message never contains a password: store URLs are shown redacted.
-package struct StoreError: Error, Sendable, CustomStringConvertible {
+package struct DatabaseError: Error, Sendable, CustomStringConvertible {
     package enum Code: Sendable, Hashable {
         /// The store URL cannot be understood.
         case invalidLocation
@@ -32,7 +32,7 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
     package var description: String { message }
 
     /// Adds what was being done, as a gerund phrase: "writing desired state of sandbox: …".
-    package func context(_ doing: String) -> StoreError {
-        StoreError(code, "\(doing): \(message)")
+    package func context(_ doing: String) -> DatabaseError {
+        DatabaseError(code, "\(doing): \(message)")
     }
 }

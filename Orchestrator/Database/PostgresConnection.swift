@@ -3,13 +3,13 @@ import Foundation
 
 /// A connection to PostgreSQL through libpq. Every statement is sent with `PQexecParams`, so
 /// values never become part of the SQL text.
-final class PostgresConnection: SQLConnection {
-    let dialect = SQLDialect.postgres
+package final class PostgresConnection: SQLConnection {
+    package let dialect = SQLDialect.postgres
     private var handle: OpaquePointer?
 
     /// Connects to `url` (a `postgres://` URL; libpq reads TLS settings such as `sslmode` from it).
     /// `shownURL` is the URL with any password removed, for messages.
-    init(url: String, shownURL: String, connectTimeoutSeconds: Int = 10) throws(StoreError) {
+    package init(url: String, shownURL: String, connectTimeoutSeconds: Int = 10) throws(DatabaseError) {
         var connectionURL = url
         if !url.contains("connect_timeout=") {
             connectionURL += (url.contains("?") ? "&" : "?") + "connect_timeout=\(connectTimeoutSeconds)"
@@ -18,7 +18,7 @@ final class PostgresConnection: SQLConnection {
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let reason = connection.map { Self.firstLine(String(cString: PQerrorMessage($0))) } ?? "out of memory"
             PQfinish(connection)
-            throw StoreError(.unavailable, "cannot connect to the PostgreSQL store \(shownURL): \(reason)")
+            throw DatabaseError(.unavailable, "cannot connect to the PostgreSQL store \(shownURL): \(reason)")
         }
         handle = connection
         // NOTICEs ("relation already exists, skipping") would otherwise go to stderr.
@@ -27,7 +27,7 @@ final class PostgresConnection: SQLConnection {
 
     deinit { close() }
 
-    func close() {
+    package func close() {
         if let handle { PQfinish(handle) }
         handle = nil
     }
@@ -45,7 +45,7 @@ final class PostgresConnection: SQLConnection {
         return line
     }
 
-    private func error(_ result: OpaquePointer?, _ sql: String) -> StoreError {
+    private func error(_ result: OpaquePointer?, _ sql: String) -> DatabaseError {
         let message: String
         if let result, let text = PQresultErrorMessage(result), text.pointee != 0 {
             message = String(cString: text)
@@ -54,12 +54,12 @@ final class PostgresConnection: SQLConnection {
         } else {
             message = "the connection is closed"
         }
-        let code: StoreError.Code = PQstatus(handle) == CONNECTION_OK ? .query : .unavailable
-        return StoreError(code, "running \(sql.prefix(80)): \(Self.firstLine(message))")
+        let code: DatabaseError.Code = PQstatus(handle) == CONNECTION_OK ? .query : .unavailable
+        return DatabaseError(code, "running \(sql.prefix(80)): \(Self.firstLine(message))")
     }
 
     @discardableResult
-    func execute(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [SQLRow] {
+    package func execute(_ sql: String, _ parameters: [SQLValue]) throws(DatabaseError) -> [SQLRow] {
         let texts: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.text.flatMap { strdup($0) } }
         defer { texts.forEach { free($0) } }
         let result = texts.withUnsafeBufferPointer { buffer in
@@ -99,7 +99,7 @@ final class PostgresConnection: SQLConnection {
         }
     }
 
-    func executeScript(_ sql: String) throws(StoreError) {
+    package func executeScript(_ sql: String) throws(DatabaseError) {
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
         let status = PQresultStatus(result)

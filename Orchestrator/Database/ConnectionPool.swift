@@ -3,7 +3,7 @@ import Synchronization
 
 /// A few connections, each used by one thread at a time, with blocking database calls run on
 /// Dispatch threads so they never hold up Swift's cooperative pool or NIO's event loops.
-final class ConnectionPool: Sendable {
+package final class ConnectionPool: Sendable {
     private struct State: ~Copyable {
         var idle: [Handle] = []
         var closed = false
@@ -18,10 +18,10 @@ final class ConnectionPool: Sendable {
     private let state = Mutex(State())
     private let available: DispatchSemaphore
     private let queue = DispatchQueue(label: "stellwerk.store", attributes: .concurrent)
-    let dialect: SQLDialect
+    package let dialect: SQLDialect
 
     /// Takes ownership of `connections`, which must all be of one dialect.
-    init(_ connections: [any SQLConnection]) {
+    package init(_ connections: [any SQLConnection]) {
         precondition(!connections.isEmpty, "a pool needs at least one connection")
         dialect = connections[0].dialect
         available = DispatchSemaphore(value: connections.count)
@@ -30,7 +30,9 @@ final class ConnectionPool: Sendable {
     }
 
     /// Runs `body` with a connection of its own, off the cooperative thread pool.
-    func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    package func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (any SQLConnection) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result { try self.withConnectionBlocking(body) })
@@ -39,18 +41,18 @@ final class ConnectionPool: Sendable {
     }
 
     /// The blocking form, for callers that are on a thread of their own already.
-    func withConnectionBlocking<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+    package func withConnectionBlocking<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         available.wait()
         defer { available.signal() }
         guard let handle = state.withLock({ state -> Handle? in state.closed ? nil : state.idle.popLast() }) else {
-            throw StoreError(.unavailable, "the store is closed")
+            throw DatabaseError(.unavailable, "the store is closed")
         }
         defer { state.withLock { $0.idle.append(handle) } }
         return try body(handle.connection)
     }
 
     /// Closes every connection; later calls fail with "the store is closed".
-    func close() {
+    package func close() {
         let handles = state.withLock { state -> [Handle] in
             state.closed = true
             defer { state.idle.removeAll() }

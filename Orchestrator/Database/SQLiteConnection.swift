@@ -2,14 +2,14 @@ import CSQLite
 
 /// A connection to a SQLite file through the system libsqlite3: WAL journal, a busy timeout so
 /// concurrent writers wait instead of failing, foreign keys on, and prepared statements cached.
-final class SQLiteConnection: SQLConnection {
-    let dialect = SQLDialect.sqlite
+package final class SQLiteConnection: SQLConnection {
+    package let dialect = SQLDialect.sqlite
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
-    let path: String
+    package let path: String
 
     /// Opens (and with `create`, creates) the database file at `path`.
-    init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 10_000) throws(StoreError) {
+    package init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 10_000) throws(DatabaseError) {
         self.path = path
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         if create { flags |= SQLITE_OPEN_CREATE }
@@ -19,7 +19,7 @@ final class SQLiteConnection: SQLConnection {
             let reason = database.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(database)
             let hint = status == SQLITE_CANTOPEN ? " (does the folder exist, and may this user write there?)" : ""
-            throw StoreError(.unavailable, "cannot open the SQLite store \(path): \(reason)\(hint)")
+            throw DatabaseError(.unavailable, "cannot open the SQLite store \(path): \(reason)\(hint)")
         }
         handle = database
         sqlite3_busy_timeout(database, busyTimeoutMilliseconds)
@@ -28,34 +28,34 @@ final class SQLiteConnection: SQLConnection {
             try executeScript("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
             let mode = try execute("PRAGMA journal_mode = WAL", []).first?.text(0)
             guard mode == "wal" else {
-                throw StoreError(.unavailable, "cannot switch \(path) to WAL mode (got \(mode ?? "nothing"))")
+                throw DatabaseError(.unavailable, "cannot switch \(path) to WAL mode (got \(mode ?? "nothing"))")
             }
             // A file that is not a database fails here, with SQLite's "file is not a database".
             try execute("SELECT count(*) FROM sqlite_master", [])
-        } catch let error as StoreError {
+        } catch let error as DatabaseError {
             close()
             throw error.code == .query
-                ? StoreError(.unavailable, "cannot use \(path) as a SQLite store: \(error.message)") : error
+                ? DatabaseError(.unavailable, "cannot use \(path) as a SQLite store: \(error.message)") : error
         } catch {
             close()
-            throw StoreError(.unavailable, "cannot use \(path) as a SQLite store: \(error)")
+            throw DatabaseError(.unavailable, "cannot use \(path) as a SQLite store: \(error)")
         }
     }
 
     deinit { close() }
 
-    func close() {
+    package func close() {
         for statement in statements.values { sqlite3_finalize(statement) }
         statements.removeAll()
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
     }
 
-    var rawHandle: OpaquePointer? { handle }
+    package var rawHandle: OpaquePointer? { handle }
 
-    private func error(_ context: String) -> StoreError {
+    private func error(_ context: String) -> DatabaseError {
         let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "the connection is closed"
-        return StoreError(.query, "\(context): \(message)")
+        return DatabaseError(.query, "\(context): \(message)")
     }
 
     /// SQLite numbers its parameters `?1`, `?2`…; statements are written with PostgreSQL's `$1`.
@@ -74,7 +74,7 @@ final class SQLiteConnection: SQLConnection {
         return result
     }
 
-    private func prepared(_ sql: String) throws(StoreError) -> OpaquePointer {
+    private func prepared(_ sql: String) throws(DatabaseError) -> OpaquePointer {
         if let statement = statements[sql] {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
@@ -89,7 +89,7 @@ final class SQLiteConnection: SQLConnection {
     }
 
     @discardableResult
-    func execute(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [SQLRow] {
+    package func execute(_ sql: String, _ parameters: [SQLValue]) throws(DatabaseError) -> [SQLRow] {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement) }
         for (index, value) in parameters.enumerated() {
@@ -127,28 +127,28 @@ final class SQLiteConnection: SQLConnection {
         return rows
     }
 
-    func executeScript(_ sql: String) throws(StoreError) {
+    package func executeScript(_ sql: String) throws(DatabaseError) {
         var message: UnsafeMutablePointer<CChar>?
         guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? "unknown error"
             sqlite3_free(message)
-            throw StoreError(.query, "running \(sql.prefix(80)): \(text)")
+            throw DatabaseError(.query, "running \(sql.prefix(80)): \(text)")
         }
     }
 
     /// Copies the whole database into a new file at `destination` with SQLite's online backup, so
     /// writers may go on while it runs and the copy is consistent.
-    func backup(to destination: String) throws(StoreError) {
+    package func backup(to destination: String) throws(DatabaseError) {
         var target: OpaquePointer?
         guard sqlite3_open_v2(destination, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK,
             let target
         else {
             sqlite3_close(target)
-            throw StoreError(.unavailable, "cannot create the backup file \(destination)")
+            throw DatabaseError(.unavailable, "cannot create the backup file \(destination)")
         }
         defer { sqlite3_close(target) }
         guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
-            throw StoreError(.query, "starting the backup: \(String(cString: sqlite3_errmsg(target)))")
+            throw DatabaseError(.query, "starting the backup: \(String(cString: sqlite3_errmsg(target)))")
         }
         var status: Int32
         repeat {
@@ -157,7 +157,7 @@ final class SQLiteConnection: SQLConnection {
         } while status == SQLITE_OK || status == SQLITE_BUSY || status == SQLITE_LOCKED
         sqlite3_backup_finish(backup)
         guard status == SQLITE_DONE else {
-            throw StoreError(.query, "copying the store: \(String(cString: sqlite3_errmsg(target)))")
+            throw DatabaseError(.query, "copying the store: \(String(cString: sqlite3_errmsg(target)))")
         }
     }
 }

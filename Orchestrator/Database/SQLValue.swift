@@ -30,15 +30,6 @@ package enum SQLValue: Sendable, Hashable {
     }
 }
 
-extension StateStore {
-    /// Adds `WHERE environment = $1` to a query when an environment is given, and returns its parameters.
-    static func filter(_ sql: inout String, environment: String?) -> [SQLValue] {
-        guard let environment else { return [] }
-        sql += " WHERE environment = $1"
-        return [.text(environment)]
-    }
-}
-
 /// One result row, by column position.
 package struct SQLRow: Sendable {
     package var values: [SQLValue]
@@ -70,9 +61,9 @@ package protocol SQLConnection: AnyObject {
     var dialect: SQLDialect { get }
     /// Runs one statement with `$1`… parameters and returns its rows.
     @discardableResult
-    func execute(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [SQLRow]
+    func execute(_ sql: String, _ parameters: [SQLValue]) throws(DatabaseError) -> [SQLRow]
     /// Runs statements without parameters, separated by semicolons (schema changes).
-    func executeScript(_ sql: String) throws(StoreError)
+    func executeScript(_ sql: String) throws(DatabaseError)
     func close()
 }
 
@@ -90,12 +81,12 @@ extension SQLConnection {
         }
     }
 
-    package func query(_ sql: String, _ parameters: SQLValue...) throws(StoreError) -> [SQLRow] {
+    package func query(_ sql: String, _ parameters: SQLValue...) throws(DatabaseError) -> [SQLRow] {
         try execute(sql, parameters)
     }
 
     @discardableResult
-    package func run(_ sql: String, _ parameters: SQLValue...) throws(StoreError) -> [SQLRow] {
+    package func run(_ sql: String, _ parameters: SQLValue...) throws(DatabaseError) -> [SQLRow] {
         try execute(sql, parameters)
     }
 }
