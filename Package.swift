@@ -84,7 +84,7 @@ let package = Package(
         // MARK: The agent's operations: start, stop, supervise and health-check service processes
         .target(
             name: "AgentCore",
-            dependencies: ["StellwerkAPI", "Artifacts"],
+            dependencies: ["StellwerkAPI", "Artifacts", "Database"],
             path: "Agents/Core",
             swiftSettings: strictSettings),
 
@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "Agent",
             dependencies: [
-                "StellwerkAPI",
+                "StellwerkAPI", "AgentCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Agents/Agent",
@@ -166,7 +166,10 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["AgentCore", "StellwerkAPI", "TestSupport", "stellwerk-test-service"],
+            dependencies: [
+                "Agent", "AgentCore", "Artifacts", "StellwerkAPI", "TestSupport", "stellwerk-test-service",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/AgentTests",
             swiftSettings: strictSettings),
         .testTarget(

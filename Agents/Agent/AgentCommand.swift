@@ -1,27 +1,99 @@
+import AgentCore
 import ArgumentParser
+import Foundation
 import StellwerkAPI
 
 /// The node agent's entry point.
-///
-/// The reconcile loop, artifact install and supervision arrive with the agent issue; until then the
-/// executable answers `--version` and refuses every other use with a clear message and a non-zero exit.
 @main
-struct AgentCommand: ParsableCommand {
+struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stellwerk-agent",
-        abstract: "Keep one municipal server at its desired state (not implemented yet).",
+        abstract: "Keep one municipal server at its desired state.",
         discussion: """
-            The agent is not built yet: only --version works. See docs/ for what exists today.
+            `apply` converges the node once to a desired state from a file and prints a JSON report. The
+            daemon that pulls desired state from the orchestrator over mTLS arrives with the server.
 
             Example:
-              stellwerk-agent --version
+              stellwerk-agent apply --desired node.json --data /var/lib/stellwerk \\
+                --orchestrator-key /etc/stellwerk/orchestrator.pub --artifacts /var/lib/stellwerk/artifacts
             """,
-        version: StellwerkVersion.current)
+        version: StellwerkVersion.current,
+        subcommands: [ApplyCommand.self])
+}
 
-    @Argument(help: "Reserved for the agent's subcommands.")
-    var arguments: [String] = []
+/// `stellwerk-agent apply`: converge once and report.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Converge this node once to a desired state and print the report as JSON.",
+        discussion: """
+            Per instance: verify the release's signature and the artifact's SHA-256, unpack it into a new
+            release folder, render its config, back up and migrate its data when the release brings new
+            migrations, stop the old process, start the new one and wait for its health check, then switch
+            `current` to it. If anything fails after the old process stopped, the data is restored and the
+            previous release runs again. Instances no longer desired are stopped; their data is kept.
 
-    func run() throws {
-        throw ValidationError("the node agent is not implemented yet; only --version works")
+            Exit status 0 when every instance runs its desired release, 1 when one failed (the report says
+            which and why), 64 for a wrong command line.
+
+            Example:
+              stellwerk-agent apply --desired - --data ./node --orchestrator-key key.pub --artifacts ./artifacts < node.json
+            """)
+
+    @Option(help: ArgumentHelp("The desired state (JSON), or - for standard input.", valueName: "FILE"))
+    var desired: String
+
+    @Option(help: ArgumentHelp("The agent's data folder.", valueName: "DIR"))
+    var data: String
+
+    @Option(help: ArgumentHelp("The orchestrator's Ed25519 public key, base64.", valueName: "FILE"))
+    var orchestratorKey: String
+
+    @Option(help: ArgumentHelp("A folder of artifacts named <sha256>.tar.", valueName: "DIR"))
+    var artifacts: String
+
+    @Option(help: ArgumentHelp("Secret values for this node (JSON name → value, mode 0600).", valueName: "FILE"))
+    var secrets: String?
+
+    func run() async throws {
+        let desiredData: Data
+        if desired == "-" {
+            desiredData = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: desired) else {
+                throw ValidationError("cannot read the desired state \(desired)")
+            }
+            desiredData = contents
+        }
+        let state: NodeDesiredState
+        do {
+            state = try JSONDecoder().decode(NodeDesiredState.self, from: desiredData)
+        } catch {
+            throw ValidationError("\(desired) is not a desired state: \(error)")
+        }
+        guard let keyText = try? String(contentsOfFile: orchestratorKey, encoding: .utf8),
+            let key = Data(base64Encoded: keyText.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32
+        else {
+            throw ValidationError("\(orchestratorKey) does not hold a base64 Ed25519 public key (32 bytes)")
+        }
+        var secretValues: [String: String] = [:]
+        if let secrets {
+            guard let contents = FileManager.default.contents(atPath: secrets),
+                let values = try? JSONDecoder().decode([String: String].self, from: contents)
+            else { throw ValidationError("\(secrets) is not a JSON object of secret names and values") }
+            secretValues = values
+        }
+        let folder = URL(fileURLWithPath: data)
+        let agentState = try AgentState(folder: folder)
+        let reconciler = Reconciler(
+            configuration: AgentConfiguration(
+                dataFolder: folder, orchestratorKey: key, artifactFolder: URL(fileURLWithPath: artifacts),
+                secrets: secretValues),
+            state: agentState)
+        let report = await reconciler.apply(state)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+        if report.instances.contains(where: { $0.lastError != nil }) { throw ExitCode(1) }
     }
 }

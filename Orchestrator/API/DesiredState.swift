@@ -13,13 +13,35 @@ public struct NodeDesiredState: Codable, Sendable, Hashable {
     public var address: String
     /// The instances, sorted by service name.
     public var instances: [InstanceSpec]
+    /// The signed manifests of the releases the instances belong to; the agent installs nothing whose
+    /// artifact a manifest signed by the orchestrator does not name.
+    public var releases: [SignedReleaseManifest]
 
-    public init(node: String, site: String, environment: String, address: String, instances: [InstanceSpec]) {
+    public init(
+        node: String, site: String, environment: String, address: String, instances: [InstanceSpec],
+        releases: [SignedReleaseManifest] = []
+    ) {
         self.node = node
         self.site = site
         self.environment = environment
         self.address = address
         self.instances = instances
+        self.releases = releases
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case node, site, environment, address, instances, releases
+    }
+
+    /// Reads desired states written before releases were carried along with no releases.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        node = try container.decode(String.self, forKey: .node)
+        site = try container.decode(String.self, forKey: .site)
+        environment = try container.decode(String.self, forKey: .environment)
+        address = try container.decode(String.self, forKey: .address)
+        instances = try container.decode([InstanceSpec].self, forKey: .instances)
+        releases = try container.decodeIfPresent([SignedReleaseManifest].self, forKey: .releases) ?? []
     }
 }
 

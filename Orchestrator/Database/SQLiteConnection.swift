@@ -136,9 +136,26 @@ package final class SQLiteConnection: SQLConnection {
         }
     }
 
+    /// Copies the SQLite database file `source` (any program's, opened read-only and otherwise left as
+    /// it is) to `destination` with the online backup, so its writers may go on meanwhile.
+    package static func backup(file source: String, to destination: String) throws(DatabaseError) {
+        var handle: OpaquePointer?
+        guard sqlite3_open_v2(source, &handle, SQLITE_OPEN_READONLY, nil) == SQLITE_OK, let handle else {
+            sqlite3_close(handle)
+            throw DatabaseError(.unavailable, "cannot open \(source) to back it up")
+        }
+        defer { sqlite3_close(handle) }
+        sqlite3_busy_timeout(handle, 10_000)
+        try copy(from: handle, to: destination)
+    }
+
     /// Copies the whole database into a new file at `destination` with SQLite's online backup, so
     /// writers may go on while it runs and the copy is consistent.
     package func backup(to destination: String) throws(DatabaseError) {
+        try Self.copy(from: handle, to: destination)
+    }
+
+    private static func copy(from handle: OpaquePointer?, to destination: String) throws(DatabaseError) {
         var target: OpaquePointer?
         guard sqlite3_open_v2(destination, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK,
             let target

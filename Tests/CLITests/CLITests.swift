@@ -209,7 +209,13 @@ import Testing
         #expect(result.standardOutput.contains("Example"))
     }
 
-    @Test(arguments: ["stellwerk-agent", "datenplattform"])
+    @Test func agent_printsItsVersion() throws {
+        let version = try ProcessRunner.run("stellwerk-agent", ["--version"])
+        #expect(version.status == 0)
+        #expect(version.standardOutput == "0.1.0-dev\n")
+    }
+
+    @Test(arguments: ["datenplattform"])
     func unbuiltExecutables_printTheirVersionAndRefuseEverythingElse(product: String) throws {
         let version = try ProcessRunner.run(product, ["--version"])
         #expect(version.status == 0)

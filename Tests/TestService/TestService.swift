@@ -7,9 +7,14 @@ import Foundation
 ///         [--ignore-sigterm] [--read FILE]
 ///
 /// `--read FILE` answers `GET /file` with the file's contents (to check rendered config).
+///
+///     stellwerk-test-service migrate --append FILE --text TEXT [--fail]
+///
+/// stands in for a migration: it appends TEXT to FILE (changing the data), then fails if asked.
 @main
 enum TestService {
     static func main() {
+        if CommandLine.arguments.dropFirst().first == "migrate" { migrate() }
         var options: [String: String] = [:]
         var flags = Set<String>()
         var arguments = CommandLine.arguments.dropFirst()
@@ -37,6 +42,29 @@ enum TestService {
         }
         FileHandle.standardOutput.write(Data("test-service \(getpid()) listening on \(host):\(port)\n".utf8))
         serve(host: host, port: port, health: health, file: options["--read"])
+    }
+
+    static func migrate() {
+        let arguments = Array(CommandLine.arguments.dropFirst(2))
+        func value(_ name: String) -> String? {
+            arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+        }
+        if let path = value("--append"), let text = value("--text") {
+            let handle =
+                FileHandle(forWritingAtPath: path)
+                ?? {
+                    _ = FileManager.default.createFile(atPath: path, contents: nil)
+                    return FileHandle(forWritingAtPath: path)
+                }()
+            handle?.seekToEndOfFile()
+            handle?.write(Data(text.utf8))
+            try? handle?.close()
+        }
+        if arguments.contains("--fail") {
+            FileHandle.standardError.write(Data("test-service: migration failed as asked\n".utf8))
+            exit(5)
+        }
+        exit(0)
     }
 
     static func serve(host: String, port: UInt16, health: Int, file: String?) {

@@ -1,0 +1,96 @@
+import Database
+package import Foundation
+package import StellwerkAPI
+
+/// What the agent knows about its node, in a SQLite file in its data folder: per instance the spec it
+/// runs, from which release folder, as which process, and how it last went. Every step of an install is
+/// recorded before the next begins, so an agent killed at any point finds out on its next start.
+package final class AgentState: @unchecked Sendable {
+    /// One instance as the agent last left it.
+    package struct Instance: Codable, Sendable, Hashable {
+        package var spec: InstanceSpec
+        /// The unpacked release folder the process runs from.
+        package var folder: String
+        package var process: ProcessIdentity?
+        package var health: String?
+        package var lastError: String?
+        /// The spec and folder that ran before, for rolling back.
+        package var previous: Previous?
+
+        package struct Previous: Codable, Sendable, Hashable {
+            package var spec: InstanceSpec
+            package var folder: String
+        }
+    }
+
+    private let connection: SQLiteConnection
+    private let lock = NSLock()
+
+    /// Opens (or creates) the state file in `folder`.
+    package init(folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        connection = try SQLiteConnection(path: folder.appendingPathComponent("agent.sqlite").path, create: true)
+        try connection.executeScript(
+            """
+            CREATE TABLE IF NOT EXISTS instances (service TEXT PRIMARY KEY, record TEXT NOT NULL, updated_at BIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS journal (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, step TEXT NOT NULL, detail TEXT NOT NULL,
+                at BIGINT NOT NULL)
+            """)
+    }
+
+    deinit { connection.close() }
+
+    @discardableResult
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Every instance, by service.
+    package func instances() throws -> [String: Instance] {
+        try locked {
+            var result: [String: Instance] = [:]
+            for row in try connection.execute("SELECT service, record FROM instances", []) {
+                result[row.text(0)] = try JSONDecoder().decode(Instance.self, from: Data(row.text(1).utf8))
+            }
+            return result
+        }
+    }
+
+    package func save(_ service: String, _ instance: Instance) throws {
+        let record = String(decoding: try JSONEncoder().encode(instance), as: UTF8.self)
+        try locked {
+            try connection.execute(
+                """
+                INSERT INTO instances (service, record, updated_at) VALUES ($1, $2, $3)
+                ON CONFLICT (service) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
+                """, [.text(service), .text(record), .integer(Self.now())])
+        }
+    }
+
+    package func remove(_ service: String) throws {
+        try locked { try connection.execute("DELETE FROM instances WHERE service = $1", [.text(service)]) }
+    }
+
+    /// Records that a step begins (or ended), before the agent goes on.
+    package func journal(_ service: String, _ step: String, _ detail: String = "") throws {
+        try locked {
+            try connection.execute(
+                "INSERT INTO journal (service, step, detail, at) VALUES ($1, $2, $3, $4)",
+                [.text(service), .text(step), .text(detail), .integer(Self.now())])
+        }
+    }
+
+    /// The last journal step of a service, with its detail.
+    package func lastStep(_ service: String) throws -> (step: String, detail: String)? {
+        try locked {
+            try connection.execute(
+                "SELECT step, detail FROM journal WHERE service = $1 ORDER BY seq DESC LIMIT 1", [.text(service)]
+            ).first.map { ($0.text(0), $0.text(1)) }
+        }
+    }
+}

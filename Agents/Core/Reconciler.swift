@@ -1,0 +1,306 @@
+import Artifacts
+import Database
+package import Foundation
+package import StellwerkAPI
+
+/// What the agent needs to converge its node.
+package struct AgentConfiguration: Sendable {
+    /// The agent's data folder: its state, the instances, their releases, data, backups and logs.
+    package var dataFolder: URL
+    /// The orchestrator's Ed25519 public key (32 raw bytes); releases it did not sign are refused.
+    package var orchestratorKey: Data
+    /// A folder of artifacts named by their SHA-256 (`<sha256>.tar`), as the orchestrator stores them
+    /// and as offline bundles carry them.
+    package var artifactFolder: URL
+    /// Secret values by name, for the `{{secret:NAME}}` markers of this node's config files.
+    package var secrets: [String: String]
+    /// Release folders kept per instance, the current one included (default 3).
+    package var keepReleases: Int
+
+    package init(
+        dataFolder: URL, orchestratorKey: Data, artifactFolder: URL, secrets: [String: String] = [:],
+        keepReleases: Int = 3
+    ) {
+        self.dataFolder = dataFolder
+        self.orchestratorKey = orchestratorKey
+        self.artifactFolder = artifactFolder
+        self.secrets = secrets
+        self.keepReleases = keepReleases
+    }
+}
+
+/// Moves a node towards its desired state, one instance at a time: verify, fetch, unpack, render,
+/// back up and migrate, stop the old process, start the new one, wait for health, switch — and on any
+/// failure after the old process stopped, restore the data and bring the previous release back.
+package struct Reconciler: Sendable {
+    package var configuration: AgentConfiguration
+    package var state: AgentState
+
+    package init(configuration: AgentConfiguration, state: AgentState) {
+        self.configuration = configuration
+        self.state = state
+    }
+
+    private var instancesFolder: URL { configuration.dataFolder.appendingPathComponent("instances") }
+
+    /// Converges once and reports what runs.
+    package func apply(_ desired: NodeDesiredState) async -> NodeReport {
+        var reports: [InstanceReport] = []
+        let recorded = (try? state.instances()) ?? [:]
+        for spec in desired.instances {
+            reports.append(await converge(spec, existing: recorded[spec.service], desired: desired))
+        }
+        for (service, instance) in recorded where !desired.instances.contains(where: { $0.service == service }) {
+            await remove(service, instance)
+        }
+        return NodeReport(
+            node: desired.node, environment: desired.environment, desiredSerial: nil,
+            instances: reports.sorted { $0.spec.service < $1.spec.service })
+    }
+
+    // MARK: One instance
+
+    private func converge(
+        _ spec: InstanceSpec, existing: AgentState.Instance?, desired: NodeDesiredState
+    ) async
+        -> InstanceReport
+    {
+        let instanceFolder = instancesFolder.appendingPathComponent(spec.service)
+        if let existing, existing.spec == spec {
+            if let process = existing.process, process.isRunning {
+                return InstanceReport(
+                    spec: spec.reported, state: .running, health: existing.health, lastError: existing.lastError,
+                    drift: [])
+            }
+            // Same spec, but the process is gone: start it again from the release it had.
+            return await start(
+                spec, folder: URL(fileURLWithPath: existing.folder), existing: existing, desired: desired)
+        }
+        let doing = "installing \(spec.service) \(spec.release) on \(desired.node)"
+        do {
+            let folder = try prepare(spec, desired: desired, instanceFolder: instanceFolder)
+            let backup = try migrateIfNeeded(spec, existing: existing, folder: folder, instanceFolder: instanceFolder)
+            return await switchOver(spec, folder: folder, existing: existing, backup: backup, desired: desired)
+        } catch {
+            // Nothing was stopped yet: the previous release keeps running untouched.
+            let message = (error as? AgentError)?.context(doing).description ?? "\(doing): \(error)"
+            try? state.journal(spec.service, "failed", message)
+            if var existing {
+                existing.lastError = message
+                try? state.save(spec.service, existing)
+                return InstanceReport(
+                    spec: existing.spec.reported, state: existing.process?.isRunning == true ? .running : .stopped,
+                    health: existing.health, lastError: message, drift: [])
+            }
+            return InstanceReport(spec: spec.reported, state: .stopped, health: nil, lastError: message, drift: [])
+        }
+    }
+
+    /// Verifies the release and artifact, and unpacks and renders a release folder; changes nothing
+    /// that runs.
+    private func prepare(_ spec: InstanceSpec, desired: NodeDesiredState, instanceFolder: URL) throws -> URL {
+        try state.journal(spec.service, "verify", spec.release)
+        guard let signed = desired.releases.first(where: { $0.manifest.id == spec.release }) else {
+            throw AgentError("release \(spec.release) comes without a signed manifest; refusing it")
+        }
+        let manifest = try ReleaseSigner.verify(signed, publicKey: configuration.orchestratorKey)
+        guard let expected = spec.artifact.sha256, let component = manifest.components[spec.artifact.component],
+            component.sha256 == expected
+        else {
+            throw AgentError(
+                "the artifact \(spec.artifact.component) is not the one release \(spec.release) names; refusing it")
+        }
+        try state.journal(spec.service, "fetch", expected)
+        let bytes = try fetch(spec.artifact, sha256: expected)
+        try ReleaseSigner.verifyDigest(of: bytes, expected: expected, artifact: spec.artifact.component)
+
+        let folder = instanceFolder.appendingPathComponent("releases")
+            .appendingPathComponent("\(spec.release)-\(spec.configDigest.prefix(12))")
+        try FileManager.default.createDirectory(
+            at: folder.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: folder.path) {
+            try state.journal(spec.service, "unpack", folder.lastPathComponent)
+            try TarArchive(bytes: bytes).extract(into: folder)
+        }
+        let data = instanceFolder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let link = folder.appendingPathComponent("data")
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: link.path)) == nil {
+            try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "../../data")
+        }
+        try state.journal(spec.service, "render", folder.lastPathComponent)
+        try RenderConfig.render(spec, into: folder, secrets: configuration.secrets)
+        return folder
+    }
+
+    private func fetch(_ artifact: ArtifactReference, sha256: String) throws -> [UInt8] {
+        if let url = artifact.url, url.hasPrefix("http://") || url.hasPrefix("https://") {
+            throw AgentError(
+                "downloading artifacts over HTTP arrives with the orchestrator server; not implemented yet")
+        }
+        let path = configuration.artifactFolder.appendingPathComponent("\(sha256).tar").path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AgentError(
+                "the artifact \(artifact.component) (\(sha256.prefix(12))) is not in \(configuration.artifactFolder.path)"
+            )
+        }
+        return [UInt8](data)
+    }
+
+    /// Backs up the instance's data and runs the new release's migrations when it brings new ones.
+    /// Returns the backup, for restoring if the new release then fails.
+    private func migrateIfNeeded(
+        _ spec: InstanceSpec, existing: AgentState.Instance?, folder: URL, instanceFolder: URL
+    ) throws -> URL? {
+        guard let migrations = spec.migrations,
+            existing?.spec.migrations?.target != migrations.target || existing == nil
+        else { return nil }
+        var backup: URL?
+        if migrations.backup {
+            try state.journal(spec.service, "backup")
+            backup = try DataBackup.make(
+                of: instanceFolder.appendingPathComponent("data"),
+                into: instanceFolder.appendingPathComponent("backups"))
+        }
+        try state.journal(spec.service, "migrate", migrations.target ?? "")
+        let result = try RunMigrations.run(
+            folder.appendingPathComponent(spec.artifact.executable).path, arguments: migrations.arguments, in: folder,
+            log: logFile(spec.service))
+        guard result == 0 else {
+            if let backup { try DataBackup.restore(backup, to: instanceFolder.appendingPathComponent("data")) }
+            try state.journal(spec.service, "migration-failed", "exit status \(result)")
+            throw AgentError("the migration exited with status \(result); the data was restored from the backup")
+        }
+        return backup
+    }
+
+    /// Stops the old process, starts the new one and waits for health; rolls back on failure.
+    private func switchOver(
+        _ spec: InstanceSpec, folder: URL, existing: AgentState.Instance?, backup: URL?, desired: NodeDesiredState
+    ) async -> InstanceReport {
+        if let process = existing?.process {
+            try? state.journal(spec.service, "stop-old", "\(process.pid)")
+            await StopProcess.stop(process, grace: .seconds(existing?.spec.stopGraceSeconds ?? 10))
+        }
+        let started = await start(spec, folder: folder, existing: existing, desired: desired)
+        if started.lastError == nil { return started }
+
+        // The new release failed: back to the previous one, with its data as it was.
+        let cause = started.lastError ?? "unhealthy"
+        if let backup {
+            try? DataBackup.restore(backup, to: instancesFolder.appendingPathComponent("\(spec.service)/data"))
+        }
+        guard let existing else { return started }
+        try? state.journal(spec.service, "rollback", cause)
+        var restored = await start(
+            existing.spec, folder: URL(fileURLWithPath: existing.folder), existing: nil, desired: desired)
+        restored.lastError = "\(spec.release) failed and was rolled back: \(cause)"
+        if var record = try? state.instances()[spec.service] {
+            record.lastError = restored.lastError
+            try? state.save(spec.service, record)
+        }
+        return restored
+    }
+
+    /// Starts `spec` from `folder` and waits for health; records the outcome.
+    private func start(
+        _ spec: InstanceSpec, folder: URL, existing: AgentState.Instance?, desired: NodeDesiredState
+    ) async
+        -> InstanceReport
+    {
+        let process: ProcessIdentity
+        do {
+            try state.journal(spec.service, "start", folder.lastPathComponent)
+            process = try StartProcess.start(
+                folder.appendingPathComponent(spec.artifact.executable).path, arguments: spec.arguments,
+                directory: folder,
+                environment: [
+                    "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": folder.path, "STELLWERK_SERVICE": spec.service,
+                    "STELLWERK_NODE": desired.node,
+                ],
+                log: logFile(spec.service))
+        } catch {
+            return InstanceReport(spec: spec.reported, state: .stopped, health: nil, lastError: "\(error)", drift: [])
+        }
+        let health = spec.health
+        let deadline = Duration.seconds(
+            health.startPeriodSeconds + (health.retries + 1) * (health.intervalSeconds + health.timeoutSeconds) + 5)
+        let result = await CheckHealth.waitUntilHealthy(
+            health, host: desired.address, directory: folder, deadline: deadline,
+            stillRunning: {
+                StopProcess.reap(process)
+                return process.isRunning
+            })
+        guard result.healthy else {
+            await StopProcess.stop(process, grace: .seconds(spec.stopGraceSeconds))
+            try? state.journal(spec.service, "unhealthy", result.detail)
+            return InstanceReport(
+                spec: spec.reported, state: .unhealthy, health: result.detail,
+                lastError: "not healthy after start: \(result.detail)", drift: [])
+        }
+        let previous = existing.flatMap {
+            $0.spec == spec ? $0.previous : AgentState.Instance.Previous(spec: $0.spec, folder: $0.folder)
+        }
+        let record = AgentState.Instance(
+            spec: spec, folder: folder.path, process: process, health: result.detail, lastError: nil, previous: previous
+        )
+        do {
+            try state.save(spec.service, record)
+            try state.journal(spec.service, "running", "\(process.pid)")
+            try switchCurrent(spec.service, to: folder)
+            collectOldReleases(spec.service, keeping: [folder.path, previous?.folder].compactMap { $0 })
+        } catch {
+            return InstanceReport(
+                spec: spec.reported, state: .running, health: result.detail, lastError: "\(error)", drift: [])
+        }
+        return InstanceReport(spec: spec.reported, state: .running, health: result.detail, lastError: nil, drift: [])
+    }
+
+    private func logFile(_ service: String) -> URL {
+        let folder = instancesFolder.appendingPathComponent(service).appendingPathComponent("logs")
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder.appendingPathComponent("\(service).log")
+    }
+
+    /// Points `current` at the running release, atomically (a new link renamed over the old one).
+    private func switchCurrent(_ service: String, to folder: URL) throws {
+        let instanceFolder = instancesFolder.appendingPathComponent(service)
+        let next = instanceFolder.appendingPathComponent(".current.new")
+        try? FileManager.default.removeItem(at: next)
+        try FileManager.default.createSymbolicLink(
+            atPath: next.path, withDestinationPath: "releases/\(folder.lastPathComponent)")
+        guard rename(next.path, instanceFolder.appendingPathComponent("current").path) == 0 else {
+            throw AgentError(
+                "cannot switch \(service) to \(folder.lastPathComponent): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Removes release folders beyond the newest `keepReleases`, never the ones in use.
+    private func collectOldReleases(_ service: String, keeping inUse: [String]) {
+        let releases = instancesFolder.appendingPathComponent(service).appendingPathComponent("releases")
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: releases.path) else { return }
+        let folders = names.filter { !$0.hasPrefix(".") }.map { releases.appendingPathComponent($0) }
+            .sorted {
+                let first = (try? manager.attributesOfItem(atPath: $0.path)[.modificationDate] as? Date) ?? .distantPast
+                let second =
+                    (try? manager.attributesOfItem(atPath: $1.path)[.modificationDate] as? Date) ?? .distantPast
+                return first > second
+            }
+        for folder in folders.dropFirst(configuration.keepReleases) where !inUse.contains(folder.path) {
+            try? manager.removeItem(at: folder)
+        }
+    }
+
+    /// Stops an instance that is no longer desired and removes its releases; its data stays.
+    private func remove(_ service: String, _ instance: AgentState.Instance) async {
+        try? state.journal(service, "remove")
+        if let process = instance.process {
+            await StopProcess.stop(process, grace: .seconds(instance.spec.stopGraceSeconds))
+        }
+        let folder = instancesFolder.appendingPathComponent(service)
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent("releases"))
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent("current"))
+        try? state.remove(service)
+    }
+}

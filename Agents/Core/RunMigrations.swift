@@ -1,0 +1,50 @@
+import Database
+import Foundation
+
+/// Runs a release's migration command in its folder and waits for it (up to an hour).
+enum RunMigrations {
+    static func run(_ executable: String, arguments: [String], in folder: URL, log: URL) throws -> Int32 {
+        let process = try StartProcess.start(
+            executable, arguments: arguments, directory: folder, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
+            log: log)
+        var status: Int32 = 0
+        while waitpid(process.pid, &status, 0) == -1 && errno == EINTR {}
+        let exited = (status & 0x7f) == 0
+        return exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+}
+
+/// Copies of an instance's data folder, taken before migrations: SQLite files through SQLite's online
+/// backup (consistent while the old release still writes), everything else as plain copies.
+enum DataBackup {
+    static func make(of data: URL, into backups: URL) throws -> URL {
+        let manager = FileManager.default
+        let target = backups.appendingPathComponent("\(Int(Date().timeIntervalSince1970 * 1000))")
+        try manager.createDirectory(at: target, withIntermediateDirectories: true)
+        let names = (try? manager.contentsOfDirectory(atPath: data.path)) ?? []
+        for name in names {
+            let source = data.appendingPathComponent(name)
+            let destination = target.appendingPathComponent(name)
+            if name.hasSuffix("-wal") || name.hasSuffix("-shm") { continue }  // part of the SQLite backup
+            if name.hasSuffix(".sqlite") || name.hasSuffix(".db") {
+                try SQLiteConnection.backup(file: source.path, to: destination.path)
+            } else {
+                try manager.copyItem(at: source, to: destination)
+            }
+        }
+        return target
+    }
+
+    /// Puts the backup in place of the data folder.
+    static func restore(_ backup: URL, to data: URL) throws {
+        let manager = FileManager.default
+        let staging = data.deletingLastPathComponent().appendingPathComponent(".data.restoring")
+        try? manager.removeItem(at: staging)
+        try manager.copyItem(at: backup, to: staging)
+        let old = data.deletingLastPathComponent().appendingPathComponent(".data.old")
+        try? manager.removeItem(at: old)
+        if manager.fileExists(atPath: data.path) { try manager.moveItem(at: data, to: old) }
+        try manager.moveItem(at: staging, to: data)
+        try? manager.removeItem(at: old)
+    }
+}

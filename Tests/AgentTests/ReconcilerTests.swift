@@ -1,0 +1,276 @@
+import AgentCore
+import Artifacts
+import Crypto
+import Foundation
+import StellwerkAPI
+import TestSupport
+import Testing
+
+/// The agent converging a node with real artifacts, real processes and real files.
+@Suite struct ReconcilerTests {
+    /// A node's world: an artifact of the test service, a signing key, a data folder.
+    struct Node {
+        var data: URL
+        var artifacts: URL
+        var key = Curve25519.Signing.PrivateKey()
+        var sha256: String
+        var port: Int
+
+        init() throws {
+            let root = try Fixtures.temporaryFolder("stellwerk-node")
+            data = root.appendingPathComponent("data")
+            artifacts = root.appendingPathComponent("artifacts")
+            try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+            let content = root.appendingPathComponent("content/bin")
+            try FileManager.default.createDirectory(at: content, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(
+                at: ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-service"),
+                to: content.appendingPathComponent("service"))
+            let tar = root.appendingPathComponent("service.tar").path
+            let status = try Spawn.run("/bin/tar", ["-cf", tar, "-C", content.deletingLastPathComponent().path, "bin"])
+                .status
+            guard status == 0 else { throw TestServerError("tar failed") }
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: tar))
+            sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            try bytes.write(to: artifacts.appendingPathComponent("\(sha256).tar"))
+            port = try FreePort.find()
+        }
+
+        func instance(
+            release: String = "r1", arguments extra: [String] = [], config: String = "greeting: hallo\n",
+            migrations: MigrationSpec? = nil
+        ) -> InstanceSpec {
+            InstanceSpec(
+                service: "catalog", blueprint: "catalog", release: release,
+                artifact: ArtifactReference(
+                    component: "datenplattform", sha256: sha256, url: nil, executable: "bin/service"),
+                arguments: ["--host", "127.0.0.1", "--port", String(port), "--read", "catalog.yaml"] + extra,
+                configFiles: [
+                    ConfigFile(path: "catalog.yaml", mode: 0o600, content: config, sha256: String(config.hashValue))
+                ],
+                configDigest: String(repeating: "0", count: 52)
+                    + String(format: "%012x", UInt64(bitPattern: Int64(config.hashValue ^ extra.hashValue))),
+                parameters: [:], ports: ["http": port],
+                health: HealthCheckSpec(
+                    probe: .http(port: port, path: "/health", status: 200), intervalSeconds: 1, timeoutSeconds: 1,
+                    retries: 1,
+                    startPeriodSeconds: 0),
+                migrations: migrations, stopGraceSeconds: 2)
+        }
+
+        func desired(
+            _ instances: [InstanceSpec], releases: [String]? = nil,
+            signWith signer: Curve25519.Signing.PrivateKey? = nil
+        )
+            throws -> NodeDesiredState
+        {
+            let ids = releases ?? Array(Set(instances.map(\.release)))
+            let manifests = try ids.map { id in
+                try ReleaseSigner.sign(
+                    ReleaseManifest(
+                        id: id, version: id, revision: "test",
+                        components: ["datenplattform": ComponentArtifact(sha256: sha256, size: 1, migrations: [])]),
+                    privateKey: (signer ?? key).rawRepresentation)
+            }
+            return NodeDesiredState(
+                node: "kl-sbx-1", site: "kaiserslautern", environment: "sandbox", address: "127.0.0.1",
+                instances: instances,
+                releases: manifests)
+        }
+
+        func reconciler(secrets: [String: String] = [:]) throws -> Reconciler {
+            Reconciler(
+                configuration: AgentConfiguration(
+                    dataFolder: data, orchestratorKey: key.publicKey.rawRepresentation, artifactFolder: artifacts,
+                    secrets: secrets),
+                state: try AgentState(folder: data))
+        }
+
+        func runningPID() throws -> Int32? {
+            try AgentState(folder: data).instances()["catalog"]?.process?.pid
+        }
+
+        func stopAll() async throws {
+            for instance in try AgentState(folder: data).instances().values {
+                if let process = instance.process { await StopProcess.stop(process, grace: .seconds(2)) }
+            }
+        }
+    }
+
+    @Test func install_update_noOp_andRemove() async throws {
+        let node = try Node()
+        let agent = try node.reconciler(secrets: ["token": "geheim"])
+        let first = node.instance(config: "greeting: hallo\ntoken: {{secret:token}}\n")
+
+        let installed = await agent.apply(try node.desired([first]))
+        #expect(installed.instances.map(\.state) == [.running], "\(installed)")
+        #expect(installed.instances.first?.lastError == nil)
+        let pid = try #require(try node.runningPID())
+        let current = node.data.appendingPathComponent("instances/catalog/current")
+        let config = current.appendingPathComponent("catalog.yaml")
+        #expect(try String(contentsOf: config, encoding: .utf8) == "greeting: hallo\ntoken: geheim\n")
+        let mode = try FileManager.default.attributesOfItem(atPath: config.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(installed.instances.first?.spec.configFiles.first?.content == "")  // reports carry no contents
+
+        // The same desired state again: nothing restarts.
+        let again = await agent.apply(try node.desired([first]))
+        #expect(again.instances.map(\.state) == [.running])
+        #expect(try node.runningPID() == pid)
+
+        // A new config: a new process from a new release folder, the previous one kept for rollback.
+        let second = node.instance(release: "r2", config: "greeting: moin\ntoken: {{secret:token}}\n")
+        let updated = await agent.apply(try node.desired([second]))
+        #expect(updated.instances.first?.lastError == nil, "\(updated)")
+        let newPID = try #require(try node.runningPID())
+        #expect(newPID != pid)
+        #expect(ProcessIdentity.of(pid: pid) == nil)
+        #expect(try String(contentsOf: config, encoding: .utf8) == "greeting: moin\ntoken: geheim\n")
+        #expect(try AgentState(folder: node.data).instances()["catalog"]?.previous?.spec == first)
+
+        // No longer desired: stopped, releases removed, data kept.
+        let removed = await agent.apply(try node.desired([]))
+        #expect(removed.instances.isEmpty)
+        #expect(try AgentState(folder: node.data).instances().isEmpty)
+        #expect(ProcessIdentity.of(pid: newPID)?.isRunning != true)
+        #expect(FileManager.default.fileExists(atPath: node.data.appendingPathComponent("instances/catalog/data").path))
+        #expect(
+            !FileManager.default.fileExists(atPath: node.data.appendingPathComponent("instances/catalog/releases").path)
+        )
+    }
+
+    @Test func update_thatFailsItsHealthCheck_bringsThePreviousReleaseBack() async throws {
+        let node = try Node()
+        let agent = try node.reconciler()
+        _ = await agent.apply(try node.desired([node.instance()]))
+        let pid = try #require(try node.runningPID())
+
+        let broken = node.instance(release: "r2", arguments: ["--health", "503"])
+        let report = await agent.apply(try node.desired([broken]))
+        let instance = try #require(report.instances.first)
+        #expect(instance.state == .running)
+        #expect(instance.spec.release == "r1")
+        #expect(
+            instance.lastError?.contains("r2 failed and was rolled back: not healthy after start: HTTP 503") == true,
+            "\(report)")
+        let restored = try #require(try node.runningPID())
+        #expect(restored != pid)
+        #expect(ProcessIdentity.of(pid: restored)?.isRunning == true)
+        try await node.stopAll()
+    }
+
+    @Test func failingMigration_restoresTheDataByteForByte_andKeepsTheOldReleaseRunning() async throws {
+        let node = try Node()
+        let agent = try node.reconciler()
+        let dataFile = node.data.appendingPathComponent("instances/catalog/data/records.txt")
+        let v1 = node.instance(migrations: MigrationSpec(arguments: ["migrate"], backup: true, target: "0001"))
+        _ = await agent.apply(try node.desired([v1]))
+        let original = Data("datensatz 1\ndatensatz 2\n".utf8)
+        try original.write(to: dataFile)
+        let pid = try #require(try node.runningPID())
+
+        let v2 = node.instance(
+            release: "r2", config: "greeting: neu\n",
+            migrations: MigrationSpec(
+                arguments: ["migrate", "--append", "data/records.txt", "--text", "halb migriert\n", "--fail"],
+                backup: true,
+                target: "0002"))
+        let report = await agent.apply(try node.desired([v2]))
+        let instance = try #require(report.instances.first)
+        #expect(
+            instance.lastError?.contains("the migration exited with status 5; the data was restored from the backup")
+                == true, "\(report)")
+        #expect(instance.spec.release == "r1")
+        #expect(try Data(contentsOf: dataFile) == original)
+        #expect(try node.runningPID() == pid)
+        #expect(ProcessIdentity.of(pid: pid)?.isRunning == true)
+        try await node.stopAll()
+    }
+
+    @Test func tamperedArtifactOrManifest_isRefusedAndChangesNothing() async throws {
+        let node = try Node()
+        let agent = try node.reconciler()
+
+        let foreign = Curve25519.Signing.PrivateKey()
+        let unsigned = await agent.apply(try node.desired([node.instance()], signWith: foreign))
+        #expect(
+            unsigned.instances.first?.lastError?.contains(
+                "does not match: the manifest was altered or signed by another key") == true)
+        let missing = await agent.apply(try node.desired([node.instance()], releases: []))
+        #expect(missing.instances.first?.lastError?.contains("comes without a signed manifest") == true)
+
+        let path = node.artifacts.appendingPathComponent("\(node.sha256).tar")
+        var bytes = try Data(contentsOf: path)
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: path)
+        let tampered = await agent.apply(try node.desired([node.instance()]))
+        #expect(tampered.instances.first?.lastError?.contains("was altered or damaged") == true, "\(tampered)")
+        #expect(try AgentState(folder: node.data).instances().isEmpty)
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: node.data.appendingPathComponent(
+                    "instances/catalog/releases/r1-\(String(node.instance().configDigest.prefix(12)))"
+                ).path))
+    }
+
+    @Test func crashedProcess_isStartedAgainOnTheNextApply() async throws {
+        let node = try Node()
+        let agent = try node.reconciler()
+        let spec = node.instance()
+        _ = await agent.apply(try node.desired([spec]))
+        let pid = try #require(try node.runningPID())
+        kill(pid, SIGKILL)
+        _ = await StopProcess.waitForExit(
+            ProcessIdentity.of(pid: pid) ?? ProcessIdentity(pid: pid, startTime: 0), within: .seconds(2))
+        let report = await agent.apply(try node.desired([spec]))
+        #expect(report.instances.map(\.state) == [.running])
+        let restarted = try #require(try node.runningPID())
+        #expect(restarted != pid)
+        try await node.stopAll()
+    }
+}
+
+extension ReconcilerTests {
+    @Test func agentApply_asACommand_convergesAndReportsJSON() throws {
+        let node = try Node()
+        let folder = node.data.deletingLastPathComponent()
+        let keyFile = folder.appendingPathComponent("orchestrator.pub")
+        try Data(node.key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
+        let encoder = JSONEncoder()
+        func write(_ state: NodeDesiredState) throws -> String {
+            let path = folder.appendingPathComponent("desired-\(UUID().uuidString).json").path
+            try encoder.encode(state).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let common = ["--data", node.data.path, "--orchestrator-key", keyFile.path, "--artifacts", node.artifacts.path]
+
+        let installed = try ProcessRunner.run(
+            "stellwerk-agent", ["apply", "--desired", try write(try node.desired([node.instance()]))] + common)
+        #expect(installed.status == 0, "\(installed.standardError)")
+        let report = try JSONDecoder().decode(NodeReport.self, from: Data(installed.standardOutput.utf8))
+        #expect(report.instances.map(\.state) == [.running])
+        #expect(report.instances.first?.health == "HTTP 200")
+
+        let broken = try ProcessRunner.run(
+            "stellwerk-agent",
+            [
+                "apply", "--desired",
+                try write(try node.desired([node.instance(release: "r2", arguments: ["--health", "503"])])),
+            ] + common)
+        #expect(broken.status == 1)
+        #expect(broken.standardOutput.contains("rolled back"))
+
+        let removed = try ProcessRunner.run(
+            "stellwerk-agent", ["apply", "--desired", try write(try node.desired([]))] + common)
+        #expect(removed.status == 0)
+
+        let wrongKey = try ProcessRunner.run(
+            "stellwerk-agent",
+            [
+                "apply", "--desired", try write(try node.desired([])), "--data", node.data.path,
+                "--orchestrator-key", "/nonexistent", "--artifacts", node.artifacts.path,
+            ])
+        #expect(wrongKey.status == 64)
+        #expect(wrongKey.standardError.contains("does not hold a base64 Ed25519 public key"))
+    }
+}
