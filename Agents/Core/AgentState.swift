@@ -25,9 +25,11 @@ package final class AgentState: @unchecked Sendable {
 
     private let connection: SQLiteConnection
     private let lock = NSLock()
+    private let folder: URL
 
     /// Opens (or creates) the state file in `folder`.
     package init(folder: URL) throws {
+        self.folder = folder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         connection = try SQLiteConnection(path: folder.appendingPathComponent("agent.sqlite").path, create: true)
         try connection.executeScript(
@@ -82,6 +84,21 @@ package final class AgentState: @unchecked Sendable {
             try connection.execute(
                 "INSERT INTO journal (service, step, detail, at) VALUES ($1, $2, $3, $4)",
                 [.text(service), .text(step), .text(detail), .integer(Self.now())])
+        }
+        FaultInjection.pauseIfAsked(at: step, folder: folder)
+    }
+
+    /// The journal steps of a service after its last `marker` (or `recovered`) step — all when there
+    /// is none — oldest first. An install that ran to its end leaves none after `running`.
+    package func steps(since marker: String, of service: String) throws -> [(step: String, detail: String)] {
+        try locked {
+            let rows = try connection.execute(
+                """
+                SELECT step, detail FROM journal WHERE service = $1 AND seq > COALESCE(
+                    (SELECT MAX(seq) FROM journal WHERE service = $1 AND step IN ($2, 'recovered')), 0)
+                ORDER BY seq
+                """, [.text(service), .text(marker)])
+            return rows.map { ($0.text(0), $0.text(1)) }
         }
     }
 

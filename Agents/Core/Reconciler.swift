@@ -66,8 +66,16 @@ package struct Reconciler: Sendable {
         -> InstanceReport
     {
         let instanceFolder = instancesFolder.appendingPathComponent(spec.service)
+        await recoverFromInterruption(spec.service, recorded: existing, instanceFolder: instanceFolder)
         if let existing, existing.spec == spec {
             if let process = existing.process, process.isRunning {
+                // An agent killed between saving and switching left `current` behind; put it right.
+                let current = instanceFolder.appendingPathComponent("current").path
+                if (try? FileManager.default.destinationOfSymbolicLink(atPath: current))
+                    != "releases/\(URL(fileURLWithPath: existing.folder).lastPathComponent)"
+                {
+                    try? switchCurrent(spec.service, to: URL(fileURLWithPath: existing.folder))
+                }
                 return InstanceReport(
                     spec: spec.reported, state: .running, health: existing.health, lastError: existing.lastError,
                     drift: [])
@@ -79,7 +87,8 @@ package struct Reconciler: Sendable {
         let doing = "installing \(spec.service) \(spec.release) on \(desired.node)"
         do {
             let folder = try prepare(spec, desired: desired, instanceFolder: instanceFolder)
-            let backup = try migrateIfNeeded(spec, existing: existing, folder: folder, instanceFolder: instanceFolder)
+            let backup = try await migrateIfNeeded(
+                spec, existing: existing, folder: folder, instanceFolder: instanceFolder)
             return await switchOver(spec, folder: folder, existing: existing, backup: backup, desired: desired)
         } catch {
             // Nothing was stopped yet: the previous release keeps running untouched.
@@ -94,6 +103,39 @@ package struct Reconciler: Sendable {
             }
             return InstanceReport(spec: spec.reported, state: .stopped, health: nil, lastError: message, drift: [])
         }
+    }
+
+    /// Undoes what an agent that was killed mid-install left behind: a process it started but never
+    /// recorded (which would run twice), data it was migrating (restored from the backup taken first),
+    /// and half-unpacked release folders.
+    private func recoverFromInterruption(_ service: String, recorded: AgentState.Instance?, instanceFolder: URL) async {
+        let steps = (try? state.steps(since: "running", of: service)) ?? []
+        for step in steps where step.step == "started" {
+            guard let process = Self.identity(step.detail), process != recorded?.process, process.isRunning else {
+                continue
+            }
+            await StopProcess.stop(process, grace: .seconds(recorded?.spec.stopGraceSeconds ?? 10))
+        }
+        if let migrate = steps.last(where: { $0.step == "migrate" }), !migrate.detail.isEmpty,
+            !steps.contains(where: { $0.step == "migrated" || $0.step == "migration-failed" })
+        {
+            try? DataBackup.restore(
+                URL(fileURLWithPath: migrate.detail), to: instanceFolder.appendingPathComponent("data"))
+        }
+        let releases = instanceFolder.appendingPathComponent("releases")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: releases.path)) ?? []
+        where name.contains(".partial-") {
+            try? FileManager.default.removeItem(at: releases.appendingPathComponent(name))
+        }
+        if !steps.isEmpty { try? state.journal(service, "recovered", "\(steps.count) step(s) after the last run") }
+    }
+
+    static func describe(_ process: ProcessIdentity) -> String { "\(process.pid):\(process.startTime)" }
+
+    static func identity(_ text: String) -> ProcessIdentity? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let pid = Int32(parts[0]), let start = UInt64(parts[1]) else { return nil }
+        return ProcessIdentity(pid: pid, startTime: start)
     }
 
     /// Verifies the release and artifact, and unpacks and renders a release folder; changes nothing
@@ -151,7 +193,7 @@ package struct Reconciler: Sendable {
     /// Returns the backup, for restoring if the new release then fails.
     private func migrateIfNeeded(
         _ spec: InstanceSpec, existing: AgentState.Instance?, folder: URL, instanceFolder: URL
-    ) throws -> URL? {
+    ) async throws -> URL? {
         guard let migrations = spec.migrations,
             existing?.spec.migrations?.target != migrations.target || existing == nil
         else { return nil }
@@ -162,8 +204,9 @@ package struct Reconciler: Sendable {
                 of: instanceFolder.appendingPathComponent("data"),
                 into: instanceFolder.appendingPathComponent("backups"))
         }
-        try state.journal(spec.service, "migrate", migrations.target ?? "")
-        let result = try RunMigrations.run(
+        // The backup's path goes into the journal first: an agent killed while migrating finds it there.
+        try state.journal(spec.service, "migrate", backup?.path ?? "")
+        let result = try await RunMigrations.run(
             folder.appendingPathComponent(spec.artifact.executable).path, arguments: migrations.arguments, in: folder,
             log: logFile(spec.service))
         guard result == 0 else {
@@ -171,6 +214,7 @@ package struct Reconciler: Sendable {
             try state.journal(spec.service, "migration-failed", "exit status \(result)")
             throw AgentError("the migration exited with status \(result); the data was restored from the backup")
         }
+        try state.journal(spec.service, "migrated", backup?.path ?? "")
         return backup
     }
 
@@ -219,6 +263,8 @@ package struct Reconciler: Sendable {
                     "STELLWERK_NODE": desired.node,
                 ],
                 log: logFile(spec.service))
+            // Recorded at once: an agent killed before it records the instance finds the process here.
+            try state.journal(spec.service, "started", Self.describe(process))
         } catch {
             return InstanceReport(spec: spec.reported, state: .stopped, health: nil, lastError: "\(error)", drift: [])
         }
@@ -233,6 +279,7 @@ package struct Reconciler: Sendable {
             })
         guard result.healthy else {
             await StopProcess.stop(process, grace: .seconds(spec.stopGraceSeconds))
+            try? state.journal(spec.service, "stopped", Self.describe(process))
             try? state.journal(spec.service, "unhealthy", result.detail)
             return InstanceReport(
                 spec: spec.reported, state: .unhealthy, health: result.detail,
@@ -245,9 +292,9 @@ package struct Reconciler: Sendable {
             spec: spec, folder: folder.path, process: process, health: result.detail, lastError: nil, previous: previous
         )
         do {
+            try switchCurrent(spec.service, to: folder)
             try state.save(spec.service, record)
             try state.journal(spec.service, "running", "\(process.pid)")
-            try switchCurrent(spec.service, to: folder)
             collectOldReleases(spec.service, keeping: [folder.path, previous?.folder].compactMap { $0 })
         } catch {
             return InstanceReport(

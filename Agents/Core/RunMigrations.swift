@@ -1,9 +1,20 @@
 import Database
 import Foundation
 
-/// Runs a release's migration command in its folder and waits for it (up to an hour).
+/// Runs a release's migration command in its folder and waits for it.
 enum RunMigrations {
-    static func run(_ executable: String, arguments: [String], in folder: URL, log: URL) throws -> Int32 {
+    /// The exit status; the wait happens on a Dispatch thread, off Swift's cooperative pool.
+    static func run(_ executable: String, arguments: [String], in folder: URL, log: URL) async throws -> Int32 {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result { try runBlocking(executable, arguments: arguments, in: folder, log: log) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ executable: String, arguments: [String], in folder: URL, log: URL) throws -> Int32
+    {
         let process = try StartProcess.start(
             executable, arguments: arguments, directory: folder, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
             log: log)

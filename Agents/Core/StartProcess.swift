@@ -30,9 +30,13 @@ package enum StartProcess {
         sigemptyset(&empty)
         posix_spawnattr_setsigmask(&attributes, &empty)
 
-        // posix_spawn has no portable chdir; the shell changes folder and then becomes the service
-        // (exec), so the recorded process ID is the service's own.
-        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory.path, executable] + arguments
+        // posix_spawn has no portable chdir; a shell changes folder and then becomes the service (exec),
+        // so the recorded process ID is the service's own. It first closes every descriptor above 2:
+        // the list above is taken before the spawn, and a socket another thread opens in between (a
+        // health probe's, say) would otherwise live on in the service and hold that connection open.
+        let script =
+            #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; cd "$0" && exec "$@""#
+        let argv = ["/bin/bash", "-c", script, directory.path, executable] + arguments
         let cArguments = argv.map { strdup($0) } + [nil]
         let cEnvironment = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -40,7 +44,7 @@ package enum StartProcess {
             cEnvironment.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, "/bin/sh", &actions, &attributes, cArguments, cEnvironment)
+        let status = posix_spawn(&pid, "/bin/bash", &actions, &attributes, cArguments, cEnvironment)
         guard status == 0 else {
             throw ProcessError("cannot start \(executable): \(String(cString: strerror(status)))")
         }

@@ -53,8 +53,7 @@ import Testing
                 parameters: [:], ports: ["http": port],
                 health: HealthCheckSpec(
                     probe: .http(port: port, path: "/health", status: 200), intervalSeconds: 1, timeoutSeconds: 1,
-                    retries: 1,
-                    startPeriodSeconds: 0),
+                    retries: 5, startPeriodSeconds: 3),
                 migrations: migrations, stopGraceSeconds: 2)
         }
 
@@ -231,7 +230,7 @@ import Testing
 }
 
 extension ReconcilerTests {
-    @Test func agentApply_asACommand_convergesAndReportsJSON() throws {
+    @Test func agentApply_asACommand_convergesAndReportsJSON() async throws {
         let node = try Node()
         let folder = node.data.deletingLastPathComponent()
         let keyFile = folder.appendingPathComponent("orchestrator.pub")
@@ -244,14 +243,14 @@ extension ReconcilerTests {
         }
         let common = ["--data", node.data.path, "--orchestrator-key", keyFile.path, "--artifacts", node.artifacts.path]
 
-        let installed = try ProcessRunner.run(
+        let installed = try await ProcessRunner.run(
             "stellwerk-agent", ["apply", "--desired", try write(try node.desired([node.instance()]))] + common)
         #expect(installed.status == 0, "\(installed.standardError)")
         let report = try JSONDecoder().decode(NodeReport.self, from: Data(installed.standardOutput.utf8))
         #expect(report.instances.map(\.state) == [.running])
         #expect(report.instances.first?.health == "HTTP 200")
 
-        let broken = try ProcessRunner.run(
+        let broken = try await ProcessRunner.run(
             "stellwerk-agent",
             [
                 "apply", "--desired",
@@ -260,11 +259,11 @@ extension ReconcilerTests {
         #expect(broken.status == 1)
         #expect(broken.standardOutput.contains("rolled back"))
 
-        let removed = try ProcessRunner.run(
+        let removed = try await ProcessRunner.run(
             "stellwerk-agent", ["apply", "--desired", try write(try node.desired([]))] + common)
         #expect(removed.status == 0)
 
-        let wrongKey = try ProcessRunner.run(
+        let wrongKey = try await ProcessRunner.run(
             "stellwerk-agent",
             [
                 "apply", "--desired", try write(try node.desired([])), "--data", node.data.path,
@@ -272,5 +271,105 @@ extension ReconcilerTests {
             ])
         #expect(wrongKey.status == 64)
         #expect(wrongKey.standardError.contains("does not hold a base64 Ed25519 public key"))
+    }
+}
+
+/// The agent killed with SIGKILL at each step of an update: the next apply converges.
+@Suite struct AgentKilledMidUpdateTests {
+    static let steps = ["verify", "fetch", "unpack", "render", "backup", "migrate", "stop-old", "started", "running"]
+
+    /// Processes whose command line holds `--port PORT`: the instances of one node's service.
+    private func processes(port: Int) -> [Int32] {
+        let needle = "--port\u{0}\(port)\u{0}"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                String(decoding: data, as: UTF8.self).contains(needle), ProcessIdentity.of(pid: pid)?.isRunning == true
+            else { return nil }
+            return pid
+        }
+    }
+
+    @Test(arguments: steps)
+    func agentKilledAt_step_convergesOnTheNextApply(step: String) async throws {
+        let node = try ReconcilerTests.Node()
+        let folder = node.data.deletingLastPathComponent()
+        let keyFile = folder.appendingPathComponent("orchestrator.pub")
+        try Data(node.key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
+        let common = ["--data", node.data.path, "--orchestrator-key", keyFile.path, "--artifacts", node.artifacts.path]
+        func migration(_ text: String, target: String) -> MigrationSpec {
+            MigrationSpec(
+                arguments: ["migrate", "--append", "data/records.txt", "--text", text, "--once"], backup: true,
+                target: target)
+        }
+        let v1 = node.instance(migrations: migration("v1\n", target: "0001"))
+        let v2 = node.instance(release: "r2", config: "greeting: neu\n", migrations: migration("v2\n", target: "0002"))
+        func desiredFile(_ spec: InstanceSpec) throws -> String {
+            let path = folder.appendingPathComponent("desired-\(spec.release).json").path
+            try JSONEncoder().encode(try node.desired([spec])).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+
+        let first = try await ProcessRunner.run(
+            "stellwerk-agent", ["apply", "--desired", try desiredFile(v1)] + common)
+        #expect(first.status == 0, "\(first.standardOutput)")
+        let records = node.data.appendingPathComponent("instances/catalog/data/records.txt")
+        let original = Data("datensatz 1\nv1\n".utf8)
+        try original.write(to: records)
+
+        // Update to v2, and kill the agent when it reaches the step.
+        let agent = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
+            ["apply", "--desired", try desiredFile(v2)] + common, environment: ["STELLWERK_AGENT_PAUSE_AT": step],
+            wait: false
+        ).pid
+        let marker = node.data.appendingPathComponent("paused-at-\(step)").path
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: marker), clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(FileManager.default.fileExists(atPath: marker), "the agent never reached \(step)")
+        if step == "migrate" {
+            // As if the migration had half run when the power went.
+            let handle = try FileHandle(forWritingTo: records)
+            handle.seekToEndOfFile()
+            handle.write(Data("halb\n".utf8))
+            try handle.close()
+        }
+        kill(agent, SIGKILL)
+        var status: Int32 = 0
+        waitpid(agent, &status, 0)
+        try FileManager.default.removeItem(atPath: marker)
+
+        let next = try await ProcessRunner.run("stellwerk-agent", ["apply", "--desired", try desiredFile(v2)] + common)
+        #expect(next.status == 0, "\(next.standardOutput)\(next.standardError)")
+        let report = try JSONDecoder().decode(NodeReport.self, from: Data(next.standardOutput.utf8))
+        #expect(report.instances.map(\.spec.release) == ["r2"])
+        #expect(report.instances.map(\.state) == [.running])
+
+        // Exactly one process, the recorded one; the current release is v2; the data migrated once.
+        let running = processes(port: node.port)
+        let recorded = try AgentState(folder: node.data).instances()["catalog"]?.process
+        #expect(
+            running == [recorded?.pid].compactMap { $0 }, "running \(running), recorded \(String(describing: recorded))"
+        )
+        let current = try FileManager.default.destinationOfSymbolicLink(
+            atPath: node.data.appendingPathComponent("instances/catalog/current").path)
+        #expect(current.hasPrefix("releases/r2-"))
+        #expect(try String(contentsOf: records, encoding: .utf8) == "datensatz 1\nv1\nv2\n")
+        let partials = try FileManager.default.contentsOfDirectory(
+            atPath: node.data.appendingPathComponent("instances/catalog/releases").path
+        ).filter { $0.contains(".partial-") }
+        #expect(partials.isEmpty)
+
+        _ = try await ProcessRunner.run(
+            "stellwerk-agent", ["apply", "--desired", try desiredFileEmpty(node, folder)] + common)
+        #expect(processes(port: node.port).isEmpty)
+    }
+
+    private func desiredFileEmpty(_ node: ReconcilerTests.Node, _ folder: URL) throws -> String {
+        let path = folder.appendingPathComponent("desired-empty.json").path
+        try JSONEncoder().encode(try node.desired([])).write(to: URL(fileURLWithPath: path))
+        return path
     }
 }

@@ -13,7 +13,7 @@ import Testing
     /// Compares `actual` with the golden file `name`, or rewrites it when UPDATE_GOLDEN is set.
     private func expectGolden(
         _ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) async throws {
         let url = Self.goldenFolder.appendingPathComponent(name)
         if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] != nil {
             try FileManager.default.createDirectory(at: Self.goldenFolder, withIntermediateDirectories: true)
@@ -32,44 +32,44 @@ import Testing
 
     // MARK: validate
 
-    @Test func validate_onTheShippedFiles_succeeds() throws {
-        let result = try ProcessRunner.run("stellwerk", ["validate", "--root", Fixtures.repositoryRoot.path])
+    @Test func validate_onTheShippedFiles_succeeds() async throws {
+        let result = try await ProcessRunner.run("stellwerk", ["validate", "--root", Fixtures.repositoryRoot.path])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.hasPrefix("valid: 4 blueprints, 2 environments (live, sandbox), 12 sites"))
     }
 
-    @Test func validate_fromASubfolder_findsTheWorkspaceAbove() throws {
+    @Test func validate_fromASubfolder_findsTheWorkspaceAbove() async throws {
         let root = try fixtureFolder()
-        let result = try ProcessRunner.run(
+        let result = try await ProcessRunner.run(
             "stellwerk", ["validate"], in: root.appendingPathComponent("Environments/sandbox"))
         #expect(result.status == 0)
         #expect(result.standardOutput == "valid: 2 blueprints, 2 environments (live, sandbox), 3 sites, 3 nodes\n")
     }
 
-    @Test func validate_onBrokenFiles_listsEveryErrorAndExitsOne() throws {
+    @Test func validate_onBrokenFiles_listsEveryErrorAndExitsOne() async throws {
         var files = Fixtures.files()
         files["Blueprints/api.yaml"] = try #require(files["Blueprints/api.yaml"])
             .replacingOccurrences(of: "  workers: {type: int", with: "  workers: {tpye: int")
         files["Environments/sandbox/sites/beta.yaml"] = try #require(files["Environments/sandbox/sites/beta.yaml"])
             .replacingOccurrences(of: "title: Daten Beta", with: "titel: Daten Beta")
-        let result = try ProcessRunner.run("stellwerk", ["validate", "--root", try fixtureFolder(files).path])
+        let result = try await ProcessRunner.run("stellwerk", ["validate", "--root", try fixtureFolder(files).path])
         #expect(result.status == 1)
         #expect(result.standardOutput.isEmpty)
-        try expectGolden(result.standardError, "validate-broken.txt")
+        try await expectGolden(result.standardError, "validate-broken.txt")
     }
 
-    @Test func validate_withJSON_reportsDiagnosticsForScripts() throws {
+    @Test func validate_withJSON_reportsDiagnosticsForScripts() async throws {
         var files = Fixtures.files()
         files["Environments/live/environment.yaml"] = try #require(files["Environments/live/environment.yaml"])
             .replacingOccurrences(of: "approvals: 1", with: "approvals: one")
-        let result = try ProcessRunner.run(
+        let result = try await ProcessRunner.run(
             "stellwerk", ["validate", "--json", "--root", try fixtureFolder(files).path])
         #expect(result.status == 1)
-        try expectGolden(result.standardOutput, "validate-broken.json")
+        try await expectGolden(result.standardOutput, "validate-broken.json")
     }
 
-    @Test func validate_withAMissingRoot_saysSoInOneLine() throws {
-        let result = try ProcessRunner.run("stellwerk", ["validate", "--root", "/nonexistent/stellwerk"])
+    @Test func validate_withAMissingRoot_saysSoInOneLine() async throws {
+        let result = try await ProcessRunner.run("stellwerk", ["validate", "--root", "/nonexistent/stellwerk"])
         #expect(result.status != 0)
         #expect(
             result.standardError.trimmingCharacters(in: .newlines)
@@ -78,8 +78,8 @@ import Testing
 
     // MARK: plan
 
-    @Test func plan_onTheShippedSandbox_createsTheFourServicesAtTheSixSites() throws {
-        let result = try ProcessRunner.run(
+    @Test func plan_onTheShippedSandbox_createsTheFourServicesAtTheSixSites() async throws {
+        let result = try await ProcessRunner.run(
             "stellwerk", ["plan", "--env", "sandbox", "--root", Fixtures.repositoryRoot.path])
         #expect(result.status == 0, "\(result.standardError)")
         let output = result.standardOutput
@@ -98,35 +98,36 @@ import Testing
         )
     }
 
-    @Test func plan_onFixtures_matchesTheGoldenTerminalAndJSONForms() throws {
+    @Test func plan_onFixtures_matchesTheGoldenTerminalAndJSONForms() async throws {
         let root = try fixtureFolder()
-        let text = try ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--root", root.path])
+        let text = try await ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--root", root.path])
         #expect(text.status == 0)
-        try expectGolden(text.standardOutput, "plan-sandbox.txt")
-        let json = try ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--json", "--root", root.path])
+        try await expectGolden(text.standardOutput, "plan-sandbox.txt")
+        let json = try await ProcessRunner.run(
+            "stellwerk", ["plan", "--env", "sandbox", "--json", "--root", root.path])
         #expect(json.status == 0)
-        try expectGolden(json.standardOutput, "plan-sandbox.json")
+        try await expectGolden(json.standardOutput, "plan-sandbox.json")
     }
 
-    @Test func plan_whenSavedAndShown_readsBackTheSamePlan() throws {
+    @Test func plan_whenSavedAndShown_readsBackTheSamePlan() async throws {
         let root = try fixtureFolder()
         let saved = root.appendingPathComponent("sandbox.plan.json").path
-        let created = try ProcessRunner.run(
+        let created = try await ProcessRunner.run(
             "stellwerk", ["plan", "--env", "sandbox", "--out", saved, "--root", root.path])
         #expect(created.status == 0)
         #expect(created.standardOutput.hasSuffix("Saved the plan to \(saved).\n"))
 
-        let shown = try ProcessRunner.run("stellwerk", ["plan", "show", saved])
+        let shown = try await ProcessRunner.run("stellwerk", ["plan", "show", saved])
         #expect(shown.status == 0)
         #expect(shown.standardOutput + "Saved the plan to \(saved).\n" == created.standardOutput)
-        let shownJSON = try ProcessRunner.run("stellwerk", ["plan", "show", saved, "--json"])
+        let shownJSON = try await ProcessRunner.run("stellwerk", ["plan", "show", saved, "--json"])
         #expect(shownJSON.standardOutput == (try String(contentsOfFile: saved, encoding: .utf8)))
     }
 
-    @Test func plan_againstTheStateItProduces_showsNoChanges() throws {
+    @Test func plan_againstTheStateItProduces_showsNoChanges() async throws {
         let root = try fixtureFolder()
         let saved = root.appendingPathComponent("plan.json").path
-        _ = try ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--out", saved, "--root", root.path])
+        _ = try await ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--out", saved, "--root", root.path])
         // A snapshot as a perfect apply leaves it: every node reports its desired state.
         let plan =
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: saved))) as? [String: Any]
@@ -144,15 +145,15 @@ import Testing
         let state = root.appendingPathComponent("state.json")
         try JSONSerialization.data(withJSONObject: snapshot).write(to: state)
 
-        let result = try ProcessRunner.run(
+        let result = try await ProcessRunner.run(
             "stellwerk", ["plan", "--env", "sandbox", "--state", state.path, "--root", root.path])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("state serial 4"))
         #expect(result.standardOutput.contains("No changes. 3 instances are up to date.\n"))
     }
 
-    @Test func plan_forAnUnknownEnvironment_suggestsTheClosest() throws {
-        let result = try ProcessRunner.run(
+    @Test func plan_forAnUnknownEnvironment_suggestsTheClosest() async throws {
+        let result = try await ProcessRunner.run(
             "stellwerk", ["plan", "--env", "sandbx", "--root", try fixtureFolder().path])
         #expect(result.status == 1)
         #expect(
@@ -172,11 +173,11 @@ import Testing
             "the state snapshot has a wrong value at .serial"
         ),
     ])
-    func plan_withABadStateFile_failsWithOneReadableLine(content: String, expected: String) throws {
+    func plan_withABadStateFile_failsWithOneReadableLine(content: String, expected: String) async throws {
         let root = try fixtureFolder()
         let state = root.appendingPathComponent("state.json")
         try Data(content.utf8).write(to: state)
-        let result = try ProcessRunner.run(
+        let result = try await ProcessRunner.run(
             "stellwerk", ["plan", "--env", "sandbox", "--state", state.path, "--root", root.path])
         #expect(result.status != 0)
         #expect(result.standardOutput.isEmpty)
@@ -185,14 +186,14 @@ import Testing
         #expect(result.standardError.contains(expected), "\(result.standardError)")
     }
 
-    @Test func planShow_withAnUnknownFormat_refusesIt() throws {
+    @Test func planShow_withAnUnknownFormat_refusesIt() async throws {
         let root = try fixtureFolder()
         let saved = root.appendingPathComponent("plan.json").path
-        _ = try ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--out", saved, "--root", root.path])
+        _ = try await ProcessRunner.run("stellwerk", ["plan", "--env", "sandbox", "--out", saved, "--root", root.path])
         let text = try String(contentsOfFile: saved, encoding: .utf8).replacingOccurrences(
             of: "\"format\" : 1", with: "\"format\" : 99")
         try Data(text.utf8).write(to: URL(fileURLWithPath: saved))
-        let result = try ProcessRunner.run("stellwerk", ["plan", "show", saved])
+        let result = try await ProcessRunner.run("stellwerk", ["plan", "show", saved])
         #expect(result.status != 0)
         #expect(result.standardError.contains("the plan has format 99; this stellwerk reads format 1"))
     }
@@ -203,24 +204,24 @@ import Testing
         ["--help"], ["validate", "--help"], ["plan", "--help"], ["plan", "create", "--help"],
         ["plan", "show", "--help"],
     ])
-    func help_onEveryCommand_explainsWithAnExample(arguments: [String]) throws {
-        let result = try ProcessRunner.run("stellwerk", arguments)
+    func help_onEveryCommand_explainsWithAnExample(arguments: [String]) async throws {
+        let result = try await ProcessRunner.run("stellwerk", arguments)
         #expect(result.status == 0)
         #expect(result.standardOutput.contains("Example"))
     }
 
-    @Test func agent_printsItsVersion() throws {
-        let version = try ProcessRunner.run("stellwerk-agent", ["--version"])
+    @Test func agent_printsItsVersion() async throws {
+        let version = try await ProcessRunner.run("stellwerk-agent", ["--version"])
         #expect(version.status == 0)
         #expect(version.standardOutput == "0.1.0-dev\n")
     }
 
     @Test(arguments: ["datenplattform"])
-    func unbuiltExecutables_printTheirVersionAndRefuseEverythingElse(product: String) throws {
-        let version = try ProcessRunner.run(product, ["--version"])
+    func unbuiltExecutables_printTheirVersionAndRefuseEverythingElse(product: String) async throws {
+        let version = try await ProcessRunner.run(product, ["--version"])
         #expect(version.status == 0)
         #expect(version.standardOutput == "0.1.0-dev\n")
-        let refused = try ProcessRunner.run(product, ["run"])
+        let refused = try await ProcessRunner.run(product, ["run"])
         #expect(refused.status != 0)
         #expect(refused.standardError.contains("not implemented yet"))
     }

@@ -20,7 +20,7 @@ import Testing
         _ = try await store.acquireLease("rollout/sandbox", holder: "orchestrator-1", for: 3600)
         store.close()
 
-        let listed = try ProcessRunner.run("stellwerk", ["locks", "list", "--store", url])
+        let listed = try await ProcessRunner.run("stellwerk", ["locks", "list", "--store", url])
         #expect(listed.status == 0, "\(listed.standardError)")
         let lines = listed.standardOutput.split(separator: "\n")
         #expect(lines.first?.hasPrefix("LOCK") == true)
@@ -28,20 +28,20 @@ import Testing
         #expect(lines.last?.hasPrefix("rollout/sandbox  orchestrator-1") == true)
         #expect(lines.last?.hasSuffix("held") == true)
 
-        let broken = try ProcessRunner.run(
+        let broken = try await ProcessRunner.run(
             "stellwerk", ["locks", "break", "rollout/sandbox", "--store", url],
             environment: ["STELLWERK_ACTOR": "operator:anna"])
         #expect(broken.status == 0, "\(broken.standardError)")
         #expect(broken.standardOutput.hasPrefix("Broke lock rollout/sandbox, held by orchestrator-1 until "))
-        #expect(try ProcessRunner.run("stellwerk", ["locks", "--store", url]).standardOutput == "No locks.\n")
+        #expect(try await ProcessRunner.run("stellwerk", ["locks", "--store", url]).standardOutput == "No locks.\n")
 
-        let again = try ProcessRunner.run("stellwerk", ["locks", "break", "rollout/sandbox", "--store", url])
+        let again = try await ProcessRunner.run("stellwerk", ["locks", "break", "rollout/sandbox", "--store", url])
         #expect(again.status == 1)
         #expect(
             again.standardError
                 == "Error: there is no lock named 'rollout/sandbox'; `stellwerk locks list` shows them\n")
 
-        let audit = try ProcessRunner.run("stellwerk", ["audit", "list", "--json", "--store", url])
+        let audit = try await ProcessRunner.run("stellwerk", ["audit", "list", "--json", "--store", url])
         let entries = try JSONSerialization.jsonObject(with: Data(audit.standardOutput.utf8)) as? [[String: Any]]
         #expect(entries?.count == 1)
         #expect(entries?.first?["action"] as? String == "lock.break")
@@ -56,17 +56,18 @@ import Testing
                 AuditEvent(actor: "operator:anna", action: "test.step", environment: "live", object: "o\(index)"))
         }
         store.close()
-        let intact = try ProcessRunner.run("stellwerk", ["audit", "verify", "--store", url])
+        let intact = try await ProcessRunner.run("stellwerk", ["audit", "verify", "--store", url])
         #expect(intact.status == 0)
         #expect(intact.standardOutput == "intact: 3 entries, the hash chain holds.\n")
-        let listed = try ProcessRunner.run("stellwerk", ["audit", "--env", "live", "--limit", "2", "--store", url])
+        let listed = try await ProcessRunner.run(
+            "stellwerk", ["audit", "--env", "live", "--limit", "2", "--store", url])
         #expect(listed.standardOutput.split(separator: "\n").count == 3)
 
         // Behind the store's back, as someone with write access to the file would.
         let connection = try SQLiteConnection(path: path, create: false)
         try connection.executeScript("UPDATE audit_log SET actor = 'operator:mallory' WHERE seq = 2")
         connection.close()
-        let broken = try ProcessRunner.run("stellwerk", ["audit", "verify", "--store", url])
+        let broken = try await ProcessRunner.run("stellwerk", ["audit", "verify", "--store", url])
         #expect(broken.status == 1)
         #expect(broken.standardError == "broken: entry 2 was modified: its content does not match its hash\n")
     }
@@ -77,7 +78,7 @@ import Testing
         try await store.audit(AuditEvent(actor: "operator:anna", action: "test.step", object: "o"))
         let backup = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("copy.sqlite").path
         // The store stays open (and in WAL mode) while the backup runs.
-        let result = try ProcessRunner.run("stellwerk", ["store", "backup", backup, "--store", url])
+        let result = try await ProcessRunner.run("stellwerk", ["store", "backup", backup, "--store", url])
         #expect(result.status == 0, "\(result.standardError)")
         store.close()
         let copy = try await StateStore.open(.sqlite(path: backup), create: false)
@@ -85,10 +86,10 @@ import Testing
         #expect(try await copy.verifyAudit().isIntact)
         copy.close()
 
-        let again = try ProcessRunner.run("stellwerk", ["store", "backup", backup, "--store", url])
+        let again = try await ProcessRunner.run("stellwerk", ["store", "backup", backup, "--store", url])
         #expect(again.status == 1)
         #expect(again.standardError == "Error: \(backup) exists already; choose a new file for the backup\n")
-        let info = try ProcessRunner.run("stellwerk", ["store", "info", "--store", "sqlite:\(backup)"])
+        let info = try await ProcessRunner.run("stellwerk", ["store", "info", "--store", "sqlite:\(backup)"])
         #expect(info.standardOutput == "store:  sqlite:\(backup)\nschema: version 2\n")
     }
 
@@ -104,7 +105,7 @@ import Testing
         _ = try await store.apply(plan, actor: "operator:anna")
         store.close()
 
-        let result = try ProcessRunner.run(
+        let result = try await ProcessRunner.run(
             "stellwerk", ["plan", "--env", "sandbox", "--root", root.path, "--store", url])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("state serial 1"))
@@ -128,18 +129,18 @@ import Testing
             "Error: there is no state store at /nonexistent/folder/state.sqlite"
         ),
     ])
-    func badStoreURL_failsWithOneLine(url: String, expected: String) throws {
-        let result = try ProcessRunner.run("stellwerk", ["audit", "list", "--store", url])
+    func badStoreURL_failsWithOneLine(url: String, expected: String) async throws {
+        let result = try await ProcessRunner.run("stellwerk", ["audit", "list", "--store", url])
         #expect(result.status == 1)
         #expect(result.standardOutput.isEmpty)
         #expect(result.standardError == expected + "\n")
     }
 
     @Test(.enabled(if: PostgresServer.shouldRun))
-    func postgresStore_unreachableOrWithWrongCredentials_failsWithOneLineWithoutThePassword() throws {
+    func postgresStore_unreachableOrWithWrongCredentials_failsWithOneLineWithoutThePassword() async throws {
         let server = try PostgresServer.shared()
         let closedPort = try FreePort.find()
-        let unreachable = try ProcessRunner.run(
+        let unreachable = try await ProcessRunner.run(
             "stellwerk", ["locks", "list", "--store", "postgres://stellwerk:hunter2@127.0.0.1:\(closedPort)/stellwerk"])
         #expect(unreachable.status == 1)
         #expect(unreachable.standardError.split(separator: "\n").count == 1, "\(unreachable.standardError)")
@@ -149,14 +150,15 @@ import Testing
         #expect(unreachable.standardError.contains("Connection refused"))
         #expect(!unreachable.standardError.contains("hunter2"))
 
-        let wrongPassword = try ProcessRunner.run(
+        let wrongPassword = try await ProcessRunner.run(
             "stellwerk", ["locks", "list", "--store", server.url(password: "hunter2")])
         #expect(wrongPassword.status == 1)
         #expect(wrongPassword.standardError.split(separator: "\n").count == 1, "\(wrongPassword.standardError)")
         #expect(wrongPassword.standardError.contains("password authentication failed for user \"postgres\""))
         #expect(!wrongPassword.standardError.contains("hunter2"))
 
-        let working = try ProcessRunner.run("stellwerk", ["store", "info", "--store", try server.createDatabase()])
+        let working = try await ProcessRunner.run(
+            "stellwerk", ["store", "info", "--store", try server.createDatabase()])
         #expect(working.status == 0, "\(working.standardError)")
         #expect(working.standardOutput.hasSuffix("schema: version 2\n"))
         #expect(working.standardOutput.contains("postgres:***@127.0.0.1"))

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// `--read FILE` answers `GET /file` with the file's contents (to check rendered config).
 ///
-///     stellwerk-test-service migrate --append FILE --text TEXT [--fail]
+///     stellwerk-test-service migrate --append FILE --text TEXT [--once] [--fail]
 ///
 /// stands in for a migration: it appends TEXT to FILE (changing the data), then fails if asked.
 @main
@@ -49,7 +49,12 @@ enum TestService {
         func value(_ name: String) -> String? {
             arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
         }
-        if let path = value("--append"), let text = value("--text") {
+        // With --once the text is appended only if the file does not hold it yet, as a versioned
+        // migration that already ran does nothing.
+        let already = value("--append").flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+        if let path = value("--append"), let text = value("--text"),
+            !(arguments.contains("--once") && already.contains(text))
+        {
             let handle =
                 FileHandle(forWritingAtPath: path)
                 ?? {
@@ -87,6 +92,9 @@ enum TestService {
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
+            // One slow or silent client must not stop the service answering everyone else.
+            var limit = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             var buffer = [UInt8](repeating: 0, count: 4096)
             let count = read(client, &buffer, buffer.count)
             let request = count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""

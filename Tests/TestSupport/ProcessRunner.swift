@@ -24,8 +24,22 @@ package enum ProcessRunner {
 
     /// Runs `product` (such as `stellwerk`) with `arguments` in `directory`, without a terminal and
     /// with NO_COLOR set, so output is the plain form scripts see.
+    ///
+    /// The wait happens on a Dispatch thread: a test blocked in `waitpid` on one of Swift's few
+    /// cooperative threads would stall every other test that awaits something meanwhile.
     package static func run(
         _ product: String, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Swift.Result { try runBlocking(product, arguments, in: directory, environment: extra) })
+            }
+        }
+    }
+
+    private static func runBlocking(
+        _ product: String, _ arguments: [String], in directory: URL?, environment extra: [String: String]
     ) throws -> Result {
         let outputs = FileManager.default.temporaryDirectory.appendingPathComponent(
             "stellwerk-out-\(UUID().uuidString)")
