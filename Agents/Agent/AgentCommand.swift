@@ -18,7 +18,7 @@ struct AgentCommand: AsyncParsableCommand {
                 --orchestrator-key /etc/stellwerk/orchestrator.pub --artifacts /var/lib/stellwerk/artifacts
             """,
         version: StellwerkVersion.current,
-        subcommands: [ApplyCommand.self])
+        subcommands: [ApplyCommand.self, RunCommand.self])
 }
 
 /// `stellwerk-agent apply`: converge once and report.
@@ -56,6 +56,16 @@ struct ApplyCommand: AsyncParsableCommand {
     var secrets: String?
 
     func run() async throws {
+        let (state, reconciler) = try prepare()
+        let report = await reconciler.apply(state)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+        if report.instances.contains(where: { $0.lastError != nil }) { throw ExitCode(1) }
+    }
+
+    /// Reads the desired state, key and secrets, and opens the agent's state.
+    func prepare() throws -> (NodeDesiredState, Reconciler) {
         let desiredData: Data
         if desired == "-" {
             desiredData = FileHandle.standardInput.readDataToEndOfFile()
@@ -90,10 +100,100 @@ struct ApplyCommand: AsyncParsableCommand {
                 dataFolder: folder, orchestratorKey: key, artifactFolder: URL(fileURLWithPath: artifacts),
                 secrets: secretValues),
             state: agentState)
-        let report = await reconciler.apply(state)
+        return (state, reconciler)
+    }
+}
+
+/// `stellwerk-agent run`: apply, then keep the node running.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Apply a desired state, then supervise its instances until stopped.",
+        discussion: """
+            Converges like `apply`, then checks every second that each instance's process still runs,
+            restarting one that exited after a back-off that doubles with each crash (1 s up to 1 min);
+            five restarts within five minutes mark it crash-looping. The current report is kept in
+            DATA/report.json. SIGTERM or SIGINT ends the agent and leaves the services running (so the
+            agent can be upgraded without downtime) unless --stop-services is given.
+
+            Pulling desired state from the orchestrator over mTLS arrives with the orchestrator server.
+
+            Example:
+              stellwerk-agent run --desired node.json --data /var/lib/stellwerk \\
+                --orchestrator-key /etc/stellwerk/orchestrator.pub --artifacts /var/lib/stellwerk/artifacts
+            """)
+
+    @OptionGroup var source: ApplyCommand
+    @Flag(help: "Stop every service when the agent is asked to stop.") var stopServices = false
+    @Option(help: "Restarts within five minutes after which an instance counts as crash-looping.")
+    var crashLoopRestarts = 5
+    @Option(help: "The longest wait before restarting an exited service, in seconds.") var maxBackoff = 60
+
+    func run() async throws {
+        let (desired, reconciler) = try source.prepare()
+        var report = await reconciler.apply(desired)
+        try write(report)
+        let supervisor = Supervisor(
+            state: reconciler.state, node: desired.node, address: desired.address,
+            crashLoopRestarts: max(1, crashLoopRestarts), maximumBackoff: .seconds(max(1, maxBackoff)))
+        let stop = StopSignal()
+        while !stop.received {
+            try? await Task.sleep(for: .seconds(1))
+            await supervisor.check()
+            let statuses = await supervisor.statuses()
+            var next = report
+            for index in next.instances.indices {
+                guard let status = statuses[next.instances[index].spec.service] else { continue }
+                next.instances[index].state = status.state
+                if let exit = status.lastExit, status.state != .running { next.instances[index].lastError = exit }
+            }
+            if next != report {
+                report = next
+                try write(report)
+            }
+        }
+        if stopServices {
+            for instance in try reconciler.state.instances().values {
+                if let process = instance.process {
+                    await StopProcess.stop(process, grace: .seconds(instance.spec.stopGraceSeconds))
+                }
+            }
+        }
+    }
+
+    private func write(_ report: NodeReport) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
-        if report.instances.contains(where: { $0.lastError != nil }) { throw ExitCode(1) }
+        try encoder.encode(report).write(
+            to: URL(fileURLWithPath: source.data).appendingPathComponent("report.json"), options: .atomic)
+    }
+}
+
+/// Notes SIGTERM and SIGINT instead of dying on them, so the agent ends its loop cleanly.
+final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    private var sources: [any DispatchSourceSignal] = []
+
+    init() {
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [weak self] in self?.set() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func set() {
+        lock.lock()
+        flag = true
+        lock.unlock()
+    }
+
+    var received: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
     }
 }

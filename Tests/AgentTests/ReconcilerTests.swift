@@ -373,3 +373,77 @@ extension ReconcilerTests {
         return path
     }
 }
+
+/// `stellwerk-agent run`: supervision between applies, and stopping the agent without its services.
+@Suite struct AgentDaemonTests {
+    private func startAgent(_ node: ReconcilerTests.Node, _ spec: InstanceSpec, extra: [String] = []) throws -> pid_t {
+        let folder = node.data.deletingLastPathComponent()
+        let keyFile = folder.appendingPathComponent("orchestrator.pub")
+        try Data(node.key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
+        let desired = folder.appendingPathComponent("desired.json")
+        try JSONEncoder().encode(try node.desired([spec])).write(to: desired)
+        return try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
+            [
+                "run", "--desired", desired.path, "--data", node.data.path, "--orchestrator-key", keyFile.path,
+                "--artifacts", node.artifacts.path,
+            ] + extra,
+            standardOutput: folder.appendingPathComponent("agent.log").path, wait: false
+        ).pid
+    }
+
+    private func report(_ node: ReconcilerTests.Node) -> NodeReport? {
+        FileManager.default.contents(atPath: node.data.appendingPathComponent("report.json").path)
+            .flatMap { try? JSONDecoder().decode(NodeReport.self, from: $0) }
+    }
+
+    private func waitFor(_ what: String, seconds: Int = 60, _ condition: () throws -> Bool) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        while clock.now < deadline {
+            if try condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+
+    private func stopAgent(_ pid: pid_t, signal: Int32 = SIGTERM) -> Int32 {
+        kill(pid, signal)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return (status >> 8) & 0xff
+    }
+
+    @Test func crashingService_isRestartedWithBackoffThenReportedCrashLooping() async throws {
+        let node = try ReconcilerTests.Node()
+        let agent = try startAgent(
+            node, node.instance(arguments: ["--crash-after", "1"]), extra: ["--crash-loop-restarts", "2"])
+        try await waitFor("the crash-looping state") {
+            report(node)?.instances.first?.state == .crashLooping
+        }
+        #expect(stopAgent(agent) == 0)
+        let restarts = try AgentState(folder: node.data).steps(since: "running", of: "catalog").filter {
+            $0.step == "restarted"
+        }
+        #expect(restarts.count >= 2)
+        #expect(report(node)?.instances.first?.lastError?.contains("restarting in") == true)
+        try await node.stopAll()
+    }
+
+    @Test func stoppingTheAgent_leavesServicesRunning_andARestartedAgentAdoptsThem() async throws {
+        let node = try ReconcilerTests.Node()
+        let spec = node.instance()
+        let first = try startAgent(node, spec)
+        try await waitFor("the first report") { report(node)?.instances.first?.state == .running }
+        let pid = try #require(try node.runningPID())
+        #expect(stopAgent(first) == 0)
+        #expect(ProcessIdentity.of(pid: pid)?.isRunning == true)
+
+        try FileManager.default.removeItem(at: node.data.appendingPathComponent("report.json"))
+        let second = try startAgent(node, spec, extra: ["--stop-services"])
+        try await waitFor("the second report") { report(node)?.instances.first?.state == .running }
+        #expect(try node.runningPID() == pid)
+        #expect(stopAgent(second) == 0)
+        try await waitFor("the service to stop", seconds: 20) { ProcessIdentity.of(pid: pid)?.isRunning != true }
+    }
+}

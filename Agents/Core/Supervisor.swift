@@ -1,0 +1,108 @@
+import Foundation
+package import StellwerkAPI
+
+/// Keeps the instances the agent recorded running between applies: a process that exits is started
+/// again from its release after a back-off that doubles with each crash (1 s up to 1 min), and an
+/// instance that keeps crashing is reported as crash-looping while the agent keeps trying at the
+/// longest back-off.
+package actor Supervisor {
+    /// How an instance is doing, as the supervisor sees it.
+    package struct Status: Sendable, Hashable {
+        package var state: InstanceReport.State
+        /// Restarts within the current crash window.
+        package var restarts: Int
+        package var lastExit: String?
+    }
+
+    private struct Tracked {
+        var restarts: [ContinuousClock.Instant] = []
+        var nextAttempt: ContinuousClock.Instant?
+        var status = Status(state: .running, restarts: 0, lastExit: nil)
+    }
+
+    private let state: AgentState
+    private let address: String
+    private let node: String
+    private var tracked: [String: Tracked] = [:]
+    private let clock = ContinuousClock()
+    /// Restarts within `window` after which an instance counts as crash-looping (default 5 in 5 min).
+    private let crashLoopRestarts: Int
+    private let window: Duration
+    private let maximumBackoff: Duration
+
+    package init(
+        state: AgentState, node: String, address: String, crashLoopRestarts: Int = 5, window: Duration = .seconds(300),
+        maximumBackoff: Duration = .seconds(60)
+    ) {
+        self.state = state
+        self.node = node
+        self.address = address
+        self.crashLoopRestarts = crashLoopRestarts
+        self.window = window
+        self.maximumBackoff = maximumBackoff
+    }
+
+    /// The current status of each supervised instance, by service.
+    package func statuses() -> [String: Status] {
+        tracked.mapValues(\.status)
+    }
+
+    /// One round: notices exited processes and restarts those whose back-off has passed.
+    package func check() async {
+        guard let instances = try? state.instances() else { return }
+        let now = clock.now
+        for (service, instance) in instances {
+            var entry = tracked[service] ?? Tracked()
+            if let process = instance.process {
+                StopProcess.reap(process)
+                if process.isRunning {
+                    entry.restarts.removeAll { now - $0 > window }
+                    entry.status.restarts = entry.restarts.count
+                    entry.status.state = entry.restarts.count >= crashLoopRestarts ? .crashLooping : .running
+                    tracked[service] = entry
+                    continue
+                }
+            }
+            // The process is gone: schedule a restart, or make it when its time has come.
+            entry.restarts.removeAll { now - $0 > window }
+            guard let due = entry.nextAttempt else {
+                let exponent = min(entry.restarts.count, 6)
+                let backoff = min(maximumBackoff, .seconds(1 << exponent))
+                entry.nextAttempt = now + backoff
+                entry.status.lastExit = "exited; restarting in \(backoff)"
+                entry.status.state = entry.restarts.count >= crashLoopRestarts ? .crashLooping : .starting
+                try? state.journal(service, "exited", "restart in \(backoff)")
+                tracked[service] = entry
+                continue
+            }
+            guard now >= due else {
+                tracked[service] = entry
+                continue
+            }
+            entry.nextAttempt = nil
+            entry.restarts.append(now)
+            entry.status.restarts = entry.restarts.count
+            do {
+                let process = try StartProcess.start(
+                    URL(fileURLWithPath: instance.folder).appendingPathComponent(instance.spec.artifact.executable)
+                        .path,
+                    arguments: instance.spec.arguments, directory: URL(fileURLWithPath: instance.folder),
+                    environment: [
+                        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": instance.folder,
+                        "STELLWERK_SERVICE": service, "STELLWERK_NODE": node,
+                    ],
+                    log: URL(fileURLWithPath: instance.folder).deletingLastPathComponent().deletingLastPathComponent()
+                        .appendingPathComponent("logs/\(service).log"))
+                try state.journal(service, "restarted", Reconciler.describe(process))
+                var updated = instance
+                updated.process = process
+                try state.save(service, updated)
+                if entry.restarts.count >= crashLoopRestarts { entry.status.state = .crashLooping }
+            } catch {
+                entry.status.lastExit = "cannot restart: \(error)"
+            }
+            tracked[service] = entry
+        }
+        for service in tracked.keys where instances[service] == nil { tracked[service] = nil }
+    }
+}
