@@ -117,7 +117,8 @@ let package = Package(
         .executableTarget(
             name: "stellwerk-bench",
             dependencies: [
-                "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport",
+                "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
+                "Agent", "stellwerk-test-service", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Bench",

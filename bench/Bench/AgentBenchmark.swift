@@ -1,0 +1,159 @@
+import AgentCore
+import ArgumentParser
+import Artifacts
+import Crypto
+import Foundation
+import StellwerkAPI
+import TestSupport
+
+/// The agent's cost (issue: idle RSS < 30 MB, idle CPU about 0, no-op apply < 50 ms) and the time
+/// from desired state to healthy for a fresh install.
+struct AgentBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Measure the agent: fresh install and no-op apply of four instances, idle RSS and CPU.",
+        discussion: """
+            Packs the small test service as an artifact, signs a release, and converges a node with four
+            instances of it: once from scratch, then again with nothing to do (median of the runs). Then
+            starts `stellwerk-agent run` supervising the four and samples its RSS and CPU while idle.
+
+            Example:
+              swift run -c release stellwerk-bench agent --runs 20 --idle-seconds 10
+            """)
+
+    @Option(help: "No-op applies to time (the median is reported).") var runs = 20
+    @Option(help: "Seconds to sample the idle agent.") var idleSeconds = 10
+
+    func run() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "stellwerk-agent-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        let content = root.appendingPathComponent("content/bin")
+        try FileManager.default.createDirectory(at: content, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: products.appendingPathComponent("stellwerk-test-service"), to: content.appendingPathComponent("service")
+        )
+        let artifacts = root.appendingPathComponent("artifacts")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        let tar = root.appendingPathComponent("service.tar").path
+        guard
+            try Spawn.run("/bin/tar", ["-cf", tar, "-C", content.deletingLastPathComponent().path, "bin"]).status == 0
+        else {
+            throw ValidationError("tar failed")
+        }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: tar))
+        let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        try bytes.write(to: artifacts.appendingPathComponent("\(sha256).tar"))
+        let key = Curve25519.Signing.PrivateKey()
+
+        var instances: [InstanceSpec] = []
+        for service in ["catalog", "portal", "sensors", "visualization"] {
+            let port = try FreePort.find()
+            let config = "service: \(service)\n"
+            instances.append(
+                InstanceSpec(
+                    service: service, blueprint: service, release: "r1",
+                    artifact: ArtifactReference(
+                        component: "datenplattform", sha256: sha256, url: nil, executable: "bin/service"),
+                    arguments: ["--host", "127.0.0.1", "--port", String(port)],
+                    configFiles: [
+                        ConfigFile(path: "\(service).yaml", mode: 0o644, content: config, sha256: "c-\(service)")
+                    ],
+                    configDigest: "d-\(service)", parameters: [:], ports: ["http": port],
+                    health: HealthCheckSpec(
+                        probe: .http(port: port, path: "/health", status: 200), intervalSeconds: 1, timeoutSeconds: 1,
+                        retries: 5, startPeriodSeconds: 5),
+                    migrations: nil, stopGraceSeconds: 5))
+        }
+        let manifest = try ReleaseSigner.sign(
+            ReleaseManifest(
+                id: "r1", version: "r1", revision: "bench",
+                components: ["datenplattform": ComponentArtifact(sha256: sha256, size: bytes.count, migrations: [])]),
+            privateKey: key.rawRepresentation)
+        let desired = NodeDesiredState(
+            node: "bench-1", site: "bench", environment: "sandbox", address: "127.0.0.1", instances: instances,
+            releases: [manifest])
+        let data = root.appendingPathComponent("data")
+        let reconciler = Reconciler(
+            configuration: AgentConfiguration(
+                dataFolder: data, orchestratorKey: key.publicKey.rawRepresentation, artifactFolder: artifacts),
+            state: try AgentState(folder: data))
+
+        let (installed, install) = await Measurement.secondsAsync { await reconciler.apply(desired) }
+        guard installed.instances.allSatisfy({ $0.state == .running }) else {
+            throw ValidationError("the install failed: \(installed.instances.map { $0.lastError ?? "" })")
+        }
+        var noOps: [Double] = []
+        for _ in 0..<max(1, runs) {
+            noOps.append(await Measurement.secondsAsync { await reconciler.apply(desired) }.1)
+        }
+        let noOp = Measurement.median(noOps)
+        print("four instances of the test service")
+        print("  fresh install to healthy: \(Measurement.milliseconds(install))")
+        print(
+            "  no-op apply (median):     \(Measurement.milliseconds(noOp))  target < 50 ms  ratio \(String(format: "%.2f", noOp / 0.05))"
+        )
+
+        // The supervising agent, idle.
+        let keyFile = root.appendingPathComponent("orchestrator.pub")
+        try Data(key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
+        let desiredFile = root.appendingPathComponent("desired.json")
+        try JSONEncoder().encode(desired).write(to: desiredFile)
+        let agent = try Spawn.run(
+            products.appendingPathComponent("stellwerk-agent").path,
+            [
+                "run", "--desired", desiredFile.path, "--data", data.path, "--orchestrator-key", keyFile.path,
+                "--artifacts", artifacts.path, "--stop-services",
+            ],
+            wait: false
+        ).pid
+        try await Task.sleep(for: .seconds(3))  // its own no-op apply, then idle
+        let before = AgentProcess.cpuSeconds(agent)
+        var peak = 0
+        for _ in 0..<max(1, idleSeconds) {
+            try await Task.sleep(for: .seconds(1))
+            peak = max(peak, AgentProcess.residentBytes(agent))
+        }
+        let cpu = AgentProcess.cpuSeconds(agent) - before
+        kill(agent, SIGTERM)
+        var status: Int32 = 0
+        waitpid(agent, &status, 0)
+        print(
+            "  idle agent RSS (peak):    \(Measurement.megabytes(peak))  target < 30 MB  ratio \(String(format: "%.2f", Double(peak) / 30_000_000))"
+        )
+        print(
+            "  idle agent CPU:           \(String(format: "%.3f", cpu / Double(idleSeconds))) of a core (\(String(format: "%.2f", cpu)) s in \(idleSeconds) s)"
+        )
+    }
+}
+
+extension Measurement {
+    static func secondsAsync<T>(_ body: () async throws -> T) async rethrows -> (T, Double) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try await body()
+        let elapsed = clock.now - start
+        return (result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+}
+
+/// Readings of another process from /proc.
+enum AgentProcess {
+    static func residentBytes(_ pid: pid_t) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
+    }
+
+    static func cpuSeconds(_ pid: pid_t) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
