@@ -84,7 +84,9 @@ let package = Package(
         // MARK: The agent's operations: start, stop, supervise and health-check service processes
         .target(
             name: "AgentCore",
-            dependencies: ["StellwerkAPI", "Artifacts", "Database"],
+            dependencies: [
+                "StellwerkAPI", "Artifacts", "Database", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Agents/Core",
             swiftSettings: strictSettings),
 

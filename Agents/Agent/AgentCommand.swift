@@ -145,6 +145,8 @@ struct RunCommand: AsyncParsableCommand {
             for index in next.instances.indices {
                 guard let status = statuses[next.instances[index].spec.service] else { continue }
                 next.instances[index].state = status.state
+                next.instances[index].drift = status.drift
+                if let health = status.health { next.instances[index].health = health }
                 if let exit = status.lastExit, status.state != .running { next.instances[index].lastError = exit }
             }
             if next != report {

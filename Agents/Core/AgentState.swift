@@ -16,6 +16,8 @@ package final class AgentState: @unchecked Sendable {
         package var lastError: String?
         /// The spec and folder that ran before, for rolling back.
         package var previous: Previous?
+        /// SHA-256 of each config file as the agent wrote it (secrets filled in), by path; for drift.
+        package var writtenFiles: [String: String]?
 
         package struct Previous: Codable, Sendable, Hashable {
             package var spec: InstanceSpec

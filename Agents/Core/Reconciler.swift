@@ -78,7 +78,7 @@ package struct Reconciler: Sendable {
                 }
                 return InstanceReport(
                     spec: spec.reported, state: .running, health: existing.health, lastError: existing.lastError,
-                    drift: [])
+                    drift: Drift.files(of: existing))
             }
             // Same spec, but the process is gone: start it again from the release it had.
             return await start(
@@ -288,9 +288,15 @@ package struct Reconciler: Sendable {
         let previous = existing.flatMap {
             $0.spec == spec ? $0.previous : AgentState.Instance.Previous(spec: $0.spec, folder: $0.folder)
         }
-        let record = AgentState.Instance(
+        var record = AgentState.Instance(
             spec: spec, folder: folder.path, process: process, health: result.detail, lastError: nil, previous: previous
         )
+        record.writtenFiles = Dictionary(
+            uniqueKeysWithValues: spec.configFiles.compactMap { file in
+                FileManager.default.contents(atPath: folder.appendingPathComponent(file.path).path).map {
+                    (file.path, Drift.digest($0))
+                }
+            })
         do {
             try switchCurrent(spec.service, to: folder)
             try state.save(spec.service, record)

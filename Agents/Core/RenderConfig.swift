@@ -7,7 +7,15 @@ package import StellwerkAPI
 package enum RenderConfig {
     /// Writes every file of `spec` under `folder`; a marker whose secret is not given is an error that
     /// names the secret, not its value.
-    package static func render(_ spec: InstanceSpec, into folder: URL, secrets: [String: String]) throws(AgentError) {
+    ///
+    /// - Returns: the SHA-256 of each file as written, by path, to notice later edits (drift).
+    @discardableResult
+    package static func render(
+        _ spec: InstanceSpec, into folder: URL, secrets: [String: String]
+    ) throws(AgentError)
+        -> [String: String]
+    {
+        var written: [String: String] = [:]
         for file in spec.configFiles {
             guard !file.path.hasPrefix("/"), !file.path.split(separator: "/").contains("..") else {
                 throw AgentError("the config file '\(file.path)' would leave the release folder")
@@ -40,12 +48,14 @@ package enum RenderConfig {
                 guard rename(temporary.path, target.path) == 0 else {
                     throw AgentError("cannot put \(file.path) in place: \(String(cString: strerror(errno)))")
                 }
+                written[file.path] = Drift.digest(Data(content.utf8))
             } catch let error as AgentError {
                 throw error
             } catch {
                 throw AgentError("writing the config file \(file.path): \(error.localizedDescription)")
             }
         }
+        return written
     }
 }
 

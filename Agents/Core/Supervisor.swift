@@ -12,11 +12,17 @@ package actor Supervisor {
         /// Restarts within the current crash window.
         package var restarts: Int
         package var lastExit: String?
+        /// The last health probe's result.
+        package var health: String?
+        /// Config files changed behind the agent's back.
+        package var drift: [String] = []
     }
 
     private struct Tracked {
         var restarts: [ContinuousClock.Instant] = []
         var nextAttempt: ContinuousClock.Instant?
+        var nextProbe: ContinuousClock.Instant?
+        var failedProbes = 0
         var status = Status(state: .running, restarts: 0, lastExit: nil)
     }
 
@@ -42,6 +48,29 @@ package actor Supervisor {
         self.maximumBackoff = maximumBackoff
     }
 
+    private func logFile(of instance: AgentState.Instance, service: String) -> URL {
+        URL(fileURLWithPath: instance.folder).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("logs/\(service).log")
+    }
+
+    /// Probes a running instance when its interval has passed; more failures in a row than the
+    /// blueprint's retries make it unhealthy, one success makes it running again.
+    private func probe(_ instance: AgentState.Instance, entry: inout Tracked, now: ContinuousClock.Instant) async {
+        let health = instance.spec.health
+        if let next = entry.nextProbe, now < next {
+            return
+        }
+        entry.nextProbe = now + .seconds(max(1, health.intervalSeconds))
+        let result = await CheckHealth.probe(health, host: address, directory: URL(fileURLWithPath: instance.folder))
+        entry.status.health = result.detail
+        entry.failedProbes = result.healthy ? 0 : entry.failedProbes + 1
+        if entry.restarts.count >= crashLoopRestarts {
+            entry.status.state = .crashLooping
+        } else {
+            entry.status.state = entry.failedProbes > health.retries ? .unhealthy : .running
+        }
+    }
+
     /// The current status of each supervised instance, by service.
     package func statuses() -> [String: Status] {
         tracked.mapValues(\.status)
@@ -58,7 +87,9 @@ package actor Supervisor {
                 if process.isRunning {
                     entry.restarts.removeAll { now - $0 > window }
                     entry.status.restarts = entry.restarts.count
-                    entry.status.state = entry.restarts.count >= crashLoopRestarts ? .crashLooping : .running
+                    await probe(instance, entry: &entry, now: now)
+                    entry.status.drift = Drift.files(of: instance)
+                    LogRotation.rotateIfNeeded(logFile(of: instance, service: service))
                     tracked[service] = entry
                     continue
                 }
@@ -91,8 +122,7 @@ package actor Supervisor {
                         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": instance.folder,
                         "STELLWERK_SERVICE": service, "STELLWERK_NODE": node,
                     ],
-                    log: URL(fileURLWithPath: instance.folder).deletingLastPathComponent().deletingLastPathComponent()
-                        .appendingPathComponent("logs/\(service).log"))
+                    log: logFile(of: instance, service: service))
                 try state.journal(service, "restarted", Reconciler.describe(process))
                 var updated = instance
                 updated.process = process

@@ -447,3 +447,47 @@ extension ReconcilerTests {
         try await waitFor("the service to stop", seconds: 20) { ProcessIdentity.of(pid: pid)?.isRunning != true }
     }
 }
+
+extension AgentDaemonTests {
+    @Test func serviceThatTurnsUnhealthy_isReportedUnhealthyWhileItRuns() async throws {
+        let node = try ReconcilerTests.Node()
+        var spec = node.instance(arguments: ["--unhealthy-after", "2"])
+        spec.health.intervalSeconds = 1
+        spec.health.retries = 1
+        let agent = try startAgent(node, spec)
+        try await waitFor("the unhealthy state") { report(node)?.instances.first?.state == .unhealthy }
+        #expect(report(node)?.instances.first?.health == "HTTP 503")
+        #expect(try node.runningPID().map { ProcessIdentity.of(pid: $0)?.isRunning == true } == true)
+        #expect(stopAgent(agent) == 0)
+        try await node.stopAll()
+    }
+}
+
+extension ReconcilerTests {
+    @Test func configEditedBehindTheAgentsBack_isReportedAsDrift() async throws {
+        let node = try Node()
+        let agent = try node.reconciler()
+        let spec = node.instance()
+        _ = await agent.apply(try node.desired([spec]))
+        let config = node.data.appendingPathComponent("instances/catalog/current/catalog.yaml")
+        #expect(await agent.apply(try node.desired([spec])).instances.first?.drift == [])
+        try Data("greeting: von Hand geändert\n".utf8).write(to: config)
+        #expect(await agent.apply(try node.desired([spec])).instances.first?.drift == ["catalog.yaml"])
+        try await node.stopAll()
+    }
+
+    @Test func logRotation_keepsThreeCopiesAndEmptiesTheLog() throws {
+        let folder = try Fixtures.temporaryFolder("stellwerk-logs")
+        let log = folder.appendingPathComponent("catalog.log")
+        for round in 1...4 {
+            try Data(String(repeating: "\(round)", count: 2048).utf8).write(to: log)
+            LogRotation.rotateIfNeeded(log, maxBytes: 1024, keep: 3)
+            #expect((try FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int) == 0)
+        }
+        #expect(try String(contentsOf: folder.appendingPathComponent("catalog.log.1"), encoding: .utf8).hasPrefix("4"))
+        #expect(try String(contentsOf: folder.appendingPathComponent("catalog.log.3"), encoding: .utf8).hasPrefix("2"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.log.4").path))
+        LogRotation.rotateIfNeeded(log, maxBytes: 1024, keep: 3)  // small: left alone
+        #expect(try String(contentsOf: folder.appendingPathComponent("catalog.log.1"), encoding: .utf8).hasPrefix("4"))
+    }
+}

@@ -32,6 +32,7 @@ enum TestService {
             exit(2)
         }
         let health = Int(options["--health"] ?? "200") ?? 200
+        let unhealthyAfter = options["--unhealthy-after"].flatMap(Double.init).map { Date().addingTimeInterval($0) }
         if flags.contains("--ignore-sigterm") { signal(SIGTERM, SIG_IGN) }
         if let seconds = options["--crash-after"].flatMap(Double.init) {
             Thread.detachNewThread {
@@ -41,7 +42,7 @@ enum TestService {
             }
         }
         FileHandle.standardOutput.write(Data("test-service \(getpid()) listening on \(host):\(port)\n".utf8))
-        serve(host: host, port: port, health: health, file: options["--read"])
+        serve(host: host, port: port, health: health, unhealthyAfter: unhealthyAfter, file: options["--read"])
     }
 
     static func migrate() {
@@ -72,7 +73,7 @@ enum TestService {
         exit(0)
     }
 
-    static func serve(host: String, port: UInt16, health: Int, file: String?) {
+    static func serve(host: String, port: UInt16, health: Int, unhealthyAfter: Date?, file: String?) {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -101,7 +102,9 @@ enum TestService {
             let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
             let (status, body): (Int, String)
             switch path {
-            case "/health": (status, body) = (health, health == 200 ? "ok\n" : "unhealthy\n")
+            case "/health":
+                let current = unhealthyAfter.map { Date() > $0 ? 503 : health } ?? health
+                (status, body) = (current, current == 200 ? "ok\n" : "unhealthy\n")
             case "/pid": (status, body) = (200, "\(getpid())\n")
             case "/file":
                 (status, body) = (200, file.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "")
