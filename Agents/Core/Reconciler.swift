@@ -172,6 +172,8 @@ package struct Reconciler: Sendable {
         }
         try state.journal(spec.service, "render", folder.lastPathComponent)
         try RenderConfig.render(spec, into: folder, secrets: configuration.secrets)
+        // A missing user is found now, while the old release still runs untouched.
+        _ = try serviceUser(spec, folder: folder)
         return folder
     }
 
@@ -208,7 +210,7 @@ package struct Reconciler: Sendable {
         try state.journal(spec.service, "migrate", backup?.path ?? "")
         let result = try await RunMigrations.run(
             folder.appendingPathComponent(spec.artifact.executable).path, arguments: migrations.arguments, in: folder,
-            log: logFile(spec.service))
+            log: logFile(spec.service), user: try serviceUser(spec, folder: folder))
         guard result == 0 else {
             if let backup { try DataBackup.restore(backup, to: instanceFolder.appendingPathComponent("data")) }
             try state.journal(spec.service, "migration-failed", "exit status \(result)")
@@ -262,7 +264,7 @@ package struct Reconciler: Sendable {
                     "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": folder.path, "STELLWERK_SERVICE": spec.service,
                     "STELLWERK_NODE": desired.node,
                 ],
-                log: logFile(spec.service))
+                log: logFile(spec.service), user: try serviceUser(spec, folder: folder))
             // Recorded at once: an agent killed before it records the instance finds the process here.
             try state.journal(spec.service, "started", Self.describe(process))
         } catch {
@@ -307,6 +309,19 @@ package struct Reconciler: Sendable {
                 spec: spec.reported, state: .running, health: result.detail, lastError: "\(error)", drift: [])
         }
         return InstanceReport(spec: spec.reported, state: .running, health: result.detail, lastError: nil, drift: [])
+    }
+
+    /// The user `spec` asks to run as, with its release folder and data handed to it; `nil` when the
+    /// blueprint names none or the agent does not run as root (then services run as the agent's user).
+    private func serviceUser(_ spec: InstanceSpec, folder: URL) throws -> ServiceUser? {
+        guard let name = spec.user, getuid() == 0 else { return nil }
+        guard let user = ServiceUser.named(name) else {
+            throw AgentError(
+                "the user '\(name)' that \(spec.service) runs as does not exist on this node; create it "
+                    + "(useradd --system \(name))")
+        }
+        try user.own([folder, instancesFolder.appendingPathComponent(spec.service).appendingPathComponent("data")])
+        return user
     }
 
     private func logFile(_ service: String) -> URL {

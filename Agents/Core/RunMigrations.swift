@@ -4,20 +4,24 @@ import Foundation
 /// Runs a release's migration command in its folder and waits for it.
 enum RunMigrations {
     /// The exit status; the wait happens on a Dispatch thread, off Swift's cooperative pool.
-    static func run(_ executable: String, arguments: [String], in folder: URL, log: URL) async throws -> Int32 {
+    static func run(
+        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?
+    ) async throws -> Int32 {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(
-                    with: Result { try runBlocking(executable, arguments: arguments, in: folder, log: log) })
+                    with: Result { try runBlocking(executable, arguments: arguments, in: folder, log: log, user: user) }
+                )
             }
         }
     }
 
-    private static func runBlocking(_ executable: String, arguments: [String], in folder: URL, log: URL) throws -> Int32
-    {
+    private static func runBlocking(
+        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?
+    ) throws -> Int32 {
         let process = try StartProcess.start(
             executable, arguments: arguments, directory: folder, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
-            log: log)
+            log: log, user: user)
         var status: Int32 = 0
         while waitpid(process.pid, &status, 0) == -1 && errno == EINTR {}
         let exited = (status & 0x7f) == 0

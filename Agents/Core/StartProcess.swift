@@ -4,9 +4,11 @@ package import Foundation
 /// the agent do not reach it, and it outlives an agent restart), in its working folder, with its
 /// output appended to a log file and nothing else of the agent's inherited.
 package enum StartProcess {
-    /// Starts `executable` with `arguments` in `directory`; returns its identity once it runs.
+    /// Starts `executable` with `arguments` in `directory`, as `user` when given (the agent must run as
+    /// root for that); returns its identity once it runs.
     package static func start(
-        _ executable: String, arguments: [String], directory: URL, environment: [String: String], log: URL
+        _ executable: String, arguments: [String], directory: URL, environment: [String: String], log: URL,
+        user: ServiceUser? = nil
     ) throws(ProcessError) -> ProcessIdentity {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -36,7 +38,10 @@ package enum StartProcess {
         // health probe's, say) would otherwise live on in the service and hold that connection open.
         let script =
             #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; cd "$0" && exec "$@""#
-        let argv = ["/bin/bash", "-c", script, directory.path, executable] + arguments
+        // setpriv (util-linux) drops to the service's user and groups just before the service runs.
+        let switchUser =
+            user.map { ["/usr/bin/setpriv", "--reuid=\($0.uid)", "--regid=\($0.gid)", "--init-groups", "--"] } ?? []
+        let argv = ["/bin/bash", "-c", script, directory.path] + switchUser + [executable] + arguments
         let cArguments = argv.map { strdup($0) } + [nil]
         let cEnvironment = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -65,5 +70,30 @@ package struct ProcessError: Error, Sendable, CustomStringConvertible {
 
     package init(_ description: String) {
         self.description = description
+    }
+}
+
+/// A system user a service runs as.
+package struct ServiceUser: Sendable, Hashable {
+    package var name: String
+    package var uid: uid_t
+    package var gid: gid_t
+
+    /// Looks a user up by name; `nil` when this system has no such user.
+    package static func named(_ name: String) -> ServiceUser? {
+        guard let entry = getpwnam(name) else { return nil }
+        return ServiceUser(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+    }
+
+    /// Hands `paths` (and everything under the folders among them) to this user.
+    package func own(_ paths: [URL]) throws(ProcessError) {
+        for path in paths {
+            guard let walker = FileManager.default.enumerator(atPath: path.path) else { continue }
+            var all = [path.path]
+            while let next = walker.nextObject() as? String { all.append(path.appendingPathComponent(next).path) }
+            for item in all where lchown(item, uid, gid) != 0 {
+                throw ProcessError("cannot hand \(item) to \(name): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 }

@@ -122,7 +122,8 @@ package actor Supervisor {
                         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": instance.folder,
                         "STELLWERK_SERVICE": service, "STELLWERK_NODE": node,
                     ],
-                    log: logFile(of: instance, service: service))
+                    log: logFile(of: instance, service: service),
+                    user: getuid() == 0 ? instance.spec.user.flatMap(ServiceUser.named) : nil)
                 try state.journal(service, "restarted", Reconciler.describe(process))
                 var updated = instance
                 updated.process = process

@@ -491,3 +491,29 @@ extension ReconcilerTests {
         #expect(try String(contentsOf: folder.appendingPathComponent("catalog.log.1"), encoding: .utf8).hasPrefix("4"))
     }
 }
+
+extension ReconcilerTests {
+    @Test(.enabled(if: getuid() == 0, "only root can run a service as another user"))
+    func service_withAUser_runsAsThatUserAndCanReadItsSecretConfig() async throws {
+        let node = try Node()
+        let agent = try node.reconciler(secrets: ["token": "geheim"])
+        var spec = node.instance(config: "token: {{secret:token}}\n")
+        spec.user = "nobody"
+        let report = await agent.apply(try node.desired([spec]))
+        #expect(report.instances.first?.state == .running, "\(report)")
+        let pid = try #require(try node.runningPID())
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?.split(separator: "\t").dropFirst().first
+        #expect(uid.map(String.init) == String(getpwnam("nobody").pointee.pw_uid))
+        let config = node.data.appendingPathComponent("instances/catalog/current/catalog.yaml").path
+        let attributes = try FileManager.default.attributesOfItem(atPath: config)
+        #expect(attributes[.ownerAccountName] as? String == "nobody")
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+
+        var missing = node.instance(release: "r2")
+        missing.user = "stellwerk-no-such-user"
+        let refused = await agent.apply(try node.desired([missing]))
+        #expect(refused.instances.first?.lastError?.contains("the user 'stellwerk-no-such-user'") == true, "\(refused)")
+        try await node.stopAll()
+    }
+}
