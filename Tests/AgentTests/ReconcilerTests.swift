@@ -517,3 +517,27 @@ extension ReconcilerTests {
         try await node.stopAll()
     }
 }
+
+extension ReconcilerTests {
+    @Test func unhealthyReleaseAfterASuccessfulMigration_getsItsDataBackByteForByte() async throws {
+        let node = try Node()
+        let agent = try node.reconciler()
+        let records = node.data.appendingPathComponent("instances/catalog/data/records.txt")
+        _ = await agent.apply(
+            try node.desired([
+                node.instance(migrations: MigrationSpec(arguments: ["migrate"], backup: true, target: "0001"))
+            ]))
+        let original = Data("datensatz 1\n".utf8)
+        try original.write(to: records)
+
+        let v2 = node.instance(
+            release: "r2", arguments: ["--health", "503"],
+            migrations: MigrationSpec(
+                arguments: ["migrate", "--append", "data/records.txt", "--text", "v2\n"], backup: true, target: "0002"))
+        let report = await agent.apply(try node.desired([v2]))
+        #expect(report.instances.first?.spec.release == "r1")
+        #expect(report.instances.first?.lastError?.contains("rolled back") == true, "\(report)")
+        #expect(try Data(contentsOf: records) == original)
+        try await node.stopAll()
+    }
+}
