@@ -47,7 +47,14 @@ package final class ConnectionPool: Sendable {
         guard let handle = state.withLock({ state -> Handle? in state.closed ? nil : state.idle.popLast() }) else {
             throw DatabaseError(.unavailable, "the store is closed")
         }
-        defer { state.withLock { $0.idle.append(handle) } }
+        defer {
+            // A pool closed meanwhile takes no connections back: close this one instead.
+            let closed = state.withLock { state -> Bool in
+                if !state.closed { state.idle.append(handle) }
+                return state.closed
+            }
+            if closed { handle.connection.close() }
+        }
         return try body(handle.connection)
     }
 
