@@ -153,8 +153,7 @@ enum CommandProbe {
         while clock.now < deadline {
             let result = waitpid(identity.pid, &status, WNOHANG)
             if result == identity.pid {
-                let exited = (status & 0x7f) == 0
-                let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                let code = StopProcess.exitCode(fromWaitStatus: status)
                 return CheckHealth.Result(healthy: code == 0, detail: "exit status \(code)")
             }
             usleep(10_000)

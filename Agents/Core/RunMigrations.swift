@@ -24,8 +24,7 @@ enum RunMigrations {
             log: log, user: user)
         var status: Int32 = 0
         while waitpid(process.pid, &status, 0) == -1 && errno == EINTR {}
-        let exited = (status & 0x7f) == 0
-        return exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return StopProcess.exitCode(fromWaitStatus: status)
     }
 }
 

@@ -36,6 +36,12 @@ package enum StopProcess {
         return !process.isRunning
     }
 
+    /// A `waitpid` status as a shell shows it: the exit code, or 128 plus the signal that ended it.
+    /// (WIFEXITED and WEXITSTATUS are macros Swift does not import.)
+    static func exitCode(fromWaitStatus status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     /// Collects the exit status of a child that has ended, so it does not linger as a zombie.
     static func reap(_ process: ProcessIdentity) {
         var status: Int32 = 0

@@ -101,6 +101,8 @@ struct AgentBenchmark: AsyncParsableCommand {
         try Data(key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
         let desiredFile = root.appendingPathComponent("desired.json")
         try JSONEncoder().encode(desired).write(to: desiredFile)
+        let reportFile = data.appendingPathComponent("report.json").path
+        try? FileManager.default.removeItem(atPath: reportFile)
         let agent = try Spawn.run(
             products.appendingPathComponent("stellwerk-agent").path,
             [
@@ -109,7 +111,12 @@ struct AgentBenchmark: AsyncParsableCommand {
             ],
             wait: false
         ).pid
-        try await Task.sleep(for: .seconds(3))  // its own no-op apply, then idle
+        // Idle means after its own (no-op) apply, which ends with the first report written.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: reportFile), clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let before = AgentProcess.cpuSeconds(agent)
         var peak = 0
         for _ in 0..<max(1, idleSeconds) {
