@@ -19,6 +19,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // swift-configuration support is not used; leaving that trait out keeps it out of the build.
+        .package(
+            url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // MARK: System libraries (C), linked from the Debian -dev packages
@@ -67,6 +76,45 @@ let package = Package(
             path: "Orchestrator/Store",
             swiftSettings: strictSettings),
 
+        // MARK: Identity: the orchestrator's certificate authority and the agents' keys and certificates
+        .target(
+            name: "Identity",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Orchestrator/Identity",
+            swiftSettings: strictSettings),
+
+        // MARK: Server: agent API (mTLS), operator API, rollout engine
+        .target(
+            name: "Server",
+            dependencies: [
+                "StellwerkAPI", "Model", "Planner", "Store", "Identity", "Artifacts", "WorkspaceFiles",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Orchestrator/Server",
+            swiftSettings: strictSettings),
+
+        // MARK: Client: how the CLI and the agent talk to the server (HTTPS, pinned CA, client certificates)
+        .target(
+            name: "OrchestratorClient",
+            dependencies: [
+                "StellwerkAPI", "Identity",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Orchestrator/Client",
+            swiftSettings: strictSettings),
+
         // MARK: Files on disk: the workspace folder, snapshots and saved plans
         .target(
             name: "WorkspaceFiles",
@@ -94,7 +142,8 @@ let package = Package(
         .executableTarget(
             name: "StellwerkCLI",
             dependencies: [
-                "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles",
+                "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "Server", "OrchestratorClient",
+                "Identity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Orchestrator/CLI",
@@ -102,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "Agent",
             dependencies: [
-                "StellwerkAPI", "AgentCore",
+                "StellwerkAPI", "AgentCore", "OrchestratorClient", "Identity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Agents/Agent",
@@ -120,7 +169,8 @@ let package = Package(
             name: "stellwerk-bench",
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
-                "Agent", "stellwerk-test-service", .product(name: "Crypto", package: "swift-crypto"),
+                "Agent", "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Bench",
@@ -174,6 +224,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AgentTests",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "StellwerkCLI", "Agent", "stellwerk-test-service", "Server", "OrchestratorClient", "Identity",
+                "StellwerkAPI", "TestSupport",
+            ],
+            path: "Tests/ServerTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

@@ -10,15 +10,19 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "stellwerk-agent",
         abstract: "Keep one municipal server at its desired state.",
         discussion: """
-            `apply` converges the node once to a desired state from a file and prints a JSON report. The
-            daemon that pulls desired state from the orchestrator over mTLS arrives with the server.
+            `join` enrolls the node with its orchestrator once (a join token and the CA fingerprint);
+            `run` then keeps the node at the desired state it pulls over mutual TLS. `apply` converges
+            once to a desired state from a file and prints a JSON report (for tests and air-gapped nodes).
 
-            Example:
+            Examples:
+              stellwerk-agent join https://stellwerk.example:8443 --token-file join.token \\
+                --ca-fingerprint 3f1c…e9 --data /var/lib/stellwerk
+              stellwerk-agent run --data /var/lib/stellwerk
               stellwerk-agent apply --desired node.json --data /var/lib/stellwerk \\
                 --orchestrator-key /etc/stellwerk/orchestrator.pub --artifacts /var/lib/stellwerk/artifacts
             """,
         version: StellwerkVersion.current,
-        subcommands: [ApplyCommand.self, RunCommand.self])
+        subcommands: [JoinCommand.self, RunCommand.self, ApplyCommand.self])
 }
 
 /// `stellwerk-agent apply`: converge once and report.
@@ -66,6 +70,16 @@ struct ApplyCommand: AsyncParsableCommand {
 
     /// Reads the desired state, key and secrets, and opens the agent's state.
     func prepare() throws -> (NodeDesiredState, Reconciler) {
+        try LocalDesiredState.prepare(
+            desired: desired, data: data, orchestratorKey: orchestratorKey, artifacts: artifacts, secrets: secrets)
+    }
+}
+
+/// A desired state given as a file, with the key and artifact folder that go with it.
+enum LocalDesiredState {
+    static func prepare(
+        desired: String, data: String, orchestratorKey: String, artifacts: String, secrets: String?
+    ) throws -> (NodeDesiredState, Reconciler) {
         let desiredData: Data
         if desired == "-" {
             desiredData = FileHandle.standardInput.readDataToEndOfFile()
@@ -86,13 +100,7 @@ struct ApplyCommand: AsyncParsableCommand {
         else {
             throw ValidationError("\(orchestratorKey) does not hold a base64 Ed25519 public key (32 bytes)")
         }
-        var secretValues: [String: String] = [:]
-        if let secrets {
-            guard let contents = FileManager.default.contents(atPath: secrets),
-                let values = try? JSONDecoder().decode([String: String].self, from: contents)
-            else { throw ValidationError("\(secrets) is not a JSON object of secret names and values") }
-            secretValues = values
-        }
+        let secretValues = try readSecrets(secrets)
         let folder = URL(fileURLWithPath: data)
         let agentState = try AgentState(folder: folder)
         let reconciler = Reconciler(
@@ -102,72 +110,13 @@ struct ApplyCommand: AsyncParsableCommand {
             state: agentState)
         return (state, reconciler)
     }
-}
 
-/// `stellwerk-agent run`: apply, then keep the node running.
-struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Apply a desired state, then supervise its instances until stopped.",
-        discussion: """
-            Converges like `apply`, then checks every second that each instance's process still runs,
-            restarting one that exited after a back-off that doubles with each crash (1 s up to 1 min);
-            five restarts within five minutes mark it crash-looping. The current report is kept in
-            DATA/report.json. SIGTERM or SIGINT ends the agent and leaves the services running (so the
-            agent can be upgraded without downtime) unless --stop-services is given.
-
-            Pulling desired state from the orchestrator over mTLS arrives with the orchestrator server.
-
-            Example:
-              stellwerk-agent run --desired node.json --data /var/lib/stellwerk \\
-                --orchestrator-key /etc/stellwerk/orchestrator.pub --artifacts /var/lib/stellwerk/artifacts
-            """)
-
-    @OptionGroup var source: ApplyCommand
-    @Flag(help: "Stop every service when the agent is asked to stop.") var stopServices = false
-    @Option(help: "Restarts within five minutes after which an instance counts as crash-looping.")
-    var crashLoopRestarts = 5
-    @Option(help: "The longest wait before restarting an exited service, in seconds.") var maxBackoff = 60
-
-    func run() async throws {
-        let (desired, reconciler) = try source.prepare()
-        var report = await reconciler.apply(desired)
-        try write(report)
-        let supervisor = Supervisor(
-            state: reconciler.state, node: desired.node, address: desired.address,
-            crashLoopRestarts: max(1, crashLoopRestarts), maximumBackoff: .seconds(max(1, maxBackoff)))
-        let stop = StopSignal()
-        while !stop.received {
-            try? await Task.sleep(for: .seconds(1))
-            await supervisor.check()
-            let statuses = await supervisor.statuses()
-            var next = report
-            for index in next.instances.indices {
-                guard let status = statuses[next.instances[index].spec.service] else { continue }
-                next.instances[index].state = status.state
-                next.instances[index].drift = status.drift
-                if let health = status.health { next.instances[index].health = health }
-                if let exit = status.lastExit, status.state != .running { next.instances[index].lastError = exit }
-            }
-            if next != report {
-                report = next
-                try write(report)
-            }
-        }
-        if stopServices {
-            for instance in try reconciler.state.instances().values {
-                if let process = instance.process {
-                    await StopProcess.stop(process, grace: .seconds(instance.spec.stopGraceSeconds))
-                }
-            }
-        }
-    }
-
-    private func write(_ report: NodeReport) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(report).write(
-            to: URL(fileURLWithPath: source.data).appendingPathComponent("report.json"), options: .atomic)
+    static func readSecrets(_ secrets: String?) throws -> [String: String] {
+        guard let secrets else { return [:] }
+        guard let contents = FileManager.default.contents(atPath: secrets),
+            let values = try? JSONDecoder().decode([String: String].self, from: contents)
+        else { throw ValidationError("\(secrets) is not a JSON object of secret names and values") }
+        return values
     }
 }
 

@@ -16,17 +16,26 @@ package struct AgentConfiguration: Sendable {
     package var secrets: [String: String]
     /// Release folders kept per instance, the current one included (default 3).
     package var keepReleases: Int
+    /// Where missing artifacts come from (the orchestrator); `nil` when only the folder counts.
+    package var artifactSource: (any ArtifactSource)?
 
     package init(
         dataFolder: URL, orchestratorKey: Data, artifactFolder: URL, secrets: [String: String] = [:],
-        keepReleases: Int = 3
+        keepReleases: Int = 3, artifactSource: (any ArtifactSource)? = nil
     ) {
+        self.artifactSource = artifactSource
         self.dataFolder = dataFolder
         self.orchestratorKey = orchestratorKey
         self.artifactFolder = artifactFolder
         self.secrets = secrets
         self.keepReleases = keepReleases
     }
+}
+
+/// Something artifacts can be downloaded from into the agent's cache, such as its orchestrator.
+package protocol ArtifactSource: Sendable {
+    /// Stores the artifact with this SHA-256 at `file`, checked, or throws why not.
+    func download(sha256: String, to file: URL) async throws
 }
 
 /// Moves a node towards its desired state, one instance at a time: verify, fetch, unpack, render,
@@ -86,7 +95,7 @@ package struct Reconciler: Sendable {
         }
         let doing = "installing \(spec.service) \(spec.release) on \(desired.node)"
         do {
-            let folder = try prepare(spec, desired: desired, instanceFolder: instanceFolder)
+            let folder = try await prepare(spec, desired: desired, instanceFolder: instanceFolder)
             let backup = try await migrateIfNeeded(
                 spec, existing: existing, folder: folder, instanceFolder: instanceFolder)
             return await switchOver(spec, folder: folder, existing: existing, backup: backup, desired: desired)
@@ -140,7 +149,7 @@ package struct Reconciler: Sendable {
 
     /// Verifies the release and artifact, and unpacks and renders a release folder; changes nothing
     /// that runs.
-    private func prepare(_ spec: InstanceSpec, desired: NodeDesiredState, instanceFolder: URL) throws -> URL {
+    private func prepare(_ spec: InstanceSpec, desired: NodeDesiredState, instanceFolder: URL) async throws -> URL {
         try state.journal(spec.service, "verify", spec.release)
         guard let signed = desired.releases.first(where: { $0.manifest.id == spec.release }) else {
             throw AgentError("release \(spec.release) comes without a signed manifest; refusing it")
@@ -153,7 +162,7 @@ package struct Reconciler: Sendable {
                 "the artifact \(spec.artifact.component) is not the one release \(spec.release) names; refusing it")
         }
         try state.journal(spec.service, "fetch", expected)
-        let bytes = try fetch(spec.artifact, sha256: expected)
+        let bytes = try await fetch(spec.artifact, sha256: expected)
         try ReleaseSigner.verifyDigest(of: bytes, expected: expected, artifact: spec.artifact.component)
 
         let folder = instanceFolder.appendingPathComponent("releases")
@@ -177,13 +186,25 @@ package struct Reconciler: Sendable {
         return folder
     }
 
-    private func fetch(_ artifact: ArtifactReference, sha256: String) throws -> [UInt8] {
-        if let url = artifact.url, url.hasPrefix("http://") || url.hasPrefix("https://") {
-            throw AgentError(
-                "downloading artifacts over HTTP arrives with the orchestrator server; not implemented yet")
+    /// The artifact's bytes from the content-addressed cache, downloading it first when the agent has
+    /// a source (its orchestrator) and the cache does not hold it.
+    private func fetch(_ artifact: ArtifactReference, sha256: String) async throws -> [UInt8] {
+        let cached = configuration.artifactFolder.appendingPathComponent("\(sha256).tar")
+        if !FileManager.default.fileExists(atPath: cached.path) {
+            if let url = artifact.url, url.hasPrefix("http://") || url.hasPrefix("https://"),
+                configuration.artifactSource == nil
+            {
+                throw AgentError(
+                    "the artifact \(artifact.component) lives at an external URL; downloading those is not implemented yet, put \(sha256).tar into \(configuration.artifactFolder.path)"
+                )
+            }
+            if let source = configuration.artifactSource {
+                try FileManager.default.createDirectory(
+                    at: configuration.artifactFolder, withIntermediateDirectories: true)
+                try await source.download(sha256: sha256, to: cached)
+            }
         }
-        let path = configuration.artifactFolder.appendingPathComponent("\(sha256).tar").path
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = FileManager.default.contents(atPath: cached.path) else {
             throw AgentError(
                 "the artifact \(artifact.component) (\(sha256.prefix(12))) is not in \(configuration.artifactFolder.path)"
             )

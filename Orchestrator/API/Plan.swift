@@ -19,6 +19,8 @@ public struct Plan: Codable, Sendable, Hashable {
     public var sites: [SitePlan]
     /// Things an operator should know before applying, such as secrets that were never set.
     public var warnings: [String]
+    /// How the server rolls the plan out: the environment's rollout policy.
+    public var rollout: RolloutSettings?
 
     public init(
         environment: String, serial: Int, release: String, revision: String, sites: [SitePlan], warnings: [String]

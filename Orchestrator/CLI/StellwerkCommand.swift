@@ -16,10 +16,16 @@ struct StellwerkCommand: AsyncParsableCommand {
               stellwerk plan --env sandbox
               stellwerk plan --env live --state live-state.json --out live.plan.json
               stellwerk plan show live.plan.json
+              stellwerk apply --env sandbox --release r-1a2b3c4d5e6f
+              stellwerk status
               stellwerk audit verify
+
+            Commands that talk to an orchestrator read STELLWERK_SERVER, STELLWERK_TOKEN and STELLWERK_CA.
             """,
         version: StellwerkVersion.current,
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, LocksCommand.self, AuditCommand.self, StoreCommand.self,
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RolloutCommand.self,
+            RollbackCommand.self, ReleaseCommand.self, ServerCommand.self, TokenCommand.self, UserCommand.self,
+            LocksCommand.self, AuditCommand.self, StoreCommand.self,
         ])
 }

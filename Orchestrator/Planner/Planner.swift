@@ -113,9 +113,25 @@ package struct Planner: Sendable {
                     site: site, displayName: "\(site) (no longer declared)", nodes: nodes.sorted { $0.node < $1.node }))
         }
         sites.sort { $0.site < $1.site }
-        return Plan(
+        var plan = Plan(
             environment: environment.name, serial: recorded.serial, release: release?.id ?? ReleaseManifest.unreleased,
             revision: revision, sites: sites, warnings: warnings(desired, secrets: recorded.secrets))
+        plan.rollout = Self.settings(environment.definition.rollout)
+        return plan
+    }
+
+    /// The environment's rollout policy in the form the server reads from a plan.
+    package static func settings(_ policy: RolloutPolicy) -> RolloutSettings {
+        let (inFlight, percent): (Int, Bool) =
+            switch policy.maxInFlight {
+            case .count(let count): (count, false)
+            case .percent(let value): (value, true)
+            }
+        return RolloutSettings(
+            canary: policy.canary, maxInFlight: inFlight, maxInFlightPercent: percent,
+            minHealthySeconds: policy.minHealthyTime.seconds, healthyDeadlineSeconds: policy.healthyDeadline.seconds,
+            progressDeadlineSeconds: policy.progressDeadline.seconds, autoRollback: policy.autoRollback,
+            lostAfterSeconds: policy.lostAfter.seconds, onDisconnected: policy.onDisconnected.rawValue)
     }
 
     private func removal(of node: String, record: RecordedNode, environment: String) -> NodePlan {

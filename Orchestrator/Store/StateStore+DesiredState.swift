@@ -21,6 +21,19 @@ extension StateStore {
         }
     }
 
+    /// The serial each node's desired state was written at, by node name.
+    package func desiredStateSerials(environment: String) async throws -> [String: Int] {
+        try await read { connection in
+            var serials: [String: Int] = [:]
+            for row in try connection.query(
+                "SELECT node, serial FROM desired_states WHERE environment = $1", .text(environment))
+            {
+                serials[row.text(0)] = row.integer(1)
+            }
+            return serials
+        }
+    }
+
     /// One node's desired state and the serial it was written at; `nil` when it has none.
     package func desiredState(environment: String, node: String) async throws -> (serial: Int, state: NodeDesiredState)?
     {

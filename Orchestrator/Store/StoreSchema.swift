@@ -106,6 +106,15 @@ enum StoreSchema {
                 """,
                 "CREATE INDEX audit_log_by_environment ON audit_log (environment, seq)",
             ]),
+        Migration(
+            version: 3, summary: "operators: API tokens (hashes only) and their roles per environment",
+            statements: [
+                """
+                CREATE TABLE operators (
+                    name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, roles TEXT NOT NULL,
+                    created_by TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT)
+                """
+            ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -170,9 +170,7 @@ package final class PostgresServer: @unchecked Sendable {
         let pgCtl = binaries.appendingPathComponent("pg_ctl").path
         let data = folder.appendingPathComponent("data").path
         let stop = (asRoot ? "/usr/sbin/runuser -u postgres -- " : "") + "\(pgCtl) -D '\(data)' -m immediate -w stop"
-        let script =
-            "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1; rm -rf '\(folder.path)'"
-        try Spawn.run("/bin/sh", ["-c", script], wait: false)
+        try Spawn.whenThisProcessEnds("\(stop) >/dev/null 2>&1; rm -rf '\(folder.path)'")
     }
 
 }

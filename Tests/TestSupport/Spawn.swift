@@ -59,3 +59,11 @@ package enum Spawn {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
     }
 }
+
+extension Spawn {
+    /// Runs `command` in a shell once this test process has gone, however it ended (Swift Testing has
+    /// no hook after the last test), so a crashed test run leaves no servers or agents behind.
+    package static func whenThisProcessEnds(_ command: String) throws {
+        try run("/bin/sh", ["-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(command)"], wait: false)
+    }
+}

@@ -14,5 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
             Example:
               swift run -c release stellwerk-bench plan --sites 50 --nodes-per-site 20
             """,
-        subcommands: [PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, GenerateWorkspace.self])
+        subcommands: [
+            PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, ServerBenchmark.self, GenerateWorkspace.self,
+        ])
 }

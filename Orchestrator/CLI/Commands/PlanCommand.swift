@@ -75,7 +75,9 @@ struct CreatePlan: AsyncParsableCommand {
 
     func run() async throws {
         let terminal = Terminal.detect()
-        let (loaded, root) = try workspace.load(terminal: terminal)
+        let manifest = try release.map { try JSONFiles.read(ReleaseManifest.self, from: $0, what: "release manifest") }
+        let (loaded, root) = try workspace.load(
+            terminal: terminal, releaseProducts: manifest?.components.keys ?? [:].keys)
         let environment: ResolvedEnvironment
         do {
             environment = try EnvironmentResolver(workspace: loaded).resolve(env)
@@ -84,7 +86,6 @@ struct CreatePlan: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let recorded = try await recordedState(root: root)
-        let manifest = try release.map { try JSONFiles.read(ReleaseManifest.self, from: $0, what: "release manifest") }
         let plan = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: recorded)
         if let out {
             do {

@@ -32,10 +32,15 @@ struct WorkspaceOption: ParsableArguments {
     }
 
     /// Loads and validates the workspace; on failure prints every diagnostic and exits 1.
-    func load(terminal: Terminal) throws -> (Workspace, URL) {
+    ///
+    /// - Parameter releaseProducts: components a release carries, which blueprints may run besides the
+    ///   products this repository builds.
+    func load(terminal: Terminal, releaseProducts: some Sequence<String> = []) throws -> (Workspace, URL) {
         let url = try rootURL()
         do {
-            let workspace = try WorkspaceLoader(source: DiskSourceTree(root: url)).load()
+            var options = WorkspaceOptions()
+            options.knownProducts.formUnion(releaseProducts)
+            let workspace = try WorkspaceLoader(source: DiskSourceTree(root: url), options: options).load()
             return (workspace, url)
         } catch {
             DiagnosticPrinter(terminal: terminal, root: url).printAll(error.diagnostics, to: .standardError)

@@ -115,6 +115,21 @@ package struct JoinTokenRecord: Sendable, Hashable, Codable {
     package var usedAt: Date?
     package var createdBy: String
     package var createdAt: Date
+
+    package init(
+        id: String, tokenHash: String, environment: String, site: String, node: String, expiresAt: Date,
+        usedAt: Date? = nil, createdBy: String, createdAt: Date
+    ) {
+        self.id = id
+        self.tokenHash = tokenHash
+        self.environment = environment
+        self.site = site
+        self.node = node
+        self.expiresAt = expiresAt
+        self.usedAt = usedAt
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+    }
 }
 
 /// A client certificate the orchestrator issued to a node.
@@ -126,6 +141,19 @@ package struct CertificateRecord: Sendable, Hashable, Codable {
     package var notAfter: Date
     package var issuedAt: Date
     package var revokedAt: Date?
+
+    package init(
+        serial: String, environment: String, node: String, fingerprint: String, notAfter: Date, issuedAt: Date,
+        revokedAt: Date? = nil
+    ) {
+        self.serial = serial
+        self.environment = environment
+        self.node = node
+        self.fingerprint = fingerprint
+        self.notAfter = notAfter
+        self.issuedAt = issuedAt
+        self.revokedAt = revokedAt
+    }
 }
 
 /// A secret as stored: only the encrypted value and a fingerprint that identifies it.
@@ -149,6 +177,20 @@ package struct RolloutRecord: Sendable, Hashable, Codable {
     package var document: String
     package var createdAt: Date
     package var updatedAt: Date
+
+    package init(
+        id: String, environment: String, release: String, serial: Int, state: String, document: String, createdAt: Date,
+        updatedAt: Date
+    ) {
+        self.id = id
+        self.environment = environment
+        self.release = release
+        self.serial = serial
+        self.state = state
+        self.document = document
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// One node's step in a rollout.
@@ -158,6 +200,14 @@ package struct RolloutStep: Sendable, Hashable, Codable {
     package var state: String
     package var detail: String
     package var updatedAt: Date
+
+    package init(position: Int, node: String, state: String, detail: String, updatedAt: Date) {
+        self.position = position
+        self.node = node
+        self.state = state
+        self.detail = detail
+        self.updatedAt = updatedAt
+    }
 }
 
 /// A request to promote a release from one environment to the next.
@@ -181,4 +231,26 @@ package struct ApprovalRecord: Sendable, Hashable, Codable {
     package var decision: String
     package var reason: String
     package var createdAt: Date
+}
+
+/// An operator: a name, the hash of their API token, and their role per environment (`*` for all).
+package struct OperatorRecord: Sendable, Hashable, Codable {
+    package var name: String
+    package var tokenHash: String
+    package var roles: [String: String]
+    package var createdBy: String
+    package var createdAt: Date
+    package var revokedAt: Date?
+
+    package init(
+        name: String, tokenHash: String, roles: [String: String], createdBy: String, createdAt: Date,
+        revokedAt: Date? = nil
+    ) {
+        self.name = name
+        self.tokenHash = tokenHash
+        self.roles = roles
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
 }

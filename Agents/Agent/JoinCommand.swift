@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Identity
+import OrchestratorClient
+import StellwerkAPI
+
+/// `stellwerk-agent join`: enroll this node with its orchestrator, once.
+struct JoinCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "join",
+        abstract: "Enroll this node with its orchestrator using a single-use join token.",
+        discussion: """
+            Fetches the orchestrator's CA and accepts it only if its SHA-256 is the fingerprint given
+            (an operator reads it from `stellwerk server` or `stellwerk token create`). Then it makes a
+            key pair, sends a certificate request with the join token, and keeps the key (mode 0600),
+            the certificate, the CA and the server's release-signing key in DATA/identity. The token
+            works once: a replayed, expired or unknown token is refused.
+
+            Example:
+              stellwerk-agent join https://stellwerk.example:8443 --token-file /root/join.token \\
+                --ca-fingerprint 3f1c…e9 --data /var/lib/stellwerk
+            """)
+
+    @Argument(help: ArgumentHelp("The orchestrator's address.", valueName: "URL"))
+    var url: String
+
+    @Option(
+        help: ArgumentHelp(
+            "The join token (prefer --token-file: command lines are visible to others).", valueName: "TOKEN"))
+    var token: String?
+
+    @Option(help: ArgumentHelp("A file holding the join token.", valueName: "FILE"))
+    var tokenFile: String?
+
+    @Option(help: ArgumentHelp("SHA-256 of the orchestrator's CA certificate.", valueName: "SHA256"))
+    var caFingerprint: String
+
+    @Option(help: ArgumentHelp("The agent's data folder.", valueName: "DIR"))
+    var data: String
+
+    func run() async throws {
+        guard url.hasPrefix("https://") else { throw ValidationError("the orchestrator URL must start with https://") }
+        let secret: String
+        if let token {
+            secret = token
+        } else if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw ValidationError("cannot read the join token from \(tokenFile)")
+            }
+            secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            throw ValidationError("give the join token with --token-file FILE (or --token TOKEN)")
+        }
+        let identity = NodeIdentity(folder: URL(fileURLWithPath: data).appendingPathComponent("identity"))
+        if identity.exists {
+            throw ValidationError(
+                "\(data) already holds a node identity; remove \(identity.folder.path) to join again")
+        }
+        do {
+            let authority = try await OrchestratorConnection.fetchAuthority(url: url, fingerprint: caFingerprint)
+            let connection = try OrchestratorConnection(url: url, authority: authority)
+            defer { Task { await connection.shutdown() } }
+            let (key, request) = try NodeIdentity.makeRequest()
+            let answer = try await connection.json(
+                "POST", "/v1/join", body: JoinRequest(token: secret, certificateRequest: request), as: JoinResponse.self
+            )
+            try identity.store(key: key, certificate: answer.certificate)
+            try PEMFiles.write(authority, to: identity.authorityFile)
+            let settings = OrchestratorSettings(
+                url: url, environment: answer.environment, site: answer.site, node: answer.node,
+                signingKey: answer.signingKey)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try encoder.encode(settings).write(to: identity.orchestratorFile, options: .atomic)
+            print("Joined as \(answer.node) (site \(answer.site), environment \(answer.environment)).")
+            print("Start the agent with: stellwerk-agent run --data \(data)")
+        } catch let error as ClientError {
+            throw AgentExit(message: "joining failed: \(error.message)")
+        } catch let error as IdentityError {
+            throw AgentExit(message: "joining failed: \(error.description)")
+        }
+    }
+}
+
+/// Ends the agent with one readable line and exit status 1.
+struct AgentExit: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

@@ -1,0 +1,120 @@
+import AgentCore
+import Foundation
+import Identity
+import OrchestratorClient
+import StellwerkAPI
+
+/// The agent's side of the orchestrator: long-polling for desired state, reporting, downloading
+/// artifacts into the cache, and renewing the node certificate — all over mutual TLS, and all
+/// patient when the server is away.
+actor Orchestrator: ArtifactSource {
+    private let identity: NodeIdentity
+    private let settings: OrchestratorSettings
+    private var connection: OrchestratorConnection
+    private var lastRenewalCheck = ContinuousClock.now - .seconds(86_400)
+    private var unreachableSince: ContinuousClock.Instant?
+
+    init(identity: NodeIdentity) throws {
+        self.identity = identity
+        guard let contents = FileManager.default.contents(atPath: identity.orchestratorFile.path),
+            let settings = try? JSONDecoder().decode(OrchestratorSettings.self, from: contents)
+        else { throw AgentError("\(identity.orchestratorFile.path) is missing or unreadable; join the node again") }
+        self.settings = settings
+        connection = try OrchestratorConnection(identity: identity, settings: settings)
+    }
+
+    nonisolated func signingKey() throws -> Data {
+        guard let contents = FileManager.default.contents(atPath: identity.orchestratorFile.path),
+            let settings = try? JSONDecoder().decode(OrchestratorSettings.self, from: contents),
+            let key = Data(base64Encoded: settings.signingKey), key.count == 32
+        else { throw AgentError("\(identity.orchestratorFile.path) holds no Ed25519 signing key") }
+        return key
+    }
+
+    /// Long-polls until cancelled, handing each newer desired state to `inbox`; backs off from 1 s to
+    /// 30 s while the server cannot be reached.
+    func poll(from serial: Int, into inbox: Inbox) async {
+        var known = serial
+        var pause = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                let answer = try await connection.call(
+                    "GET", "/v1/agent/desired-state?known=\(known)&wait=25", timeoutSeconds: 40)
+                if answer.status == 200 {
+                    let desired = try OrchestratorConnectionDecoding.decode(DesiredStateResponse.self, answer.body)
+                    known = desired.serial
+                    await inbox.put(desired)
+                } else if answer.status != 204 {
+                    throw ClientError(
+                        status: answer.status, code: "http", message: String(decoding: answer.body, as: UTF8.self))
+                }
+                reachable()
+                pause = .seconds(1)
+            } catch is CancellationError {
+                return
+            } catch {
+                unreachable(error)
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(30))
+            }
+        }
+    }
+
+    /// Sends a report; `false` when it did not arrive (the loop tries again).
+    func send(_ report: NodeReport) async -> Bool {
+        do {
+            try await connection.send("POST", "/v1/agent/report", body: report)
+            reachable()
+            return true
+        } catch {
+            unreachable(error)
+            return false
+        }
+    }
+
+    func download(sha256: String, to file: URL) async throws {
+        try await connection.download(sha256: sha256, to: file)
+    }
+
+    /// Renews the node certificate with a fresh key once two thirds of its lifetime have passed.
+    func renewIfDue() async {
+        guard ContinuousClock.now - lastRenewalCheck > .seconds(3600) else { return }
+        lastRenewalCheck = .now
+        guard (try? identity.renewalDue()) == true else { return }
+        do {
+            let (key, request) = try NodeIdentity.makeRequest()
+            let answer = try await connection.json(
+                "POST", "/v1/agent/certificate", body: RenewalRequest(certificateRequest: request),
+                as: RenewalResponse.self)
+            try identity.store(key: key, certificate: answer.certificate)
+            let old = connection
+            connection = try OrchestratorConnection(identity: identity, settings: settings)
+            await old.shutdown()
+            log("renewed the node certificate; it is valid until \(try identity.certificateExpiry())")
+        } catch {
+            log("renewing the node certificate failed, trying again in an hour: \(error)")
+        }
+    }
+
+    private func reachable() {
+        if unreachableSince != nil { log("reached the orchestrator at \(settings.url) again") }
+        unreachableSince = nil
+    }
+
+    private func unreachable(_ error: any Error) {
+        if unreachableSince == nil {
+            unreachableSince = .now
+            log("the orchestrator is unreachable (\(error)); keeping the last desired state and retrying")
+        }
+    }
+
+    private func log(_ message: String) {
+        FileHandle.standardError.write(Data("stellwerk-agent: \(message)\n".utf8))
+    }
+}
+
+enum OrchestratorConnectionDecoding {
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        try WireJSON.decoder().decode(T.self, from: data)
+    }
+}

@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import OrchestratorClient
+import StellwerkAPI
+
+/// `stellwerk token`: join tokens for nodes.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Create and list single-use join tokens for nodes.",
+        subcommands: [CreateToken.self, ListTokens.self])
+}
+
+struct CreateToken: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a join token for one node (admin).",
+        discussion: """
+            Prints the token once; only its hash is stored. It works for this node only, once, until it
+            expires. Hand it to the node's admin together with the CA fingerprint.
+
+            Example:
+              stellwerk token create --env sandbox --site kusel --node kus-sbx-1 --ttl 1h
+            """)
+
+    @OptionGroup var connection: ServerConnectionOption
+    @Option(help: ArgumentHelp("The node's environment.", valueName: "ENV")) var env: String
+    @Option(help: ArgumentHelp("The node's site.", valueName: "SITE")) var site: String
+    @Option(help: ArgumentHelp("The node's name.", valueName: "NODE")) var node: String
+    @Option(help: ArgumentHelp("How long the token stays valid: 30m, 1h, 7d (default 1h).", valueName: "SPAN"))
+    var ttl = "1h"
+    @Flag(help: "Print the token as JSON.") var json = false
+
+    func run() async throws {
+        guard let seconds = DurationText.seconds(ttl) else {
+            throw CLIError("--ttl \(ttl): write a span such as 30m, 1h or 7d")
+        }
+        let issued = try await connection.with { server in
+            try await server.json(
+                "POST", "/v1/join-tokens",
+                body: JoinTokenRequest(environment: env, site: site, node: node, ttlSeconds: seconds),
+                as: IssuedToken.self)
+        }
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(issued))
+            return
+        }
+        print(issued.token)
+        let until = issued.expiresAt.map { ISO8601DateFormatter().string(from: $0) } ?? "?"
+        FileHandle.standardError.write(
+            Data("Join token \(issued.id) for \(node) (site \(site), \(env)), valid once until \(until).\n".utf8))
+    }
+}
+
+struct ListTokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List join tokens (admin).")
+    @OptionGroup var connection: ServerConnectionOption
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let tokens = try await connection.with {
+            try await $0.json("GET", "/v1/join-tokens", as: [[String: String]].self)
+        }
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(tokens))
+            return
+        }
+        Terminal.detect().table(
+            header: ["ID", "ENVIRONMENT", "SITE", "NODE", "EXPIRES", "USED"],
+            rows: tokens.map {
+                [
+                    $0["id"] ?? "", $0["environment"] ?? "", $0["site"] ?? "", $0["node"] ?? "", $0["expiresAt"] ?? "",
+                    $0["used"] ?? "",
+                ]
+            })
+    }
+}
+
+/// `stellwerk user`: operators and their roles.
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Manage operators: API tokens with a role per environment.",
+        discussion: """
+            Roles: viewer (read), operator (apply, roll back, control rollouts), approver (approve
+            promotions), admin (everything, and users and join tokens). `*` stands for every environment.
+
+            Examples:
+              stellwerk user create anna --role sandbox=operator --role live=viewer
+              stellwerk user create ben --role '*=approver'
+              stellwerk user list
+              stellwerk user revoke anna
+            """,
+        subcommands: [CreateUser.self, ListUsers.self, RevokeUser.self])
+}
+
+struct CreateUser: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Create an operator and print their API token once (admin).")
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: "The operator's name.") var name: String
+    @Option(help: ArgumentHelp("ENV=ROLE; repeat for several environments.", valueName: "ENV=ROLE"))
+    var role: [String] = []
+
+    func run() async throws {
+        var roles: [String: String] = [:]
+        for entry in role {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw CLIError("--role \(entry): write ENV=ROLE, such as sandbox=operator")
+            }
+            roles[parts[0]] = parts[1]
+        }
+        let issued = try await connection.with {
+            try await $0.json("POST", "/v1/users", body: UserRequest(name: name, roles: roles), as: IssuedToken.self)
+        }
+        print(issued.token)
+        FileHandle.standardError.write(Data("API token of \(name); it is shown only now.\n".utf8))
+    }
+}
+
+struct ListUsers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List operators (admin).")
+    @OptionGroup var connection: ServerConnectionOption
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let users = try await connection.with { try await $0.json("GET", "/v1/users", as: [UserView].self) }
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(users))
+            return
+        }
+        Terminal.detect().table(
+            header: ["NAME", "ROLES", "CREATED BY", "STATE"],
+            rows: users.map {
+                [
+                    $0.name, $0.roles.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                    $0.createdBy, $0.revokedAt == nil ? "active" : "revoked",
+                ]
+            })
+    }
+}
+
+struct RevokeUser: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Revoke an operator's token (admin).")
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: "The operator's name.") var name: String
+
+    func run() async throws {
+        try await connection.with { try await $0.send("DELETE", "/v1/users/\(name)") }
+        print("Revoked the API token of \(name).")
+    }
+}
+
+enum DurationText {
+    /// `90s`, `30m`, `1h`, `7d` or combinations like `1h30m`, in seconds.
+    static func seconds(_ text: String) -> Int? {
+        var total = 0
+        var number = ""
+        for character in text {
+            if character.isNumber {
+                number.append(character)
+                continue
+            }
+            guard let value = Int(number) else { return nil }
+            switch character {
+            case "d": total += value * 86_400
+            case "h": total += value * 3_600
+            case "m": total += value * 60
+            case "s": total += value
+            default: return nil
+            }
+            number = ""
+        }
+        return number.isEmpty && total > 0 ? total : nil
+    }
+}
+
+enum CLIJSON {
+    static func encode(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(value) + Data("\n".utf8)
+    }
+}

@@ -1,0 +1,437 @@
+import ArgumentParser
+import Foundation
+import Model
+import OrchestratorClient
+import Planner
+import StellwerkAPI
+import WorkspaceFiles
+
+/// `stellwerk apply`: start a rollout and follow it.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Roll a plan out to an environment and follow it live.",
+        discussion: """
+            Without PLAN, computes the plan against the orchestrator's recorded state (as `stellwerk plan`
+            would) and applies it; with PLAN, applies that saved plan, which the orchestrator refuses when
+            the environment changed since it was computed. The rollout then runs in waves (canary first)
+            as the environment's rollout policy says, and this command shows each node's progress until
+            it ends; --detach returns at once. Exit status 0 when the rollout succeeded, 1 otherwise.
+
+            Examples:
+              stellwerk apply --env sandbox --release r-2026-11-27
+              stellwerk apply --env live live.plan.json
+              stellwerk apply --env sandbox --detach
+            """)
+
+    @OptionGroup var workspace: WorkspaceOption
+    @OptionGroup var connection: ServerConnectionOption
+    @Option(help: ArgumentHelp("The environment to apply to.", valueName: "ENV")) var env: String
+    @Option(help: ArgumentHelp("The release to deploy (an ID the orchestrator holds).", valueName: "ID"))
+    var release: String?
+    @Argument(help: ArgumentHelp("A plan saved with `stellwerk plan --out`.", valueName: "PLAN")) var plan: String?
+    @Flag(help: "Start the rollout and return without following it.") var detach = false
+    @Flag(help: "Print the final rollout as JSON.") var json = false
+
+    func run() async throws {
+        let terminal = Terminal.detect()
+        let outcome: RolloutView = try await connection.with { server in
+            let plan = try await self.plan(server: server, terminal: terminal)
+            guard plan.environment == env else {
+                throw CLIError("the plan is for \(plan.environment), not \(env)")
+            }
+            let started = try await server.json(
+                "POST", "/v1/rollouts", body: ApplyRequest(plan: plan), as: RolloutView.self)
+            if detach { return started }
+            return try await RolloutFollower(terminal: terminal, quiet: json).follow(started.id, server: server)
+        }
+        if json { FileHandle.standardOutput.write(try CLIJSON.encode(outcome)) }
+        if detach {
+            if !json {
+                terminal.line(
+                    "Started rollout \(outcome.id); follow it with `stellwerk rollout show \(outcome.id) --follow`.")
+            }
+            return
+        }
+        if outcome.state != "succeeded" { throw ExitCode(1) }
+    }
+
+    private func plan(server: OrchestratorConnection, terminal: Terminal) async throws -> Plan {
+        if let plan {
+            let saved = try JSONFiles.read(Plan.self, from: plan, what: "plan")
+            guard saved.format == Plan.currentFormat else {
+                throw CLIError(
+                    "\(plan): the plan has format \(saved.format); this stellwerk reads format \(Plan.currentFormat)")
+            }
+            return saved
+        }
+        var manifest: ReleaseManifest?
+        if let release {
+            manifest = try await server.json("GET", "/v1/releases/\(release)", as: SignedReleaseManifest.self).manifest
+        }
+        let (loaded, root) = try workspace.load(
+            terminal: terminal, releaseProducts: manifest?.components.keys ?? [:].keys)
+        let environment: ResolvedEnvironment
+        do {
+            environment = try EnvironmentResolver(workspace: loaded).resolve(env)
+        } catch {
+            DiagnosticPrinter(terminal: terminal, root: root).printAll(error.diagnostics, to: .standardError)
+            throw ExitCode(1)
+        }
+        let snapshot = try await server.json("GET", "/v1/environments/\(env)/snapshot", as: StateSnapshot.self)
+        let computed = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: snapshot)
+        if !json { PlanRenderer(terminal: terminal, showUnchanged: false).render(computed) }
+        return computed
+    }
+}
+
+/// Follows a rollout until it ends: on a terminal, one line per node redrawn in place with a
+/// progress bar; otherwise one line per change, for logs.
+struct RolloutFollower {
+    let terminal: Terminal
+    let quiet: Bool
+
+    func follow(_ id: String, server: OrchestratorConnection) async throws -> RolloutView {
+        let start = Date()
+        var shown: [String: String] = [:]
+        var drawnLines = 0
+        while true {
+            let view = try await server.json("GET", "/v1/rollouts/\(id)", as: RolloutView.self)
+            if !quiet {
+                if terminal.colors {
+                    if drawnLines > 0 { terminal.write("\u{1B}[\(drawnLines)A\u{1B}[J") }
+                    let lines = Self.render(view, terminal: terminal, elapsed: Date().timeIntervalSince(start))
+                    for line in lines { terminal.line(line) }
+                    drawnLines = lines.count
+                } else {
+                    for step in view.steps where shown[step.node] != "\(step.state) \(step.detail)" {
+                        shown[step.node] = "\(step.state) \(step.detail)"
+                        terminal.line(
+                            "\(Self.elapsed(Date().timeIntervalSince(start)))  \(step.node)  \(step.state)  \(step.detail)"
+                        )
+                    }
+                }
+            }
+            if !view.isActive {
+                if !quiet {
+                    let verdict = view.state == "succeeded" ? terminal.green(view.state) : terminal.red(view.state)
+                    terminal.line(
+                        "Rollout \(view.id) \(verdict) after \(Self.elapsed(Date().timeIntervalSince(start))): \(view.message)"
+                    )
+                }
+                return view
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    static func render(_ view: RolloutView, terminal: Terminal, elapsed: TimeInterval) -> [String] {
+        let finished = view.steps.filter { ["done", "skipped", "rolled-back"].contains($0.state) }.count
+        let total = max(view.steps.count, 1)
+        let width = 30
+        let filled = width * finished / total
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        var lines = [
+            "Rollout \(view.id) of \(view.release) to \(view.environment): \(view.state)  \(bar) \(finished)/\(view.steps.count)  \(Self.elapsed(elapsed))"
+        ]
+        let nameWidth = view.steps.map(\.node.count).max() ?? 4
+        for step in view.steps {
+            let state = step.state.padding(toLength: 14, withPad: " ", startingAt: 0)
+            let colored: String =
+                switch step.state {
+                case "done": terminal.green(state)
+                case "failed", "rollback-failed": terminal.red(state)
+                case "rolling-back", "rolled-back", "skipped": terminal.yellow(state)
+                case "waiting", "not-started": terminal.dim(state)
+                default: terminal.cyan(state)
+                }
+            lines.append(
+                "  \(step.node.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  wave \(step.wave)  \(colored) \(step.detail)"
+            )
+        }
+        if !view.message.isEmpty { lines.append("  \(terminal.dim(view.message))") }
+        return lines
+    }
+
+    static func elapsed(_ seconds: TimeInterval) -> String {
+        let total = Int(seconds)
+        return String(format: "%d:%02d", total / 60, total % 60)
+    }
+}
+
+/// `stellwerk rollout`: list, show and control rollouts.
+struct RolloutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollout",
+        abstract: "List, show, pause, resume or cancel rollouts.",
+        discussion: """
+            Rollout states: running, paused (in-flight nodes finish, no new ones start), succeeded,
+            failed, cancelled (nodes keep what they have), rolling-back, rolled-back.
+
+            Examples:
+              stellwerk rollout list --env sandbox
+              stellwerk rollout show ro-1a2b3c4d --follow
+              stellwerk rollout pause ro-1a2b3c4d
+            """,
+        subcommands: [
+            ListRollouts.self, ShowRollout.self, ControlRollout.Pause.self, ControlRollout.Resume.self,
+            ControlRollout.Cancel.self,
+        ])
+}
+
+struct ListRollouts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List rollouts, newest first.")
+    @OptionGroup var connection: ServerConnectionOption
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "ENV")) var env: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let path = "/v1/rollouts" + (env.map { "?env=\($0)" } ?? "")
+        let rollouts = try await connection.with { try await $0.json("GET", path, as: [RolloutView].self) }
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(rollouts))
+            return
+        }
+        let formatter = ISO8601DateFormatter()
+        Terminal.detect().table(
+            header: ["ID", "ENVIRONMENT", "RELEASE", "STATE", "NODES", "STARTED", "BY"],
+            rows: rollouts.map {
+                [
+                    $0.id, $0.environment, $0.release, $0.state, String($0.steps.count),
+                    formatter.string(from: $0.createdAt), $0.createdBy,
+                ]
+            })
+    }
+}
+
+struct ShowRollout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a rollout node by node.")
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: "The rollout's ID.") var id: String
+    @Flag(help: "Keep following it until it ends.") var follow = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let terminal = Terminal.detect()
+        let view = try await connection.with { server in
+            if follow { return try await RolloutFollower(terminal: terminal, quiet: json).follow(id, server: server) }
+            return try await server.json("GET", "/v1/rollouts/\(id)", as: RolloutView.self)
+        }
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(view))
+        } else if !follow {
+            for line in RolloutFollower.render(
+                view, terminal: terminal, elapsed: view.updatedAt.timeIntervalSince(view.createdAt))
+            {
+                terminal.line(line)
+            }
+        }
+    }
+}
+
+enum ControlRollout {
+    static func run(_ action: String, id: String, connection: ServerConnectionOption) async throws {
+        let view = try await connection.with {
+            try await $0.json("POST", "/v1/rollouts/\(id)/\(action)", body: nil as Data?, as: RolloutView.self)
+        }
+        print("Rollout \(view.id) is \(view.state) now.")
+    }
+
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pause", abstract: "Start no new nodes until resumed.")
+        @OptionGroup var connection: ServerConnectionOption
+        @Argument(help: "The rollout's ID.") var id: String
+        func run() async throws { try await ControlRollout.run("pause", id: id, connection: connection) }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "resume", abstract: "Continue a paused rollout.")
+        @OptionGroup var connection: ServerConnectionOption
+        @Argument(help: "The rollout's ID.") var id: String
+        func run() async throws { try await ControlRollout.run("resume", id: id, connection: connection) }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cancel", abstract: "Stop a rollout; nodes keep what they have (use rollback to undo).")
+        @OptionGroup var connection: ServerConnectionOption
+        @Argument(help: "The rollout's ID.") var id: String
+        func run() async throws { try await ControlRollout.run("cancel", id: id, connection: connection) }
+    }
+}
+
+/// `stellwerk rollback --env ENV`.
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Roll an environment back to the last release that was healthy everywhere.",
+        discussion: """
+            Starts a rollout, without a canary wave, that gives every node the desired state it had at the
+            end of the last successful rollout of an earlier release, and follows it like `apply`.
+
+            Example:
+              stellwerk rollback --env sandbox
+            """)
+    @OptionGroup var connection: ServerConnectionOption
+    @Option(help: ArgumentHelp("The environment.", valueName: "ENV")) var env: String
+    @Flag(help: "Start it and return at once.") var detach = false
+
+    func run() async throws {
+        let terminal = Terminal.detect()
+        let view = try await connection.with { server in
+            let started = try await server.json(
+                "POST", "/v1/environments/\(env)/rollback", body: nil as Data?, as: RolloutView.self)
+            if detach { return started }
+            return try await RolloutFollower(terminal: terminal, quiet: false).follow(started.id, server: server)
+        }
+        if detach { terminal.line("Started rollback \(view.id) to \(view.release).") }
+        if !detach && view.state != "succeeded" { throw ExitCode(1) }
+    }
+}
+
+/// `stellwerk status`.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show every site, node and service: release, health, last seen, drift.",
+        discussion: """
+            Examples:
+              stellwerk status
+              stellwerk status --env live --json | jq '.environments[].nodes[] | select(.connection != "connected")'
+            """)
+    @OptionGroup var connection: ServerConnectionOption
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "ENV")) var env: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let path = "/v1/status" + (env.map { "?env=\($0)" } ?? "")
+        let status = try await connection.with { try await $0.json("GET", path, as: StatusDocument.self) }
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(status))
+            return
+        }
+        let terminal = Terminal.detect()
+        if status.environments.isEmpty { terminal.line("No nodes have joined yet.") }
+        for environment in status.environments {
+            terminal.line(
+                terminal.bold("\(environment.name)") + "  serial \(environment.serial)"
+                    + (environment.activeRollout.map { "  rollout \($0) in progress" } ?? ""))
+            var rows: [[String]] = []
+            for node in environment.nodes {
+                let seen = node.lastSeen.map { "\(Int(status.generatedAt.timeIntervalSince($0)))s ago" } ?? "never"
+                let connection =
+                    node.connection == "connected"
+                    ? node.connection : terminal.red(node.connection.uppercased())
+                if node.instances.isEmpty {
+                    rows.append([node.site, node.node, connection, seen, "-", "-", "-", ""])
+                }
+                for instance in node.instances {
+                    var release = instance.release
+                    if let wanted = instance.desiredRelease, wanted != instance.release { release += " → \(wanted)" }
+                    let note = [
+                        instance.drift.isEmpty ? nil : "drift: \(instance.drift.joined(separator: ", "))",
+                        instance.lastError,
+                    ]
+                    .compactMap { $0 }.joined(separator: "; ")
+                    rows.append([
+                        node.site, node.node, connection, seen, instance.service, release, instance.state, note,
+                    ])
+                }
+            }
+            terminal.table(
+                header: ["SITE", "NODE", "CONNECTION", "LAST SEEN", "SERVICE", "RELEASE", "STATE", "NOTE"], rows: rows)
+            terminal.line()
+        }
+    }
+}
+
+/// `stellwerk release create`: upload artifacts and register a release with the orchestrator.
+struct ReleaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release",
+        abstract: "Create and list releases on the orchestrator.",
+        subcommands: [CreateRelease.self, ListReleases.self])
+}
+
+struct CreateRelease: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Upload component artifacts and register them as a signed, immutable release.",
+        discussion: """
+            Each --artifact names a component (as blueprints name it: their product) and a tar archive
+            holding its files. The orchestrator stores the archives by SHA-256 and signs the manifest;
+            the release ID is derived from the content, so the same artifacts give the same ID.
+
+            Example:
+              stellwerk release create --version 1.4.0 --artifact datenplattform=build/datenplattform.tar
+            """)
+    @OptionGroup var connection: ServerConnectionOption
+    @Option(help: "The release's version label.") var version = "0.0.0"
+    @Option(help: ArgumentHelp("COMPONENT=FILE.tar; repeat per component.", valueName: "COMPONENT=FILE"))
+    var artifact: [String] = []
+    @Option(
+        help: ArgumentHelp(
+            "COMPONENT=MIGRATION; the migrations a component brings, in order.", valueName: "COMPONENT=ID"))
+    var migration: [String] = []
+
+    func run() async throws {
+        guard !artifact.isEmpty else { throw CLIError("give at least one --artifact COMPONENT=FILE.tar") }
+        var files: [(String, URL)] = []
+        for entry in artifact {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, FileManager.default.fileExists(atPath: parts[1]) else {
+                throw CLIError("--artifact \(entry): write COMPONENT=FILE with an existing file")
+            }
+            files.append((parts[0], URL(fileURLWithPath: parts[1])))
+        }
+        var migrations: [String: [String]] = [:]
+        for entry in migration {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw CLIError("--migration \(entry): write COMPONENT=ID") }
+            migrations[parts[0], default: []].append(parts[1])
+        }
+        let signed = try await connection.with { server in
+            var components: [String: ComponentArtifact] = [:]
+            for (component, file) in files {
+                let (sha, size) = try await server.upload(file: file)
+                components[component] = ComponentArtifact(
+                    sha256: sha, size: size, migrations: migrations[component] ?? [])
+            }
+            // The ID is derived from the content, so the same artifacts and version give the same release.
+            let content =
+                ([version]
+                + components.sorted { $0.key < $1.key }.map {
+                    "\($0.key)=\($0.value.sha256):\($0.value.migrations.joined(separator: ","))"
+                }).joined(separator: "\n")
+            let manifest = ReleaseManifest(
+                id: "r-" + Digest.sha256(content).prefix(12), version: version, revision: "", components: components)
+            return try await server.json("POST", "/v1/releases", body: manifest, as: SignedReleaseManifest.self)
+        }
+        print(signed.manifest.id)
+        FileHandle.standardError.write(
+            Data("Release \(signed.manifest.id) (version \(version)) is signed and stored.\n".utf8))
+    }
+}
+
+struct ListReleases: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the releases the orchestrator holds.")
+    @OptionGroup var connection: ServerConnectionOption
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let releases = try await connection.with {
+            try await $0.json("GET", "/v1/releases", as: [SignedReleaseManifest].self)
+        }
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(releases))
+            return
+        }
+        Terminal.detect().table(
+            header: ["ID", "VERSION", "COMPONENTS"],
+            rows: releases.map {
+                [$0.manifest.id, $0.manifest.version, $0.manifest.components.keys.sorted().joined(separator: ", ")]
+            })
+    }
+}

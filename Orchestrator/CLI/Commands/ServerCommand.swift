@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import Identity
+import Logging
+import Server
+import Store
+
+/// `stellwerk server`: run the orchestrator.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the orchestrator: agent enrollment, the agent and operator API, and rollouts.",
+        discussion: """
+            On first start the server creates its CA, its release-signing key and a first admin API
+            token in its data folder (the token is printed once; --admin-token-file also writes it to a
+            file with mode 0600). Agents join with `stellwerk-agent join URL --token-file FILE
+            --ca-fingerprint SHA256`; the fingerprint is printed at every start.
+
+            The state lives in --store (default: sqlite:DATA/state.sqlite). Several servers may share one
+            PostgreSQL store; one of them drives rollouts at a time (a lease), all serve agents.
+            SIGTERM or SIGINT stop it gracefully; a rollout in progress resumes at the next start.
+
+            Examples:
+              stellwerk server --data /var/lib/stellwerk-server --listen 0.0.0.0:8443 --host stellwerk.example
+              stellwerk server --data ./.stellwerk/server --listen 127.0.0.1:8443
+            """)
+
+    @Option(help: ArgumentHelp("The server's data folder (CA, keys, artifacts).", valueName: "DIR"))
+    var data: String
+
+    @Option(help: ArgumentHelp("Address and port to listen on (port 0 picks a free one).", valueName: "HOST:PORT"))
+    var listen = "127.0.0.1:8443"
+
+    @Option(
+        name: .customLong("host"),
+        help: ArgumentHelp("A name or address agents reach the server by; repeat for several.", valueName: "NAME"))
+    var hosts: [String] = []
+
+    @Option(help: ArgumentHelp("The state store (default: sqlite:DATA/state.sqlite).", valueName: "URL"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("Also write the first admin token to this file (mode 0600).", valueName: "FILE"))
+    var adminTokenFile: String?
+
+    @Option(help: ArgumentHelp("Write the bound port to this file once the server listens.", valueName: "FILE"))
+    var portFile: String?
+
+    @Option(help: "Seconds of silence after which a node counts as disconnected.")
+    var lostAfter = 120
+
+    func run() async throws {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { throw CLIError("--listen \(listen): give HOST:PORT, such as 127.0.0.1:8443") }
+        let host = String(listen[..<colon])
+        let folder = URL(fileURLWithPath: data)
+        let files: ServerFiles
+        do {
+            files = try ServerFiles(folder: folder)
+        } catch {
+            throw CLIError("\(data): cannot prepare the server's data folder: \(error)")
+        }
+        let location: StoreLocation
+        do {
+            location = try StoreLocation(
+                parsing: store ?? ProcessInfo.processInfo.environment["STELLWERK_STORE"]
+                    ?? "sqlite:\(folder.appendingPathComponent("state.sqlite").path)")
+        } catch {
+            throw CLIError(error.message)
+        }
+        let stateStore: StateStore
+        do {
+            stateStore = try await StateStore.open(location, create: true)
+        } catch let error as StoreError {
+            throw CLIError(error.message)
+        }
+        defer { stateStore.close() }
+        var logger = Logger(label: "stellwerk.server")
+        logger.logLevel = .info
+        var advertised = hosts
+        if advertised.isEmpty { advertised = host == "0.0.0.0" || host == "::" ? ["localhost", "127.0.0.1"] : [host] }
+        let server = OrchestratorServer(
+            configuration: ServerConfiguration(
+                host: host, port: port, advertisedHosts: advertised, lostAfter: TimeInterval(max(5, lostAfter))),
+            files: files, store: stateStore, logger: logger)
+        if let token = try await server.bootstrapAdmin() {
+            FileHandle.standardOutput.write(
+                Data("First start: created the admin operator. Its API token (shown only now):\n  \(token)\n".utf8))
+            if let adminTokenFile {
+                try PEMFiles.writeSecret(token + "\n", to: URL(fileURLWithPath: adminTokenFile))
+            }
+        }
+        let fingerprint = try files.authority.fingerprint
+        let portFile = portFile
+        let shownHost = advertised.first ?? host
+        try await server.run { bound in
+            // Written straight to the descriptor: a supervising script reads these lines while the
+            // server runs, so they must not wait in a buffer.
+            FileHandle.standardOutput.write(
+                Data(
+                    """
+                    Stellwerk server listening on https://\(shownHost):\(bound)
+                    CA fingerprint (for stellwerk-agent join --ca-fingerprint): \(fingerprint)
+                    CA certificate for operators (STELLWERK_CA): \(files.authorityFile.path)
+
+                    """.utf8))
+            if let portFile { try? Data("\(bound)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic) }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Artifacts
+import Foundation
+import StellwerkAPI
+import Store
+
+/// Turns a plan into a stored rollout: refuses a stale plan, a second active rollout in the same
+/// environment and releases the server does not hold, then orders the changing nodes into waves.
+struct RolloutPlanner {
+    let store: StateStore
+    let signingKey: Data
+
+    func start(_ plan: Plan, actor: String, now: Date = Date()) async throws -> RolloutRecord {
+        guard plan.format == Plan.currentFormat else {
+            throw APIError.badRequest(
+                "the plan has format \(plan.format); this server reads format \(Plan.currentFormat)")
+        }
+        guard let settings = plan.rollout else {
+            throw APIError.badRequest(
+                "the plan carries no rollout policy; compute it again with this version of stellwerk")
+        }
+        try await refuseConcurrent(plan.environment)
+        let serial = try await store.serial(environment: plan.environment)
+        guard serial == plan.serial else {
+            throw APIError(
+                .conflict, "stale-plan",
+                "the plan is stale: it was computed at serial \(plan.serial), but \(plan.environment) is at serial \(serial) now; plan again and review the new plan"
+            )
+        }
+        var signed: [String: SignedReleaseManifest] = [:]
+        var steps: [(node: String, site: String, target: NodeDesiredState)] = []
+        for site in plan.sites {
+            for node in site.nodes where node.changes.contains(where: { $0.action != .unchanged }) {
+                var target = node.desired
+                target.releases = []
+                for instance in target.instances {
+                    guard instance.artifact.sha256 != nil else {
+                        throw APIError.conflict(
+                            "\(instance.service) on \(node.node) has no built artifact (release \(instance.release)); create a release and plan with it"
+                        )
+                    }
+                    if signed[instance.release] == nil {
+                        guard let manifest = try await store.release(id: instance.release) else {
+                            throw APIError.conflict("the server holds no release \(instance.release); create it first")
+                        }
+                        signed[instance.release] = try ReleaseSigner.sign(manifest, privateKey: signingKey)
+                    }
+                    if let manifest = signed[instance.release] {
+                        if !target.releases.contains(manifest) { target.releases.append(manifest) }
+                    }
+                }
+                steps.append((node.node, site.site, target))
+            }
+        }
+        return try await create(
+            environment: plan.environment, release: plan.release, serial: serial, settings: settings, steps: steps,
+            actor: actor, now: now)
+    }
+
+    /// A rollout back to the last release that finished healthy everywhere in `environment`, without
+    /// a canary wave: the aim is to leave a bad release quickly.
+    func rollback(environment: String, actor: String, now: Date = Date()) async throws -> RolloutRecord {
+        try await refuseConcurrent(environment)
+        let rollouts = try await store.rollouts(environment: environment)
+        guard let current = rollouts.first else {
+            throw APIError.conflict("nothing was ever rolled out in \(environment)")
+        }
+        guard
+            let good = rollouts.first(where: {
+                $0.state == RolloutState.succeeded.rawValue && $0.release != current.release
+            })
+        else {
+            throw APIError.conflict(
+                "\(environment) has no earlier release that was healthy everywhere (current: \(current.release))")
+        }
+        let document = try JSONResponse.decoder.decode(RolloutDocument.self, from: Data(good.document.utf8))
+        var settings = document.settings
+        settings.canary = 0
+        var steps: [(node: String, site: String, target: NodeDesiredState)] = []
+        for step in document.steps {
+            let existing = try await store.desiredState(environment: environment, node: step.node)?.state
+            if existing != step.target { steps.append((step.node, step.site, step.target)) }
+        }
+        return try await create(
+            environment: environment, release: good.release, serial: try await store.serial(environment: environment),
+            settings: settings, steps: steps, actor: actor, now: now)
+    }
+
+    private func refuseConcurrent(_ environment: String) async throws {
+        if let active = try await store.rollouts(environment: environment).first(where: {
+            RolloutState(rawValue: $0.state)?.isActive == true
+        }) {
+            throw APIError.conflict(
+                "rollout \(active.id) is still \(active.state) in \(environment); wait for it, or cancel it with `stellwerk rollout cancel \(active.id)`"
+            )
+        }
+    }
+
+    private func create(
+        environment: String, release: String, serial: Int, settings: RolloutSettings,
+        steps: [(node: String, site: String, target: NodeDesiredState)], actor: String, now: Date
+    ) async throws -> RolloutRecord {
+        let waves = RolloutDocument.waves(of: steps.map { ($0.node, $0.site) }, settings: settings)
+        var nodeSteps: [RolloutDocument.NodeStep] = []
+        for (index, step) in steps.enumerated() {
+            let previous = try await store.desiredState(environment: environment, node: step.node)?.state
+            nodeSteps.append(
+                RolloutDocument.NodeStep(
+                    node: step.node, site: step.site, wave: waves[index], target: step.target, previous: previous,
+                    state: .waiting, detail: "waiting", startedAt: nil, healthySince: nil, writtenSerial: nil,
+                    updatedAt: now))
+        }
+        let document = RolloutDocument(
+            settings: settings, createdBy: actor,
+            message: steps.isEmpty ? "nothing to change" : "starting", steps: nodeSteps, lastProgressAt: now,
+            failedWave: nil)
+        let record = RolloutRecord(
+            id: "ro-" + UUID().uuidString.lowercased().prefix(8), environment: environment, release: release,
+            serial: serial, state: steps.isEmpty ? RolloutState.succeeded.rawValue : RolloutState.running.rawValue,
+            document: String(decoding: try JSONResponse.encoder.encode(document), as: UTF8.self), createdAt: now,
+            updatedAt: now)
+        try await store.createRollout(
+            record,
+            steps: nodeSteps.enumerated().map {
+                RolloutStep(
+                    position: $0.offset, node: $0.element.node, state: $0.element.state.rawValue,
+                    detail: $0.element.detail, updatedAt: now)
+            }, actor: actor)
+        return record
+    }
+}

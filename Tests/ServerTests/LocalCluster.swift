@@ -1,0 +1,249 @@
+import Foundation
+import Identity
+import OrchestratorClient
+import StellwerkAPI
+import TestSupport
+import Testing
+
+/// One orchestrator server and three agents as real processes on loopback: nodes n1 (site a),
+/// n2 (site a) and n3 (site b), each with its own 127.0.x.y address and data folder, deploying the
+/// test service through a small workspace of their own.
+final class LocalCluster: @unchecked Sendable {
+    let root: URL
+    let workspace: URL
+    let addresses: [String: String]
+    let servicePort: Int
+    private(set) var serverPort = 0
+    private(set) var serverPID: pid_t = 0
+    private(set) var agents: [String: pid_t] = [:]
+    private(set) var adminToken = ""
+    private(set) var fingerprint = ""
+
+    static let nodes = [("n1", "a"), ("n2", "a"), ("n3", "b")]
+
+    /// - Parameter block: the third octet of the nodes' addresses, distinct per test so that tests
+    ///   running side by side never share a listening address.
+    init(block: Int, healthyDeadline: String = "40s") throws {
+        root = try Fixtures.temporaryFolder("stellwerk-cluster")
+        workspace = root.appendingPathComponent("workspace")
+        var addresses: [String: String] = [:]
+        for (index, (node, _)) in Self.nodes.enumerated() { addresses[node] = "127.0.\(block).\(index + 1)" }
+        self.addresses = addresses
+        servicePort = try FreePort.find()
+        var files = [
+            "Blueprints/web.yaml": """
+            name: web
+            description: The test service.
+            component:
+              product: stellwerk-test-service
+              args: [--host, "{{ node.address }}", --port, "{{ param.port }}"]
+            parameters:
+              port:
+                type: port
+                default: \(servicePort)
+            health:
+              http: {port: http, path: /health}
+              interval: 1s
+              timeout: 1s
+              retries: 2
+            ports:
+              http: port
+            """,
+            "Environments/e2e/environment.yaml": """
+            name: e2e
+            description: End-to-end tests.
+            rollout:
+              canary: 1
+              max_in_flight: 2
+              min_healthy_time: 1s
+              healthy_deadline: \(healthyDeadline)
+              progress_deadline: 2m
+              auto_rollback: true
+              lost_after: 30s
+              on_disconnected: wait
+            """,
+        ]
+        for site in ["a", "b"] {
+            let nodes = Self.nodes.filter { $0.1 == site }.map { node in
+                "  - name: \(node.0)\n    address: \(addresses[node.0]!)\n"
+            }.joined()
+            files["Environments/e2e/sites/\(site).yaml"] = """
+                name: \(site)
+                display_name: Gemeinde \(site.uppercased())
+                nodes:
+                \(nodes)services:
+                  web: {}
+
+                """
+        }
+        try Fixtures.write(files, under: workspace)
+    }
+
+    var serverURL: String { "https://127.0.0.1:\(serverPort)" }
+    var authorityFile: URL { root.appendingPathComponent("server/ca/ca.pem") }
+    var serverLog: URL { root.appendingPathComponent("server.log") }
+
+    /// The environment a CLI call needs to reach the server as `token` (default: the admin).
+    func operatorEnvironment(token: String? = nil) -> [String: String] {
+        [
+            "STELLWERK_SERVER": serverURL, "STELLWERK_TOKEN": token ?? adminToken,
+            "STELLWERK_CA": authorityFile.path, "STELLWERK_ACTOR": "test",
+        ]
+    }
+
+    func stellwerk(_ arguments: [String], token: String? = nil) async throws -> ProcessRunner.Result {
+        try await ProcessRunner.run(
+            "stellwerk", arguments, in: workspace, environment: operatorEnvironment(token: token))
+    }
+
+    /// Starts the server (again, on the same port and data folder when it ran before).
+    func startServer() async throws {
+        let portFile = root.appendingPathComponent("port")
+        try? FileManager.default.removeItem(at: portFile)
+        serverPID = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk").path,
+            [
+                "server", "--data", root.appendingPathComponent("server").path, "--listen", "127.0.0.1:\(serverPort)",
+                "--admin-token-file", root.appendingPathComponent("admin.token").path, "--port-file", portFile.path,
+                "--lost-after", "30",
+            ], standardOutput: serverLog.path, wait: false
+        ).pid
+        try stopWhenTestsEnd(serverPID)
+        try await waitFor("the server to listen", seconds: 60) { FileManager.default.fileExists(atPath: portFile.path) }
+        serverPort =
+            Int(try String(contentsOf: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        if adminToken.isEmpty {
+            adminToken = try String(contentsOf: root.appendingPathComponent("admin.token"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let log = try String(contentsOf: serverLog, encoding: .utf8)
+            let line = try #require(log.split(separator: "\n").first { $0.hasPrefix("CA fingerprint") })
+            fingerprint = String(line.split(separator: " ").last ?? "")
+        }
+    }
+
+    /// Stops a process of this cluster if the test process ends first (a crash); the check of its
+    /// command line keeps a reused process ID from being hit.
+    private func stopWhenTestsEnd(_ pid: pid_t) throws {
+        try Spawn.whenThisProcessEnds(
+            "tr '\\0' ' ' < /proc/\(pid)/cmdline 2>/dev/null | grep -qF '\(root.path)' && kill -TERM \(pid)")
+    }
+
+    func stopServer(signal: Int32 = SIGTERM) {
+        guard serverPID > 0 else { return }
+        kill(serverPID, signal)
+        var status: Int32 = 0
+        waitpid(serverPID, &status, 0)
+        serverPID = 0
+    }
+
+    func data(of node: String) -> URL { root.appendingPathComponent("nodes/\(node)") }
+
+    /// Creates a join token with the CLI and joins the node with the agent.
+    func join(_ node: String, site: String) async throws -> String {
+        let token = try await stellwerk([
+            "token", "create", "--env", "e2e", "--site", site, "--node", node, "--ttl", "10m",
+        ])
+        #expect(token.status == 0, "\(token.standardError)")
+        let tokenFile = root.appendingPathComponent("\(node).token")
+        try Data(token.standardOutput.utf8).write(to: tokenFile)
+        let joined = try await ProcessRunner.run(
+            "stellwerk-agent",
+            [
+                "join", serverURL, "--token-file", tokenFile.path, "--ca-fingerprint", fingerprint, "--data",
+                data(of: node).path,
+            ])
+        #expect(joined.status == 0, "\(joined.standardError)")
+        return tokenFile.path
+    }
+
+    func startAgent(_ node: String) throws {
+        agents[node] = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
+            ["run", "--data", data(of: node).path, "--heartbeat", "1", "--stop-services"],
+            standardOutput: root.appendingPathComponent("\(node).log").path, wait: false
+        ).pid
+        // The agent stops its services when it is stopped (--stop-services).
+        try stopWhenTestsEnd(agents[node] ?? 0)
+    }
+
+    func stopAgent(_ node: String, signal: Int32 = SIGTERM) {
+        guard let pid = agents.removeValue(forKey: node) else { return }
+        kill(pid, signal)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    /// Starts the server, joins the three nodes and starts their agents.
+    func start() async throws {
+        try await startServer()
+        for (node, site) in Self.nodes {
+            _ = try await join(node, site: site)
+            try startAgent(node)
+        }
+    }
+
+    /// Packs the test service (or a script around it) as an artifact and registers a release.
+    func release(version: String, healthStatus: Int? = nil) async throws -> String {
+        let content = root.appendingPathComponent("release-\(version)")
+        try FileManager.default.createDirectory(at: content, withIntermediateDirectories: true)
+        let binary = ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-service")
+        let executable = content.appendingPathComponent("stellwerk-test-service")
+        if let healthStatus {
+            try Data("#!/bin/sh\nexec '\(binary.path)' \"$@\" --health \(healthStatus)\n".utf8).write(to: executable)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: executable.path)
+        } else {
+            try FileManager.default.copyItem(at: binary, to: executable)
+        }
+        let tar = root.appendingPathComponent("release-\(version).tar")
+        #expect(try Spawn.run("/bin/tar", ["-cf", tar.path, "-C", content.path, "stellwerk-test-service"]).status == 0)
+        let created = try await stellwerk([
+            "release", "create", "--version", version, "--artifact", "stellwerk-test-service=\(tar.path)",
+        ])
+        #expect(created.status == 0, "\(created.standardError)")
+        return created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func status() async throws -> StatusDocument {
+        let result = try await stellwerk(["status", "--env", "e2e", "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(StatusDocument.self, from: Data(result.standardOutput.utf8))
+    }
+
+    /// A connection as the admin, for raw API calls.
+    func adminConnection(url: String? = nil) throws -> OrchestratorConnection {
+        try OrchestratorConnection(
+            url: url ?? serverURL, authority: try String(contentsOf: authorityFile, encoding: .utf8), token: adminToken)
+    }
+
+    /// A connection with `node`'s client certificate.
+    func agentConnection(_ node: String) throws -> OrchestratorConnection {
+        let identity = NodeIdentity(folder: data(of: node).appendingPathComponent("identity"))
+        return try OrchestratorConnection(
+            url: serverURL, authority: try String(contentsOf: authorityFile, encoding: .utf8),
+            clientCertificate: (
+                try String(contentsOf: identity.certificateFile, encoding: .utf8),
+                try String(contentsOf: identity.keyFile, encoding: .utf8)
+            ))
+    }
+
+    /// Stops every agent (and with it the services) and the server, and removes the folder.
+    func tearDown() {
+        for node in agents.keys { stopAgent(node) }
+        stopServer()
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    func waitFor(_ what: String, seconds: Int = 90, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("timed out waiting for \(what)")
+        throw TimedOut()
+    }
+
+    struct TimedOut: Error {}
+}
