@@ -8,8 +8,8 @@ import StellwerkAPI
 /// artifacts into the cache, and renewing the node certificate — all over mutual TLS, and all
 /// patient when the server is away.
 actor Orchestrator: ArtifactSource {
-    private let identity: NodeIdentity
-    private let settings: OrchestratorSettings
+    private nonisolated let identity: NodeIdentity
+    private nonisolated let settings: OrchestratorSettings
     private var connection: OrchestratorConnection
     private var lastRenewalCheck = ContinuousClock.now - .seconds(86_400)
     private var unreachableSince: ContinuousClock.Instant?
@@ -23,11 +23,13 @@ actor Orchestrator: ArtifactSource {
         connection = try OrchestratorConnection(identity: identity, settings: settings)
     }
 
+    nonisolated var node: String { settings.node }
+    nonisolated var environment: String { settings.environment }
+
     nonisolated func signingKey() throws -> Data {
-        guard let contents = FileManager.default.contents(atPath: identity.orchestratorFile.path),
-            let settings = try? JSONDecoder().decode(OrchestratorSettings.self, from: contents),
-            let key = Data(base64Encoded: settings.signingKey), key.count == 32
-        else { throw AgentError("\(identity.orchestratorFile.path) holds no Ed25519 signing key") }
+        guard let key = Data(base64Encoded: settings.signingKey), key.count == 32 else {
+            throw AgentError("\(identity.orchestratorFile.path) holds no Ed25519 signing key")
+        }
         return key
     }
 

@@ -86,6 +86,9 @@ struct RunCommand: AsyncParsableCommand {
             loop = AgentLoop(reconciler: reconciler, data: folder, settings: self)
             if let saved = loop.savedDesiredState() {
                 await loop.converge(to: saved)
+            } else {
+                // Nothing to run yet; the heartbeat still tells the orchestrator the node is there.
+                loop.startEmpty(node: orchestrator.node, environment: orchestrator.environment)
             }
             try await loop.supervise(until: stop, orchestrator: orchestrator)
         }
@@ -137,6 +140,10 @@ final class AgentLoop: @unchecked Sendable {
                 crashLoopRestarts: crashLoopRestarts, maximumBackoff: maximumBackoff)
         }
         writeReport()
+    }
+
+    func startEmpty(node: String, environment: String) {
+        report = NodeReport(node: node, environment: environment, desiredSerial: nil, instances: [])
     }
 
     func supervise(until stop: StopSignal, orchestrator: Orchestrator?) async throws {

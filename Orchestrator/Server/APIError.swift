@@ -96,15 +96,17 @@ enum JSONResponse {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Reads a JSON body of at most the context's upload limit.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: ServerContext) async throws -> T {
+    /// Reads a JSON body of at most `limit` bytes (default: the context's upload limit).
+    static func decode<T: Decodable>(
+        _ type: T.Type, from request: Request, context: ServerContext, limit: Int? = nil
+    ) async throws -> T {
         var request = request
         let buffer: ByteBuffer
+        let limit = limit ?? context.maxUploadSize
         do {
-            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+            buffer = try await request.collectBody(upTo: limit)
         } catch {
-            throw APIError(
-                .contentTooLarge, "too-large", "the request body is larger than \(context.maxUploadSize) bytes")
+            throw APIError(.contentTooLarge, "too-large", "the request body is larger than \(limit) bytes")
         }
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))

@@ -75,12 +75,16 @@ package final class Authenticator: Sendable {
 
     func require(_ permission: Role.Permission, in environment: String, _ request: Request) async throws -> Operator {
         let user = try await requireOperator(request)
+        try Self.check(user, may: permission, in: environment)
+        return user
+    }
+
+    static func check(_ user: Operator, may permission: Role.Permission, in environment: String) throws {
         guard user.may(permission, in: environment) else {
             throw APIError.forbidden(
-                "\(user.name) is \(user.role(in: environment)?.rawValue ?? "nothing") in \(environment) and may not \(Self.verb(permission)) there"
+                "\(user.name) is \(user.role(in: environment)?.rawValue ?? "nothing") in \(environment) and may not \(verb(permission)) there"
             )
         }
-        return user
     }
 
     static func verb(_ permission: Role.Permission) -> String {

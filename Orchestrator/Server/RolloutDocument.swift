@@ -2,7 +2,9 @@ package import Foundation
 package import StellwerkAPI
 
 /// Everything a rollout needs to go on after a restart, kept as the rollout's document in the store:
-/// per node what it gets, what it had (for rolling back), and how far it is.
+/// per node how far it is and what it must end up running. The full desired states (what it gets, what
+/// it had) are stored with the steps once and read only when written to a node, so this document —
+/// rewritten at every step change — stays small even for thousands of nodes.
 package struct RolloutDocument: Codable, Sendable {
     package var settings: RolloutSettings
     package var createdBy: String
@@ -18,9 +20,11 @@ package struct RolloutDocument: Codable, Sendable {
         package var site: String
         /// 0 is the canary wave when the policy asks for canaries.
         package var wave: Int
-        package var target: NodeDesiredState
-        /// The node's desired state before this rollout; `nil` when it had none.
-        package var previous: NodeDesiredState?
+        package var address: String
+        /// What the node runs once it has the new desired state.
+        package var expected: [ExpectedInstance]
+        /// What it runs with its previous desired state; `nil` when it had none.
+        package var previousExpected: [ExpectedInstance]?
         package var state: StepState
         package var detail: String
         package var startedAt: Date?
@@ -42,6 +46,19 @@ package struct RolloutDocument: Codable, Sendable {
             case .done, .failed, .skipped, .notStarted, .rolledBack, .rollbackFailed: true
             case .waiting, .installing, .health, .rollingBack: false
             }
+        }
+    }
+}
+
+/// One instance as a rollout checks it in a node's report.
+package struct ExpectedInstance: Codable, Sendable, Hashable {
+    package var service: String
+    package var release: String
+    package var configDigest: String
+
+    package static func of(_ state: NodeDesiredState?) -> [ExpectedInstance] {
+        (state?.instances ?? []).map {
+            ExpectedInstance(service: $0.service, release: $0.release, configDigest: $0.configDigest)
         }
     }
 }

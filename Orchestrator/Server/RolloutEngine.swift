@@ -48,7 +48,7 @@ package actor RolloutEngine {
 
     /// One pass over every active rollout.
     package func advanceAll(now: Date = Date()) async throws {
-        for record in try await store.rollouts() {
+        for record in try await store.activeRollouts() {
             guard let state = RolloutState(rawValue: record.state), state.isActive else { continue }
             try await advance(record, state: state, now: now)
         }
@@ -58,7 +58,10 @@ package actor RolloutEngine {
         var document = try JSONResponse.decoder.decode(RolloutDocument.self, from: Data(record.document.utf8))
         let before = try JSONResponse.encoder.encode(document)
         var next = state
-        let reports = try await store.reports(environment: record.environment)
+        let watched = Set(
+            document.steps.filter { [.installing, .health, .rollingBack].contains($0.state) }.map(\.node))
+        let reports =
+            watched.isEmpty ? [:] : try await store.reports(environment: record.environment, only: watched)
         let nodes = Dictionary(
             uniqueKeysWithValues: try await store.nodes(environment: record.environment).map { ($0.name, $0) })
         let lostAfter = TimeInterval(document.settings.lostAfterSeconds)
@@ -73,7 +76,7 @@ package actor RolloutEngine {
             for index in document.steps.indices where [.installing, .health].contains(document.steps[index].state) {
                 evaluate(
                     &document.steps[index], report: reports[document.steps[index].node]?.report,
-                    target: document.steps[index].target, connected: connected(document.steps[index].node),
+                    expected: document.steps[index].expected, connected: connected(document.steps[index].node),
                     settings: document.settings, now: now, progress: &document.lastProgressAt)
             }
             let wave = document.steps.filter { !$0.state.isFinished || $0.state == .failed }.map(\.wave).min()
@@ -87,7 +90,8 @@ package actor RolloutEngine {
                 next = .succeeded
                 document.message = "every node runs release \(record.release)"
             }
-            if next == state,
+            // A paused rollout waits for its operator, not for its deadline.
+            if next == state, state == .running,
                 now.timeIntervalSince(document.lastProgressAt) > Double(document.settings.progressDeadlineSeconds)
             {
                 next = fail(
@@ -130,8 +134,9 @@ package actor RolloutEngine {
             document.steps[$0].wave == wave && document.steps[$0].state == .waiting
         }
         guard !waiting.isEmpty else { return }
+        let targets = try await store.rolloutTargets(id: record.id, positions: waiting)
         let serial = try await write(
-            waiting.map { document.steps[$0].target }, environment: record.environment, rollout: record.id)
+            waiting.compactMap { targets[$0]?.target }, environment: record.environment, rollout: record.id)
         for index in waiting {
             var step = document.steps[index]
             step.writtenSerial = serial
@@ -181,11 +186,11 @@ package actor RolloutEngine {
 
     /// Moves an installing step to health, done or failed from the node's last report.
     private func evaluate(
-        _ step: inout RolloutDocument.NodeStep, report: NodeReport?, target: NodeDesiredState, connected: Bool,
+        _ step: inout RolloutDocument.NodeStep, report: NodeReport?, expected: [ExpectedInstance], connected: Bool,
         settings: RolloutSettings, now: Date, progress: inout Date, minimumHealthy: Int? = nil
     ) {
         let started = step.startedAt ?? now
-        let verdict = Self.verdict(of: report, target: target, writtenSerial: step.writtenSerial ?? 0)
+        let verdict = Self.verdict(of: report, expected: expected, writtenSerial: step.writtenSerial ?? 0)
         switch verdict {
         case .healthy:
             if step.healthySince == nil {
@@ -237,13 +242,13 @@ package actor RolloutEngine {
     }
 
     /// Compares a node's report with what it should run.
-    static func verdict(of report: NodeReport?, target: NodeDesiredState, writtenSerial: Int) -> Verdict {
+    static func verdict(of report: NodeReport?, expected: [ExpectedInstance], writtenSerial: Int) -> Verdict {
         guard let report, let converged = report.desiredSerial, converged >= writtenSerial else {
             return .pending("installing")
         }
         let running = Dictionary(
             report.instances.map { ($0.spec.service, $0) }, uniquingKeysWith: { first, _ in first })
-        for spec in target.instances {
+        for spec in expected {
             guard let instance = running[spec.service] else {
                 return .failed("\(spec.service) is not running on the node")
             }
@@ -262,7 +267,7 @@ package actor RolloutEngine {
                 return .pending("\(spec.service) is \(instance.state.rawValue)")
             }
         }
-        let wanted = Set(target.instances.map(\.service))
+        let wanted = Set(expected.map(\.service))
         if let extra = report.instances.first(where: { !wanted.contains($0.spec.service) && $0.state == .running }) {
             return .pending("\(extra.spec.service) is still running")
         }
@@ -308,11 +313,12 @@ package actor RolloutEngine {
         let inFlight = pending.filter { document.steps[$0].writtenSerial != nil }
         let toStart = pending.filter { document.steps[$0].writtenSerial == nil }.prefix(max(0, batch - inFlight.count))
         if !toStart.isEmpty {
+            let targets = try await store.rolloutTargets(id: record.id, positions: Array(toStart))
             let states = toStart.map { index in
-                document.steps[index].previous
+                targets[index]?.previous
                     ?? NodeDesiredState(
                         node: document.steps[index].node, site: document.steps[index].site,
-                        environment: record.environment, address: document.steps[index].target.address, instances: [])
+                        environment: record.environment, address: document.steps[index].address, instances: [])
             }
             let serial = try await write(states, environment: record.environment, rollout: record.id)
             for index in toStart {
@@ -323,23 +329,19 @@ package actor RolloutEngine {
         }
         for index in inFlight {
             var step = document.steps[index]
-            let previous =
-                step.previous
-                ?? NodeDesiredState(
-                    node: step.node, site: step.site, environment: record.environment, address: step.target.address,
-                    instances: [])
+            let previous = step.previousExpected ?? []
             var progress = document.lastProgressAt
             var probe = step
             probe.state = .installing
             evaluate(
-                &probe, report: reports[step.node]?.report, target: previous, connected: connected(step.node),
+                &probe, report: reports[step.node]?.report, expected: previous, connected: connected(step.node),
                 settings: document.settings, now: now, progress: &progress, minimumHealthy: 0)
             switch probe.state {
             case .done:
                 step.state = .rolledBack
                 step.detail =
-                    step.previous == nil
-                    ? "removed again" : "back on release \(previous.instances.first?.release ?? "(none)")"
+                    step.previousExpected == nil
+                    ? "removed again" : "back on release \(previous.first?.release ?? "(none)")"
                 step.updatedAt = now
                 document.lastProgressAt = now
             case .failed:

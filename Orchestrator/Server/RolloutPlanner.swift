@@ -75,10 +75,12 @@ struct RolloutPlanner {
         let document = try JSONResponse.decoder.decode(RolloutDocument.self, from: Data(good.document.utf8))
         var settings = document.settings
         settings.canary = 0
+        let targets = try await store.rolloutTargets(id: good.id)
         var steps: [(node: String, site: String, target: NodeDesiredState)] = []
-        for step in document.steps {
+        for (position, step) in document.steps.enumerated() {
+            guard let target = targets[position]?.target else { continue }
             let existing = try await store.desiredState(environment: environment, node: step.node)?.state
-            if existing != step.target { steps.append((step.node, step.site, step.target)) }
+            if existing != target { steps.append((step.node, step.site, target)) }
         }
         return try await create(
             environment: environment, release: good.release, serial: try await store.serial(environment: environment),
@@ -101,11 +103,18 @@ struct RolloutPlanner {
     ) async throws -> RolloutRecord {
         let waves = RolloutDocument.waves(of: steps.map { ($0.node, $0.site) }, settings: settings)
         var nodeSteps: [RolloutDocument.NodeStep] = []
+        var targets: [Int: (target: NodeDesiredState, previous: NodeDesiredState?)] = [:]
+        let current = try await store.desiredStates(environment: environment)
+        var previousByNode: [String: NodeDesiredState] = [:]
+        for state in current { previousByNode[state.node] = state }
         for (index, step) in steps.enumerated() {
-            let previous = try await store.desiredState(environment: environment, node: step.node)?.state
+            let previous = previousByNode[step.node]
+            targets[index] = (step.target, previous)
             nodeSteps.append(
                 RolloutDocument.NodeStep(
-                    node: step.node, site: step.site, wave: waves[index], target: step.target, previous: previous,
+                    node: step.node, site: step.site, wave: waves[index], address: step.target.address,
+                    expected: ExpectedInstance.of(step.target),
+                    previousExpected: previous.map { ExpectedInstance.of($0) },
                     state: .waiting, detail: "waiting", startedAt: nil, healthySince: nil, writtenSerial: nil,
                     updatedAt: now))
         }
@@ -124,7 +133,7 @@ struct RolloutPlanner {
                 RolloutStep(
                     position: $0.offset, node: $0.element.node, state: $0.element.state.rawValue,
                     detail: $0.element.detail, updatedAt: now)
-            }, actor: actor)
+            }, targets: targets, actor: actor)
         return record
     }
 }

@@ -547,9 +547,11 @@ struct Routes: Sendable {
     }
 
     private func startRollout(_ request: Request, _ context: ServerContext) async throws -> Response {
-        let body = try await JSONResponse.decode(ApplyRequest.self, from: request, context: context)
+        // Plans for thousands of nodes are large; only an authenticated operator may send one.
+        let user = try await authenticator.requireOperator(request)
+        let body = try await JSONResponse.decode(ApplyRequest.self, from: request, context: context, limit: 64 << 20)
         let plan = body.plan
-        let user = try await authenticator.require(.deploy, in: plan.environment, request)
+        try Authenticator.check(user, may: .deploy, in: plan.environment)
         let record = try await RolloutPlanner(store: store, signingKey: server.files.signingKey).start(
             plan, actor: user.actor)
         hub.publish("rollout", environment: record.environment, object: record.id, detail: record.state)

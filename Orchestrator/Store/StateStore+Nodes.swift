@@ -77,12 +77,16 @@ extension StateStore {
     }
 
     /// The last report of each node of the environment, with when it arrived, by node name.
-    package func reports(environment: String) async throws -> [String: (report: NodeReport, at: Date)] {
+    ///
+    /// - Parameter only: just these nodes' reports (the rollout engine reads those in flight).
+    package func reports(
+        environment: String, only: Set<String>? = nil
+    ) async throws -> [String: (report: NodeReport, at: Date)] {
         try await read { connection in
             var result: [String: (report: NodeReport, at: Date)] = [:]
             for row in try connection.query(
                 "SELECT node, reported_at, document FROM node_reports WHERE environment = $1", .text(environment))
-            {
+            where only?.contains(row.text(0)) ?? true {
                 result[row.text(0)] = (
                     try Self.decode(NodeReport.self, row.text(2), what: "node report"), Self.date(row.integer(1))
                 )

@@ -1,11 +1,18 @@
 import Database
 package import Foundation
+package import StellwerkAPI
 
 // The rollout and promotion engines arrive with their issues; the store keeps their records now so
 // both can resume after a restart from what is written here.
 extension StateStore {
-    /// Stores a new rollout with its steps; audited.
-    package func createRollout(_ rollout: RolloutRecord, steps: [RolloutStep], actor: String) async throws {
+    /// Stores a new rollout with its steps; audited. `targets` holds, per step position, the desired
+    /// state the step gives its node and the one the node had (for rolling back); they are written once
+    /// and read only when needed, so the rollout's frequently updated document stays small.
+    package func createRollout(
+        _ rollout: RolloutRecord, steps: [RolloutStep],
+        targets: [Int: (target: NodeDesiredState, previous: NodeDesiredState?)] = [:], actor: String
+    ) async throws {
+        let documents = try targets.mapValues { (try Self.encode($0.target), try $0.previous.map(Self.encode)) }
         try await transaction { connection in
             try connection.run(
                 """
@@ -17,6 +24,11 @@ extension StateStore {
                 .integer(Int64(Self.milliseconds(rollout.updatedAt))))
             for step in steps {
                 try Self.writeStep(step, rollout: rollout.id, on: connection)
+                if let (target, previous) = documents[step.position] {
+                    try connection.run(
+                        "UPDATE rollout_steps SET target = $3, previous = $4 WHERE rollout = $1 AND position = $2",
+                        .text(rollout.id), .integer(Int64(step.position)), .text(target), SQLValue(previous))
+                }
             }
             _ = try Self.appendAudit(
                 AuditEvent(
@@ -85,12 +97,45 @@ extension StateStore {
         }
     }
 
+    /// The target and previous desired states of a rollout's steps, by position (all, or those given).
+    package func rolloutTargets(
+        id: String, positions: [Int]? = nil
+    ) async throws -> [Int: (target: NodeDesiredState, previous: NodeDesiredState?)] {
+        try await read { connection in
+            var result: [Int: (target: NodeDesiredState, previous: NodeDesiredState?)] = [:]
+            let wanted = positions.map(Set.init)
+            for row in try connection.query(
+                "SELECT position, target, previous FROM rollout_steps WHERE rollout = $1 AND target IS NOT NULL",
+                .text(id))
+            where wanted?.contains(row.integer(0)) ?? true {
+                result[row.integer(0)] = (
+                    try Self.decode(NodeDesiredState.self, row.text(1), what: "rollout target"),
+                    try row.optionalText(2).map { try Self.decode(NodeDesiredState.self, $0, what: "rollout target") }
+                )
+            }
+            return result
+        }
+    }
+
     /// Rollouts of an environment (or all), newest first.
     package func rollouts(environment: String? = nil) async throws -> [RolloutRecord] {
         try await read { connection in
             var sql = "SELECT id, environment, release, serial, state, document, created_at, updated_at FROM rollouts"
             let parameters = Self.filter(&sql, environment: environment)
             return try connection.execute(sql + " ORDER BY created_at DESC, id", parameters).map(Self.rolloutRecord)
+        }
+    }
+
+    /// Rollouts still in progress (running, paused or rolling back), oldest first: what the rollout
+    /// engine advances, without reading the documents of every rollout ever made.
+    package func activeRollouts() async throws -> [RolloutRecord] {
+        try await read { connection in
+            try connection.query(
+                """
+                SELECT id, environment, release, serial, state, document, created_at, updated_at FROM rollouts
+                WHERE state IN ('running', 'paused', 'rolling-back') ORDER BY created_at, id
+                """
+            ).map(Self.rolloutRecord)
         }
     }
 

@@ -107,13 +107,17 @@ enum StoreSchema {
                 "CREATE INDEX audit_log_by_environment ON audit_log (environment, seq)",
             ]),
         Migration(
-            version: 3, summary: "operators: API tokens (hashes only) and their roles per environment",
+            version: 3,
+            summary: "operators: API tokens (hashes only) and their roles per environment; each rollout step's "
+                + "target and previous desired state",
             statements: [
                 """
                 CREATE TABLE operators (
                     name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, roles TEXT NOT NULL,
                     created_by TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT)
-                """
+                """,
+                "ALTER TABLE rollout_steps ADD COLUMN target TEXT",
+                "ALTER TABLE rollout_steps ADD COLUMN previous TEXT",
             ]),
     ]
 

@@ -164,7 +164,7 @@ import Testing
         let malformed = try await admin.call("POST", "/v1/rollouts", body: Data("{\"plan\": ".utf8))
         #expect(malformed.status == 400)
         #expect(try errorCode(malformed.body) == "bad-request")
-        let oversized = try await admin.call("POST", "/v1/rollouts", body: Data(repeating: 0x20, count: 3 << 20))
+        let oversized = try await admin.call("POST", "/v1/join", body: Data(repeating: 0x20, count: 3 << 20))
         #expect(oversized.status == 413)
         #expect(try errorCode(oversized.body) == "too-large")
         let unknown = try await admin.call("GET", "/v1/nothing-here")

@@ -35,18 +35,21 @@ struct CreatePlan: AsyncParsableCommand {
             remove or unchanged. Secret values never appear, only whether they changed. The plan records
             the state serial it was computed from; applying it after the state moved is refused.
 
-            The recorded state and its serial come from the state store (--store); a snapshot file given
-            with --state takes its place, for planning offline. Without either, and before anything was
-            applied, the recorded state is empty.
+            The recorded state and its serial come from the orchestrator when one is configured
+            (STELLWERK_SERVER or --server), else from the state store (--store); a snapshot file given
+            with --state takes its place, for planning offline. Without any, and before anything was
+            applied, the recorded state is empty. With an orchestrator, --release also takes a release ID.
 
             Examples:
               stellwerk plan --env sandbox
               stellwerk plan --env live --state live-state.json --out live.plan.json
               stellwerk plan --env sandbox --json | jq '.sites[].nodes[].changes'
+              stellwerk plan --env live --release r-1a2b3c4d5e6f --out live.plan.json   # with an orchestrator
             """)
 
     @OptionGroup var workspace: WorkspaceOption
     @OptionGroup var storeOption: StoreOption
+    @OptionGroup var connection: ServerConnectionOption
 
     @Option(name: .long, help: ArgumentHelp("The environment to plan, such as sandbox or live.", valueName: "ENV"))
     var env: String
@@ -59,7 +62,8 @@ struct CreatePlan: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "A release manifest (JSON) to deploy; default: the working tree, unreleased.", valueName: "FILE"))
+            "A release manifest (JSON), or a release ID the orchestrator holds; default: the working tree, unreleased.",
+            valueName: "FILE|ID"))
     var release: String?
 
     @Option(
@@ -75,7 +79,7 @@ struct CreatePlan: AsyncParsableCommand {
 
     func run() async throws {
         let terminal = Terminal.detect()
-        let manifest = try release.map { try JSONFiles.read(ReleaseManifest.self, from: $0, what: "release manifest") }
+        let manifest = try await releaseManifest()
         let (loaded, root) = try workspace.load(
             terminal: terminal, releaseProducts: manifest?.components.keys ?? [:].keys)
         let environment: ResolvedEnvironment
@@ -104,8 +108,19 @@ struct CreatePlan: AsyncParsableCommand {
 }
 
 extension CreatePlan {
-    /// The snapshot file, or the store's recorded state; an empty state when the default store does not
-    /// exist yet (nothing was ever applied from this folder).
+    /// The release from a manifest file, or by ID from the orchestrator.
+    private func releaseManifest() async throws -> ReleaseManifest? {
+        guard let release else { return nil }
+        if FileManager.default.fileExists(atPath: release) || !connection.isConfigured {
+            return try JSONFiles.read(ReleaseManifest.self, from: release, what: "release manifest")
+        }
+        return try await connection.with {
+            try await $0.json("GET", "/v1/releases/\(release)", as: SignedReleaseManifest.self).manifest
+        }
+    }
+
+    /// The snapshot file, the orchestrator's or the store's recorded state; an empty state when the
+    /// default store does not exist yet (nothing was ever applied from this folder).
     private func recordedState(root: URL) async throws -> StateSnapshot {
         if let state {
             let snapshot = try JSONFiles.read(StateSnapshot.self, from: state, what: "state snapshot")
@@ -113,6 +128,11 @@ extension CreatePlan {
                 throw CLIError("\(state): the snapshot is of environment '\(snapshot.environment)', not '\(env)'")
             }
             return snapshot
+        }
+        if connection.isConfigured {
+            return try await connection.with {
+                try await $0.json("GET", "/v1/environments/\(env)/snapshot", as: StateSnapshot.self)
+            }
         }
         let (location, named) = try storeOption.location(workspaceRoot: root)
         if !named, case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {

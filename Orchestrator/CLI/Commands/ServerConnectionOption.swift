@@ -23,6 +23,9 @@ struct ServerConnectionOption: ParsableArguments {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// Whether an orchestrator is named at all (by flag or environment).
+    var isConfigured: Bool { (serverURL ?? Self.environment("STELLWERK_SERVER")) != nil }
+
     /// A connection, or one line saying which setting is missing.
     func connect() throws -> OrchestratorConnection {
         guard let url = serverURL ?? Self.environment("STELLWERK_SERVER") else {
