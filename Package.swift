@@ -65,14 +65,22 @@ let package = Package(
         // MARK: Databases: SQLite and PostgreSQL connections behind one small SQL interface
         .target(
             name: "Database",
-            dependencies: ["CSQLite", "CLibPQ"],
+            dependencies: ["CSQLite"],
             path: "Orchestrator/Database",
+            exclude: ["Postgres"],
+            swiftSettings: strictSettings),
+        // Apart from the rest, so the agent (SQLite only) does not load libpq and the libraries it
+        // pulls in (TLS, Kerberos, LDAP): about 5 MB of its resident memory.
+        .target(
+            name: "PostgresDatabase",
+            dependencies: ["Database", "CLibPQ"],
+            path: "Orchestrator/Database/Postgres",
             swiftSettings: strictSettings),
 
         // MARK: State store: SQLite (embedded default) and PostgreSQL, one contract
         .target(
             name: "Store",
-            dependencies: ["StellwerkAPI", "Model", "Database"],
+            dependencies: ["StellwerkAPI", "Model", "Database", "PostgresDatabase"],
             path: "Orchestrator/Store",
             swiftSettings: strictSettings),
 

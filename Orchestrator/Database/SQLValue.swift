@@ -34,6 +34,8 @@ package enum SQLValue: Sendable, Hashable {
 package struct SQLRow: Sendable {
     package var values: [SQLValue]
 
+    package init(values: [SQLValue]) { self.values = values }
+
     package subscript(_ index: Int) -> SQLValue {
         index < values.count ? values[index] : .null
     }

@@ -34,8 +34,9 @@ enum Measurement {
         return sorted[sorted.count / 2]
     }
 
+    /// Decimal megabytes, the unit the targets in the issues are written in (1 MB = 10^6 bytes).
     static func megabytes(_ bytes: Int) -> String {
-        String(format: "%.1f MB", Double(bytes) / 1_048_576)
+        String(format: "%.1f MB", Double(bytes) / 1_000_000)
     }
 
     static func milliseconds(_ seconds: Double) -> String {

@@ -1,4 +1,5 @@
 import CLibPQ
+package import Database
 import Foundation
 
 /// A connection to PostgreSQL through libpq. Every statement is sent with `PQexecParams`, so
