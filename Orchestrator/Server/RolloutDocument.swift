@@ -5,7 +5,7 @@ package import StellwerkAPI
 /// per node how far it is and what it must end up running. The full desired states (what it gets, what
 /// it had) are stored with the steps once and read only when written to a node, so this document —
 /// rewritten at every step change — stays small even for thousands of nodes.
-package struct RolloutDocument: Codable, Sendable {
+package struct RolloutDocument: Codable, Sendable, Equatable {
     package var settings: RolloutSettings
     package var createdBy: String
     package var message: String
@@ -15,7 +15,7 @@ package struct RolloutDocument: Codable, Sendable {
     /// Waves (by number) where a failure happened, so the view says where it stopped.
     package var failedWave: Int?
 
-    package struct NodeStep: Codable, Sendable {
+    package struct NodeStep: Codable, Sendable, Equatable {
         package var node: String
         package var site: String
         /// 0 is the canary wave when the policy asks for canaries.

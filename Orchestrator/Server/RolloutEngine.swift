@@ -55,8 +55,8 @@ package actor RolloutEngine {
     }
 
     private func advance(_ record: RolloutRecord, state: RolloutState, now: Date) async throws {
-        var document = try JSONResponse.decoder.decode(RolloutDocument.self, from: Data(record.document.utf8))
-        let before = try JSONResponse.encoder.encode(document)
+        let original = try JSONResponse.decoder.decode(RolloutDocument.self, from: Data(record.document.utf8))
+        var document = original
         var next = state
         let watched = Set(
             document.steps.filter { [.installing, .health, .rollingBack].contains($0.state) }.map(\.node))
@@ -108,18 +108,17 @@ package actor RolloutEngine {
             return
         }
 
-        let after = try JSONResponse.encoder.encode(document)
-        guard after != before || next != state else { return }
+        guard document != original || next != state else { return }
         try await store.updateRollout(
-            id: record.id, state: next.rawValue, document: String(decoding: after, as: UTF8.self),
+            id: record.id, state: next.rawValue,
+            document: String(decoding: try JSONResponse.encoder.encode(document), as: UTF8.self),
             steps: document.steps.enumerated().map { position, step in
                 RolloutStep(
                     position: position, node: step.node, state: step.state.rawValue, detail: step.detail,
                     updatedAt: step.updatedAt)
             }, actor: "rollout:\(record.id)", at: now)
         hub.publish("rollout", environment: record.environment, object: record.id, detail: next.rawValue)
-        let old = try JSONResponse.decoder.decode(RolloutDocument.self, from: before)
-        for (index, step) in document.steps.enumerated() where old.steps[index].state != step.state {
+        for (index, step) in document.steps.enumerated() where original.steps[index].state != step.state {
             hub.publish(
                 "rollout.step", environment: record.environment, object: "\(record.id)/\(step.node)",
                 detail: "\(step.state.rawValue): \(step.detail)")
@@ -159,8 +158,9 @@ package actor RolloutEngine {
     private func write(_ states: [NodeDesiredState], environment: String, rollout: String) async throws -> Int {
         var changed: [NodeDesiredState] = []
         var current = 0
+        let stored = try await store.desiredStatesByNode(environment: environment, only: Set(states.map(\.node)))
         for state in states {
-            let existing = try await store.desiredState(environment: environment, node: state.node)
+            let existing = stored[state.node]
             if let existing, existing.state == state {
                 current = max(current, existing.serial)
             } else if existing == nil && state.instances.isEmpty {

@@ -76,11 +76,11 @@ struct RolloutPlanner {
         var settings = document.settings
         settings.canary = 0
         let targets = try await store.rolloutTargets(id: good.id)
+        let stored = try await store.desiredStatesByNode(environment: environment)
         var steps: [(node: String, site: String, target: NodeDesiredState)] = []
         for (position, step) in document.steps.enumerated() {
             guard let target = targets[position]?.target else { continue }
-            let existing = try await store.desiredState(environment: environment, node: step.node)?.state
-            if existing != target { steps.append((step.node, step.site, target)) }
+            if stored[step.node]?.state != target { steps.append((step.node, step.site, target)) }
         }
         return try await create(
             environment: environment, release: good.release, serial: try await store.serial(environment: environment),
@@ -104,11 +104,10 @@ struct RolloutPlanner {
         let waves = RolloutDocument.waves(of: steps.map { ($0.node, $0.site) }, settings: settings)
         var nodeSteps: [RolloutDocument.NodeStep] = []
         var targets: [Int: (target: NodeDesiredState, previous: NodeDesiredState?)] = [:]
-        let current = try await store.desiredStates(environment: environment)
-        var previousByNode: [String: NodeDesiredState] = [:]
-        for state in current { previousByNode[state.node] = state }
+        let current = try await store.desiredStatesByNode(
+            environment: environment, only: Set(steps.map(\.node)))
         for (index, step) in steps.enumerated() {
-            let previous = previousByNode[step.node]
+            let previous = current[step.node]?.state
             targets[index] = (step.target, previous)
             nodeSteps.append(
                 RolloutDocument.NodeStep(

@@ -460,9 +460,7 @@ struct Routes: Sendable {
         let now = Date()
         for environment in names.sorted() where user.may(.read, in: environment) {
             let reports = try await store.reports(environment: environment)
-            let desired = try await store.desiredStates(environment: environment)
-            var desiredByNode: [String: NodeDesiredState] = [:]
-            for state in desired { desiredByNode[state.node] = state }
+            let desired = try await store.desiredStatesByNode(environment: environment)
             var statuses: [NodeStatus] = []
             var places = Set<String>()
             for node in nodes where node.environment == environment {
@@ -470,17 +468,18 @@ struct Routes: Sendable {
                 statuses.append(
                     nodeStatus(
                         node: node.name, site: node.site, address: node.address, connection: connection(node, now: now),
-                        lastSeen: node.lastSeen, desired: desiredByNode[node.name], report: reports[node.name]?.report))
+                        lastSeen: node.lastSeen, desired: desired[node.name]?.state, report: reports[node.name]?.report)
+                )
             }
-            for state in desired where !places.contains(state.node) {
+            for (_, state) in desired.values.sorted(by: { $0.state.node < $1.state.node })
+            where !places.contains(state.node) {
                 statuses.append(
                     nodeStatus(
                         node: state.node, site: state.site, address: state.address, connection: "pending",
                         lastSeen: nil,
                         desired: state, report: reports[state.node]?.report))
             }
-            let serials = try await store.desiredStateSerials(environment: environment)
-            for index in statuses.indices { statuses[index].desiredSerial = serials[statuses[index].node] }
+            for index in statuses.indices { statuses[index].desiredSerial = desired[statuses[index].node]?.serial }
             environments.append(
                 EnvironmentStatus(
                     name: environment, serial: try await store.serial(environment: environment),

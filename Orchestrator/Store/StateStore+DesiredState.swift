@@ -21,16 +21,21 @@ extension StateStore {
         }
     }
 
-    /// The serial each node's desired state was written at, by node name.
-    package func desiredStateSerials(environment: String) async throws -> [String: Int] {
+    /// Desired states with the serial each was written at, by node name; `only` decodes just those
+    /// nodes (a rollout wave), the rest of the environment is skipped.
+    package func desiredStatesByNode(
+        environment: String, only: Set<String>? = nil
+    ) async throws -> [String: (serial: Int, state: NodeDesiredState)] {
         try await read { connection in
-            var serials: [String: Int] = [:]
+            var result: [String: (serial: Int, state: NodeDesiredState)] = [:]
             for row in try connection.query(
-                "SELECT node, serial FROM desired_states WHERE environment = $1", .text(environment))
-            {
-                serials[row.text(0)] = row.integer(1)
+                "SELECT node, serial, document FROM desired_states WHERE environment = $1", .text(environment))
+            where only?.contains(row.text(0)) ?? true {
+                result[row.text(0)] = (
+                    row.integer(1), try Self.decode(NodeDesiredState.self, row.text(2), what: "desired state")
+                )
             }
-            return serials
+            return result
         }
     }
 

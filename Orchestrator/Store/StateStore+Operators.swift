@@ -28,7 +28,14 @@ extension StateStore {
 
     /// The operator holding the token with this hash, unless revoked.
     package func activeOperator(tokenHash: String) async throws -> OperatorRecord? {
-        try await operators().first { $0.tokenHash == tokenHash && $0.revokedAt == nil }
+        try await read { connection in
+            try connection.query(
+                """
+                SELECT name, token_hash, roles, created_by, created_at, revoked_at FROM operators
+                WHERE token_hash = $1 AND revoked_at IS NULL
+                """, .text(tokenHash)
+            ).first.map(Self.operatorRecord)
+        }
     }
 
     /// Every operator, revoked ones too, by name.
@@ -36,14 +43,15 @@ extension StateStore {
         try await read { connection in
             try connection.query(
                 "SELECT name, token_hash, roles, created_by, created_at, revoked_at FROM operators ORDER BY name"
-            ).map { row in
-                OperatorRecord(
-                    name: row.text(0), tokenHash: row.text(1),
-                    roles: try Self.decode([String: String].self, row.text(2), what: "operator roles"),
-                    createdBy: row.text(3), createdAt: Self.date(row.integer(4)),
-                    revokedAt: row.optionalInteger(5).map(Self.date))
-            }
+            ).map(Self.operatorRecord)
         }
+    }
+
+    static func operatorRecord(_ row: SQLRow) throws -> OperatorRecord {
+        OperatorRecord(
+            name: row.text(0), tokenHash: row.text(1),
+            roles: try decode([String: String].self, row.text(2), what: "operator roles"),
+            createdBy: row.text(3), createdAt: date(row.integer(4)), revokedAt: row.optionalInteger(5).map(date))
     }
 
     /// Revokes an operator's token; audited.

@@ -118,6 +118,21 @@ import Testing
         #expect(replay.status != 0)
         #expect(replay.standardError.contains("the join token was used already"), "\(replay.standardError)")
 
+        // A token the server never issued: refused.
+        let unknownToken = cluster.root.appendingPathComponent("unknown.token")
+        try Data("swj_not-a-token".utf8).write(to: unknownToken)
+        let stranger = try await ProcessRunner.run(
+            "stellwerk-agent",
+            [
+                "join", cluster.serverURL, "--token-file", unknownToken.path, "--ca-fingerprint", cluster.fingerprint,
+                "--data", cluster.root.appendingPathComponent("stranger").path,
+            ])
+        #expect(stranger.status != 0)
+        #expect(stranger.standardError.contains("the join token is not known"), "\(stranger.standardError)")
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: cluster.root.appendingPathComponent("stranger/identity/node.key").path))
+
         // A wrong CA fingerprint: the agent does not even send its token.
         let pinned = try await ProcessRunner.run(
             "stellwerk-agent",

@@ -61,7 +61,13 @@ struct ServerBenchmark: AsyncParsableCommand {
             var status: Int32 = 0
             waitpid(server, &status, 0)
         }
-        while !FileManager.default.fileExists(atPath: portFile.path) { try await Task.sleep(for: .milliseconds(100)) }
+        let listening = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: portFile.path) {
+            guard ContinuousClock.now < listening else {
+                throw ValidationError("the server did not listen within 60 s; see \(root.path)/server.log")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         let port = try String(contentsOf: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let url = "https://127.0.0.1:\(port)"
         let authority = try String(
@@ -128,11 +134,14 @@ struct ServerBenchmark: AsyncParsableCommand {
             plan.rollout = settings
             let started = try await admin.json(
                 "POST", "/v1/rollouts", body: ApplyRequest(plan: plan), as: RolloutView.self)
-            while true {
+            // The rollout's own progress deadline (300 s) ends it; this only guards against a stuck server.
+            let deadline = ContinuousClock.now + .seconds(600)
+            while ContinuousClock.now < deadline {
                 let view = try await admin.json("GET", "/v1/rollouts/\(started.id)", as: RolloutView.self)
                 if !view.isActive { return view }
                 try await Task.sleep(for: .milliseconds(200))
             }
+            throw ValidationError("rollout \(started.id) did not end within 600 s")
         }
         print(
             "Rollout to \(rollout.steps.count) nodes: \(rollout.state) in \(String(format: "%.1f", rolloutSeconds)) s "
