@@ -237,7 +237,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "StellwerkCLI", "Agent", "stellwerk-test-service", "Server", "OrchestratorClient", "Identity",
-                "StellwerkAPI", "TestSupport",
+                "StellwerkAPI", "Store", "TestSupport",
             ],
             path: "Tests/ServerTests",
             swiftSettings: strictSettings),

@@ -21,6 +21,9 @@ public struct Plan: Codable, Sendable, Hashable {
     public var warnings: [String]
     /// How the server rolls the plan out: the environment's rollout policy.
     public var rollout: RolloutSettings?
+    /// The gates a promotion into the plan's environment passes, and the sites' maintenance windows;
+    /// `nil` when no environment promotes into it.
+    public var promotion: PromotionPolicy?
 
     public init(
         environment: String, serial: Int, release: String, revision: String, sites: [SitePlan], warnings: [String]

@@ -25,7 +25,8 @@ struct StellwerkCommand: AsyncParsableCommand {
         version: StellwerkVersion.current,
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RolloutCommand.self,
-            RollbackCommand.self, ReleaseCommand.self, ServerCommand.self, TokenCommand.self, UserCommand.self,
+            RollbackCommand.self, ReleaseCommand.self, PromoteCommand.self, ApproveCommand.self,
+            RejectCommand.self, PromotionCommand.self, ServerCommand.self, TokenCommand.self, UserCommand.self,
             LocksCommand.self, AuditCommand.self, StoreCommand.self,
         ])
 }

@@ -134,6 +134,23 @@ package struct Planner: Sendable {
             lostAfterSeconds: policy.lostAfter.seconds, onDisconnected: policy.onDisconnected.rawValue)
     }
 
+    /// The gates of a promotion from `source` into `environment`, with every site's maintenance
+    /// windows, in the form the server evaluates.
+    package static func promotionPolicy(_ environment: ResolvedEnvironment, source: String) -> PromotionPolicy {
+        let gates = environment.definition.promotion
+        return PromotionPolicy(
+            source: source, soakSeconds: gates.soak.seconds, approvals: gates.approvals,
+            respectWindows: gates.respectWindows, canarySite: gates.canarySite?.value,
+            maxSitesInFlight: gates.maxSitesInFlight,
+            windows: Dictionary(
+                uniqueKeysWithValues: environment.sites.map { site in
+                    (
+                        site.name,
+                        site.maintenanceWindows.map { MaintenanceWindowSpec(days: $0.days, from: $0.from, to: $0.to) }
+                    )
+                }))
+    }
+
     private func removal(of node: String, record: RecordedNode, environment: String) -> NodePlan {
         NodePlan(
             node: node, address: record.address,

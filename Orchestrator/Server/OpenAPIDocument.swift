@@ -17,6 +17,44 @@ enum OpenAPIDocument {
                 ],
                 "type": "object"
               },
+              "DecisionRequest": {
+                "properties": {
+                  "reason": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "reason"
+                ],
+                "type": "object"
+              },
+              "DecisionView": {
+                "properties": {
+                  "approver": {
+                    "type": "string"
+                  },
+                  "at": {
+                    "type": "string"
+                  },
+                  "decision": {
+                    "enum": [
+                      "approve",
+                      "reject"
+                    ],
+                    "type": "string"
+                  },
+                  "reason": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "approver",
+                  "decision",
+                  "reason",
+                  "at"
+                ],
+                "type": "object"
+              },
               "DesiredStateResponse": {
                 "properties": {
                   "serial": {
@@ -64,6 +102,30 @@ enum OpenAPIDocument {
                 },
                 "required": [
                   "error"
+                ],
+                "type": "object"
+              },
+              "GateView": {
+                "properties": {
+                  "detail": {
+                    "type": "string"
+                  },
+                  "name": {
+                    "enum": [
+                      "verified",
+                      "approvals",
+                      "windows"
+                    ],
+                    "type": "string"
+                  },
+                  "open": {
+                    "type": "boolean"
+                  }
+                },
+                "required": [
+                  "name",
+                  "open",
+                  "detail"
                 ],
                 "type": "object"
               },
@@ -163,6 +225,142 @@ enum OpenAPIDocument {
               },
               "NodeReport": {
                 "description": "node, environment, desiredSerial, instances: spec, state (running|starting|unhealthy|crash-looping|stopped), health, lastError, drift",
+                "type": "object"
+              },
+              "PromotionRequest": {
+                "properties": {
+                  "dryRun": {
+                    "type": "boolean"
+                  },
+                  "message": {
+                    "type": "string"
+                  },
+                  "plan": {
+                    "description": "a plan from `stellwerk promote` (format 1, with its rollout policy and promotion gates)",
+                    "type": "object"
+                  }
+                },
+                "required": [
+                  "plan",
+                  "dryRun"
+                ],
+                "type": "object"
+              },
+              "PromotionSiteView": {
+                "properties": {
+                  "detail": {
+                    "type": "string"
+                  },
+                  "nodes": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "rollout": {
+                    "type": "string"
+                  },
+                  "site": {
+                    "type": "string"
+                  },
+                  "state": {
+                    "enum": [
+                      "pending",
+                      "rolling-out",
+                      "done",
+                      "failed",
+                      "not-started"
+                    ],
+                    "type": "string"
+                  },
+                  "wave": {
+                    "description": "0 for the canary site",
+                    "type": "integer"
+                  },
+                  "windowOpensAt": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "site",
+                  "wave",
+                  "state",
+                  "nodes",
+                  "detail"
+                ],
+                "type": "object"
+              },
+              "PromotionView": {
+                "properties": {
+                  "createdAt": {
+                    "type": "string"
+                  },
+                  "decisions": {
+                    "items": {
+                      "$ref": "#/components/schemas/DecisionView"
+                    },
+                    "type": "array"
+                  },
+                  "gates": {
+                    "items": {
+                      "$ref": "#/components/schemas/GateView"
+                    },
+                    "type": "array"
+                  },
+                  "id": {
+                    "type": "string"
+                  },
+                  "message": {
+                    "type": "string"
+                  },
+                  "release": {
+                    "type": "string"
+                  },
+                  "requestedBy": {
+                    "type": "string"
+                  },
+                  "sites": {
+                    "items": {
+                      "$ref": "#/components/schemas/PromotionSiteView"
+                    },
+                    "type": "array"
+                  },
+                  "source": {
+                    "type": "string"
+                  },
+                  "state": {
+                    "enum": [
+                      "dry-run",
+                      "waiting",
+                      "rolling-out",
+                      "succeeded",
+                      "failed",
+                      "rejected",
+                      "cancelled"
+                    ],
+                    "type": "string"
+                  },
+                  "target": {
+                    "type": "string"
+                  },
+                  "updatedAt": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "id",
+                  "release",
+                  "source",
+                  "target",
+                  "state",
+                  "requestedBy",
+                  "message",
+                  "gates",
+                  "sites",
+                  "decisions",
+                  "createdAt",
+                  "updatedAt"
+                ],
                 "type": "object"
               },
               "ReleaseManifest": {
@@ -1013,6 +1211,312 @@ enum OpenAPIDocument {
                   }
                 ],
                 "summary": "Create a single-use join token for one node (admin)."
+              }
+            },
+            "/v1/promotions": {
+              "get": {
+                "parameters": [
+                  {
+                    "description": "only promotions into this environment",
+                    "in": "query",
+                    "name": "env",
+                    "required": false,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "items": {
+                            "$ref": "#/components/schemas/PromotionView"
+                          },
+                          "type": "array"
+                        }
+                      }
+                    },
+                    "description": "promotions, newest first"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorBody"
+                        }
+                      }
+                    },
+                    "description": "An error"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerToken": []
+                  }
+                ],
+                "summary": "List promotions the caller may read."
+              },
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/PromotionRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PromotionView"
+                        }
+                      }
+                    },
+                    "description": "a dry run: the gates and the per-site plan"
+                  },
+                  "201": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PromotionView"
+                        }
+                      }
+                    },
+                    "description": "the promotion, waiting for approvals or rolling out"
+                  },
+                  "409": {
+                    "description": "refused: not verified in the source environment (code gate-closed), a stale plan, or another promotion or rollout in the environment"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorBody"
+                        }
+                      }
+                    },
+                    "description": "An error"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerToken": []
+                  }
+                ],
+                "summary": "Request a promotion of the plan's release into the plan's environment (operator)."
+              }
+            },
+            "/v1/promotions/{id}": {
+              "get": {
+                "parameters": [
+                  {
+                    "description": "the promotion ID (pr-\u2026)",
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PromotionView"
+                        }
+                      }
+                    },
+                    "description": "promotion"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorBody"
+                        }
+                      }
+                    },
+                    "description": "An error"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerToken": []
+                  }
+                ],
+                "summary": "A promotion with its gates, decisions and sites."
+              }
+            },
+            "/v1/promotions/{id}/approve": {
+              "post": {
+                "parameters": [
+                  {
+                    "description": "the promotion ID (pr-\u2026)",
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DecisionRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PromotionView"
+                        }
+                      }
+                    },
+                    "description": "promotion"
+                  },
+                  "403": {
+                    "description": "no approver role in the target environment"
+                  },
+                  "409": {
+                    "description": "the requester's own decision, or the promotion no longer waits"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorBody"
+                        }
+                      }
+                    },
+                    "description": "An error"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerToken": []
+                  }
+                ],
+                "summary": "Approve a waiting promotion (approver role; not the requester)."
+              }
+            },
+            "/v1/promotions/{id}/cancel": {
+              "post": {
+                "parameters": [
+                  {
+                    "description": "the promotion ID (pr-\u2026)",
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PromotionView"
+                        }
+                      }
+                    },
+                    "description": "promotion"
+                  },
+                  "409": {
+                    "description": "the promotion ended already"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorBody"
+                        }
+                      }
+                    },
+                    "description": "An error"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerToken": []
+                  }
+                ],
+                "summary": "Cancel a promotion (operator): sites not started stay as they are."
+              }
+            },
+            "/v1/promotions/{id}/reject": {
+              "post": {
+                "parameters": [
+                  {
+                    "description": "the promotion ID (pr-\u2026)",
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DecisionRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PromotionView"
+                        }
+                      }
+                    },
+                    "description": "promotion"
+                  },
+                  "403": {
+                    "description": "no approver role in the target environment"
+                  },
+                  "409": {
+                    "description": "the requester's own decision, or the promotion no longer waits"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorBody"
+                        }
+                      }
+                    },
+                    "description": "An error"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerToken": []
+                  }
+                ],
+                "summary": "Reject a waiting promotion with a reason (approver role); it ends."
               }
             },
             "/v1/releases": {

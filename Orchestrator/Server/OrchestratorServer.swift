@@ -78,7 +78,8 @@ package struct OrchestratorServer: Sendable {
         router.add(middleware: ErrorMiddleware(logger: logger))
         let authenticator = Authenticator(store: store)
         let engine = RolloutEngine(
-            store: store, hub: hub, holder: files.serverID, logger: logger, tick: configuration.rolloutTick)
+            store: store, hub: hub, holder: files.serverID, logger: logger, tick: configuration.rolloutTick,
+            promotions: PromotionEngine(store: store, hub: hub, signingKey: files.signingKey))
         let routes = Routes(
             server: self, authenticator: authenticator, hub: hub, metrics: metrics)
         routes.register(on: router)

@@ -14,6 +14,8 @@ package struct RolloutDocument: Codable, Sendable, Equatable {
     package var lastProgressAt: Date
     /// Waves (by number) where a failure happened, so the view says where it stopped.
     package var failedWave: Int?
+    /// The promotion this rollout carries a site of, if any.
+    package var promotion: String?
 
     package struct NodeStep: Codable, Sendable, Equatable {
         package var node: String

@@ -1,8 +1,8 @@
 import Artifacts
 package import Foundation
-package import Logging
+import Logging
 import StellwerkAPI
-package import Store
+import Store
 
 /// Drives rollouts forward from what agents report: writes each wave's desired state, waits until its
 /// instances are healthy for the minimum time, fails on deadlines, and rolls back when told to.
@@ -18,10 +18,14 @@ package actor RolloutEngine {
     private let holder: String
     private let logger: Logger
     private let tick: Duration
+    private let promotions: PromotionEngine?
     package static let leaseName = "rollout-engine"
 
-    package init(store: StateStore, hub: EventHub, holder: String, logger: Logger, tick: Duration = .milliseconds(500))
-    {
+    init(
+        store: StateStore, hub: EventHub, holder: String, logger: Logger, tick: Duration = .milliseconds(500),
+        promotions: PromotionEngine? = nil
+    ) {
+        self.promotions = promotions
         self.store = store
         self.hub = hub
         self.holder = holder
@@ -52,6 +56,8 @@ package actor RolloutEngine {
             guard let state = RolloutState(rawValue: record.state), state.isActive else { continue }
             try await advance(record, state: state, now: now)
         }
+        // Promotions follow the rollouts they carry, so they read them after this pass.
+        try await promotions?.advanceAll()
     }
 
     private func advance(_ record: RolloutRecord, state: RolloutState, now: Date) async throws {

@@ -26,9 +26,17 @@ struct RolloutPlanner {
                 "the plan is stale: it was computed at serial \(plan.serial), but \(plan.environment) is at serial \(serial) now; plan again and review the new plan"
             )
         }
+        return try await create(
+            environment: plan.environment, release: plan.release, serial: serial, settings: settings,
+            steps: try await steps(of: plan.sites), actor: actor, now: now)
+    }
+
+    /// The nodes of `sites` whose desired state changes, each with the signed manifests of the
+    /// releases it runs. Refuses instances without a built artifact and releases the server does not hold.
+    func steps(of sites: [SitePlan]) async throws -> [(node: String, site: String, target: NodeDesiredState)] {
         var signed: [String: SignedReleaseManifest] = [:]
         var steps: [(node: String, site: String, target: NodeDesiredState)] = []
-        for site in plan.sites {
+        for site in sites {
             for node in site.nodes where node.changes.contains(where: { $0.action != .unchanged }) {
                 var target = node.desired
                 target.releases = []
@@ -51,9 +59,7 @@ struct RolloutPlanner {
                 steps.append((node.node, site.site, target))
             }
         }
-        return try await create(
-            environment: plan.environment, release: plan.release, serial: serial, settings: settings, steps: steps,
-            actor: actor, now: now)
+        return steps
     }
 
     /// A rollout back to the last release that finished healthy everywhere in `environment`, without
@@ -88,6 +94,11 @@ struct RolloutPlanner {
     }
 
     private func refuseConcurrent(_ environment: String) async throws {
+        if let promotion = try await store.promotions(target: environment, active: true).first {
+            throw APIError.conflict(
+                "promotion \(promotion.id) of \(promotion.release) into \(environment) is \(promotion.state); wait for it, or cancel it with `stellwerk promotion cancel \(promotion.id)`"
+            )
+        }
         if let active = try await store.rollouts(environment: environment).first(where: {
             RolloutState(rawValue: $0.state)?.isActive == true
         }) {
@@ -97,9 +108,11 @@ struct RolloutPlanner {
         }
     }
 
-    private func create(
+    /// Stores a rollout of `steps`; `promotion` names the promotion it carries a site of.
+    func create(
         environment: String, release: String, serial: Int, settings: RolloutSettings,
-        steps: [(node: String, site: String, target: NodeDesiredState)], actor: String, now: Date
+        steps: [(node: String, site: String, target: NodeDesiredState)], actor: String, now: Date,
+        promotion: String? = nil
     ) async throws -> RolloutRecord {
         let waves = RolloutDocument.waves(of: steps.map { ($0.node, $0.site) }, settings: settings)
         var nodeSteps: [RolloutDocument.NodeStep] = []
@@ -120,7 +133,7 @@ struct RolloutPlanner {
         let document = RolloutDocument(
             settings: settings, createdBy: actor,
             message: steps.isEmpty ? "nothing to change" : "starting", steps: nodeSteps, lastProgressAt: now,
-            failedWave: nil)
+            failedWave: nil, promotion: promotion)
         let record = RolloutRecord(
             id: "ro-" + UUID().uuidString.lowercased().prefix(8), environment: environment, release: release,
             serial: serial, state: steps.isEmpty ? RolloutState.succeeded.rawValue : RolloutState.running.rawValue,

@@ -113,6 +113,7 @@ struct Routes: Sendable {
             }
         }
         router.post("/v1/environments/{env}/rollback") { request, context in try await rollback(request, context) }
+        registerPromotions(on: router)
         router.get("/v1/events") { request, _ in try await events(request) }
         router.get("/v1/audit") { request, _ in
             _ = try await authenticator.require(.administer, in: "*", request)
@@ -582,6 +583,55 @@ struct Routes: Sendable {
             throw APIError.notFound("rollout vanished")
         }
         return JSONResponse.make(try view(updated))
+    }
+
+    // MARK: Promotions
+
+    private var promotions: PromotionEngine {
+        PromotionEngine(store: store, hub: hub, signingKey: server.files.signingKey)
+    }
+
+    private func registerPromotions(on router: Router<ServerContext>) {
+        router.post("/v1/promotions") { request, context in
+            let user = try await authenticator.requireOperator(request)
+            let body = try await JSONResponse.decode(
+                PromotionRequest.self, from: request, context: context, limit: 64 << 20)
+            try Authenticator.check(user, may: .deploy, in: body.plan.environment)
+            let view = try await promotions.request(body, actor: user.actor, requester: user.name)
+            return JSONResponse.make(view, status: body.dryRun ? .ok : .created)
+        }
+        router.get("/v1/promotions") { request, _ in
+            let user = try await authenticator.requireOperator(request)
+            let records = try await store.promotions(target: request.uri.queryParameters.get("env")).filter {
+                user.may(.read, in: $0.target)
+            }
+            var views: [PromotionView] = []
+            for record in records { views.append(try await promotions.view(id: record.id)) }
+            return JSONResponse.make(views)
+        }
+        router.get("/v1/promotions/{id}") { request, context in
+            let view = try await promotions.view(id: try context.parameters.require("id"))
+            _ = try await authenticator.require(.read, in: view.target, request)
+            return JSONResponse.make(view)
+        }
+        for decision in ["approve", "reject"] {
+            router.post("/v1/promotions/{id}/\(decision)") { request, context in
+                let promotion = try await promotions.view(id: try context.parameters.require("id"))
+                let user = try await authenticator.require(.approve, in: promotion.target, request)
+                let body = try await JSONResponse.decode(DecisionRequest.self, from: request, context: context)
+                if decision == "reject", body.reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                    throw APIError.badRequest("a rejection needs a reason")
+                }
+                return JSONResponse.make(
+                    try await promotions.decide(
+                        promotion.id, approve: decision == "approve", reason: body.reason, approver: user.name))
+            }
+        }
+        router.post("/v1/promotions/{id}/cancel") { request, context in
+            let promotion = try await promotions.view(id: try context.parameters.require("id"))
+            let user = try await authenticator.require(.deploy, in: promotion.target, request)
+            return JSONResponse.make(try await promotions.cancel(promotion.id, actor: user.actor))
+        }
     }
 
     private func rollback(_ request: Request, _ context: ServerContext) async throws -> Response {

@@ -2,8 +2,7 @@ import Database
 package import Foundation
 package import StellwerkAPI
 
-// The rollout and promotion engines arrive with their issues; the store keeps their records now so
-// both can resume after a restart from what is written here.
+// The rollout and promotion engines keep everything they know here, so both resume after a restart.
 extension StateStore {
     /// Stores a new rollout with its steps; audited. `targets` holds, per step position, the desired
     /// state the step gives its node and the one the node had (for rolling back); they are written once
@@ -166,6 +165,48 @@ extension StateStore {
         }
     }
 
+    /// Moves a promotion to `state` with a new document; audited when the state changes, with `detail`.
+    package func updatePromotion(
+        id: String, state: String, document: String, actor: String, detail: String, at now: Date = Date()
+    ) async throws {
+        try await transaction { connection in
+            guard
+                let previous = try connection.query(
+                    "SELECT state, target FROM promotions WHERE id = $1" + connection.dialect.forUpdate, .text(id)
+                ).first
+            else { throw StoreError(.notFound, "there is no promotion \(id)") }
+            try connection.run(
+                "UPDATE promotions SET state = $2, document = $3, updated_at = $4 WHERE id = $1", .text(id),
+                .text(state), .text(document), .integer(Int64(Self.milliseconds(now))))
+            if previous.text(0) != state {
+                _ = try Self.appendAudit(
+                    AuditEvent(
+                        actor: actor, action: "promotion.\(state)", environment: previous.text(1), object: id,
+                        detail: detail),
+                    at: now, on: connection)
+            }
+        }
+    }
+
+    /// Promotions (into `target`, or all), newest first; `active` keeps those still waiting or rolling out.
+    package func promotions(target: String? = nil, active: Bool = false) async throws -> [PromotionRecord] {
+        try await read { connection in
+            var sql = """
+                SELECT id, release, source, target, requested_by, state, document, created_at, updated_at
+                FROM promotions WHERE ($1 = '' OR target = $1)
+                """
+            if active { sql += " AND state IN ('waiting', 'rolling-out')" }
+            return try connection.query(sql + " ORDER BY created_at DESC, id", .text(target ?? "")).map(
+                Self.promotionRecord)
+        }
+    }
+
+    static func promotionRecord(_ row: SQLRow) -> PromotionRecord {
+        PromotionRecord(
+            id: row.text(0), release: row.text(1), source: row.text(2), target: row.text(3), requestedBy: row.text(4),
+            state: row.text(5), document: row.text(6), createdAt: date(row.integer(7)), updatedAt: date(row.integer(8)))
+    }
+
     /// Records an approver's decision. The requester may not decide on their own promotion (four eyes).
     package func recordApproval(_ approval: ApprovalRecord) async throws {
         try await transaction { connection in
@@ -215,12 +256,7 @@ extension StateStore {
                     promotion: approval.text(0), approver: approval.text(1), decision: approval.text(2),
                     reason: approval.text(3), createdAt: Self.date(approval.integer(4)))
             }
-            let promotion = PromotionRecord(
-                id: row.text(0), release: row.text(1), source: row.text(2), target: row.text(3),
-                requestedBy: row.text(4),
-                state: row.text(5), document: row.text(6), createdAt: Self.date(row.integer(7)),
-                updatedAt: Self.date(row.integer(8)))
-            return (promotion, approvals)
+            return (Self.promotionRecord(row), approvals)
         }
     }
 }

@@ -5,29 +5,58 @@ import StellwerkAPI
 import TestSupport
 import Testing
 
-/// One orchestrator server and three agents as real processes on loopback: nodes n1 (site a),
-/// n2 (site a) and n3 (site b), each with its own 127.0.x.y address and data folder, deploying the
-/// test service through a small workspace of their own.
+/// One orchestrator server and agents as real processes on loopback, each node with its own
+/// 127.0.x.y address and data folder, deploying the test service through a small workspace of their
+/// own. By default: environment e2e with nodes n1 (site a), n2 (site a) and n3 (site b).
 final class LocalCluster: @unchecked Sendable {
     let root: URL
     let workspace: URL
     let addresses: [String: String]
     let servicePort: Int
+    let nodes: [Node]
     private(set) var serverPort = 0
     private(set) var serverPID: pid_t = 0
     private(set) var agents: [String: pid_t] = [:]
     private(set) var adminToken = ""
     private(set) var fingerprint = ""
 
-    static let nodes = [("n1", "a"), ("n2", "a"), ("n3", "b")]
+    struct Node: Sendable {
+        var name: String
+        var site: String
+        var environment = "e2e"
+    }
 
-    /// - Parameter block: the third octet of the nodes' addresses, distinct per test so that tests
-    ///   running side by side never share a listening address.
-    init(block: Int, healthyDeadline: String = "40s") throws {
+    static let e2eNodes = [Node(name: "n1", site: "a"), Node(name: "n2", site: "a"), Node(name: "n3", site: "b")]
+
+    static func rolloutPolicy(healthyDeadline: String = "40s", canary: Int = 1, maxInFlight: Int = 2) -> String {
+        """
+        rollout:
+          canary: \(canary)
+          max_in_flight: \(maxInFlight)
+          min_healthy_time: 1s
+          healthy_deadline: \(healthyDeadline)
+          progress_deadline: 2m
+          auto_rollback: true
+          lost_after: 30s
+          on_disconnected: wait
+        """
+    }
+
+    /// - Parameters:
+    ///   - block: the third octet of the nodes' addresses, distinct per test so that tests running
+    ///     side by side never share a listening address.
+    ///   - environments: environment.yaml per environment beyond name and description (default: e2e
+    ///     with the rollout policy); `sites` adds YAML to a site's file (such as maintenance windows).
+    ///   - blueprintExtra: YAML added to the `web` blueprint (such as migrations).
+    init(
+        block: Int, healthyDeadline: String = "40s", nodes: [Node] = LocalCluster.e2eNodes,
+        environments: [String: String]? = nil, sites: [String: String] = [:], blueprintExtra: String = ""
+    ) throws {
         root = try Fixtures.temporaryFolder("stellwerk-cluster")
         workspace = root.appendingPathComponent("workspace")
+        self.nodes = nodes
         var addresses: [String: String] = [:]
-        for (index, (node, _)) in Self.nodes.enumerated() { addresses[node] = "127.0.\(block).\(index + 1)" }
+        for (index, node) in nodes.enumerated() { addresses[node.name] = "127.0.\(block).\(index + 1)" }
         self.addresses = addresses
         servicePort = try FreePort.find()
         var files = [
@@ -48,31 +77,25 @@ final class LocalCluster: @unchecked Sendable {
               retries: 2
             ports:
               http: port
-            """,
-            "Environments/e2e/environment.yaml": """
-            name: e2e
-            description: End-to-end tests.
-            rollout:
-              canary: 1
-              max_in_flight: 2
-              min_healthy_time: 1s
-              healthy_deadline: \(healthyDeadline)
-              progress_deadline: 2m
-              auto_rollback: true
-              lost_after: 30s
-              on_disconnected: wait
-            """,
+            \(blueprintExtra)
+            """
         ]
-        for site in ["a", "b"] {
-            let nodes = Self.nodes.filter { $0.1 == site }.map { node in
-                "  - name: \(node.0)\n    address: \(addresses[node.0]!)\n"
-            }.joined()
-            files["Environments/e2e/sites/\(site).yaml"] = """
+        let environments = environments ?? ["e2e": Self.rolloutPolicy(healthyDeadline: healthyDeadline)]
+        for (environment, body) in environments {
+            files["Environments/\(environment)/environment.yaml"] =
+                "name: \(environment)\ndescription: End-to-end tests.\n\(body)\n"
+        }
+        let bySite = Dictionary(grouping: nodes) { "\($0.environment)/\($0.site)" }
+        for members in bySite.values {
+            let site = members[0].site
+            let list = members.map { "  - name: \($0.name)\n    address: \(addresses[$0.name]!)\n" }.joined()
+            files["Environments/\(members[0].environment)/sites/\(site).yaml"] = """
                 name: \(site)
                 display_name: Gemeinde \(site.uppercased())
                 nodes:
-                \(nodes)services:
+                \(list)services:
                   web: {}
+                \(sites[site] ?? "")
 
                 """
         }
@@ -140,8 +163,9 @@ final class LocalCluster: @unchecked Sendable {
 
     /// Creates a join token with the CLI and joins the node with the agent.
     func join(_ node: String, site: String) async throws -> String {
+        let environment = nodes.first { $0.name == node }?.environment ?? "e2e"
         let token = try await stellwerk([
-            "token", "create", "--env", "e2e", "--site", site, "--node", node, "--ttl", "10m",
+            "token", "create", "--env", environment, "--site", site, "--node", node, "--ttl", "10m",
         ])
         #expect(token.status == 0, "\(token.standardError)")
         let tokenFile = root.appendingPathComponent("\(node).token")
@@ -173,17 +197,17 @@ final class LocalCluster: @unchecked Sendable {
         waitpid(pid, &status, 0)
     }
 
-    /// Starts the server, joins the three nodes and starts their agents.
+    /// Starts the server, joins every node and starts its agent.
     func start() async throws {
         try await startServer()
-        for (node, site) in Self.nodes {
-            _ = try await join(node, site: site)
-            try startAgent(node)
+        for node in nodes {
+            _ = try await join(node.name, site: node.site)
+            try startAgent(node.name)
         }
     }
 
     /// Packs the test service (or a script around it) as an artifact and registers a release.
-    func release(version: String, healthStatus: Int? = nil) async throws -> String {
+    func release(version: String, healthStatus: Int? = nil, migrations: [String] = []) async throws -> String {
         let content = root.appendingPathComponent("release-\(version)")
         try FileManager.default.createDirectory(at: content, withIntermediateDirectories: true)
         let binary = ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-service")
@@ -196,15 +220,15 @@ final class LocalCluster: @unchecked Sendable {
         }
         let tar = root.appendingPathComponent("release-\(version).tar")
         #expect(try Spawn.run("/bin/tar", ["-cf", tar.path, "-C", content.path, "stellwerk-test-service"]).status == 0)
-        let created = try await stellwerk([
-            "release", "create", "--version", version, "--artifact", "stellwerk-test-service=\(tar.path)",
-        ])
+        let created = try await stellwerk(
+            ["release", "create", "--version", version, "--artifact", "stellwerk-test-service=\(tar.path)"]
+                + migrations.flatMap { ["--migration", "stellwerk-test-service=\($0)"] })
         #expect(created.status == 0, "\(created.standardError)")
         return created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func status() async throws -> StatusDocument {
-        let result = try await stellwerk(["status", "--env", "e2e", "--json"])
+    func status(env: String = "e2e") async throws -> StatusDocument {
+        let result = try await stellwerk(["status", "--env", env, "--json"])
         #expect(result.status == 0, "\(result.standardError)")
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// `--read FILE` answers `GET /file` with the file's contents (to check rendered config).
 ///
-///     stellwerk-test-service migrate --append FILE --text TEXT [--once] [--fail]
+///     stellwerk-test-service migrate --append FILE --text TEXT [--once] [--fail] [--fail-if PATH]
 ///
 /// stands in for a migration: it appends TEXT to FILE (changing the data), then fails if asked.
 @main
@@ -65,6 +65,17 @@ enum TestService {
             handle?.seekToEndOfFile()
             handle?.write(Data(text.utf8))
             try? handle?.close()
+        }
+        // Data the migration cannot convert: it has already changed FILE when it meets it, as a real
+        // migration that stops halfway would have.
+        if let poison = value("--fail-if"), FileManager.default.fileExists(atPath: poison), let path = value("--append")
+        {
+            let handle = FileHandle(forWritingAtPath: path)
+            handle?.seekToEndOfFile()
+            handle?.write(Data("halb migriert\n".utf8))
+            try? handle?.close()
+            FileHandle.standardError.write(Data("test-service: cannot convert \(poison)\n".utf8))
+            exit(6)
         }
         if arguments.contains("--fail") {
             FileHandle.standardError.write(Data("test-service: migration failed as asked\n".utf8))

@@ -65,6 +65,18 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             return saved
         }
+        let (computed, _) = try await ServerPlanning.plan(
+            env, release: release, workspace: workspace, server: server, terminal: terminal)
+        if !json { PlanRenderer(terminal: terminal, showUnchanged: false).render(computed) }
+        return computed
+    }
+}
+
+/// Plans against the orchestrator: its release manifest and its recorded state of the environment.
+enum ServerPlanning {
+    static func plan(
+        _ env: String, release: String?, workspace: WorkspaceOption, server: OrchestratorConnection, terminal: Terminal
+    ) async throws -> (Plan, Workspace) {
         var manifest: ReleaseManifest?
         if let release {
             manifest = try await server.json("GET", "/v1/releases/\(release)", as: SignedReleaseManifest.self).manifest
@@ -79,9 +91,11 @@ struct ApplyCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let snapshot = try await server.json("GET", "/v1/environments/\(env)/snapshot", as: StateSnapshot.self)
-        let computed = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: snapshot)
-        if !json { PlanRenderer(terminal: terminal, showUnchanged: false).render(computed) }
-        return computed
+        var plan = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: snapshot)
+        if let source = loaded.environments.values.first(where: { $0.promotesTo?.value == env }) {
+            plan.promotion = Planner.promotionPolicy(environment, source: source.name.value)
+        }
+        return (plan, loaded)
     }
 }
 

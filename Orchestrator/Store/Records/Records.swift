@@ -221,6 +221,21 @@ package struct PromotionRecord: Sendable, Hashable, Codable {
     package var document: String
     package var createdAt: Date
     package var updatedAt: Date
+
+    package init(
+        id: String, release: String, source: String, target: String, requestedBy: String, state: String,
+        document: String, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.release = release
+        self.source = source
+        self.target = target
+        self.requestedBy = requestedBy
+        self.state = state
+        self.document = document
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// An approver's decision on a promotion.
@@ -231,6 +246,14 @@ package struct ApprovalRecord: Sendable, Hashable, Codable {
     package var decision: String
     package var reason: String
     package var createdAt: Date
+
+    package init(promotion: String, approver: String, decision: String, reason: String, createdAt: Date) {
+        self.promotion = promotion
+        self.approver = approver
+        self.decision = decision
+        self.reason = reason
+        self.createdAt = createdAt
+    }
 }
 
 /// An operator: a name, the hash of their API token, and their role per environment (`*` for all).

@@ -1,0 +1,224 @@
+import Foundation
+import StellwerkAPI
+import TestSupport
+import Testing
+
+/// Promotions from sandbox (sites sa, sb) to live (sites la, lb, lc), every node an agent process on
+/// its own loopback address, driven with the CLI as operators and approvers would.
+@Suite(.serialized) struct PromotionEndToEndTests {
+    static let nodes = [
+        LocalCluster.Node(name: "s1", site: "sa", environment: "sandbox"),
+        LocalCluster.Node(name: "s2", site: "sb", environment: "sandbox"),
+        LocalCluster.Node(name: "l1", site: "la", environment: "live"),
+        LocalCluster.Node(name: "l2", site: "lb", environment: "live"),
+        LocalCluster.Node(name: "l3", site: "lc", environment: "live"),
+    ]
+
+    /// The migration every release runs: it appends a line once, and stops halfway on data it cannot
+    /// convert (a file `data/unconvertible`).
+    static let migrations = """
+        migrations:
+          args: [migrate, --append, data/records.txt, --text, "migriert\\n", --once, --fail-if, data/unconvertible]
+        """
+
+    static func cluster(
+        block: Int, soak: String, approvals: Int, windows: Bool, sites: [String: String] = [:]
+    ) throws
+        -> LocalCluster
+    {
+        try LocalCluster(
+            block: block, nodes: nodes,
+            environments: [
+                "sandbox": "promotes_to: live\n" + LocalCluster.rolloutPolicy(),
+                "live": LocalCluster.rolloutPolicy(maxInFlight: 1) + """
+
+                    promotion:
+                      soak: \(soak)
+                      approvals: \(approvals)
+                      windows: \(windows)
+                      canary_site: la
+                      max_sites_in_flight: 2
+                    """,
+            ], sites: sites, blueprintExtra: migrations)
+    }
+
+    @Test func verifiedRelease_promotedWithApproval_siteBySite_insideWindows_andResumedAfterServerRestart()
+        async throws
+    {
+        // la and lb are inside a window now; lc's only window opens in six hours.
+        let cluster = try Self.cluster(
+            block: 41, soak: "6s", approvals: 1, windows: true,
+            sites: ["la": BerlinWindow.openNow(), "lb": BerlinWindow.openNow(), "lc": BerlinWindow.closedNow()])
+        defer { cluster.tearDown() }
+        try await cluster.start()
+        let release = try await cluster.release(version: "1", migrations: ["0001"])
+        let applied = try await cluster.stellwerk(["apply", "--env", "sandbox", "--release", release])
+        #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
+
+        // Straight away the release has not soaked: refused, saying why.
+        let early = try await cluster.stellwerk(["promote", release, "--to", "live"])
+        #expect(early.status == 1)
+        #expect(early.standardError.contains("is not verified in sandbox: soaking"), "\(early.standardError)")
+
+        // After the soak, a dry run shows every gate and the site plan, and starts nothing.
+        try await Task.sleep(for: .seconds(6))
+        let dry = try await cluster.stellwerk(["promote", release, "--to", "live", "--dry-run", "--json"])
+        #expect(dry.status == 0, "\(dry.standardError)")
+        let preview = try decode(PromotionView.self, dry.standardOutput)
+        #expect(preview.state == "dry-run")
+        #expect(preview.gates.map(\.name) == ["verified", "approvals", "windows"])
+        #expect(preview.gates.map(\.open) == [true, false, true], "\(preview.gates)")
+        #expect(preview.sites.map(\.site) == ["la", "lb", "lc"])
+        #expect(preview.sites.map(\.wave) == [0, 1, 1])
+        let waiting = try #require(preview.sites.last)
+        #expect(waiting.detail.hasPrefix("waits for its maintenance window until"), "\(waiting.detail)")
+        #expect(waiting.windowOpensAt != nil)
+        #expect(try await cluster.stellwerk(["promotion", "list", "--json"]).standardOutput.contains("pr-") == false)
+
+        // Requested by the admin. Four eyes: the admin may approve, but not their own request; an
+        // operator may not approve at all; the approver erika may.
+        let olga = try await cluster.stellwerk(["user", "create", "olga", "--role", "*=operator"])
+        let erika = try await cluster.stellwerk(["user", "create", "erika", "--role", "live=approver"])
+        let olgaToken = olga.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let erikaToken = erika.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let requested = try await cluster.stellwerk([
+            "promote", release, "--to", "live", "--message", "Pegel 1", "--json",
+        ])
+        #expect(requested.status == 0, "\(requested.standardError)")
+        let promotion = try decode(PromotionView.self, requested.standardOutput)
+        #expect(promotion.state == "waiting")
+        #expect(promotion.gates.map(\.open) == [true, false, true])
+        let own = try await cluster.stellwerk(["approve", promotion.id])
+        #expect(own.status == 1)
+        #expect(own.standardError.contains("cannot also decide on it"), "\(own.standardError)")
+        let operatorApproval = try await cluster.stellwerk(["approve", promotion.id], token: olgaToken)
+        #expect(operatorApproval.status == 1)
+        #expect(operatorApproval.standardError.contains("approve"), "\(operatorApproval.standardError)")
+        let approved = try await cluster.stellwerk(
+            ["approve", promotion.id, "--reason", "sandbox portal checked"], token: erikaToken)
+        #expect(approved.status == 0, "\(approved.standardError)")
+
+        // The canary site rolls out alone; kill the server meanwhile: the promotion resumes.
+        try await cluster.waitFor("the canary site to start") {
+            let shown = try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"])
+            return (try? decode(PromotionView.self, shown.standardOutput))?.sites.first?.state == "rolling-out"
+        }
+        cluster.stopServer(signal: SIGKILL)
+        try await cluster.startServer()
+        try await cluster.waitFor("la and lb to be done", seconds: 120) {
+            let shown = try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"])
+            return (try? decode(PromotionView.self, shown.standardOutput))?.sites.prefix(2).allSatisfy {
+                $0.state == "done"
+            } ?? false
+        }
+        let shown = try decode(
+            PromotionView.self,
+            try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"]).standardOutput)
+        #expect(shown.state == "rolling-out")
+        #expect(shown.sites.map(\.state) == ["done", "done", "pending"])
+        #expect(shown.sites[2].detail.hasPrefix("waits for its maintenance window until"))
+        #expect(shown.gates.first { $0.name == "windows" }?.detail.contains("lc until") == true, "\(shown.gates)")
+        #expect(shown.decisions.map(\.approver) == ["erika"])
+        let live = try await cluster.status(env: "live")
+        let runs = Dictionary(
+            uniqueKeysWithValues: try #require(live.environments.first?.nodes).map {
+                ($0.node, $0.instances.map(\.release))
+            })
+        #expect(runs["l1"] == [release])
+        #expect(runs["l2"] == [release])
+        #expect(runs["l3"] ?? [] == [])
+
+        // While it waits for lc, nobody applies to live past it.
+        let apply = try await cluster.stellwerk(["apply", "--env", "live", "--release", release])
+        #expect(apply.status == 1)
+        #expect(apply.standardError.contains("promotion \(promotion.id)"), "\(apply.standardError)")
+
+        let cancelled = try await cluster.stellwerk(["promotion", "cancel", promotion.id])
+        #expect(cancelled.status == 0, "\(cancelled.standardError)")
+        let after = try decode(
+            PromotionView.self,
+            try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"]).standardOutput)
+        #expect(after.state == "cancelled")
+        #expect(after.sites.map(\.state) == ["done", "done", "not-started"])
+
+        let admin2 = try cluster.adminConnection()
+        let audit = try await admin2.json("GET", "/v1/audit?limit=1000", as: [AuditLine].self)
+        await admin2.shutdown()
+        let actions = audit.map(\.action)
+        for action in ["promotion.request", "promotion.approve", "promotion.rolling-out", "promotion.cancelled"] {
+            #expect(actions.contains(action), "\(action) missing from the audit log")
+        }
+        let opened = try #require(audit.first { $0.action == "promotion.rolling-out" })
+        #expect(opened.detail.contains("verified: healthy on all 2 node(s) of sandbox"), "\(opened.detail)")
+        #expect(opened.detail.contains("approvals: 1 of 1: erika"), "\(opened.detail)")
+    }
+
+    @Test func migrationFailingOnTheCanarySite_stopsThePromotion_restoresItsData_andTouchesNoOtherSite()
+        async throws
+    {
+        let cluster = try Self.cluster(block: 42, soak: "0s", approvals: 0, windows: false)
+        defer { cluster.tearDown() }
+        try await cluster.start()
+
+        // Release 1 everywhere: sandbox by apply, live by a promotion that needs no approval.
+        let first = try await cluster.release(version: "1", migrations: ["0001"])
+        #expect(try await cluster.stellwerk(["apply", "--env", "sandbox", "--release", first]).status == 0)
+        let promoted = try await cluster.stellwerk(["promote", first, "--to", "live", "--follow", "--json"])
+        #expect(promoted.status == 0, "\(promoted.standardOutput)\(promoted.standardError)")
+        #expect(try decode(PromotionView.self, promoted.standardOutput).state == "succeeded")
+
+        // Release 2 brings a migration; it passes in the sandbox, but la holds data it cannot convert.
+        let second = try await cluster.release(version: "2", migrations: ["0001", "0002"])
+        #expect(try await cluster.stellwerk(["apply", "--env", "sandbox", "--release", second]).status == 0)
+        let data = cluster.data(of: "l1").appendingPathComponent("instances/web/data")
+        try Data("Altbestand\n".utf8).write(to: data.appendingPathComponent("unconvertible"))
+        let before = try Data(contentsOf: data.appendingPathComponent("records.txt"))
+
+        let failing = try await cluster.stellwerk(["promote", second, "--to", "live", "--follow", "--json"])
+        #expect(failing.status == 1, "\(failing.standardError)")
+        let view = try decode(PromotionView.self, failing.standardOutput)
+        #expect(view.state == "failed", "\(view.message)")
+        #expect(view.sites.map(\.site) == ["la", "lb", "lc"])
+        #expect(view.sites.map(\.state) == ["failed", "not-started", "not-started"], "\(view.sites.map(\.detail))")
+        #expect(view.message.hasPrefix("la failed"), "\(view.message)")
+
+        // la is back on release 1 with its data byte for byte; lb and lc were never touched.
+        #expect(try Data(contentsOf: data.appendingPathComponent("records.txt")) == before)
+        let live = try await cluster.status(env: "live")
+        for node in try #require(live.environments.first?.nodes) {
+            #expect(node.instances.map(\.release) == [first], "\(node.node)")
+            #expect(node.instances.map(\.state) == ["running"], "\(node.node)")
+        }
+        let rollouts = try decode(
+            [RolloutView].self,
+            try await cluster.stellwerk(["rollout", "list", "--env", "live", "--json"]).standardOutput)
+        #expect(rollouts.filter { $0.release == second }.flatMap { $0.steps.map(\.node) } == ["l1"])
+    }
+}
+
+/// Maintenance windows relative to the current time in Berlin, so a test knows which are open.
+enum BerlinWindow {
+    private static let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+    /// The ISO weekday (0 = Monday here) and minute of the day in Berlin, `offset` minutes from now.
+    private static func local(offset minutes: Int) -> (day: Int, minute: Int) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Berlin")!
+        let parts = calendar.dateComponents(
+            [.weekday, .hour, .minute], from: Date().addingTimeInterval(TimeInterval(minutes * 60)))
+        return ((parts.weekday! + 5) % 7, parts.hour! * 60 + parts.minute!)
+    }
+
+    private static func window(from start: Int, length: Int) -> String {
+        let (day, minute) = local(offset: start)
+        let end = (minute + length) % 1440
+        func time(_ value: Int) -> String { String(format: "\"%02d:%02d\"", value / 60, value % 60) }
+        return "maintenance_windows:\n  - days: [\(days[day])]\n    from: \(time(minute))\n    to: \(time(end))\n"
+    }
+
+    /// A window from two hours ago to two hours ahead.
+    static func openNow() -> String { window(from: -120, length: 240) }
+
+    /// A single one-hour window six hours ahead.
+    static func closedNow() -> String { window(from: 360, length: 60) }
+}
