@@ -151,7 +151,7 @@ let package = Package(
             name: "StellwerkCLI",
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "Server", "OrchestratorClient",
-                "Identity",
+                "Identity", "Artifacts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Orchestrator/CLI",
@@ -237,7 +237,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "StellwerkCLI", "Agent", "stellwerk-test-service", "Server", "OrchestratorClient", "Identity",
-                "StellwerkAPI", "Store", "TestSupport",
+                "StellwerkAPI", "Store", "Artifacts", "TestSupport",
             ],
             path: "Tests/ServerTests",
             swiftSettings: strictSettings),

@@ -1,7 +1,10 @@
+public import Foundation
+
 /// An immutable, content-addressed set of artifacts: what is deployed and promoted.
 ///
-/// Releases are built by `stellwerk release create` (a later issue); until then a plan can name one
-/// from a file, or deploys the working tree as `unreleased`.
+/// `stellwerk release create` uploads the artifacts and registers the manifest; the orchestrator
+/// records who created it and when, and signs it. A plan without a release deploys the working tree
+/// as `unreleased`.
 public struct ReleaseManifest: Codable, Sendable, Hashable {
     /// The release's ID, derived from its content.
     public var id: String
@@ -11,12 +14,29 @@ public struct ReleaseManifest: Codable, Sendable, Hashable {
     public var revision: String
     /// Artifacts by component name (`datenplattform`, `external:NAME`).
     public var components: [String: ComponentArtifact]
+    /// When the orchestrator registered the release (whole seconds); not part of the ID.
+    public var createdAt: Date?
+    /// The operator who registered it, as the orchestrator authenticated them; not part of the ID.
+    public var createdBy: String?
 
-    public init(id: String, version: String, revision: String, components: [String: ComponentArtifact]) {
+    public init(
+        id: String, version: String, revision: String, components: [String: ComponentArtifact],
+        createdAt: Date? = nil, createdBy: String? = nil
+    ) {
         self.id = id
         self.version = version
         self.revision = revision
         self.components = components
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+    }
+
+    /// The manifest without who registered it and when: what the ID stands for.
+    public var content: ReleaseManifest {
+        var content = self
+        content.createdAt = nil
+        content.createdBy = nil
+        return content
     }
 
     /// The release name plans use when no release is given: the working tree, not built yet.
@@ -52,5 +72,18 @@ public struct SignedReleaseManifest: Codable, Sendable, Hashable {
         self.manifest = manifest
         self.signature = signature
         self.keyFingerprint = keyFingerprint
+    }
+}
+
+/// `GET /v1/signing-key`: the orchestrator's Ed25519 release-signing public key.
+public struct SigningKeyView: Codable, Sendable, Hashable {
+    /// The raw 32-byte public key, base64.
+    public var publicKey: String
+    /// The first 16 hex digits of the key's SHA-256, as signed manifests name it.
+    public var fingerprint: String
+
+    public init(publicKey: String, fingerprint: String) {
+        self.publicKey = publicKey
+        self.fingerprint = fingerprint
     }
 }

@@ -364,7 +364,7 @@ enum OpenAPIDocument {
                 "type": "object"
               },
               "ReleaseManifest": {
-                "description": "id, version, revision, components: name \u2192 {sha256, size, migrations}, createdAt, author",
+                "description": "id, version, revision, components: name \u2192 {sha256, size, migrations}; createdAt and createdBy are set by the orchestrator",
                 "type": "object"
               },
               "RenewalRequest": {
@@ -506,6 +506,23 @@ enum OpenAPIDocument {
                   "manifest",
                   "signature",
                   "keyFingerprint"
+                ],
+                "type": "object"
+              },
+              "SigningKeyView": {
+                "properties": {
+                  "fingerprint": {
+                    "description": "first 16 hex digits of the key's SHA-256",
+                    "type": "string"
+                  },
+                  "publicKey": {
+                    "description": "raw 32-byte Ed25519 key, base64",
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "publicKey",
+                  "fingerprint"
                 ],
                 "type": "object"
               },
@@ -1911,6 +1928,38 @@ enum OpenAPIDocument {
                   }
                 ],
                 "summary": "Resume a rollout (operator)."
+              }
+            },
+            "/v1/signing-key": {
+              "get": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/SigningKeyView"
+                        }
+                      }
+                    },
+                    "description": "the release-signing public key"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorBody"
+                        }
+                      }
+                    },
+                    "description": "An error"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerToken": []
+                  }
+                ],
+                "summary": "The orchestrator's Ed25519 release-signing public key and its fingerprint (operator)."
               }
             },
             "/v1/status": {

@@ -25,6 +25,13 @@ struct Routes: Sendable {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
+        router.get("/v1/signing-key") { request, _ in
+            _ = try await authenticator.requireOperator(request)
+            let key = try server.files.signingPublicKey
+            return JSONResponse.make(
+                SigningKeyView(
+                    publicKey: key, fingerprint: ReleaseSigner.fingerprint(of: Data(base64Encoded: key) ?? Data())))
+        }
         router.get("/v1/ca") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/x-pem-file"],
@@ -377,7 +384,7 @@ struct Routes: Sendable {
     private func createRelease(_ request: Request, _ context: ServerContext) async throws -> Response {
         let user = try await authenticator.requireOperator(request)
         guard user.mayAnywhere(.deploy) else { throw APIError.forbidden("\(user.name) may not create releases") }
-        let manifest = try await JSONResponse.decode(ReleaseManifest.self, from: request, context: context)
+        var manifest = try await JSONResponse.decode(ReleaseManifest.self, from: request, context: context).content
         guard !manifest.id.isEmpty, manifest.id != ReleaseManifest.unreleased,
             manifest.id.allSatisfy({ $0.isLetter || $0.isNumber || "-._".contains($0) })
         else {
@@ -393,11 +400,13 @@ struct Routes: Sendable {
             }
         }
         if let existing = try await store.release(id: manifest.id) {
-            guard existing == manifest else {
+            guard existing.content == manifest else {
                 throw APIError.conflict("release \(manifest.id) exists with other content; releases are immutable")
             }
             return JSONResponse.make(try sign(existing))
         }
+        manifest.createdAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        manifest.createdBy = user.name
         try await store.storeRelease(manifest, actor: user.actor)
         hub.publish("release", environment: "", object: manifest.id, detail: "version \(manifest.version)")
         return JSONResponse.make(try sign(manifest), status: .created)

@@ -47,7 +47,7 @@ import Testing
 
     struct HostileCase: Sendable, CustomTestStringConvertible {
         var testDescription: String
-        var build: @Sendable (inout TarBuilder) -> Void
+        var build: @Sendable (inout TarWriter) -> Void
         var message: String
         var code: ArchiveError.Code
     }
@@ -99,7 +99,7 @@ import Testing
 
     @Test(arguments: hostile)
     func hostileEntry_isRefusedBeforeAnythingIsWritten(_ entry: HostileCase) throws {
-        var builder = TarBuilder()
+        var builder = TarWriter()
         builder.add("bin/server", contents: Array("ok".utf8))  // a good entry first: nothing of it may be written
         entry.build(&builder)
         let target = try folder().appendingPathComponent("release")
@@ -116,7 +116,7 @@ import Testing
     }
 
     @Test func damagedArchives_areRefusedAsMalformed() throws {
-        var builder = TarBuilder()
+        var builder = TarWriter()
         builder.add("bin/server", contents: Array("ok".utf8))
         var damaged = builder.archive
         damaged[10] ^= 0xFF  // inside the name: the checksum no longer matches
@@ -125,7 +125,7 @@ import Testing
         let truncated = Array(builder.bytes.prefix(600))
         #expect { try TarArchive(bytes: truncated) } throws: { ($0 as? ArchiveError)?.code == .malformed }
 
-        var lying = TarBuilder()
+        var lying = TarWriter()
         lying.add("claims", contents: Array("x".utf8), size: 1 << 20)
         #expect { try TarArchive(bytes: lying.archive) } throws: {
             ($0 as? ArchiveError)?.message.contains("more than the archive holds") == true
@@ -136,7 +136,7 @@ import Testing
     }
 
     @Test func extraction_dropsSetIDBitsAndNeverOverwrites() throws {
-        var builder = TarBuilder()
+        var builder = TarWriter()
         builder.add("bin/tool", contents: Array("x".utf8), mode: 0o4755)
         let archive = try TarArchive(bytes: builder.archive)
         let target = try folder().appendingPathComponent("release")

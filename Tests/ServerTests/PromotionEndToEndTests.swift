@@ -193,6 +193,18 @@ import Testing
             [RolloutView].self,
             try await cluster.stellwerk(["rollout", "list", "--env", "live", "--json"]).standardOutput)
         #expect(rollouts.filter { $0.release == second }.flatMap { $0.steps.map(\.node) } == ["l1"])
+
+        // `release show` says where each release runs and how healthy, and who made it.
+        let shown = try await cluster.stellwerk(["release", "show", second, "--json"])
+        #expect(shown.status == 0, "\(shown.standardError)")
+        let details = try JSONSerialization.jsonObject(with: Data(shown.standardOutput.utf8)) as? [String: Any]
+        let placements = try #require(details?["environments"] as? [[String: Any]])
+        #expect(placements.map { $0["environment"] as? String } == ["sandbox"])
+        #expect(placements.first?["healthy"] as? Int == 2)
+        let release = try #require(details?["release"] as? [String: Any])
+        #expect((release["manifest"] as? [String: Any])?["createdBy"] as? String == "admin")
+        let listed = try await cluster.stellwerk(["release", "list"])
+        #expect(listed.standardOutput.contains("live 3/3"), "\(listed.standardOutput)")
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Foundation
 import Identity
 import Logging
@@ -91,6 +92,7 @@ struct ServerCommand: AsyncParsableCommand {
             }
         }
         let fingerprint = try files.authority.fingerprint
+        let keyFingerprint = ReleaseSigner.fingerprint(of: Data(base64Encoded: try files.signingPublicKey) ?? Data())
         let portFile = portFile
         let shownHost = advertised.first ?? host
         try await server.run { bound in
@@ -102,6 +104,7 @@ struct ServerCommand: AsyncParsableCommand {
                     Stellwerk server listening on https://\(shownHost):\(bound)
                     CA fingerprint (for stellwerk-agent join --ca-fingerprint): \(fingerprint)
                     CA certificate for operators (STELLWERK_CA): \(files.authorityFile.path)
+                    Release signing key (for stellwerk release import --trust-key): \(keyFingerprint)
 
                     """.utf8))
             if let portFile { try? Data("\(bound)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic) }

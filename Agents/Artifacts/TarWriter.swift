@@ -1,6 +1,6 @@
-/// Builds tar archives byte by byte, including ones no honest tool would write, for tests of the
-/// archive reader.
-package struct TarBuilder: Sendable {
+/// Writes tar archives (ustar) in memory: release bundles for offline transfer, and in tests also
+/// archives no honest tool would write, for the reader's refusals.
+package struct TarWriter: Sendable {
     package private(set) var bytes: [UInt8] = []
 
     package init() {}

@@ -1,0 +1,400 @@
+import ArgumentParser
+import Artifacts
+import Foundation
+import Model
+import OrchestratorClient
+import StellwerkAPI
+
+/// `stellwerk release`: create, list, show, export and import releases.
+struct ReleaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release",
+        abstract: "Create, list, show, export and import releases on the orchestrator.",
+        discussion: """
+            A release is immutable: its ID is derived from its content (artifacts, migrations, version).
+            The orchestrator signs its manifest with its Ed25519 key; agents refuse anything else.
+
+            Examples:
+              stellwerk release create --version 2026.11.1
+              stellwerk release show r-1a2b3c4d5e6f
+              stellwerk release export r-1a2b3c4d5e6f pegel-2026.11.1.stellwerk
+              stellwerk release import pegel-2026.11.1.stellwerk --trust-key 0a1b2c3d4e5f6a7b
+            """,
+        subcommands: [
+            CreateRelease.self, ListReleases.self, ShowRelease.self, ExportRelease.self, ImportRelease.self,
+        ])
+}
+
+struct CreateRelease: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Upload component artifacts and register them as a signed, immutable release.",
+        discussion: """
+            Without --artifact, builds the `datenplattform` product of this repository in release mode
+            (`swift build -c release`) and packs its executable. Each --artifact instead names a
+            component (as blueprints name it: their product) and a tar archive holding its files. The
+            orchestrator stores the archives by SHA-256, records who created the release and when, and
+            signs the manifest; the release ID is derived from the content, so the same artifacts give
+            the same ID.
+
+            Examples:
+              stellwerk release create --version 2026.11.1 --migration datenplattform=catalog-0001
+              stellwerk release create --version 1.4.0 --artifact datenplattform=build/datenplattform.tar
+            """)
+    @OptionGroup var connection: ServerConnectionOption
+    @Option(help: "The release's version label.") var version = "0.0.0"
+    @Option(help: ArgumentHelp("COMPONENT=FILE.tar; repeat per component.", valueName: "COMPONENT=FILE"))
+    var artifact: [String] = []
+    @Option(
+        help: ArgumentHelp(
+            "COMPONENT=MIGRATION; the migrations a component brings, in order.", valueName: "COMPONENT=ID"))
+    var migration: [String] = []
+
+    func run() async throws {
+        var files: [(String, URL)] = []
+        if artifact.isEmpty { files.append(("datenplattform", try ProductBuild.pack("datenplattform"))) }
+        for entry in artifact {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, FileManager.default.fileExists(atPath: parts[1]) else {
+                throw CLIError("--artifact \(entry): write COMPONENT=FILE with an existing file")
+            }
+            files.append((parts[0], URL(fileURLWithPath: parts[1])))
+        }
+        var migrations: [String: [String]] = [:]
+        for entry in migration {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw CLIError("--migration \(entry): write COMPONENT=ID") }
+            migrations[parts[0], default: []].append(parts[1])
+        }
+        let signed = try await connection.with { server in
+            var components: [String: ComponentArtifact] = [:]
+            for (component, file) in files {
+                let (sha, size) = try await server.upload(file: file)
+                components[component] = ComponentArtifact(
+                    sha256: sha, size: size, migrations: migrations[component] ?? [])
+            }
+            // The ID is derived from the content, so the same artifacts and version give the same release.
+            let content =
+                ([version]
+                + components.sorted { $0.key < $1.key }.map {
+                    "\($0.key)=\($0.value.sha256):\($0.value.migrations.joined(separator: ","))"
+                }).joined(separator: "\n")
+            let manifest = ReleaseManifest(
+                id: "r-" + Digest.sha256(content).prefix(12), version: version, revision: "", components: components)
+            return try await server.json("POST", "/v1/releases", body: manifest, as: SignedReleaseManifest.self)
+        }
+        print(signed.manifest.id)
+        FileHandle.standardError.write(
+            Data("Release \(signed.manifest.id) (version \(version)) is signed and stored.\n".utf8))
+    }
+}
+
+/// Builds a product of this repository in release mode and packs its executable as an artifact.
+enum ProductBuild {
+    static func pack(_ product: String) throws -> URL {
+        var folder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path) {
+            guard folder.path != "/" else {
+                throw CLIError(
+                    "no Package.swift here or above: run `stellwerk release create` in the Stellwerk checkout, or give --artifact COMPONENT=FILE.tar"
+                )
+            }
+            folder.deleteLastPathComponent()
+        }
+        FileHandle.standardError.write(Data("Building \(product) in release mode...\n".utf8))
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        build.arguments = ["swift", "build", "-c", "release", "--product", product]
+        build.currentDirectoryURL = folder
+        build.standardOutput = FileHandle.standardError
+        try build.run()
+        build.waitUntilExit()
+        guard build.terminationStatus == 0 else {
+            throw CLIError("building \(product) failed (exit status \(build.terminationStatus)); see the output above")
+        }
+        let binary = folder.appendingPathComponent(".build/release/\(product)")
+        guard let bytes = FileManager.default.contents(atPath: binary.path) else {
+            throw CLIError("the build left no executable at \(binary.path)")
+        }
+        var archive = TarWriter()
+        archive.add(product, contents: Array(bytes), mode: 0o755)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(product)-\(UUID().uuidString).tar")
+        try Data(archive.archive).write(to: file)
+        return file
+    }
+}
+
+struct ListReleases: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the releases the orchestrator holds, newest first, and where they run.")
+    @OptionGroup var connection: ServerConnectionOption
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let (releases, status) = try await connection.with { server in
+            (
+                try await server.json("GET", "/v1/releases", as: [SignedReleaseManifest].self),
+                try await server.json("GET", "/v1/status", as: StatusDocument.self)
+            )
+        }
+        let details = releases.map { ReleaseDetails(release: $0, status: status) }
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(details))
+            return
+        }
+        let formatter = ISO8601DateFormatter()
+        Terminal.detect().table(
+            header: ["ID", "VERSION", "CREATED", "BY", "RUNS IN"],
+            rows: details.map { detail in
+                let manifest = detail.release.manifest
+                return [
+                    manifest.id, manifest.version, manifest.createdAt.map { formatter.string(from: $0) } ?? "",
+                    manifest.createdBy ?? "", detail.summary,
+                ]
+            })
+    }
+}
+
+struct ShowRelease: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show a release: its artifacts, migrations, signature, and where it runs.")
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: ArgumentHelp("The release's ID.", valueName: "RELEASE")) var id: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let (release, status) = try await connection.with { server in
+            (
+                try await server.json("GET", "/v1/releases/\(id)", as: SignedReleaseManifest.self),
+                try await server.json("GET", "/v1/status", as: StatusDocument.self)
+            )
+        }
+        let details = ReleaseDetails(release: release, status: status)
+        if json {
+            FileHandle.standardOutput.write(try CLIJSON.encode(details))
+            return
+        }
+        let terminal = Terminal.detect()
+        let manifest = release.manifest
+        terminal.line("Release \(manifest.id), version \(manifest.version)")
+        if let createdAt = manifest.createdAt {
+            terminal.line(
+                "Created \(ISO8601DateFormatter().string(from: createdAt)) by \(manifest.createdBy ?? "unknown")")
+        }
+        terminal.line("Signed by orchestrator key \(release.keyFingerprint) (Ed25519)")
+        terminal.line("Components:")
+        for (component, artifact) in manifest.components.sorted(by: { $0.key < $1.key }) {
+            let migrations = artifact.migrations.isEmpty ? "none" : artifact.migrations.joined(separator: ", ")
+            terminal.line(
+                "  \(component)  sha256 \(artifact.sha256.prefix(16))…  \(ByteCount.text(artifact.size))  migrations: \(migrations)"
+            )
+        }
+        terminal.line("Where it runs:")
+        if details.environments.isEmpty { terminal.line("  nowhere yet") }
+        for environment in details.environments {
+            terminal.line(
+                "  \(environment.environment): \(environment.nodes.count) of \(environment.total) node(s), "
+                    + "\(environment.healthy) healthy — sites \(environment.sites.joined(separator: ", "))")
+        }
+    }
+}
+
+/// A release with the nodes that run it, by environment.
+struct ReleaseDetails: Codable {
+    struct Placement: Codable {
+        var environment: String
+        /// Nodes with at least one instance of the release.
+        var nodes: [String]
+        var sites: [String]
+        /// Of those, how many run every instance of the release healthy.
+        var healthy: Int
+        /// Nodes in the environment.
+        var total: Int
+    }
+
+    var release: SignedReleaseManifest
+    var environments: [Placement]
+
+    init(release: SignedReleaseManifest, status: StatusDocument) {
+        self.release = release
+        environments = status.environments.compactMap { environment -> Placement? in
+            let running = environment.nodes.filter { node in
+                node.instances.contains { $0.release == release.manifest.id }
+            }
+            guard !running.isEmpty else { return nil }
+            let healthy = running.filter { node in
+                node.instances.filter { $0.release == release.manifest.id }.allSatisfy { $0.state == "running" }
+            }
+            return Placement(
+                environment: environment.name, nodes: running.map(\.node),
+                sites: Array(Set(running.map(\.site))).sorted(), healthy: healthy.count, total: environment.nodes.count)
+        }
+    }
+
+    var summary: String {
+        environments.map { "\($0.environment) \($0.healthy)/\($0.total)" }.joined(separator: ", ")
+    }
+}
+
+enum ByteCount {
+    static func text(_ bytes: Int) -> String {
+        bytes >= 1_000_000
+            ? String(format: "%.1f MB", Double(bytes) / 1_000_000) : String(format: "%.1f kB", Double(bytes) / 1000)
+    }
+}
+
+/// The files of a release bundle: the signed manifest, the key that signed it, and the artifacts.
+enum ReleaseBundle {
+    static let manifestEntry = "stellwerk-release.json"
+    static let keyEntry = "signing-key.pub"
+    static func artifactEntry(_ sha256: String) -> String { "artifacts/\(sha256).tar" }
+    /// Bundles are read into memory whole; larger ones are refused before reading.
+    static let maxSize = 4 << 30
+}
+
+struct ExportRelease: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a release with its artifacts into one signed bundle file, for sites without a network path.",
+        discussion: """
+            The bundle is a tar file holding the signed manifest, the orchestrator's public signing key
+            and every artifact. `stellwerk release import FILE --trust-key FINGERPRINT` on the other
+            side checks all of it before anything is stored.
+
+            Example:
+              stellwerk release export r-1a2b3c4d5e6f pegel-2026.11.1.stellwerk
+            """)
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: ArgumentHelp("The release's ID.", valueName: "RELEASE")) var id: String
+    @Argument(help: ArgumentHelp("The bundle file to write.", valueName: "FILE")) var file: String
+
+    func run() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "stellwerk-export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var archive = TarWriter()
+        let signed = try await connection.with { server in
+            let signed = try await server.json("GET", "/v1/releases/\(id)", as: SignedReleaseManifest.self)
+            let key = try await server.json("GET", "/v1/signing-key", as: SigningKeyView.self)
+            archive.add(ReleaseBundle.manifestEntry, contents: Array(try CLIJSON.encode(signed)))
+            archive.add(ReleaseBundle.keyEntry, contents: Array((key.publicKey + "\n").utf8))
+            for artifact in Set(signed.manifest.components.values.map(\.sha256)).sorted() {
+                let download = scratch.appendingPathComponent(artifact)
+                try await server.download(sha256: artifact, to: download)
+                archive.add(ReleaseBundle.artifactEntry(artifact), contents: Array(try Data(contentsOf: download)))
+            }
+            return signed
+        }
+        let partial = URL(fileURLWithPath: file + ".partial")
+        do {
+            try Data(archive.archive).write(to: partial)
+            _ = try? FileManager.default.removeItem(atPath: file)
+            try FileManager.default.moveItem(at: partial, to: URL(fileURLWithPath: file))
+        } catch {
+            try? FileManager.default.removeItem(at: partial)
+            throw CLIError("\(file): cannot write the bundle: \(error.localizedDescription)")
+        }
+        print(
+            "Exported release \(signed.manifest.id) (version \(signed.manifest.version), \(signed.manifest.components.count) component(s), \(ByteCount.text(archive.archive.count))) to \(file); signed by key \(signed.keyFingerprint)."
+        )
+    }
+}
+
+struct ImportRelease: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Check a release bundle and store its release on this orchestrator.",
+        discussion: """
+            Nothing is stored unless the bundle's key has the trusted fingerprint (the exporting
+            orchestrator prints it at start as "Release signing key"), the manifest's signature
+            verifies with that key, and every artifact has the SHA-256 the manifest names. This
+            orchestrator then signs the release with its own key for its agents.
+
+            Example:
+              stellwerk release import pegel-2026.11.1.stellwerk --trust-key 0a1b2c3d4e5f6a7b
+            """)
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: ArgumentHelp("A bundle from `stellwerk release export`.", valueName: "FILE")) var file: String
+    @Option(
+        help: ArgumentHelp(
+            "The fingerprint of the exporting orchestrator's signing key (default: this orchestrator's own).",
+            valueName: "FINGERPRINT"))
+    var trustKey: String?
+
+    func run() async throws {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+        guard let size = (attributes?[.size] as? NSNumber)?.intValue else { throw CLIError("\(file): cannot read it") }
+        guard size <= ReleaseBundle.maxSize else {
+            throw CLIError("\(file): \(ByteCount.text(size)) is larger than a bundle may be (4 GiB)")
+        }
+        let archive: TarArchive
+        do {
+            archive = try TarArchive(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+        } catch {
+            throw CLIError("\(file): not a release bundle: \(error)")
+        }
+        func entry(_ path: String) throws -> [UInt8] {
+            let found = archive.entries.first { entry in
+                guard case .file = entry.kind else { return false }
+                return entry.path == path
+            }
+            guard let found else {
+                throw CLIError("\(file): not a release bundle: it has no \(path)")
+            }
+            return Array(archive.contents(of: found))
+        }
+        let signed: SignedReleaseManifest
+        do {
+            signed = try WireJSON.decoder().decode(
+                SignedReleaseManifest.self, from: Data(try entry(ReleaseBundle.manifestEntry)))
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError("\(file): \(ReleaseBundle.manifestEntry) is not a signed release manifest: \(error)")
+        }
+        let keyText = String(decoding: try entry(ReleaseBundle.keyEntry), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let key = Data(base64Encoded: keyText) else {
+            throw CLIError("\(file): \(ReleaseBundle.keyEntry) is not a base64 public key")
+        }
+        let fingerprint = ReleaseSigner.fingerprint(of: key)
+        let imported = try await connection.with { server in
+            var trusted = trustKey?.lowercased() ?? ""
+            if trustKey == nil {
+                trusted = try await server.json("GET", "/v1/signing-key", as: SigningKeyView.self).fingerprint
+            }
+            guard fingerprint == trusted else {
+                throw CLIError(
+                    "\(file) is signed by key \(fingerprint), not the trusted \(trusted); pass --trust-key with the exporting orchestrator's fingerprint if you trust it"
+                )
+            }
+            let manifest: ReleaseManifest
+            do {
+                manifest = try ReleaseSigner.verify(signed, publicKey: key)
+                for artifact in manifest.components.values {
+                    try ReleaseSigner.verifyDigest(
+                        of: try entry(ReleaseBundle.artifactEntry(artifact.sha256)), expected: artifact.sha256,
+                        artifact: ReleaseBundle.artifactEntry(artifact.sha256))
+                }
+            } catch let error as ArtifactError {
+                throw CLIError("\(file): \(error.message); nothing was imported")
+            }
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "stellwerk-import-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            for artifact in Set(manifest.components.values.map(\.sha256)).sorted() {
+                let path = scratch.appendingPathComponent(artifact)
+                try Data(try entry(ReleaseBundle.artifactEntry(artifact))).write(to: path)
+                _ = try await server.upload(file: path)
+            }
+            return try await server.json("POST", "/v1/releases", body: manifest.content, as: SignedReleaseManifest.self)
+        }
+        print(imported.manifest.id)
+        FileHandle.standardError.write(
+            Data(
+                "Imported release \(imported.manifest.id) (version \(imported.manifest.version)), checked against key \(fingerprint).\n"
+                    .utf8))
+    }
+}
