@@ -220,12 +220,28 @@ package struct Reconciler: Sendable {
         guard let migrations = spec.migrations,
             existing?.spec.migrations?.target != migrations.target || existing == nil
         else { return nil }
+        let data = instanceFolder.appendingPathComponent("data")
+        let backups = instanceFolder.appendingPathComponent("backups")
+        let current = existing?.spec.migrations
+        // Back past migrations that cannot be undone: the data goes back to the copy taken before them;
+        // the older release's own migrations would not know the newer data.
+        if let current, !current.reversible, let from = current.target, let to = migrations.target, to < from {
+            guard let before = DataBackup.newest(in: backups, atMigration: to) else {
+                throw AgentError(
+                    "going back from migration \(from) to \(to): \(from) cannot be undone and no backup from \(to) is kept; the data stays at \(from)"
+                )
+            }
+            try state.journal(spec.service, "backup")
+            let safety = try DataBackup.make(of: data, into: backups, migration: from)
+            try state.journal(spec.service, "migrate", safety.path)
+            try DataBackup.restore(before, to: data)
+            try state.journal(spec.service, "migrated", "restored \(before.lastPathComponent) from migration \(to)")
+            return safety
+        }
         var backup: URL?
         if migrations.backup {
             try state.journal(spec.service, "backup")
-            backup = try DataBackup.make(
-                of: instanceFolder.appendingPathComponent("data"),
-                into: instanceFolder.appendingPathComponent("backups"))
+            backup = try DataBackup.make(of: data, into: backups, migration: current?.target)
         }
         // The backup's path goes into the journal first: an agent killed while migrating finds it there.
         try state.journal(spec.service, "migrate", backup?.path ?? "")

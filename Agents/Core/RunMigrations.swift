@@ -29,12 +29,15 @@ enum RunMigrations {
 }
 
 /// Copies of an instance's data folder, taken before migrations: SQLite files through SQLite's online
-/// backup (consistent while the old release still writes), everything else as plain copies.
+/// backup (consistent while the old release still writes), everything else as plain copies. Next to
+/// each backup, `NAME.migration` names the newest migration the data had then (`none` before any),
+/// so going back past migrations that cannot be undone finds the copy from before them.
 enum DataBackup {
-    static func make(of data: URL, into backups: URL) throws -> URL {
+    static func make(of data: URL, into backups: URL, migration: String?) throws -> URL {
         let manager = FileManager.default
         let target = backups.appendingPathComponent("\(Int(Date().timeIntervalSince1970 * 1000))")
         try manager.createDirectory(at: target, withIntermediateDirectories: true)
+        try Data((migration ?? "none").utf8).write(to: URL(fileURLWithPath: target.path + ".migration"))
         let names = (try? manager.contentsOfDirectory(atPath: data.path)) ?? []
         for name in names {
             let source = data.appendingPathComponent(name)
@@ -47,6 +50,21 @@ enum DataBackup {
             }
         }
         return target
+    }
+
+    /// The newest backup taken while the data was at `migration`.
+    static func newest(in backups: URL, atMigration migration: String) -> URL? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: backups.path)) ?? []
+        return
+            names
+            .filter { name in
+                name.hasSuffix(".migration")
+                    && (try? String(contentsOf: backups.appendingPathComponent(name), encoding: .utf8)) == migration
+            }
+            .map { String($0.dropLast(".migration".count)) }
+            .filter { FileManager.default.fileExists(atPath: backups.appendingPathComponent($0).path) }
+            .max { (Int($0) ?? 0) < (Int($1) ?? 0) }
+            .map { backups.appendingPathComponent($0) }
     }
 
     /// Puts the backup in place of the data folder.

@@ -164,3 +164,25 @@ public struct DecisionView: Codable, Sendable, Hashable {
         self.at = at
     }
 }
+
+/// `GET /v1/environments/{env}/rollback`: what `stellwerk rollback` would do, before it does it.
+public struct RollbackPreview: Codable, Sendable, Hashable {
+    public var environment: String
+    /// The releases the environment runs now.
+    public var from: String
+    /// The release it goes back to: the last one that was healthy everywhere.
+    public var to: String
+    /// The nodes whose desired state changes.
+    public var nodes: [String]
+    /// Instances whose data is restored from a backup, because they go back past migrations that
+    /// cannot be undone; each says what is lost.
+    public var restores: [String]
+
+    public init(environment: String, from: String, to: String, nodes: [String], restores: [String]) {
+        self.environment = environment
+        self.from = from
+        self.to = to
+        self.nodes = nodes
+        self.restores = restores
+    }
+}

@@ -389,6 +389,39 @@ enum OpenAPIDocument {
                 ],
                 "type": "object"
               },
+              "RollbackPreview": {
+                "properties": {
+                  "environment": {
+                    "type": "string"
+                  },
+                  "from": {
+                    "type": "string"
+                  },
+                  "nodes": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "restores": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "to": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "environment",
+                  "from",
+                  "to",
+                  "nodes",
+                  "restores"
+                ],
+                "type": "object"
+              },
               "RolloutStepView": {
                 "properties": {
                   "detail": {
@@ -977,6 +1010,50 @@ enum OpenAPIDocument {
               }
             },
             "/v1/environments/{env}/rollback": {
+              "get": {
+                "parameters": [
+                  {
+                    "description": "",
+                    "in": "path",
+                    "name": "env",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/RollbackPreview"
+                        }
+                      }
+                    },
+                    "description": "what a rollback would do"
+                  },
+                  "409": {
+                    "description": "nothing to roll back to"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorBody"
+                        }
+                      }
+                    },
+                    "description": "An error"
+                  }
+                },
+                "security": [
+                  {
+                    "bearerToken": []
+                  }
+                ],
+                "summary": "Preview a rollback (operator): the release it goes back to, and the instances whose data returns to a backup because they pass migrations that cannot be undone."
+              },
               "post": {
                 "parameters": [
                   {

@@ -66,17 +66,51 @@ struct RolloutPlanner {
     /// a canary wave: the aim is to leave a bad release quickly.
     func rollback(environment: String, actor: String, now: Date = Date()) async throws -> RolloutRecord {
         try await refuseConcurrent(environment)
+        let (good, settings, steps, _) = try await rollbackSteps(environment)
+        return try await create(
+            environment: environment, release: good.release, serial: try await store.serial(environment: environment),
+            settings: settings, steps: steps, actor: actor, now: now)
+    }
+
+    /// What a rollback would do, for the operator to confirm: in particular which instances go back
+    /// past migrations that cannot be undone, so their data returns to the backup from before them.
+    func rollbackPreview(environment: String) async throws -> RollbackPreview {
+        let (good, _, steps, current) = try await rollbackSteps(environment)
+        var restores: [String] = []
+        for step in steps {
+            let now = Dictionary(
+                (current[step.node]?.state.instances ?? []).map { ($0.service, $0) }, uniquingKeysWith: { a, _ in a })
+            for instance in step.target.instances {
+                guard let running = now[instance.service]?.migrations, !running.reversible,
+                    let from = running.target, let to = instance.migrations?.target, to < from
+                else { continue }
+                restores.append(
+                    "\(instance.service) on \(step.node): migration \(from) cannot be undone; its data returns to the backup taken at \(to), and what was written since is lost"
+                )
+            }
+        }
+        let from = Set(current.values.flatMap { $0.state.instances.map(\.release) }).sorted().joined(separator: ", ")
+        return RollbackPreview(
+            environment: environment, from: from, to: good.release, nodes: steps.map(\.node), restores: restores)
+    }
+
+    private func rollbackSteps(
+        _ environment: String
+    ) async throws -> (
+        good: RolloutRecord, settings: RolloutSettings, steps: [(node: String, site: String, target: NodeDesiredState)],
+        current: [String: (serial: Int, state: NodeDesiredState)]
+    ) {
         let rollouts = try await store.rollouts(environment: environment)
-        guard let current = rollouts.first else {
+        guard let latest = rollouts.first else {
             throw APIError.conflict("nothing was ever rolled out in \(environment)")
         }
         guard
             let good = rollouts.first(where: {
-                $0.state == RolloutState.succeeded.rawValue && $0.release != current.release
+                $0.state == RolloutState.succeeded.rawValue && $0.release != latest.release
             })
         else {
             throw APIError.conflict(
-                "\(environment) has no earlier release that was healthy everywhere (current: \(current.release))")
+                "\(environment) has no earlier release that was healthy everywhere (current: \(latest.release))")
         }
         let document = try JSONResponse.decoder.decode(RolloutDocument.self, from: Data(good.document.utf8))
         var settings = document.settings
@@ -88,9 +122,7 @@ struct RolloutPlanner {
             guard let target = targets[position]?.target else { continue }
             if stored[step.node]?.state != target { steps.append((step.node, step.site, target)) }
         }
-        return try await create(
-            environment: environment, release: good.release, serial: try await store.serial(environment: environment),
-            settings: settings, steps: steps, actor: actor, now: now)
+        return (good, settings, steps, stored)
     }
 
     private func refuseConcurrent(_ environment: String) async throws {

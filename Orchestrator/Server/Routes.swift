@@ -120,6 +120,14 @@ struct Routes: Sendable {
             }
         }
         router.post("/v1/environments/{env}/rollback") { request, context in try await rollback(request, context) }
+        router.get("/v1/environments/{env}/rollback") { request, context in
+            let environment = try context.parameters.require("env")
+            // The first step of a rollback, so it asks for the right to start one.
+            _ = try await authenticator.require(.deploy, in: environment, request)
+            return JSONResponse.make(
+                try await RolloutPlanner(store: store, signingKey: server.files.signingKey).rollbackPreview(
+                    environment: environment))
+        }
         registerPromotions(on: router)
         router.get("/v1/events") { request, _ in try await events(request) }
         router.get("/v1/audit") { request, _ in

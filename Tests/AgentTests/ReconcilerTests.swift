@@ -186,6 +186,55 @@ import Testing
         try await node.stopAll()
     }
 
+    @Test func goingBackPastAnIrreversibleMigration_restoresTheBackupFromBeforeIt() async throws {
+        let node = try Node()
+        let agent = try node.reconciler()
+        let dataFile = node.data.appendingPathComponent("instances/catalog/data/records.txt")
+        func migration(
+            _ text: String, _ target: String, reversible: Bool = false, backup: Bool = true
+        )
+            -> MigrationSpec
+        {
+            MigrationSpec(
+                arguments: ["migrate", "--append", "data/records.txt", "--text", text, "--once"], backup: backup,
+                reversible: reversible, target: target)
+        }
+        _ = await agent.apply(try node.desired([node.instance(migrations: migration("v1\n", "0001"))]))
+        let atFirst = Data("v1\nmesswert 1\n".utf8)
+        try atFirst.write(to: dataFile)
+
+        // Release 2 migrates to 0002 (not reversible), and the service writes more afterwards.
+        let v2 = node.instance(release: "r2", config: "greeting: neu\n", migrations: migration("v2\n", "0002"))
+        #expect(await agent.apply(try node.desired([v2])).instances.first?.spec.release == "r2")
+        try Data("v1\nmesswert 1\nv2\nmesswert 2\n".utf8).write(to: dataFile)
+
+        // Back to release 1: its migration would not know 0002, so the data returns to the copy taken
+        // before 0002 ran, byte for byte, and release 1 runs on it.
+        let back = await agent.apply(try node.desired([node.instance(migrations: migration("v1\n", "0001"))]))
+        let instance = try #require(back.instances.first)
+        #expect(instance.spec.release == "r1", "\(back)")
+        #expect(instance.state == .running, "\(back)")
+        #expect(try Data(contentsOf: dataFile) == atFirst)
+
+        // Forward again, then back when no backup from before 0002 is kept: refused, data untouched.
+        let v3 = node.instance(
+            release: "r3", config: "greeting: ohne\n", migrations: migration("v3\n", "0002", backup: false))
+        #expect(await agent.apply(try node.desired([v3])).instances.first?.spec.release == "r3")
+        let backups = node.data.appendingPathComponent("instances/catalog/backups")
+        for name in try FileManager.default.contentsOfDirectory(atPath: backups.path) {
+            try FileManager.default.removeItem(at: backups.appendingPathComponent(name))
+        }
+        let migrated = try Data(contentsOf: dataFile)
+        let refused = await agent.apply(try node.desired([node.instance(migrations: migration("v1\n", "0001"))]))
+        #expect(refused.instances.first?.spec.release == "r3")
+        #expect(
+            refused.instances.first?.lastError?.contains(
+                "0002 cannot be undone and no backup from 0001 is kept; the data stays at 0002") == true,
+            "\(refused)")
+        #expect(try Data(contentsOf: dataFile) == migrated)
+        try await node.stopAll()
+    }
+
     @Test func tamperedArtifactOrManifest_isRefusedAndChangesNothing() async throws {
         let node = try Node()
         let agent = try node.reconciler()

@@ -169,7 +169,10 @@ import Testing
 
         // Release 2 brings a migration; it passes in the sandbox, but la holds data it cannot convert.
         let second = try await cluster.release(version: "2", migrations: ["0001", "0002"])
+        let sandboxData = cluster.data(of: "s1").appendingPathComponent("instances/web/data/records.txt")
+        let beforeSecond = try Data(contentsOf: sandboxData)
         #expect(try await cluster.stellwerk(["apply", "--env", "sandbox", "--release", second]).status == 0)
+        try Data("messwert nach 0002\n".utf8).write(to: sandboxData, options: .atomic)
         let data = cluster.data(of: "l1").appendingPathComponent("instances/web/data")
         try Data("Altbestand\n".utf8).write(to: data.appendingPathComponent("unconvertible"))
         let before = try Data(contentsOf: data.appendingPathComponent("records.txt"))
@@ -205,6 +208,18 @@ import Testing
         #expect((release["manifest"] as? [String: Any])?["createdBy"] as? String == "admin")
         let listed = try await cluster.stellwerk(["release", "list"])
         #expect(listed.standardOutput.contains("live 3/3"), "\(listed.standardOutput)")
+
+        // Rolling the sandbox back past 0002, which cannot be undone, restores the backups from before
+        // it: the command says so and wants a yes first.
+        let unconfirmed = try await cluster.stellwerk(["rollback", "--env", "sandbox"])
+        #expect(unconfirmed.status == 1)
+        #expect(
+            unconfirmed.standardOutput.contains("web on s1: migration 0002 cannot be undone"),
+            "\(unconfirmed.standardOutput)")
+        #expect(unconfirmed.standardError.contains("confirm with --yes"), "\(unconfirmed.standardError)")
+        let rolledBack = try await cluster.stellwerk(["rollback", "--env", "sandbox", "--yes"])
+        #expect(rolledBack.status == 0, "\(rolledBack.standardOutput)\(rolledBack.standardError)")
+        #expect(try Data(contentsOf: sandboxData) == beforeSecond)
     }
 }
 

@@ -284,16 +284,31 @@ struct RollbackCommand: AsyncParsableCommand {
             Starts a rollout, without a canary wave, that gives every node the desired state it had at the
             end of the last successful rollout of an earlier release, and follows it like `apply`.
 
-            Example:
+            When an instance goes back past a migration that cannot be undone (`reversible: false`), its
+            agent restores the data backup taken before that migration: data written since is lost. The
+            command lists those instances first and asks before it starts (--yes answers for scripts).
+
+            Examples:
               stellwerk rollback --env sandbox
+              stellwerk rollback --env live --yes
             """)
     @OptionGroup var connection: ServerConnectionOption
     @Option(help: ArgumentHelp("The environment.", valueName: "ENV")) var env: String
     @Flag(help: "Start it and return at once.") var detach = false
+    @Flag(help: "Confirm restoring data backups without asking.") var yes = false
 
     func run() async throws {
         let terminal = Terminal.detect()
         let view = try await connection.with { server in
+            let preview = try await server.json(
+                "GET", "/v1/environments/\(env)/rollback", as: RollbackPreview.self)
+            terminal.line(
+                "Rolling \(env) back from \(preview.from) to \(preview.to) on \(preview.nodes.count) node(s).")
+            if !preview.restores.isEmpty {
+                terminal.line("These instances get their data back from a backup:")
+                for line in preview.restores { terminal.line("  \(line)") }
+                try confirm()
+            }
             let started = try await server.json(
                 "POST", "/v1/environments/\(env)/rollback", body: nil as Data?, as: RolloutView.self)
             if detach { return started }
@@ -301,6 +316,17 @@ struct RollbackCommand: AsyncParsableCommand {
         }
         if detach { terminal.line("Started rollback \(view.id) to \(view.release).") }
         if !detach && view.state != "succeeded" { throw ExitCode(1) }
+    }
+
+    private func confirm() throws {
+        if yes { return }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw CLIError("this rollback restores data backups (listed above); confirm with --yes")
+        }
+        FileHandle.standardOutput.write(Data("Restore these backups and roll back? [y/N] ".utf8))
+        guard let answer = readLine()?.lowercased(), answer == "y" || answer == "yes" else {
+            throw CLIError("rollback not started")
+        }
     }
 }
 
