@@ -40,7 +40,8 @@ struct PromotionEngine: Sendable {
         }
         // Every site's nodes must be deployable before anything is stored.
         _ = try await planner.steps(of: plan.sites)
-        let id = body.dryRun ? "dry-run" : "pr-" + UUID().uuidString.lowercased().prefix(8)
+        // A dry run gets no ID; where its text would name one, it says PROMOTION.
+        let id = body.dryRun ? "PROMOTION" : "pr-" + UUID().uuidString.lowercased().prefix(8)
         let time = now()
         let gates = PromotionGates(release: plan.release, policy: policy, now: time)
         let sites = Self.order(plan, policy: policy)

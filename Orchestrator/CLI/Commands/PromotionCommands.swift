@@ -185,8 +185,10 @@ struct CancelPromotion: AsyncParsableCommand {
 enum PromotionFollower {
     static func render(_ view: PromotionView, terminal: Terminal) -> [String] {
         var lines = [
-            "Promotion \(view.id) of \(view.release) from \(view.source) to \(view.target): \(view.state)"
-                + (view.message.isEmpty ? "" : " — \(view.message)")
+            view.state == "dry-run"
+                ? "Dry run of promoting \(view.release) from \(view.source) to \(view.target): \(view.message)"
+                : "Promotion \(view.id) of \(view.release) from \(view.source) to \(view.target): \(view.state)"
+                    + (view.message.isEmpty ? "" : " — \(view.message)")
         ]
         lines.append("Gates:")
         for gate in view.gates {
