@@ -164,10 +164,20 @@ let package = Package(
             ],
             path: "Agents/Agent",
             swiftSettings: strictSettings),
+        .target(
+            name: "Catalog",
+            dependencies: [
+                "Database", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/Catalog",
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "Datenplattform",
             dependencies: [
-                .product(name: "ArgumentParser", package: "swift-argument-parser")
+                "Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Datenplattform",
             swiftSettings: strictSettings),
@@ -240,6 +250,15 @@ let package = Package(
                 "StellwerkAPI", "Store", "Artifacts", "TestSupport",
             ],
             path: "Tests/ServerTests",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "CatalogTests",
+            dependencies: [
+                "Catalog", "Datenplattform", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/CatalogTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

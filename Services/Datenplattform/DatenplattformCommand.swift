@@ -1,26 +1,145 @@
 import ArgumentParser
+import Catalog
+import Foundation
+import Logging
 
 /// The platform services' entry point (`datenplattform catalog|portal|visualization|sensors`).
-///
-/// The services arrive with their own issues; until then the executable answers `--version` and
-/// refuses every other use with a clear message and a non-zero exit.
 @main
-struct DatenplattformCommand: ParsableCommand {
+struct DatenplattformCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "datenplattform",
-        abstract: "Run one service of the open data platform (not implemented yet).",
+        abstract: "Run one service of the open data platform.",
         discussion: """
-            The services are not built yet: only --version works.
+            Built so far: the data catalog (CKAN Action API). The portal, visualization and sensor
+            services are not built yet and say so.
 
-            Example:
-              datenplattform --version
+            Examples:
+              datenplattform catalog migrate --config catalog.yaml
+              datenplattform catalog import seed.json --config catalog.yaml
+              datenplattform catalog --config catalog.yaml
             """,
-        version: "0.1.0-dev")
+        version: "0.2.0-dev",
+        subcommands: [CatalogCommand.self, NotBuilt.Portal.self, NotBuilt.Visualization.self, NotBuilt.Sensors.self])
+}
 
-    @Argument(help: "Reserved for the service subcommands.")
-    var arguments: [String] = []
+/// `datenplattform catalog`: serve, migrate, import.
+struct CatalogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "catalog",
+        abstract: "The data catalog: CKAN Action API over a SQLite store.",
+        subcommands: [Serve.self, Migrate.self, Import.self], defaultSubcommand: Serve.self)
 
-    func run() throws {
-        throw ValidationError("the platform services are not implemented yet; only --version works")
+    struct Options: ParsableArguments {
+        @Option(help: ArgumentHelp("The catalog's configuration (catalog.yaml).", valueName: "FILE"))
+        var config: String
+
+        func load() throws -> CatalogConfiguration {
+            do { return try CatalogConfiguration.load(config) } catch let error as CatalogStartError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "serve", abstract: "Serve the catalog (the default).")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let configuration = try options.load()
+            var logger = Logger(label: "datenplattform.catalog")
+            logger.logLevel =
+                Logger.Level(rawValue: configuration.logLevel == "warning" ? "warning" : configuration.logLevel)
+                ?? .info
+            let store = try Self.open(configuration)
+            defer { store.close() }
+            let version = try await store.schemaVersion()
+            guard version == CatalogStore.latestSchemaVersion else {
+                throw ValidationError(
+                    "the catalog database is at schema version \(version), this release needs \(CatalogStore.latestSchemaVersion); run `datenplattform catalog migrate --config \(options.config)`"
+                )
+            }
+            let server = CatalogServer(
+                actions: CatalogActions(store: store, configuration: configuration), logger: logger)
+            try await server.run { port in
+                FileHandle.standardOutput.write(
+                    Data("catalog listening on http://\(configuration.host):\(port)\n".utf8))
+            }
+        }
+
+        static func open(_ configuration: CatalogConfiguration) throws -> CatalogStore {
+            do { return try CatalogStore(path: configuration.databasePath, create: false) } catch let error
+                as CatalogStartError
+            {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate", abstract: "Bring the catalog's database to this release's schema.")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let configuration = try options.load()
+            let store = try CatalogStore(path: configuration.databasePath, create: true, connections: 1)
+            defer { store.close() }
+            do {
+                let applied = try await store.migrate()
+                print(
+                    applied.isEmpty
+                        ? "catalog schema is current (version \(CatalogStore.latestSchemaVersion))"
+                        : "catalog schema migrated: applied \(applied.map(String.init).joined(separator: ", "))")
+            } catch let error as CatalogStartError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Load organisations and datasets from a JSON file (CKAN's shape); running it again updates them.")
+        @OptionGroup var options: Options
+        @Argument(help: ArgumentHelp("The catalog file.", valueName: "FILE")) var file: String
+
+        func run() async throws {
+            let configuration = try options.load()
+            let store = try Serve.open(configuration)
+            defer { store.close() }
+            do {
+                let (organizations, datasets) = try await CatalogImport(
+                    actions: CatalogActions(store: store, configuration: configuration)
+                ).load(file)
+                print("imported \(organizations) new organisation(s) and \(datasets) dataset(s) from \(file)")
+            } catch let error as CatalogStartError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+}
+
+/// The services that are not built yet: each says so and exits non-zero.
+enum NotBuilt {
+    struct Portal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "portal", abstract: "The open data portal (not built yet).")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+        func run() throws { throw ValidationError("the portal is not built yet") }
+    }
+
+    struct Visualization: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "visualization", abstract: "The visualization service (not built yet).")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+        func run() throws { throw ValidationError("the visualization service is not built yet") }
+    }
+
+    struct Sensors: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sensors", abstract: "The sensor service (not built yet).")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+        func run() throws { throw ValidationError("the sensor service is not built yet") }
     }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import Yams
+
+/// The catalog's configuration file (`catalog.yaml`, rendered by the agent from the blueprint).
+package struct CatalogConfiguration: Sendable {
+    package var host: String
+    package var port: Int
+    package var publicURL: String
+    /// Where the data lives: `sqlite:PATH` (relative to the working folder).
+    package var databasePath: String
+    /// The API token with write rights; empty means nobody may write.
+    package var adminToken: String
+    package var siteTitle: String
+    package var publisher: String
+    package var contributorID: String
+    package var pageSize: Int
+    package var logLevel: String
+
+    private struct File: Decodable {
+        struct Listen: Decodable {
+            var host: String
+            var port: Int
+        }
+        struct DCAT: Decodable {
+            var publisher: String?
+            var contributorId: String?
+            var pageSize: Int?
+
+            enum CodingKeys: String, CodingKey {
+                case publisher
+                case contributorId = "contributor_id"
+                case pageSize = "page_size"
+            }
+        }
+        var listen: Listen
+        var publicUrl: String
+        var database: String
+        var adminToken: String?
+        var siteTitle: String?
+        var dcat: DCAT?
+        var logLevel: String?
+
+        enum CodingKeys: String, CodingKey {
+            case listen, database, dcat
+            case publicUrl = "public_url"
+            case adminToken = "admin_token"
+            case siteTitle = "site_title"
+            case logLevel = "log_level"
+        }
+    }
+
+    package init(
+        host: String, port: Int, publicURL: String, databasePath: String, adminToken: String,
+        siteTitle: String = "Offene Daten", publisher: String = "", contributorID: String = "", pageSize: Int = 100,
+        logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL
+        self.databasePath = databasePath
+        self.adminToken = adminToken
+        self.siteTitle = siteTitle
+        self.publisher = publisher
+        self.contributorID = contributorID
+        self.pageSize = pageSize
+        self.logLevel = logLevel
+    }
+
+    /// Reads `path`; a missing key, a wrong type or an unsupported database is one line naming it.
+    package static func load(_ path: String) throws -> CatalogConfiguration {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CatalogStartError("\(path): cannot read the configuration file")
+        }
+        let file: File
+        do {
+            let decoder = YAMLDecoder()
+            file = try decoder.decode(File.self, from: text, userInfo: [:])
+        } catch let error as DecodingError {
+            throw CatalogStartError("\(path): \(describe(error))")
+        } catch {
+            throw CatalogStartError("\(path): \(error)")
+        }
+        guard file.database.hasPrefix("sqlite:") else {
+            throw CatalogStartError(
+                "\(path): database '\(file.database.split(separator: ":").first ?? "")' is not supported by the catalog yet; use sqlite:PATH (PostgreSQL storage for the catalog is not built yet)"
+            )
+        }
+        guard (1...65535).contains(file.listen.port) else {
+            throw CatalogStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
+        }
+        return CatalogConfiguration(
+            host: file.listen.host, port: file.listen.port,
+            publicURL: file.publicUrl.hasSuffix("/") ? String(file.publicUrl.dropLast()) : file.publicUrl,
+            databasePath: String(file.database.dropFirst("sqlite:".count)), adminToken: file.adminToken ?? "",
+            siteTitle: file.siteTitle ?? "Offene Daten", publisher: file.dcat?.publisher ?? "",
+            contributorID: file.dcat?.contributorId ?? "", pageSize: file.dcat?.pageSize ?? 100,
+            logLevel: file.logLevel ?? "info")
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context, _ key: (any CodingKey)? = nil) -> String {
+            (context.codingPath + (key.map { [$0] } ?? [])).map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing key '\(path(context, key))'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "'\(path(context))' has the wrong type: \(context.debugDescription)"
+        case .dataCorrupted(let context): return "not valid YAML: \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

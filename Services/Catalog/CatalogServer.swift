@@ -1,0 +1,159 @@
+import Foundation
+import Hummingbird
+package import Logging
+import NIOCore
+import Synchronization
+
+/// The catalog over HTTP: the CKAN Action API under `/api/action/NAME` and `/api/3/action/NAME`
+/// (GET with query parameters, POST with a JSON or form body), `/health` and `/metrics`. Every
+/// answer is CKAN's envelope; no request is ever answered with a redirect.
+package struct CatalogServer: Sendable {
+    package let actions: CatalogActions
+    package let logger: Logger
+    private let counts = RequestCounts()
+
+    package init(actions: CatalogActions, logger: Logger) {
+        self.actions = actions
+        self.logger = logger
+    }
+
+    /// Serves until SIGTERM or SIGINT; `onRunning` gets the bound port.
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router()
+        for prefix in ["/api/action", "/api/3/action"] {
+            router.get("\(prefix)/{name}") { request, context in try await self.handle(request, context) }
+            router.post("\(prefix)/{name}") { request, context in try await self.handle(request, context) }
+        }
+        router.get("/api/3") { _, _ in Self.json(Data(#"{"version": 3}"#.utf8)) }
+        router.get("/health") { _, _ in await self.health() }
+        router.get("/metrics") { _, _ in await self.metrics() }
+        let configuration = actions.configuration
+        let app = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "stellwerk-catalog"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        try await app.runService()
+    }
+
+    private func handle(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let action = context.parameters.get("name") ?? ""
+        let help = "\(actions.configuration.publicURL)/api/3/action/help_show?name=\(action)"
+        let started = ContinuousClock.now
+        let response: Response
+        do {
+            let parameters = try await Self.parameters(of: request)
+            let result = try await actions.perform(action, parameters, authorized: authorized(request))
+            var body = Data(#"{"help": "#.utf8)
+            body += try CatalogJSON.encoder.encode(help)
+            body += Data(#", "success": true, "result": "#.utf8)
+            body += result
+            body += Data("}".utf8)
+            response = Self.json(body)
+        } catch let error as CatalogError {
+            response = Self.failure(error, help: help)
+        } catch {
+            logger.error("catalog: \(action) failed: \(error)")
+            response = Self.failure(CatalogError(.badRequest, "Internal error"), help: help, status: 500)
+        }
+        counts.add(action: action, status: response.status.code)
+        logger.info(
+            "\(request.method.rawValue) \(action) \(response.status.code) \(ContinuousClock.now - started)")
+        return response
+    }
+
+    /// The API token from `Authorization` (bare or `Bearer`) or `X-CKAN-API-Key`, checked in constant time.
+    private func authorized(_ request: Request) -> Bool {
+        let expected = Array(actions.configuration.adminToken.utf8)
+        guard !expected.isEmpty else { return false }
+        var given =
+            request.headers[.authorization]
+            ?? request.headers.first { $0.name.canonicalName == "x-ckan-api-key" }?.value ?? ""
+        if given.lowercased().hasPrefix("bearer ") { given = String(given.dropFirst(7)) }
+        let bytes = Array(given.utf8)
+        guard bytes.count == expected.count else { return false }
+        var difference: UInt8 = 0
+        for index in bytes.indices { difference |= bytes[index] ^ expected[index] }
+        return difference == 0
+    }
+
+    static func parameters(of request: Request) async throws -> Parameters {
+        var parameters = Parameters(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+        guard request.method == .post else { return parameters }
+        var request = request
+        let buffer = try await request.collectBody(upTo: 10 << 20)
+        let body = Data(buffer.readableBytesView)
+        guard !body.isEmpty else { return parameters }
+        let contentType = request.headers[.contentType] ?? ""
+        if contentType.contains("application/x-www-form-urlencoded") {
+            let text = String(decoding: body, as: UTF8.self)
+            for pair in text.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map {
+                    String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+                }
+                parameters.values[parts[0]] = .string(parts.count > 1 ? parts[1] : "")
+            }
+            return parameters
+        }
+        guard case .object(let fields) = try? JSONDecoder().decode(JSONValue.self, from: body) else {
+            throw CatalogError(.badRequest, "Bad request - JSON Error: the body is not a JSON object")
+        }
+        for (key, value) in fields { parameters.values[key] = value }
+        return parameters
+    }
+
+    private func health() async -> Response {
+        do {
+            try await actions.store.ping()
+            return Self.json(Data(#"{"status": "ok"}"#.utf8))
+        } catch {
+            return Self.json(
+                Data(#"{"status": "unavailable", "reason": "the store does not answer"}"#.utf8), status: 503)
+        }
+    }
+
+    private func metrics() async -> Response {
+        var lines = [
+            "# HELP catalog_action_requests_total CKAN API requests, by action and status.",
+            "# TYPE catalog_action_requests_total counter",
+        ]
+        for (labels, value) in counts.snapshot() { lines.append("catalog_action_requests_total{\(labels)} \(value)") }
+        if let organizations = try? await actions.store.organizations(groups: false) {
+            lines += [
+                "# HELP catalog_datasets Public, active datasets.", "# TYPE catalog_datasets gauge",
+                "catalog_datasets \(organizations.reduce(0) { $0 + ($1.packageCount ?? 0) })",
+                "# HELP catalog_organizations Organisations.", "# TYPE catalog_organizations gauge",
+                "catalog_organizations \(organizations.count)",
+            ]
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
+    }
+
+    static func failure(_ error: CatalogError, help: String, status: Int? = nil) -> Response {
+        let envelope: [String: JSONValue] = [
+            "help": .string(help), "success": .bool(false), "error": .object(error.body),
+        ]
+        return json(
+            (try? CatalogJSON.encoder.encode(envelope)) ?? Data(), status: status ?? error.kind.status)
+    }
+
+    static func json(_ data: Data, status: Int = 200) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json;charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Requests by action and status, for `/metrics`.
+final class RequestCounts: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    func add(action: String, status: Int) {
+        let known = CatalogActions.readActions.contains(action) || CatalogActions.writeActions.contains(action)
+        counts.withLock { $0["action=\"\(known ? action : "unknown")\",status=\"\(status)\"", default: 0] += 1 }
+    }
+
+    func snapshot() -> [(String, Int)] { counts.withLock { $0 }.sorted { $0.key < $1.key } }
+}

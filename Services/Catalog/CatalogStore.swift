@@ -1,0 +1,378 @@
+import Database
+package import Foundation
+
+/// The catalog's datasets, organisations and search index in SQLite (WAL): each dataset as its CKAN
+/// document, plus the rows search and facets need. Every write replaces a dataset's rows in one
+/// transaction, so the index never disagrees with the documents.
+package final class CatalogStore: Sendable {
+    private let pool: ConnectionPool
+
+    /// The schema versions, oldest first; `datenplattform catalog migrate` applies what is missing.
+    static let migrations: [(version: Int, summary: String, statements: [String])] = [
+        (
+            1, "datasets, organisations and groups as CKAN documents, facet values, German full-text index",
+            [
+                """
+                CREATE TABLE organizations (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, is_organization INTEGER NOT NULL,
+                    document TEXT NOT NULL, created TEXT NOT NULL)
+                """,
+                """
+                CREATE TABLE packages (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, owner_org TEXT, private INTEGER NOT NULL,
+                    state TEXT NOT NULL, title TEXT NOT NULL, metadata_created TEXT NOT NULL,
+                    metadata_modified TEXT NOT NULL, document TEXT NOT NULL)
+                """,
+                "CREATE INDEX packages_by_modified ON packages (metadata_modified)",
+                """
+                CREATE TABLE package_facets (
+                    package TEXT NOT NULL REFERENCES packages (id) ON DELETE CASCADE, field TEXT NOT NULL,
+                    value TEXT NOT NULL)
+                """,
+                "CREATE INDEX package_facets_by_value ON package_facets (field, value)",
+                "CREATE INDEX package_facets_by_package ON package_facets (package)",
+                "CREATE VIRTUAL TABLE package_text USING fts5 (package UNINDEXED, terms)",
+            ] + themeGroups
+        )
+    ]
+
+    /// The EU data themes as the catalog's groups, present from the first schema on.
+    private static var themeGroups: [String] {
+        DataTheme.all.map { theme in
+            let group = Organization(
+                id: "theme-\(theme.name)", name: theme.name, title: theme.title, displayName: theme.title,
+                description: DataTheme.uri(theme.name), imageUrl: "", created: "2026-01-01T00:00:00.000000",
+                isOrganization: false, type: "group", state: "active", approvalStatus: "approved", packageCount: nil)
+            let document = ((try? encode(group)) ?? "{}").replacingOccurrences(of: "'", with: "''")
+            return """
+                INSERT INTO organizations (id, name, is_organization, document, created)
+                VALUES ('\(group.id)', '\(group.name)', 0, '\(document)', '\(group.created)')
+                """
+        }
+    }
+
+    package static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }
+
+    /// Opens the store at `path`; with `create`, a missing file is created (migrate does that).
+    package init(path: String, create: Bool, connections: Int = 4) throws {
+        guard create || FileManager.default.fileExists(atPath: path) else {
+            throw CatalogStartError(
+                "the catalog database \(path) does not exist; run `datenplattform catalog migrate --config FILE` first")
+        }
+        if create {
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
+        var opened: [any SQLConnection] = []
+        for index in 0..<max(1, connections) {
+            let connection = try SQLiteConnection(path: path, create: create && index == 0)
+            try connection.executeScript("PRAGMA foreign_keys = ON")
+            opened.append(connection)
+        }
+        pool = ConnectionPool(opened)
+    }
+
+    package func close() { pool.close() }
+
+    // MARK: Schema
+
+    package func schemaVersion() async throws -> Int {
+        try await pool.withConnection { connection in
+            try connection.executeScript(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            return try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.integer(0)
+                ?? 0
+        }
+    }
+
+    /// Applies the missing migrations in one transaction; returns the versions applied.
+    package func migrate() async throws -> [Int] {
+        try await pool.withConnection { connection in
+            try connection.executeScript(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            return try connection.transaction {
+                let current =
+                    try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.integer(0)
+                    ?? 0
+                guard current <= Self.latestSchemaVersion else {
+                    throw CatalogStartError(
+                        "the catalog database has schema version \(current), newer than this datenplattform knows (\(Self.latestSchemaVersion)); run the newer release"
+                    )
+                }
+                var applied: [Int] = []
+                for migration in Self.migrations where migration.version > current {
+                    for statement in migration.statements { try connection.executeScript(statement) }
+                    _ = try connection.run(
+                        "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                        .integer(Int64(migration.version)), .text(CKANTime.now()))
+                    applied.append(migration.version)
+                }
+                return applied
+            }
+        }
+    }
+
+    /// Whether the store answers at all (for `/health`).
+    package func ping() async throws {
+        _ = try await pool.withConnection { try $0.query("SELECT 1") }
+    }
+
+    // MARK: Organisations and groups
+
+    package func organization(_ idOrName: String) async throws -> Organization? {
+        try await pool.withConnection { connection in
+            try connection.query(
+                "SELECT document FROM organizations WHERE id = $1 OR name = $1", .text(idOrName)
+            ).first.map { try Self.decode(Organization.self, $0.text(0)) }
+        }
+    }
+
+    /// Organisations (or groups) by name, with how many public, active datasets each has.
+    package func organizations(groups: Bool) async throws -> [Organization] {
+        try await pool.withConnection { connection in
+            let counts = Dictionary(
+                try connection.query(
+                    """
+                    SELECT f.value, COUNT(*) FROM package_facets f JOIN packages p ON p.id = f.package
+                    WHERE f.field = $1 AND p.state = 'active' AND p.private = 0 GROUP BY f.value
+                    """, .text(groups ? "groups" : "organization")
+                ).map { ($0.text(0), $0.integer(1)) }, uniquingKeysWith: { first, _ in first })
+            return try connection.query(
+                "SELECT document FROM organizations WHERE is_organization = $1 ORDER BY name",
+                .integer(groups ? 0 : 1)
+            ).map { row in
+                var organization = try Self.decode(Organization.self, row.text(0))
+                organization.packageCount = counts[organization.name] ?? 0
+                return organization
+            }
+        }
+    }
+
+    /// Stores a new organisation or group; a taken name is a validation error.
+    package func insert(_ organization: Organization) async throws {
+        var stored = organization
+        stored.packageCount = nil
+        let document = try Self.encode(stored)
+        try await pool.withConnection { connection in
+            try connection.transaction {
+                if try !connection.query("SELECT 1 FROM organizations WHERE name = $1", .text(organization.name))
+                    .isEmpty
+                {
+                    throw CatalogError.invalid(["name": ["Group name already exists in database"]])
+                }
+                _ = try connection.run(
+                    "INSERT INTO organizations (id, name, is_organization, document, created) VALUES ($1, $2, $3, $4, $5)",
+                    .text(organization.id), .text(organization.name), .integer(organization.isOrganization ? 1 : 0),
+                    .text(document), .text(organization.created))
+            }
+        }
+    }
+
+    // MARK: Datasets
+
+    package func package(_ idOrName: String) async throws -> Package? {
+        try await pool.withConnection { connection in
+            try connection.query("SELECT document FROM packages WHERE id = $1 OR name = $1", .text(idOrName)).first.map
+            {
+                try Self.decode(Package.self, $0.text(0))
+            }
+        }
+    }
+
+    /// Inserts or replaces a dataset with its facet rows and search terms. `expectNew` refuses a
+    /// name that is taken (create); otherwise the dataset with `package.id` is replaced.
+    package func save(_ package: Package, organizationName: String?, expectNew: Bool) async throws {
+        var stored = package
+        stored.organization = nil
+        let document = try Self.encode(stored)
+        var facets: [(String, String)] = []
+        if let organizationName { facets.append(("organization", organizationName)) }
+        for tag in package.tags { facets.append(("tags", tag.name)) }
+        for group in package.groups { facets.append(("groups", group.name)) }
+        for format in Set(package.resources.map(\.format).filter { !$0.isEmpty }) {
+            facets.append(("res_format", format))
+        }
+        if !package.licenseId.isEmpty { facets.append(("license_id", package.licenseId)) }
+        for resource in package.resources { facets.append(("resource_id", resource.id)) }
+        let text =
+            ([package.name, package.title, package.notes, organizationName ?? ""]
+            + package.tags.map(\.name) + package.resources.flatMap { [$0.name, $0.description, $0.format] }
+            + package.extras.map(\.value))
+            .flatMap(GermanStemmer.terms(of:)).joined(separator: " ")
+        let facetRows = facets
+        try await pool.withConnection { connection in
+            try connection.transaction {
+                let holder = try connection.query("SELECT id FROM packages WHERE name = $1", .text(package.name)).first
+                if let holder, expectNew || holder.text(0) != package.id {
+                    throw CatalogError.invalid(["name": ["That URL is already in use."]])
+                }
+                _ = try connection.run("DELETE FROM package_facets WHERE package = $1", .text(package.id))
+                _ = try connection.run("DELETE FROM package_text WHERE package = $1", .text(package.id))
+                _ = try connection.run(
+                    """
+                    INSERT INTO packages (id, name, owner_org, private, state, title, metadata_created, metadata_modified, document)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner_org = excluded.owner_org,
+                        private = excluded.private, state = excluded.state, title = excluded.title,
+                        metadata_modified = excluded.metadata_modified, document = excluded.document
+                    """, .text(package.id), .text(package.name), SQLValue(package.ownerOrg),
+                    .integer(package.isPrivate ? 1 : 0), .text(package.state), .text(package.title),
+                    .text(package.metadataCreated), .text(package.metadataModified), .text(document))
+                for (field, value) in facetRows {
+                    _ = try connection.run(
+                        "INSERT INTO package_facets (package, field, value) VALUES ($1, $2, $3)", .text(package.id),
+                        .text(field), .text(value))
+                }
+                _ = try connection.run(
+                    "INSERT INTO package_text (package, terms) VALUES ($1, $2)", .text(package.id), .text(text))
+            }
+        }
+    }
+
+    /// Names of active public datasets (and private ones when asked), by name.
+    package func packageNames(includePrivate: Bool, limit: Int?, offset: Int) async throws -> [String] {
+        try await pool.withConnection { connection in
+            try connection.query(
+                """
+                SELECT name FROM packages WHERE state = 'active' AND (private = 0 OR $1 = 1) ORDER BY name
+                LIMIT $2 OFFSET $3
+                """, .integer(includePrivate ? 1 : 0), .integer(Int64(limit ?? -1)), .integer(Int64(offset))
+            ).map { $0.text(0) }
+        }
+    }
+
+    /// Every tag in use by an active public dataset, by name.
+    package func tagNames() async throws -> [String] {
+        try await pool.withConnection { connection in
+            try connection.query(
+                """
+                SELECT DISTINCT f.value FROM package_facets f JOIN packages p ON p.id = f.package
+                WHERE f.field = 'tags' AND p.state = 'active' AND p.private = 0 ORDER BY f.value
+                """
+            ).map { $0.text(0) }
+        }
+    }
+
+    // MARK: Search
+
+    /// Runs a search: matching datasets in order, their total, and the facet counts asked for.
+    package func search(
+        _ query: SearchQuery
+    ) async throws -> (
+        count: Int, packages: [Package], facets: [String: [(value: String, count: Int)]]
+    ) {
+        try await pool.withConnection { connection in
+            var from = "packages p"
+            var conditions = ["p.state = 'active'"]
+            var parameters: [SQLValue] = []
+            func parameter(_ value: SQLValue) -> String {
+                parameters.append(value)
+                return "$\(parameters.count)"
+            }
+            if !query.includePrivate { conditions.append("p.private = 0") }
+            if let text = query.fullText {
+                from +=
+                    " JOIN (SELECT package, bm25(package_text) AS rank FROM package_text WHERE package_text MATCH \(parameter(.text(text)))) s ON s.package = p.id"
+            }
+            for filter in query.filters {
+                let test: String
+                switch filter.field {
+                case "name", "id", "title":
+                    test = "p.\(filter.field) = \(parameter(.text(filter.value)))"
+                default:
+                    test =
+                        "EXISTS (SELECT 1 FROM package_facets f WHERE f.package = p.id AND f.field = \(parameter(.text(filter.field))) AND f.value = \(parameter(.text(filter.value))))"
+                }
+                conditions.append(filter.negated ? "NOT \(test)" : test)
+            }
+            let matching = "FROM \(from) WHERE \(conditions.joined(separator: " AND "))"
+            let count = try connection.execute("SELECT COUNT(*) \(matching)", parameters).first?.integer(0) ?? 0
+            let order: String =
+                switch query.sort {
+                case .relevance: query.fullText == nil ? "p.metadata_modified DESC" : "s.rank, p.metadata_modified DESC"
+                case .modified(let ascending): "p.metadata_modified \(ascending ? "ASC" : "DESC")"
+                case .created(let ascending): "p.metadata_created \(ascending ? "ASC" : "DESC")"
+                case .title(let ascending): "p.title COLLATE NOCASE \(ascending ? "ASC" : "DESC")"
+                case .name(let ascending): "p.name \(ascending ? "ASC" : "DESC")"
+                }
+            var pageParameters = parameters
+            pageParameters += [.integer(Int64(query.rows)), .integer(Int64(query.start))]
+            let packages = try connection.execute(
+                "SELECT p.document \(matching) ORDER BY \(order), p.name LIMIT $\(parameters.count + 1) OFFSET $\(parameters.count + 2)",
+                pageParameters
+            ).map { try Self.decode(Package.self, $0.text(0)) }
+            var facets: [String: [(value: String, count: Int)]] = [:]
+            for field in query.facetFields {
+                var facetParameters = parameters
+                facetParameters += [.text(field), .integer(Int64(query.facetLimit))]
+                facets[field] = try connection.execute(
+                    """
+                    SELECT f.value, COUNT(*) FROM package_facets f
+                    WHERE f.field = $\(parameters.count + 1) AND f.package IN (SELECT p.id \(matching))
+                    GROUP BY f.value ORDER BY COUNT(*) DESC, f.value LIMIT $\(parameters.count + 2)
+                    """, facetParameters
+                ).map { ($0.text(0), $0.integer(1)) }
+            }
+            return (count, packages, facets)
+        }
+    }
+
+    // MARK: Coding
+
+    static func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try CatalogJSON.encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try CatalogJSON.decoder.decode(T.self, from: Data(text.utf8))
+    }
+}
+
+/// A search as the store runs it, parsed from `package_search`'s parameters.
+package struct SearchQuery: Sendable {
+    package enum Sort: Sendable, Equatable {
+        case relevance
+        case modified(ascending: Bool)
+        case created(ascending: Bool)
+        case title(ascending: Bool)
+        case name(ascending: Bool)
+    }
+
+    package struct Filter: Sendable, Equatable {
+        package var field: String
+        package var value: String
+        package var negated: Bool
+    }
+
+    /// An FTS5 query over the stemmed terms; `nil` matches everything.
+    package var fullText: String?
+    package var filters: [Filter] = []
+    package var sort: Sort = .relevance
+    package var rows = 10
+    package var start = 0
+    package var facetFields: [String] = []
+    package var facetLimit = 50
+    package var includePrivate = false
+}
+
+/// JSON as the catalog writes and reads it: CKAN's snake_case keys.
+package enum CatalogJSON {
+    package static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    package static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
+}
+
+/// A reason the catalog cannot start or migrate, said in one line.
+package struct CatalogStartError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import TestSupport
+import Testing
+
+/// `datenplattform catalog` as a real process on its own loopback address, with a fresh SQLite
+/// database, and a way to call its CKAN API over HTTP as clients do.
+final class CatalogProcess: @unchecked Sendable {
+    let root: URL
+    let host: String
+    let port: Int
+    let token = "kat-test-token-\(UUID().uuidString.prefix(8))"
+    private(set) var pid: pid_t = 0
+    var config: URL { root.appendingPathComponent("catalog.yaml") }
+    var url: String { "http://\(host):\(port)" }
+
+    init(host: String, seed: Bool = true) async throws {
+        root = try Fixtures.temporaryFolder("stellwerk-catalog")
+        self.host = host
+        port = try FreePort.find(host: host)
+        try Data(
+            """
+            listen:
+              host: \(host)
+              port: \(port)
+            public_url: http://\(host):\(port)
+            database: sqlite:data/catalog.sqlite
+            admin_token: \(token)
+            dcat:
+              publisher: "Stadt Kaiserslautern"
+              contributor_id: http://dcat-ap.de/def/contributors/kommuneKaiserslautern
+              page_size: 100
+            log_level: warning
+
+            """.utf8
+        ).write(to: config)
+        let migrated = try await run(["catalog", "migrate", "--config", config.path])
+        #expect(migrated.status == 0, "\(migrated.standardError)")
+        if seed {
+            let seeded = try await run([
+                "catalog", "import", Fixtures.repositoryRoot.appendingPathComponent("Services/Seed/catalog.json").path,
+                "--config", config.path,
+            ])
+            #expect(seeded.status == 0, "\(seeded.standardError)")
+        }
+    }
+
+    func run(_ arguments: [String]) async throws -> ProcessRunner.Result {
+        try await ProcessRunner.run("datenplattform", arguments, in: root)
+    }
+
+    func start() async throws {
+        pid = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("datenplattform").path,
+            ["catalog", "--config", config.path], directory: root.path,
+            standardOutput: root.appendingPathComponent("catalog.log").path, wait: false
+        ).pid
+        try Spawn.whenThisProcessEnds(
+            "tr '\\0' ' ' < /proc/\(pid)/cmdline 2>/dev/null | grep -qF '\(root.path)' && kill -TERM \(pid)")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if (try? await get("/health").status) == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record(
+            "the catalog did not answer /health: \((try? String(contentsOf: root.appendingPathComponent("catalog.log"), encoding: .utf8)) ?? "")"
+        )
+        throw TestServerError("catalog did not start")
+    }
+
+    func stop() {
+        if pid > 0 {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            pid = 0
+        }
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    struct Reply {
+        var status: Int
+        var body: [String: Any]
+        var text: String
+        var result: Any? { body["result"] }
+        var error: [String: Any] { body["error"] as? [String: Any] ?? [:] }
+        var errorType: String? { error["__type"] as? String }
+    }
+
+    /// A GET with query parameters.
+    func get(_ path: String, _ query: [(String, String)] = [], token: String? = nil) async throws -> Reply {
+        var components = URLComponents(string: url + path)!
+        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+        var request = HTTPClientRequest(url: components.url!.absoluteString)
+        if let token { request.headers.add(name: "Authorization", value: token) }
+        return try await send(request)
+    }
+
+    /// A POST with a JSON body (or raw bytes).
+    func post(
+        _ path: String, json: Any? = nil, raw: String? = nil, token: String? = nil, header: String = "Authorization"
+    )
+        async throws -> Reply
+    {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let token { request.headers.add(name: header, value: token) }
+        let body = try raw.map { Data($0.utf8) } ?? JSONSerialization.data(withJSONObject: json ?? [:])
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return try await send(request)
+    }
+
+    func action(_ name: String, _ parameters: [String: Any] = [:], token: String? = nil) async throws -> Reply {
+        try await post("/api/3/action/\(name)", json: parameters, token: token)
+    }
+
+    private func send(_ request: HTTPClientRequest) async throws -> Reply {
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        let data = Data(bytes.readableBytesView)
+        let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return Reply(status: Int(response.status.code), body: body, text: String(decoding: data, as: UTF8.self))
+    }
+}
