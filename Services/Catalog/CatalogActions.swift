@@ -109,7 +109,7 @@ package struct CatalogActions: Sendable {
     }
 
     /// Private and deleted datasets exist only for holders of the API token.
-    private func visible(_ package: Package, authorized: Bool) -> Bool {
+    func visible(_ package: Package, authorized: Bool) -> Bool {
         authorized || (!package.isPrivate && package.state == "active")
     }
 
@@ -196,13 +196,13 @@ package struct CatalogActions: Sendable {
         return try await store.organization(id)?.name
     }
 
-    private func withOrganization(_ package: Package) async throws -> Package {
+    func withOrganization(_ package: Package) async throws -> Package {
         var package = package
         if let owner = package.ownerOrg { package.organization = try await store.organization(owner) }
         return package
     }
 
-    private func withOrganizations(_ packages: [Package]) async throws -> [Package] {
+    func withOrganizations(_ packages: [Package]) async throws -> [Package] {
         var cache: [String: Organization] = [:]
         var result: [Package] = []
         for var package in packages {

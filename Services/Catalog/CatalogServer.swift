@@ -25,6 +25,15 @@ package struct CatalogServer: Sendable {
             router.post("\(prefix)/{name}") { request, context in try await self.handle(request, context) }
         }
         router.get("/api/3") { _, _ in Self.json(Data(#"{"version": 3}"#.utf8)) }
+        for format in RDFFormat.allCases {
+            router.get("/catalog.\(format.rawValue)") { request, _ in
+                await self.rdf(request) { try await $0.catalog(format: format, query: $1) }
+            }
+        }
+        router.get("/dataset/{file}") { request, context in
+            let file = context.parameters.get("file") ?? ""
+            return await self.rdf(request) { endpoints, _ in try await endpoints.dataset(file) }
+        }
         router.get("/health") { _, _ in await self.health() }
         router.get("/metrics") { _, _ in await self.metrics() }
         let configuration = actions.configuration
@@ -100,6 +109,36 @@ package struct CatalogServer: Sendable {
         }
         for (key, value) in fields { parameters.values[key] = value }
         return parameters
+    }
+
+    private func rdf(
+        _ request: Request, _ body: (DCATEndpoints, [(String, String)]) async throws -> (String, RDFFormat)
+    ) async -> Response {
+        let query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        do {
+            let (text, format) = try await body(DCATEndpoints(actions: actions), query)
+            return Response(
+                status: .ok, headers: [.contentType: format.contentType],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        } catch let failure as DCATEndpoints.Failure {
+            return Self.text(failure.message, status: failure.status)
+        } catch {
+            logger.error("catalog: \(request.uri.path) failed: \(error)")
+            return Self.text("internal error", status: 500)
+        }
+    }
+
+    private func rdf(
+        _ request: Request, _ body: @escaping (DCATEndpoints, [(String, String)]) async throws -> String
+    ) async -> Response {
+        let format = RDFFormat.allCases.first { request.uri.path.hasSuffix(".\($0.rawValue)") } ?? .turtle
+        return await rdf(request) { endpoints, query in (try await body(endpoints, query), format) }
+    }
+
+    static func text(_ message: String, status: Int) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 
     private func health() async -> Response {

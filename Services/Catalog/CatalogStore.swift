@@ -270,6 +270,9 @@ package final class CatalogStore: Sendable {
                 return "$\(parameters.count)"
             }
             if !query.includePrivate { conditions.append("p.private = 0") }
+            if let since = query.modifiedSince {
+                conditions.append("p.metadata_modified >= \(parameter(.text(since)))")
+            }
             if let text = query.fullText {
                 from +=
                     " JOIN (SELECT package, bm25(package_text) AS rank FROM package_text WHERE package_text MATCH \(parameter(.text(text)))) s ON s.package = p.id"
@@ -353,6 +356,8 @@ package struct SearchQuery: Sendable {
     package var facetFields: [String] = []
     package var facetLimit = 50
     package var includePrivate = false
+    /// Only datasets changed at or after this CKAN timestamp (UTC, `2026-11-27T16:29:28.000000`).
+    package var modifiedSince: String?
 }
 
 /// JSON as the catalog writes and reads it: CKAN's snake_case keys.

@@ -216,13 +216,16 @@ import Testing
         #expect(version.standardOutput == "0.1.0-dev\n")
     }
 
-    @Test(arguments: ["datenplattform"])
-    func unbuiltExecutables_printTheirVersionAndRefuseEverythingElse(product: String) async throws {
-        let version = try await ProcessRunner.run(product, ["--version"])
+    @Test func datenplattform_printsItsVersion_andServicesNotBuiltSaySo() async throws {
+        let version = try await ProcessRunner.run("datenplattform", ["--version"])
         #expect(version.status == 0)
-        #expect(version.standardOutput == "0.1.0-dev\n")
-        let refused = try await ProcessRunner.run(product, ["run"])
-        #expect(refused.status != 0)
-        #expect(refused.standardError.contains("not implemented yet"))
+        #expect(version.standardOutput == "0.2.0-dev\n")
+        for service in ["portal", "visualization", "sensors"] {
+            let refused = try await ProcessRunner.run("datenplattform", [service, "--config", "x.yaml"])
+            #expect(refused.status != 0)
+            #expect(refused.standardError.contains("is not built yet"), "\(service): \(refused.standardError)")
+        }
+        let unknown = try await ProcessRunner.run("datenplattform", ["run"])
+        #expect(unknown.status != 0)
     }
 }

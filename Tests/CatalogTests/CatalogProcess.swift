@@ -15,7 +15,7 @@ final class CatalogProcess: @unchecked Sendable {
     var config: URL { root.appendingPathComponent("catalog.yaml") }
     var url: String { "http://\(host):\(port)" }
 
-    init(host: String, seed: Bool = true) async throws {
+    init(host: String, seed: Bool = true, pageSize: Int = 100) async throws {
         root = try Fixtures.temporaryFolder("stellwerk-catalog")
         self.host = host
         port = try FreePort.find(host: host)
@@ -29,8 +29,8 @@ final class CatalogProcess: @unchecked Sendable {
             admin_token: \(token)
             dcat:
               publisher: "Stadt Kaiserslautern"
-              contributor_id: http://dcat-ap.de/def/contributors/kommuneKaiserslautern
-              page_size: 100
+              contributor_id: http://dcat-ap.de/def/contributors/openGovernmentDataPortalRheinlandPfalz
+              page_size: \(pageSize)
             log_level: warning
 
             """.utf8
