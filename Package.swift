@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // swift-configuration support is not used; leaving that trait out keeps it out of the build.
         .package(
             url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
@@ -173,10 +174,21 @@ let package = Package(
             ],
             path: "Services/Catalog",
             swiftSettings: strictSettings),
+        .target(
+            name: "Portal",
+            dependencies: [
+                "Catalog", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/Portal",
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "Datenplattform",
             dependencies: [
-                "Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Catalog", "Portal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Datenplattform",
@@ -252,13 +264,13 @@ let package = Package(
             path: "Tests/ServerTests",
             swiftSettings: strictSettings),
         .testTarget(
-            name: "CatalogTests",
+            name: "ServiceTests",
             dependencies: [
-                "Catalog", "Datenplattform", "TestSupport",
+                "Catalog", "Portal", "Datenplattform", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            path: "Tests/CatalogTests",
+            path: "Tests/ServiceTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

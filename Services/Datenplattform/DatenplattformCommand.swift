@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Logging
+import Portal
 
 /// The platform services' entry point (`datenplattform catalog|portal|visualization|sensors`).
 @main
@@ -10,16 +11,17 @@ struct DatenplattformCommand: AsyncParsableCommand {
         commandName: "datenplattform",
         abstract: "Run one service of the open data platform.",
         discussion: """
-            Built so far: the data catalog (CKAN Action API). The portal, visualization and sensor
-            services are not built yet and say so.
+            Built so far: the data catalog (CKAN Action API, DCAT-AP.de) and the portal. The
+            visualization and sensor services are not built yet and say so.
 
             Examples:
               datenplattform catalog migrate --config catalog.yaml
               datenplattform catalog import seed.json --config catalog.yaml
               datenplattform catalog --config catalog.yaml
+              datenplattform portal --config portal.yaml
             """,
         version: "0.2.0-dev",
-        subcommands: [CatalogCommand.self, NotBuilt.Portal.self, NotBuilt.Visualization.self, NotBuilt.Sensors.self])
+        subcommands: [CatalogCommand.self, PortalCommand.self, NotBuilt.Visualization.self, NotBuilt.Sensors.self])
 }
 
 /// `datenplattform catalog`: serve, migrate, import.
@@ -120,15 +122,26 @@ struct CatalogCommand: AsyncParsableCommand {
     }
 }
 
+/// `datenplattform portal`: the open data portal, reading the catalog through its API.
+struct PortalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "portal", abstract: "The open data portal: HTML pages over the catalog's CKAN API.")
+    @Option(help: ArgumentHelp("The portal's configuration (portal.yaml).", valueName: "FILE")) var config: String
+
+    func run() async throws {
+        let configuration: PortalConfiguration
+        do { configuration = try PortalConfiguration.load(config) } catch let error as PortalStartError {
+            throw ValidationError(error.description)
+        }
+        let server = PortalServer(configuration: configuration, logger: Logger(label: "datenplattform.portal"))
+        try await server.run { port in
+            FileHandle.standardOutput.write(Data("portal listening on http://\(configuration.host):\(port)\n".utf8))
+        }
+    }
+}
+
 /// The services that are not built yet: each says so and exits non-zero.
 enum NotBuilt {
-    struct Portal: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "portal", abstract: "The open data portal (not built yet).")
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-        func run() throws { throw ValidationError("the portal is not built yet") }
-    }
-
     struct Visualization: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "visualization", abstract: "The visualization service (not built yet).")

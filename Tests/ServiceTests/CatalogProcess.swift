@@ -51,22 +51,10 @@ final class CatalogProcess: @unchecked Sendable {
     }
 
     func start() async throws {
-        pid = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("datenplattform").path,
-            ["catalog", "--config", config.path], directory: root.path,
-            standardOutput: root.appendingPathComponent("catalog.log").path, wait: false
-        ).pid
-        try Spawn.whenThisProcessEnds(
-            "tr '\\0' ' ' < /proc/\(pid)/cmdline 2>/dev/null | grep -qF '\(root.path)' && kill -TERM \(pid)")
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if (try? await get("/health").status) == 200 { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record(
-            "the catalog did not answer /health: \((try? String(contentsOf: root.appendingPathComponent("catalog.log"), encoding: .utf8)) ?? "")"
-        )
-        throw TestServerError("catalog did not start")
+        pid = try await ServiceLauncher.start(
+            ["catalog", "--config", config.path], in: root, log: root.appendingPathComponent("catalog.log"),
+            marker: root.path
+        ) { (try? await self.get("/health").status) == 200 }
     }
 
     func stop() {
@@ -83,6 +71,7 @@ final class CatalogProcess: @unchecked Sendable {
         var status: Int
         var body: [String: Any]
         var text: String
+        var headers: [String: String] = [:]
         var result: Any? { body["result"] }
         var error: [String: Any] { body["error"] as? [String: Any] ?? [:] }
         var errorType: String? { error["__type"] as? String }
@@ -95,6 +84,11 @@ final class CatalogProcess: @unchecked Sendable {
         var request = HTTPClientRequest(url: components.url!.absoluteString)
         if let token { request.headers.add(name: "Authorization", value: token) }
         return try await send(request)
+    }
+
+    /// A GET of any address, with the response headers.
+    func fetch(_ address: String) async throws -> Reply {
+        try await send(HTTPClientRequest(url: address))
     }
 
     /// A POST with a JSON body (or raw bytes).
@@ -121,6 +115,33 @@ final class CatalogProcess: @unchecked Sendable {
         let bytes = try await response.body.collect(upTo: 64 << 20)
         let data = Data(bytes.readableBytesView)
         let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        return Reply(status: Int(response.status.code), body: body, text: String(decoding: data, as: UTF8.self))
+        var headers: [String: String] = [:]
+        for header in response.headers { headers[header.name.lowercased()] = header.value }
+        return Reply(
+            status: Int(response.status.code), body: body, text: String(decoding: data, as: UTF8.self), headers: headers
+        )
+    }
+}
+
+/// Starts a `datenplattform` service as a process of this test, stopped if the test process dies first,
+/// and waits until `ready` says it answers.
+enum ServiceLauncher {
+    static func start(
+        _ arguments: [String], in folder: URL, log: URL, marker: String, ready: () async -> Bool
+    ) async throws -> pid_t {
+        let pid = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("datenplattform").path, arguments,
+            directory: folder.path, standardOutput: log.path, wait: false
+        ).pid
+        // The command line check keeps a reused process ID from being hit.
+        try Spawn.whenThisProcessEnds(
+            "tr '\\0' ' ' < /proc/\(pid)/cmdline 2>/dev/null | grep -qF '\(marker)' && kill -TERM \(pid)")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if await ready() { return pid }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("\(arguments[0]) did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        throw TestServerError("\(arguments[0]) did not start")
     }
 }

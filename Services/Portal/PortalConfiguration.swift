@@ -1,0 +1,119 @@
+import Foundation
+import Yams
+
+/// The portal's configuration file (`portal.yaml`, rendered by the agent from the blueprint).
+package struct PortalConfiguration: Sendable {
+    package var host: String
+    package var port: Int
+    package var publicURL: String
+    package var title: String
+    /// The language pages are shown in without a `/de` or `/en` prefix.
+    package var language: PortalLanguage
+    package var imprintURL: String
+    package var privacyURL: String
+    /// The catalog's API as the portal reaches it, and as browsers reach it (for RDF links).
+    package var catalogAPI: String
+    package var catalogPublicURL: String
+    package var catalogTimeoutSeconds: Int64
+
+    private struct File: Decodable {
+        struct Listen: Decodable {
+            var host: String
+            var port: Int
+        }
+        struct Catalog: Decodable {
+            var apiUrl: String
+            var publicUrl: String?
+            var timeout: String?
+
+            enum CodingKeys: String, CodingKey {
+                case apiUrl = "api_url"
+                case publicUrl = "public_url"
+                case timeout
+            }
+        }
+        var listen: Listen
+        var publicUrl: String
+        var title: String
+        var language: String?
+        var imprintUrl: String
+        var privacyUrl: String
+        var catalog: Catalog
+
+        enum CodingKeys: String, CodingKey {
+            case listen, title, language, catalog
+            case publicUrl = "public_url"
+            case imprintUrl = "imprint_url"
+            case privacyUrl = "privacy_url"
+        }
+    }
+
+    package init(
+        host: String, port: Int, publicURL: String, title: String, language: PortalLanguage, imprintURL: String,
+        privacyURL: String, catalogAPI: String, catalogPublicURL: String, catalogTimeoutSeconds: Int64
+    ) {
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL
+        self.title = title
+        self.language = language
+        self.imprintURL = imprintURL
+        self.privacyURL = privacyURL
+        self.catalogAPI = catalogAPI
+        self.catalogPublicURL = catalogPublicURL
+        self.catalogTimeoutSeconds = catalogTimeoutSeconds
+    }
+
+    /// Reads `path`; a missing key, a wrong type or value is one line naming it.
+    package static func load(_ path: String) throws -> PortalConfiguration {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PortalStartError("\(path): cannot read the configuration file")
+        }
+        let file: File
+        do {
+            file = try YAMLDecoder().decode(File.self, from: text, userInfo: [:])
+        } catch let error as DecodingError {
+            switch error {
+            case .keyNotFound(let key, let context):
+                throw PortalStartError(
+                    "\(path): missing key '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'")
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                throw PortalStartError(
+                    "\(path): '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
+                )
+            @unknown default: throw PortalStartError("\(path): \(error)")
+            }
+        } catch {
+            throw PortalStartError("\(path): \(error)")
+        }
+        guard let language = PortalLanguage(rawValue: file.language ?? "de") else {
+            throw PortalStartError("\(path): language must be de or en, not '\(file.language ?? "")'")
+        }
+        let timeout = file.catalog.timeout ?? "5s"
+        guard let seconds = Self.seconds(timeout), seconds > 0 else {
+            throw PortalStartError("\(path): catalog.timeout '\(timeout)' is not a duration such as 5s or 1m")
+        }
+        func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
+        return PortalConfiguration(
+            host: file.listen.host, port: file.listen.port, publicURL: trimmed(file.publicUrl), title: file.title,
+            language: language, imprintURL: file.imprintUrl, privacyURL: file.privacyUrl,
+            catalogAPI: trimmed(file.catalog.apiUrl),
+            catalogPublicURL: trimmed(file.catalog.publicUrl ?? file.catalog.apiUrl),
+            catalogTimeoutSeconds: seconds)
+    }
+
+    private static func seconds(_ text: String) -> Int64? {
+        guard let unit = text.last, let number = Int64(text.dropLast()) else { return nil }
+        switch unit {
+        case "s": return number
+        case "m": return number * 60
+        default: return nil
+        }
+    }
+}
+
+/// A reason the portal cannot start, in one line.
+package struct PortalStartError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}

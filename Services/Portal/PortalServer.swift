@@ -1,0 +1,158 @@
+import Catalog
+import Foundation
+import HTTPTypes
+import Hummingbird
+package import Logging
+import NIOCore
+import Synchronization
+
+/// The portal over HTTP: server-rendered pages in German and English (`/en/…`, `/de/…`, or the
+/// configured language without a prefix), one stylesheet of its own, `/health` and `/metrics`.
+/// Every page is built from the catalog's CKAN API; when the catalog does not answer, the visitor
+/// gets a clear page (503), not an error dump.
+package struct PortalServer: Sendable {
+    package let configuration: PortalConfiguration
+    package let logger: Logger
+    private let catalog: CatalogClient
+    private let counts = PageCounts()
+    static let rows = 20
+
+    package init(configuration: PortalConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        catalog = CatalogClient(baseURL: configuration.catalogAPI, timeout: configuration.catalogTimeoutSeconds)
+    }
+
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router()
+        router.get("/health") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status": "ok"}"#)))
+        }
+        router.get("/metrics") { _, _ in self.metrics() }
+        router.get("/static/portal.css") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: portalStylesheet)))
+        }
+        for path in ["/static/icon.svg", "/favicon.ico"] {
+            router.get(RouterPath(path)) { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "public, max-age=86400"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: portalIcon)))
+            }
+        }
+        router.get("/") { request, _ in await self.page(request) }
+        router.get("/**") { request, _ in await self.page(request) }
+        let app = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "stellwerk-portal"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        try await app.runService()
+    }
+
+    private func page(_ request: Request) async -> Response {
+        var parts = request.uri.path.split(separator: "/").map(String.init)
+        var language = configuration.language
+        if let first = parts.first, let chosen = PortalLanguage(rawValue: first) {
+            language = chosen
+            parts.removeFirst()
+        }
+        let path = "/" + parts.joined(separator: "/")
+        let query = request.uri.query ?? ""
+        let pages = PortalPages(configuration: configuration, language: language, path: path, query: query)
+        let parameters = request.uri.queryParameters
+        let (status, html, kind): (Int, String, String)
+        do {
+            switch parts.count > 1 ? [parts[0], "*"] : parts {
+            case []:
+                async let newest = catalog.search([("sort", "metadata_modified desc"), ("rows", "5")])
+                async let groups = catalog.groups()
+                (status, html, kind) = (
+                    200, pages.home(newest: try await newest.results, categories: try await groups), "home"
+                )
+            case ["dataset"]:
+                (status, html, kind) = (200, try await search(pages, parameters), "search")
+            case ["dataset", "*"]:
+                (status, html, kind) = (200, pages.dataset(try await catalog.package(parts[1])), "dataset")
+            case ["organization"]:
+                (status, html, kind) = (200, pages.organizations(try await catalog.organizations()), "organizations")
+            case ["organization", "*"]:
+                let organization = try await catalog.organization(parts[1])
+                let datasets = try await catalog.search([
+                    ("fq", "organization:\"\(organization.name)\""), ("rows", "10"), ("sort", "metadata_modified desc"),
+                ])
+                (status, html, kind) = (200, pages.organization(organization, datasets: datasets), "organization")
+            case ["impressum"], ["imprint"]: (status, html, kind) = (200, pages.imprint(), "imprint")
+            case ["datenschutz"], ["privacy"]: (status, html, kind) = (200, pages.privacy(), "privacy")
+            default: (status, html, kind) = (404, pages.notFound(), "not-found")
+            }
+        } catch is CatalogClient.NotFound {
+            (status, html, kind) = (404, pages.notFound(), "not-found")
+        } catch let error as CatalogClient.Unavailable {
+            logger.warning("portal: the catalog does not answer: \(error.reason)")
+            (status, html, kind) = (503, pages.unavailable(), "catalog-unavailable")
+        } catch {
+            logger.error("portal: \(request.uri.path): \(error)")
+            (status, html, kind) = (503, pages.unavailable(), "catalog-unavailable")
+        }
+        counts.add(page: kind, status: status)
+        return Response(
+            status: HTTPResponse.Status(code: status),
+            headers: [
+                .contentType: "text/html; charset=utf-8", .contentLanguage: language.rawValue,
+                // Nothing but this origin: no third-party scripts, fonts, frames or trackers.
+                .contentSecurityPolicy:
+                    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+                HTTPField.Name("Referrer-Policy")!: "no-referrer", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    private func search(_ pages: PortalPages, _ parameters: Hummingbird.Parameters) async throws -> String {
+        let q = (parameters.get("q") ?? "").trimmingCharacters(in: .whitespaces)
+        let sort =
+            ["newest", "title"].contains(parameters.get("sort") ?? "") ? parameters.get("sort") ?? "" : "relevance"
+        let page = max(1, min(parameters.get("page", as: Int.self) ?? 1, 10_000))
+        var filters: [(field: String, value: String)] = []
+        for field in ["organization", "groups", "tags", "res_format", "license_id"] {
+            for value in parameters.getAll(field) where !value.isEmpty { filters.append((field, String(value))) }
+        }
+        var query: [(String, String)] = [
+            ("rows", String(Self.rows)), ("start", String((page - 1) * Self.rows)),
+            ("facet.field", #"["organization","groups","tags","res_format","license_id"]"#), ("facet.limit", "10"),
+            ("sort", sort == "newest" ? "metadata_modified desc" : sort == "title" ? "title_string asc" : "score desc"),
+        ]
+        if !q.isEmpty { query.append(("q", q)) }
+        if !filters.isEmpty {
+            let fq = filters.map { "\($0.field):\"\($0.value.replacingOccurrences(of: "\"", with: ""))\"" }
+            query.append(("fq", fq.joined(separator: " ")))
+        }
+        let result = try await catalog.search(query)
+        return pages.search(
+            PortalPages.Search(q: q, sort: sort, page: page, filters: filters), result: result, rows: Self.rows)
+    }
+
+    private func metrics() -> Response {
+        var lines = [
+            "# HELP portal_pages_total Pages served, by kind and status.", "# TYPE portal_pages_total counter",
+        ]
+        for (labels, value) in counts.snapshot() { lines.append("portal_pages_total{\(labels)} \(value)") }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
+    }
+}
+
+final class PageCounts: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    func add(page: String, status: Int) {
+        counts.withLock { $0["page=\"\(page)\",status=\"\(status)\"", default: 0] += 1 }
+    }
+
+    func snapshot() -> [(String, Int)] { counts.withLock { $0 }.sorted { $0.key < $1.key } }
+}

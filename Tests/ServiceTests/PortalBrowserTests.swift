@@ -1,0 +1,41 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The portal in a real browser: Debian's headless Chromium driven by Selenium from
+/// `.build/python-clients`. The search page and a dataset page load without console errors and
+/// without a single request leaving loopback; the screenshots stay in `.build/test-artifacts/`.
+@Suite(.serialized) struct PortalBrowserTests {
+    static let browser = FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
+    static let available = browser && CatalogInteropTests.available
+
+    @Test(
+        .enabled(
+            if: available || CatalogInteropTests.required, "needs chromium, chromium-driver and scripts/python-clients")
+    )
+    func searchAndDatasetPages_loadCleanly_andStayOnLoopback() async throws {
+        try #require(
+            Self.available,
+            "install chromium and chromium-driver (scripts/install-packages) and run scripts/python-clients")
+        let catalog = try await CatalogProcess(host: "127.0.52.40")
+        defer { catalog.stop() }
+        try await catalog.start()
+        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.41")
+        defer { portal.stop() }
+        try await portal.start()
+        let artifacts = Fixtures.repositoryRoot.appendingPathComponent(".build/test-artifacts")
+        let output = catalog.root.appendingPathComponent("browser.out").path
+        let status = try Spawn.run(
+            CatalogInteropTests.python.path,
+            [
+                Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/portal_browser.py").path, artifacts.path,
+                "\(portal.url)/dataset?q=Pegel&res_format=CSV", "\(portal.url)/dataset/pegelstaende-nette",
+                "\(portal.url)/en/",
+            ], standardOutput: output
+        ).status
+        let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(printed)")
+        #expect(printed.hasSuffix("ok\n"), "\(printed)")
+        #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("portal-2.png").path))
+    }
+}

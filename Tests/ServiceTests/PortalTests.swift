@@ -1,0 +1,150 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The portal as citizens reach it: real HTML over HTTP from a portal process reading a catalog process.
+@Suite(.serialized) struct PortalTests {
+    @Test func pages_showSearchFacetsDatasetsAndOrganisations_inGermanAndEnglish() async throws {
+        let catalog = try await CatalogProcess(host: "127.0.52.30")
+        defer { catalog.stop() }
+        try await catalog.start()
+        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.31")
+        defer { portal.stop() }
+        try await portal.start()
+
+        let home = try await portal.get("/")
+        #expect(home.status == 200)
+        #expect(home.text.contains("<html lang=\"de\">"))
+        #expect(home.text.contains("<label class=\"visually-hidden\" for=\"q\">Datensätze durchsuchen</label>"))
+        #expect(home.text.contains("Haushalt der Stadt Kaiserslautern 2026"), "the newest dataset")
+        #expect(home.text.contains("href=\"/dataset?groups=envi\">Umwelt</a>"))
+        #expect(home.text.components(separatedBy: "<h1>").count == 2, "one main heading")
+        #expect(home.text.contains("<main id=\"main\">") && home.text.contains("href=\"#main\""))
+
+        // Search with words and facets; filters narrow, facet links add them.
+        let search = try await portal.get("/dataset?q=Pegel")
+        #expect(search.text.contains("3 Datensätze gefunden"), "\(search.text)")
+        #expect(search.text.contains("href=\"/dataset?q=Pegel&amp;res_format=CSV\""))
+        let narrowed = try await portal.get("/dataset?q=Pegel&res_format=CSV&sort=title")
+        #expect(narrowed.text.contains("2 Datensätze gefunden"))
+        #expect(narrowed.text.contains("aria-current=\"true\""))
+        let titles = narrowed.text.components(separatedBy: "<h3><a href=\"/dataset/").dropFirst().map {
+            String($0.prefix { $0 != "\"" })
+        }
+        #expect(titles == ["hochwassermeldestufen", "pegelstaende-nette"])
+
+        // A dataset page: resources with format badges and downloads, licence link, tags, RDF links.
+        let dataset = try await portal.get("/dataset/parkhaus-belegung")
+        #expect(dataset.status == 200)
+        #expect(dataset.text.contains("<h1>Belegung der Parkhäuser in Kaiserslautern</h1>"))
+        #expect(dataset.text.contains("<span class=\"badge\">CSV</span>"))
+        #expect(dataset.text.contains("href=\"https://opendata.kaiserslautern.example/parken/belegung-2025.csv\""))
+        #expect(dataset.text.contains("<a href=\"https://www.govdata.de/dl-de/by-2-0\">Datenlizenz Deutschland"))
+        #expect(dataset.text.contains("href=\"/dataset?tags=Parkhaus\""))
+        #expect(dataset.text.contains("href=\"/organization/stadt-kaiserslautern\""))
+        #expect(
+            dataset.text.contains(
+                "<link rel=\"alternate\" type=\"text/turtle\" href=\"\(catalog.url)/dataset/parkhaus-belegung.ttl\">"))
+
+        // English, one click away, with the same pages.
+        let english = try await portal.get("/en/dataset/parkhaus-belegung")
+        #expect(english.text.contains("<html lang=\"en\">"))
+        #expect(english.text.contains("Data and resources"))
+        #expect(english.text.contains("href=\"/dataset/parkhaus-belegung\" lang=\"de\" hreflang=\"de\">Deutsch</a>"))
+        #expect(dataset.text.contains("href=\"/en/dataset/parkhaus-belegung\" lang=\"en\" hreflang=\"en\">English</a>"))
+        #expect(english.headers["content-language"] == "en")
+
+        let organizations = try await portal.get("/organization")
+        #expect(organizations.text.contains("Landkreis Kusel") && organizations.text.contains("2 Datensätze"))
+        let kusel = try await portal.get("/organization/landkreis-kusel")
+        #expect(kusel.text.contains("Ladesäulen für Elektrofahrzeuge"))
+        let imprint = try await portal.get("/impressum")
+        #expect(imprint.text.contains("href=\"https://www.testhausen.example/impressum\""))
+        let privacy = try await portal.get("/en/privacy")
+        #expect(privacy.text.contains("sets no cookies"))
+        #expect(try await portal.get("/dataset/gibt-es-nicht").status == 404)
+        #expect(try await portal.get("/irgendwo").status == 404)
+        let metrics = try await portal.get("/metrics")
+        #expect(metrics.text.contains("portal_pages_total{page=\"dataset\",status=\"200\"}"))
+    }
+
+    @Test func pages_escapeWhatTheyShow_pageLongResults_andLoadNothingFromElsewhere() async throws {
+        let catalog = try await CatalogProcess(host: "127.0.52.32", seed: false)
+        defer { catalog.stop() }
+        try await catalog.start()
+        _ = try await catalog.action("organization_create", ["name": "stadt-test"], token: catalog.token)
+        for number in 0..<25 {
+            let created = try await catalog.action(
+                "package_create",
+                [
+                    "name": "messung-\(number)", "title": "Messung <script>alert(\(number))</script>",
+                    "owner_org": "stadt-test", "notes": "Werte mit *Betonung* & Sonderzeichen",
+                ], token: catalog.token)
+            #expect(created.status == 200)
+        }
+        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.33")
+        defer { portal.stop() }
+        try await portal.start()
+
+        let first = try await portal.get("/dataset?sort=title")
+        #expect(first.text.contains("25 Datensätze gefunden"))
+        #expect(first.text.contains("Seite 1 von 2"))
+        #expect(first.text.contains("href=\"/dataset?sort=title&amp;page=2\" rel=\"next\""))
+        #expect(!first.text.contains("<script>"))
+        #expect(first.text.contains("Messung &lt;script&gt;alert("))
+        let second = try await portal.get("/dataset?sort=title&page=2")
+        #expect(second.text.components(separatedBy: "<h3><a href=").count - 1 == 5)
+        let page = try await portal.get("/dataset/messung-3")
+        #expect(page.text.contains("<p>Werte mit <em>Betonung</em> &amp; Sonderzeichen</p>"))
+
+        // Nothing is loaded from another origin: no scripts, images or fonts, one stylesheet of its own,
+        // and a policy that forbids the rest.
+        for text in [first.text, page.text] {
+            #expect(!text.contains("src="))
+            #expect(!text.contains("<script"))
+            let stylesheets = text.components(separatedBy: "rel=\"stylesheet\"").count - 1
+            #expect(stylesheets == 1 && text.contains("<link rel=\"stylesheet\" href=\"/static/portal.css\">"))
+        }
+        #expect(first.headers["content-security-policy"]?.contains("default-src 'none'") == true)
+        #expect(first.headers["referrer-policy"] == "no-referrer")
+        let css = try await portal.get("/static/portal.css")
+        #expect(!css.text.contains("url(") && !css.text.contains("@import"))
+    }
+
+    @Test func catalogDown_showsAClearPage_andTheCatalogBack_showsDataAgain() async throws {
+        let catalog = try await CatalogProcess(host: "127.0.52.34")
+        defer { catalog.stop() }
+        try await catalog.start()
+        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.35")
+        defer { portal.stop() }
+        try await portal.start()
+        #expect(try await portal.get("/dataset").status == 200)
+
+        let pid = catalog.pid
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let down = try await portal.get("/dataset?q=Pegel")
+        #expect(down.status == 503)
+        #expect(down.text.contains("<h1>Datenkatalog gerade nicht erreichbar</h1>"))
+        #expect(down.text.contains("role=\"alert\""))
+        #expect(!down.text.lowercased().contains("error:") && !down.text.contains("NIO"))
+        #expect(try await portal.get("/health").status == 200)
+
+        try await catalog.start()
+        #expect(try await portal.get("/dataset?q=Pegel").status == 200)
+    }
+
+    @Test func configurationErrors_areOneClearLine() async throws {
+        let catalog = try await CatalogProcess(host: "127.0.52.36", seed: false)
+        defer { catalog.stop() }
+        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.37", language: "fr")
+        let wrongLanguage = try await catalog.run(["portal", "--config", portal.config.path])
+        #expect(wrongLanguage.status != 0)
+        #expect(wrongLanguage.standardError.contains("language must be de or en, not 'fr'"))
+        let text = try String(contentsOf: portal.config, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "  api_url:", with: "  api:").utf8).write(to: portal.config)
+        let missing = try await catalog.run(["portal", "--config", portal.config.path])
+        #expect(missing.standardError.contains("missing key 'catalog.api_url'"), "\(missing.standardError)")
+    }
+}
