@@ -199,8 +199,9 @@ let package = Package(
             name: "stellwerk-bench",
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
-                "Agent", "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "Agent", "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
+                "Datenplattform", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Bench",

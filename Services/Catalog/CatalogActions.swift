@@ -138,10 +138,7 @@ package struct CatalogActions: Sendable {
         var query = try SearchSyntax.query(from: parameters)
         if query.includePrivate && !authorized { query.includePrivate = false }
         let (count, packages, facets) = try await store.search(query)
-        let organizations = Dictionary(
-            try await store.organizations(groups: false).map { ($0.name, $0.title) }
-                + store.organizations(groups: true)
-                .map { ($0.name, $0.title) }, uniquingKeysWith: { first, _ in first })
+        let organizations = query.facetFields.isEmpty ? [:] : try await store.titles()
         var facetCounts: [String: [String: Int]] = [:]
         var searchFacets: [String: SearchFacet] = [:]
         for (field, values) in facets {

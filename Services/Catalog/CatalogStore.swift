@@ -1,11 +1,13 @@
 import Database
 package import Foundation
+import Synchronization
 
 /// The catalog's datasets, organisations and search index in SQLite (WAL): each dataset as its CKAN
 /// document, plus the rows search and facets need. Every write replaces a dataset's rows in one
 /// transaction, so the index never disagrees with the documents.
 package final class CatalogStore: Sendable {
     private let pool: ConnectionPool
+    private let index = Mutex(SearchIndex())
 
     /// The schema versions, oldest first; `datenplattform catalog migrate` applies what is missing.
     static let migrations: [(version: Int, summary: String, statements: [String])] = [
@@ -31,9 +33,18 @@ package final class CatalogStore: Sendable {
                 """,
                 "CREATE INDEX package_facets_by_value ON package_facets (field, value)",
                 "CREATE INDEX package_facets_by_package ON package_facets (package)",
+                // Search itself runs on the in-memory index (SearchIndex); this table keeps the same
+                // stemmed words for anyone querying the database directly.
                 "CREATE VIRTUAL TABLE package_text USING fts5 (package UNINDEXED, terms)",
             ] + themeGroups
-        )
+        ),
+        (
+            2, "a change counter, so a catalog process notices datasets another process wrote",
+            [
+                "CREATE TABLE catalog_changes (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+                "INSERT INTO catalog_changes (id, version) VALUES (1, 0)",
+            ]
+        ),
     ]
 
     /// The EU data themes as the catalog's groups, present from the first schema on.
@@ -148,6 +159,17 @@ package final class CatalogStore: Sendable {
         }
     }
 
+    /// Every organisation's and group's title by name, for facet labels.
+    package func titles() async throws -> [String: String] {
+        try await pool.withConnection { connection in
+            var titles: [String: String] = [:]
+            for row in try connection.query("SELECT name, document FROM organizations") {
+                titles[row.text(0)] = (try? Self.decode(Organization.self, row.text(1)))?.title ?? row.text(0)
+            }
+            return titles
+        }
+    }
+
     /// Stores a new organisation or group; a taken name is a validation error.
     package func insert(_ organization: Organization) async throws {
         var stored = organization
@@ -200,7 +222,7 @@ package final class CatalogStore: Sendable {
             + package.extras.map(\.value))
             .flatMap(GermanStemmer.terms(of:)).joined(separator: " ")
         let facetRows = facets
-        try await pool.withConnection { connection in
+        let version = try await pool.withConnection { connection in
             try connection.transaction {
                 let holder = try connection.query("SELECT id FROM packages WHERE name = $1", .text(package.name)).first
                 if let holder, expectNew || holder.text(0) != package.id {
@@ -225,6 +247,17 @@ package final class CatalogStore: Sendable {
                 }
                 _ = try connection.run(
                     "INSERT INTO package_text (package, terms) VALUES ($1, $2)", .text(package.id), .text(text))
+                return try connection.query(
+                    "UPDATE catalog_changes SET version = version + 1 WHERE id = 1 RETURNING version"
+                ).first?.integer(0) ?? 0
+            }
+        }
+        let entry = SearchIndex.entry(of: package, organizationName: organizationName)
+        index.withLock { index in
+            // Our own change on top of what the index knew: apply it in place; anything else reloads.
+            if index.version == version - 1 {
+                index.put(entry)
+                index.version = version
             }
         }
     }
@@ -261,63 +294,49 @@ package final class CatalogStore: Sendable {
     ) async throws -> (
         count: Int, packages: [Package], facets: [String: [(value: String, count: Int)]]
     ) {
-        try await pool.withConnection { connection in
-            var from = "packages p"
-            var conditions = ["p.state = 'active'"]
-            var parameters: [SQLValue] = []
-            func parameter(_ value: SQLValue) -> String {
-                parameters.append(value)
-                return "$\(parameters.count)"
-            }
-            if !query.includePrivate { conditions.append("p.private = 0") }
-            if let since = query.modifiedSince {
-                conditions.append("p.metadata_modified >= \(parameter(.text(since)))")
-            }
-            if let text = query.fullText {
-                from +=
-                    " JOIN (SELECT package, bm25(package_text) AS rank FROM package_text WHERE package_text MATCH \(parameter(.text(text)))) s ON s.package = p.id"
-            }
-            for filter in query.filters {
-                let test: String
-                switch filter.field {
-                case "name", "id", "title":
-                    test = "p.\(filter.field) = \(parameter(.text(filter.value)))"
-                default:
-                    test =
-                        "EXISTS (SELECT 1 FROM package_facets f WHERE f.package = p.id AND f.field = \(parameter(.text(filter.field))) AND f.value = \(parameter(.text(filter.value))))"
-                }
-                conditions.append(filter.negated ? "NOT \(test)" : test)
-            }
-            let matching = "FROM \(from) WHERE \(conditions.joined(separator: " AND "))"
-            let count = try connection.execute("SELECT COUNT(*) \(matching)", parameters).first?.integer(0) ?? 0
-            let order: String =
-                switch query.sort {
-                case .relevance: query.fullText == nil ? "p.metadata_modified DESC" : "s.rank, p.metadata_modified DESC"
-                case .modified(let ascending): "p.metadata_modified \(ascending ? "ASC" : "DESC")"
-                case .created(let ascending): "p.metadata_created \(ascending ? "ASC" : "DESC")"
-                case .title(let ascending): "p.title COLLATE NOCASE \(ascending ? "ASC" : "DESC")"
-                case .name(let ascending): "p.name \(ascending ? "ASC" : "DESC")"
-                }
-            var pageParameters = parameters
-            pageParameters += [.integer(Int64(query.rows)), .integer(Int64(query.start))]
-            let packages = try connection.execute(
-                "SELECT p.document \(matching) ORDER BY \(order), p.name LIMIT $\(parameters.count + 1) OFFSET $\(parameters.count + 2)",
-                pageParameters
-            ).map { try Self.decode(Package.self, $0.text(0)) }
-            var facets: [String: [(value: String, count: Int)]] = [:]
-            for field in query.facetFields {
-                var facetParameters = parameters
-                facetParameters += [.text(field), .integer(Int64(query.facetLimit))]
-                facets[field] = try connection.execute(
-                    """
-                    SELECT f.value, COUNT(*) FROM package_facets f
-                    WHERE f.field = $\(parameters.count + 1) AND f.package IN (SELECT p.id \(matching))
-                    GROUP BY f.value ORDER BY COUNT(*) DESC, f.value LIMIT $\(parameters.count + 2)
-                    """, facetParameters
-                ).map { ($0.text(0), $0.integer(1)) }
-            }
-            return (count, packages, facets)
+        try await refreshIndex()
+        // Searches run on a snapshot, side by side; only preparing after a write takes the lock long.
+        let snapshot = index.withLock { index -> SearchIndex in
+            if index.needsPreparing { index.prepare() }
+            return index
         }
+        let (count, page, facets) = snapshot.search(query)
+        guard !page.isEmpty else { return (count, [], facets) }
+        let documents = try await pool.withConnection { connection in
+            let placeholders = page.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+            return Dictionary(
+                try connection.execute(
+                    "SELECT id, document FROM packages WHERE id IN (\(placeholders))", page.map { .text($0) }
+                ).map { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { first, _ in first })
+        }
+        return (
+            count, try page.compactMap { id in try documents[id].map { try Self.decode(Package.self, $0) } }, facets
+        )
+    }
+
+    /// Reloads the search index when the database changed behind this process's back (or at first use).
+    private func refreshIndex() async throws {
+        let current = try await pool.withConnection { connection in
+            try connection.query("SELECT version FROM catalog_changes WHERE id = 1").first?.integer(0) ?? 0
+        }
+        guard index.withLock({ $0.version }) != current else { return }
+        let rebuilt = try await pool.withConnection { connection -> SearchIndex in
+            try connection.transaction {
+                var fresh = SearchIndex()
+                fresh.version =
+                    try connection.query("SELECT version FROM catalog_changes WHERE id = 1").first?.integer(0) ?? 0
+                let names = Dictionary(
+                    try connection.query("SELECT id, name FROM organizations").map { ($0.text(0), $0.text(1)) },
+                    uniquingKeysWith: { first, _ in first })
+                for row in try connection.query("SELECT document FROM packages") {
+                    let package = try Self.decode(Package.self, row.text(0))
+                    fresh.put(SearchIndex.entry(of: package, organizationName: package.ownerOrg.flatMap { names[$0] }))
+                }
+                fresh.prepare()
+                return fresh
+            }
+        }
+        index.withLock { if $0.version != current || rebuilt.version > $0.version { $0 = rebuilt } }
     }
 
     // MARK: Coding
@@ -347,8 +366,10 @@ package struct SearchQuery: Sendable {
         package var negated: Bool
     }
 
-    /// An FTS5 query over the stemmed terms; `nil` matches everything.
-    package var fullText: String?
+    /// Stemmed words that must all occur (as the start of a word); none matches everything.
+    package var words: [String] = []
+    /// Whether the search ranks by how well words match.
+    package var fullText: String? { words.isEmpty ? nil : words.joined(separator: " ") }
     package var filters: [Filter] = []
     package var sort: Sort = .relevance
     package var rows = 10

@@ -17,11 +17,7 @@ enum SearchSyntax {
                 }
             }
         }
-        let terms = words.flatMap(GermanStemmer.terms(of:))
-        if !terms.isEmpty {
-            query.fullText = terms.map { "\"\($0.replacingOccurrences(of: "\"", with: ""))\"*" }.joined(
-                separator: " AND ")
-        }
+        query.words = words.flatMap(GermanStemmer.terms(of:))
         if let fq = try parameters.string("fq") {
             for token in try tokens(fq, in: "fq") {
                 guard let filter = try filter(token, in: "fq", strict: true) else { continue }

@@ -15,6 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
               swift run -c release stellwerk-bench plan --sites 50 --nodes-per-site 20
             """,
         subcommands: [
-            PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, ServerBenchmark.self, GenerateWorkspace.self,
+            PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, ServerBenchmark.self, CatalogBenchmark.self,
+            GenerateWorkspace.self,
         ])
 }
