@@ -152,7 +152,8 @@ let package = Package(
             name: "StellwerkCLI",
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "Server", "OrchestratorClient",
-                "Identity", "Artifacts",
+                "Identity", "Artifacts", "Catalog", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Orchestrator/CLI",

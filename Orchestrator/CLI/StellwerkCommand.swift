@@ -26,7 +26,8 @@ struct StellwerkCommand: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RolloutCommand.self,
             RollbackCommand.self, ReleaseCommand.self, PromoteCommand.self, ApproveCommand.self,
-            RejectCommand.self, PromotionCommand.self, ServerCommand.self, TokenCommand.self, UserCommand.self,
+            RejectCommand.self, PromotionCommand.self, UpCommand.self, DownCommand.self, ServerCommand.self,
+            TokenCommand.self, UserCommand.self,
             LocksCommand.self, AuditCommand.self, StoreCommand.self,
         ])
 }

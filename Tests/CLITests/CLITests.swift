@@ -35,7 +35,9 @@ import Testing
     @Test func validate_onTheShippedFiles_succeeds() async throws {
         let result = try await ProcessRunner.run("stellwerk", ["validate", "--root", Fixtures.repositoryRoot.path])
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardOutput.hasPrefix("valid: 4 blueprints, 2 environments (live, sandbox), 12 sites"))
+        #expect(
+            result.standardOutput.hasPrefix(
+                "valid: 4 blueprints, 4 environments (live, local-live, local-sandbox, sandbox), 16 sites"))
     }
 
     @Test func validate_fromASubfolder_findsTheWorkspaceAbove() async throws {
@@ -220,7 +222,7 @@ import Testing
         let version = try await ProcessRunner.run("datenplattform", ["--version"])
         #expect(version.status == 0)
         #expect(version.standardOutput == "0.2.0-dev\n")
-        for service in ["portal", "visualization", "sensors"] {
+        for service in ["visualization", "sensors"] {
             let refused = try await ProcessRunner.run("datenplattform", [service, "--config", "x.yaml"])
             #expect(refused.status != 0)
             #expect(refused.standardError.contains("is not built yet"), "\(service): \(refused.standardError)")

@@ -891,7 +891,7 @@ import WorkspaceFiles
         }
         #expect(workspace.warnings.isEmpty, "\(describe(workspace.warnings))")
         #expect(workspace.blueprints.keys.sorted() == ["catalog", "portal", "sensors", "visualization"])
-        #expect(workspace.environmentNames == ["live", "sandbox"])
+        #expect(workspace.environmentNames == ["live", "local-live", "local-sandbox", "sandbox"])
         #expect(workspace.siteTemplates == ["Blueprints/templates/municipality.yaml"])
         for name in workspace.environmentNames {
             let environment = try EnvironmentResolver(workspace: workspace).resolve(name)

@@ -67,25 +67,34 @@ struct CreateRelease: AsyncParsableCommand {
             migrations[parts[0], default: []].append(parts[1])
         }
         let signed = try await connection.with { server in
-            var components: [String: ComponentArtifact] = [:]
-            for (component, file) in files {
-                let (sha, size) = try await server.upload(file: file)
-                components[component] = ComponentArtifact(
-                    sha256: sha, size: size, migrations: migrations[component] ?? [])
-            }
-            // The ID is derived from the content, so the same artifacts and version give the same release.
-            let content =
-                ([version]
-                + components.sorted { $0.key < $1.key }.map {
-                    "\($0.key)=\($0.value.sha256):\($0.value.migrations.joined(separator: ","))"
-                }).joined(separator: "\n")
-            let manifest = ReleaseManifest(
-                id: "r-" + Digest.sha256(content).prefix(12), version: version, revision: "", components: components)
-            return try await server.json("POST", "/v1/releases", body: manifest, as: SignedReleaseManifest.self)
+            try await Self.register(files: files, migrations: migrations, version: version, on: server)
         }
         print(signed.manifest.id)
         FileHandle.standardError.write(
             Data("Release \(signed.manifest.id) (version \(version)) is signed and stored.\n".utf8))
+    }
+}
+
+extension CreateRelease {
+    /// Uploads each component's archive and registers the release; returns it signed.
+    static func register(
+        files: [(component: String, file: URL)], migrations: [String: [String]], version: String,
+        on server: OrchestratorConnection
+    ) async throws -> SignedReleaseManifest {
+        var components: [String: ComponentArtifact] = [:]
+        for (component, file) in files {
+            let (sha, size) = try await server.upload(file: file)
+            components[component] = ComponentArtifact(sha256: sha, size: size, migrations: migrations[component] ?? [])
+        }
+        // The ID is derived from the content, so the same artifacts and version give the same release.
+        let content =
+            ([version]
+            + components.sorted { $0.key < $1.key }.map {
+                "\($0.key)=\($0.value.sha256):\($0.value.migrations.joined(separator: ","))"
+            }).joined(separator: "\n")
+        let manifest = ReleaseManifest(
+            id: "r-" + Digest.sha256(content).prefix(12), version: version, revision: "", components: components)
+        return try await server.json("POST", "/v1/releases", body: manifest, as: SignedReleaseManifest.self)
     }
 }
 
@@ -112,7 +121,11 @@ enum ProductBuild {
         guard build.terminationStatus == 0 else {
             throw CLIError("building \(product) failed (exit status \(build.terminationStatus)); see the output above")
         }
-        let binary = folder.appendingPathComponent(".build/release/\(product)")
+        return try pack(executable: folder.appendingPathComponent(".build/release/\(product)"), as: product)
+    }
+
+    /// Packs an executable that is built already as an artifact holding it under `product`.
+    static func pack(executable binary: URL, as product: String) throws -> URL {
         guard let bytes = FileManager.default.contents(atPath: binary.path) else {
             throw CLIError("the build left no executable at \(binary.path)")
         }

@@ -1,0 +1,448 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Catalog
+import Foundation
+import Model
+import NIOCore
+import OrchestratorClient
+import StellwerkAPI
+
+/// `stellwerk up`: the whole platform on this machine, through the same code paths as a cluster.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run the whole platform on this machine: an orchestrator, agents per node, the services.",
+        discussion: """
+            Starts an orchestrator (embedded SQLite) in the state folder, an agent process per node of
+            the local-sandbox (and local-live) environment, each node on its own loopback address and
+            joined with a real join token over mutual TLS; packs the datenplattform executable built next
+            to this stellwerk as a release, rolls it out to local-sandbox with the live view, loads the
+            sample catalog, and prints what runs where. With --promote it then promotes the release to
+            local-live, approved by a second local operator. Ctrl-C (or `stellwerk down`) stops
+            everything it started. Run again with the same state folder, it resumes.
+
+            Examples:
+              stellwerk up
+              stellwerk up --promote
+              stellwerk up --state /tmp/stellwerk-demo --detach && stellwerk down --state /tmp/stellwerk-demo
+            """)
+
+    @OptionGroup var workspace: WorkspaceOption
+    @Option(help: ArgumentHelp("The state folder (default: .stellwerk-local in the checkout).", valueName: "DIR"))
+    var state: String?
+    @Flag(help: "Also promote the release to local-live, approved by a second local operator.") var promote = false
+    @Flag(help: "Return once the platform is up, leaving it running (stop it with `stellwerk down`).")
+    var detach = false
+
+    func run() async throws {
+        let terminal = Terminal.detect()
+        let (loaded, root) = try workspace.load(terminal: terminal, releaseProducts: ["datenplattform"])
+        let platform = LocalPlatform(
+            folder: URL(fileURLWithPath: state ?? root.appendingPathComponent(".stellwerk-local").path))
+        let binaries = try Binaries.find()
+        var environments: [ResolvedEnvironment] = []
+        for name in LocalPlatform.environments {
+            guard loaded.environments[name] != nil else {
+                throw CLIError("the workspace has no environment \(name) (Environments/\(name)); stellwerk up needs it")
+            }
+            do {
+                environments.append(try EnvironmentResolver(workspace: loaded).resolve(name))
+            } catch {
+                DiagnosticPrinter(terminal: terminal, root: root).printAll(error.diagnostics, to: .standardError)
+                throw ExitCode(1)
+            }
+        }
+        try FileManager.default.createDirectory(at: platform.logs, withIntermediateDirectories: true)
+        StopOnSignal.install(platform)
+
+        let resumed = platform.readProcesses()
+        let (url, port) = try await startServer(platform, binaries: binaries, resumed: resumed)
+        var processes = platform.readProcesses() ?? LocalPlatform.Processes(port: port, pids: [:])
+        let admin = try connection(platform, url: url, tokenFile: platform.adminTokenFile)
+        defer { Task { await admin.shutdown() } }
+        try await ensureApprover(platform, admin: admin)
+        try platform.ensureSecrets()
+
+        // Agents: join once, start when not running.
+        let nodes = environments.flatMap { environment in
+            environment.sites.flatMap { site in site.nodes.map { (environment.name, site.name, $0) } }
+        }
+        if resumed == nil {
+            for (_, _, node) in nodes {
+                for instance in node.instances {
+                    for port in instance.ports.values where LocalProcesses.isTaken(host: node.address, port: port) {
+                        throw CLIError(
+                            "\(node.address):\(port) (\(instance.service) on \(node.name)) is taken by another program; stop it, or `stellwerk down` a platform started elsewhere"
+                        )
+                    }
+                }
+            }
+        }
+        for (environment, site, node) in nodes {
+            let pid = try await startAgent(
+                node.name, environment: environment, site: site, platform: platform, binaries: binaries, url: url,
+                admin: admin, running: processes.pids["agent:\(node.name)"])
+            processes.pids["agent:\(node.name)"] = pid
+            try platform.write(processes)
+        }
+        terminal.line("Orchestrator \(url) and \(nodes.count) agents are running (logs: \(platform.logs.path)).")
+
+        // The release: the datenplattform built next to this stellwerk, not a second build.
+        let release = try await CreateRelease.register(
+            files: [
+                ("datenplattform", try ProductBuild.pack(executable: binaries.datenplattform, as: "datenplattform"))
+            ],
+            migrations: [
+                "datenplattform": (1...CatalogStore.latestSchemaVersion).map { String(format: "catalog-%04d", $0) }
+            ],
+            version: "local", on: admin)
+        terminal.line("Release \(release.manifest.id) of \(binaries.datenplattform.path).")
+
+        try await rollOut(release.manifest.id, to: environments[0], admin: admin, terminal: terminal)
+        try await seed(environments[0], platform: platform, root: root, terminal: terminal)
+        if promote {
+            try await promoteRelease(
+                release.manifest.id, into: environments[1], platform: platform, url: url, admin: admin,
+                terminal: terminal)
+            try await seed(environments[1], platform: platform, root: root, terminal: terminal)
+        }
+        try await waitUntilHealthy(promote ? environments : [environments[0]], admin: admin, terminal: terminal)
+        try Data(platform.environmentScript(url: url).utf8).write(to: platform.folder.appendingPathComponent("env.sh"))
+        printSummary(
+            environments: promote ? environments : [environments[0]], url: url, platform: platform, terminal: terminal)
+        terminal.line("Stellwerk local platform is ready.")
+        if detach {
+            terminal.line("It keeps running; stop it with: stellwerk down --state \(platform.folder.path)")
+            return
+        }
+        terminal.line("Press Ctrl-C to stop everything (or run `stellwerk down --state \(platform.folder.path)`).")
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+
+    // MARK: Orchestrator and operators
+
+    private func startServer(
+        _ platform: LocalPlatform, binaries: Binaries, resumed: LocalPlatform.Processes?
+    )
+        async throws -> (String, Int)
+    {
+        let marker = platform.folder.path
+        if let resumed, let pid = resumed.pids["server"], LocalProcesses.isRunning(pid, marker: marker) {
+            return ("https://127.0.0.1:\(resumed.port)", resumed.port)
+        }
+        let saved = (try? String(contentsOf: platform.portFile, encoding: .utf8)).flatMap {
+            Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        if let saved, LocalProcesses.isTaken(host: "127.0.0.1", port: saved) {
+            throw CLIError(
+                "127.0.0.1:\(saved), this platform's orchestrator port, is taken by another program; stop it (the agents are joined to that address)"
+            )
+        }
+        try? FileManager.default.removeItem(at: platform.portFile)
+        let pid = try LocalProcesses.start(
+            binaries.stellwerk.path,
+            [
+                "server", "--data", platform.serverData.path, "--listen", "127.0.0.1:\(saved ?? 0)",
+                "--admin-token-file", platform.adminTokenFile.path, "--port-file", platform.portFile.path,
+            ], log: platform.logs.appendingPathComponent("orchestrator.log"))
+        var processes = resumed ?? LocalPlatform.Processes(port: saved ?? 0, pids: [:])
+        processes.pids["server"] = pid
+        try platform.write(processes)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let text = try? String(contentsOf: platform.portFile, encoding: .utf8),
+                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                processes.port = port
+                try platform.write(processes)
+                let log =
+                    (try? String(contentsOf: platform.logs.appendingPathComponent("orchestrator.log"), encoding: .utf8))
+                    ?? ""
+                if let line = log.split(separator: "\n").last(where: { $0.hasPrefix("CA fingerprint") }) {
+                    try Data((line.split(separator: " ").last ?? "").utf8).write(to: platform.fingerprintFile)
+                }
+                return ("https://127.0.0.1:\(port)", port)
+            }
+            guard LocalProcesses.isRunning(pid, marker: marker) else {
+                throw CLIError(
+                    "the orchestrator did not start; see \(platform.logs.appendingPathComponent("orchestrator.log").path)"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CLIError("the orchestrator did not start within a minute; see \(platform.logs.path)/orchestrator.log")
+    }
+
+    private func connection(_ platform: LocalPlatform, url: String, tokenFile: URL) throws -> OrchestratorConnection {
+        let token = try String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try OrchestratorConnection(
+            url: url, authority: try String(contentsOf: platform.authorityFile, encoding: .utf8), token: token)
+    }
+
+    /// The second person who approves promotions into local-live.
+    private func ensureApprover(_ platform: LocalPlatform, admin: OrchestratorConnection) async throws {
+        guard !FileManager.default.fileExists(atPath: platform.approverTokenFile.path) else { return }
+        let issued = try await admin.json(
+            "POST", "/v1/users", body: UserRequest(name: "zweite-person", roles: ["local-live": "approver"]),
+            as: IssuedToken.self)
+        _ = FileManager.default.createFile(
+            atPath: platform.approverTokenFile.path, contents: Data(issued.token.utf8),
+            attributes: [.posixPermissions: 0o600])
+    }
+
+    // MARK: Agents
+
+    private func startAgent(
+        _ node: String, environment: String, site: String, platform: LocalPlatform, binaries: Binaries, url: String,
+        admin: OrchestratorConnection, running: Int32?
+    ) async throws -> Int32 {
+        let data = platform.nodeData(node)
+        if let running, LocalProcesses.isRunning(running, marker: data.path) { return running }
+        if !FileManager.default.fileExists(atPath: data.appendingPathComponent("identity/node.pem").path) {
+            let token = try await admin.json(
+                "POST", "/v1/join-tokens",
+                body: JoinTokenRequest(environment: environment, site: site, node: node, ttlSeconds: 600),
+                as: IssuedToken.self)
+            let tokenFile = platform.folder.appendingPathComponent("\(node).join-token")
+            _ = FileManager.default.createFile(
+                atPath: tokenFile.path, contents: Data(token.token.utf8), attributes: [.posixPermissions: 0o600])
+            defer { try? FileManager.default.removeItem(at: tokenFile) }
+            let fingerprint = try String(contentsOf: platform.fingerprintFile, encoding: .utf8)
+            let join = try LocalProcesses.start(
+                binaries.agent.path,
+                ["join", url, "--token-file", tokenFile.path, "--ca-fingerprint", fingerprint, "--data", data.path],
+                log: platform.logs.appendingPathComponent("\(node).log"))
+            var status: Int32 = 0
+            waitpid(join, &status, 0)
+            guard status == 0 else {
+                throw CLIError(
+                    "\(node) could not join; see \(platform.logs.appendingPathComponent("\(node).log").path)")
+            }
+        }
+        return try LocalProcesses.start(
+            binaries.agent.path,
+            [
+                "run", "--data", data.path, "--secrets", platform.secretsFile.path, "--stop-services", "--heartbeat",
+                "2",
+            ],
+            log: platform.logs.appendingPathComponent("\(node).log"))
+    }
+
+    // MARK: Rolling out, promoting, sample data
+
+    /// The plan that brings `release` to `environment`, or `nil` (said so) when it runs it already.
+    private func changes(
+        _ release: String, in environment: ResolvedEnvironment, admin: OrchestratorConnection, terminal: Terminal
+    ) async throws -> Plan? {
+        let (plan, _) = try await ServerPlanning.plan(
+            environment.name, release: release, workspace: workspace, server: admin, terminal: terminal)
+        if plan.isEmpty { terminal.line("\(environment.name) runs \(release) already.") }
+        return plan.isEmpty ? nil : plan
+    }
+
+    private func rollOut(
+        _ release: String, to environment: ResolvedEnvironment, admin: OrchestratorConnection, terminal: Terminal
+    ) async throws {
+        guard let plan = try await changes(release, in: environment, admin: admin, terminal: terminal) else { return }
+        let started = try await admin.json(
+            "POST", "/v1/rollouts", body: ApplyRequest(plan: plan), as: RolloutView.self)
+        let outcome = try await RolloutFollower(terminal: terminal, quiet: false).follow(started.id, server: admin)
+        guard outcome.state == "succeeded" else {
+            throw CLIError("the rollout to \(environment.name) \(outcome.state): \(outcome.message)")
+        }
+    }
+
+    private func promoteRelease(
+        _ release: String, into environment: ResolvedEnvironment, platform: LocalPlatform, url: String,
+        admin: OrchestratorConnection, terminal: Terminal
+    ) async throws {
+        guard let plan = try await changes(release, in: environment, admin: admin, terminal: terminal) else { return }
+        let requested = try await admin.json(
+            "POST", "/v1/promotions",
+            body: PromotionRequest(plan: plan, dryRun: false, message: "stellwerk up --promote"),
+            as: PromotionView.self)
+        for line in PromotionFollower.render(requested, terminal: terminal) { terminal.line(line) }
+        if requested.state == "waiting" {
+            let approver = try connection(platform, url: url, tokenFile: platform.approverTokenFile)
+            _ = try await approver.json(
+                "POST", "/v1/promotions/\(requested.id)/approve", body: DecisionRequest(reason: "lokale Erprobung"),
+                as: PromotionView.self)
+            await approver.shutdown()
+            terminal.line("Approved by the second local operator (zweite-person).")
+        }
+        let outcome = try await PromotionFollower.follow(requested, server: admin, quiet: false)
+        guard outcome.state == "succeeded" else {
+            throw CLIError("the promotion to \(environment.name) \(outcome.state): \(outcome.message)")
+        }
+    }
+
+    /// Loads the sample catalog into the environment's catalog through its CKAN API, once.
+    private func seed(
+        _ environment: ResolvedEnvironment, platform: LocalPlatform, root: URL, terminal: Terminal
+    )
+        async throws
+    {
+        guard
+            let (node, instance) = environment.sites.flatMap({ site in
+                site.nodes.flatMap { node in node.instances.map { (node, $0) } }
+            })
+            .first(where: { $0.1.service == "catalog" }), let port = instance.ports["http"],
+            let token = platform.secret("catalog-admin-token")
+        else { return }
+        let api = "http://\(node.address):\(port)/api/3/action"
+        func call(_ action: String, _ body: [String: Any]) async throws -> [String: Any] {
+            var request = HTTPClientRequest(url: "\(api)/\(action)")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Authorization", value: token)
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let bytes = try await response.body.collect(upTo: 8 << 20)
+            return (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
+        }
+        let existing = try await call("package_list", [:])
+        guard (existing["result"] as? [Any])?.isEmpty ?? false else { return }
+        let file = root.appendingPathComponent("Services/Seed/catalog.json")
+        guard let data = FileManager.default.contents(atPath: file.path),
+            let seed = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw CLIError("\(file.path): cannot read the sample catalog") }
+        for organization in seed["organizations"] as? [[String: Any]] ?? [] {
+            _ = try await call("organization_create", organization)
+        }
+        var loaded = 0
+        for dataset in seed["datasets"] as? [[String: Any]] ?? [] {
+            if (try await call("package_create", dataset))["success"] as? Bool == true { loaded += 1 }
+        }
+        terminal.line("Loaded \(loaded) sample datasets into the \(environment.name) catalog.")
+    }
+
+    /// Waits until every instance of `environments` runs its desired release healthy (after a resume,
+    /// the agents start the services again on their own).
+    private func waitUntilHealthy(
+        _ environments: [ResolvedEnvironment], admin: OrchestratorConnection, terminal: Terminal
+    )
+        async throws
+    {
+        // Reports from before this run (say, before `stellwerk down`) do not count.
+        let started = Date()
+        let deadline = started.addingTimeInterval(180)
+        var waiting: [String] = []
+        while Date() < deadline {
+            waiting = []
+            let status = try await admin.json("GET", "/v1/status", as: StatusDocument.self)
+            for environment in status.environments where environments.contains(where: { $0.name == environment.name }) {
+                for node in environment.nodes {
+                    if node.connection != "connected" || (node.lastSeen ?? .distantPast) < started {
+                        waiting.append("\(node.node) (not reported yet)")
+                    }
+                    for instance in node.instances
+                    where instance.state != "running"
+                        || (instance.desiredRelease.map { $0 != instance.release } ?? false)
+                    {
+                        waiting.append("\(instance.service) on \(node.node) (\(instance.state))")
+                    }
+                }
+            }
+            if waiting.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        throw CLIError(
+            "still not healthy after 3 minutes: \(waiting.joined(separator: ", ")); see the logs in the state folder")
+    }
+
+    private func printSummary(
+        environments: [ResolvedEnvironment], url: String, platform: LocalPlatform, terminal: Terminal
+    ) {
+        var rows: [[String]] = []
+        for environment in environments {
+            for site in environment.sites {
+                for node in site.nodes {
+                    for instance in node.instances {
+                        guard let port = instance.ports["http"] else { continue }
+                        let base = "http://\(node.address):\(port)"
+                        switch instance.service {
+                        case "catalog":
+                            rows.append([
+                                environment.name, site.name, "catalog API", "\(base)/api/3/action/package_search",
+                            ])
+                            rows.append([environment.name, site.name, "DCAT-AP.de", "\(base)/catalog.ttl"])
+                        case "portal": rows.append([environment.name, site.name, "portal", "\(base)/"])
+                        default: rows.append([environment.name, site.name, instance.service, base])
+                        }
+                    }
+                }
+            }
+        }
+        terminal.line()
+        terminal.table(header: ["ENVIRONMENT", "SITE", "SERVICE", "URL"], rows: rows)
+        terminal.line()
+        terminal.line("Orchestrator: \(url)  (to use stellwerk with it: source \(platform.folder.path)/env.sh)")
+    }
+}
+
+/// `stellwerk down`: stop what `stellwerk up` started.
+struct DownCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down",
+        abstract: "Stop the local platform `stellwerk up` started: agents and their services, then the orchestrator.",
+        discussion: """
+            The state folder stays, so `stellwerk up` resumes with the same orchestrator and nodes;
+            delete the folder to start from scratch.
+
+            Example:
+              stellwerk down
+            """)
+    @OptionGroup var workspace: WorkspaceOption
+    @Option(help: ArgumentHelp("The state folder (default: .stellwerk-local in the checkout).", valueName: "DIR"))
+    var state: String?
+
+    func run() throws {
+        let folder =
+            try state.map { URL(fileURLWithPath: $0) } ?? workspace.rootURL().appendingPathComponent(".stellwerk-local")
+        let stopped = LocalPlatform(folder: folder).down()
+        print(
+            stopped == 0
+                ? "Nothing of \(folder.path) was running." : "Stopped \(stopped) process(es) of \(folder.path).")
+    }
+}
+
+/// The executables `stellwerk up` runs: the ones built next to this `stellwerk`.
+struct Binaries {
+    var stellwerk: URL
+    var agent: URL
+    var datenplattform: URL
+
+    static func find() throws -> Binaries {
+        let folder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let binaries = Binaries(
+            stellwerk: folder.appendingPathComponent("stellwerk"),
+            agent: folder.appendingPathComponent("stellwerk-agent"),
+            datenplattform: folder.appendingPathComponent("datenplattform"))
+        for binary in [binaries.agent, binaries.datenplattform]
+        where !FileManager.default.isExecutableFile(atPath: binary.path) {
+            throw CLIError(
+                "\(binary.path) is missing; build everything first with `swift build` (scripts/run does that)")
+        }
+        return binaries
+    }
+}
+
+/// Ctrl-C or SIGTERM while `stellwerk up` runs: stop everything it started, then leave.
+enum StopOnSignal {
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+
+    static func install(_ platform: LocalPlatform) {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("\nStopping the local platform...\n".utf8))
+                let stopped = platform.down()
+                FileHandle.standardError.write(Data("Stopped \(stopped) process(es).\n".utf8))
+                exit(number == SIGINT ? 130 : 143)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import OrchestratorClient
+import StellwerkAPI
+import TestSupport
+import Testing
+
+/// `stellwerk up --promote` as a user runs it: the built executable, in the foreground, until it says
+/// it is ready; every URL it printed answers, the portals list the catalog's datasets, every instance
+/// is healthy on one release; Ctrl-C stops everything it started.
+@Suite(.serialized) struct LocalPlatformTests {
+    @Test func up_promote_servesEveryPrintedURL_andCtrlC_leavesNoProcessBehind() async throws {
+        let state = try Fixtures.temporaryFolder("stellwerk-up")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let output = state.deletingLastPathComponent().appendingPathComponent("\(state.lastPathComponent).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let up = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk").path,
+            ["up", "--promote", "--state", state.path], environment: ["NO_COLOR": "1"],
+            directory: Fixtures.repositoryRoot.path, standardOutput: output.path, wait: false
+        ).pid
+        try Spawn.whenThisProcessEnds(
+            "tr '\\0' ' ' < /proc/\(up)/cmdline 2>/dev/null | grep -qF '\(state.path)' && kill -INT \(up)")
+        func printed() -> String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+        let deadline = ContinuousClock.now + .seconds(300)
+        while !printed().contains("Stellwerk local platform is ready."), ContinuousClock.now < deadline {
+            var status: Int32 = 0
+            if waitpid(up, &status, WNOHANG) == up {
+                Issue.record("stellwerk up ended early: \(printed())")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let text = printed()
+        #expect(text.contains("Stellwerk local platform is ready."), "\(text)")
+
+        // Every printed URL answers; both environments, every site.
+        let urls = text.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("local-") else { return nil }
+            return line.split(separator: " ").last.map(String.init)
+        }
+        #expect(urls.count == 8, "\(text)")
+        for environment in ["local-sandbox", "local-live"] {
+            let kusel = text.split(separator: "\n").filter { $0.hasPrefix(environment + " ") && $0.contains(" kusel ") }
+            #expect(kusel.contains { $0.contains(" portal ") }, "\(environment)")
+        }
+        // Plain HTTP through the same client; the base address is empty, so each call names the whole URL.
+        let http = try OrchestratorConnection(
+            url: "",
+            authority: try String(contentsOf: state.appendingPathComponent("server/ca/ca.pem"), encoding: .utf8))
+        for url in urls {
+            let reply = try await http.call("GET", url)
+            #expect(reply.status == 200, "\(url)")
+            if url.hasSuffix("/api/3/action/package_search") {
+                #expect(String(decoding: reply.body, as: UTF8.self).contains("\"count\":10"), "\(url)")
+            }
+            if url.hasSuffix(":8102/") {
+                let portal = try await http.call("GET", url + "dataset")
+                #expect(String(decoding: portal.body, as: UTF8.self).contains("10 Datensätze gefunden"), "\(url)")
+            }
+        }
+        await http.shutdown()
+
+        // The orchestrator sees every instance healthy, on one release.
+        let environment = try String(contentsOf: state.appendingPathComponent("env.sh"), encoding: .utf8)
+        var variables: [String: String] = [:]
+        for line in environment.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1).map(String.init)
+            if pair.count == 2 { variables[pair[0]] = pair[1] }
+        }
+        let status = try await ProcessRunner.run("stellwerk", ["status", "--json"], environment: variables)
+        #expect(status.status == 0, "\(status.standardError)")
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let document = try decoder.decode(StatusDocument.self, from: Data(status.standardOutput.utf8))
+        let instances = document.environments.flatMap { $0.nodes.flatMap(\.instances) }
+        #expect(instances.count == 6)
+        #expect(Set(instances.map(\.release)).count == 1)
+        #expect(instances.allSatisfy { $0.state == "running" }, "\(instances.map(\.state))")
+
+        // Ctrl-C: everything it started stops; nothing works in the state folder any more.
+        kill(up, SIGINT)
+        var exitStatus: Int32 = 0
+        waitpid(up, &exitStatus, 0)
+        let left = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
+            let commandLine =
+                FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
+                    String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+                } ?? ""
+            let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
+            // This test's own watcher (which would interrupt `up` if the test process died) does not count.
+            if commandLine.contains("kill -0 \(getpid())") { return false }
+            return commandLine.contains(state.path) || cwd.hasPrefix(state.path)
+        }
+        #expect(left.isEmpty, "processes left behind: \(left)")
+        #expect(printed().contains("Stopped"), "\(printed())")
+    }
+}
