@@ -169,7 +169,7 @@ let package = Package(
         .target(
             name: "Catalog",
             dependencies: [
-                "Database", .product(name: "Hummingbird", package: "hummingbird"),
+                "Database", "PostgresDatabase", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

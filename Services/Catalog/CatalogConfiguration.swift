@@ -6,8 +6,8 @@ package struct CatalogConfiguration: Sendable {
     package var host: String
     package var port: Int
     package var publicURL: String
-    /// Where the data lives: `sqlite:PATH` (relative to the working folder).
-    package var databasePath: String
+    /// Where the data lives: `sqlite:PATH` (relative to the working folder) or a `postgres://` URL.
+    package var database: String
     /// The API token with write rights; empty means nobody may write.
     package var adminToken: String
     package var siteTitle: String
@@ -50,14 +50,14 @@ package struct CatalogConfiguration: Sendable {
     }
 
     package init(
-        host: String, port: Int, publicURL: String, databasePath: String, adminToken: String,
+        host: String, port: Int, publicURL: String, database: String, adminToken: String,
         siteTitle: String = "Offene Daten", publisher: String = "", contributorID: String = "", pageSize: Int = 100,
         logLevel: String = "info"
     ) {
         self.host = host
         self.port = port
         self.publicURL = publicURL
-        self.databasePath = databasePath
+        self.database = database
         self.adminToken = adminToken
         self.siteTitle = siteTitle
         self.publisher = publisher
@@ -80,9 +80,12 @@ package struct CatalogConfiguration: Sendable {
         } catch {
             throw CatalogStartError("\(path): \(error)")
         }
-        guard file.database.hasPrefix("sqlite:") else {
+        guard
+            file.database.hasPrefix("sqlite:") || file.database.hasPrefix("postgres://")
+                || file.database.hasPrefix("postgresql://")
+        else {
             throw CatalogStartError(
-                "\(path): database '\(file.database.split(separator: ":").first ?? "")' is not supported by the catalog yet; use sqlite:PATH (PostgreSQL storage for the catalog is not built yet)"
+                "\(path): database must be sqlite:PATH or a postgres:// URL, not '\(file.database.split(separator: ":").first ?? "")…'"
             )
         }
         guard (1...65535).contains(file.listen.port) else {
@@ -91,7 +94,7 @@ package struct CatalogConfiguration: Sendable {
         return CatalogConfiguration(
             host: file.listen.host, port: file.listen.port,
             publicURL: file.publicUrl.hasSuffix("/") ? String(file.publicUrl.dropLast()) : file.publicUrl,
-            databasePath: String(file.database.dropFirst("sqlite:".count)), adminToken: file.adminToken ?? "",
+            database: file.database, adminToken: file.adminToken ?? "",
             siteTitle: file.siteTitle ?? "Offene Daten", publisher: file.dcat?.publisher ?? "",
             contributorID: file.dcat?.contributorId ?? "", pageSize: file.dcat?.pageSize ?? 100,
             logLevel: file.logLevel ?? "info")

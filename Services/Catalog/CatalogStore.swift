@@ -1,5 +1,6 @@
 import Database
 package import Foundation
+import PostgresDatabase
 import Synchronization
 
 /// The catalog's datasets, organisations and search index in SQLite (WAL): each dataset as its CKAN
@@ -33,9 +34,10 @@ package final class CatalogStore: Sendable {
                 """,
                 "CREATE INDEX package_facets_by_value ON package_facets (field, value)",
                 "CREATE INDEX package_facets_by_package ON package_facets (package)",
-                // Search itself runs on the in-memory index (SearchIndex); this table keeps the same
-                // stemmed words for anyone querying the database directly.
-                "CREATE VIRTUAL TABLE package_text USING fts5 (package UNINDEXED, terms)",
+                // Search itself runs on the in-memory index (SearchIndex); this table keeps the words
+                // for anyone querying the database directly (FTS5 in SQLite, `german` tsvector in
+                // PostgreSQL; see `textTable`).
+                textTable,
             ] + themeGroups
         ),
         (
@@ -64,23 +66,51 @@ package final class CatalogStore: Sendable {
 
     package static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }
 
-    /// Opens the store at `path`; with `create`, a missing file is created (migrate does that).
-    package init(path: String, create: Bool, connections: Int = 4) throws {
-        guard create || FileManager.default.fileExists(atPath: path) else {
-            throw CatalogStartError(
-                "the catalog database \(path) does not exist; run `datenplattform catalog migrate --config FILE` first")
-        }
-        if create {
-            try FileManager.default.createDirectory(
-                at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        }
+    /// Stands for the dialect's own full-text table in the migration list.
+    private static let textTable = "-- full-text table"
+
+    /// Opens the store at `location`: `sqlite:PATH` (with `create`, a missing file is created; migrate
+    /// does that) or a `postgres://` / `postgresql://` URL.
+    package init(location: String, create: Bool, connections: Int = 4) throws {
         var opened: [any SQLConnection] = []
-        for index in 0..<max(1, connections) {
-            let connection = try SQLiteConnection(path: path, create: create && index == 0)
-            try connection.executeScript("PRAGMA foreign_keys = ON")
-            opened.append(connection)
+        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
+            let shown = Self.withoutPassword(location)
+            for _ in 0..<max(1, connections) {
+                do {
+                    opened.append(try PostgresConnection(url: location, shownURL: shown))
+                } catch {
+                    throw CatalogStartError(error.description)
+                }
+            }
+        } else {
+            guard location.hasPrefix("sqlite:") else {
+                throw CatalogStartError("database '\(location)' is neither sqlite:PATH nor a postgres:// URL")
+            }
+            let path = String(location.dropFirst("sqlite:".count))
+            guard create || FileManager.default.fileExists(atPath: path) else {
+                throw CatalogStartError(
+                    "the catalog database \(path) does not exist; run `datenplattform catalog migrate --config FILE` first"
+                )
+            }
+            if create {
+                try FileManager.default.createDirectory(
+                    at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            }
+            for index in 0..<max(1, connections) {
+                let connection = try SQLiteConnection(path: path, create: create && index == 0)
+                try connection.executeScript("PRAGMA foreign_keys = ON")
+                opened.append(connection)
+            }
         }
         pool = ConnectionPool(opened)
+    }
+
+    /// A database URL fit for messages: the password replaced.
+    static func withoutPassword(_ url: String) -> String {
+        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"),
+            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }
 
     package func close() { pool.close() }
@@ -112,7 +142,21 @@ package final class CatalogStore: Sendable {
                 }
                 var applied: [Int] = []
                 for migration in Self.migrations where migration.version > current {
-                    for statement in migration.statements { try connection.executeScript(statement) }
+                    for statement in migration.statements {
+                        guard statement == Self.textTable else {
+                            try connection.executeScript(statement)
+                            continue
+                        }
+                        if connection.dialect == .postgres {
+                            try connection.executeScript(
+                                "CREATE TABLE package_text (package TEXT NOT NULL, terms TSVECTOR NOT NULL)")
+                            try connection.executeScript(
+                                "CREATE INDEX package_text_terms ON package_text USING GIN (terms)")
+                        } else {
+                            try connection.executeScript(
+                                "CREATE VIRTUAL TABLE package_text USING fts5 (package UNINDEXED, terms)")
+                        }
+                    }
                     _ = try connection.run(
                         "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                         .integer(Int64(migration.version)), .text(CKANTime.now()))
@@ -216,11 +260,13 @@ package final class CatalogStore: Sendable {
         }
         if !package.licenseId.isEmpty { facets.append(("license_id", package.licenseId)) }
         for resource in package.resources { facets.append(("resource_id", resource.id)) }
-        let text =
+        let words =
             ([package.name, package.title, package.notes, organizationName ?? ""]
-            + package.tags.map(\.name) + package.resources.flatMap { [$0.name, $0.description, $0.format] }
-            + package.extras.map(\.value))
-            .flatMap(GermanStemmer.terms(of:)).joined(separator: " ")
+                + package.tags.map(\.name) + package.resources.flatMap { [$0.name, $0.description, $0.format] }
+                + package.extras.map(\.value))
+        // SQLite gets the CISTEM stems, PostgreSQL the text for its own `german` configuration.
+        let text = words.flatMap(GermanStemmer.terms(of:)).joined(separator: " ")
+        let plainText = words.joined(separator: " ")
         let facetRows = facets
         let version = try await pool.withConnection { connection in
             try connection.transaction {
@@ -246,7 +292,10 @@ package final class CatalogStore: Sendable {
                         .text(field), .text(value))
                 }
                 _ = try connection.run(
-                    "INSERT INTO package_text (package, terms) VALUES ($1, $2)", .text(package.id), .text(text))
+                    connection.dialect == .postgres
+                        ? "INSERT INTO package_text (package, terms) VALUES ($1, to_tsvector('german', $2))"
+                        : "INSERT INTO package_text (package, terms) VALUES ($1, $2)", .text(package.id),
+                    .text(connection.dialect == .postgres ? plainText : text))
                 return try connection.query(
                     "UPDATE catalog_changes SET version = version + 1 WHERE id = 1 RETURNING version"
                 ).first?.integer(0) ?? 0
@@ -269,7 +318,7 @@ package final class CatalogStore: Sendable {
                 """
                 SELECT name FROM packages WHERE state = 'active' AND (private = 0 OR $1 = 1) ORDER BY name
                 LIMIT $2 OFFSET $3
-                """, .integer(includePrivate ? 1 : 0), .integer(Int64(limit ?? -1)), .integer(Int64(offset))
+                """, .integer(includePrivate ? 1 : 0), .integer(Int64(limit ?? Int(Int32.max))), .integer(Int64(offset))
             ).map { $0.text(0) }
         }
     }

@@ -70,7 +70,7 @@ struct CatalogCommand: AsyncParsableCommand {
         }
 
         static func open(_ configuration: CatalogConfiguration) throws -> CatalogStore {
-            do { return try CatalogStore(path: configuration.databasePath, create: false) } catch let error
+            do { return try CatalogStore(location: configuration.database, create: false) } catch let error
                 as CatalogStartError
             {
                 throw ValidationError(error.description)
@@ -85,7 +85,7 @@ struct CatalogCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let store = try CatalogStore(path: configuration.databasePath, create: true, connections: 1)
+            let store = try CatalogStore(location: configuration.database, create: true, connections: 1)
             defer { store.close() }
             do {
                 let applied = try await store.migrate()

@@ -15,7 +15,11 @@ final class CatalogProcess: @unchecked Sendable {
     var config: URL { root.appendingPathComponent("catalog.yaml") }
     var url: String { "http://\(host):\(port)" }
 
-    init(host: String, seed: Bool = true, pageSize: Int = 100) async throws {
+    init(
+        host: String, seed: Bool = true, pageSize: Int = 100, database: String = "sqlite:data/catalog.sqlite"
+    )
+        async throws
+    {
         root = try Fixtures.temporaryFolder("stellwerk-catalog")
         self.host = host
         port = try FreePort.find(host: host)
@@ -25,7 +29,7 @@ final class CatalogProcess: @unchecked Sendable {
               host: \(host)
               port: \(port)
             public_url: http://\(host):\(port)
-            database: sqlite:data/catalog.sqlite
+            database: \(database)
             admin_token: \(token)
             dcat:
               publisher: "Stadt Kaiserslautern"
@@ -57,13 +61,17 @@ final class CatalogProcess: @unchecked Sendable {
         ) { (try? await self.get("/health").status) == 200 }
     }
 
+    /// Stops the process; the folder stays.
+    func stopProcess() {
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
     func stop() {
-        if pid > 0 {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            pid = 0
-        }
+        stopProcess()
         try? FileManager.default.removeItem(at: root)
     }
 

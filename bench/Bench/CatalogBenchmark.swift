@@ -57,7 +57,7 @@ struct CatalogBenchmark: AsyncParsableCommand {
 
         // Fill: through the create action, as an import would.
         let configuration = try CatalogConfiguration.load(config.path)
-        let store = try CatalogStore(path: configuration.databasePath, create: false, connections: 1)
+        let store = try CatalogStore(location: configuration.database, create: false, connections: 1)
         let actions = CatalogActions(store: store, configuration: configuration)
         let words = SyntheticCatalog.words
         let (_, fill) = try await Measurement.secondsAsync {
