@@ -49,7 +49,8 @@ struct PromotionEngine: Sendable {
             sourceRollouts: try await store.rollouts(environment: policy.source),
             sourceDesired: try await store.desiredStatesByNode(environment: policy.source),
             sourceReports: try await store.reports(environment: policy.source),
-            migrations: manifest.components.values.flatMap(\.migrations).sorted())
+            migrations: manifest.components.values.flatMap(\.migrations).sorted(),
+            lastUnhealthy: try await store.lastUnhealthy(environment: policy.source))
         var document = PromotionDocument(
             policy: policy, plan: plan, message: body.message ?? "",
             gates: [

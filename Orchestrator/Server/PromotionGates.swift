@@ -29,7 +29,8 @@ package struct PromotionGates: Sendable {
     /// succeeded at least `soak` ago — so its migrations ran there too.
     package func verified(
         sourceRollouts: [RolloutRecord], sourceDesired: [String: (serial: Int, state: NodeDesiredState)],
-        sourceReports: [String: (report: NodeReport, at: Date)], migrations: [String]
+        sourceReports: [String: (report: NodeReport, at: Date)], migrations: [String],
+        lastUnhealthy: [String: Date] = [:]
     ) -> GateView {
         let source = policy.source
         func closed(_ detail: String) -> GateView { GateView(name: "verified", open: false, detail: detail) }
@@ -53,12 +54,19 @@ package struct PromotionGates: Sendable {
             case .pending(let why), .failed(let why): return closed("\(node) in \(source) is not healthy: \(why)")
             }
         }
-        let healthyFor = now.timeIntervalSince(rollout.updatedAt)
+        // The soak counts from the rollout's end, or from the last time a node reported an instance
+        // that was not running healthy, whichever is later: it must be green all along.
+        let hiccup = nodes.keys.compactMap { lastUnhealthy[$0] }.max()
+        let since = max(rollout.updatedAt, hiccup ?? .distantPast)
+        let healthyFor = now.timeIntervalSince(since)
         let soak = TimeInterval(policy.soakSeconds)
         if healthyFor < soak {
+            let again =
+                since > rollout.updatedAt
+                ? " (an instance was not healthy until \(MaintenanceWindows.describe(since)))" : ""
             return closed(
-                "soaking: healthy in \(source) for \(Self.duration(healthyFor)) of \(Self.duration(soak)); "
-                    + "opens at \(MaintenanceWindows.describe(rollout.updatedAt.addingTimeInterval(soak)))")
+                "soaking: healthy in \(source) for \(Self.duration(healthyFor)) of \(Self.duration(soak))\(again); "
+                    + "opens at \(MaintenanceWindows.describe(since.addingTimeInterval(soak)))")
         }
         let migrated = migrations.isEmpty ? "" : "; migrations \(migrations.joined(separator: ", ")) ran there"
         return GateView(

@@ -13,6 +13,8 @@ final class ReportBatcher: Sendable {
         var environment: String
         var node: String
         var document: String
+        /// Whether every instance in the report runs; when not, the node's `unhealthy_at` moves.
+        var healthy: Bool
         var at: Int
         var continuation: CheckedContinuation<Void, any Error>
     }
@@ -38,10 +40,11 @@ final class ReportBatcher: Sendable {
         self.linger = linger
     }
 
-    func submit(environment: String, node: String, document: String, at: Int) async throws {
+    func submit(environment: String, node: String, document: String, healthy: Bool, at: Int) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let entry = Entry(
-                environment: environment, node: node, document: document, at: at, continuation: continuation)
+                environment: environment, node: node, document: document, healthy: healthy, at: at,
+                continuation: continuation)
             let startDrain = state.withLock { state -> Bool in
                 state.pending.append(entry)
                 if state.draining { return false }
@@ -81,9 +84,13 @@ final class ReportBatcher: Sendable {
             let at = SQLValue.integer(Int64(entry.at))
             try connection.run(
                 """
-                INSERT INTO node_reports (environment, node, reported_at, document) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (environment, node) DO UPDATE SET reported_at = excluded.reported_at, document = excluded.document
-                """, .text(entry.environment), .text(entry.node), at, .text(entry.document))
+                INSERT INTO node_reports (environment, node, reported_at, document, unhealthy_at)
+                VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (environment, node) DO UPDATE SET reported_at = excluded.reported_at,
+                    document = excluded.document,
+                    unhealthy_at = COALESCE(excluded.unhealthy_at, node_reports.unhealthy_at)
+                """, .text(entry.environment), .text(entry.node), at, .text(entry.document),
+                entry.healthy ? .null : at)
             try connection.run(
                 "UPDATE nodes SET last_seen = $3, connection = 'connected' WHERE environment = $1 AND name = $2",
                 .text(entry.environment), .text(entry.node), at)

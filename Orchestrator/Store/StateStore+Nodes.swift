@@ -73,7 +73,21 @@ extension StateStore {
     package func recordReport(_ report: NodeReport, at now: Date = Date()) async throws {
         try await reports.submit(
             environment: report.environment, node: report.node, document: try Self.encodeFast(report),
-            at: Self.milliseconds(now))
+            healthy: report.instances.allSatisfy { $0.state == .running }, at: Self.milliseconds(now))
+    }
+
+    /// When each node of `environment` last reported an instance that was not running healthy.
+    package func lastUnhealthy(environment: String) async throws -> [String: Date] {
+        try await read { connection in
+            var result: [String: Date] = [:]
+            for row in try connection.query(
+                "SELECT node, unhealthy_at FROM node_reports WHERE environment = $1 AND unhealthy_at IS NOT NULL",
+                .text(environment))
+            {
+                result[row.text(0)] = Self.date(row.integer(1))
+            }
+            return result
+        }
     }
 
     /// The last report of each node of the environment, with when it arrived, by node name.

@@ -119,6 +119,10 @@ enum StoreSchema {
                 "ALTER TABLE rollout_steps ADD COLUMN target TEXT",
                 "ALTER TABLE rollout_steps ADD COLUMN previous TEXT",
             ]),
+        Migration(
+            version: 4,
+            summary: "when each node last reported an instance that was not running healthy, for promotion soak",
+            statements: ["ALTER TABLE node_reports ADD COLUMN unhealthy_at BIGINT"]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -60,9 +60,27 @@ import Testing
         #expect(early.status == 1)
         #expect(early.standardError.contains("is not verified in sandbox: soaking"), "\(early.standardError)")
 
-        // After the soak, a dry run shows every gate and the site plan, and starts nothing.
-        try await Task.sleep(for: .seconds(6))
-        let dry = try await cluster.stellwerk(["promote", release, "--to", "live", "--dry-run", "--json"])
+        // The soak must be green all along: s1's service dies and comes back during it, so after the
+        // soak from the rollout's end the release is still not verified.
+        try await Task.sleep(for: .seconds(3))
+        let service = try #require(Self.servicePID(address: cluster.addresses["s1"] ?? ""))
+        kill(service, SIGKILL)
+        try await cluster.waitFor("s1's service to be back") {
+            let replaced = Self.servicePID(address: cluster.addresses["s1"] ?? "")
+            return replaced != nil && replaced != service
+        }
+        try await Task.sleep(for: .seconds(4))
+        let hiccup = try await cluster.stellwerk(["promote", release, "--to", "live"])
+        #expect(hiccup.status == 1)
+        #expect(hiccup.standardError.contains("was not healthy until"), "\(hiccup.standardError)")
+
+        // Once it has been green for the whole soak, a dry run shows every gate and the site plan,
+        // and starts nothing.
+        var dry = try await cluster.stellwerk(["promote", release, "--to", "live", "--dry-run", "--json"])
+        try await cluster.waitFor("the release to be verified again", seconds: 30) {
+            dry = try await cluster.stellwerk(["promote", release, "--to", "live", "--dry-run", "--json"])
+            return dry.status == 0
+        }
         #expect(dry.status == 0, "\(dry.standardError)")
         let preview = try decode(PromotionView.self, dry.standardOutput)
         #expect(preview.state == "dry-run")
@@ -220,6 +238,19 @@ import Testing
         let rolledBack = try await cluster.stellwerk(["rollback", "--env", "sandbox", "--yes"])
         #expect(rolledBack.status == 0, "\(rolledBack.standardOutput)\(rolledBack.standardError)")
         #expect(try Data(contentsOf: sandboxData) == beforeSecond)
+    }
+}
+
+extension PromotionEndToEndTests {
+    /// The test service a node's agent runs, found by the address it listens on.
+    static func servicePID(address: String) -> pid_t? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for pid in entries.compactMap({ Int32($0) }) {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+            let commandLine = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            if commandLine.contains("stellwerk-test-service --host \(address) ") { return pid }
+        }
+        return nil
     }
 }
 

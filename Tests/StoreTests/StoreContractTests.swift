@@ -60,7 +60,7 @@ import Testing
             """)
         let store = try await fixture.open()
         defer { store.close() }
-        #expect(try await store.schemaVersion() == 3)
+        #expect(try await store.schemaVersion() == StoreSchema.latestVersion)
         #expect(try await store.serial(environment: "sandbox") == 3)
         #expect(try await store.verifyAudit().isIntact)
         try await store.audit(AuditEvent(actor: "operator:ben", action: "check", object: "x"))
