@@ -90,7 +90,7 @@ import Testing
         #expect(again.status == 1)
         #expect(again.standardError == "Error: \(backup) exists already; choose a new file for the backup\n")
         let info = try await ProcessRunner.run("stellwerk", ["store", "info", "--store", "sqlite:\(backup)"])
-        #expect(info.standardOutput == "store:  sqlite:\(backup)\nschema: version 3\n")
+        #expect(info.standardOutput == "store:  sqlite:\(backup)\nschema: version 4\n")
     }
 
     @Test func plan_readsTheRecordedStateAndSerialFromTheStore() async throws {
@@ -160,7 +160,7 @@ import Testing
         let working = try await ProcessRunner.run(
             "stellwerk", ["store", "info", "--store", try server.createDatabase()])
         #expect(working.status == 0, "\(working.standardError)")
-        #expect(working.standardOutput.hasSuffix("schema: version 3\n"))
+        #expect(working.standardOutput.hasSuffix("schema: version 4\n"))
         #expect(working.standardOutput.contains("postgres:***@127.0.0.1"))
     }
 }
