@@ -60,16 +60,19 @@ import Testing
         #expect(early.status == 1)
         #expect(early.standardError.contains("is not verified in sandbox: soaking"), "\(early.standardError)")
 
-        // The soak must be green all along: s1's service dies and comes back during it, so after the
-        // soak from the rollout's end the release is still not verified.
-        try await Task.sleep(for: .seconds(3))
+        // The soak must be green all along: s1's service stops answering for a while during it (its
+        // health check fails, the agent reports it unhealthy) and then recovers, so after the soak
+        // from the rollout's end the release is still not verified.
+        try await Task.sleep(for: .seconds(2))
         let service = try #require(Self.servicePID(address: cluster.addresses["s1"] ?? ""))
-        kill(service, SIGKILL)
-        try await cluster.waitFor("s1's service to be back") {
-            let replaced = Self.servicePID(address: cluster.addresses["s1"] ?? "")
-            return replaced != nil && replaced != service
+        func s1State() async throws -> String? {
+            try await cluster.status(env: "sandbox").environments.first?.nodes.first { $0.node == "s1" }?.instances
+                .first?.state
         }
-        try await Task.sleep(for: .seconds(4))
+        kill(service, SIGSTOP)
+        try await cluster.waitFor("s1 to be reported unhealthy", seconds: 30) { try await s1State() != "running" }
+        kill(service, SIGCONT)
+        try await cluster.waitFor("s1 to be healthy again", seconds: 30) { try await s1State() == "running" }
         let hiccup = try await cluster.stellwerk(["promote", release, "--to", "live"])
         #expect(hiccup.status == 1)
         #expect(hiccup.standardError.contains("was not healthy until"), "\(hiccup.standardError)")

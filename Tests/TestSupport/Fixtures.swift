@@ -156,11 +156,20 @@ package enum Fixtures {
         }
     }
 
-    /// A fresh empty folder under the system's temporary folder.
+    /// A fresh empty folder inside this test run's own temporary folder, which is removed once the
+    /// test process has ended (however it ended), so no run leaves folders behind.
     package static func temporaryFolder(_ label: String = "stellwerk-test") throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        let url = try runFolder.get().appendingPathComponent("\(label)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// `/tmp/stellwerk-tests-PID`, made once per test process.
+    private static let runFolder = Result<URL, any Error> {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stellwerk-tests-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Spawn.whenThisProcessEnds("sleep 2; rm -rf '\(folder.path)'")
+        return folder
     }
 
     /// Writes `files` under `root`, creating folders as needed.
