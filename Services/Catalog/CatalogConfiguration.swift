@@ -68,18 +68,7 @@ package struct CatalogConfiguration: Sendable {
 
     /// Reads `path`; a missing key, a wrong type or an unsupported database is one line naming it.
     package static func load(_ path: String) throws -> CatalogConfiguration {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CatalogStartError("\(path): cannot read the configuration file")
-        }
-        let file: File
-        do {
-            let decoder = YAMLDecoder()
-            file = try decoder.decode(File.self, from: text, userInfo: [:])
-        } catch let error as DecodingError {
-            throw CatalogStartError("\(path): \(describe(error))")
-        } catch {
-            throw CatalogStartError("\(path): \(error)")
-        }
+        let file = try ServiceConfigurationFile.decode(File.self, from: path)
         guard
             file.database.hasPrefix("sqlite:") || file.database.hasPrefix("postgres://")
                 || file.database.hasPrefix("postgresql://")
@@ -98,6 +87,23 @@ package struct CatalogConfiguration: Sendable {
             siteTitle: file.siteTitle ?? "Offene Daten", publisher: file.dcat?.publisher ?? "",
             contributorID: file.dcat?.contributorId ?? "", pageSize: file.dcat?.pageSize ?? 100,
             logLevel: file.logLevel ?? "info")
+    }
+}
+
+/// Reads a service's YAML configuration file, for the catalog and the portal alike: a file that
+/// cannot be read, a missing key or a wrong type is one line naming the file and the key.
+package enum ServiceConfigurationFile {
+    package static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(CatalogStartError) -> T {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CatalogStartError("\(path): cannot read the configuration file")
+        }
+        do {
+            return try YAMLDecoder().decode(T.self, from: text, userInfo: [:])
+        } catch let error as DecodingError {
+            throw CatalogStartError("\(path): \(describe(error))")
+        } catch {
+            throw CatalogStartError("\(path): \(error)")
+        }
     }
 
     private static func describe(_ error: DecodingError) -> String {

@@ -1,5 +1,5 @@
+import Catalog
 import Foundation
-import Yams
 
 /// The portal's configuration file (`portal.yaml`, rendered by the agent from the blueprint).
 package struct PortalConfiguration: Sendable {
@@ -66,25 +66,11 @@ package struct PortalConfiguration: Sendable {
 
     /// Reads `path`; a missing key, a wrong type or value is one line naming it.
     package static func load(_ path: String) throws -> PortalConfiguration {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw PortalStartError("\(path): cannot read the configuration file")
-        }
         let file: File
         do {
-            file = try YAMLDecoder().decode(File.self, from: text, userInfo: [:])
-        } catch let error as DecodingError {
-            switch error {
-            case .keyNotFound(let key, let context):
-                throw PortalStartError(
-                    "\(path): missing key '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'")
-            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-                throw PortalStartError(
-                    "\(path): '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
-                )
-            @unknown default: throw PortalStartError("\(path): \(error)")
-            }
+            file = try ServiceConfigurationFile.decode(File.self, from: path)
         } catch {
-            throw PortalStartError("\(path): \(error)")
+            throw PortalStartError(error.description)
         }
         guard let language = PortalLanguage(rawValue: file.language ?? "de") else {
             throw PortalStartError("\(path): language must be de or en, not '\(file.language ?? "")'")

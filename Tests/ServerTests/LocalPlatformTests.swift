@@ -94,4 +94,32 @@ import Testing
         #expect(left.isEmpty, "processes left behind: \(left)")
         #expect(printed().contains("Stopped"), "\(printed())")
     }
+
+    @Test func up_withAServicePortTaken_saysWhichOne_andStartsNothing() async throws {
+        let state = try Fixtures.temporaryFolder("stellwerk-up-taken")
+        // Someone else listens where the sandbox catalog of Kaiserslautern would.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var yes: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(8101).bigEndian)
+        inet_pton(AF_INET, "127.0.90.1", &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(bound == 0 && listen(listener, 1) == 0, "cannot listen on 127.0.90.1:8101")
+
+        let up = try await ProcessRunner.run(
+            "stellwerk", ["up", "--state", state.path, "--detach"], in: Fixtures.repositoryRoot)
+        #expect(up.status == 1)
+        #expect(
+            up.standardError.contains("127.0.90.1:8101 (catalog on kl-local-sandbox) is taken by another program"),
+            "\(up.standardError)")
+        #expect(up.standardError.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("processes.json").path))
+    }
 }

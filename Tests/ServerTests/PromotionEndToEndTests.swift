@@ -63,7 +63,6 @@ import Testing
         // The soak must be green all along: s1's service stops answering for a while during it (its
         // health check fails, the agent reports it unhealthy) and then recovers, so after the soak
         // from the rollout's end the release is still not verified.
-        try await Task.sleep(for: .seconds(2))
         let service = try #require(Self.servicePID(address: cluster.addresses["s1"] ?? ""))
         func s1State() async throws -> String? {
             try await cluster.status(env: "sandbox").environments.first?.nodes.first { $0.node == "s1" }?.instances
@@ -79,12 +78,13 @@ import Testing
 
         // Once it has been green for the whole soak, a dry run shows every gate and the site plan,
         // and starts nothing.
-        var dry = try await cluster.stellwerk(["promote", release, "--to", "live", "--dry-run", "--json"])
+        var verified: ProcessRunner.Result?
         try await cluster.waitFor("the release to be verified again", seconds: 30) {
-            dry = try await cluster.stellwerk(["promote", release, "--to", "live", "--dry-run", "--json"])
-            return dry.status == 0
+            let attempt = try await cluster.stellwerk(["promote", release, "--to", "live", "--dry-run", "--json"])
+            verified = attempt
+            return attempt.status == 0
         }
-        #expect(dry.status == 0, "\(dry.standardError)")
+        let dry = try #require(verified)
         let preview = try decode(PromotionView.self, dry.standardOutput)
         #expect(preview.state == "dry-run")
         #expect(preview.gates.map(\.name) == ["verified", "approvals", "windows"])
@@ -162,9 +162,25 @@ import Testing
         #expect(after.state == "cancelled")
         #expect(after.sites.map(\.state) == ["done", "done", "not-started"])
 
-        let admin2 = try cluster.adminConnection()
-        let audit = try await admin2.json("GET", "/v1/audit?limit=1000", as: [AuditLine].self)
-        await admin2.shutdown()
+        // Decisions only while a promotion waits; a rejection needs a reason; a plan without the
+        // target's gates (computed by `stellwerk plan`, not `promote`) is no promotion request.
+        let late = try await cluster.stellwerk(["approve", promotion.id], token: erikaToken)
+        #expect(late.status == 1)
+        #expect(
+            late.standardError.contains("is cancelled; decisions are taken while it waits"), "\(late.standardError)")
+        let admin = try cluster.adminConnection()
+        let reasonless = try await admin.call(
+            "POST", "/v1/promotions/\(promotion.id)/reject", body: Data(#"{"reason": " "}"#.utf8))
+        #expect(reasonless.status == 400)
+        let plain = try await cluster.stellwerk(["plan", "--env", "live", "--release", release, "--json"])
+        #expect(plain.status == 0, "\(plain.standardError)")
+        let gateless = try await admin.call(
+            "POST", "/v1/promotions", body: Data(#"{"dryRun": true, "plan": \#(plain.standardOutput)}"#.utf8))
+        #expect(gateless.status == 400)
+        #expect(String(decoding: gateless.body, as: UTF8.self).contains("carries no promotion gates"))
+
+        let audit = try await admin.json("GET", "/v1/audit?limit=1000", as: [AuditLine].self)
+        await admin.shutdown()
         let actions = audit.map(\.action)
         for action in ["promotion.request", "promotion.approve", "promotion.rolling-out", "promotion.cancelled"] {
             #expect(actions.contains(action), "\(action) missing from the audit log")

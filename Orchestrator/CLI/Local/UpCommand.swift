@@ -56,17 +56,10 @@ struct UpCommand: AsyncParsableCommand {
         StopOnSignal.install(platform)
 
         let resumed = platform.readProcesses()
-        let (url, port) = try await startServer(platform, binaries: binaries, resumed: resumed)
-        var processes = platform.readProcesses() ?? LocalPlatform.Processes(port: port, pids: [:])
-        let admin = try connection(platform, url: url, tokenFile: platform.adminTokenFile)
-        defer { Task { await admin.shutdown() } }
-        try await ensureApprover(platform, admin: admin)
-        try platform.ensureSecrets()
-
-        // Agents: join once, start when not running.
         let nodes = environments.flatMap { environment in
             environment.sites.flatMap { site in site.nodes.map { (environment.name, site.name, $0) } }
         }
+        // Before anything starts: a failed check leaves nothing running.
         if resumed == nil {
             for (_, _, node) in nodes {
                 for instance in node.instances {
@@ -78,6 +71,14 @@ struct UpCommand: AsyncParsableCommand {
                 }
             }
         }
+        let (url, port) = try await startServer(platform, binaries: binaries, resumed: resumed)
+        var processes = platform.readProcesses() ?? LocalPlatform.Processes(port: port, pids: [:])
+        let admin = try connection(platform, url: url, tokenFile: platform.adminTokenFile)
+        defer { Task { await admin.shutdown() } }
+        try await ensureApprover(platform, admin: admin)
+        try platform.ensureSecrets()
+
+        // Agents: join once, start when not running.
         for (environment, site, node) in nodes {
             let pid = try await startAgent(
                 node.name, environment: environment, site: site, platform: platform, binaries: binaries, url: url,
