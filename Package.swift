@@ -89,6 +89,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
+                "StellwerkAPI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -115,9 +116,9 @@ let package = Package(
         .target(
             name: "OrchestratorClient",
             dependencies: [
-                "StellwerkAPI", "Identity",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "StellwerkAPI", "Identity", "Artifacts",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
@@ -165,7 +166,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Agents/Agent",
-            swiftSettings: strictSettings),
+            swiftSettings: strictSettings,
+            // One file to copy onto a municipal server that has no Swift runtime, and less resident
+            // memory (issue #4): the Swift libraries are linked in, only libc, libstdc++ and libsqlite3
+            // stay shared. These flags reach whatever links this target, so tests and benchmarks do not
+            // depend on it; `swift build` builds the binary they run.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-static-stdlib", "-l_FoundationCShims", "-l_FoundationCollections"], .when(platforms: [.linux]))
+            ]),
         .target(
             name: "Catalog",
             dependencies: [
@@ -199,7 +208,7 @@ let package = Package(
             name: "stellwerk-bench",
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
-                "Agent", "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
+                "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
                 "Datenplattform", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -230,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "StellwerkCLI", "Agent", "Datenplattform", "Store", "Database", "Planner", "Model", "TestSupport",
+                "StellwerkCLI", "Datenplattform", "Store", "Database", "Planner", "Model", "TestSupport",
             ],
             path: "Tests/CLITests",
             exclude: ["Golden"],
@@ -251,7 +260,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "AgentCore", "Artifacts", "StellwerkAPI", "TestSupport", "stellwerk-test-service",
+                "AgentCore", "Artifacts", "StellwerkAPI", "TestSupport", "stellwerk-test-service",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AgentTests",
@@ -259,7 +268,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "StellwerkCLI", "Agent", "stellwerk-test-service", "Server", "OrchestratorClient", "Identity",
+                "StellwerkCLI", "stellwerk-test-service", "Server", "OrchestratorClient", "Identity",
                 "StellwerkAPI", "Store", "Artifacts", "TestSupport",
             ],
             path: "Tests/ServerTests",

@@ -1,7 +1,10 @@
 import AgentCore
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import StellwerkAPI
+import Synchronization
 
 /// The node agent's entry point.
 @main
@@ -64,7 +67,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let report = await reconciler.apply(state)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+        StandardStreams.write(try encoder.encode(report) + Data("\n".utf8), to: .output)
         if report.instances.contains(where: { $0.lastError != nil }) { throw ExitCode(1) }
     }
 
@@ -82,7 +85,7 @@ enum LocalDesiredState {
     ) throws -> (NodeDesiredState, Reconciler) {
         let desiredData: Data
         if desired == "-" {
-            desiredData = FileHandle.standardInput.readDataToEndOfFile()
+            desiredData = try StandardStreams.readInput()
         } else {
             guard let contents = FileManager.default.contents(atPath: desired) else {
                 throw ValidationError("cannot read the desired state \(desired)")
@@ -96,7 +99,7 @@ enum LocalDesiredState {
             throw ValidationError("\(desired) is not a desired state: \(error)")
         }
         guard let keyText = try? String(contentsOfFile: orchestratorKey, encoding: .utf8),
-            let key = Data(base64Encoded: keyText.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32
+            let key = Data(base64Encoded: keyText.trimmedOfWhitespace), key.count == 32
         else {
             throw ValidationError("\(orchestratorKey) does not hold a base64 Ed25519 public key (32 bytes)")
         }
@@ -122,8 +125,7 @@ enum LocalDesiredState {
 
 /// Notes SIGTERM and SIGINT instead of dying on them, so the agent ends its loop cleanly.
 final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
+    private let flag = Mutex(false)
     private var sources: [any DispatchSourceSignal] = []
 
     init() {
@@ -137,14 +139,10 @@ final class StopSignal: @unchecked Sendable {
     }
 
     private func set() {
-        lock.lock()
-        flag = true
-        lock.unlock()
+        flag.withLock { $0 = true }
     }
 
     var received: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return flag
+        flag.withLock { $0 }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Identity
 import OrchestratorClient
 import StellwerkAPI
@@ -47,7 +47,7 @@ struct JoinCommand: AsyncParsableCommand {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw ValidationError("cannot read the join token from \(tokenFile)")
             }
-            secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            secret = text.trimmedOfWhitespace
         } else {
             throw ValidationError("give the join token with --token-file FILE (or --token TOKEN)")
         }

@@ -1,5 +1,5 @@
 import AgentCore
-import Foundation
+import FoundationEssentials
 import Identity
 import OrchestratorClient
 import StellwerkAPI
@@ -111,7 +111,7 @@ actor Orchestrator: ArtifactSource {
     }
 
     private func log(_ message: String) {
-        FileHandle.standardError.write(Data("stellwerk-agent: \(message)\n".utf8))
+        StandardStreams.write(Data("stellwerk-agent: \(message)\n".utf8), to: .error)
     }
 }
 

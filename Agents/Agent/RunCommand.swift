@@ -1,6 +1,6 @@
 import AgentCore
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Identity
 import OrchestratorClient
 import StellwerkAPI

@@ -1,5 +1,5 @@
 import Crypto
-package import Foundation
+package import FoundationEssentials
 package import StellwerkAPI
 
 /// Signs release manifests with the orchestrator's Ed25519 key and checks them on the agent, over
@@ -45,12 +45,12 @@ package enum ReleaseSigner {
 
     /// A short, stable name for a public key: the first 16 hex digits of its SHA-256.
     package static func fingerprint(of publicKey: Data) -> String {
-        SHA256.hash(data: publicKey).prefix(8).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: publicKey).prefix(8).lowercaseHex
     }
 
     /// Checks that `bytes` have the SHA-256 `expected` (lowercase hex).
     package static func verifyDigest(of bytes: [UInt8], expected: String, artifact: String) throws(ArtifactError) {
-        let actual = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let actual = SHA256.hash(data: bytes).lowercaseHex
         guard actual == expected.lowercased() else {
             throw ArtifactError(
                 .badDigest,

@@ -1,4 +1,5 @@
-package import Foundation
+package import FoundationEssentials
+import Glibc
 
 extension TarArchive {
     /// Writes every entry into the new folder `destination`, which must not exist yet. Entries go into

@@ -1,6 +1,7 @@
 import Database
-package import Foundation
+package import FoundationEssentials
 package import StellwerkAPI
+import Synchronization
 
 /// What the agent knows about its node, in a SQLite file in its data folder: per instance the spec it
 /// runs, from which release folder, as which process, and how it last went. Every step of an install is
@@ -26,7 +27,7 @@ package final class AgentState: @unchecked Sendable {
     }
 
     private let connection: SQLiteConnection
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private let folder: URL
 
     /// Opens (or creates) the state file in `folder`.
@@ -47,9 +48,7 @@ package final class AgentState: @unchecked Sendable {
 
     @discardableResult
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+        try lock.withLock { _ in try body() }
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -1,4 +1,6 @@
-package import Foundation
+import Dispatch
+package import FoundationEssentials
+import Glibc
 package import StellwerkAPI
 
 /// Probes an instance's health the way its blueprint says: an HTTP request, a TCP connect, or a

@@ -1,5 +1,7 @@
 import Crypto
-package import Foundation
+package import FoundationEssentials
+import Glibc
+import StellwerkAPI
 
 /// Files of an instance that changed behind the agent's back: the config files it rendered, compared
 /// with what it wrote.
@@ -17,7 +19,7 @@ package enum Drift {
     }
 
     static func digest(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: data).lowercaseHex
     }
 }
 

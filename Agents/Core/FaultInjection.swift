@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Lets fault tests stop the agent at a chosen step: with `STELLWERK_AGENT_PAUSE_AT=STEP` set, the agent
 /// writes `paused-at-STEP` into its data folder when it reaches that step and waits there, so a test

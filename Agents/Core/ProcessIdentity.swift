@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A process as the agent recorded it: its ID and the kernel's start time for it, so a process ID
 /// that was reused by something else after a reboot or crash is never mistaken for the service.

@@ -1,6 +1,7 @@
 import Artifacts
 import Database
-package import Foundation
+package import FoundationEssentials
+import Glibc
 package import StellwerkAPI
 
 /// What the agent needs to converge its node.

@@ -1,4 +1,5 @@
-package import Foundation
+package import FoundationEssentials
+import Glibc
 package import StellwerkAPI
 
 /// Writes an instance's config files into its release folder, filling in `{{secret:NAME}}` markers.
@@ -22,7 +23,8 @@ package enum RenderConfig {
             }
             var content = ""
             var rest = Substring(file.content)
-            while let open = rest.range(of: "{{secret:"), let close = rest[open.upperBound...].range(of: "}}") {
+            while let open = rest.firstRange(of: "{{secret:"), let close = rest[open.upperBound...].firstRange(of: "}}")
+            {
                 let name = String(rest[open.upperBound..<close.lowerBound])
                 guard let value = secrets[name] else {
                     throw AgentError("the secret '\(name)' that \(file.path) needs was not delivered to this node")
@@ -52,7 +54,7 @@ package enum RenderConfig {
             } catch let error as AgentError {
                 throw error
             } catch {
-                throw AgentError("writing the config file \(file.path): \(error.localizedDescription)")
+                throw AgentError("writing the config file \(file.path): \(error)")
             }
         }
         return written

@@ -1,5 +1,7 @@
 import Database
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// Runs a release's migration command in its folder and waits for it.
 enum RunMigrations {

@@ -1,4 +1,5 @@
-package import Foundation
+package import FoundationEssentials
+package import Glibc
 
 /// Starts a service process the way the agent runs every service: in its own session (so signals to
 /// the agent do not reach it, and it outlives an agent restart), in its working folder, with its
@@ -88,9 +89,9 @@ package struct ServiceUser: Sendable, Hashable {
     /// Hands `paths` (and everything under the folders among them) to this user.
     package func own(_ paths: [URL]) throws(ProcessError) {
         for path in paths {
-            guard let walker = FileManager.default.enumerator(atPath: path.path) else { continue }
-            var all = [path.path]
-            while let next = walker.nextObject() as? String { all.append(path.appendingPathComponent(next).path) }
+            guard FileManager.default.fileExists(atPath: path.path) else { continue }
+            let below = (try? FileManager.default.subpathsOfDirectory(atPath: path.path)) ?? []
+            let all = [path.path] + below.map { path.appendingPathComponent($0).path }
             for item in all where lchown(item, uid, gid) != 0 {
                 throw ProcessError("cannot hand \(item) to \(name): \(String(cString: strerror(errno)))")
             }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Stops a service the way the blueprint asks: SIGTERM to its whole process group, then SIGKILL once
 /// the grace period is over.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 package import StellwerkAPI
 
 /// Keeps the instances the agent recorded running between applies: a process that exits is started

@@ -1,4 +1,4 @@
-public import Foundation
+public import FoundationEssentials
 
 /// What a promotion into an environment must pass, as the planner reads it from the environment and
 /// its sites: the orchestrator evaluates these gates, it does not read the workspace itself.

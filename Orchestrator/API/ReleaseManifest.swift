@@ -1,4 +1,4 @@
-public import Foundation
+public import FoundationEssentials
 
 /// An immutable, content-addressed set of artifacts: what is deployed and promoted.
 ///

@@ -1,4 +1,4 @@
-public import Foundation
+public import FoundationEssentials
 
 // The messages between the orchestrator server, its agents and the operator CLI. Field names are the
 // wire format; docs/api/openapi.json documents them.

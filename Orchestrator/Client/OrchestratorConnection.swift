@@ -1,20 +1,20 @@
-import AsyncHTTPClient
-import Crypto
-package import Foundation
+import Artifacts
+package import FoundationEssentials
+import Glibc
 package import Identity
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 import StellwerkAPI
-import Synchronization
 
 /// How the CLI and the agent reach the server: HTTPS that trusts only the orchestrator's CA, with
 /// the node's client certificate (agents) or an API token (operators).
 package final class OrchestratorConnection: Sendable {
     package let baseURL: String
-    private let client: HTTPClient
+    private let exchange: HTTPExchange
     private let token: String?
-    private let isOpen = Mutex(true)
+    private let timeout: Duration
 
     /// - Parameters:
     ///   - authority: the orchestrator's CA certificate, PEM.
@@ -33,11 +33,10 @@ package final class OrchestratorConnection: Sendable {
             }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientCertificate.key.utf8), format: .pem))
         }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(timeoutSeconds))
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        exchange = HTTPExchange(tls: try NIOSSLContext(configuration: tls))
         baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.token = token
+        timeout = .seconds(timeoutSeconds)
     }
 
     /// Opens the agent's connection from its identity folder.
@@ -50,22 +49,8 @@ package final class OrchestratorConnection: Sendable {
             ))
     }
 
-    package func shutdown() async {
-        guard
-            isOpen.withLock({ open in
-                defer { open = false }; return open
-            })
-        else { return }
-        try? await client.shutdown()
-    }
-
-    deinit {
-        // A caller that left early (an error thrown past its shutdown) must not crash the process:
-        // close the client in the background, keeping it alive until that is done.
-        guard isOpen.withLock({ $0 }) else { return }
-        let client = self.client
-        client.shutdown { _ in _ = client }
-    }
+    /// Nothing stays open between calls; kept so callers need not know that.
+    package func shutdown() async {}
 
     static let encoder = WireJSON.encoder()
     static let decoder = WireJSON.decoder()
@@ -73,31 +58,30 @@ package final class OrchestratorConnection: Sendable {
     // MARK: JSON calls
 
     /// Sends a request and returns status and body; a transport failure becomes a ``ClientError``.
+    /// `path` may also be a whole URL when the connection's base URL is empty.
     package func call(
         _ method: String, _ path: String, body: Data? = nil, headers: [(String, String)] = [],
-        timeoutSeconds: Int64 = 90
+        timeoutSeconds: Int64? = nil
     ) async throws -> (status: Int, body: Data, headers: [(String, String)]) {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = HTTPMethod(rawValue: method)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
+        var headers = headers
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let answer = Answer(limit: 64 << 20)
         do {
-            let response = try await client.execute(request, timeout: .seconds(timeoutSeconds))
-            let collected = try await response.body.collect(upTo: 64 << 20)
-            return (
-                Int(response.status.code), Data(collected.readableBytesView),
-                response.headers.map { ($0.name, $0.value) }
-            )
+            try await exchange.run(
+                method: HTTPMethod(rawValue: method), url: baseURL + path, headers: headers,
+                body: body.map { ByteBuffer(bytes: $0) }, timeout: timeoutSeconds.map { .seconds($0) } ?? timeout,
+                onHead: { answer.head = $0 }, onBody: { try answer.append($0) })
         } catch let error as ClientError {
             throw error
         } catch {
             throw ClientError(
-                status: nil, code: "unreachable", message: "cannot reach \(baseURL): \(Self.describe(error))")
+                status: nil, code: "unreachable", message: "cannot reach \(baseURL + path): \(Self.describe(error))")
         }
+        return (
+            Int(answer.head?.status.code ?? 0), answer.body,
+            answer.head?.headers.map { ($0.name, $0.value) } ?? []
+        )
     }
 
     /// Calls a JSON endpoint and decodes the answer; an error answer becomes a ``ClientError`` with
@@ -132,13 +116,10 @@ package final class OrchestratorConnection: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .connectTimeout: return "connection timed out"
-            case .deadlineExceeded, .readTimeout: return "no answer in time"
-            case .remoteConnectionClosed: return "the connection was closed"
-            default: return "\(error)"
-            }
+        if let error = error as? HTTPExchange.Failure { return error.description }
+        if let error = error as? ChannelError, case .connectTimeout = error { return "connection timed out" }
+        if let error = error as? NIOConnectionError {
+            return error.connectionErrors.first.map { "\($0.error)" } ?? "cannot connect"
         }
         if let error = error as? NIOSSLError { return "TLS failed (\(error)); is the CA the server's?" }
         return "\(error)"
@@ -149,35 +130,35 @@ package final class OrchestratorConnection: Sendable {
     /// Downloads an artifact into `file`, resuming a partial download in `file.partial` with a Range
     /// request, and checks its SHA-256 before it takes its name.
     package func download(sha256: String, to file: URL) async throws {
-        let partial = URL(fileURLWithPath: file.path + ".partial")
-        if !FileManager.default.fileExists(atPath: partial.path) {
-            _ = FileManager.default.createFile(atPath: partial.path, contents: nil)
-        }
-        let offset =
-            ((try? FileManager.default.attributesOfItem(atPath: partial.path)[.size]) as? NSNumber)?.intValue ?? 0
-        var request = HTTPClientRequest(url: baseURL + "/v1/artifacts/\(sha256)")
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
-        let handle = try FileHandle(forWritingTo: partial)
-        defer { try? handle.close() }
+        let partial = file.path + ".partial"
+        let output = try PartialFile(path: partial)
+        defer { output.finish() }
+        var headers: [(String, String)] = []
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        let offset = try output.size()
+        if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
+        let refusal = Answer(limit: 1 << 20)
         do {
-            let response = try await client.execute(request, timeout: .hours(2))
-            switch response.status.code {
-            case 200: try handle.truncate(atOffset: 0)
-            case 206: try handle.seekToEnd()
-            case 416:
-                // The partial file is as long as the artifact or longer: start again.
-                try handle.truncate(atOffset: 0)
-                throw ClientError(
-                    status: 416, code: "range", message: "the partial download was longer than the artifact; retrying")
-            default:
-                let body = try await response.body.collect(upTo: 1 << 20)
-                try Self.check(Int(response.status.code), Data(body.readableBytesView))
-                throw ClientError(status: Int(response.status.code), code: "http", message: "unexpected answer")
-            }
-            for try await buffer in response.body {
-                try handle.write(contentsOf: Data(buffer.readableBytesView))
-            }
+            try await exchange.run(
+                method: .GET, url: baseURL + "/v1/artifacts/\(sha256)", headers: headers, body: nil,
+                timeout: .seconds(7200),
+                onHead: { head in
+                    refusal.head = head
+                    switch head.status.code {
+                    case 200: try output.truncate()
+                    case 206: break
+                    case 416:
+                        // The partial file is as long as the artifact or longer: start again.
+                        try output.truncate()
+                        throw ClientError(
+                            status: 416, code: "range",
+                            message: "the partial download was longer than the artifact; retrying")
+                    default: output.refused = true
+                    }
+                },
+                onBody: { bytes in
+                    if output.refused { try refusal.append(bytes) } else { try output.append(bytes) }
+                })
         } catch let error as ClientError {
             throw error
         } catch {
@@ -185,48 +166,42 @@ package final class OrchestratorConnection: Sendable {
                 status: nil, code: "unreachable",
                 message: "downloading artifact \(sha256.prefix(12)) failed: \(Self.describe(error))")
         }
-        try handle.close()
-        let digest = try Self.sha256(of: partial)
+        if output.refused {
+            let status = Int(refusal.head?.status.code ?? 0)
+            try Self.check(status, refusal.body)
+            throw ClientError(status: status, code: "http", message: "unexpected answer HTTP \(status)")
+        }
+        output.finish()
+        let digest = try FileDigest.sha256(ofFile: partial)
         guard digest == sha256 else {
-            try? FileManager.default.removeItem(at: partial)
+            try? FileManager.default.removeItem(atPath: partial)
             throw ClientError(
                 status: nil, code: "digest",
                 message:
                     "the downloaded artifact has SHA-256 \(digest.prefix(16))…, not \(sha256.prefix(16))…; discarded")
         }
         _ = try? FileManager.default.removeItem(at: file)
-        try FileManager.default.moveItem(at: partial, to: file)
+        try FileManager.default.moveItem(atPath: partial, toPath: file.path)
     }
 
     /// Uploads a file as the artifact with its SHA-256 name; returns that name.
     package func upload(file: URL) async throws -> (sha256: String, size: Int) {
-        let sha = try Self.sha256(of: file)
-        let size = ((try FileManager.default.attributesOfItem(atPath: file.path)[.size]) as? NSNumber)?.intValue ?? 0
-        var request = HTTPClientRequest(url: baseURL + "/v1/artifacts/\(sha)")
-        request.method = .PUT
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        let sha = try FileDigest.sha256(ofFile: file.path)
         let data = try Data(contentsOf: file, options: .alwaysMapped)
-        request.body = .bytes(ByteBuffer(bytes: data))
-        let response: HTTPClientResponse
+        var headers = [("Content-Type", "application/octet-stream")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        let answer = Answer(limit: 1 << 20)
         do {
-            response = try await client.execute(request, timeout: .hours(1))
+            try await exchange.run(
+                method: .PUT, url: baseURL + "/v1/artifacts/\(sha)", headers: headers, body: ByteBuffer(bytes: data),
+                timeout: .seconds(3600), onHead: { answer.head = $0 }, onBody: { try answer.append($0) })
         } catch {
             throw ClientError(
                 status: nil, code: "unreachable",
                 message: "uploading \(file.lastPathComponent) failed: \(Self.describe(error))")
         }
-        let body = try await response.body.collect(upTo: 1 << 20)
-        try Self.check(Int(response.status.code), Data(body.readableBytesView))
-        return (sha, size)
-    }
-
-    static func sha256(of file: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: file)
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        try Self.check(Int(answer.head?.status.code ?? 0), answer.body)
+        return (sha, data.count)
     }
 
     // MARK: First contact
@@ -236,24 +211,21 @@ package final class OrchestratorConnection: Sendable {
     package static func fetchAuthority(url: String, fingerprint: String) async throws -> String {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow))
-        defer { _ = client.shutdown() }
+        let exchange = HTTPExchange(tls: try NIOSSLContext(configuration: tls))
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
-        let text: String
+        let answer = Answer(limit: 1 << 16)
         do {
-            let response = try await client.execute(HTTPClientRequest(url: base + "/v1/ca"), timeout: .seconds(30))
-            guard response.status == .ok else {
-                throw ClientError(
-                    status: Int(response.status.code), code: "ca", message: "\(base) did not hand out its CA")
-            }
-            text = String(buffer: try await response.body.collect(upTo: 1 << 16))
-        } catch let error as ClientError {
-            throw error
+            try await exchange.run(
+                method: .GET, url: base + "/v1/ca", headers: [], body: nil, timeout: .seconds(30),
+                onHead: { answer.head = $0 }, onBody: { try answer.append($0) })
         } catch {
             throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(base): \(describe(error))")
         }
+        guard answer.head?.status == .ok else {
+            throw ClientError(
+                status: answer.head.map { Int($0.status.code) }, code: "ca", message: "\(base) did not hand out its CA")
+        }
+        let text = String(decoding: answer.body, as: UTF8.self)
         let certificates = try NIOSSLCertificate.fromPEMBytes(Array(text.utf8))
         guard let first = certificates.first else {
             throw ClientError(status: nil, code: "ca", message: "\(base) answered /v1/ca without a certificate")
@@ -265,6 +237,75 @@ package final class OrchestratorConnection: Sendable {
                 message: "the server's CA has fingerprint \(actual), not the one given; refusing to trust it")
         }
         return text
+    }
+}
+
+/// An answer as it arrives: its head, and its body up to a limit.
+private final class Answer: @unchecked Sendable {
+    // Written only by the one exchange that owns it, one part after the other.
+    var head: HTTPResponseHead?
+    private(set) var body = Data()
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func append(_ bytes: ByteBuffer) throws {
+        guard body.count + bytes.readableBytes <= limit else {
+            throw ClientError(status: nil, code: "too-large", message: "the answer is larger than \(limit >> 20) MiB")
+        }
+        body.append(contentsOf: bytes.readableBytesView)
+    }
+}
+
+/// The `.partial` file a download goes into, written with plain POSIX calls.
+private final class PartialFile: @unchecked Sendable {
+    // Used by the one download that owns it, one part after the other.
+    private var descriptor: Int32
+    private let path: String
+    /// The server refused: what follows is its error, not the artifact.
+    var refused = false
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Self.failure("open", path) }
+    }
+
+    func size() throws -> Int {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw Self.failure("inspect", path) }
+        return Int(status.st_size)
+    }
+
+    func truncate() throws {
+        guard ftruncate(descriptor, 0) == 0 else { throw Self.failure("truncate", path) }
+    }
+
+    func append(_ bytes: ByteBuffer) throws {
+        try bytes.withUnsafeReadableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw Self.failure("write", path)
+                }
+                offset += written
+            }
+        }
+    }
+
+    func finish() {
+        guard descriptor >= 0 else { return }
+        close(descriptor)
+        descriptor = -1
+    }
+
+    deinit { finish() }
+
+    private static func failure(_ what: String, _ path: String) -> ClientError {
+        ClientError(
+            status: nil, code: "file", message: "cannot \(what) \(path): \(String(cString: strerror(errno)))")
     }
 }
 

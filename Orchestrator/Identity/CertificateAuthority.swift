@@ -1,5 +1,7 @@
 package import Crypto
-package import Foundation
+package import FoundationEssentials
+import Glibc
+import StellwerkAPI
 import SwiftASN1
 package import X509
 
@@ -161,7 +163,7 @@ package enum CertificateFingerprint {
     }
 
     package static func of(der: [UInt8]) -> String {
-        SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: der).lowercaseHex
     }
 
     /// Accepts `AB:CD:…`, `sha256:abcd…` or plain hex, as operators copy it from different tools.

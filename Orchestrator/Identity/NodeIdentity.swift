@@ -1,5 +1,5 @@
 package import Crypto
-package import Foundation
+package import FoundationEssentials
 import X509
 
 /// A node's key pair and the certificate the orchestrator issued for it, kept in the agent's data

@@ -1,4 +1,5 @@
-package import Foundation
+package import FoundationEssentials
+import Glibc
 
 /// Writes key and certificate files: keys only ever readable by their owner.
 package enum PEMFiles {

@@ -185,9 +185,15 @@ package struct TestServerError: Error, CustomStringConvertible {
 package enum FreePort {
     /// A port nobody listens on right now (the kernel picks it; there is a small race until it is used).
     package static func find(host: String = "127.0.0.1") throws -> Int {
+        let (socketHandle, port) = try bound(host: host)
+        close(socketHandle)
+        return port
+    }
+
+    /// A socket bound to a port the kernel picks on `host`, and that port.
+    static func bound(host: String) throws -> (socket: Int32, port: Int) {
         let socketHandle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketHandle >= 0 else { throw TestServerError("cannot open a socket") }
-        defer { close(socketHandle) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
@@ -197,11 +203,31 @@ package enum FreePort {
                 bind(socketHandle, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0 else { throw TestServerError("cannot bind a socket on \(host)") }
+        guard bound == 0 else {
+            close(socketHandle)
+            throw TestServerError("cannot bind a socket on \(host)")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketHandle, $0, &length) }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (socketHandle, Int(UInt16(bigEndian: address.sin_port)))
     }
+}
+
+/// A server that takes connections (the kernel completes them) and never says a word: what a hung
+/// orchestrator looks like to a client.
+package final class SilentListener {
+    package let port: Int
+    private let socketHandle: Int32
+
+    package init(host: String = "127.0.0.1") throws {
+        (socketHandle, port) = try FreePort.bound(host: host)
+        guard listen(socketHandle, 16) == 0 else {
+            close(socketHandle)
+            throw TestServerError("cannot listen on \(host):\(port)")
+        }
+    }
+
+    deinit { close(socketHandle) }
 }

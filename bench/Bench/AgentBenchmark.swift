@@ -17,12 +17,20 @@ struct AgentBenchmark: AsyncParsableCommand {
             instances of it: once from scratch, then again with nothing to do (median of the runs). Then
             starts `stellwerk-agent run` supervising the four and samples its RSS and CPU while idle.
 
+            With --connected it then runs the platform as a municipality would, through `stellwerk up
+            --promote --detach` from the current workspace: four agents joined over mutual TLS, each
+            long-polling its orchestrator and supervising a catalog and a portal, and samples their RSS
+            and CPU once everything is healthy. That needs release builds of stellwerk, stellwerk-agent
+            and datenplattform next to the benchmark, and the local platform's addresses free.
+
             Example:
-              swift run -c release stellwerk-bench agent --runs 20 --idle-seconds 10
+              swift build -c release && .build/release/stellwerk-bench agent --runs 20 --idle-seconds 10 --connected
             """)
 
     @Option(help: "No-op applies to time (the median is reported).") var runs = 20
     @Option(help: "Seconds to sample the idle agent.") var idleSeconds = 10
+    @Flag(help: "Also measure four agents connected to an orchestrator (through `stellwerk up`).")
+    var connected = false
 
     func run() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -133,7 +141,49 @@ struct AgentBenchmark: AsyncParsableCommand {
         print(
             "  idle agent CPU:           \(String(format: "%.3f", cpu / Double(idleSeconds))) of a core (\(String(format: "%.2f", cpu)) s in \(idleSeconds) s)"
         )
+        if connected { try await measureConnected(products: products, root: root) }
     }
+
+    /// Four agents of `stellwerk up --promote`, idle after the rollout and the promotion.
+    private func measureConnected(products: URL, root: URL) async throws {
+        let state = root.appendingPathComponent("local")
+        let stellwerk = products.appendingPathComponent("stellwerk").path
+        let log = root.appendingPathComponent("up.log").path
+        let up = try Spawn.run(
+            stellwerk, ["up", "--promote", "--detach", "--state", state.path], standardOutput: log)
+        defer { _ = try? Spawn.run(stellwerk, ["down", "--state", state.path]) }
+        guard up.status == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw ValidationError("stellwerk up failed:\n\(output.suffix(2000))")
+        }
+        let processes = try JSONDecoder().decode(
+            LocalProcessesFile.self, from: Data(contentsOf: state.appendingPathComponent("processes.json")))
+        let agents = processes.pids.filter { $0.key.hasPrefix("agent:") }.sorted { $0.key < $1.key }
+        guard agents.count == 4 else { throw ValidationError("expected four agents, found \(agents.count)") }
+        // The rollout and promotion are done; give the last reports a moment before sampling.
+        try await Task.sleep(for: .seconds(5))
+        let before = agents.map { AgentProcess.cpuSeconds($0.value) }
+        var peaks = Array(repeating: 0, count: agents.count)
+        for _ in 0..<max(1, idleSeconds) {
+            try await Task.sleep(for: .seconds(1))
+            for (index, agent) in agents.enumerated() {
+                peaks[index] = max(peaks[index], AgentProcess.residentBytes(agent.value))
+            }
+        }
+        print("four agents connected over mutual TLS, two instances each (stellwerk up --promote)")
+        for (index, agent) in agents.enumerated() {
+            let cpu = AgentProcess.cpuSeconds(agent.value) - before[index]
+            let name = agent.key.dropFirst("agent:".count).padding(toLength: 20, withPad: " ", startingAt: 0)
+            print(
+                "  \(name) RSS (peak) \(Measurement.megabytes(peaks[index]))  ratio \(String(format: "%.2f", Double(peaks[index]) / 30_000_000))  CPU \(String(format: "%.3f", cpu / Double(idleSeconds))) of a core"
+            )
+        }
+    }
+}
+
+/// The part of `stellwerk up`'s processes.json the benchmark reads.
+private struct LocalProcessesFile: Decodable {
+    var pids: [String: Int32]
 }
 
 extension Measurement {
