@@ -56,6 +56,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds between reports when nothing changes.") var heartbeat = 10
 
     func run() async throws {
+        OrchestratorConnection.useOneNetworkThread()
         let stop = StopSignal()
         let loop: AgentLoop
         if let desired {
@@ -130,6 +131,9 @@ final class AgentLoop: @unchecked Sendable {
             try? encoded.write(to: desiredFile, options: .atomic)
         }
         var next = await reconciler.apply(desired.state)
+        // Installing reads and unpacks artifacts in buffers of megabytes, and glibc keeps what was
+        // freed in its per-thread arenas: an idle agent should not carry an install's peak.
+        FreedMemory.giveBack()
         next.desiredSerial = desired.serial
         serial = desired.serial
         report = next

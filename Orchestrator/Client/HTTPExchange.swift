@@ -2,14 +2,16 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
-/// One HTTP/1.1 request and its answer over a connection of its own, on plain SwiftNIO.
+/// HTTP/1.1 requests on plain SwiftNIO, each connection kept open for the next request.
 ///
-/// The agent polls every half minute and reports now and then, so a pooled client buys it nothing;
-/// leaving one out keeps the agent's resident memory small (issue #4).
-struct HTTPExchange: Sendable {
+/// The agent needs little of an HTTP client: a long-poll, a report now and then, a download. Doing
+/// just that keeps its resident memory small (issue #4), and keeping connections open spares the
+/// orchestrator a TLS handshake per request from every node.
+final class HTTPExchange: Sendable {
     /// Where a URL points: whether to speak TLS, the host to connect to, the port, and the path.
-    struct Target: Equatable, Sendable {
+    struct Target: Sendable {
         var secure: Bool
         var host: String
         var port: Int
@@ -66,22 +68,41 @@ struct HTTPExchange: Sendable {
             let name = host.contains(":") ? "[\(host)]" : host
             return port == (secure ? 443 : 80) ? name : "\(name):\(port)"
         }
+
+        /// Which kept connections can carry a request to this target.
+        var connectionKey: String { "\(secure ? "https" : "http")://\(hostHeader)" }
     }
 
     /// Why an exchange did not end with an answer.
     enum Failure: Error, CustomStringConvertible {
         case timedOut
         case closedEarly
+        /// The request failed before any of the answer arrived, for `cause`. On a kept connection
+        /// that most likely means the server had closed it while it was idle, so the request goes
+        /// again on a new one.
+        case notAnswered(cause: any Error)
 
         var description: String {
             switch self {
             case .timedOut: "no answer in time"
             case .closedEarly: "the connection was closed before the answer was complete"
+            case .notAnswered(let cause): "\(cause)"
             }
         }
     }
 
     let tls: NIOSSLContext
+    private let idle = Mutex<[String: [KeptConnection]]>([:])
+    /// At most this many idle connections per server: the agent's long-poll and its reports.
+    private static let idlePerServer = 2
+    /// A connection idle longer than this is not trusted to be open still.
+    private static let idleLimit = Duration.seconds(50)
+
+    init(tls: NIOSSLContext) {
+        self.tls = tls
+    }
+
+    deinit { closeIdleConnections() }
 
     /// Sends one request. `onHead` sees the answer's status line and headers, `onBody` each part of
     /// its body as it arrives (it is not read faster than `onBody` takes it).
@@ -93,27 +114,27 @@ struct HTTPExchange: Sendable {
         let target = try Target(url: url)
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path)
         head.headers.add(name: "Host", value: target.hostHeader)
-        head.headers.add(name: "Connection", value: "close")
         head.headers.add(name: "User-Agent", value: "stellwerk")
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         if let body { head.headers.add(name: "Content-Length", value: String(body.readableBytes)) }
-        let request = head
+        let request = KeptConnection.Request(head: head, body: body, onHead: onHead, onBody: onBody)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                let channel = try await connect(to: target)
-                try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(.head(request))
-                    if let body { try await outbound.write(.body(.byteBuffer(body))) }
-                    try await outbound.write(.end(nil))
-                    for try await part in inbound {
-                        switch part {
-                        case .head(let answer): try await onHead(answer)
-                        case .body(let bytes): try await onBody(bytes)
-                        case .end: return
-                        }
+                if let kept = self.takeIdleConnection(for: target) {
+                    do {
+                        if try await kept.send(request) { self.keep(kept, for: target) }
+                        return
+                    } catch Failure.notAnswered {
+                        // Nothing came back: send it again on a new connection.
+                        try Task.checkCancellation()
                     }
-                    throw Failure.closedEarly
+                }
+                let fresh = try await KeptConnection.open(to: target, tls: target.secure ? self.tls : nil)
+                do {
+                    if try await fresh.send(request) { self.keep(fresh, for: target) }
+                } catch Failure.notAnswered(let cause) {
+                    throw cause
                 }
             }
             group.addTask {
@@ -125,11 +146,75 @@ struct HTTPExchange: Sendable {
         }
     }
 
-    private func connect(
-        to target: Target
-    ) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
-        let tls = target.secure ? self.tls : nil
-        return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    /// Closes the connections kept for later requests.
+    func closeIdleConnections() {
+        let connections = idle.withLock { kept in
+            defer { kept = [:] }
+            return Array(kept.values.joined())
+        }
+        for connection in connections { connection.close() }
+    }
+
+    private func takeIdleConnection(for target: Target) -> KeptConnection? {
+        let (usable, stale) = idle.withLock { kept -> (KeptConnection?, [KeptConnection]) in
+            var fresh: [KeptConnection] = []
+            var stale: [KeptConnection] = []
+            for connection in kept[target.connectionKey] ?? [] {
+                if connection.isFresh(within: Self.idleLimit) {
+                    fresh.append(connection)
+                } else {
+                    stale.append(connection)
+                }
+            }
+            let usable = fresh.popLast()
+            kept[target.connectionKey] = fresh
+            return (usable, stale)
+        }
+        for connection in stale { connection.close() }
+        return usable
+    }
+
+    private func keep(_ connection: KeptConnection, for target: Target) {
+        let surplus = idle.withLock { kept -> KeptConnection? in
+            var list = kept[target.connectionKey] ?? []
+            list.append(connection)
+            let surplus = list.count > Self.idlePerServer ? list.removeFirst() : nil
+            kept[target.connectionKey] = list
+            return surplus
+        }
+        surplus?.close()
+    }
+}
+
+/// One open connection and the task that owns it, carrying one request at a time.
+///
+/// NIO hands the connection's reader and writer to a single scope, so a task keeps that scope open
+/// and takes requests from a queue; whoever sent a request waits for its answer.
+final class KeptConnection: Sendable {
+    struct Request: Sendable {
+        var head: HTTPRequestHead
+        var body: ByteBuffer?
+        var onHead: @Sendable (HTTPResponseHead) async throws -> Void
+        var onBody: @Sendable (ByteBuffer) async throws -> Void
+    }
+
+    /// A request on its way, and who waits for it: `true` when the connection may carry another.
+    private struct Job: Sendable {
+        var request: Request
+        var done: CheckedContinuation<Bool, any Error>
+    }
+
+    private let jobs: AsyncStream<Job>.Continuation
+    private let channel: any Channel
+    private let lastUsed = Mutex(ContinuousClock.now)
+
+    private init(jobs: AsyncStream<Job>.Continuation, channel: any Channel) {
+        self.jobs = jobs
+        self.channel = channel
+    }
+
+    static func open(to target: HTTPExchange.Target, tls: NIOSSLContext?) async throws -> KeptConnection {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .connect(host: target.host, port: target.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -142,5 +227,71 @@ struct HTTPExchange: Sendable {
                         wrappingChannelSynchronously: channel)
                 }
             }
+        let (stream, continuation) = AsyncStream<Job>.makeStream()
+        Task { await serve(channel, jobs: stream) }
+        return KeptConnection(jobs: continuation, channel: channel.channel)
+    }
+
+    func isFresh(within limit: Duration) -> Bool {
+        lastUsed.withLock { ContinuousClock.now - $0 < limit }
+    }
+
+    /// Sends `request` and waits until its answer has been handed over; `true` when the connection
+    /// may carry another request. Cancelling closes the connection, which ends the wait.
+    func send(_ request: Request) async throws -> Bool {
+        defer { lastUsed.withLock { $0 = .now } }
+        let channel = self.channel
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { done in
+                if case .terminated = jobs.yield(Job(request: request, done: done)) {
+                    done.resume(throwing: HTTPExchange.Failure.notAnswered(cause: HTTPExchange.Failure.closedEarly))
+                }
+            }
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    func close() {
+        jobs.finish()
+        channel.close(promise: nil)
+    }
+
+    deinit { jobs.finish() }
+
+    private static func serve(
+        _ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, jobs: AsyncStream<Job>
+    ) async {
+        // Every job is answered inside; what executeThenClose may throw on closing is of no use to anyone.
+        try? await channel.executeThenClose { inbound, outbound in
+            var answers = inbound.makeAsyncIterator()
+            for await job in jobs {
+                var answered = false
+                do {
+                    try await outbound.write(.head(job.request.head))
+                    if let body = job.request.body { try await outbound.write(.body(.byteBuffer(body))) }
+                    try await outbound.write(.end(nil))
+                    var keepAlive = false
+                    receiving: while true {
+                        guard let part = try await answers.next() else {
+                            throw HTTPExchange.Failure.closedEarly
+                        }
+                        switch part {
+                        case .head(let head):
+                            answered = true
+                            keepAlive = head.isKeepAlive
+                            try await job.request.onHead(head)
+                        case .body(let bytes): try await job.request.onBody(bytes)
+                        case .end: break receiving
+                        }
+                    }
+                    job.done.resume(returning: keepAlive)
+                    if !keepAlive { return }
+                } catch {
+                    job.done.resume(throwing: answered ? error : HTTPExchange.Failure.notAnswered(cause: error))
+                    return
+                }
+            }
+        }
     }
 }

@@ -49,8 +49,17 @@ package final class OrchestratorConnection: Sendable {
             ))
     }
 
-    /// Nothing stays open between calls; kept so callers need not know that.
-    package func shutdown() async {}
+    /// For a process whose only network traffic is this client (the agent): one event-loop thread
+    /// instead of one per core, so its memory is the same on a 2-core and a 32-core server. Call it
+    /// once, before the first request.
+    package static func useOneNetworkThread() {
+        NIOSingletons.groupLoopCountSuggestion = 1
+    }
+
+    /// Closes the connections kept open for the next call.
+    package func shutdown() async {
+        exchange.closeIdleConnections()
+    }
 
     static let encoder = WireJSON.encoder()
     static let decoder = WireJSON.decoder()
@@ -116,7 +125,10 @@ package final class OrchestratorConnection: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPExchange.Failure { return error.description }
+        if let error = error as? HTTPExchange.Failure {
+            if case .notAnswered(let cause) = error { return describe(cause) }
+            return error.description
+        }
         if let error = error as? ChannelError, case .connectTimeout = error { return "connection timed out" }
         if let error = error as? NIOConnectionError {
             return error.connectionErrors.first.map { "\($0.error)" } ?? "cannot connect"

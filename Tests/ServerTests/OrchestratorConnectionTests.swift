@@ -63,8 +63,81 @@ import Testing
         #expect(error?.message.contains("cannot reach https://127.0.0.1:\(port)/health") == true)
     }
 
+    @Test(.timeLimit(.minutes(1)), arguments: [false, true])
+    func calls_reuseTheirConnection_andGoAgainWhenTheServerHadClosedIt(serverCloses: Bool) async throws {
+        let server = try PlainHTTPServer(closeAfterEachAnswer: serverCloses)
+        defer { server.stop() }
+        let connection = try OrchestratorConnection(
+            url: "http://127.0.0.1:\(server.port)", authority: try Self.someAuthority())
+        for _ in 0..<3 {
+            let answer = try await connection.call("GET", "/health")
+            #expect(answer.status == 200)
+            #expect(String(decoding: answer.body, as: UTF8.self) == "ok")
+        }
+        // Kept open, one connection carries all three; closed by the server after each answer (as an
+        // idle one may be), each call notices and goes again on a new one, unseen by the caller.
+        #expect(server.connections == (serverCloses ? 3 : 1))
+        await connection.shutdown()
+    }
+
     /// A CA certificate to trust; nothing in these tests gets as far as checking it.
     static func someAuthority() throws -> String {
         try CertificateAuthority.loadOrCreate(in: try Fixtures.temporaryFolder("connection")).certificatePEM
+    }
+}
+
+/// An HTTP/1.1 server that answers every request "200 ok" without asking to close, and either keeps
+/// the connection open or closes it right after the answer.
+final class PlainHTTPServer: @unchecked Sendable {
+    let port: Int
+    private let socketHandle: Int32
+    private let closeAfterEachAnswer: Bool
+    private let lock = NSLock()
+    private var accepted = 0
+    private var open: [Int32] = []
+
+    init(closeAfterEachAnswer: Bool) throws {
+        self.closeAfterEachAnswer = closeAfterEachAnswer
+        let listener = try SilentListener()
+        port = listener.port
+        socketHandle = listener.takeSocket()
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    var connections: Int { lock.withLock { accepted } }
+
+    func stop() {
+        shutdown(socketHandle, Int32(SHUT_RDWR))
+        close(socketHandle)
+        for client in lock.withLock({ open }) { shutdown(client, Int32(SHUT_RDWR)) }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(socketHandle, nil, nil)
+            guard client >= 0 else { return }
+            lock.withLock {
+                accepted += 1
+                open.append(client)
+            }
+            Thread.detachNewThread { [self] in serve(client) }
+        }
+    }
+
+    private func serve(_ client: Int32) {
+        defer { close(client) }
+        var request: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(client, &buffer, buffer.count)
+            guard count > 0 else { return }
+            request += buffer[..<count]
+            while let end = request.firstRange(of: Array("\r\n\r\n".utf8)) {
+                request.removeSubrange(..<end.upperBound)
+                let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
+                guard write(client, answer, answer.count) == answer.count else { return }
+                if closeAfterEachAnswer { return }
+            }
+        }
     }
 }

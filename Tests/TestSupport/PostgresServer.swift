@@ -219,7 +219,7 @@ package enum FreePort {
 /// orchestrator looks like to a client.
 package final class SilentListener {
     package let port: Int
-    private let socketHandle: Int32
+    private var socketHandle: Int32
 
     package init(host: String = "127.0.0.1") throws {
         (socketHandle, port) = try FreePort.bound(host: host)
@@ -229,5 +229,12 @@ package final class SilentListener {
         }
     }
 
-    deinit { close(socketHandle) }
+    /// Hands the listening socket over to a caller that will accept on it (and close it).
+    package func takeSocket() -> Int32 {
+        let handle = socketHandle
+        socketHandle = -1
+        return handle
+    }
+
+    deinit { if socketHandle >= 0 { close(socketHandle) } }
 }
