@@ -11,27 +11,10 @@ import Testing
     @Test func up_promote_servesEveryPrintedURL_andCtrlC_leavesNoProcessBehind() async throws {
         let state = try Fixtures.temporaryFolder("stellwerk-up")
         defer { try? FileManager.default.removeItem(at: state) }
-        let output = state.deletingLastPathComponent().appendingPathComponent("\(state.lastPathComponent).out")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let up = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("stellwerk").path,
-            ["up", "--promote", "--state", state.path], environment: ["NO_COLOR": "1"],
-            directory: Fixtures.repositoryRoot.path, standardOutput: output.path, wait: false
-        ).pid
-        try Spawn.whenThisProcessEnds(
-            "tr '\\0' ' ' < /proc/\(up)/cmdline 2>/dev/null | grep -qF '\(state.path)' && kill -INT \(up)")
-        func printed() -> String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
-        let deadline = ContinuousClock.now + .seconds(300)
-        while !printed().contains("Stellwerk local platform is ready."), ContinuousClock.now < deadline {
-            var status: Int32 = 0
-            if waitpid(up, &status, WNOHANG) == up {
-                Issue.record("stellwerk up ended early: \(printed())")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        let (up, printed) = try await Self.startUp(["--promote"], state: state)
         let text = printed()
         #expect(text.contains("Stellwerk local platform is ready."), "\(text)")
+        guard text.contains("Stellwerk local platform is ready.") else { return }
 
         // Every printed URL answers; both environments, every site.
         let urls = text.split(separator: "\n").compactMap { line -> String? in
@@ -93,6 +76,51 @@ import Testing
         }
         #expect(left.isEmpty, "processes left behind: \(left)")
         #expect(printed().contains("Stopped"), "\(printed())")
+    }
+
+    @Test func down_fromAnotherTerminal_endsTheWaitingUp() async throws {
+        let state = try Fixtures.temporaryFolder("stellwerk-up-down")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let (up, printed) = try await Self.startUp([], state: state)
+        try #require(printed().contains("Stellwerk local platform is ready."), "\(printed())")
+
+        let down = try await ProcessRunner.run("stellwerk", ["down", "--state", state.path])
+        #expect(down.status == 0, "\(down.standardError)")
+        let deadline = ContinuousClock.now + .seconds(60)
+        var status: Int32 = 0
+        var ended = false
+        while !ended, ContinuousClock.now < deadline {
+            ended = waitpid(up, &status, WNOHANG) == up
+            if !ended { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(ended, "stellwerk up still waits after stellwerk down")
+        #expect(status == 0)
+        #expect(printed().contains("The local platform was stopped; leaving."), "\(printed())")
+    }
+
+    /// Starts `stellwerk up` in the foreground as a user would, and waits until it says it is ready
+    /// (or has ended); returns its process and what it has printed so far.
+    static func startUp(_ arguments: [String], state: URL) async throws -> (pid_t, @Sendable () -> String) {
+        let output = state.appendingPathExtension("out")
+        let up = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk").path,
+            ["up", "--state", state.path] + arguments, environment: ["NO_COLOR": "1"],
+            directory: Fixtures.repositoryRoot.path, standardOutput: output.path, wait: false
+        ).pid
+        try Spawn.whenThisProcessEnds(
+            "tr '\\0' ' ' < /proc/\(up)/cmdline 2>/dev/null | grep -qF '\(state.path)' && kill -INT \(up)")
+        let printed: @Sendable () -> String = { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+        let deadline = ContinuousClock.now + .seconds(300)
+        while !printed().contains("Stellwerk local platform is ready."), ContinuousClock.now < deadline {
+            if kill(up, 0) != 0
+                || (try? String(contentsOfFile: "/proc/\(up)/stat", encoding: .utf8))?.contains(") Z") == true
+            {
+                Issue.record("stellwerk up ended early: \(printed())")
+                break
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return (up, printed)
     }
 
     @Test func up_withAServicePortTaken_saysWhichOne_andStartsNothing() async throws {

@@ -117,7 +117,17 @@ struct UpCommand: AsyncParsableCommand {
             return
         }
         terminal.line("Press Ctrl-C to stop everything (or run `stellwerk down --state \(platform.folder.path)`).")
-        while true { try await Task.sleep(for: .seconds(3600)) }
+        // Also leave when the orchestrator is gone (`stellwerk down` from another terminal), instead
+        // of waiting for a Ctrl-C that has nothing left to stop.
+        let server = platform.readProcesses()?.pids["server"] ?? 0
+        while LocalProcesses.isRunning(server, marker: platform.folder.path) {
+            try await Task.sleep(for: .seconds(1))
+        }
+        let stopped = platform.down()
+        terminal.line(
+            stopped == 0
+                ? "The local platform was stopped; leaving."
+                : "The orchestrator has stopped; stopped \(stopped) more process(es) and leaving.")
     }
 
     // MARK: Orchestrator and operators
