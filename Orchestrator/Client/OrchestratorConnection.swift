@@ -72,15 +72,13 @@ package final class OrchestratorConnection: Sendable {
         _ method: String, _ path: String, body: Data? = nil, headers: [(String, String)] = [],
         timeoutSeconds: Int64? = nil
     ) async throws -> (status: Int, body: Data, headers: [(String, String)]) {
-        var headers = headers
-        if let token { headers.append(("Authorization", "Bearer \(token)")) }
-        if body != nil { headers.append(("Content-Type", "application/json")) }
-        let answer = Answer(limit: 64 << 20)
+        let answer: Answer
         do {
-            try await exchange.run(
-                method: HTTPMethod(rawValue: method), url: baseURL + path, headers: headers,
+            answer = try await exchange.collect(
+                method: HTTPMethod(rawValue: method), url: baseURL + path,
+                headers: authorized(headers + (body != nil ? [("Content-Type", "application/json")] : [])),
                 body: body.map { ByteBuffer(bytes: $0) }, timeout: timeoutSeconds.map { .seconds($0) } ?? timeout,
-                onHead: { answer.head = $0 }, onBody: { try answer.append($0) })
+                limit: 64 << 20)
         } catch let error as ClientError {
             throw error
         } catch {
@@ -116,6 +114,11 @@ package final class OrchestratorConnection: Sendable {
         try Self.check(answer.status, answer.body)
     }
 
+    /// `headers` with the operator's token, when this connection has one.
+    private func authorized(_ headers: [(String, String)]) -> [(String, String)] {
+        token.map { headers + [("Authorization", "Bearer \($0)")] } ?? headers
+    }
+
     static func check(_ status: Int, _ body: Data) throws {
         guard status >= 400 else { return }
         if let error = try? decoder.decode(ErrorBody.self, from: body) {
@@ -145,10 +148,8 @@ package final class OrchestratorConnection: Sendable {
         let partial = file.path + ".partial"
         let output = try PartialFile(path: partial)
         defer { output.finish() }
-        var headers: [(String, String)] = []
-        if let token { headers.append(("Authorization", "Bearer \(token)")) }
         let offset = try output.size()
-        if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
+        let headers = authorized(offset > 0 ? [("Range", "bytes=\(offset)-")] : [])
         let refusal = Answer(limit: 1 << 20)
         do {
             try await exchange.run(
@@ -200,13 +201,12 @@ package final class OrchestratorConnection: Sendable {
     package func upload(file: URL) async throws -> (sha256: String, size: Int) {
         let sha = try FileDigest.sha256(ofFile: file.path)
         let data = try Data(contentsOf: file, options: .alwaysMapped)
-        var headers = [("Content-Type", "application/octet-stream")]
-        if let token { headers.append(("Authorization", "Bearer \(token)")) }
-        let answer = Answer(limit: 1 << 20)
+        let answer: Answer
         do {
-            try await exchange.run(
-                method: .PUT, url: baseURL + "/v1/artifacts/\(sha)", headers: headers, body: ByteBuffer(bytes: data),
-                timeout: .seconds(3600), onHead: { answer.head = $0 }, onBody: { try answer.append($0) })
+            answer = try await exchange.collect(
+                method: .PUT, url: baseURL + "/v1/artifacts/\(sha)",
+                headers: authorized([("Content-Type", "application/octet-stream")]), body: ByteBuffer(bytes: data),
+                timeout: .seconds(3600), limit: 1 << 20)
         } catch {
             throw ClientError(
                 status: nil, code: "unreachable",
@@ -225,11 +225,10 @@ package final class OrchestratorConnection: Sendable {
         tls.certificateVerification = .none
         let exchange = HTTPExchange(tls: try NIOSSLContext(configuration: tls))
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
-        let answer = Answer(limit: 1 << 16)
+        let answer: Answer
         do {
-            try await exchange.run(
-                method: .GET, url: base + "/v1/ca", headers: [], body: nil, timeout: .seconds(30),
-                onHead: { answer.head = $0 }, onBody: { try answer.append($0) })
+            answer = try await exchange.collect(
+                method: .GET, url: base + "/v1/ca", headers: [], body: nil, timeout: .seconds(30), limit: 1 << 16)
         } catch {
             throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(base): \(describe(error))")
         }
@@ -253,7 +252,7 @@ package final class OrchestratorConnection: Sendable {
 }
 
 /// An answer as it arrives: its head, and its body up to a limit.
-private final class Answer: @unchecked Sendable {
+final class Answer: @unchecked Sendable {
     // Written only by the one exchange that owns it, one part after the other.
     var head: HTTPResponseHead?
     private(set) var body = Data()
@@ -266,6 +265,19 @@ private final class Answer: @unchecked Sendable {
             throw ClientError(status: nil, code: "too-large", message: "the answer is larger than \(limit >> 20) MiB")
         }
         body.append(contentsOf: bytes.readableBytesView)
+    }
+}
+
+extension HTTPExchange {
+    /// Sends one request and keeps its whole answer, its body up to `limit` bytes.
+    func collect(
+        method: HTTPMethod, url: String, headers: [(String, String)], body: ByteBuffer?, timeout: Duration, limit: Int
+    ) async throws -> Answer {
+        let answer = Answer(limit: limit)
+        try await run(
+            method: method, url: url, headers: headers, body: body, timeout: timeout,
+            onHead: { answer.head = $0 }, onBody: { try answer.append($0) })
+        return answer
     }
 }
 

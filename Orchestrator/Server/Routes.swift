@@ -374,7 +374,7 @@ struct Routes: Sendable {
             try? handle.close()
             throw error
         }
-        let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let actual = hasher.finalize().lowercaseHex
         guard actual == sha else {
             throw APIError.badRequest("the uploaded bytes have SHA-256 \(actual), not \(sha)")
         }

@@ -80,6 +80,22 @@ import Testing
         await connection.shutdown()
     }
 
+    @Test(.timeLimit(.minutes(1))) func download_ofBytesWithAnotherDigest_isDiscarded() async throws {
+        let server = try PlainHTTPServer(closeAfterEachAnswer: false)
+        defer { server.stop() }
+        let connection = try OrchestratorConnection(
+            url: "http://127.0.0.1:\(server.port)", authority: try Self.someAuthority())
+        let file = try Fixtures.temporaryFolder("download").appendingPathComponent("artifact.tar")
+        let expected = String(repeating: "ab", count: 32)
+        let error = await #expect(throws: ClientError.self) {
+            try await connection.download(sha256: expected, to: file)
+        }
+        #expect(error?.code == "digest")
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+        #expect(!FileManager.default.fileExists(atPath: file.path + ".partial"))
+        await connection.shutdown()
+    }
+
     /// A CA certificate to trust; nothing in these tests gets as far as checking it.
     static func someAuthority() throws -> String {
         try CertificateAuthority.loadOrCreate(in: try Fixtures.temporaryFolder("connection")).certificatePEM

@@ -73,7 +73,7 @@ struct LocalPlatform {
         guard !FileManager.default.fileExists(atPath: secretsFile.path) else { return }
         var bytes = [UInt8](repeating: 0, count: 24)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let token = bytes.map { String(format: "%02x", $0) }.joined()
+        let token = bytes.lowercaseHex
         let data = try JSONSerialization.data(withJSONObject: ["catalog-admin-token": token], options: [.sortedKeys])
         _ = FileManager.default.createFile(
             atPath: secretsFile.path, contents: data, attributes: [.posixPermissions: 0o600])

@@ -1,4 +1,5 @@
 import Crypto
+import StellwerkAPI
 
 /// Loads and validates a whole Stellwerk folder: every error of every file, at once.
 ///
@@ -201,27 +202,18 @@ package struct WorkspaceLoader: Sendable {
             hasher.update(data: Array(String(bytes.count).utf8) + [0])
             hasher.update(data: bytes)
         }
-        return Digest.hex(hasher.finalize())
+        return hasher.finalize().lowercaseHex
     }
 }
 
 /// SHA-256 helpers that give lowercase hex, the form every digest in Stellwerk is written in.
 package enum Digest {
     package static func sha256(_ text: String) -> String {
-        hex(SHA256.hash(data: Array(text.utf8)))
+        SHA256.hash(data: Array(text.utf8)).lowercaseHex
     }
 
     package static func sha256(_ bytes: [UInt8]) -> String {
-        hex(SHA256.hash(data: bytes))
+        SHA256.hash(data: bytes).lowercaseHex
     }
 
-    package static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }
