@@ -7,6 +7,10 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// The top-level folders are the roles: `Orchestrator/` (the control plane), `Agents/` (the node
+// agent), `Services/` (the platform services), and `Shared/` for what two or more of them use. A role
+// imports `Shared/` and its own modules, never another role's; `scripts/check-layout` (run by
+// `scripts/test`) holds the code and this file to that, and docs/development.md draws the graph.
 let package = Package(
     name: "stellwerk",
     platforms: [.macOS(.v14)],
@@ -25,29 +29,91 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // swift-configuration support is not used; leaving that trait out keeps it out of the build.
         .package(
             url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
-        // MARK: System libraries (C), linked from the Debian -dev packages
+        // MARK: Shared: what two or more roles use
+
+        // C system libraries, linked from the Debian -dev packages.
         .systemLibrary(
-            name: "CSQLite", path: "Orchestrator/SystemLibraries/CSQLite",
+            name: "CSQLite", path: "Shared/SystemLibraries/CSQLite",
             pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(
-            name: "CLibPQ", path: "Orchestrator/SystemLibraries/CLibPQ",
+            name: "CLibPQ", path: "Shared/SystemLibraries/CLibPQ",
             pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(
-            name: "CLibSSH2", path: "Orchestrator/SystemLibraries/CLibSSH2",
-            pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
 
-        // MARK: Shared wire types (orchestrator, CLI, agent)
+        // The wire between orchestrator, CLI and agent: messages, endpoints, states, the OpenAPI
+        // document. No dependencies, so every role can link it cheaply.
         .target(
-            name: "StellwerkAPI", path: "Orchestrator/API",
+            name: "StellwerkAPI", path: "Shared/API",
+            swiftSettings: strictSettings),
+        // Signed release manifests, digests, archives that cannot escape their folder.
+        .target(
+            name: "Artifacts",
+            dependencies: ["StellwerkAPI", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/Artifacts",
+            swiftSettings: strictSettings),
+        // A node's key, certificate request and certificate, and the orchestrator it trusts.
+        .target(
+            name: "Identity",
+            dependencies: [
+                "StellwerkAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Shared/Identity",
+            swiftSettings: strictSettings),
+        // HTTP/1.1 requests on plain SwiftNIO: the orchestrator client, the agent's health probes and
+        // the portal's catalog client share it.
+        .target(
+            name: "HTTPTransport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Shared/HTTPTransport",
+            swiftSettings: strictSettings),
+        // How the CLI and the agent call the orchestrator: typed endpoints over HTTPS with a pinned CA
+        // and client certificates.
+        .target(
+            name: "OrchestratorClient",
+            dependencies: [
+                "StellwerkAPI", "Identity", "Artifacts", "HTTPTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Shared/Client",
+            swiftSettings: strictSettings),
+        // SQLite and PostgreSQL connections behind one small SQL interface.
+        .target(
+            name: "Database",
+            dependencies: ["CSQLite"],
+            path: "Shared/Database",
+            swiftSettings: strictSettings),
+        // Apart from the rest, so the agent (SQLite only) does not load libpq and the libraries it
+        // pulls in (TLS, Kerberos, LDAP): about 5 MB of its resident memory.
+        .target(
+            name: "PostgresDatabase",
+            dependencies: ["Database", "CLibPQ"],
+            path: "Shared/PostgresDatabase",
+            swiftSettings: strictSettings),
+        // Prometheus's text format, one renderer for the orchestrator, the agent and the services.
+        .target(
+            name: "Telemetry",
+            path: "Shared/Telemetry",
             swiftSettings: strictSettings),
 
-        // MARK: Pure core: model, validation, planning (no I/O)
+        // MARK: Orchestrator: the control plane
+
+        // The pure core: model, validation, planning (no I/O).
         .target(
             name: "Model",
             dependencies: [
@@ -62,102 +128,66 @@ let package = Package(
             dependencies: ["Model", "StellwerkAPI"],
             path: "Orchestrator/Planner",
             swiftSettings: strictSettings),
-
-        // MARK: Databases: SQLite and PostgreSQL connections behind one small SQL interface
+        // Files on disk: the workspace folder, snapshots and saved plans.
         .target(
-            name: "Database",
-            dependencies: ["CSQLite"],
-            path: "Orchestrator/Database",
-            exclude: ["Postgres"],
+            name: "WorkspaceFiles",
+            dependencies: ["Model"],
+            path: "Orchestrator/WorkspaceFiles",
             swiftSettings: strictSettings),
-        // Apart from the rest, so the agent (SQLite only) does not load libpq and the libraries it
-        // pulls in (TLS, Kerberos, LDAP): about 5 MB of its resident memory.
-        .target(
-            name: "PostgresDatabase",
-            dependencies: ["Database", "CLibPQ"],
-            path: "Orchestrator/Database/Postgres",
-            swiftSettings: strictSettings),
-
-        // MARK: State store: SQLite (embedded default) and PostgreSQL, one contract
+        // The state store: SQLite (embedded default) and PostgreSQL, one contract.
         .target(
             name: "Store",
-            dependencies: ["StellwerkAPI", "Model", "Database", "PostgresDatabase"],
+            dependencies: [
+                "StellwerkAPI", "Database", "PostgresDatabase", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Orchestrator/Store",
             swiftSettings: strictSettings),
-
-        // MARK: Identity: the orchestrator's certificate authority and the agents' keys and certificates
+        // The orchestrator's certificate authority: the server's certificate and one per node.
         .target(
-            name: "Identity",
+            name: "Authority",
             dependencies: [
-                "StellwerkAPI",
+                "StellwerkAPI", "Identity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
-            path: "Orchestrator/Identity",
+            path: "Orchestrator/Authority",
             swiftSettings: strictSettings),
-
-        // MARK: Server: agent API (mTLS), operator API, rollout engine
+        // The server: agent API (mTLS), operator API, rollout and promotion engines.
         .target(
             name: "Server",
             dependencies: [
-                "StellwerkAPI", "Model", "Planner", "Store", "Identity", "Artifacts", "WorkspaceFiles",
+                "StellwerkAPI", "Store", "Authority", "Identity", "Artifacts", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             path: "Orchestrator/Server",
             swiftSettings: strictSettings),
-
-        // MARK: Client: how the CLI and the agent talk to the server (HTTPS, pinned CA, client certificates)
-        .target(
-            name: "OrchestratorClient",
+        .executableTarget(
+            name: "StellwerkCLI",
             dependencies: [
-                "StellwerkAPI", "Identity", "Artifacts",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "Server", "OrchestratorClient",
+                "Identity", "Artifacts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Orchestrator/Client",
+            path: "Orchestrator/CLI",
             swiftSettings: strictSettings),
 
-        // MARK: Files on disk: the workspace folder, snapshots and saved plans
-        .target(
-            name: "WorkspaceFiles",
-            dependencies: ["Model", "StellwerkAPI"],
-            path: "Orchestrator/WorkspaceFiles",
-            swiftSettings: strictSettings),
+        // MARK: Agents: the node agent
 
-        // MARK: Artifacts: signed release manifests, digests, archives that cannot escape their folder
-        .target(
-            name: "Artifacts",
-            dependencies: ["StellwerkAPI", .product(name: "Crypto", package: "swift-crypto")],
-            path: "Agents/Artifacts",
-            swiftSettings: strictSettings),
-
-        // MARK: The agent's operations: start, stop, supervise and health-check service processes
+        // The agent's operations: install, render, migrate, start, stop, supervise, health-check.
         .target(
             name: "AgentCore",
             dependencies: [
                 "StellwerkAPI", "Artifacts", "Database", .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Agents/Core",
-            swiftSettings: strictSettings),
-
-        // MARK: Executables
-        .executableTarget(
-            name: "StellwerkCLI",
-            dependencies: [
-                "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "Server", "OrchestratorClient",
-                "Identity", "Artifacts", "Catalog", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Orchestrator/CLI",
             swiftSettings: strictSettings),
         .executableTarget(
             name: "Agent",
@@ -175,11 +205,28 @@ let package = Package(
                 .unsafeFlags(
                     ["-static-stdlib", "-l_FoundationCShims", "-l_FoundationCollections"], .when(platforms: [.linux]))
             ]),
+
+        // MARK: Services: the platform services
+
+        // What every service needs: its configuration file, /health, /metrics, request logs, and a
+        // graceful stop.
+        .target(
+            name: "ServiceSupport",
+            dependencies: [
+                "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Services/Support",
+            swiftSettings: strictSettings),
         .target(
             name: "Catalog",
             dependencies: [
-                "Database", "PostgresDatabase", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "ServiceSupport", "Database", "PostgresDatabase", "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Services/Catalog",
@@ -187,17 +234,19 @@ let package = Package(
         .target(
             name: "Portal",
             dependencies: [
-                "Catalog", .product(name: "Hummingbird", package: "hummingbird"),
+                "ServiceSupport", "HTTPTransport", "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Services/Portal",
             swiftSettings: strictSettings),
         .executableTarget(
             name: "Datenplattform",
             dependencies: [
-                "Catalog", "Portal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Catalog", "Portal", "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Datenplattform",
@@ -209,8 +258,7 @@ let package = Package(
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
                 "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
-                "Datenplattform", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "Datenplattform", "HTTPTransport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Bench",
@@ -223,7 +271,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "TestSupport",
-            dependencies: ["Model", "Planner", "StellwerkAPI", "WorkspaceFiles"],
+            dependencies: ["Model", "Planner", "StellwerkAPI", "WorkspaceFiles", "HTTPTransport"],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings),
         .testTarget(
@@ -268,23 +316,19 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "StellwerkCLI", "stellwerk-test-service", "Server", "OrchestratorClient", "Identity",
-                "StellwerkAPI", "Store", "Artifacts", "TestSupport",
+                "StellwerkCLI", "stellwerk-test-service", "Server", "OrchestratorClient", "Identity", "Authority",
+                "StellwerkAPI", "Store", "Artifacts", "TestSupport", "HTTPTransport",
             ],
             path: "Tests/ServerTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceTests",
-            dependencies: [
-                "Catalog", "Portal", "Datenplattform", "TestSupport",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
+            dependencies: ["Catalog", "Portal", "Datenplattform", "TestSupport", "HTTPTransport"],
             path: "Tests/ServiceTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",
-            dependencies: ["CSQLite", "CLibPQ", "CLibSSH2"],
+            dependencies: ["CSQLite", "CLibPQ"],
             path: "Tests/SystemLibraryTests",
             swiftSettings: strictSettings),
     ]

@@ -37,8 +37,10 @@ package enum StartProcess {
         // so the recorded process ID is the service's own. It first closes every descriptor above 2:
         // the list above is taken before the spawn, and a socket another thread opens in between (a
         // health probe's, say) would otherwise live on in the service and hold that connection open.
+        // No redirection on the loop: an `exec` inside a redirected loop makes that redirection
+        // permanent, and the service's stderr would end in it instead of the log.
         let script =
-            #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; cd "$0" && exec "$@""#
+            #"for fd in /proc/$$/fd/*; do n=${fd##*/}; case $n in 0|1|2) ;; *) eval "exec $n>&-" ;; esac; done; cd "$0" && exec "$@""#
         // setpriv (util-linux) drops to the service's user and groups just before the service runs.
         let switchUser =
             user.map { ["/usr/bin/setpriv", "--reuid=\($0.uid)", "--regid=\($0.gid)", "--init-groups", "--"] } ?? []

@@ -73,7 +73,7 @@ package struct OrchestratorServer: Sendable {
         tls.certificateVerification = .optionalVerification
         tls.minimumTLSVersion = .tlsv12
 
-        let router = Router(context: ServerContext.self)
+        let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware(logger: logger))
         let authenticator = Authenticator(store: store)

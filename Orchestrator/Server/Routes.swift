@@ -6,6 +6,7 @@ import Identity
 import NIOCore
 import StellwerkAPI
 import Store
+import Telemetry
 import X509
 
 /// Every HTTP route of the server.
@@ -150,24 +151,31 @@ struct Routes: Sendable {
     }
 
     private func metricsText() async throws -> Response {
-        var gauges: [(name: String, help: String, labels: String, value: Double)] = []
-        var byConnection: [String: Int] = [:]
+        var page = PrometheusText()
+        page.counter(
+            "stellwerk_http_requests_total", help: "HTTP requests answered, by method, route and status.",
+            samples: metrics.requests.samples())
+        var byConnection: [[String]: Int] = [:]
         for node in try await store.nodes() {
-            byConnection[
-                "environment=\"\(node.environment)\",connection=\"\(node.connection.rawValue)\"", default: 0] += 1
+            byConnection[[node.environment, node.connection.rawValue], default: 0] += 1
         }
-        for (labels, count) in byConnection.sorted(by: { $0.key < $1.key }) {
-            gauges.append(("stellwerk_nodes", "Known nodes by environment and connection.", labels, Double(count)))
-        }
+        page.gauge(
+            "stellwerk_nodes", help: "Known nodes by environment and connection.",
+            samples: byConnection.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map {
+                PrometheusText.Sample(
+                    labels: [("environment", $0.key[0]), ("connection", $0.key[1])], value: Double($0.value))
+            })
         var byState: [String: Int] = [:]
         for rollout in try await store.rollouts() { byState[rollout.state, default: 0] += 1 }
-        for (state, count) in byState.sorted(by: { $0.key < $1.key }) {
-            gauges.append(("stellwerk_rollouts", "Rollouts by state.", "state=\"\(state)\"", Double(count)))
-        }
-        gauges.append(("stellwerk_event_subscribers", "Open /v1/events streams.", "", Double(hub.subscriberCount)))
+        page.gauge(
+            "stellwerk_rollouts", help: "Rollouts by state.",
+            samples: byState.sorted { $0.key < $1.key }.map {
+                PrometheusText.Sample(labels: [("state", $0.key)], value: Double($0.value))
+            })
+        page.gauge("stellwerk_event_subscribers", help: "Open /v1/events streams.", value: Double(hub.subscriberCount))
         return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render(gauges: gauges))))
+            status: .ok, headers: [.contentType: PrometheusText.contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: page.text)))
     }
 
     // MARK: Enrollment

@@ -1,6 +1,7 @@
+package import Authority
 import Crypto
 package import Foundation
-package import Identity
+import Identity
 
 /// The server's data folder: its CA (`ca/`), the TLS certificate it serves (`tls/`), the Ed25519
 /// key that signs releases (`signing.key`), the artifacts it hands to agents (`artifacts/`), and a

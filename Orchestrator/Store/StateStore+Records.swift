@@ -1,6 +1,5 @@
 import Database
 package import Foundation
-import Model
 package import StellwerkAPI
 
 // MARK: Releases

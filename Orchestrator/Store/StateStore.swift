@@ -1,6 +1,5 @@
 import Database
 package import Foundation
-import Model
 import PostgresDatabase
 
 /// Everything the orchestrator knows, in SQLite (embedded default) or PostgreSQL, behind one API.

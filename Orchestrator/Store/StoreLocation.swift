@@ -1,5 +1,4 @@
 import Database
-import Model
 
 /// Where the state lives: `sqlite:PATH` (the embedded default) or `postgres://user@host:port/db`.
 package enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
@@ -44,12 +43,5 @@ package enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Replaces the password in `user:password@` and in a `password=` query parameter.
-    package static func redact(_ url: String) -> String {
-        var text = SimpleURL.redacted(url)
-        if let range = text.range(of: "password=") {
-            let end = text[range.upperBound...].firstIndex(of: "&") ?? text.endIndex
-            text.replaceSubrange(range.upperBound..<end, with: "***")
-        }
-        return text
-    }
+    package static func redact(_ url: String) -> String { ConnectionURL.redacted(url) }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+import ServiceSupport
 
 /// The catalog's configuration file (`catalog.yaml`, rendered by the agent from the blueprint).
 package struct CatalogConfiguration: Sendable {
@@ -73,12 +73,12 @@ package struct CatalogConfiguration: Sendable {
             file.database.hasPrefix("sqlite:") || file.database.hasPrefix("postgres://")
                 || file.database.hasPrefix("postgresql://")
         else {
-            throw CatalogStartError(
+            throw ServiceStartError(
                 "\(path): database must be sqlite:PATH or a postgres:// URL, not '\(file.database.split(separator: ":").first ?? "")…'"
             )
         }
         guard (1...65535).contains(file.listen.port) else {
-            throw CatalogStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
+            throw ServiceStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
         }
         return CatalogConfiguration(
             host: file.listen.host, port: file.listen.port,
@@ -87,35 +87,5 @@ package struct CatalogConfiguration: Sendable {
             siteTitle: file.siteTitle ?? "Offene Daten", publisher: file.dcat?.publisher ?? "",
             contributorID: file.dcat?.contributorId ?? "", pageSize: file.dcat?.pageSize ?? 100,
             logLevel: file.logLevel ?? "info")
-    }
-}
-
-/// Reads a service's YAML configuration file, for the catalog and the portal alike: a file that
-/// cannot be read, a missing key or a wrong type is one line naming the file and the key.
-package enum ServiceConfigurationFile {
-    package static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(CatalogStartError) -> T {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CatalogStartError("\(path): cannot read the configuration file")
-        }
-        do {
-            return try YAMLDecoder().decode(T.self, from: text, userInfo: [:])
-        } catch let error as DecodingError {
-            throw CatalogStartError("\(path): \(describe(error))")
-        } catch {
-            throw CatalogStartError("\(path): \(error)")
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context, _ key: (any CodingKey)? = nil) -> String {
-            (context.codingPath + (key.map { [$0] } ?? [])).map(\.stringValue).joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "missing key '\(path(context, key))'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "'\(path(context))' has the wrong type: \(context.debugDescription)"
-        case .dataCorrupted(let context): return "not valid YAML: \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }

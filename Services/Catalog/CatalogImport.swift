@@ -1,4 +1,5 @@
 import Foundation
+import ServiceSupport
 
 /// Loads a catalog file (`{"organizations": [...], "datasets": [...]}`, each in CKAN's shape) through
 /// the same actions the API runs, so imported data passes the same checks. Existing organisations
@@ -10,16 +11,16 @@ package struct CatalogImport {
 
     package func load(_ path: String) async throws -> (organizations: Int, datasets: Int) {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CatalogStartError("\(path): cannot read it")
+            throw ServiceStartError("\(path): cannot read it")
         }
         guard case .object(let file) = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            throw CatalogStartError("\(path): not a JSON object with organizations and datasets")
+            throw ServiceStartError("\(path): not a JSON object with organizations and datasets")
         }
         var organizations = 0
         var datasets = 0
         for (index, item) in (Self.items(file["organizations"])).enumerated() {
             guard case .object(let fields) = item, let name = fields["name"]?.text else {
-                throw CatalogStartError("\(path): organizations[\(index)] has no name")
+                throw ServiceStartError("\(path): organizations[\(index)] has no name")
             }
             if try await actions.store.organization(name) != nil { continue }
             try await run("organization_create", fields, what: "organizations[\(index)] (\(name))", in: path)
@@ -27,7 +28,7 @@ package struct CatalogImport {
         }
         for (index, item) in Self.items(file["datasets"]).enumerated() {
             guard case .object(let fields) = item, let name = fields["name"]?.text else {
-                throw CatalogStartError("\(path): datasets[\(index)] has no name")
+                throw ServiceStartError("\(path): datasets[\(index)] has no name")
             }
             var values = fields
             let action: String
@@ -47,7 +48,7 @@ package struct CatalogImport {
         do {
             _ = try await actions.perform(action, Parameters(fields), authorized: true)
         } catch let error as CatalogError {
-            throw CatalogStartError("\(path): \(what): \(error.message)")
+            throw ServiceStartError("\(path): \(what): \(error.message)")
         }
     }
 

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 package import Logging
 import NIOCore
-import Synchronization
+import ServiceSupport
+import Telemetry
 
 /// The catalog over HTTP: the CKAN Action API under `/api/action/NAME` and `/api/3/action/NAME`
 /// (GET with query parameters, POST with a JSON or form body), `/health` and `/metrics`. Every
@@ -10,7 +11,8 @@ import Synchronization
 package struct CatalogServer: Sendable {
     package let actions: CatalogActions
     package let logger: Logger
-    private let counts = RequestCounts()
+    /// CKAN API requests by action and status, for `/metrics`.
+    private let requests = Counters(labels: ["action", "status"])
 
     package init(actions: CatalogActions, logger: Logger) {
         self.actions = actions
@@ -19,7 +21,16 @@ package struct CatalogServer: Sendable {
 
     /// Serves until SIGTERM or SIGINT; `onRunning` gets the bound port.
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let router = Router()
+        let router = ServiceHTTP.router(
+            logger: logger,
+            health: {
+                do {
+                    try await actions.store.ping()
+                    return nil
+                } catch {
+                    return "the store does not answer"
+                }
+            }, metrics: { await metrics(into: &$0) })
         for prefix in ["/api/action", "/api/3/action"] {
             router.get("\(prefix)/{name}") { request, context in try await self.handle(request, context) }
             router.post("\(prefix)/{name}") { request, context in try await self.handle(request, context) }
@@ -34,21 +45,15 @@ package struct CatalogServer: Sendable {
             let file = context.parameters.get("file") ?? ""
             return await self.rdf(request) { endpoints, _ in try await endpoints.dataset(file) }
         }
-        router.get("/health") { _, _ in await self.health() }
-        router.get("/metrics") { _, _ in await self.metrics() }
         let configuration = actions.configuration
-        let app = Application(
-            router: router,
-            configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "stellwerk-catalog"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
-        try await app.runService()
+        try await ServiceHTTP.serve(
+            router, host: configuration.host, port: configuration.port, name: "catalog", logger: logger,
+            onRunning: onRunning)
     }
 
     private func handle(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let action = context.parameters.get("name") ?? ""
         let help = "\(actions.configuration.publicURL)/api/3/action/help_show?name=\(action)"
-        let started = ContinuousClock.now
         let response: Response
         do {
             let parameters = try await Self.parameters(of: request)
@@ -65,9 +70,8 @@ package struct CatalogServer: Sendable {
             logger.error("catalog: \(action) failed: \(error)")
             response = Self.failure(CatalogError(.badRequest, "Internal error"), help: help, status: 500)
         }
-        counts.add(action: action, status: response.status.code)
-        logger.info(
-            "\(request.method.rawValue) \(action) \(response.status.code) \(ContinuousClock.now - started)")
+        let known = CatalogActions.readActions.contains(action) || CatalogActions.writeActions.contains(action)
+        requests.add([known ? action : "unknown", String(response.status.code)])
         return response
     }
 
@@ -141,33 +145,16 @@ package struct CatalogServer: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 
-    private func health() async -> Response {
-        do {
-            try await actions.store.ping()
-            return Self.json(Data(#"{"status": "ok"}"#.utf8))
-        } catch {
-            return Self.json(
-                Data(#"{"status": "unavailable", "reason": "the store does not answer"}"#.utf8), status: 503)
-        }
-    }
-
-    private func metrics() async -> Response {
-        var lines = [
-            "# HELP catalog_action_requests_total CKAN API requests, by action and status.",
-            "# TYPE catalog_action_requests_total counter",
-        ]
-        for (labels, value) in counts.snapshot() { lines.append("catalog_action_requests_total{\(labels)} \(value)") }
+    private func metrics(into page: inout PrometheusText) async {
+        page.counter(
+            "catalog_action_requests_total", help: "CKAN API requests, by action and status.",
+            samples: requests.samples())
         if let organizations = try? await actions.store.organizations(groups: false) {
-            lines += [
-                "# HELP catalog_datasets Public, active datasets.", "# TYPE catalog_datasets gauge",
-                "catalog_datasets \(organizations.reduce(0) { $0 + ($1.packageCount ?? 0) })",
-                "# HELP catalog_organizations Organisations.", "# TYPE catalog_organizations gauge",
-                "catalog_organizations \(organizations.count)",
-            ]
+            page.gauge(
+                "catalog_datasets", help: "Public, active datasets.",
+                value: Double(organizations.reduce(0) { $0 + ($1.packageCount ?? 0) }))
+            page.gauge("catalog_organizations", help: "Organisations.", value: Double(organizations.count))
         }
-        return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
     }
 
     static func failure(_ error: CatalogError, help: String, status: Int? = nil) -> Response {
@@ -183,16 +170,4 @@ package struct CatalogServer: Sendable {
             status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json;charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
-}
-
-/// Requests by action and status, for `/metrics`.
-final class RequestCounts: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
-
-    func add(action: String, status: Int) {
-        let known = CatalogActions.readActions.contains(action) || CatalogActions.writeActions.contains(action)
-        counts.withLock { $0["action=\"\(known ? action : "unknown")\",status=\"\(status)\"", default: 0] += 1 }
-    }
-
-    func snapshot() -> [(String, Int)] { counts.withLock { $0 }.sorted { $0.key < $1.key } }
 }

@@ -1,6 +1,7 @@
 import Database
 package import Foundation
 import PostgresDatabase
+import ServiceSupport
 import Synchronization
 
 /// The catalog's datasets, organisations and search index in SQLite (WAL): each dataset as its CKAN
@@ -66,6 +67,11 @@ package final class CatalogStore: Sendable {
 
     package static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }
 
+    /// The migrations as a release manifest names them (`catalog-0001`, …), in order.
+    package static var migrationIDs: [String] {
+        migrations.map { String(format: "catalog-%04d", $0.version) }
+    }
+
     /// Stands for the dialect's own full-text table in the migration list.
     private static let textTable = "-- full-text table"
 
@@ -79,16 +85,16 @@ package final class CatalogStore: Sendable {
                 do {
                     opened.append(try PostgresConnection(url: location, shownURL: shown))
                 } catch {
-                    throw CatalogStartError(error.description)
+                    throw ServiceStartError(error.description)
                 }
             }
         } else {
             guard location.hasPrefix("sqlite:") else {
-                throw CatalogStartError("database '\(location)' is neither sqlite:PATH nor a postgres:// URL")
+                throw ServiceStartError("database '\(location)' is neither sqlite:PATH nor a postgres:// URL")
             }
             let path = String(location.dropFirst("sqlite:".count))
             guard create || FileManager.default.fileExists(atPath: path) else {
-                throw CatalogStartError(
+                throw ServiceStartError(
                     "the catalog database \(path) does not exist; run `datenplattform catalog migrate --config FILE` first"
                 )
             }
@@ -106,12 +112,7 @@ package final class CatalogStore: Sendable {
     }
 
     /// A database URL fit for messages: the password replaced.
-    static func withoutPassword(_ url: String) -> String {
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"),
-            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
-        else { return url }
-        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
-    }
+    static func withoutPassword(_ url: String) -> String { ConnectionURL.redacted(url) }
 
     package func close() { pool.close() }
 
@@ -136,7 +137,7 @@ package final class CatalogStore: Sendable {
                     try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.integer(0)
                     ?? 0
                 guard current <= Self.latestSchemaVersion else {
-                    throw CatalogStartError(
+                    throw ServiceStartError(
                         "the catalog database has schema version \(current), newer than this datenplattform knows (\(Self.latestSchemaVersion)); run the newer release"
                     )
                 }
@@ -174,11 +175,24 @@ package final class CatalogStore: Sendable {
 
     // MARK: Organisations and groups
 
+    /// One organisation or group by ID or name, with how many public, active datasets it has (CKAN
+    /// always shows `package_count`).
     package func organization(_ idOrName: String) async throws -> Organization? {
         try await pool.withConnection { connection in
-            try connection.query(
-                "SELECT document FROM organizations WHERE id = $1 OR name = $1", .text(idOrName)
-            ).first.map { try Self.decode(Organization.self, $0.text(0)) }
+            guard
+                let row = try connection.query(
+                    "SELECT document FROM organizations WHERE id = $1 OR name = $1", .text(idOrName)
+                ).first
+            else { return nil }
+            var organization = try Self.decode(Organization.self, row.text(0))
+            organization.packageCount =
+                try connection.query(
+                    """
+                    SELECT COUNT(*) FROM package_facets f JOIN packages p ON p.id = f.package
+                    WHERE f.field = $1 AND f.value = $2 AND p.state = 'active' AND p.private = 0
+                    """, .text(organization.isOrganization ? "organization" : "groups"), .text(organization.name)
+                ).first?.integer(0) ?? 0
+            return organization
         }
     }
 
@@ -444,10 +458,4 @@ package enum CatalogJSON {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
     }()
-}
-
-/// A reason the catalog cannot start or migrate, said in one line.
-package struct CatalogStartError: Error, CustomStringConvertible {
-    package var description: String
-    package init(_ description: String) { self.description = description }
 }

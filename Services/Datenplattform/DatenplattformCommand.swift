@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Logging
 import Portal
+import ServiceSupport
 
 /// The platform services' entry point (`datenplattform catalog|portal|visualization|sensors`).
 @main
@@ -19,9 +20,13 @@ struct DatenplattformCommand: AsyncParsableCommand {
               datenplattform catalog import seed.json --config catalog.yaml
               datenplattform catalog --config catalog.yaml
               datenplattform portal --config portal.yaml
+              datenplattform migrations
             """,
         version: "0.2.0-dev",
-        subcommands: [CatalogCommand.self, PortalCommand.self, NotBuilt.Visualization.self, NotBuilt.Sensors.self])
+        subcommands: [
+            CatalogCommand.self, PortalCommand.self, NotBuilt.Visualization.self, NotBuilt.Sensors.self,
+            MigrationsCommand.self,
+        ])
 }
 
 /// `datenplattform catalog`: serve, migrate, import.
@@ -36,7 +41,7 @@ struct CatalogCommand: AsyncParsableCommand {
         var config: String
 
         func load() throws -> CatalogConfiguration {
-            do { return try CatalogConfiguration.load(config) } catch let error as CatalogStartError {
+            do { return try CatalogConfiguration.load(config) } catch let error as ServiceStartError {
                 throw ValidationError(error.description)
             }
         }
@@ -71,7 +76,7 @@ struct CatalogCommand: AsyncParsableCommand {
 
         static func open(_ configuration: CatalogConfiguration) throws -> CatalogStore {
             do { return try CatalogStore(location: configuration.database, create: false) } catch let error
-                as CatalogStartError
+                as ServiceStartError
             {
                 throw ValidationError(error.description)
             }
@@ -93,7 +98,7 @@ struct CatalogCommand: AsyncParsableCommand {
                     applied.isEmpty
                         ? "catalog schema is current (version \(CatalogStore.latestSchemaVersion))"
                         : "catalog schema migrated: applied \(applied.map(String.init).joined(separator: ", "))")
-            } catch let error as CatalogStartError {
+            } catch let error as ServiceStartError {
                 throw ValidationError(error.description)
             }
         }
@@ -105,17 +110,23 @@ struct CatalogCommand: AsyncParsableCommand {
             abstract: "Load organisations and datasets from a JSON file (CKAN's shape); running it again updates them.")
         @OptionGroup var options: Options
         @Argument(help: ArgumentHelp("The catalog file.", valueName: "FILE")) var file: String
+        @Flag(help: "Load nothing when the catalog holds datasets already (to seed a new catalog once).")
+        var onlyIfEmpty = false
 
         func run() async throws {
             let configuration = try options.load()
             let store = try Serve.open(configuration)
             defer { store.close() }
+            if onlyIfEmpty, try await !store.packageNames(includePrivate: true, limit: 1, offset: 0).isEmpty {
+                print("the catalog holds datasets already; imported nothing")
+                return
+            }
             do {
                 let (organizations, datasets) = try await CatalogImport(
                     actions: CatalogActions(store: store, configuration: configuration)
                 ).load(file)
                 print("imported \(organizations) new organisation(s) and \(datasets) dataset(s) from \(file)")
-            } catch let error as CatalogStartError {
+            } catch let error as ServiceStartError {
                 throw ValidationError(error.description)
             }
         }
@@ -130,7 +141,7 @@ struct PortalCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration: PortalConfiguration
-        do { configuration = try PortalConfiguration.load(config) } catch let error as PortalStartError {
+        do { configuration = try PortalConfiguration.load(config) } catch let error as ServiceStartError {
             throw ValidationError(error.description)
         }
         let server = PortalServer(configuration: configuration, logger: Logger(label: "datenplattform.portal"))
@@ -154,5 +165,20 @@ enum NotBuilt {
             commandName: "sensors", abstract: "The sensor service (not built yet).")
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
         func run() throws { throw ValidationError("the sensor service is not built yet") }
+    }
+}
+
+/// `datenplattform migrations`: what a release of this build migrates, for its manifest.
+struct MigrationsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrations",
+        abstract: "List the data migrations this build brings, in order, one per line.",
+        discussion: """
+            `stellwerk release create` and `stellwerk up` record them in the release manifest, so an agent
+            knows which schema each release's data is at and when going back needs a backup.
+            """)
+
+    func run() {
+        for id in CatalogStore.migrationIDs { print(id) }
     }
 }

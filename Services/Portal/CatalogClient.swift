@@ -1,13 +1,17 @@
-import AsyncHTTPClient
-import Catalog
 import Foundation
-import NIOCore
+import HTTPTransport
 
 /// Reads the catalog through its CKAN API, the way any other CKAN client does, so one central
 /// catalog can serve every municipality's portal.
 struct CatalogClient: Sendable {
     let baseURL: String
     let timeout: Int64
+    private let http = HTTPExchange()
+
+    init(baseURL: String, timeout: Int64) {
+        self.baseURL = baseURL
+        self.timeout = timeout
+    }
 
     /// The catalog did not answer, or not as a CKAN catalog does.
     struct Unavailable: Error {
@@ -26,7 +30,7 @@ struct CatalogClient: Sendable {
             var items: [Item]
         }
         var count: Int
-        var results: [Package]
+        var results: [CKANDataset]
         var searchFacets: [String: Facet]
     }
 
@@ -35,38 +39,42 @@ struct CatalogClient: Sendable {
         var result: Result?
     }
 
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
+
     func search(_ parameters: [(String, String)]) async throws -> SearchResult {
         try await call("package_search", parameters)
     }
 
-    func package(_ name: String) async throws -> Package { try await call("package_show", [("id", name)]) }
+    func package(_ name: String) async throws -> CKANDataset { try await call("package_show", [("id", name)]) }
 
-    func organizations() async throws -> [Organization] {
+    func organizations() async throws -> [CKANOrganization] {
         try await call("organization_list", [("all_fields", "true")])
     }
 
-    func organization(_ name: String) async throws -> Organization {
+    func organization(_ name: String) async throws -> CKANOrganization {
         try await call("organization_show", [("id", name)])
     }
 
-    func groups() async throws -> [Organization] { try await call("group_list", [("all_fields", "true")]) }
+    func groups() async throws -> [CKANOrganization] { try await call("group_list", [("all_fields", "true")]) }
 
     private func call<Result: Decodable>(_ action: String, _ parameters: [(String, String)]) async throws -> Result {
         var components = URLComponents(string: "\(baseURL)/api/3/action/\(action)")
         components?.queryItems = parameters.map { URLQueryItem(name: $0.0, value: $0.1) }
         guard let url = components?.url?.absoluteString else { throw Unavailable(reason: "bad catalog address") }
-        let response: HTTPClientResponse
-        let body: ByteBuffer
+        let answer: HTTPAnswer
         do {
-            response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(timeout))
-            body = try await response.body.collect(upTo: 32 << 20)
+            answer = try await http.fetch(url, timeout: .seconds(timeout))
         } catch {
             throw Unavailable(reason: "\(error)")
         }
-        if response.status.code == 404 { throw NotFound() }
-        guard response.status.code == 200 else { throw Unavailable(reason: "HTTP \(response.status.code)") }
+        if answer.status == 404 { throw NotFound() }
+        guard answer.status == 200 else { throw Unavailable(reason: "HTTP \(answer.status)") }
         do {
-            let envelope = try CatalogJSON.decoder.decode(Envelope<Result>.self, from: Data(body.readableBytesView))
+            let envelope = try Self.decoder.decode(Envelope<Result>.self, from: answer.body)
             guard envelope.success, let result = envelope.result else { throw Unavailable(reason: "no result") }
             return result
         } catch let error as Unavailable {

@@ -1,5 +1,5 @@
-import Catalog
 import Foundation
+import ServiceSupport
 
 /// The portal's configuration file (`portal.yaml`, rendered by the agent from the blueprint).
 package struct PortalConfiguration: Sendable {
@@ -70,14 +70,14 @@ package struct PortalConfiguration: Sendable {
         do {
             file = try ServiceConfigurationFile.decode(File.self, from: path)
         } catch {
-            throw PortalStartError(error.description)
+            throw ServiceStartError(error.description)
         }
         guard let language = PortalLanguage(rawValue: file.language ?? "de") else {
-            throw PortalStartError("\(path): language must be de or en, not '\(file.language ?? "")'")
+            throw ServiceStartError("\(path): language must be de or en, not '\(file.language ?? "")'")
         }
         let timeout = file.catalog.timeout ?? "5s"
         guard let seconds = Self.seconds(timeout), seconds > 0 else {
-            throw PortalStartError("\(path): catalog.timeout '\(timeout)' is not a duration such as 5s or 1m")
+            throw ServiceStartError("\(path): catalog.timeout '\(timeout)' is not a duration such as 5s or 1m")
         }
         func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
         return PortalConfiguration(
@@ -96,10 +96,4 @@ package struct PortalConfiguration: Sendable {
         default: return nil
         }
     }
-}
-
-/// A reason the portal cannot start, in one line.
-package struct PortalStartError: Error, CustomStringConvertible {
-    package var description: String
-    package init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,3 @@
-import Catalog
 import Foundation
 
 /// The portal's pages as HTML, in one language. Links keep the language the visitor chose.
@@ -74,7 +73,7 @@ struct PortalPages {
 
     // MARK: Pages
 
-    func home(newest: [Package], categories: [Organization]) -> String {
+    func home(newest: [CKANDataset], categories: [CKANOrganization]) -> String {
         let themes = categories.filter { ($0.packageCount ?? 0) > 0 }.map { group in
             "<li><a href=\"\(link("/dataset"))?groups=\(urlEncode(group.name))\">\(escape(group.title))</a> <span class=\"meta\">(\(group.packageCount ?? 0))</span></li>"
         }.joined(separator: "\n")
@@ -171,7 +170,7 @@ struct PortalPages {
                 """)
     }
 
-    func resultItem(_ package: Package) -> String {
+    func resultItem(_ package: CKANDataset) -> String {
         let formats = Set(package.resources.map { $0.format.uppercased() }.filter { !$0.isEmpty }).sorted()
         return """
             <li><h3><a href="\(link("/dataset/\(urlEncode(package.name))"))">\(escape(package.title))</a></h3>
@@ -181,7 +180,7 @@ struct PortalPages {
             """
     }
 
-    func dataset(_ package: Package) -> String {
+    func dataset(_ package: CKANDataset) -> String {
         let rdf = "\(configuration.catalogPublicURL)/dataset/\(urlEncode(package.name))"
         let alternates = [
             ("ttl", "text/turtle", "Turtle"), ("rdf", "application/rdf+xml", "RDF/XML"),
@@ -246,7 +245,7 @@ struct PortalPages {
                 """, head: head)
     }
 
-    func organizations(_ list: [Organization]) -> String {
+    func organizations(_ list: [CKANOrganization]) -> String {
         page(
             title: text.organizations,
             body: """
@@ -257,7 +256,7 @@ struct PortalPages {
                 """)
     }
 
-    func organization(_ organization: Organization, datasets: CatalogClient.SearchResult) -> String {
+    func organization(_ organization: CKANOrganization, datasets: CatalogClient.SearchResult) -> String {
         page(
             title: organization.title,
             body: """

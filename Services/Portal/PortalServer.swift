@@ -1,10 +1,10 @@
-import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
 package import Logging
 import NIOCore
-import Synchronization
+import ServiceSupport
+import Telemetry
 
 /// The portal over HTTP: server-rendered pages in German and English (`/en/…`, `/de/…`, or the
 /// configured language without a prefix), one stylesheet of its own, `/health` and `/metrics`.
@@ -14,7 +14,8 @@ package struct PortalServer: Sendable {
     package let configuration: PortalConfiguration
     package let logger: Logger
     private let catalog: CatalogClient
-    private let counts = PageCounts()
+    /// Pages served by kind and status, for `/metrics`.
+    private let pageCounts = Counters(labels: ["page", "status"])
     static let rows = 20
 
     package init(configuration: PortalConfiguration, logger: Logger) {
@@ -24,13 +25,13 @@ package struct PortalServer: Sendable {
     }
 
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let router = Router()
-        router.get("/health") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status": "ok"}"#)))
-        }
-        router.get("/metrics") { _, _ in self.metrics() }
+        // Healthy while it serves: a catalog that does not answer is shown to visitors as a clear page.
+        let router = ServiceHTTP.router(
+            logger: logger,
+            metrics: { page in
+                page.counter(
+                    "portal_pages_total", help: "Pages served, by kind and status.", samples: pageCounts.samples())
+            })
         router.get("/static/portal.css") { _, _ in
             Response(
                 status: .ok,
@@ -46,12 +47,9 @@ package struct PortalServer: Sendable {
         }
         router.get("/") { request, _ in await self.page(request) }
         router.get("/**") { request, _ in await self.page(request) }
-        let app = Application(
-            router: router,
-            configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "stellwerk-portal"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
-        try await app.runService()
+        try await ServiceHTTP.serve(
+            router, host: configuration.host, port: configuration.port, name: "portal", logger: logger,
+            onRunning: onRunning)
     }
 
     private func page(_ request: Request) async -> Response {
@@ -99,7 +97,7 @@ package struct PortalServer: Sendable {
             logger.error("portal: \(request.uri.path): \(error)")
             (status, html, kind) = (503, pages.unavailable(), "catalog-unavailable")
         }
-        counts.add(page: kind, status: status)
+        pageCounts.add([kind, String(status)])
         return Response(
             status: HTTPResponse.Status(code: status),
             headers: [
@@ -135,24 +133,4 @@ package struct PortalServer: Sendable {
         return pages.search(
             PortalPages.Search(q: q, sort: sort, page: page, filters: filters), result: result, rows: Self.rows)
     }
-
-    private func metrics() -> Response {
-        var lines = [
-            "# HELP portal_pages_total Pages served, by kind and status.", "# TYPE portal_pages_total counter",
-        ]
-        for (labels, value) in counts.snapshot() { lines.append("portal_pages_total{\(labels)} \(value)") }
-        return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
-    }
-}
-
-final class PageCounts: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
-
-    func add(page: String, status: Int) {
-        counts.withLock { $0["page=\"\(page)\",status=\"\(status)\"", default: 0] += 1 }
-    }
-
-    func snapshot() -> [(String, Int)] { counts.withLock { $0 }.sorted { $0.key < $1.key } }
 }

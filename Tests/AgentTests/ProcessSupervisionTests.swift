@@ -84,6 +84,23 @@ import Testing
         #expect(result.detail.hasPrefix("the process exited"))
     }
 
+    @Test func serviceStandardError_reachesItsLogFile() async throws {
+        let port = try FreePort.find()
+        let (process, folder) = try start(["--crash-after", "0.2"], port: port)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        while clock.now < deadline {
+            _ = waitpid(process.pid, nil, WNOHANG)
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(!process.isRunning)
+        // The crash message goes to stderr: an operator reading the log must see why it ended.
+        let log = try String(contentsOf: folder.appendingPathComponent("service.log"), encoding: .utf8)
+        #expect(log.contains("test-service \(process.pid) listening"), "\(log)")
+        #expect(log.contains("test-service: crashing as asked"), "\(log)")
+    }
+
     @Test func probes_reportRefusedPortsAndCommandExitStatus() async throws {
         let closed = try FreePort.find()
         let folder = try Fixtures.temporaryFolder()

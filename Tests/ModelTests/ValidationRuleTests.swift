@@ -85,6 +85,19 @@ import WorkspaceFiles
         #expect(diagnostic.hint == "did you mean '\(example.suggestion)'?")
     }
 
+    @Test func unknownKey_inAParameter_isTheOnlyError_notAMissingValueAtEverySite() throws {
+        // A misspelt `default:` would otherwise make the parameter required, and every site that relies
+        // on the default would get an error of its own for one typo in the blueprint.
+        let files = try Fixtures.files(
+            changing: FixturePath.api, "port: {type: port, default: 9001}", to: "port: {type: port, defualt: 9001}")
+        let diagnostic = try onlyError(files)
+        let at = try position(of: "defualt:", in: files[FixturePath.api])
+        expect(
+            diagnostic, file: FixturePath.api, line: at.line, column: at.column,
+            message: "unknown key 'defualt' in parameter 'port' of blueprint 'api'")
+        #expect(diagnostic.hint == "did you mean 'default'?")
+    }
+
     @Test func unknownKey_whenNothingIsClose_listsTheAllowedKeys() throws {
         let files = try Fixtures.files(changing: FixturePath.live, "soak: 24h", to: "zzz: 24h")
         let diagnostic = try onlyError(files)

@@ -1,4 +1,6 @@
+import Authority
 import Foundation
+import HTTPTransport
 import Identity
 import TestSupport
 import Testing
@@ -39,7 +41,7 @@ import Testing
         "ftp://host/x", "127.0.0.1:8443", "https://:8443/", "https://host:port/", "https://host:70000/", "",
     ])
     func target_refusesWhatIsNoHTTPURL(_ url: String) {
-        #expect(throws: ClientError.self) { try HTTPExchange.Target(url: url) }
+        #expect(throws: HTTPExchange.Failure.self) { try HTTPExchange.Target(url: url) }
     }
 
     @Test(.timeLimit(.minutes(1))) func call_toAServerThatNeverAnswers_endsAtItsTimeout_withAClearMessage() async throws

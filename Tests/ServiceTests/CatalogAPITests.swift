@@ -78,6 +78,11 @@ import Testing
         let list = try #require(organizations.result as? [[String: Any]])
         #expect(list.count == 6)
         #expect(list.first { $0["name"] as? String == "stadt-kaiserslautern" }?["package_count"] as? Int == 3)
+        let organization = try await catalog.get(
+            "/api/3/action/organization_show", [("id", "stadt-kaiserslautern")])
+        #expect((organization.result as? [String: Any])?["package_count"] as? Int == 3, "\(organization.text)")
+        let group = try await catalog.get("/api/3/action/group_show", [("id", "envi")])
+        #expect(((group.result as? [String: Any])?["package_count"] as? Int ?? 0) > 0, "\(group.text)")
         let names = try await catalog.get("/api/3/action/package_list")
         #expect((names.result as? [String])?.count == 10)
         let groups = try await catalog.get("/api/3/action/group_list")
@@ -89,6 +94,12 @@ import Testing
         let status = try await catalog.get("/api/3/action/status_show")
         #expect((status.result as? [String: Any])?["ckan_version"] as? String != nil)
         #expect(try await catalog.get("/health").status == 200)
+        // Uptime monitors and `curl -I` ask with HEAD: every GET route answers it, without a body.
+        for path in ["/health", "/api/3/action/package_list", "/catalog.ttl", "/metrics"] {
+            let head = try await catalog.head(path)
+            #expect(head.status == 200, "HEAD \(path)")
+            #expect(head.text.isEmpty, "HEAD \(path)")
+        }
         let metrics = try await catalog.get("/metrics")
         #expect(metrics.text.contains(#"catalog_action_requests_total{action="package_show",status="200"} 2"#))
         #expect(metrics.text.contains("catalog_datasets 10"))

@@ -1,6 +1,5 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
+import HTTPTransport
 import TestSupport
 import Testing
 
@@ -89,14 +88,18 @@ final class CatalogProcess: @unchecked Sendable {
     func get(_ path: String, _ query: [(String, String)] = [], token: String? = nil) async throws -> Reply {
         var components = URLComponents(string: url + path)!
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
-        var request = HTTPClientRequest(url: components.url!.absoluteString)
-        if let token { request.headers.add(name: "Authorization", value: token) }
-        return try await send(request)
+        return try await send(
+            .GET, components.url!.absoluteString, headers: token.map { [("Authorization", $0)] } ?? [])
     }
 
-    /// A GET of any address, with the response headers.
-    func fetch(_ address: String) async throws -> Reply {
-        try await send(HTTPClientRequest(url: address))
+    /// A HEAD request, as uptime monitors and `curl -I` send it.
+    func head(_ path: String) async throws -> Reply {
+        try await send(.HEAD, url + path)
+    }
+
+    /// A GET (or another method without a body) of any address, with the response headers.
+    func fetch(_ address: String, method: HTTPExchange.Method = .GET) async throws -> Reply {
+        try await send(method, address)
     }
 
     /// A POST with a JSON body (or raw bytes).
@@ -105,29 +108,27 @@ final class CatalogProcess: @unchecked Sendable {
     )
         async throws -> Reply
     {
-        var request = HTTPClientRequest(url: url + path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let token { request.headers.add(name: header, value: token) }
+        var headers = [("Content-Type", "application/json")]
+        if let token { headers.append((header, token)) }
         let body = try raw.map { Data($0.utf8) } ?? JSONSerialization.data(withJSONObject: json ?? [:])
-        request.body = .bytes(ByteBuffer(bytes: body))
-        return try await send(request)
+        return try await send(.POST, url + path, headers: headers, body: body)
     }
 
     func action(_ name: String, _ parameters: [String: Any] = [:], token: String? = nil) async throws -> Reply {
         try await post("/api/3/action/\(name)", json: parameters, token: token)
     }
 
-    private func send(_ request: HTTPClientRequest) async throws -> Reply {
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        let data = Data(bytes.readableBytesView)
-        let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        var headers: [String: String] = [:]
-        for header in response.headers { headers[header.name.lowercased()] = header.value }
-        return Reply(
-            status: Int(response.status.code), body: body, text: String(decoding: data, as: UTF8.self), headers: headers
-        )
+    private static let http = HTTPExchange()
+
+    private func send(
+        _ method: HTTPExchange.Method, _ address: String, headers: [(String, String)] = [], body: Data? = nil
+    ) async throws -> Reply {
+        let answer = try await Self.http.fetch(
+            address, method: method, headers: headers, body: body, timeout: .seconds(30), limit: 64 << 20)
+        let body = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any] ?? [:]
+        var fields: [String: String] = [:]
+        for field in answer.headers { fields[field.name.lowercased()] = field.value }
+        return Reply(status: answer.status, body: body, text: answer.text, headers: fields)
     }
 }
 

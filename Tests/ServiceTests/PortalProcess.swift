@@ -52,4 +52,13 @@ final class PortalProcess: @unchecked Sendable {
     func get(_ path: String) async throws -> CatalogProcess.Reply {
         try await catalog.fetch(url + path)
     }
+
+    func head(_ path: String) async throws -> CatalogProcess.Reply {
+        try await catalog.fetch(url + path, method: .HEAD)
+    }
+
+    /// What the portal wrote to its log so far.
+    var log: String {
+        (try? String(contentsOf: catalog.root.appendingPathComponent("portal.log"), encoding: .utf8)) ?? ""
+    }
 }

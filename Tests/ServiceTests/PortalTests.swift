@@ -14,6 +14,14 @@ import Testing
 
         let home = try await portal.get("/")
         #expect(home.status == 200)
+        for path in ["/", "/dataset?q=Pegel", "/static/portal.css", "/health"] {
+            let head = try await portal.head(path)
+            #expect(head.status == 200, "HEAD \(path)")
+            #expect(head.text.isEmpty, "HEAD \(path)")
+        }
+        // One log line per request, without the query: what a visitor searched for is theirs.
+        #expect(portal.log.contains("HEAD /dataset 200"), "\(portal.log)")
+        #expect(!portal.log.contains("Pegel"), "\(portal.log)")
         #expect(home.text.contains("<html lang=\"de\">"))
         #expect(home.text.contains("<label class=\"visually-hidden\" for=\"q\">Datensätze durchsuchen</label>"))
         #expect(home.text.contains("Haushalt der Stadt Kaiserslautern 2026"), "the newest dataset")

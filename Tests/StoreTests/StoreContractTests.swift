@@ -11,7 +11,7 @@ import Testing
 /// One contract, run unchanged against SQLite and PostgreSQL.
 @Suite struct StoreContractTests {
     private func withStore(_ kind: StoreKind, _ body: (StateStore, StoreFixture) async throws -> Void) async throws {
-        guard let fixture = try StoreFixture.make(kind) else { return }
+        let fixture = try StoreFixture.make(kind)
         let store = try await fixture.open()
         defer { store.close() }
         try await body(store, fixture)
@@ -33,7 +33,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func open_whenTheSchemaIsNewerThanKnown_refusesWithAClearMessage(kind: StoreKind) async throws {
-        guard let fixture = try StoreFixture.make(kind) else { return }
+        let fixture = try StoreFixture.make(kind)
         try await fixture.open().close()
         try await fixture.tamper("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)")
         await #expect {
@@ -47,7 +47,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func open_atTheFirstSchemaVersion_isMigratedForwardKeepingData(kind: StoreKind) async throws {
-        guard let fixture = try StoreFixture.make(kind) else { return }
+        let fixture = try StoreFixture.make(kind)
         let old = try await fixture.open(schemaVersion: 1)
         #expect(try await old.schemaVersion() == 1)
         old.close()
@@ -118,7 +118,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func desiredState_whenTwoWritersRace_exactlyOneWins(kind: StoreKind) async throws {
-        guard let fixture = try StoreFixture.make(kind) else { return }
+        let fixture = try StoreFixture.make(kind)
         let first = try await fixture.open()
         let second = try await fixture.open()
         defer {
@@ -287,7 +287,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func lease_whenTwoClientsContendConcurrently_neverHasTwoHolders(kind: StoreKind) async throws {
-        guard let fixture = try StoreFixture.make(kind) else { return }
+        let fixture = try StoreFixture.make(kind)
         let first = try await fixture.open()
         let second = try await fixture.open()
         defer {

@@ -1,10 +1,9 @@
 import CLibPQ
-import CLibSSH2
 import CSQLite
 import Testing
 
 /// The C libraries link and answer: a broken -dev package or pkg-config entry fails here, early,
-/// rather than in the store or SSH code that needs them.
+/// rather than in the store code that needs them.
 @Suite struct SystemLibraryTests {
     @Test func sqlite_whenLinked_reportsVersion3WithWAL() {
         #expect(sqlite3_libversion_number() >= 3_035_000)
@@ -27,15 +26,5 @@ import Testing
         // PQlibVersion gives major * 10000 + minor; Debian 12 ships 15.x.
         #expect(PQlibVersion() >= 120_000)
         #expect(PQisthreadsafe() == 1)
-    }
-
-    @Test func libssh2_whenLinked_reportsVersionAndInitialises() throws {
-        let version = try #require(libssh2_version(0))
-        #expect(String(cString: version).hasPrefix("1."))
-        #expect(libssh2_init(0) == 0)
-        let session = cssh2_session_init()
-        #expect(session != nil)
-        libssh2_session_free(session)
-        libssh2_exit()
     }
 }

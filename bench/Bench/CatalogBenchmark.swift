@@ -1,7 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Catalog
 import Foundation
+import HTTPTransport
 import TestSupport
 
 /// The catalog under load (issue: `package_search` with text and facets at p95 < 20 ms over
@@ -84,10 +84,9 @@ struct CatalogBenchmark: AsyncParsableCommand {
             waitpid(server, &status, 0)
         }
         let base = "http://127.0.0.1:\(port)/api/3/action/package_search?"
+        let http = HTTPExchange()
         for _ in 0..<100 {
-            if (try? await HTTPClient.shared.execute(
-                HTTPClientRequest(url: "http://127.0.0.1:\(port)/health"), timeout: .seconds(1)))?.status == .ok
-            {
+            if (try? await http.fetch("http://127.0.0.1:\(port)/health", timeout: .seconds(1)))?.status == 200 {
                 break
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -106,7 +105,7 @@ struct CatalogBenchmark: AsyncParsableCommand {
 
         // Warm up, then load.
         for query in queries {
-            _ = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + query), timeout: .seconds(5))
+            _ = try? await http.fetch(base + query, timeout: .seconds(5))
         }
         let deadline = ContinuousClock.now + .seconds(seconds)
         let started = ContinuousClock.now
@@ -116,14 +115,13 @@ struct CatalogBenchmark: AsyncParsableCommand {
                     var mine: [Double] = []
                     var index = client
                     while ContinuousClock.now < deadline {
-                        let request = HTTPClientRequest(url: base + queries[index % queries.count])
+                        let url = base + queries[index % queries.count]
                         index += clients
                         let begin = ContinuousClock.now
-                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                        _ = try await response.body.collect(upTo: 16 << 20)
+                        let answer = try await http.fetch(url, timeout: .seconds(10), limit: 16 << 20)
                         let elapsed = ContinuousClock.now - begin
-                        guard response.status == .ok else {
-                            throw ValidationError("package_search answered \(response.status) to \(request.url)")
+                        guard answer.status == 200 else {
+                            throw ValidationError("package_search answered HTTP \(answer.status) to \(url)")
                         }
                         mine.append(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
                     }

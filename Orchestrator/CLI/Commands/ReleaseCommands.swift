@@ -31,14 +31,15 @@ struct CreateRelease: AsyncParsableCommand {
         abstract: "Upload component artifacts and register them as a signed, immutable release.",
         discussion: """
             Without --artifact, builds the `datenplattform` product of this repository in release mode
-            (`swift build -c release`) and packs its executable. Each --artifact instead names a
+            (`swift build -c release`), packs its executable, and records the migrations it lists
+            (`datenplattform migrations`) unless --migration names them. Each --artifact instead names a
             component (as blueprints name it: their product) and a tar archive holding its files. The
             orchestrator stores the archives by SHA-256, records who created the release and when, and
             signs the manifest; the release ID is derived from the content, so the same artifacts give
             the same ID.
 
             Examples:
-              stellwerk release create --version 2026.11.1 --migration datenplattform=catalog-0001
+              stellwerk release create --version 2026.11.1
               stellwerk release create --version 1.4.0 --artifact datenplattform=build/datenplattform.tar
             """)
     @OptionGroup var connection: ServerConnectionOption
@@ -52,7 +53,15 @@ struct CreateRelease: AsyncParsableCommand {
 
     func run() async throws {
         var files: [(String, URL)] = []
-        if artifact.isEmpty { files.append(("datenplattform", try ProductBuild.pack("datenplattform"))) }
+        var migrations: [String: [String]] = [:]
+        if artifact.isEmpty {
+            let executable = try ProductBuild.build("datenplattform")
+            files.append(("datenplattform", try ProductBuild.pack(executable: executable, as: "datenplattform")))
+            // What the built executable migrates, unless the operator says otherwise.
+            if !migration.contains(where: { $0.hasPrefix("datenplattform=") }) {
+                migrations["datenplattform"] = try ProductBuild.migrations(of: executable)
+            }
+        }
         for entry in artifact {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, FileManager.default.fileExists(atPath: parts[1]) else {
@@ -60,7 +69,6 @@ struct CreateRelease: AsyncParsableCommand {
             }
             files.append((parts[0], URL(fileURLWithPath: parts[1])))
         }
-        var migrations: [String: [String]] = [:]
         for entry in migration {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw CLIError("--migration \(entry): write COMPONENT=ID") }
@@ -100,7 +108,8 @@ extension CreateRelease {
 
 /// Builds a product of this repository in release mode and packs its executable as an artifact.
 enum ProductBuild {
-    static func pack(_ product: String) throws -> URL {
+    /// Builds `product` in release mode; returns its executable.
+    static func build(_ product: String) throws -> URL {
         var folder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path) {
             guard folder.path != "/" else {
@@ -121,7 +130,29 @@ enum ProductBuild {
         guard build.terminationStatus == 0 else {
             throw CLIError("building \(product) failed (exit status \(build.terminationStatus)); see the output above")
         }
-        return try pack(executable: folder.appendingPathComponent(".build/release/\(product)"), as: product)
+        return folder.appendingPathComponent(".build/release/\(product)")
+    }
+
+    /// The migrations an executable brings, in order, as it lists them itself (`datenplattform
+    /// migrations`): the release records what its artifact will run, not what this CLI believes.
+    static func migrations(of executable: URL) throws -> [String] {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = executable
+        process.arguments = ["migrations"]
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CLIError(
+                "`\(executable.path) migrations` failed (exit status \(process.terminationStatus)); cannot tell what the release migrates"
+            )
+        }
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
     }
 
     /// Packs an executable that is built already as an artifact holding it under `product`.

@@ -31,6 +31,33 @@ enum LocalProcesses {
         return pid
     }
 
+    /// Runs `executable` in `folder` to its end, its output appended to `log`; returns its exit status
+    /// and what it wrote in this run.
+    static func run(
+        _ executable: String, _ arguments: [String], in folder: URL, log: URL
+    ) throws -> (
+        status: Int32, text: String
+    ) {
+        let before = (try? FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int) ?? 0
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let all = FileManager.default.contents(atPath: log.path) ?? Data()
+        return (process.terminationStatus, String(decoding: all.dropFirst(before), as: UTF8.self))
+    }
+
     /// Whether `pid` is alive and its command line contains `marker`.
     static func isRunning(_ pid: pid_t, marker: String) -> Bool {
         guard pid > 0, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }

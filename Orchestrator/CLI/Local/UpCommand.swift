@@ -1,9 +1,6 @@
 import ArgumentParser
-import AsyncHTTPClient
-import Catalog
 import Foundation
 import Model
-import NIOCore
 import OrchestratorClient
 import StellwerkAPI
 
@@ -93,19 +90,17 @@ struct UpCommand: AsyncParsableCommand {
             files: [
                 ("datenplattform", try ProductBuild.pack(executable: binaries.datenplattform, as: "datenplattform"))
             ],
-            migrations: [
-                "datenplattform": (1...CatalogStore.latestSchemaVersion).map { String(format: "catalog-%04d", $0) }
-            ],
+            migrations: ["datenplattform": try ProductBuild.migrations(of: binaries.datenplattform)],
             version: "local", on: admin)
         terminal.line("Release \(release.manifest.id) of \(binaries.datenplattform.path).")
 
         try await rollOut(release.manifest.id, to: environments[0], admin: admin, terminal: terminal)
-        try await seed(environments[0], platform: platform, root: root, terminal: terminal)
+        try seed(environments[0], platform: platform, binaries: binaries, root: root, terminal: terminal)
         if promote {
             try await promoteRelease(
                 release.manifest.id, into: environments[1], platform: platform, url: url, admin: admin,
                 terminal: terminal)
-            try await seed(environments[1], platform: platform, root: root, terminal: terminal)
+            try seed(environments[1], platform: platform, binaries: binaries, root: root, terminal: terminal)
         }
         try await waitUntilHealthy(promote ? environments : [environments[0]], admin: admin, terminal: terminal)
         try Data(platform.environmentScript(url: url).utf8).write(to: platform.folder.appendingPathComponent("env.sh"))
@@ -287,44 +282,28 @@ struct UpCommand: AsyncParsableCommand {
         }
     }
 
-    /// Loads the sample catalog into the environment's catalog through its CKAN API, once.
+    /// Loads the sample catalog into the environment's catalog once, with the catalog's own
+    /// `datenplattform catalog import` run in the instance's folder with the configuration its agent
+    /// rendered: the same checks as the API, and the running catalog sees the new datasets at once.
     private func seed(
-        _ environment: ResolvedEnvironment, platform: LocalPlatform, root: URL, terminal: Terminal
-    )
-        async throws
-    {
+        _ environment: ResolvedEnvironment, platform: LocalPlatform, binaries: Binaries, root: URL, terminal: Terminal
+    ) throws {
         guard
-            let (node, instance) = environment.sites.flatMap({ site in
-                site.nodes.flatMap { node in node.instances.map { (node, $0) } }
+            let node = environment.sites.flatMap(\.nodes).first(where: { node in
+                node.instances.contains { $0.service == "catalog" }
             })
-            .first(where: { $0.1.service == "catalog" }), let port = instance.ports["http"],
-            let token = platform.secret("catalog-admin-token")
         else { return }
-        let api = "http://\(node.address):\(port)/api/3/action"
-        func call(_ action: String, _ body: [String: Any]) async throws -> [String: Any] {
-            var request = HTTPClientRequest(url: "\(api)/\(action)")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "Authorization", value: token)
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-            let bytes = try await response.body.collect(upTo: 8 << 20)
-            return (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
+        let folder = platform.nodeData(node.name).appendingPathComponent("instances/catalog/current")
+        let seed = root.appendingPathComponent("Services/Seed/catalog.json")
+        let log = platform.logs.appendingPathComponent("seed-\(environment.name).log")
+        let output = try LocalProcesses.run(
+            binaries.datenplattform.path,
+            ["catalog", "import", seed.path, "--config", "catalog.yaml", "--only-if-empty"], in: folder, log: log)
+        guard output.status == 0 else {
+            throw CLIError("loading the sample catalog into \(environment.name) failed; see \(log.path)")
         }
-        let existing = try await call("package_list", [:])
-        guard (existing["result"] as? [Any])?.isEmpty ?? false else { return }
-        let file = root.appendingPathComponent("Services/Seed/catalog.json")
-        guard let data = FileManager.default.contents(atPath: file.path),
-            let seed = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { throw CLIError("\(file.path): cannot read the sample catalog") }
-        for organization in seed["organizations"] as? [[String: Any]] ?? [] {
-            _ = try await call("organization_create", organization)
-        }
-        var loaded = 0
-        for dataset in seed["datasets"] as? [[String: Any]] ?? [] {
-            if (try await call("package_create", dataset))["success"] as? Bool == true { loaded += 1 }
-        }
-        terminal.line("Loaded \(loaded) sample datasets into the \(environment.name) catalog.")
+        let line = output.text.split(separator: "\n").last.map(String.init) ?? ""
+        terminal.line("Sample catalog for \(environment.name): \(line)")
     }
 
     /// Waits until every instance of `environments` runs its desired release healthy (after a resume,

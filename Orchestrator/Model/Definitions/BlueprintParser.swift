@@ -227,6 +227,8 @@ struct BlueprintParser {
         if let required, required.value, fields.has("default") {
             sink.error("\(where_) is required and has a default; a default makes it optional", at: required.location)
         }
+        // Reported once at the key; the parameter counts as broken, so its sites get no follow-on errors.
+        guard !fields.hasUnknownKeys else { return nil }
         return ParameterDefinition(
             name: name, type: type, defaultValue: defaultValue,
             required: required?.value ?? !fields.has("default"),

@@ -28,6 +28,9 @@ struct MappingFields {
     private let values: [String: YAMLNode]
     private let keyLocations: [String: SourceLocation]
     private let sink: DiagnosticSink
+    /// Whether a key was not among the allowed ones (and was reported): what the mapping means may
+    /// then differ from what its author meant, such as a misspelt `default`.
+    let hasUnknownKeys: Bool
 
     /// Opens `node` as a mapping with the given keys, reporting keys that are not among them.
     /// Returns `nil` (after reporting) when the node is not a mapping.
@@ -41,12 +44,14 @@ struct MappingFields {
         self.sink = sink
         var values: [String: YAMLNode] = [:]
         var keyLocations: [String: SourceLocation] = [:]
+        var hasUnknownKeys = false
         for pair in pairs {
             let key = pair.key.text
             if !allowed.contains(key) {
                 sink.error(
                     "unknown key '\(key)' in \(context)", at: pair.key.location,
                     hint: Suggestion.hint(for: key, in: allowed))
+                hasUnknownKeys = true
                 continue
             }
             values[key] = pair.value
@@ -54,6 +59,7 @@ struct MappingFields {
         }
         self.values = values
         self.keyLocations = keyLocations
+        self.hasUnknownKeys = hasUnknownKeys
     }
 
     /// The keys present, in no particular order.

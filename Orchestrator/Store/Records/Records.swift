@@ -1,6 +1,6 @@
+import Crypto
 import Database
 package import Foundation
-import Model
 
 /// A node as the orchestrator knows it.
 package struct NodeRecord: Sendable, Hashable, Codable {
@@ -73,7 +73,8 @@ package struct AuditEntry: Sendable, Hashable, Codable {
     ) -> String {
         let milliseconds = Int((at.timeIntervalSince1970 * 1000).rounded())
         let fields = [String(sequence), String(milliseconds), actor, action, environment, object, detail, previousHash]
-        return Digest.sha256(fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|"))
+        return SHA256.hash(data: Array(fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|").utf8))
+            .lowercaseHex
     }
 }
 

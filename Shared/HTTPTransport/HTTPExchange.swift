@@ -1,23 +1,30 @@
-import NIOCore
-import NIOHTTP1
+package import NIOCore
+package import NIOHTTP1
 import NIOPosix
-import NIOSSL
+package import NIOSSL
 import Synchronization
 
 /// HTTP/1.1 requests on plain SwiftNIO, each connection kept open for the next request.
 ///
-/// The agent needs little of an HTTP client: a long-poll, a report now and then, a download. Doing
-/// just that keeps its resident memory small (issue #4), and keeping connections open spares the
-/// orchestrator a TLS handshake per request from every node.
-final class HTTPExchange: Sendable {
+/// The agent needs little of an HTTP client: a long-poll, a report now and then, a download, a health
+/// probe. Doing just that keeps its resident memory small (issue #4), and keeping connections open
+/// spares the orchestrator a TLS handshake per request from every node. The portal reads its catalog
+/// with it too, so the platform has one HTTP client.
+///
+/// ```swift
+/// let http = HTTPExchange()
+/// let answer = try await http.fetch("http://127.0.0.1:8101/health")
+/// print(answer.status, answer.text)
+/// ```
+package final class HTTPExchange: Sendable {
     /// Where a URL points: whether to speak TLS, the host to connect to, the port, and the path.
-    struct Target: Sendable {
-        var secure: Bool
-        var host: String
-        var port: Int
-        var path: String
+    package struct Target: Sendable {
+        package var secure: Bool
+        package var host: String
+        package var port: Int
+        package var path: String
 
-        init(url: String) throws {
+        package init(url: String) throws(HTTPExchange.Failure) {
             let secure: Bool
             let rest: Substring
             if url.hasPrefix("https://") {
@@ -27,7 +34,7 @@ final class HTTPExchange: Sendable {
                 secure = false
                 rest = url.dropFirst("http://".count)
             } else {
-                throw ClientError(status: nil, code: "url", message: "\(url) is not an http(s) URL")
+                throw .badURL("\(url) is not an http(s) URL")
             }
             let authority = rest.prefix { $0 != "/" && $0 != "?" }
             let path = rest.dropFirst(authority.count)
@@ -38,19 +45,19 @@ final class HTTPExchange: Sendable {
                 let after = authority[authority.index(after: close)...]
                 if after.hasPrefix(":") {
                     guard let number = Int(after.dropFirst()) else {
-                        throw ClientError(status: nil, code: "url", message: "\(url) has no valid port")
+                        throw .badURL("\(url) has no valid port")
                     }
                     port = number
                 }
             } else if let colon = authority.lastIndex(of: ":") {
                 host = authority[..<colon]
                 guard let number = Int(authority[authority.index(after: colon)...]) else {
-                    throw ClientError(status: nil, code: "url", message: "\(url) has no valid port")
+                    throw .badURL("\(url) has no valid port")
                 }
                 port = number
             }
             guard !host.isEmpty, (1...65535).contains(port) else {
-                throw ClientError(status: nil, code: "url", message: "\(url) names no host and port")
+                throw .badURL("\(url) names no host and port")
             }
             self.secure = secure
             self.host = String(host)
@@ -60,11 +67,11 @@ final class HTTPExchange: Sendable {
 
         /// The name sent for SNI and checked against the certificate; an address is checked by
         /// NIOSSL against the peer's address instead, and must not be sent as SNI.
-        var serverName: String? {
+        package var serverName: String? {
             host.contains(":") || host.split(separator: ".").allSatisfy({ UInt8($0) != nil }) ? nil : host
         }
 
-        var hostHeader: String {
+        package var hostHeader: String {
             let name = host.contains(":") ? "[\(host)]" : host
             return port == (secure ? 443 : 80) ? name : "\(name):\(port)"
         }
@@ -74,31 +81,38 @@ final class HTTPExchange: Sendable {
     }
 
     /// Why an exchange did not end with an answer.
-    enum Failure: Error, CustomStringConvertible {
+    package enum Failure: Error, CustomStringConvertible {
         case timedOut
         case closedEarly
         /// The request failed before any of the answer arrived, for `cause`. On a kept connection
         /// that most likely means the server had closed it while it was idle, so the request goes
         /// again on a new one.
         case notAnswered(cause: any Error)
+        /// The URL cannot be requested.
+        case badURL(String)
+        /// The answer's body is longer than the caller accepts, in bytes.
+        case tooLarge(limit: Int)
 
-        var description: String {
+        package var description: String {
             switch self {
             case .timedOut: "no answer in time"
             case .closedEarly: "the connection was closed before the answer was complete"
             case .notAnswered(let cause): "\(cause)"
+            case .badURL(let reason): reason
+            case .tooLarge(let limit): "the answer is larger than \(limit >> 20) MiB"
             }
         }
     }
 
-    let tls: NIOSSLContext
+    /// The TLS context for `https` URLs; `nil` for a client that speaks plain HTTP only.
+    let tls: NIOSSLContext?
     private let idle = Mutex<[String: [KeptConnection]]>([:])
     /// At most this many idle connections per server: the agent's long-poll and its reports.
     private static let idlePerServer = 2
     /// A connection idle longer than this is not trusted to be open still.
     private static let idleLimit = Duration.seconds(50)
 
-    init(tls: NIOSSLContext) {
+    package init(tls: NIOSSLContext? = nil) {
         self.tls = tls
     }
 
@@ -106,7 +120,7 @@ final class HTTPExchange: Sendable {
 
     /// Sends one request. `onHead` sees the answer's status line and headers, `onBody` each part of
     /// its body as it arrives (it is not read faster than `onBody` takes it).
-    func run(
+    package func run(
         method: HTTPMethod, url: String, headers: [(String, String)], body: ByteBuffer?, timeout: Duration,
         onHead: @escaping @Sendable (HTTPResponseHead) async throws -> Void,
         onBody: @escaping @Sendable (ByteBuffer) async throws -> Void
@@ -130,6 +144,9 @@ final class HTTPExchange: Sendable {
                         try Task.checkCancellation()
                     }
                 }
+                guard !target.secure || self.tls != nil else {
+                    throw Failure.badURL("\(url): this client speaks plain HTTP only")
+                }
                 let fresh = try await KeptConnection.open(to: target, tls: target.secure ? self.tls : nil)
                 do {
                     if try await fresh.send(request) { self.keep(fresh, for: target) }
@@ -147,7 +164,7 @@ final class HTTPExchange: Sendable {
     }
 
     /// Closes the connections kept for later requests.
-    func closeIdleConnections() {
+    package func closeIdleConnections() {
         let connections = idle.withLock { kept in
             defer { kept = [:] }
             return Array(kept.values.joined())

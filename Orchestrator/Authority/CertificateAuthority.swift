@@ -1,6 +1,7 @@
 package import Crypto
 package import FoundationEssentials
 import Glibc
+import Identity
 import StellwerkAPI
 import SwiftASN1
 package import X509
@@ -154,26 +155,6 @@ package struct NodeName: Sendable, Hashable {
     }
 }
 
-package enum CertificateFingerprint {
-    /// SHA-256 over the certificate's DER bytes, lowercase hex.
-    package static func of(_ certificate: Certificate) throws -> String {
-        var serializer = DER.Serializer()
-        try serializer.serialize(certificate)
-        return of(der: serializer.serializedBytes)
-    }
-
-    package static func of(der: [UInt8]) -> String {
-        SHA256.hash(data: der).lowercaseHex
-    }
-
-    /// Accepts `AB:CD:…`, `sha256:abcd…` or plain hex, as operators copy it from different tools.
-    package static func normalize(_ text: String) -> String {
-        var value = text.lowercased()
-        if value.hasPrefix("sha256:") { value.removeFirst("sha256:".count) }
-        return value.filter { $0 != ":" && !$0.isWhitespace }
-    }
-}
-
 enum IPAddressBytes {
     /// The 4 or 16 bytes of a literal IP address, or `nil` for a host name.
     static func parse(_ text: String) -> [UInt8]? {
@@ -187,10 +168,4 @@ enum IPAddressBytes {
         }
         return nil
     }
-}
-
-/// A refusal or failure about keys and certificates, in one readable sentence.
-package struct IdentityError: Error, CustomStringConvertible, Sendable {
-    package var description: String
-    package init(_ description: String) { self.description = description }
 }

@@ -1,6 +1,7 @@
 import Artifacts
 package import FoundationEssentials
 import Glibc
+import HTTPTransport
 package import Identity
 import NIOCore
 import NIOHTTP1
@@ -72,7 +73,7 @@ package final class OrchestratorConnection: Sendable {
         _ method: String, _ path: String, body: Data? = nil, headers: [(String, String)] = [],
         timeoutSeconds: Int64? = nil
     ) async throws -> (status: Int, body: Data, headers: [(String, String)]) {
-        let answer: Answer
+        let answer: HTTPAnswer
         do {
             answer = try await exchange.collect(
                 method: HTTPMethod(rawValue: method), url: baseURL + path,
@@ -150,7 +151,7 @@ package final class OrchestratorConnection: Sendable {
         defer { output.finish() }
         let offset = try output.size()
         let headers = authorized(offset > 0 ? [("Range", "bytes=\(offset)-")] : [])
-        let refusal = Answer(limit: 1 << 20)
+        let refusal = HTTPAnswer(limit: 1 << 20)
         do {
             try await exchange.run(
                 method: .GET, url: baseURL + "/v1/artifacts/\(sha256)", headers: headers, body: nil,
@@ -201,7 +202,7 @@ package final class OrchestratorConnection: Sendable {
     package func upload(file: URL) async throws -> (sha256: String, size: Int) {
         let sha = try FileDigest.sha256(ofFile: file.path)
         let data = try Data(contentsOf: file, options: .alwaysMapped)
-        let answer: Answer
+        let answer: HTTPAnswer
         do {
             answer = try await exchange.collect(
                 method: .PUT, url: baseURL + "/v1/artifacts/\(sha)",
@@ -225,7 +226,7 @@ package final class OrchestratorConnection: Sendable {
         tls.certificateVerification = .none
         let exchange = HTTPExchange(tls: try NIOSSLContext(configuration: tls))
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
-        let answer: Answer
+        let answer: HTTPAnswer
         do {
             answer = try await exchange.collect(
                 method: .GET, url: base + "/v1/ca", headers: [], body: nil, timeout: .seconds(30), limit: 1 << 16)
@@ -248,36 +249,6 @@ package final class OrchestratorConnection: Sendable {
                 message: "the server's CA has fingerprint \(actual), not the one given; refusing to trust it")
         }
         return text
-    }
-}
-
-/// An answer as it arrives: its head, and its body up to a limit.
-final class Answer: @unchecked Sendable {
-    // Written only by the one exchange that owns it, one part after the other.
-    var head: HTTPResponseHead?
-    private(set) var body = Data()
-    private let limit: Int
-
-    init(limit: Int) { self.limit = limit }
-
-    func append(_ bytes: ByteBuffer) throws {
-        guard body.count + bytes.readableBytes <= limit else {
-            throw ClientError(status: nil, code: "too-large", message: "the answer is larger than \(limit >> 20) MiB")
-        }
-        body.append(contentsOf: bytes.readableBytesView)
-    }
-}
-
-extension HTTPExchange {
-    /// Sends one request and keeps its whole answer, its body up to `limit` bytes.
-    func collect(
-        method: HTTPMethod, url: String, headers: [(String, String)], body: ByteBuffer?, timeout: Duration, limit: Int
-    ) async throws -> Answer {
-        let answer = Answer(limit: limit)
-        try await run(
-            method: method, url: url, headers: headers, body: body, timeout: timeout,
-            onHead: { answer.head = $0 }, onBody: { try answer.append($0) })
-        return answer
     }
 }
 
