@@ -131,7 +131,7 @@ let package = Package(
         // Files on disk: the workspace folder, snapshots and saved plans.
         .target(
             name: "WorkspaceFiles",
-            dependencies: ["Model"],
+            dependencies: ["Model", "StellwerkAPI"],
             path: "Orchestrator/WorkspaceFiles",
             swiftSettings: strictSettings),
         // The state store: SQLite (embedded default) and PostgreSQL, one contract.
@@ -160,6 +160,7 @@ let package = Package(
                 "StellwerkAPI", "Store", "Authority", "Identity", "Artifacts", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,15 +186,24 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "StellwerkAPI", "Artifacts", "Database", .product(name: "Crypto", package: "swift-crypto"),
+                "StellwerkAPI", "Artifacts", "Database", "HTTPTransport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Agents/Core",
             swiftSettings: strictSettings),
         .executableTarget(
             name: "Agent",
             dependencies: [
-                "StellwerkAPI", "AgentCore", "OrchestratorClient", "Identity",
+                "StellwerkAPI", "AgentCore", "OrchestratorClient", "Identity", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Agents/Agent",
             swiftSettings: strictSettings,
@@ -269,10 +279,22 @@ let package = Package(
             name: "stellwerk-test-service",
             path: "Tests/TestService",
             swiftSettings: strictSettings),
+        // The agent's apply with a hook that stops it at a step, for the fault tests: built only for
+        // tests, so the agent that ships has no way to pause.
+        .executableTarget(
+            name: "stellwerk-test-agent",
+            dependencies: ["AgentCore", "StellwerkAPI"],
+            path: "Tests/TestAgent",
+            swiftSettings: strictSettings),
         .target(
             name: "TestSupport",
             dependencies: ["Model", "Planner", "StellwerkAPI", "WorkspaceFiles", "HTTPTransport"],
             path: "Tests/TestSupport",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "APITests",
+            dependencies: ["StellwerkAPI", "TestSupport"],
+            path: "Tests/APITests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "ModelTests",
@@ -309,7 +331,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "AgentCore", "Artifacts", "StellwerkAPI", "TestSupport", "stellwerk-test-service",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "stellwerk-test-agent", .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AgentTests",
             swiftSettings: strictSettings),
@@ -318,6 +340,9 @@ let package = Package(
             dependencies: [
                 "StellwerkCLI", "stellwerk-test-service", "Server", "OrchestratorClient", "Identity", "Authority",
                 "StellwerkAPI", "Store", "Artifacts", "TestSupport", "HTTPTransport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ServerTests",
             swiftSettings: strictSettings),

@@ -1,10 +1,7 @@
 import AgentCore
 import ArgumentParser
-import Dispatch
 import FoundationEssentials
-import Glibc
 import StellwerkAPI
-import Synchronization
 
 /// The node agent's entry point.
 @main
@@ -63,86 +60,15 @@ struct ApplyCommand: AsyncParsableCommand {
     var secrets: String?
 
     func run() async throws {
-        let (state, reconciler) = try prepare()
-        let report = await reconciler.apply(state)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        StandardStreams.write(try encoder.encode(report) + Data("\n".utf8), to: .output)
-        if report.instances.contains(where: { $0.lastError != nil }) { throw ExitCode(1) }
-    }
-
-    /// Reads the desired state, key and secrets, and opens the agent's state.
-    func prepare() throws -> (NodeDesiredState, Reconciler) {
-        try LocalDesiredState.prepare(
-            desired: desired, data: data, orchestratorKey: orchestratorKey, artifacts: artifacts, secrets: secrets)
-    }
-}
-
-/// A desired state given as a file, with the key and artifact folder that go with it.
-enum LocalDesiredState {
-    static func prepare(
-        desired: String, data: String, orchestratorKey: String, artifacts: String, secrets: String?
-    ) throws -> (NodeDesiredState, Reconciler) {
-        let desiredData: Data
-        if desired == "-" {
-            desiredData = try StandardStreams.readInput()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: desired) else {
-                throw ValidationError("cannot read the desired state \(desired)")
-            }
-            desiredData = contents
-        }
-        let state: NodeDesiredState
+        let (state, reconciler): (NodeDesiredState, Reconciler)
         do {
-            state = try JSONDecoder().decode(NodeDesiredState.self, from: desiredData)
-        } catch {
-            throw ValidationError("\(desired) is not a desired state: \(error)")
+            (state, reconciler) = try LocalDesiredState.prepare(
+                desired: desired, data: data, orchestratorKey: orchestratorKey, artifacts: artifacts, secrets: secrets)
+        } catch let error as AgentError {
+            throw ValidationError(error.description)
         }
-        guard let keyText = try? String(contentsOfFile: orchestratorKey, encoding: .utf8),
-            let key = Data(base64Encoded: keyText.trimmedOfWhitespace), key.count == 32
-        else {
-            throw ValidationError("\(orchestratorKey) does not hold a base64 Ed25519 public key (32 bytes)")
-        }
-        let secretValues = try readSecrets(secrets)
-        let folder = URL(fileURLWithPath: data)
-        let agentState = try AgentState(folder: folder)
-        let reconciler = Reconciler(
-            configuration: AgentConfiguration(
-                dataFolder: folder, orchestratorKey: key, artifactFolder: URL(fileURLWithPath: artifacts),
-                secrets: secretValues),
-            state: agentState)
-        return (state, reconciler)
-    }
-
-    static func readSecrets(_ secrets: String?) throws -> [String: String] {
-        guard let secrets else { return [:] }
-        guard let contents = FileManager.default.contents(atPath: secrets),
-            let values = try? JSONDecoder().decode([String: String].self, from: contents)
-        else { throw ValidationError("\(secrets) is not a JSON object of secret names and values") }
-        return values
-    }
-}
-
-/// Notes SIGTERM and SIGINT instead of dying on them, so the agent ends its loop cleanly.
-final class StopSignal: @unchecked Sendable {
-    private let flag = Mutex(false)
-    private var sources: [any DispatchSourceSignal] = []
-
-    init() {
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.set() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func set() {
-        flag.withLock { $0 = true }
-    }
-
-    var received: Bool {
-        flag.withLock { $0 }
+        let report = await reconciler.apply(state)
+        StandardStreams.write(try WireJSON.encoder(pretty: true).encode(report) + Data("\n".utf8), to: .output)
+        if report.instances.contains(where: { $0.lastError != nil }) { throw ExitCode(1) }
     }
 }

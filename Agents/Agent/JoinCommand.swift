@@ -61,17 +61,13 @@ struct JoinCommand: AsyncParsableCommand {
             let connection = try OrchestratorConnection(url: url, authority: authority)
             defer { Task { await connection.shutdown() } }
             let (key, request) = try NodeIdentity.makeRequest()
-            let answer = try await connection.json(
-                "POST", "/v1/join", body: JoinRequest(token: secret, certificateRequest: request), as: JoinResponse.self
-            )
+            let answer = try await connection.send(.join(JoinRequest(token: secret, certificateRequest: request)))
             try identity.store(key: key, certificate: answer.certificate)
             try PEMFiles.write(authority, to: identity.authorityFile)
             let settings = OrchestratorSettings(
                 url: url, environment: answer.environment, site: answer.site, node: answer.node,
                 signingKey: answer.signingKey)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(settings).write(to: identity.orchestratorFile, options: .atomic)
+            try WireJSON.encoder(pretty: true).encode(settings).write(to: identity.orchestratorFile, options: .atomic)
             print("Joined as \(answer.node) (site \(answer.site), environment \(answer.environment)).")
             print("Start the agent with: stellwerk-agent run --data \(data)")
         } catch let error as ClientError {

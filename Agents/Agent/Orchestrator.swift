@@ -11,13 +11,12 @@ actor Orchestrator: ArtifactSource {
     private nonisolated let identity: NodeIdentity
     private nonisolated let settings: OrchestratorSettings
     private var connection: OrchestratorConnection
-    private var lastRenewalCheck = ContinuousClock.now - .seconds(86_400)
     private var unreachableSince: ContinuousClock.Instant?
 
     init(identity: NodeIdentity) throws {
         self.identity = identity
         guard let contents = FileManager.default.contents(atPath: identity.orchestratorFile.path),
-            let settings = try? JSONDecoder().decode(OrchestratorSettings.self, from: contents)
+            let settings = try? WireJSON.decoder().decode(OrchestratorSettings.self, from: contents)
         else { throw AgentError("\(identity.orchestratorFile.path) is missing or unreadable; join the node again") }
         self.settings = settings
         connection = try OrchestratorConnection(identity: identity, settings: settings)
@@ -33,22 +32,16 @@ actor Orchestrator: ArtifactSource {
         return key
     }
 
-    /// Long-polls until cancelled, handing each newer desired state to `inbox`; backs off from 1 s to
-    /// 30 s while the server cannot be reached.
-    func poll(from serial: Int, into inbox: Inbox) async {
+    /// Long-polls until cancelled, handing each newer desired state to `receive` the moment the server
+    /// answers; backs off from 1 s to 30 s while the server cannot be reached.
+    func poll(from serial: Int, receive: @Sendable (DesiredStateResponse) -> Void) async {
         var known = serial
         var pause = Duration.seconds(1)
         while !Task.isCancelled {
             do {
-                let answer = try await connection.call(
-                    "GET", "/v1/agent/desired-state?known=\(known)&wait=25", timeoutSeconds: 40)
-                if answer.status == 200 {
-                    let desired = try OrchestratorConnectionDecoding.decode(DesiredStateResponse.self, answer.body)
+                if let desired = try await connection.send(.desiredState(known: known, wait: 25), timeoutSeconds: 40) {
                     known = desired.serial
-                    await inbox.put(desired)
-                } else if answer.status != 204 {
-                    throw ClientError(
-                        status: answer.status, code: "http", message: String(decoding: answer.body, as: UTF8.self))
+                    receive(desired)
                 }
                 reachable()
                 pause = .seconds(1)
@@ -65,7 +58,7 @@ actor Orchestrator: ArtifactSource {
     /// Sends a report; `false` when it did not arrive (the loop tries again).
     func send(_ report: NodeReport) async -> Bool {
         do {
-            try await connection.send("POST", "/v1/agent/report", body: report)
+            _ = try await connection.send(.report(report))
             reachable()
             return true
         } catch {
@@ -78,16 +71,20 @@ actor Orchestrator: ArtifactSource {
         try await connection.download(sha256: sha256, to: file)
     }
 
-    /// Renews the node certificate with a fresh key once two thirds of its lifetime have passed.
-    func renewIfDue() async {
-        guard ContinuousClock.now - lastRenewalCheck > .seconds(3600) else { return }
-        lastRenewalCheck = .now
+    /// Renews the node certificate with a fresh key once two thirds of its lifetime have passed,
+    /// looking every hour, until cancelled.
+    func renewPeriodically() async {
+        while !Task.isCancelled {
+            await renewIfDue()
+            do { try await Task.sleep(for: .seconds(3600)) } catch { return }
+        }
+    }
+
+    private func renewIfDue() async {
         guard (try? identity.renewalDue()) == true else { return }
         do {
             let (key, request) = try NodeIdentity.makeRequest()
-            let answer = try await connection.json(
-                "POST", "/v1/agent/certificate", body: RenewalRequest(certificateRequest: request),
-                as: RenewalResponse.self)
+            let answer = try await connection.send(.renewCertificate(RenewalRequest(certificateRequest: request)))
             try identity.store(key: key, certificate: answer.certificate)
             let old = connection
             connection = try OrchestratorConnection(identity: identity, settings: settings)
@@ -112,11 +109,5 @@ actor Orchestrator: ArtifactSource {
 
     private func log(_ message: String) {
         StandardStreams.write(Data("stellwerk-agent: \(message)\n".utf8), to: .error)
-    }
-}
-
-enum OrchestratorConnectionDecoding {
-    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
-        try WireJSON.decoder().decode(T.self, from: data)
     }
 }

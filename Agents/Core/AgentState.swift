@@ -29,6 +29,9 @@ package final class AgentState: @unchecked Sendable {
     private let connection: SQLiteConnection
     private let lock = Mutex(())
     private let folder: URL
+    /// Called after each journal entry with its step. Only tests set it (the `stellwerk-test-agent`
+    /// stops there to be killed); the agent itself never does, so its binary has no way to pause.
+    package var afterJournal: (@Sendable (String) -> Void)?
 
     /// Opens (or creates) the state file in `folder`.
     package init(folder: URL) throws {
@@ -53,19 +56,22 @@ package final class AgentState: @unchecked Sendable {
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    private static let encoder = WireJSON.encoder()
+    private static let decoder = WireJSON.decoder()
+
     /// Every instance, by service.
     package func instances() throws -> [String: Instance] {
         try locked {
             var result: [String: Instance] = [:]
             for row in try connection.execute("SELECT service, record FROM instances", []) {
-                result[row.text(0)] = try JSONDecoder().decode(Instance.self, from: Data(row.text(1).utf8))
+                result[row.text(0)] = try Self.decoder.decode(Instance.self, from: Data(row.text(1).utf8))
             }
             return result
         }
     }
 
     package func save(_ service: String, _ instance: Instance) throws {
-        let record = String(decoding: try JSONEncoder().encode(instance), as: UTF8.self)
+        let record = String(decoding: try Self.encoder.encode(instance), as: UTF8.self)
         try locked {
             try connection.execute(
                 """
@@ -86,7 +92,7 @@ package final class AgentState: @unchecked Sendable {
                 "INSERT INTO journal (service, step, detail, at) VALUES ($1, $2, $3, $4)",
                 [.text(service), .text(step), .text(detail), .integer(Self.now())])
         }
-        FaultInjection.pauseIfAsked(at: step, folder: folder)
+        afterJournal?(step)
     }
 
     /// The journal steps of a service after its last `marker` (or `recovered`) step — all when there

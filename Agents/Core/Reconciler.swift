@@ -53,27 +53,47 @@ package struct Reconciler: Sendable {
 
     private var instancesFolder: URL { configuration.dataFolder.appendingPathComponent("instances") }
 
+    /// What one convergence did.
+    package struct Convergence: Sendable {
+        package var report: NodeReport
+        /// An instance could not even start installing for a reason that may pass by itself (its
+        /// artifact could not be downloaded): converging to the same state again later may succeed.
+        /// Nothing was stopped for it.
+        package var retryLater: Bool
+    }
+
     /// Converges once and reports what runs.
     package func apply(_ desired: NodeDesiredState) async -> NodeReport {
+        await converge(to: desired).report
+    }
+
+    /// Converges once: each desired instance installed or kept, each other one removed.
+    package func converge(to desired: NodeDesiredState) async -> Convergence {
         var reports: [InstanceReport] = []
+        var retryLater = false
         let recorded = (try? state.instances()) ?? [:]
         for spec in desired.instances {
-            reports.append(await converge(spec, existing: recorded[spec.service], desired: desired))
+            let (report, transient) = await converge(spec, existing: recorded[spec.service], desired: desired)
+            reports.append(report)
+            retryLater = retryLater || transient
         }
         for (service, instance) in recorded where !desired.instances.contains(where: { $0.service == service }) {
             await remove(service, instance)
         }
-        return NodeReport(
-            node: desired.node, environment: desired.environment, desiredSerial: nil,
-            instances: reports.sorted { $0.spec.service < $1.spec.service })
+        return Convergence(
+            report: NodeReport(
+                node: desired.node, environment: desired.environment, desiredSerial: nil,
+                instances: reports.sorted { $0.spec.service < $1.spec.service }),
+            retryLater: retryLater)
     }
 
     // MARK: One instance
 
+    /// The instance's report, and whether it failed for a reason that may pass by itself.
     private func converge(
         _ spec: InstanceSpec, existing: AgentState.Instance?, desired: NodeDesiredState
     ) async
-        -> InstanceReport
+        -> (InstanceReport, transient: Bool)
     {
         let instanceFolder = instancesFolder.appendingPathComponent(spec.service)
         await recoverFromInterruption(spec.service, recorded: existing, instanceFolder: instanceFolder)
@@ -86,32 +106,44 @@ package struct Reconciler: Sendable {
                 {
                     try? switchCurrent(spec.service, to: URL(fileURLWithPath: existing.folder))
                 }
-                return InstanceReport(
-                    spec: spec.reported, state: .running, health: existing.health, lastError: existing.lastError,
-                    drift: Drift.files(of: existing))
+                return (
+                    InstanceReport(
+                        spec: spec.reported, state: .running, health: existing.health, lastError: existing.lastError,
+                        drift: Drift.files(of: existing)), false
+                )
             }
             // Same spec, but the process is gone: start it again from the release it had.
-            return await start(
-                spec, folder: URL(fileURLWithPath: existing.folder), existing: existing, desired: desired)
+            return (
+                await start(spec, folder: URL(fileURLWithPath: existing.folder), existing: existing, desired: desired),
+                false
+            )
         }
         let doing = "installing \(spec.service) \(spec.release) on \(desired.node)"
         do {
             let folder = try await prepare(spec, desired: desired, instanceFolder: instanceFolder)
             let backup = try await migrateIfNeeded(
                 spec, existing: existing, folder: folder, instanceFolder: instanceFolder)
-            return await switchOver(spec, folder: folder, existing: existing, backup: backup, desired: desired)
+            return (
+                await switchOver(spec, folder: folder, existing: existing, backup: backup, desired: desired), false
+            )
         } catch {
             // Nothing was stopped yet: the previous release keeps running untouched.
             let message = (error as? AgentError)?.context(doing).description ?? "\(doing): \(error)"
+            let transient = (error as? AgentError)?.isTransient ?? false
             try? state.journal(spec.service, "failed", message)
             if var existing {
                 existing.lastError = message
                 try? state.save(spec.service, existing)
-                return InstanceReport(
-                    spec: existing.spec.reported, state: existing.process?.isRunning == true ? .running : .stopped,
-                    health: existing.health, lastError: message, drift: [])
+                return (
+                    InstanceReport(
+                        spec: existing.spec.reported, state: existing.process?.isRunning == true ? .running : .stopped,
+                        health: existing.health, lastError: message, drift: []), transient
+                )
             }
-            return InstanceReport(spec: spec.reported, state: .stopped, health: nil, lastError: message, drift: [])
+            return (
+                InstanceReport(spec: spec.reported, state: .stopped, health: nil, lastError: message, drift: []),
+                transient
+            )
         }
     }
 
@@ -202,7 +234,12 @@ package struct Reconciler: Sendable {
             if let source = configuration.artifactSource {
                 try FileManager.default.createDirectory(
                     at: configuration.artifactFolder, withIntermediateDirectories: true)
-                try await source.download(sha256: sha256, to: cached)
+                do {
+                    try await source.download(sha256: sha256, to: cached)
+                } catch {
+                    // The orchestrator was away or the transfer broke: the next try resumes it.
+                    throw AgentError("downloading the artifact \(artifact.component) failed: \(error)", transient: true)
+                }
             }
         }
         guard let data = FileManager.default.contents(atPath: cached.path) else {

@@ -64,13 +64,17 @@ package enum RenderConfig {
 /// An agent operation failed; the message says what was being done.
 package struct AgentError: Error, Sendable, CustomStringConvertible {
     package var description: String
+    /// Whether trying again later may succeed with nothing changed (the orchestrator was away while an
+    /// artifact downloaded), as opposed to a refusal that stays one (a bad signature, a failing health).
+    package var isTransient: Bool
 
-    package init(_ description: String) {
+    package init(_ description: String, transient: Bool = false) {
         self.description = description
+        self.isTransient = transient
     }
 
     /// Adds what was being done: "installing catalog r-1 on kl-sbx-1: …".
     package func context(_ doing: String) -> AgentError {
-        AgentError("\(doing): \(description)")
+        AgentError("\(doing): \(description)", transient: isTransient)
     }
 }

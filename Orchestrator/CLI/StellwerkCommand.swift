@@ -24,10 +24,11 @@ struct StellwerkCommand: AsyncParsableCommand {
             """,
         version: StellwerkVersion.current,
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RolloutCommand.self,
-            RollbackCommand.self, ReleaseCommand.self, PromoteCommand.self, ApproveCommand.self,
-            RejectCommand.self, PromotionCommand.self, UpCommand.self, DownCommand.self, ServerCommand.self,
-            TokenCommand.self, UserCommand.self,
-            LocksCommand.self, AuditCommand.self, StoreCommand.self,
+            // The habitual verbs first: check, plan, apply, look, go back, promote, run locally.
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RollbackCommand.self,
+            PromoteCommand.self, UpCommand.self, DownCommand.self, ServerCommand.self,
+            // Then each noun with its verbs.
+            RolloutCommand.self, ReleaseCommand.self, PromotionCommand.self, UserCommand.self, TokenCommand.self,
+            LockCommand.self, AuditCommand.self, StoreCommand.self,
         ])
 }

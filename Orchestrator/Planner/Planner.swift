@@ -131,7 +131,7 @@ package struct Planner: Sendable {
             canary: policy.canary, maxInFlight: inFlight, maxInFlightPercent: percent,
             minHealthySeconds: policy.minHealthyTime.seconds, healthyDeadlineSeconds: policy.healthyDeadline.seconds,
             progressDeadlineSeconds: policy.progressDeadline.seconds, autoRollback: policy.autoRollback,
-            lostAfterSeconds: policy.lostAfter.seconds, onDisconnected: policy.onDisconnected.rawValue)
+            lostAfterSeconds: policy.lostAfter.seconds, onDisconnected: policy.onDisconnected)
     }
 
     /// The gates of a promotion from `source` into `environment`, with every site's maintenance

@@ -73,7 +73,7 @@ extension StateStore {
                     "DELETE FROM leases WHERE name = $1 RETURNING name, holder, acquired_at, expires_at", .text(name)
                 ).first.map(Self.lease)
             else {
-                throw StoreError(.notFound, "there is no lock named '\(name)'; `stellwerk locks list` shows them")
+                throw StoreError(.notFound, "there is no lock named '\(name)'; `stellwerk lock list` shows them")
             }
             let state = lease.isHeld(at: now) ? "held" : "expired"
             _ = try Self.appendAudit(

@@ -72,7 +72,7 @@ extension StateStore {
     /// Reports that arrive together are written in one transaction; this returns once this one is committed.
     package func recordReport(_ report: NodeReport, at now: Date = Date()) async throws {
         try await reports.submit(
-            environment: report.environment, node: report.node, document: try Self.encodeFast(report),
+            environment: report.environment, node: report.node, document: try Self.encode(report),
             healthy: report.instances.allSatisfy { $0.state == .running }, at: Self.milliseconds(now))
     }
 

@@ -1,5 +1,6 @@
 import Database
 package import Foundation
+import StellwerkAPI
 
 // MARK: Operators and their API tokens
 
@@ -20,7 +21,7 @@ extension StateStore {
             _ = try Self.appendAudit(
                 AuditEvent(
                     actor: record.createdBy, action: "user.create", object: record.name,
-                    detail: record.roles.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                    detail: record.roles.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(
                         separator: ", ")),
                 at: record.createdAt, on: connection)
         }
@@ -50,7 +51,7 @@ extension StateStore {
     static func operatorRecord(_ row: SQLRow) throws -> OperatorRecord {
         OperatorRecord(
             name: row.text(0), tokenHash: row.text(1),
-            roles: try decode([String: String].self, row.text(2), what: "operator roles"),
+            roles: try decode([String: Role].self, row.text(2), what: "operator roles"),
             createdBy: row.text(3), createdAt: date(row.integer(4)), revokedAt: row.optionalInteger(5).map(date))
     }
 

@@ -4,43 +4,39 @@ package import StellwerkAPI
 
 // The rollout and promotion engines keep everything they know here, so both resume after a restart.
 extension StateStore {
-    /// Stores a new rollout with its steps; audited. `targets` holds, per step position, the desired
-    /// state the step gives its node and the one the node had (for rolling back); they are written once
-    /// and read only when needed, so the rollout's frequently updated document stays small.
-    package func createRollout(
-        _ rollout: RolloutRecord, steps: [RolloutStep],
-        targets: [Int: (target: NodeDesiredState, previous: NodeDesiredState?)] = [:], actor: String
-    ) async throws {
-        let documents = try targets.mapValues { (try Self.encode($0.target), try $0.previous.map(Self.encode)) }
+    /// Stores a new rollout; audited. `targets` holds, per step position (the order of the steps in
+    /// the rollout's document), the desired state the step gives its node and the one the node had
+    /// (for rolling back): written once and read only when needed, so the document, rewritten at every
+    /// step change, stays small. Where each step stands lives in the document alone.
+    package func createRollout(_ rollout: RolloutRecord, targets: [RolloutTarget], actor: String) async throws {
+        let documents = try targets.map { (try Self.encode($0.target), try $0.previous.map(Self.encode)) }
         try await transaction { connection in
             try connection.run(
                 """
                 INSERT INTO rollouts (id, environment, release, serial, state, document, created_at, updated_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 """, .text(rollout.id), .text(rollout.environment), .text(rollout.release),
-                .integer(Int64(rollout.serial)), .text(rollout.state), .text(rollout.document),
+                .integer(Int64(rollout.serial)), .text(rollout.state.rawValue), .text(rollout.document),
                 .integer(Int64(Self.milliseconds(rollout.createdAt))),
                 .integer(Int64(Self.milliseconds(rollout.updatedAt))))
-            for step in steps {
-                try Self.writeStep(step, rollout: rollout.id, on: connection)
-                if let (target, previous) = documents[step.position] {
-                    try connection.run(
-                        "UPDATE rollout_steps SET target = $3, previous = $4 WHERE rollout = $1 AND position = $2",
-                        .text(rollout.id), .integer(Int64(step.position)), .text(target), SQLValue(previous))
-                }
+            for (position, (target, previous)) in documents.enumerated() {
+                try connection.run(
+                    "INSERT INTO rollout_steps (rollout, position, node, target, previous) VALUES ($1, $2, $3, $4, $5)",
+                    .text(rollout.id), .integer(Int64(position)), .text(targets[position].node), .text(target),
+                    SQLValue(previous))
             }
             _ = try Self.appendAudit(
                 AuditEvent(
                     actor: actor, action: "rollout.start", environment: rollout.environment, object: rollout.id,
-                    detail: "release \(rollout.release) at serial \(rollout.serial), \(steps.count) node(s)"),
+                    detail: "release \(rollout.release) at serial \(rollout.serial), \(targets.count) node(s)"),
                 at: rollout.createdAt, on: connection)
         }
     }
 
-    /// Moves a rollout to `state` (and replaces its document), optionally updating steps, in one transaction.
+    /// Moves a rollout to `state` (and replaces its document) in one transaction; audited when the
+    /// state changes.
     package func updateRollout(
-        id: String, state: String, document: String? = nil, steps: [RolloutStep] = [], actor: String,
-        at now: Date = Date()
+        id: String, state: RolloutState, document: String? = nil, actor: String, at now: Date = Date()
     ) async throws {
         try await transaction { connection in
             guard
@@ -50,67 +46,44 @@ extension StateStore {
             else { throw StoreError(.notFound, "there is no rollout \(id)") }
             try connection.run(
                 "UPDATE rollouts SET state = $2, document = COALESCE($3, document), updated_at = $4 WHERE id = $1",
-                .text(id), .text(state), SQLValue(document), .integer(Int64(Self.milliseconds(now))))
-            for step in steps { try Self.writeStep(step, rollout: id, on: connection) }
-            if previous.text(0) != state {
+                .text(id), .text(state.rawValue), SQLValue(document), .integer(Int64(Self.milliseconds(now))))
+            if previous.text(0) != state.rawValue {
                 _ = try Self.appendAudit(
                     AuditEvent(
-                        actor: actor, action: "rollout.\(state)", environment: previous.text(1), object: id,
-                        detail: "\(previous.text(0)) → \(state)"),
+                        actor: actor, action: "rollout.\(state.rawValue)", environment: previous.text(1), object: id,
+                        detail: "\(previous.text(0)) → \(state.rawValue)"),
                     at: now, on: connection)
             }
         }
     }
 
-    private static func writeStep(_ step: RolloutStep, rollout: String, on connection: any SQLConnection) throws {
-        try connection.run(
-            """
-            INSERT INTO rollout_steps (rollout, position, node, state, detail, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (rollout, position) DO UPDATE SET node = excluded.node, state = excluded.state,
-                detail = excluded.detail, updated_at = excluded.updated_at
-            """, .text(rollout), .integer(Int64(step.position)), .text(step.node), .text(step.state),
-            .text(step.detail),
-            .integer(Int64(milliseconds(step.updatedAt))))
-    }
-
-    /// A rollout with its steps in order.
-    package func rollout(id: String) async throws -> (rollout: RolloutRecord, steps: [RolloutStep])? {
+    /// A rollout by ID.
+    package func rollout(id: String) async throws -> RolloutRecord? {
         try await read { connection in
-            guard
-                let row = try connection.query(
-                    """
-                    SELECT id, environment, release, serial, state, document, created_at, updated_at
-                    FROM rollouts WHERE id = $1
-                    """, .text(id)
-                ).first
-            else { return nil }
-            let steps = try connection.query(
-                "SELECT position, node, state, detail, updated_at FROM rollout_steps WHERE rollout = $1 ORDER BY position",
-                .text(id)
-            ).map { step in
-                RolloutStep(
-                    position: step.integer(0), node: step.text(1), state: step.text(2), detail: step.text(3),
-                    updatedAt: Self.date(step.integer(4)))
-            }
-            return (Self.rolloutRecord(row), steps)
+            try connection.query(
+                """
+                SELECT id, environment, release, serial, state, document, created_at, updated_at
+                FROM rollouts WHERE id = $1
+                """, .text(id)
+            ).first.map(Self.rolloutRecord)
         }
     }
 
-    /// The target and previous desired states of a rollout's steps, by position (all, or those given).
-    package func rolloutTargets(
-        id: String, positions: [Int]? = nil
-    ) async throws -> [Int: (target: NodeDesiredState, previous: NodeDesiredState?)] {
+    /// What a rollout's steps give their nodes and what the nodes had, by position (all, or those given).
+    package func rolloutTargets(id: String, positions: [Int]? = nil) async throws -> [Int: RolloutTarget] {
         try await read { connection in
-            var result: [Int: (target: NodeDesiredState, previous: NodeDesiredState?)] = [:]
+            var result: [Int: RolloutTarget] = [:]
             let wanted = positions.map(Set.init)
             for row in try connection.query(
-                "SELECT position, target, previous FROM rollout_steps WHERE rollout = $1 AND target IS NOT NULL",
+                "SELECT position, node, target, previous FROM rollout_steps WHERE rollout = $1 AND target IS NOT NULL",
                 .text(id))
             where wanted?.contains(row.integer(0)) ?? true {
-                result[row.integer(0)] = (
-                    try Self.decode(NodeDesiredState.self, row.text(1), what: "rollout target"),
-                    try row.optionalText(2).map { try Self.decode(NodeDesiredState.self, $0, what: "rollout target") }
-                )
+                result[row.integer(0)] = RolloutTarget(
+                    node: row.text(1),
+                    target: try Self.decode(NodeDesiredState.self, row.text(2), what: "rollout target"),
+                    previous: try row.optionalText(3).map {
+                        try Self.decode(NodeDesiredState.self, $0, what: "rollout target")
+                    })
             }
             return result
         }
@@ -138,10 +111,11 @@ extension StateStore {
         }
     }
 
-    static func rolloutRecord(_ row: SQLRow) -> RolloutRecord {
+    static func rolloutRecord(_ row: SQLRow) throws -> RolloutRecord {
         RolloutRecord(
-            id: row.text(0), environment: row.text(1), release: row.text(2), serial: row.integer(3), state: row.text(4),
-            document: row.text(5), createdAt: date(row.integer(6)), updatedAt: date(row.integer(7)))
+            id: row.text(0), environment: row.text(1), release: row.text(2), serial: row.integer(3),
+            state: try wireValue(RolloutState.self, row.text(4)), document: row.text(5),
+            createdAt: date(row.integer(6)), updatedAt: date(row.integer(7)))
     }
 
     // MARK: Promotions
@@ -154,7 +128,7 @@ extension StateStore {
                 INSERT INTO promotions (id, release, source, target, requested_by, state, document, created_at, updated_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 """, .text(promotion.id), .text(promotion.release), .text(promotion.source), .text(promotion.target),
-                .text(promotion.requestedBy), .text(promotion.state), .text(promotion.document),
+                .text(promotion.requestedBy), .text(promotion.state.rawValue), .text(promotion.document),
                 .integer(Int64(Self.milliseconds(promotion.createdAt))),
                 .integer(Int64(Self.milliseconds(promotion.updatedAt))))
             _ = try Self.appendAudit(
@@ -167,7 +141,7 @@ extension StateStore {
 
     /// Moves a promotion to `state` with a new document; audited when the state changes, with `detail`.
     package func updatePromotion(
-        id: String, state: String, document: String, actor: String, detail: String, at now: Date = Date()
+        id: String, state: PromotionState, document: String, actor: String, detail: String, at now: Date = Date()
     ) async throws {
         try await transaction { connection in
             guard
@@ -177,11 +151,11 @@ extension StateStore {
             else { throw StoreError(.notFound, "there is no promotion \(id)") }
             try connection.run(
                 "UPDATE promotions SET state = $2, document = $3, updated_at = $4 WHERE id = $1", .text(id),
-                .text(state), .text(document), .integer(Int64(Self.milliseconds(now))))
-            if previous.text(0) != state {
+                .text(state.rawValue), .text(document), .integer(Int64(Self.milliseconds(now))))
+            if previous.text(0) != state.rawValue {
                 _ = try Self.appendAudit(
                     AuditEvent(
-                        actor: actor, action: "promotion.\(state)", environment: previous.text(1), object: id,
+                        actor: actor, action: "promotion.\(state.rawValue)", environment: previous.text(1), object: id,
                         detail: detail),
                     at: now, on: connection)
             }
@@ -201,10 +175,11 @@ extension StateStore {
         }
     }
 
-    static func promotionRecord(_ row: SQLRow) -> PromotionRecord {
+    static func promotionRecord(_ row: SQLRow) throws -> PromotionRecord {
         PromotionRecord(
             id: row.text(0), release: row.text(1), source: row.text(2), target: row.text(3), requestedBy: row.text(4),
-            state: row.text(5), document: row.text(6), createdAt: date(row.integer(7)), updatedAt: date(row.integer(8)))
+            state: try wireValue(PromotionState.self, row.text(5)), document: row.text(6),
+            createdAt: date(row.integer(7)), updatedAt: date(row.integer(8)))
     }
 
     /// Records an approver's decision. The requester may not decide on their own promotion (four eyes).
@@ -226,12 +201,13 @@ extension StateStore {
                 INSERT INTO approvals (promotion, approver, decision, reason, created_at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (promotion, approver) DO UPDATE SET decision = excluded.decision, reason = excluded.reason,
                     created_at = excluded.created_at
-                """, .text(approval.promotion), .text(approval.approver), .text(approval.decision),
+                """, .text(approval.promotion), .text(approval.approver), .text(approval.decision.rawValue),
                 .text(approval.reason),
                 .integer(Int64(Self.milliseconds(approval.createdAt))))
             _ = try Self.appendAudit(
                 AuditEvent(
-                    actor: approval.approver, action: "promotion.\(approval.decision)", environment: promotion.text(1),
+                    actor: approval.approver, action: "promotion.\(approval.decision.rawValue)",
+                    environment: promotion.text(1),
                     object: approval.promotion, detail: approval.reason),
                 at: approval.createdAt, on: connection)
         }
@@ -253,10 +229,11 @@ extension StateStore {
                 .text(id)
             ).map { approval in
                 ApprovalRecord(
-                    promotion: approval.text(0), approver: approval.text(1), decision: approval.text(2),
+                    promotion: approval.text(0), approver: approval.text(1),
+                    decision: try Self.wireValue(Decision.self, approval.text(2)),
                     reason: approval.text(3), createdAt: Self.date(approval.integer(4)))
             }
-            return (Self.promotionRecord(row), approvals)
+            return (try Self.promotionRecord(row), approvals)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Database
 package import Foundation
 import PostgresDatabase
+import StellwerkAPI
 
 /// Everything the orchestrator knows, in SQLite (embedded default) or PostgreSQL, behind one API.
 ///
@@ -22,10 +23,21 @@ package final class StateStore: Sendable {
         reports = ReportBatcher(pool: pool)
     }
 
-    /// Opens the store at `location` and migrates its schema forward to `schemaVersion` (default: the
-    /// latest). With `create`, a missing SQLite file is created (never its folder).
+    /// What opening a store does about its schema.
+    package enum SchemaPolicy: Sendable {
+        /// Migrate it forward to the version asked for: `stellwerk server` and `stellwerk store migrate`.
+        case migrate
+        /// Refuse a store at another version than this stellwerk's, and change nothing: every command
+        /// that only reads or writes state.
+        case requireCurrent
+        /// Open it at whatever version it is (`stellwerk store info`, backups).
+        case asIs
+    }
+
+    /// Opens the store at `location`; with `.migrate` its schema is brought forward to `schemaVersion`
+    /// (default: the latest). With `create`, a missing SQLite file is created (never its folder).
     package static func open(
-        _ location: StoreLocation, create: Bool = true, connections: Int = 4,
+        _ location: StoreLocation, create: Bool = true, connections: Int = 4, schema: SchemaPolicy = .migrate,
         schemaVersion: Int = StoreSchema.latestVersion, now: Date = Date()
     ) async throws -> StateStore {
         let pool = try await Task.detached {
@@ -34,7 +46,11 @@ package final class StateStore: Sendable {
         let store = StateStore(location: location, pool: pool)
         do {
             try await pool.withConnection { connection in
-                try StoreSchema.migrate(connection, to: schemaVersion, now: Self.milliseconds(now))
+                switch schema {
+                case .migrate: try StoreSchema.migrate(connection, to: schemaVersion, now: Self.milliseconds(now))
+                case .requireCurrent: try StoreSchema.requireCurrent(connection, location: location)
+                case .asIs: break
+                }
             }
         } catch let error as StoreError {
             pool.close()
@@ -82,24 +98,31 @@ package final class StateStore: Sendable {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 
-    /// JSON for documents that are only read back, never compared byte for byte: no key sorting,
-    /// which costs more than the rest of encoding a report.
-    static func encodeFast(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
-    }
-
+    /// A document as the store keeps it: the wire's JSON.
     static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
         do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
+            return try decoder.decode(type, from: Data(text.utf8))
         } catch {
             throw StoreError(.query, "the stored \(what) cannot be read: \(error)")
         }
+    }
+
+    private static let encoder = WireJSON.encoder()
+    private static let decoder = WireJSON.decoder()
+
+    /// A state, role or decision read back from a column; a value this version does not know means
+    /// the store was written by a newer Stellwerk.
+    static func wireValue<T: WireEnum>(_ type: T.Type, _ text: String) throws(StoreError) -> T {
+        guard let value = T(rawValue: text) else {
+            throw StoreError(
+                .query,
+                "the store holds '\(text)', which is not a \(T.wireName) this stellwerk knows; upgrade stellwerk")
+        }
+        return value
     }
 
     /// Runs `body` in one transaction on a connection of its own.

@@ -2,7 +2,7 @@ import Database
 
 /// The store's own schema, versioned. Each migration runs once, in a transaction, when a store is
 /// opened; both databases run the same statements.
-enum StoreSchema {
+package enum StoreSchema {
     struct Migration {
         var version: Int
         var summary: String
@@ -123,9 +123,18 @@ enum StoreSchema {
             version: 4,
             summary: "when each node last reported an instance that was not running healthy, for promotion soak",
             statements: ["ALTER TABLE node_reports ADD COLUMN unhealthy_at BIGINT"]),
+        Migration(
+            version: 5,
+            summary: "rollout steps keep only what they give their node; where each step stands lives in the "
+                + "rollout's document alone",
+            statements: [
+                "ALTER TABLE rollout_steps DROP COLUMN state",
+                "ALTER TABLE rollout_steps DROP COLUMN detail",
+                "ALTER TABLE rollout_steps DROP COLUMN updated_at",
+            ]),
     ]
 
-    static var latestVersion: Int { migrations.last?.version ?? 0 }
+    package static var latestVersion: Int { migrations.last?.version ?? 0 }
 
     /// Brings the schema to `target` (default: the latest) in one transaction: all or nothing.
     /// Concurrent openers of one PostgreSQL database wait for each other on an advisory lock.
@@ -153,7 +162,31 @@ enum StoreSchema {
         }
     }
 
+    /// Refuses a store whose schema is not this stellwerk's, saying what to run.
+    static func requireCurrent(_ connection: any SQLConnection, location: StoreLocation) throws {
+        let current = try version(connection)
+        if current < latestVersion {
+            throw StoreError(
+                .schemaTooOld,
+                "the store \(location) has schema version \(current), this stellwerk needs \(latestVersion); "
+                    + "run `stellwerk store migrate` (or start `stellwerk server`, which migrates) and back it up first"
+            )
+        }
+        if current > latestVersion {
+            throw StoreError(
+                .schemaTooNew,
+                "the store has schema version \(current), but this stellwerk knows versions up to "
+                    + "\(latestVersion); upgrade stellwerk before using this store")
+        }
+    }
+
+    /// The schema version; 0 for a database no stellwerk has set up yet.
     static func version(_ connection: any SQLConnection) throws(StoreError) -> Int {
-        try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.integer(0) ?? 0
+        let tables =
+            connection.dialect == .postgres
+            ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+            : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        guard (try connection.query(tables).first?.integer(0) ?? 0) > 0 else { return 0 }
+        return try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.integer(0) ?? 0
     }
 }

@@ -1,13 +1,12 @@
 package import Foundation
+import StellwerkAPI
 
-/// Reading and writing the JSON files Stellwerk keeps (saved plans, state snapshots) in one stable form:
-/// sorted keys and pretty printing, so the same value is always the same bytes and diffs well.
+/// Reading and writing the JSON files Stellwerk keeps (saved plans, state snapshots) and what `--json`
+/// prints, in the wire's encoding, indented: the same value is always the same bytes and diffs well.
 package enum JSONFiles {
     /// The stable encoding of `value`, ending in a newline.
     package static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(value)
+        var data = try WireJSON.encoder(pretty: true).encode(value)
         data.append(0x0A)
         return data
     }
@@ -36,7 +35,7 @@ package enum JSONFiles {
             throw JSONFileError(path: path, message: "cannot read the \(what): \(error.localizedDescription)")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try WireJSON.decoder().decode(T.self, from: data)
         } catch let DecodingError.dataCorrupted(context) {
             throw JSONFileError(path: path, message: "the \(what) is not valid JSON: \(Self.describe(context))")
         } catch let DecodingError.keyNotFound(key, context) {

@@ -5,11 +5,9 @@ package import StellwerkAPI
 /// Signs release manifests with the orchestrator's Ed25519 key and checks them on the agent, over
 /// the manifest's canonical JSON (sorted keys), so the same manifest always has the same signature input.
 package enum ReleaseSigner {
-    /// The bytes a signature covers.
+    /// The bytes a signature covers (see ``WireJSON/canonicalEncoder()`` for why dates are whole seconds).
     package static func canonicalBytes(of manifest: ReleaseManifest) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(manifest)
+        try WireJSON.canonicalEncoder().encode(manifest)
     }
 
     /// Signs `manifest` with a raw 32-byte Ed25519 private key.

@@ -1,19 +1,19 @@
 import Artifacts
 package import FoundationEssentials
 import Glibc
-import HTTPTransport
+package import HTTPTransport
 package import Identity
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import StellwerkAPI
+package import StellwerkAPI
 
 /// How the CLI and the agent reach the server: HTTPS that trusts only the orchestrator's CA, with
 /// the node's client certificate (agents) or an API token (operators).
 package final class OrchestratorConnection: Sendable {
     package let baseURL: String
-    private let exchange: HTTPExchange
+    private let http: HTTPExchange
     private let token: String?
     private let timeout: Duration
 
@@ -34,7 +34,7 @@ package final class OrchestratorConnection: Sendable {
             }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientCertificate.key.utf8), format: .pem))
         }
-        exchange = HTTPExchange(tls: try NIOSSLContext(configuration: tls))
+        http = HTTPExchange(tls: try NIOSSLContext(configuration: tls))
         baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.token = token
         timeout = .seconds(timeoutSeconds)
@@ -59,60 +59,60 @@ package final class OrchestratorConnection: Sendable {
 
     /// Closes the connections kept open for the next call.
     package func shutdown() async {
-        exchange.closeIdleConnections()
+        http.closeIdleConnections()
     }
 
     static let encoder = WireJSON.encoder()
     static let decoder = WireJSON.decoder()
 
-    // MARK: JSON calls
+    // MARK: Calls
 
-    /// Sends a request and returns status and body; a transport failure becomes a ``ClientError``.
-    /// `path` may also be a whole URL when the connection's base URL is empty.
-    package func call(
-        _ method: String, _ path: String, body: Data? = nil, headers: [(String, String)] = [],
-        timeoutSeconds: Int64? = nil
-    ) async throws -> (status: Int, body: Data, headers: [(String, String)]) {
-        let answer: HTTPAnswer
+    /// Calls an endpoint and reads its answer: `send(.rollout(id))`. An error answer becomes a
+    /// ``ClientError`` with the server's code and message; `nil` answers 204 for an optional answer.
+    package func send<Body, Answer>(
+        _ call: APICall<Body, Answer>, timeoutSeconds: Int64? = nil
+    ) async throws
+        -> Answer
+    {
+        let data = try call.body.flatMap { body in
+            Body.self == NoBody.self || Body.self == RawBytes.self ? nil : try Self.encoder.encode(body)
+        }
+        let answer = try await exchange(
+            call.endpoint.method, call.target, body: data, contentType: "application/json",
+            timeoutSeconds: timeoutSeconds)
+        try Self.check(answer.status, answer.body)
+        if let empty = Answer.self as? any EmptyAnswer.Type, answer.status == 204 || Answer.self == NoContent.self {
+            if let value = empty.emptyAnswer as? Answer { return value }
+        }
         do {
-            answer = try await exchange.collect(
-                method: HTTPMethod(rawValue: method), url: baseURL + path,
-                headers: authorized(headers + (body != nil ? [("Content-Type", "application/json")] : [])),
+            return try Self.decoder.decode(Answer.self, from: answer.body)
+        } catch let error as DecodingError {
+            throw ClientError(
+                status: answer.status, code: .badResponse,
+                message:
+                    "the server answered \(call.path) with something this stellwerk cannot read: \(Self.describe(error))"
+            )
+        }
+    }
+
+    /// Sends a request as given, for callers that must send what no endpoint builder makes (tests of
+    /// bad input); a transport failure becomes a ``ClientError``.
+    package func exchange(
+        _ method: HTTPVerb, _ target: String, body: Data? = nil, contentType: String = "application/json",
+        headers: [(String, String)] = [], timeoutSeconds: Int64? = nil
+    ) async throws -> HTTPAnswer {
+        do {
+            return try await http.collect(
+                method: HTTPMethod(rawValue: method.rawValue), url: baseURL + target,
+                headers: authorized(headers + (body != nil ? [("Content-Type", contentType)] : [])),
                 body: body.map { ByteBuffer(bytes: $0) }, timeout: timeoutSeconds.map { .seconds($0) } ?? timeout,
                 limit: 64 << 20)
         } catch let error as ClientError {
             throw error
         } catch {
             throw ClientError(
-                status: nil, code: "unreachable", message: "cannot reach \(baseURL + path): \(Self.describe(error))")
+                status: nil, code: .unreachable, message: "cannot reach \(baseURL + target): \(Self.describe(error))")
         }
-        return (
-            Int(answer.head?.status.code ?? 0), answer.body,
-            answer.head?.headers.map { ($0.name, $0.value) } ?? []
-        )
-    }
-
-    /// Calls a JSON endpoint and decodes the answer; an error answer becomes a ``ClientError`` with
-    /// the server's message.
-    package func json<Response: Decodable>(
-        _ method: String, _ path: String, body: (some Encodable)? = nil as Data?, as type: Response.Type
-    ) async throws -> Response {
-        let data = try body.map { try Self.encoder.encode($0) }
-        let answer = try await call(method, path, body: data)
-        try Self.check(answer.status, answer.body)
-        do {
-            return try Self.decoder.decode(Response.self, from: answer.body)
-        } catch {
-            throw ClientError(
-                status: answer.status, code: "bad-response",
-                message: "the server answered \(path) with something unreadable")
-        }
-    }
-
-    /// Calls an endpoint whose answer has no body worth reading.
-    package func send(_ method: String, _ path: String, body: (some Encodable)? = nil as Data?) async throws {
-        let answer = try await call(method, path, body: try body.map { try Self.encoder.encode($0) })
-        try Self.check(answer.status, answer.body)
     }
 
     /// `headers` with the operator's token, when this connection has one.
@@ -123,14 +123,27 @@ package final class OrchestratorConnection: Sendable {
     static func check(_ status: Int, _ body: Data) throws {
         guard status >= 400 else { return }
         if let error = try? decoder.decode(ErrorBody.self, from: body) {
-            throw ClientError(status: status, code: error.error.code, message: error.error.message)
+            throw ClientError(status: status, code: .server(error.error.code), message: error.error.message)
         }
-        throw ClientError(status: status, code: "http-\(status)", message: "the server answered HTTP \(status)")
+        throw ClientError(status: status, code: .http(status), message: "the server answered HTTP \(status)")
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context),
+            .valueNotFound(_, let context):
+            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return (path.isEmpty ? "" : "\(path): ") + context.debugDescription
+        @unknown default: return "\(error)"
+        }
     }
 
     static func describe(_ error: any Error) -> String {
         if let error = error as? HTTPExchange.Failure {
-            if case .notAnswered(let cause) = error { return describe(cause) }
+            switch error {
+            case .notAnswered(let cause), .notSent(let cause): return describe(cause)
+            default: break
+            }
             return error.description
         }
         if let error = error as? ChannelError, case .connectTimeout = error { return "connection timed out" }
@@ -153,8 +166,8 @@ package final class OrchestratorConnection: Sendable {
         let headers = authorized(offset > 0 ? [("Range", "bytes=\(offset)-")] : [])
         let refusal = HTTPAnswer(limit: 1 << 20)
         do {
-            try await exchange.run(
-                method: .GET, url: baseURL + "/v1/artifacts/\(sha256)", headers: headers, body: nil,
+            try await http.run(
+                method: .GET, url: baseURL + Endpoints.artifact.path(["sha256": sha256]), headers: headers, body: nil,
                 timeout: .seconds(7200),
                 onHead: { head in
                     refusal.head = head
@@ -165,7 +178,7 @@ package final class OrchestratorConnection: Sendable {
                         // The partial file is as long as the artifact or longer: start again.
                         try output.truncate()
                         throw ClientError(
-                            status: 416, code: "range",
+                            status: 416, code: .range,
                             message: "the partial download was longer than the artifact; retrying")
                     default: output.refused = true
                     }
@@ -177,20 +190,20 @@ package final class OrchestratorConnection: Sendable {
             throw error
         } catch {
             throw ClientError(
-                status: nil, code: "unreachable",
+                status: nil, code: .unreachable,
                 message: "downloading artifact \(sha256.prefix(12)) failed: \(Self.describe(error))")
         }
         if output.refused {
             let status = Int(refusal.head?.status.code ?? 0)
             try Self.check(status, refusal.body)
-            throw ClientError(status: status, code: "http", message: "unexpected answer HTTP \(status)")
+            throw ClientError(status: status, code: .http(status), message: "unexpected answer HTTP \(status)")
         }
         output.finish()
         let digest = try FileDigest.sha256(ofFile: partial)
         guard digest == sha256 else {
             try? FileManager.default.removeItem(atPath: partial)
             throw ClientError(
-                status: nil, code: "digest",
+                status: nil, code: .digest,
                 message:
                     "the downloaded artifact has SHA-256 \(digest.prefix(16))…, not \(sha256.prefix(16))…; discarded")
         }
@@ -204,13 +217,13 @@ package final class OrchestratorConnection: Sendable {
         let data = try Data(contentsOf: file, options: .alwaysMapped)
         let answer: HTTPAnswer
         do {
-            answer = try await exchange.collect(
-                method: .PUT, url: baseURL + "/v1/artifacts/\(sha)",
+            answer = try await http.collect(
+                method: .PUT, url: baseURL + Endpoints.uploadArtifact.path(["sha256": sha]),
                 headers: authorized([("Content-Type", "application/octet-stream")]), body: ByteBuffer(bytes: data),
                 timeout: .seconds(3600), limit: 1 << 20)
         } catch {
             throw ClientError(
-                status: nil, code: "unreachable",
+                status: nil, code: .unreachable,
                 message: "uploading \(file.lastPathComponent) failed: \(Self.describe(error))")
         }
         try Self.check(Int(answer.head?.status.code ?? 0), answer.body)
@@ -229,23 +242,25 @@ package final class OrchestratorConnection: Sendable {
         let answer: HTTPAnswer
         do {
             answer = try await exchange.collect(
-                method: .GET, url: base + "/v1/ca", headers: [], body: nil, timeout: .seconds(30), limit: 1 << 16)
+                method: .GET, url: base + Endpoints.authority.path, headers: [], body: nil, timeout: .seconds(30),
+                limit: 1 << 16)
         } catch {
-            throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(base): \(describe(error))")
+            throw ClientError(status: nil, code: .unreachable, message: "cannot reach \(base): \(describe(error))")
         }
         guard answer.head?.status == .ok else {
             throw ClientError(
-                status: answer.head.map { Int($0.status.code) }, code: "ca", message: "\(base) did not hand out its CA")
+                status: answer.head.map { Int($0.status.code) }, code: .authority,
+                message: "\(base) did not hand out its CA")
         }
         let text = String(decoding: answer.body, as: UTF8.self)
         let certificates = try NIOSSLCertificate.fromPEMBytes(Array(text.utf8))
         guard let first = certificates.first else {
-            throw ClientError(status: nil, code: "ca", message: "\(base) answered /v1/ca without a certificate")
+            throw ClientError(status: nil, code: .authority, message: "\(base) answered without a CA certificate")
         }
         let actual = CertificateFingerprint.of(der: try first.toDERBytes())
         guard actual == CertificateFingerprint.normalize(fingerprint) else {
             throw ClientError(
-                status: nil, code: "ca-mismatch",
+                status: nil, code: .authorityMismatch,
                 message: "the server's CA has fingerprint \(actual), not the one given; refusing to trust it")
         }
         return text
@@ -300,21 +315,56 @@ private final class PartialFile: @unchecked Sendable {
 
     private static func failure(_ what: String, _ path: String) -> ClientError {
         ClientError(
-            status: nil, code: "file", message: "cannot \(what) \(path): \(String(cString: strerror(errno)))")
+            status: nil, code: .file, message: "cannot \(what) \(path): \(String(cString: strerror(errno)))")
     }
 }
 
 /// A failed call, with the server's own words when it answered.
 package struct ClientError: Error, CustomStringConvertible, Sendable {
+    /// Why the call failed.
+    package enum Code: Sendable, Hashable {
+        /// The server refused or failed, and said why.
+        case server(ErrorCode)
+        /// The server answered an error status without an error body.
+        case http(Int)
+        /// The server could not be reached, or did not answer in time.
+        case unreachable
+        /// The answer is not what the endpoint answers.
+        case badResponse
+        /// A downloaded artifact does not have the digest it was asked by.
+        case digest
+        /// A partial download was longer than the artifact.
+        case range
+        /// The server did not hand out its CA certificate.
+        case authority
+        /// The server's CA is not the one whose fingerprint was given.
+        case authorityMismatch
+        /// A local file could not be read or written.
+        case file
+    }
+
     package var status: Int?
-    package var code: String
+    package var code: Code
     package var message: String
 
-    package init(status: Int?, code: String, message: String) {
+    package init(status: Int?, code: Code, message: String) {
         self.status = status
         self.code = code
         self.message = message
     }
 
     package var description: String { message }
+}
+
+/// An answer type with a value for "no content".
+protocol EmptyAnswer {
+    static var emptyAnswer: Any { get }
+}
+
+extension NoContent: EmptyAnswer {
+    static var emptyAnswer: Any { NoContent() }
+}
+
+extension Optional: EmptyAnswer {
+    static var emptyAnswer: Any { Wrapped?.none as Any }
 }

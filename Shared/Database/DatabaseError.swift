@@ -9,6 +9,8 @@ package struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case unavailable
         /// The store's schema is newer than this program knows.
         case schemaTooNew
+        /// The store's schema is older than this program needs, and it was opened without migrating.
+        case schemaTooOld
         /// A statement failed.
         case query
         /// Desired state was written against a serial that is no longer current.

@@ -88,6 +88,8 @@ package final class HTTPExchange: Sendable {
         /// that most likely means the server had closed it while it was idle, so the request goes
         /// again on a new one.
         case notAnswered(cause: any Error)
+        /// The request could not even be written, for `cause`: sending it again cannot run it twice.
+        case notSent(cause: any Error)
         /// The URL cannot be requested.
         case badURL(String)
         /// The answer's body is longer than the caller accepts, in bytes.
@@ -97,7 +99,7 @@ package final class HTTPExchange: Sendable {
             switch self {
             case .timedOut: "no answer in time"
             case .closedEarly: "the connection was closed before the answer was complete"
-            case .notAnswered(let cause): "\(cause)"
+            case .notAnswered(let cause), .notSent(let cause): "\(cause)"
             case .badURL(let reason): reason
             case .tooLarge(let limit): "the answer is larger than \(limit >> 20) MiB"
             }
@@ -139,7 +141,7 @@ package final class HTTPExchange: Sendable {
                     do {
                         if try await kept.send(request) { self.keep(kept, for: target) }
                         return
-                    } catch Failure.notAnswered {
+                    } catch Failure.notAnswered, Failure.notSent {
                         // Nothing came back: send it again on a new connection.
                         try Task.checkCancellation()
                     }
@@ -147,11 +149,19 @@ package final class HTTPExchange: Sendable {
                 guard !target.secure || self.tls != nil else {
                     throw Failure.badURL("\(url): this client speaks plain HTTP only")
                 }
-                let fresh = try await KeptConnection.open(to: target, tls: target.secure ? self.tls : nil)
-                do {
-                    if try await fresh.send(request) { self.keep(fresh, for: target) }
-                } catch Failure.notAnswered(let cause) {
-                    throw cause
+                // A new connection that closes before the request went out (seen on a busy machine) gets
+                // one more try: nothing was sent, so nothing can happen twice.
+                for attempt in 1...2 {
+                    let fresh = try await KeptConnection.open(to: target, tls: target.secure ? self.tls : nil)
+                    do {
+                        if try await fresh.send(request) { self.keep(fresh, for: target) }
+                        return
+                    } catch Failure.notSent(let cause) {
+                        if attempt == 2 { throw cause }
+                        try Task.checkCancellation()
+                    } catch Failure.notAnswered(let cause) {
+                        throw cause
+                    }
                 }
             }
             group.addTask {
@@ -205,8 +215,10 @@ package final class HTTPExchange: Sendable {
 
 /// One open connection and the task that owns it, carrying one request at a time.
 ///
-/// NIO hands the connection's reader and writer to a single scope, so a task keeps that scope open
-/// and takes requests from a queue; whoever sent a request waits for its answer.
+/// NIO hands the connection's reader and writer to a single scope, so a task keeps that scope open and
+/// takes requests from a one-place slot; whoever sent a request waits for its answer. Every waiting
+/// sender is answered exactly once, whichever comes first: the answer, a failure, its own
+/// cancellation, or the end of the connection's task.
 final class KeptConnection: Sendable {
     struct Request: Sendable {
         var head: HTTPRequestHead
@@ -217,16 +229,25 @@ final class KeptConnection: Sendable {
 
     /// A request on its way, and who waits for it: `true` when the connection may carry another.
     private struct Job: Sendable {
+        var id: Int
         var request: Request
         var done: CheckedContinuation<Bool, any Error>
     }
 
-    private let jobs: AsyncStream<Job>.Continuation
+    private struct Slot {
+        var waiting: Job?
+        var nextID = 0
+        /// The connection's task has ended: nothing more goes through.
+        var ended = false
+    }
+
+    private let slot = Mutex(Slot())
+    private let wake: AsyncStream<Void>.Continuation
     private let channel: any Channel
     private let lastUsed = Mutex(ContinuousClock.now)
 
-    private init(jobs: AsyncStream<Job>.Continuation, channel: any Channel) {
-        self.jobs = jobs
+    private init(wake: AsyncStream<Void>.Continuation, channel: any Channel) {
+        self.wake = wake
         self.channel = channel
     }
 
@@ -244,9 +265,10 @@ final class KeptConnection: Sendable {
                         wrappingChannelSynchronously: channel)
                 }
             }
-        let (stream, continuation) = AsyncStream<Job>.makeStream()
-        Task { await serve(channel, jobs: stream) }
-        return KeptConnection(jobs: continuation, channel: channel.channel)
+        let (signals, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let connection = KeptConnection(wake: wake, channel: channel.channel)
+        Task { await connection.serve(channel, signals: signals) }
+        return connection
     }
 
     func isFresh(within limit: Duration) -> Bool {
@@ -254,40 +276,64 @@ final class KeptConnection: Sendable {
     }
 
     /// Sends `request` and waits until its answer has been handed over; `true` when the connection
-    /// may carry another request. Cancelling closes the connection, which ends the wait.
+    /// may carry another request. Cancelling closes the connection and ends the wait at once.
     func send(_ request: Request) async throws -> Bool {
         defer { lastUsed.withLock { $0 = .now } }
-        let channel = self.channel
+        let id = slot.withLock { slot -> Int in
+            slot.nextID += 1
+            return slot.nextID
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { done in
-                if case .terminated = jobs.yield(Job(request: request, done: done)) {
+                let accepted = slot.withLock { slot -> Bool in
+                    guard !slot.ended, slot.waiting == nil else { return false }
+                    slot.waiting = Job(id: id, request: request, done: done)
+                    return true
+                }
+                if accepted {
+                    wake.yield()
+                } else {
                     done.resume(throwing: HTTPExchange.Failure.notAnswered(cause: HTTPExchange.Failure.closedEarly))
                 }
             }
         } onCancel: {
             channel.close(promise: nil)
+            answer(id, with: .failure(CancellationError()))
         }
     }
 
     func close() {
-        jobs.finish()
+        wake.finish()
         channel.close(promise: nil)
     }
 
-    deinit { jobs.finish() }
+    deinit { wake.finish() }
 
-    private static func serve(
-        _ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, jobs: AsyncStream<Job>
+    /// Hands the outcome to the sender of job `id`, if it still waits: each exactly once.
+    private func answer(_ id: Int, with result: Result<Bool, any Error>) {
+        let job = slot.withLock { slot -> Job? in
+            guard slot.waiting?.id == id else { return nil }
+            defer { slot.waiting = nil }
+            return slot.waiting
+        }
+        job?.done.resume(with: result)
+    }
+
+    private func serve(
+        _ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, signals: AsyncStream<Void>
     ) async {
-        // Every job is answered inside; what executeThenClose may throw on closing is of no use to anyone.
+        // Every job is answered inside or below; what executeThenClose may throw on closing is of no use.
         try? await channel.executeThenClose { inbound, outbound in
             var answers = inbound.makeAsyncIterator()
-            for await job in jobs {
+            for await _ in signals {
+                guard let job = slot.withLock({ $0.waiting }) else { continue }
+                var sent = false
                 var answered = false
                 do {
                     try await outbound.write(.head(job.request.head))
                     if let body = job.request.body { try await outbound.write(.body(.byteBuffer(body))) }
                     try await outbound.write(.end(nil))
+                    sent = true
                     var keepAlive = false
                     receiving: while true {
                         guard let part = try await answers.next() else {
@@ -302,13 +348,26 @@ final class KeptConnection: Sendable {
                         case .end: break receiving
                         }
                     }
-                    job.done.resume(returning: keepAlive)
+                    answer(job.id, with: .success(keepAlive))
                     if !keepAlive { return }
                 } catch {
-                    job.done.resume(throwing: answered ? error : HTTPExchange.Failure.notAnswered(cause: error))
+                    let failure: any Error =
+                        answered
+                        ? error
+                        : sent
+                            ? HTTPExchange.Failure.notAnswered(cause: error)
+                            : HTTPExchange.Failure.notSent(cause: error)
+                    answer(job.id, with: .failure(failure))
                     return
                 }
             }
         }
+        // However the connection's task ended, nobody waits for it any more.
+        let job = slot.withLock { slot -> Job? in
+            slot.ended = true
+            defer { slot.waiting = nil }
+            return slot.waiting
+        }
+        job?.done.resume(throwing: HTTPExchange.Failure.notAnswered(cause: HTTPExchange.Failure.closedEarly))
     }
 }

@@ -20,4 +20,18 @@ import Testing
         #expect(status == 0)
         #expect(try String(contentsOfFile: help, encoding: .utf8).contains("join"))
     }
+
+    @Test func agent_carriesNoWayToPauseItself() throws {
+        // Fault tests stop an agent at a step with `stellwerk-test-agent`; the agent that ships must
+        // not read any such switch from its environment.
+        let agent = try Data(
+            contentsOf: ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent"), options: .alwaysMapped)
+        for marker in ["STELLWERK_AGENT_PAUSE_AT", "paused-at-"] {
+            #expect(agent.firstRange(of: Data(marker.utf8)) == nil, "the agent binary holds \(marker)")
+        }
+        let testAgent = try Data(
+            contentsOf: ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-agent"),
+            options: .alwaysMapped)
+        #expect(testAgent.firstRange(of: Data("paused-at-".utf8)) != nil, "the check above would find the hook")
+    }
 }

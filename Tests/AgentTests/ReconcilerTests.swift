@@ -367,9 +367,8 @@ extension ReconcilerTests {
 
         // Update to v2, and kill the agent when it reaches the step.
         let agent = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
-            ["apply", "--desired", try desiredFile(v2)] + common, environment: ["STELLWERK_AGENT_PAUSE_AT": step],
-            wait: false
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-agent").path,
+            ["apply", "--desired", try desiredFile(v2)] + common + ["--pause-at", step], wait: false
         ).pid
         let marker = node.data.appendingPathComponent("paused-at-\(step)").path
         let clock = ContinuousClock()
@@ -469,6 +468,14 @@ extension ReconcilerTests {
             node, node.instance(arguments: ["--crash-after", "1"]), extra: ["--crash-loop-restarts", "2"])
         try await waitFor("the crash-looping state") {
             report(node)?.instances.first?.state == .crashLooping
+        }
+        if report(node)?.instances.first?.state != .crashLooping {
+            let folder = node.data.deletingLastPathComponent()
+            Issue.record(
+                """
+                agent log: \((try? String(contentsOf: folder.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "")
+                report: \((try? String(contentsOf: node.data.appendingPathComponent("report.json"), encoding: .utf8)) ?? "")
+                """)
         }
         #expect(stopAgent(agent) == 0)
         let restarts = try AgentState(folder: node.data).steps(since: "running", of: "catalog").filter {

@@ -20,6 +20,7 @@ import Testing
         _ = try await store.acquireLease("rollout/sandbox", holder: "orchestrator-1", for: 3600)
         store.close()
 
+        // `locks` is the former name of `lock`, kept as an alias.
         let listed = try await ProcessRunner.run("stellwerk", ["locks", "list", "--store", url])
         #expect(listed.status == 0, "\(listed.standardError)")
         let lines = listed.standardOutput.split(separator: "\n")
@@ -29,17 +30,17 @@ import Testing
         #expect(lines.last?.hasSuffix("held") == true)
 
         let broken = try await ProcessRunner.run(
-            "stellwerk", ["locks", "break", "rollout/sandbox", "--store", url],
+            "stellwerk", ["lock", "break", "rollout/sandbox", "--store", url],
             environment: ["STELLWERK_ACTOR": "operator:anna"])
         #expect(broken.status == 0, "\(broken.standardError)")
         #expect(broken.standardOutput.hasPrefix("Broke lock rollout/sandbox, held by orchestrator-1 until "))
-        #expect(try await ProcessRunner.run("stellwerk", ["locks", "--store", url]).standardOutput == "No locks.\n")
+        #expect(try await ProcessRunner.run("stellwerk", ["lock", "--store", url]).standardOutput == "No locks.\n")
 
-        let again = try await ProcessRunner.run("stellwerk", ["locks", "break", "rollout/sandbox", "--store", url])
+        let again = try await ProcessRunner.run("stellwerk", ["lock", "break", "rollout/sandbox", "--store", url])
         #expect(again.status == 1)
         #expect(
             again.standardError
-                == "Error: there is no lock named 'rollout/sandbox'; `stellwerk locks list` shows them\n")
+                == "Error: there is no lock named 'rollout/sandbox'; `stellwerk lock list` shows them\n")
 
         let audit = try await ProcessRunner.run("stellwerk", ["audit", "list", "--json", "--store", url])
         let entries = try JSONSerialization.jsonObject(with: Data(audit.standardOutput.utf8)) as? [[String: Any]]
@@ -90,7 +91,7 @@ import Testing
         #expect(again.status == 1)
         #expect(again.standardError == "Error: \(backup) exists already; choose a new file for the backup\n")
         let info = try await ProcessRunner.run("stellwerk", ["store", "info", "--store", "sqlite:\(backup)"])
-        #expect(info.standardOutput == "store:  sqlite:\(backup)\nschema: version 4\n")
+        #expect(info.standardOutput == "store:  sqlite:\(backup)\nschema: version \(StoreSchema.latestVersion)\n")
     }
 
     @Test func plan_readsTheRecordedStateAndSerialFromTheStore() async throws {
@@ -138,7 +139,7 @@ import Testing
 
     @Test(.enabled(if: PostgresServer.shouldRun))
     func postgresStore_unreachableOrWithWrongCredentials_failsWithOneLineWithoutThePassword() async throws {
-        let server = try PostgresServer.shared()
+        let server = try await PostgresServer.shared()
         let closedPort = try FreePort.find()
         let unreachable = try await ProcessRunner.run(
             "stellwerk", ["locks", "list", "--store", "postgres://stellwerk:hunter2@127.0.0.1:\(closedPort)/stellwerk"])
@@ -157,10 +158,41 @@ import Testing
         #expect(wrongPassword.standardError.contains("password authentication failed for user \"postgres\""))
         #expect(!wrongPassword.standardError.contains("hunter2"))
 
-        let working = try await ProcessRunner.run(
-            "stellwerk", ["store", "info", "--store", try server.createDatabase()])
-        #expect(working.status == 0, "\(working.standardError)")
-        #expect(working.standardOutput.hasSuffix("schema: version 4\n"))
-        #expect(working.standardOutput.contains("postgres:***@127.0.0.1"))
+        let database = try await server.createDatabase()
+        let empty = try await ProcessRunner.run("stellwerk", ["store", "info", "--store", database])
+        #expect(empty.status == 0, "\(empty.standardError)")
+        #expect(empty.standardOutput.contains("schema: version 0 (this stellwerk needs"), "\(empty.standardOutput)")
+        #expect(empty.standardOutput.contains("postgres:***@127.0.0.1"))
+        let migrated = try await ProcessRunner.run("stellwerk", ["store", "migrate", "--store", database])
+        #expect(migrated.status == 0, "\(migrated.standardError)")
+        #expect(migrated.standardOutput.contains("from schema version 0 to \(StoreSchema.latestVersion)"))
+        let working = try await ProcessRunner.run("stellwerk", ["store", "info", "--store", database])
+        #expect(working.standardOutput.hasSuffix("schema: version \(StoreSchema.latestVersion)\n"))
+    }
+
+    @Test func readingCommands_onAnOlderStore_refuseAndLeaveItAsItWas_untilStoreMigrate() async throws {
+        let (url, path) = try sqliteStore()
+        try FileManager.default.copyItem(
+            at: Fixtures.repositoryRoot.appendingPathComponent("Tests/StoreTests/Fixtures/state-v1.sqlite"),
+            to: URL(fileURLWithPath: path))
+        for command in [["audit", "list"], ["lock", "list"], ["audit", "verify"]] {
+            let refused = try await ProcessRunner.run("stellwerk", command + ["--store", url])
+            #expect(refused.status == 1, "\(command)")
+            #expect(
+                refused.standardError.contains("has schema version 1, this stellwerk needs")
+                    && refused.standardError.contains("run `stellwerk store migrate`"),
+                "\(command): \(refused.standardError)")
+        }
+        let untouched = try await StateStore.open(.sqlite(path: path), create: false, schema: .asIs)
+        #expect(try await untouched.schemaVersion() == 1, "a reading command migrated the store")
+        untouched.close()
+        let info = try await ProcessRunner.run("stellwerk", ["store", "info", "--store", url])
+        #expect(info.standardOutput.contains("schema: version 1 (this stellwerk needs"), "\(info.standardOutput)")
+
+        let migrated = try await ProcessRunner.run("stellwerk", ["store", "migrate", "--store", url])
+        #expect(migrated.status == 0, "\(migrated.standardError)")
+        #expect(migrated.standardOutput.contains("from schema version 1 to \(StoreSchema.latestVersion)"))
+        let listed = try await ProcessRunner.run("stellwerk", ["audit", "list", "--store", url])
+        #expect(listed.status == 0, "\(listed.standardError)")
     }
 }

@@ -31,13 +31,13 @@ import Testing
             url: "",
             authority: try String(contentsOf: state.appendingPathComponent("server/ca/ca.pem"), encoding: .utf8))
         for url in urls {
-            let reply = try await http.call("GET", url)
+            let reply = try await http.exchange(.get, url)
             #expect(reply.status == 200, "\(url)")
             if url.hasSuffix("/api/3/action/package_search") {
                 #expect(String(decoding: reply.body, as: UTF8.self).contains("\"count\":10"), "\(url)")
             }
             if url.hasSuffix(":8102/") {
-                let portal = try await http.call("GET", url + "dataset")
+                let portal = try await http.exchange(.get, url + "dataset")
                 #expect(String(decoding: portal.body, as: UTF8.self).contains("10 Datensätze gefunden"), "\(url)")
             }
         }
@@ -58,12 +58,14 @@ import Testing
         let instances = document.environments.flatMap { $0.nodes.flatMap(\.instances) }
         #expect(instances.count == 6)
         #expect(Set(instances.map(\.release)).count == 1)
-        #expect(instances.allSatisfy { $0.state == "running" }, "\(instances.map(\.state))")
+        #expect(instances.allSatisfy { $0.state == .running }, "\(instances.map(\.state))")
 
         // Ctrl-C: everything it started stops; nothing works in the state folder any more.
         kill(up, SIGINT)
-        var exitStatus: Int32 = 0
-        waitpid(up, &exitStatus, 0)
+        _ = try await offloaded {
+            var exitStatus: Int32 = 0
+            return waitpid(up, &exitStatus, 0)
+        }
         let left = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
             let commandLine =
                 FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {

@@ -50,9 +50,9 @@ import Testing
         let connection = try OrchestratorConnection(
             url: "https://127.0.0.1:\(silent.port)", authority: try Self.someAuthority())
         let error = await #expect(throws: ClientError.self) {
-            _ = try await connection.call("GET", "/v1/agent/desired-state", timeoutSeconds: 1)
+            _ = try await connection.exchange(.get, "/v1/agent/desired-state", timeoutSeconds: 1)
         }
-        #expect(error?.code == "unreachable")
+        #expect(error?.code == .unreachable)
         #expect(error?.message.contains("no answer in time") == true, "\(String(describing: error))")
     }
 
@@ -60,8 +60,8 @@ import Testing
         let port = try FreePort.find()
         let connection = try OrchestratorConnection(
             url: "https://127.0.0.1:\(port)", authority: try Self.someAuthority())
-        let error = await #expect(throws: ClientError.self) { _ = try await connection.call("GET", "/health") }
-        #expect(error?.code == "unreachable")
+        let error = await #expect(throws: ClientError.self) { _ = try await connection.exchange(.get, "/health") }
+        #expect(error?.code == .unreachable)
         #expect(error?.message.contains("cannot reach https://127.0.0.1:\(port)/health") == true)
     }
 
@@ -72,7 +72,7 @@ import Testing
         let connection = try OrchestratorConnection(
             url: "http://127.0.0.1:\(server.port)", authority: try Self.someAuthority())
         for _ in 0..<3 {
-            let answer = try await connection.call("GET", "/health")
+            let answer = try await connection.exchange(.get, "/health")
             #expect(answer.status == 200)
             #expect(String(decoding: answer.body, as: UTF8.self) == "ok")
         }
@@ -92,7 +92,7 @@ import Testing
         let error = await #expect(throws: ClientError.self) {
             try await connection.download(sha256: expected, to: file)
         }
-        #expect(error?.code == "digest")
+        #expect(error?.code == .digest)
         #expect(!FileManager.default.fileExists(atPath: file.path))
         #expect(!FileManager.default.fileExists(atPath: file.path + ".partial"))
         await connection.shutdown()

@@ -64,14 +64,14 @@ import Testing
         // health check fails, the agent reports it unhealthy) and then recovers, so after the soak
         // from the rollout's end the release is still not verified.
         let service = try #require(Self.servicePID(address: cluster.addresses["s1"] ?? ""))
-        func s1State() async throws -> String? {
+        func s1State() async throws -> InstanceStatus.State? {
             try await cluster.status(env: "sandbox").environments.first?.nodes.first { $0.node == "s1" }?.instances
                 .first?.state
         }
         kill(service, SIGSTOP)
-        try await cluster.waitFor("s1 to be reported unhealthy", seconds: 30) { try await s1State() != "running" }
+        try await cluster.waitFor("s1 to be reported unhealthy", seconds: 30) { try await s1State() != .running }
         kill(service, SIGCONT)
-        try await cluster.waitFor("s1 to be healthy again", seconds: 30) { try await s1State() == "running" }
+        try await cluster.waitFor("s1 to be healthy again", seconds: 30) { try await s1State() == .running }
         let hiccup = try await cluster.stellwerk(["promote", release, "--to", "live"])
         #expect(hiccup.status == 1)
         #expect(hiccup.standardError.contains("was not healthy until"), "\(hiccup.standardError)")
@@ -86,8 +86,8 @@ import Testing
         }
         let dry = try #require(verified)
         let preview = try decode(PromotionView.self, dry.standardOutput)
-        #expect(preview.state == "dry-run")
-        #expect(preview.gates.map(\.name) == ["verified", "approvals", "windows"])
+        #expect(preview.state == .dryRun)
+        #expect(preview.gates.map(\.name) == [.verified, .approvals, .windows])
         #expect(preview.gates.map(\.open) == [true, false, true], "\(preview.gates)")
         #expect(preview.sites.map(\.site) == ["la", "lb", "lc"])
         #expect(preview.sites.map(\.wave) == [0, 1, 1])
@@ -107,38 +107,45 @@ import Testing
         ])
         #expect(requested.status == 0, "\(requested.standardError)")
         let promotion = try decode(PromotionView.self, requested.standardOutput)
-        #expect(promotion.state == "waiting")
+        #expect(promotion.state == .waiting)
         #expect(promotion.gates.map(\.open) == [true, false, true])
-        let own = try await cluster.stellwerk(["approve", promotion.id])
+        let own = try await cluster.stellwerk(["promotion", "approve", promotion.id])
         #expect(own.status == 1)
         #expect(own.standardError.contains("cannot also decide on it"), "\(own.standardError)")
-        let operatorApproval = try await cluster.stellwerk(["approve", promotion.id], token: olgaToken)
+        let operatorApproval = try await cluster.stellwerk(["promotion", "approve", promotion.id], token: olgaToken)
         #expect(operatorApproval.status == 1)
         #expect(operatorApproval.standardError.contains("approve"), "\(operatorApproval.standardError)")
         let approved = try await cluster.stellwerk(
-            ["approve", promotion.id, "--reason", "sandbox portal checked"], token: erikaToken)
+            ["promotion", "approve", promotion.id, "--reason", "sandbox portal checked"], token: erikaToken)
         #expect(approved.status == 0, "\(approved.standardError)")
 
         // The canary site rolls out alone; kill the server meanwhile: the promotion resumes.
-        try await cluster.waitFor("the canary site to start") {
-            let shown = try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"])
-            return (try? decode(PromotionView.self, shown.standardOutput))?.sites.first?.state == "rolling-out"
+        var lastSeen = ""
+        do {
+            try await cluster.waitFor("the canary site to start") {
+                let shown = try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"])
+                lastSeen = shown.standardOutput + shown.standardError
+                return (try? decode(PromotionView.self, shown.standardOutput))?.sites.first?.state == .rollingOut
+            }
+        } catch {
+            Issue.record("the promotion as last seen: \(lastSeen)")
+            throw error
         }
         cluster.stopServer(signal: SIGKILL)
         try await cluster.startServer()
         try await cluster.waitFor("la and lb to be done", seconds: 120) {
             let shown = try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"])
             return (try? decode(PromotionView.self, shown.standardOutput))?.sites.prefix(2).allSatisfy {
-                $0.state == "done"
+                $0.state == .done
             } ?? false
         }
         let shown = try decode(
             PromotionView.self,
             try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"]).standardOutput)
-        #expect(shown.state == "rolling-out")
-        #expect(shown.sites.map(\.state) == ["done", "done", "pending"])
+        #expect(shown.state == .rollingOut)
+        #expect(shown.sites.map(\.state) == [.done, .done, .pending])
         #expect(shown.sites[2].detail.hasPrefix("waits for its maintenance window until"))
-        #expect(shown.gates.first { $0.name == "windows" }?.detail.contains("lc until") == true, "\(shown.gates)")
+        #expect(shown.gates.first { $0.name == .windows }?.detail.contains("lc until") == true, "\(shown.gates)")
         #expect(shown.decisions.map(\.approver) == ["erika"])
         let live = try await cluster.status(env: "live")
         let runs = Dictionary(
@@ -159,27 +166,28 @@ import Testing
         let after = try decode(
             PromotionView.self,
             try await cluster.stellwerk(["promotion", "show", promotion.id, "--json"]).standardOutput)
-        #expect(after.state == "cancelled")
-        #expect(after.sites.map(\.state) == ["done", "done", "not-started"])
+        #expect(after.state == .cancelled)
+        #expect(after.sites.map(\.state) == [.done, .done, .notStarted])
 
         // Decisions only while a promotion waits; a rejection needs a reason; a plan without the
         // target's gates (computed by `stellwerk plan`, not `promote`) is no promotion request.
-        let late = try await cluster.stellwerk(["approve", promotion.id], token: erikaToken)
+        let late = try await cluster.stellwerk(["promotion", "approve", promotion.id], token: erikaToken)
         #expect(late.status == 1)
         #expect(
             late.standardError.contains("is cancelled; decisions are taken while it waits"), "\(late.standardError)")
         let admin = try cluster.adminConnection()
-        let reasonless = try await admin.call(
-            "POST", "/v1/promotions/\(promotion.id)/reject", body: Data(#"{"reason": " "}"#.utf8))
+        let reasonless = try await admin.exchange(
+            .post, Endpoints.rejectPromotion.path(["id": promotion.id]), body: Data(#"{"reason": " "}"#.utf8))
         #expect(reasonless.status == 400)
         let plain = try await cluster.stellwerk(["plan", "--env", "live", "--release", release, "--json"])
         #expect(plain.status == 0, "\(plain.standardError)")
-        let gateless = try await admin.call(
-            "POST", "/v1/promotions", body: Data(#"{"dryRun": true, "plan": \#(plain.standardOutput)}"#.utf8))
+        let gateless = try await admin.exchange(
+            .post, Endpoints.requestPromotion.path,
+            body: Data(#"{"dryRun": true, "plan": \#(plain.standardOutput)}"#.utf8))
         #expect(gateless.status == 400)
         #expect(String(decoding: gateless.body, as: UTF8.self).contains("carries no promotion gates"))
 
-        let audit = try await admin.json("GET", "/v1/audit?limit=1000", as: [AuditLine].self)
+        let audit = try await admin.send(.audit(limit: 1000))
         await admin.shutdown()
         let actions = audit.map(\.action)
         for action in ["promotion.request", "promotion.approve", "promotion.rolling-out", "promotion.cancelled"] {
@@ -202,7 +210,7 @@ import Testing
         #expect(try await cluster.stellwerk(["apply", "--env", "sandbox", "--release", first]).status == 0)
         let promoted = try await cluster.stellwerk(["promote", first, "--to", "live", "--follow", "--json"])
         #expect(promoted.status == 0, "\(promoted.standardOutput)\(promoted.standardError)")
-        #expect(try decode(PromotionView.self, promoted.standardOutput).state == "succeeded")
+        #expect(try decode(PromotionView.self, promoted.standardOutput).state == .succeeded)
 
         // Release 2 brings a migration; it passes in the sandbox, but la holds data it cannot convert.
         let second = try await cluster.release(version: "2", migrations: ["0001", "0002"])
@@ -217,9 +225,9 @@ import Testing
         let failing = try await cluster.stellwerk(["promote", second, "--to", "live", "--follow", "--json"])
         #expect(failing.status == 1, "\(failing.standardError)")
         let view = try decode(PromotionView.self, failing.standardOutput)
-        #expect(view.state == "failed", "\(view.message)")
+        #expect(view.state == .failed, "\(view.message)")
         #expect(view.sites.map(\.site) == ["la", "lb", "lc"])
-        #expect(view.sites.map(\.state) == ["failed", "not-started", "not-started"], "\(view.sites.map(\.detail))")
+        #expect(view.sites.map(\.state) == [.failed, .notStarted, .notStarted], "\(view.sites.map(\.detail))")
         #expect(view.message.hasPrefix("la failed"), "\(view.message)")
 
         // la is back on release 1 with its data byte for byte; lb and lc were never touched.
@@ -227,7 +235,7 @@ import Testing
         let live = try await cluster.status(env: "live")
         for node in try #require(live.environments.first?.nodes) {
             #expect(node.instances.map(\.release) == [first], "\(node.node)")
-            #expect(node.instances.map(\.state) == ["running"], "\(node.node)")
+            #expect(node.instances.map(\.state) == [.running], "\(node.node)")
         }
         let rollouts = try decode(
             [RolloutView].self,

@@ -61,15 +61,15 @@ import Testing
 
     @Test func approvals_countOnlyOthersThanTheRequester() throws {
         let gates = PromotionGates(release: "r-1", policy: policy(approvals: 1), now: Date())
-        func decision(_ approver: String, _ decision: String = "approve") -> ApprovalRecord {
+        func decision(_ approver: String, _ decision: Decision = .approve) -> ApprovalRecord {
             ApprovalRecord(promotion: "pr-1", approver: approver, decision: decision, reason: "", createdAt: Date())
         }
         let none = gates.approvals([], requester: "anna", promotion: "pr-1")
         #expect(!none.open)
-        #expect(none.detail.contains("an approver other than anna runs `stellwerk approve pr-1`"))
+        #expect(none.detail.contains("an approver other than anna runs `stellwerk promotion approve pr-1`"))
         // The store refuses a requester's own decision; should one be there, it does not count.
         #expect(!gates.approvals([decision("anna")], requester: "anna", promotion: "pr-1").open)
-        #expect(!gates.approvals([decision("erika", "reject")], requester: "anna", promotion: "pr-1").open)
+        #expect(!gates.approvals([decision("erika", .reject)], requester: "anna", promotion: "pr-1").open)
         let approved = gates.approvals([decision("erika")], requester: "anna", promotion: "pr-1")
         #expect(approved.open)
         #expect(approved.detail == "1 of 1: erika")
@@ -114,7 +114,7 @@ import Testing
             ], warnings: [])
         let order = PromotionEngine.order(plan, policy: policy(inFlight: 2))
         #expect(order.map(\.site) == ["kusel", "bitburg-pruem", "linz-am-rhein", "sankt-wendel", "kaiserslautern"])
-        #expect(order.map(\.wave) == [0, 1, 1, 2, 0])
-        #expect(order.map(\.state) == ["pending", "pending", "pending", "pending", "done"])
+        #expect(order.map(\.wave) == [0, 1, 1, 2, nil], "a site with nothing to change has no wave")
+        #expect(order.map(\.state) == [.pending, .pending, .pending, .pending, .done])
     }
 }

@@ -21,12 +21,12 @@ import Testing
         let nodes = try #require(status.environments.first?.nodes)
         #expect(nodes.map(\.node) == ["n1", "n2", "n3"])
         for node in nodes {
-            #expect(node.connection == "connected")
+            #expect(node.connection == .connected)
             #expect(node.instances.map(\.release) == [first])
-            #expect(node.instances.map(\.state) == ["running"])
+            #expect(node.instances.map(\.state) == [.running])
         }
         let plain = try cluster.adminConnection(url: "http://\(cluster.addresses["n3"]!):\(cluster.servicePort)")
-        #expect(try await plain.call("GET", "/health").status == 200)
+        #expect(try await plain.exchange(.get, "/health").status == 200)
         await plain.shutdown()
 
         let rollouts = try await cluster.stellwerk(["rollout", "list", "--env", "e2e", "--json"])
@@ -38,7 +38,7 @@ import Testing
         #expect(second != first)
         let updated = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", second, "--json"])
         #expect(updated.status == 0, "\(updated.standardError)")
-        #expect(try decode(RolloutView.self, updated.standardOutput).state == "succeeded")
+        #expect(try decode(RolloutView.self, updated.standardOutput).state == .succeeded)
         status = try await cluster.status()
         #expect(status.environments.first?.nodes.flatMap { $0.instances.map(\.release) } == [second, second, second])
 
@@ -48,14 +48,14 @@ import Testing
         let failing = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", broken, "--json"])
         #expect(failing.status == 1)
         let view = try decode(RolloutView.self, failing.standardOutput)
-        #expect(view.state == "rolled-back", "\(view.message)")
+        #expect(view.state == .rolledBack, "\(view.message)")
         #expect(view.message.contains("canary failed on n1"))
         #expect(
-            view.steps.map(\.state) == ["rolled-back", "not-started", "not-started"], "\(view.steps.map(\.detail))")
+            view.steps.map(\.state) == [.rolledBack, .notStarted, .notStarted], "\(view.steps.map(\.detail))")
         status = try await cluster.status()
         for node in try #require(status.environments.first?.nodes) {
             #expect(node.instances.map(\.release) == [second], "\(node.node)")
-            #expect(node.instances.map(\.state) == ["running"], "\(node.node)")
+            #expect(node.instances.map(\.state) == [.running], "\(node.node)")
         }
 
         // `stellwerk rollback` goes to the last release that was healthy everywhere: after the failed
@@ -82,7 +82,7 @@ import Testing
         cluster.stopAgent("n3", signal: SIGKILL)
         try await cluster.waitFor("the canary to start") {
             let shown = try await cluster.stellwerk(["rollout", "show", id, "--json"])
-            return (try? decode(RolloutView.self, shown.standardOutput))?.steps.first?.state != "waiting"
+            return (try? decode(RolloutView.self, shown.standardOutput))?.steps.first?.state != .waiting
         }
         cluster.stopServer(signal: SIGKILL)
         try cluster.startAgent("n3")
@@ -90,13 +90,13 @@ import Testing
 
         let followed = try await cluster.stellwerk(["rollout", "show", id, "--follow", "--json"])
         let view = try decode(RolloutView.self, followed.standardOutput)
-        #expect(view.state == "succeeded", "\(view.message)")
+        #expect(view.state == .succeeded, "\(view.message)")
         let status = try await cluster.status()
         #expect(
             status.environments.first?.nodes.flatMap { $0.instances.map(\.release) } == [release, release, release])
         // Resumed, not restarted: each node's desired state was written once by the rollout.
         let admin = try cluster.adminConnection()
-        let audit = try await admin.json("GET", "/v1/audit?limit=1000", as: [AuditLine].self)
+        let audit = try await admin.send(.audit(limit: 1000))
         await admin.shutdown()
         let writes = audit.filter { $0.action == "desired-state.write" && $0.actor == "rollout:\(id)" }
         #expect(writes.count == 2, "\(writes.map(\.detail))")
@@ -146,22 +146,22 @@ import Testing
 
         // n1's certificate cannot report for n2.
         let agent = try cluster.agentConnection("n1")
-        let foreign = try await agent.call(
-            "POST", "/v1/agent/report",
+        let foreign = try await agent.exchange(
+            .post, Endpoints.report.path,
             body: try JSONEncoder().encode(NodeReport(node: "n2", environment: "e2e", desiredSerial: 0, instances: [])))
         #expect(foreign.status == 403)
         #expect(String(decoding: foreign.body, as: UTF8.self).contains("belongs to n1"))
-        let own = try await agent.call(
-            "POST", "/v1/agent/report",
+        let own = try await agent.exchange(
+            .post, Endpoints.report.path,
             body: try JSONEncoder().encode(NodeReport(node: "n1", environment: "e2e", desiredSerial: 0, instances: [])))
         #expect(own.status == 204)
         await agent.shutdown()
 
         // Agent routes without a client certificate.
         let admin = try cluster.adminConnection()
-        let anonymous = try await admin.call("GET", "/v1/agent/desired-state")
+        let anonymous = try await admin.exchange(.get, "/v1/agent/desired-state")
         #expect(anonymous.status == 401)
-        #expect(try errorCode(anonymous.body) == "unauthorized")
+        #expect(try errorCode(anonymous.body) == .unauthorized)
 
         // A viewer may look but not deploy.
         let created = try await cluster.stellwerk(["user", "create", "vera", "--role", "e2e=viewer"])
@@ -176,22 +176,22 @@ import Testing
         )
 
         // Malformed, oversized and unknown requests: clear 4xx with a JSON error, and the server lives on.
-        let malformed = try await admin.call("POST", "/v1/rollouts", body: Data("{\"plan\": ".utf8))
+        let malformed = try await admin.exchange(.post, "/v1/rollouts", body: Data("{\"plan\": ".utf8))
         #expect(malformed.status == 400)
-        #expect(try errorCode(malformed.body) == "bad-request")
-        let oversized = try await admin.call("POST", "/v1/join", body: Data(repeating: 0x20, count: 3 << 20))
+        #expect(try errorCode(malformed.body) == .badRequest)
+        let oversized = try await admin.exchange(.post, "/v1/join", body: Data(repeating: 0x20, count: 3 << 20))
         #expect(oversized.status == 413)
-        #expect(try errorCode(oversized.body) == "too-large")
-        let unknown = try await admin.call("GET", "/v1/nothing-here")
+        #expect(try errorCode(oversized.body) == .tooLarge)
+        let unknown = try await admin.exchange(.get, "/v1/nothing-here")
         #expect(unknown.status == 404)
-        let badToken = try await admin.call(
-            "POST", "/v1/join", body: Data(#"{"token": "nope", "certificateRequest": "x"}"#.utf8))
+        let badToken = try await admin.exchange(
+            .post, "/v1/join", body: Data(#"{"token": "nope", "certificateRequest": "x"}"#.utf8))
         #expect(badToken.status == 400)
-        let health = try await admin.call("GET", "/health")
+        let health = try await admin.exchange(.get, "/health")
         #expect(health.status == 200)
-        let metrics = try await admin.call("GET", "/metrics")
+        let metrics = try await admin.exchange(.get, "/metrics")
         #expect(String(decoding: metrics.body, as: UTF8.self).contains("stellwerk_http_requests_total"))
-        let openAPI = try await admin.call("GET", "/openapi.json")
+        let openAPI = try await admin.exchange(.get, "/openapi.json")
         let documented = try String(
             contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/api/openapi.json"), encoding: .utf8)
         #expect(String(decoding: openAPI.body, as: UTF8.self) == documented)
@@ -210,15 +210,15 @@ import Testing
         _ = try await cluster.join("n1", site: "a")
         let release = try await cluster.release(version: "1")
         let admin = try cluster.adminConnection()
-        let manifest = try await admin.json("GET", "/v1/releases/\(release)", as: SignedReleaseManifest.self)
+        let manifest = try await admin.send(.release(release))
         let sha = try #require(manifest.manifest.components["stellwerk-test-service"]?.sha256)
-        let whole = try await admin.call("GET", "/v1/artifacts/\(sha)")
+        let whole = try await admin.exchange(.get, "/v1/artifacts/\(sha)")
         #expect(whole.status == 200)
-        let part = try await admin.call("GET", "/v1/artifacts/\(sha)", headers: [("Range", "bytes=100-199")])
+        let part = try await admin.exchange(.get, "/v1/artifacts/\(sha)", headers: [("Range", "bytes=100-199")])
         #expect(part.status == 206)
         #expect(part.body == whole.body.subdata(in: 100..<200))
-        let beyond = try await admin.call(
-            "GET", "/v1/artifacts/\(sha)", headers: [("Range", "bytes=\(whole.body.count)-")])
+        let beyond = try await admin.exchange(
+            .get, "/v1/artifacts/\(sha)", headers: [("Range", "bytes=\(whole.body.count)-")])
         #expect(beyond.status == 416)
 
         // The agent's download: a partial file from an interrupted run is completed, not restarted.
@@ -238,18 +238,12 @@ import Testing
     }
 }
 
-struct AuditLine: Decodable {
-    var actor: String
-    var action: String
-    var detail: String
-}
-
 func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
     let decoder = JSONDecoder()
     decoder.dateDecodingStrategy = .iso8601
     return try decoder.decode(T.self, from: Data(text.utf8))
 }
 
-func errorCode(_ body: Data) throws -> String {
-    try JSONDecoder().decode(ErrorBody.self, from: body).error.code
+func errorCode(_ body: Data) throws -> ErrorCode {
+    try WireJSON.decoder().decode(ErrorBody.self, from: body).error.code
 }

@@ -16,13 +16,16 @@ import Testing
         defer { catalog.stop() }
         try await catalog.start()
         let output = catalog.root.appendingPathComponent("ckanapi.out").path
-        let status = try Spawn.run(
-            Self.python.path,
-            [
-                Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/ckanapi_catalog.py").path, catalog.url,
-                catalog.token,
-            ], standardOutput: output
-        ).status
+        let status = try await offloaded {
+            try Spawn.run(
+                Self.python.path,
+                [
+                    Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/ckanapi_catalog.py").path,
+                    catalog.url,
+                    catalog.token,
+                ], standardOutput: output
+            ).status
+        }
         let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         #expect(status == 0, "\(printed)")
         #expect(printed.hasSuffix("ok\n"), "\(printed)")

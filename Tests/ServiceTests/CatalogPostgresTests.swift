@@ -6,8 +6,8 @@ import Testing
 /// PostgreSQL with a `german` full-text column, found again by a restarted catalog.
 @Suite(.serialized) struct CatalogPostgresTests {
     @Test func catalogOnPostgres_servesTheSameAPI_andKeepsGermanTextSearchInTheDatabase() async throws {
-        let server = try PostgresServer.shared()
-        let url = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let url = try await server.createDatabase()
         let catalog = try await CatalogProcess(host: "127.0.52.50", database: url)
         defer { catalog.stop() }
         try await catalog.start()
@@ -31,7 +31,7 @@ import Testing
 
         // PostgreSQL's own German stemming finds "Pegelstände" for "Pegelstand".
         let database = String(url.split(separator: "/").last ?? "")
-        let counted = try server.psql(
+        let counted = try await server.psql(
             "SELECT count(*) FROM package_text WHERE terms @@ to_tsquery('german', 'Pegelstand')", database: database)
         #expect(counted.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("1"), "\(counted)")
         // The password never shows in a message.

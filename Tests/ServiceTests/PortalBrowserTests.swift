@@ -25,14 +25,17 @@ import Testing
         try await portal.start()
         let artifacts = Fixtures.repositoryRoot.appendingPathComponent(".build/test-artifacts")
         let output = catalog.root.appendingPathComponent("browser.out").path
-        let status = try Spawn.run(
-            CatalogInteropTests.python.path,
-            [
-                Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/portal_browser.py").path, artifacts.path,
-                "\(portal.url)/dataset?q=Pegel&res_format=CSV", "\(portal.url)/dataset/pegelstaende-nette",
-                "\(portal.url)/en/",
-            ], standardOutput: output
-        ).status
+        let status = try await offloaded {
+            try Spawn.run(
+                CatalogInteropTests.python.path,
+                [
+                    Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/portal_browser.py").path,
+                    artifacts.path,
+                    "\(portal.url)/dataset?q=Pegel&res_format=CSV", "\(portal.url)/dataset/pegelstaende-nette",
+                    "\(portal.url)/en/",
+                ], standardOutput: output
+            ).status
+        }
         let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         #expect(status == 0, "\(printed)")
         #expect(printed.hasSuffix("ok\n"), "\(printed)")

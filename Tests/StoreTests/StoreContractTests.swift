@@ -11,7 +11,7 @@ import Testing
 /// One contract, run unchanged against SQLite and PostgreSQL.
 @Suite struct StoreContractTests {
     private func withStore(_ kind: StoreKind, _ body: (StateStore, StoreFixture) async throws -> Void) async throws {
-        let fixture = try StoreFixture.make(kind)
+        let fixture = try await StoreFixture.make(kind)
         let store = try await fixture.open()
         defer { store.close() }
         try await body(store, fixture)
@@ -33,7 +33,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func open_whenTheSchemaIsNewerThanKnown_refusesWithAClearMessage(kind: StoreKind) async throws {
-        let fixture = try StoreFixture.make(kind)
+        let fixture = try await StoreFixture.make(kind)
         try await fixture.open().close()
         try await fixture.tamper("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)")
         await #expect {
@@ -47,7 +47,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func open_atTheFirstSchemaVersion_isMigratedForwardKeepingData(kind: StoreKind) async throws {
-        let fixture = try StoreFixture.make(kind)
+        let fixture = try await StoreFixture.make(kind)
         let old = try await fixture.open(schemaVersion: 1)
         #expect(try await old.schemaVersion() == 1)
         old.close()
@@ -118,7 +118,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func desiredState_whenTwoWritersRace_exactlyOneWins(kind: StoreKind) async throws {
-        let fixture = try StoreFixture.make(kind)
+        let fixture = try await StoreFixture.make(kind)
         let first = try await fixture.open()
         let second = try await fixture.open()
         defer {
@@ -287,7 +287,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func lease_whenTwoClientsContendConcurrently_neverHasTwoHolders(kind: StoreKind) async throws {
-        let fixture = try StoreFixture.make(kind)
+        let fixture = try await StoreFixture.make(kind)
         let first = try await fixture.open()
         let second = try await fixture.open()
         defer {
@@ -509,35 +509,59 @@ import Testing
     // MARK: Rollouts and promotions
 
     @Test(arguments: StoreKind.allCases)
-    func rollouts_keepTheirStepsAndStateChanges(kind: StoreKind) async throws {
+    func rollouts_keepTheirDocumentTargetsAndStateChanges(kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             let t0 = StoreSamples.start
             let rollout = RolloutRecord(
-                id: "ro-1", environment: "sandbox", release: "r-1", serial: 1, state: "running", document: "{}",
+                id: "ro-1", environment: "sandbox", release: "r-1", serial: 1, state: .running, document: "{}",
                 createdAt: t0, updatedAt: t0)
-            let steps = [
-                RolloutStep(position: 0, node: "n1", state: "waiting", detail: "", updatedAt: t0),
-                RolloutStep(position: 1, node: "n2", state: "waiting", detail: "", updatedAt: t0),
-            ]
-            try await store.createRollout(rollout, steps: steps, actor: "operator:anna")
+            func state(_ node: String, release: String) -> NodeDesiredState {
+                NodeDesiredState(node: node, site: "s", environment: "sandbox", address: "127.0.0.1", instances: [])
+            }
+            try await store.createRollout(
+                rollout,
+                targets: [
+                    RolloutTarget(node: "n1", target: state("n1", release: "r-1"), previous: nil),
+                    RolloutTarget(
+                        node: "n2", target: state("n2", release: "r-1"), previous: state("n2", release: "r-0")),
+                ], actor: "operator:anna")
             try await store.updateRollout(
-                id: "ro-1", state: "running",
-                steps: [
-                    RolloutStep(
-                        position: 0, node: "n1", state: "healthy", detail: "ok", updatedAt: t0.addingTimeInterval(5))
-                ],
-                actor: "orchestrator", at: t0.addingTimeInterval(5))
+                id: "ro-1", state: .running, document: #"{"steps": 2}"#, actor: "orchestrator",
+                at: t0.addingTimeInterval(5))
             try await store.updateRollout(
-                id: "ro-1", state: "done", actor: "orchestrator", at: t0.addingTimeInterval(9))
+                id: "ro-1", state: .succeeded, actor: "orchestrator", at: t0.addingTimeInterval(9))
             let stored = try #require(try await store.rollout(id: "ro-1"))
-            #expect(stored.rollout.state == "done")
-            #expect(stored.rollout.updatedAt == t0.addingTimeInterval(9))
-            #expect(stored.steps.map(\.state) == ["healthy", "waiting"])
+            #expect(stored.state == .succeeded)
+            #expect(stored.document == #"{"steps": 2}"#, "where the steps stand lives in the document alone")
+            #expect(stored.updatedAt == t0.addingTimeInterval(9))
+            let targets = try await store.rolloutTargets(id: "ro-1")
+            #expect(targets.keys.sorted() == [0, 1])
+            #expect(targets[0]?.node == "n1" && targets[0]?.previous == nil)
+            #expect(targets[1]?.previous?.node == "n2")
+            #expect(try await store.rolloutTargets(id: "ro-1", positions: [1]).keys.sorted() == [1])
             #expect(try await store.rollouts(environment: "sandbox").map(\.id) == ["ro-1"])
-            #expect(try await store.auditEntries().map(\.action) == ["rollout.start", "rollout.done"])
+            #expect(try await store.auditEntries().map(\.action) == ["rollout.start", "rollout.succeeded"])
             await #expect {
-                try await store.updateRollout(id: "nope", state: "done", actor: "orchestrator")
+                try await store.updateRollout(id: "nope", state: .succeeded, actor: "orchestrator")
             } throws: { ($0 as? StoreError)?.code == .notFound }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func stateColumns_holdingAValueThisVersionDoesNotKnow_areRefusedWithAClearError(kind: StoreKind) async throws {
+        try await withStore(kind) { store, fixture in
+            let t0 = StoreSamples.start
+            try await store.createRollout(
+                RolloutRecord(
+                    id: "ro-2", environment: "sandbox", release: "r-1", serial: 1, state: .running, document: "{}",
+                    createdAt: t0, updatedAt: t0), targets: [], actor: "operator:anna")
+            try await fixture.tamper("UPDATE rollouts SET state = 'teleporting' WHERE id = 'ro-2'")
+            await #expect {
+                _ = try await store.rollout(id: "ro-2")
+            } throws: { error in
+                let message = (error as? StoreError)?.message ?? ""
+                return message.contains("'teleporting'") && message.contains("rollout state")
+            }
         }
     }
 
@@ -548,15 +572,15 @@ import Testing
             try await store.createPromotion(
                 PromotionRecord(
                     id: "pr-1", release: "r-1", source: "sandbox", target: "live", requestedBy: "operator:anna",
-                    state: "waiting", document: "{}", createdAt: t0, updatedAt: t0))
+                    state: .waiting, document: "{}", createdAt: t0, updatedAt: t0))
             await #expect {
                 try await store.recordApproval(
                     ApprovalRecord(
-                        promotion: "pr-1", approver: "operator:anna", decision: "approve", reason: "", createdAt: t0))
+                        promotion: "pr-1", approver: "operator:anna", decision: .approve, reason: "", createdAt: t0))
             } throws: { ($0 as? StoreError)?.message.contains("cannot also decide on it") == true }
             try await store.recordApproval(
                 ApprovalRecord(
-                    promotion: "pr-1", approver: "operator:ben", decision: "approve", reason: "looks good",
+                    promotion: "pr-1", approver: "operator:ben", decision: .approve, reason: "looks good",
                     createdAt: t0))
             let stored = try #require(try await store.promotion(id: "pr-1"))
             #expect(stored.approvals.map(\.approver) == ["operator:ben"])
@@ -572,8 +596,8 @@ import Testing
 @Suite struct PostgresTLSTests {
     @Test(.enabled(if: PostgresServer.shouldRun))
     func postgresStore_withVerifyFull_connectsOverTLSAndRefusesAServerItCannotVerify() async throws {
-        let server = try PostgresServer.shared()
-        let url = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let url = try await server.createDatabase()
         let verified = try await StateStore.open(
             .postgres(url: url + "?sslmode=verify-full&sslrootcert=\(server.certificateAuthority)"), connections: 1)
         defer { verified.close() }
@@ -584,13 +608,15 @@ import Testing
 
         // A CA that did not sign the server's certificate: the connection is refused, with the reason.
         let otherCA = try Fixtures.temporaryFolder("stellwerk-ca").appendingPathComponent("other.crt").path
-        let status = try Spawn.run(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
-                "/CN=other", "-keyout", otherCA + ".key", "-out", otherCA,
-            ]
-        ).status
+        let status = try await offloaded {
+            try Spawn.run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                    "-subj", "/CN=other", "-keyout", otherCA + ".key", "-out", otherCA,
+                ]
+            ).status
+        }
         #expect(status == 0)
         await #expect {
             try await StateStore.open(

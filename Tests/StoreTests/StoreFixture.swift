@@ -23,7 +23,7 @@ struct StoreFixture {
 
     /// A new store location of `kind`: a new SQLite file, or a new database on the shared throwaway
     /// PostgreSQL. Outside CI on a machine without PostgreSQL, the test is reported as skipped.
-    static func make(_ kind: StoreKind) throws -> StoreFixture {
+    static func make(_ kind: StoreKind) async throws -> StoreFixture {
         switch kind {
         case .sqlite:
             let folder = try Fixtures.temporaryFolder("stellwerk-store")
@@ -33,7 +33,7 @@ struct StoreFixture {
             guard PostgresServer.shouldRun else {
                 try Test.cancel("PostgreSQL is not installed here (scripts/install-packages installs it)")
             }
-            let url = try PostgresServer.shared().createDatabase()
+            let url = try await PostgresServer.shared().createDatabase()
             let name = String(url.split(separator: "/").last ?? "")
             return StoreFixture(kind: kind, location: .postgres(url: url), database: name)
         }
@@ -51,7 +51,7 @@ struct StoreFixture {
             defer { connection.close() }
             try connection.executeScript(sql)
         case .postgres:
-            _ = try PostgresServer.shared().psql(sql, database: database)
+            _ = try await PostgresServer.shared().psql(sql, database: database)
         }
     }
 }

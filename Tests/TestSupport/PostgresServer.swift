@@ -33,14 +33,17 @@ package final class PostgresServer: @unchecked Sendable {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var started: PostgresServer?
 
-    /// The server of this test process, started on first use.
-    package static func shared() throws -> PostgresServer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let started { return started }
-        let server = try PostgresServer()
-        started = server
-        return server
+    /// The server of this test process, started on first use (on a Dispatch thread: starting it
+    /// takes seconds).
+    package static func shared() async throws -> PostgresServer {
+        try await offloaded {
+            lock.lock()
+            defer { lock.unlock() }
+            if let started { return started }
+            let server = try PostgresServer()
+            started = server
+            return server
+        }
     }
 
     private init() throws {
@@ -128,24 +131,28 @@ package final class PostgresServer: @unchecked Sendable {
     }
 
     /// Creates a new empty database and returns its URL.
-    package func createDatabase() throws -> String {
+    package func createDatabase() async throws -> String {
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        try Self.run(
-            binaries.appendingPathComponent("psql").path,
-            [
-                "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-q", "-c",
-                "CREATE DATABASE \(name)",
-            ],
-            environment: ["PGPASSWORD": Self.password])
+        _ = try await offloaded { [binaries, port] in
+            try Self.run(
+                binaries.appendingPathComponent("psql").path,
+                [
+                    "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-q", "-c",
+                    "CREATE DATABASE \(name)",
+                ],
+                environment: ["PGPASSWORD": Self.password])
+        }
         return url(database: String(name))
     }
 
     /// Runs SQL in `database` with psql, behind any store's back (for tamper tests).
-    package func psql(_ sql: String, database: String) throws -> String {
-        try Self.run(
-            binaries.appendingPathComponent("psql").path,
-            ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", database, "-q", "-t", "-A", "-c", sql],
-            environment: ["PGPASSWORD": Self.password])
+    package func psql(_ sql: String, database: String) async throws -> String {
+        try await offloaded { [binaries, port] in
+            try Self.run(
+                binaries.appendingPathComponent("psql").path,
+                ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", database, "-q", "-t", "-A", "-c", sql],
+                environment: ["PGPASSWORD": Self.password])
+        }
     }
 
     /// Runs a tool to completion, its output in a file: `pg_ctl start` leaves the server running with

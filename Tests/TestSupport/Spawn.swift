@@ -67,3 +67,12 @@ extension Spawn {
         try run("/bin/sh", ["-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(command)"], wait: false)
     }
 }
+
+/// Runs blocking work (waiting for a process, starting a database) on a Dispatch thread, so it does
+/// not hold one of Swift's few cooperative threads: on a 2-core machine two blocked tests would stall
+/// every other test's awaits, and health probes and timeouts with them.
+package func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}

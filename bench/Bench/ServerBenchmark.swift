@@ -123,21 +123,20 @@ struct ServerBenchmark: AsyncParsableCommand {
         let manifest = ReleaseManifest(
             id: "r-bench", version: "1", revision: "",
             components: ["datenplattform": ComponentArtifact(sha256: sha, size: size, migrations: [])])
-        _ = try await admin.json("POST", "/v1/releases", body: manifest, as: SignedReleaseManifest.self)
+        _ = try await admin.send(.createRelease(manifest))
 
         let settings = RolloutSettings(
             canary: 1, maxInFlight: 50, maxInFlightPercent: true, minHealthySeconds: 1, healthyDeadlineSeconds: 120,
-            progressDeadlineSeconds: 300, autoRollback: true, lostAfterSeconds: 120, onDisconnected: "wait")
+            progressDeadlineSeconds: 300, autoRollback: true, lostAfterSeconds: 120, onDisconnected: .wait)
         let cpuAtRollout = AgentProcess.cpuSeconds(server)
         let (rollout, rolloutSeconds) = try await Measurement.secondsAsync {
             var plan = try await plan(environment, revision: workspace.revision, release: manifest, admin: admin)
             plan.rollout = settings
-            let started = try await admin.json(
-                "POST", "/v1/rollouts", body: ApplyRequest(plan: plan), as: RolloutView.self)
+            let started = try await admin.send(.startRollout(plan))
             // The rollout's own progress deadline (300 s) ends it; this only guards against a stuck server.
             let deadline = ContinuousClock.now + .seconds(600)
             while ContinuousClock.now < deadline {
-                let view = try await admin.json("GET", "/v1/rollouts/\(started.id)", as: RolloutView.self)
+                let view = try await admin.send(.rollout(started.id))
                 if !view.isActive { return view }
                 try await Task.sleep(for: .milliseconds(200))
             }
@@ -154,8 +153,7 @@ struct ServerBenchmark: AsyncParsableCommand {
             let (view, seconds) = try await Measurement.secondsAsync {
                 var plan = try await plan(environment, revision: workspace.revision, release: manifest, admin: admin)
                 plan.rollout = settings
-                return try await admin.json(
-                    "POST", "/v1/rollouts", body: ApplyRequest(plan: plan), as: RolloutView.self)
+                return try await admin.send(.startRollout(plan))
             }
             guard view.steps.isEmpty else { throw ValidationError("the no-op round changed \(view.steps.count) nodes") }
             rounds.append(seconds)
@@ -172,8 +170,7 @@ struct ServerBenchmark: AsyncParsableCommand {
     private func plan(
         _ environment: ResolvedEnvironment, revision: String, release: ReleaseManifest, admin: OrchestratorConnection
     ) async throws -> Plan {
-        let snapshot = try await admin.json(
-            "GET", "/v1/environments/\(environment.name)/snapshot", as: StateSnapshot.self)
+        let snapshot = try await admin.send(.snapshot(environment.name))
         return Planner(release: release).plan(environment, revision: revision, recorded: snapshot)
     }
 }
@@ -193,15 +190,11 @@ final class SimulatedAgent: Sendable {
     static func join(
         node: String, site: String, environment: String, url: String, authority: String, admin: OrchestratorConnection
     ) async throws -> SimulatedAgent {
-        let issued = try await admin.json(
-            "POST", "/v1/join-tokens",
-            body: JoinTokenRequest(environment: environment, site: site, node: node, ttlSeconds: 3600),
-            as: IssuedToken.self)
+        let issued = try await admin.send(
+            .createJoinToken(JoinTokenRequest(environment: environment, site: site, node: node, ttlSeconds: 3600)))
         let (key, request) = try NodeIdentity.makeRequest()
         let anonymous = try OrchestratorConnection(url: url, authority: authority)
-        let answer = try await anonymous.json(
-            "POST", "/v1/join", body: JoinRequest(token: issued.token, certificateRequest: request),
-            as: JoinResponse.self)
+        let answer = try await anonymous.send(.join(JoinRequest(token: issued.token, certificateRequest: request)))
         await anonymous.shutdown()
         let connection = try OrchestratorConnection(
             url: url, authority: authority, clientCertificate: (answer.certificate, key.pemRepresentation))
@@ -215,13 +208,11 @@ final class SimulatedAgent: Sendable {
         while !Task.isCancelled {
             do {
                 if ContinuousClock.now - lastReport > .seconds(10) {
-                    try await connection.send("POST", "/v1/agent/report", body: report)
+                    _ = try await connection.send(.report(report))
                     lastReport = .now
                 }
-                let answer = try await connection.call(
-                    "GET", "/v1/agent/desired-state?known=\(known)&wait=10", timeoutSeconds: 30)
-                guard answer.status == 200 else { continue }
-                let desired = try WireJSON.decoder().decode(DesiredStateResponse.self, from: answer.body)
+                guard let desired = try await connection.send(.desiredState(known: known, wait: 10), timeoutSeconds: 30)
+                else { continue }
                 known = desired.serial
                 report = NodeReport(
                     node: node, environment: environment, desiredSerial: desired.serial,
@@ -229,7 +220,7 @@ final class SimulatedAgent: Sendable {
                         InstanceReport(
                             spec: $0.reported, state: .running, health: "HTTP 200", lastError: nil, drift: [])
                     })
-                try await connection.send("POST", "/v1/agent/report", body: report)
+                _ = try await connection.send(.report(report))
                 lastReport = .now
             } catch {
                 try? await Task.sleep(for: .seconds(1))

@@ -42,9 +42,9 @@ struct StoreBenchmark: AsyncParsableCommand {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 (location, serverUser) = (.sqlite(path: folder.appendingPathComponent("state.sqlite").path), nil)
             case "postgres":
-                let server = try PostgresServer.shared()
+                let server = try await PostgresServer.shared()
                 (location, serverUser) = (
-                    .postgres(url: try server.createDatabase()), getpwnam("postgres")?.pointee.pw_uid
+                    .postgres(url: try await server.createDatabase()), getpwnam("postgres")?.pointee.pw_uid
                 )
             default:
                 throw ValidationError("--kind is sqlite, postgres or both")

@@ -36,13 +36,11 @@ struct CreateToken: AsyncParsableCommand {
             throw CLIError("--ttl \(ttl): write a span such as 30m, 1h or 7d")
         }
         let issued = try await connection.with { server in
-            try await server.json(
-                "POST", "/v1/join-tokens",
-                body: JoinTokenRequest(environment: env, site: site, node: node, ttlSeconds: seconds),
-                as: IssuedToken.self)
+            try await server.send(
+                .createJoinToken(JoinTokenRequest(environment: env, site: site, node: node, ttlSeconds: seconds)))
         }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(issued))
+            try Output.json(issued)
             return
         }
         print(issued.token)
@@ -58,20 +56,15 @@ struct ListTokens: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let tokens = try await connection.with {
-            try await $0.json("GET", "/v1/join-tokens", as: [[String: String]].self)
-        }
+        let tokens = try await connection.with { try await $0.send(.joinTokens) }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(tokens))
+            try Output.json(tokens)
             return
         }
         Terminal.detect().table(
             header: ["ID", "ENVIRONMENT", "SITE", "NODE", "EXPIRES", "USED"],
             rows: tokens.map {
-                [
-                    $0["id"] ?? "", $0["environment"] ?? "", $0["site"] ?? "", $0["node"] ?? "", $0["expiresAt"] ?? "",
-                    $0["used"] ?? "",
-                ]
+                [$0.id, $0.environment, $0.site, $0.node, Time.text($0.expiresAt), $0.used ? "yes" : "no"]
             })
     }
 }
@@ -103,17 +96,20 @@ struct CreateUser: AsyncParsableCommand {
     var role: [String] = []
 
     func run() async throws {
-        var roles: [String: String] = [:]
+        var roles: [String: Role] = [:]
         for entry in role {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw CLIError("--role \(entry): write ENV=ROLE, such as sandbox=operator")
             }
-            roles[parts[0]] = parts[1]
+            guard let value = Role(rawValue: parts[1]) else {
+                throw CLIError(
+                    "--role \(entry): '\(parts[1])' is not a role; roles are \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            roles[parts[0]] = value
         }
-        let issued = try await connection.with {
-            try await $0.json("POST", "/v1/users", body: UserRequest(name: name, roles: roles), as: IssuedToken.self)
-        }
+        let issued = try await connection.with { try await $0.send(.createUser(UserRequest(name: name, roles: roles))) }
         print(issued.token)
         FileHandle.standardError.write(Data("API token of \(name); it is shown only now.\n".utf8))
     }
@@ -125,16 +121,17 @@ struct ListUsers: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let users = try await connection.with { try await $0.json("GET", "/v1/users", as: [UserView].self) }
+        let users = try await connection.with { try await $0.send(.users) }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(users))
+            try Output.json(users)
             return
         }
         Terminal.detect().table(
             header: ["NAME", "ROLES", "CREATED BY", "STATE"],
             rows: users.map {
                 [
-                    $0.name, $0.roles.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                    $0.name,
+                    $0.roles.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: " "),
                     $0.createdBy, $0.revokedAt == nil ? "active" : "revoked",
                 ]
             })
@@ -148,7 +145,7 @@ struct RevokeUser: AsyncParsableCommand {
     @Argument(help: "The operator's name.") var name: String
 
     func run() async throws {
-        try await connection.with { try await $0.send("DELETE", "/v1/users/\(name)") }
+        _ = try await connection.with { try await $0.send(.revokeUser(name)) }
         print("Revoked the API token of \(name).")
     }
 }
@@ -174,14 +171,5 @@ enum DurationText {
             number = ""
         }
         return number.isEmpty && total > 0 ? total : nil
-    }
-}
-
-enum CLIJSON {
-    static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(value) + Data("\n".utf8)
     }
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import OrchestratorClient
+import StellwerkAPI
 import Store
-import WorkspaceFiles
 
 /// `stellwerk audit`: the append-only, hash-chained record of every state change.
 struct AuditCommand: AsyncParsableCommand {
@@ -12,6 +13,9 @@ struct AuditCommand: AsyncParsableCommand {
             Every state-changing action is recorded with who, what, when, the environment and the object.
             Each entry carries a SHA-256 hash over its content and the previous entry's hash, so a
             modified, deleted or reordered entry breaks the chain and `audit verify` names it.
+
+            With an orchestrator configured (STELLWERK_SERVER or --server) the log is read through its API
+            (admin role); otherwise straight from the state store (--store).
 
             Examples:
               stellwerk audit list --env live
@@ -29,18 +33,25 @@ struct ListAudit: AsyncParsableCommand {
               stellwerk audit list --env live --limit 20
             """)
 
+    @OptionGroup var connection: ServerConnectionOption
     @OptionGroup var storeOption: StoreOption
     @Option(name: .long, help: "Only entries of this environment.") var env: String?
-    @Option(name: .long, help: "Only the newest N entries.") var limit: Int?
+    @Option(name: .long, help: "Only the newest N entries (1 to 10000; default: all from a store, 100 from a server).")
+    var limit: Int?
     @Flag(name: .long, help: "Print the entries as JSON.") var json = false
 
     func run() async throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        let store = try await storeOption.open(create: false)
-        defer { store.close() }
-        let entries = try await store.auditEntries(environment: env, limit: limit)
+        if let limit, !(1...10_000).contains(limit) { throw ValidationError("--limit must be between 1 and 10000") }
+        let entries: [AuditEntryView]
+        if connection.isConfigured {
+            entries = try await connection.with { try await $0.send(.audit(limit: limit ?? 100, environment: env)) }
+        } else {
+            let store = try await storeOption.open()
+            defer { store.close() }
+            entries = try await store.auditEntries(environment: env, limit: limit).map(\.view)
+        }
         if json {
-            FileHandle.standardOutput.write(try JSONFiles.encode(entries))
+            try Output.json(entries)
             return
         }
         let terminal = Terminal.detect()
@@ -64,18 +75,25 @@ struct VerifyAudit: AsyncParsableCommand {
               stellwerk audit verify --json
             """)
 
+    @OptionGroup var connection: ServerConnectionOption
     @OptionGroup var storeOption: StoreOption
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
     func run() async throws {
-        let store = try await storeOption.open(create: false)
-        defer { store.close() }
-        let verification = try await store.verifyAudit()
+        let verification: AuditVerificationView
+        if connection.isConfigured {
+            verification = try await connection.with { try await $0.send(.verifyAudit) }
+        } else {
+            let store = try await storeOption.open()
+            defer { store.close() }
+            let checked = try await store.verifyAudit()
+            verification = AuditVerificationView(entries: checked.entries, problems: checked.problems)
+        }
         if json {
-            FileHandle.standardOutput.write(try JSONFiles.encode(verification))
+            try Output.json(verification)
         } else {
             let terminal = Terminal.detect()
-            if verification.isIntact {
+            if verification.problems.isEmpty {
                 terminal.line(terminal.green("intact:") + " \(verification.entries) entries, the hash chain holds.")
             } else {
                 for problem in verification.problems {
@@ -83,6 +101,6 @@ struct VerifyAudit: AsyncParsableCommand {
                 }
             }
         }
-        if !verification.isIntact { throw ExitCode(1) }
+        if !verification.problems.isEmpty { throw ExitCode(1) }
     }
 }

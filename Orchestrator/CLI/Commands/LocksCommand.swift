@@ -1,24 +1,29 @@
 import ArgumentParser
 import Foundation
+import OrchestratorClient
+import StellwerkAPI
 import Store
-import WorkspaceFiles
 
-/// `stellwerk locks`: the leases rollouts and orchestrator instances hold.
-struct LocksCommand: AsyncParsableCommand {
+/// `stellwerk lock`: the leases the orchestrator's engines hold.
+struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "locks",
-        abstract: "List and break the locks (expiring leases) of rollouts and orchestrator instances.",
+        commandName: "lock",
+        abstract: "List and break the locks (expiring leases) the orchestrator's engines hold.",
         discussion: """
-            Every rollout and the leader role among orchestrators sharing one PostgreSQL hold a lease that
-            expires unless its holder renews it. A crashed holder's lease simply expires; break one only
-            when you know its holder is gone and cannot wait.
+            The rollout engine and the promotion engine each run on one server at a time: the one that
+            holds its lease, renewed every pass and expiring unless renewed. A crashed holder's lease
+            simply expires; break one only when you know its holder is gone and cannot wait.
+
+            With an orchestrator configured (STELLWERK_SERVER or --server) the locks are read and broken
+            through its API (breaking needs the admin role); otherwise straight in the state store.
 
             Examples:
-              stellwerk locks list
-              stellwerk locks break rollout/live --store postgres://stellwerk@db.example/stellwerk
+              stellwerk lock list
+              stellwerk lock break rollout-engine
             """,
         subcommands: [ListLocks.self, BreakLock.self],
-        defaultSubcommand: ListLocks.self)
+        defaultSubcommand: ListLocks.self,
+        aliases: ["locks"])
 }
 
 struct ListLocks: AsyncParsableCommand {
@@ -26,43 +31,40 @@ struct ListLocks: AsyncParsableCommand {
         commandName: "list", abstract: "List every lock with its holder and expiry.",
         discussion: """
             Example:
-              stellwerk locks list --json
+              stellwerk lock list --json
             """)
 
+    @OptionGroup var connection: ServerConnectionOption
     @OptionGroup var storeOption: StoreOption
     @Flag(name: .long, help: "Print the locks as JSON.") var json = false
 
     func run() async throws {
-        let store = try await storeOption.open(create: false)
-        defer { store.close() }
-        let now = Date()
-        let leases = try await store.leases()
+        let locks: [LockView]
+        if connection.isConfigured {
+            locks = try await connection.with { try await $0.send(.locks) }
+        } else {
+            let store = try await storeOption.open()
+            defer { store.close() }
+            locks = try await store.leases().map(\.view)
+        }
         if json {
-            struct Entry: Encodable {
-                var name, holder: String
-                var acquiredAt, expiresAt: Date
-                var held: Bool
-            }
-            let entries = leases.map {
-                Entry(
-                    name: $0.name, holder: $0.holder, acquiredAt: $0.acquiredAt, expiresAt: $0.expiresAt,
-                    held: $0.isHeld(at: now))
-            }
-            FileHandle.standardOutput.write(try JSONFiles.encode(entries))
+            try Output.json(locks)
             return
         }
         let terminal = Terminal.detect()
-        guard !leases.isEmpty else {
+        guard !locks.isEmpty else {
             terminal.line("No locks.")
             return
         }
-        let rows = leases.map { lease in
-            [
-                lease.name, lease.holder, Time.text(lease.acquiredAt), Time.text(lease.expiresAt),
-                lease.isHeld(at: now) ? "held" : "expired",
-            ]
-        }
-        terminal.table(header: ["LOCK", "HOLDER", "ACQUIRED", "EXPIRES", "STATE"], rows: rows)
+        let now = Date()
+        terminal.table(
+            header: ["LOCK", "HOLDER", "ACQUIRED", "EXPIRES", "STATE"],
+            rows: locks.map {
+                [
+                    $0.name, $0.holder, Time.text($0.acquiredAt), Time.text($0.expiresAt),
+                    $0.expiresAt > now ? "held" : "expired",
+                ]
+            })
     }
 }
 
@@ -71,15 +73,21 @@ struct BreakLock: AsyncParsableCommand {
         commandName: "break", abstract: "Remove a lock whoever holds it (recorded in the audit log).",
         discussion: """
             Example:
-              stellwerk locks break rollout/sandbox
+              stellwerk lock break rollout-engine
             """)
 
+    @OptionGroup var connection: ServerConnectionOption
     @OptionGroup var storeOption: StoreOption
-    @Argument(help: ArgumentHelp("The lock's name, as `stellwerk locks list` shows it.", valueName: "NAME"))
+    @Argument(help: ArgumentHelp("The lock's name, as `stellwerk lock list` shows it.", valueName: "NAME"))
     var name: String
 
     func run() async throws {
-        let store = try await storeOption.open(create: false)
+        if connection.isConfigured {
+            _ = try await connection.with { try await $0.send(.breakLock(name)) }
+            Terminal.detect().line("Broke lock \(name).")
+            return
+        }
+        let store = try await storeOption.open()
         defer { store.close() }
         do {
             let lease = try await store.breakLease(name, actor: Actor.current)
@@ -91,8 +99,8 @@ struct BreakLock: AsyncParsableCommand {
     }
 }
 
-/// Who is acting, for the audit log: `$STELLWERK_ACTOR`, else `cli:<login name>`. Operator tokens
-/// with roles replace this with the server.
+/// Who is acting on a store directly, for the audit log: `$STELLWERK_ACTOR`, else `cli:<login name>`.
+/// Through the orchestrator, the operator's token says who it is.
 enum Actor {
     static var current: String {
         let environment = ProcessInfo.processInfo.environment

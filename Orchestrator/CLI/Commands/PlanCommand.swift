@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import Model
-import Planner
 import StellwerkAPI
 import Store
 import WorkspaceFiles
@@ -80,17 +78,9 @@ struct CreatePlan: AsyncParsableCommand {
     func run() async throws {
         let terminal = Terminal.detect()
         let manifest = try await releaseManifest()
-        let (loaded, root) = try workspace.load(
-            terminal: terminal, releaseProducts: manifest?.components.keys ?? [:].keys)
-        let environment: ResolvedEnvironment
-        do {
-            environment = try EnvironmentResolver(workspace: loaded).resolve(env)
-        } catch {
-            DiagnosticPrinter(terminal: terminal, root: root).printAll(error.diagnostics, to: .standardError)
-            throw ExitCode(1)
-        }
-        let recorded = try await recordedState(root: root)
-        let plan = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: recorded)
+        let recorded = try await recordedState()
+        let plan = try PlanComputation(workspace: workspace, terminal: terminal).plan(
+            env, manifest: manifest, recorded: recorded)
         if let out {
             do {
                 try JSONFiles.write(plan, to: out)
@@ -99,7 +89,7 @@ struct CreatePlan: AsyncParsableCommand {
             }
         }
         if json {
-            FileHandle.standardOutput.write(try JSONFiles.encode(plan))
+            try Output.json(plan)
         } else {
             PlanRenderer(terminal: terminal, showUnchanged: all).render(plan)
             if let out { terminal.line("Saved the plan to \(out).") }
@@ -114,14 +104,12 @@ extension CreatePlan {
         if FileManager.default.fileExists(atPath: release) || !connection.isConfigured {
             return try JSONFiles.read(ReleaseManifest.self, from: release, what: "release manifest")
         }
-        return try await connection.with {
-            try await $0.json("GET", "/v1/releases/\(release)", as: SignedReleaseManifest.self).manifest
-        }
+        return try await connection.with { try await $0.send(.release(release)).manifest }
     }
 
     /// The snapshot file, the orchestrator's or the store's recorded state; an empty state when the
     /// default store does not exist yet (nothing was ever applied from this folder).
-    private func recordedState(root: URL) async throws -> StateSnapshot {
+    private func recordedState() async throws -> StateSnapshot {
         if let state {
             let snapshot = try JSONFiles.read(StateSnapshot.self, from: state, what: "state snapshot")
             guard snapshot.environment == env else {
@@ -130,10 +118,9 @@ extension CreatePlan {
             return snapshot
         }
         if connection.isConfigured {
-            return try await connection.with {
-                try await $0.json("GET", "/v1/environments/\(env)/snapshot", as: StateSnapshot.self)
-            }
+            return try await connection.with { try await $0.send(.snapshot(env)) }
         }
+        let root = try workspace.rootURL()
         let (location, named) = try storeOption.location(workspaceRoot: root)
         if !named, case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
             return .empty(environment: env)
@@ -175,7 +162,7 @@ struct ShowPlan: ParsableCommand {
                 "\(path): the plan has format \(plan.format); this stellwerk reads format \(Plan.currentFormat)")
         }
         if json {
-            FileHandle.standardOutput.write(try JSONFiles.encode(plan))
+            try Output.json(plan)
         } else {
             PlanRenderer(terminal: .detect(), showUnchanged: all).render(plan)
         }

@@ -21,7 +21,7 @@ struct PromoteCommand: AsyncParsableCommand {
             Examples:
               stellwerk promote r-1a2b3c4d5e6f --to live --dry-run
               stellwerk promote r-1a2b3c4d5e6f --to live --message "Pegel-Dienst 2026.11"
-              stellwerk approve pr-1a2b3c4d
+              stellwerk promotion approve pr-1a2b3c4d
             """)
 
     @OptionGroup var workspace: WorkspaceOption
@@ -37,41 +37,37 @@ struct PromoteCommand: AsyncParsableCommand {
     func run() async throws {
         let terminal = Terminal.detect()
         let view: PromotionView = try await connection.with { server in
-            let (plan, _) = try await ServerPlanning.plan(
-                to, release: release, workspace: workspace, server: server, terminal: terminal)
-            guard plan.promotion != nil else {
-                throw CLIError(
-                    "no environment promotes to \(to); name it in another environment's promotes_to to promote into it")
-            }
-            let requested = try await server.json(
-                "POST", "/v1/promotions", body: PromotionRequest(plan: plan, dryRun: dryRun, message: message),
-                as: PromotionView.self)
+            let plan = try await PlanComputation(workspace: workspace, terminal: terminal).plan(
+                to, release: release, server: server, forPromotion: true)
+            let requested = try await server.send(
+                .requestPromotion(PromotionRequest(plan: plan, dryRun: dryRun, message: message)))
             if follow && !dryRun { return try await PromotionFollower.follow(requested, server: server, quiet: json) }
             return requested
         }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(view))
+            try Output.json(view)
         } else if !follow || dryRun {
             for line in PromotionFollower.render(view, terminal: terminal) { terminal.line(line) }
-            if view.state == "waiting" {
+            if view.state == .waiting {
                 terminal.line(
-                    "Promotion \(view.id) waits for approvals: an approver runs `stellwerk approve \(view.id)`.")
+                    "Promotion \(view.id) waits for approvals: an approver runs `stellwerk promotion approve \(view.id)`."
+                )
             }
         }
-        if dryRun, view.gates.first(where: { $0.name == "verified" })?.open != true { throw ExitCode(1) }
-        if follow, !dryRun, view.state != "succeeded" { throw ExitCode(1) }
+        if dryRun, view.gates.first(where: { $0.name == .verified })?.open != true { throw ExitCode(1) }
+        if follow, !dryRun, view.state != .succeeded { throw ExitCode(1) }
     }
 }
 
-/// `stellwerk approve PROMOTION` and `stellwerk reject PROMOTION --reason`.
-struct ApproveCommand: AsyncParsableCommand {
+/// `stellwerk promotion approve PROMOTION` and `stellwerk promotion reject PROMOTION --reason`.
+struct ApprovePromotion: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approve",
         abstract: "Approve a promotion (approver role; not your own).",
         discussion: """
             Examples:
-              stellwerk approve pr-1a2b3c4d
-              stellwerk approve pr-1a2b3c4d --reason "checked the sandbox portal"
+              stellwerk promotion approve pr-1a2b3c4d
+              stellwerk promotion approve pr-1a2b3c4d --reason "checked the sandbox portal"
             """)
     @OptionGroup var connection: ServerConnectionOption
     @Argument(help: ArgumentHelp("The promotion's ID.", valueName: "PROMOTION")) var id: String
@@ -79,17 +75,18 @@ struct ApproveCommand: AsyncParsableCommand {
     @Flag(help: "Print the promotion as JSON.") var json = false
 
     func run() async throws {
-        try await PromotionFollower.decide("approve", id: id, reason: reason, json: json, connection: connection)
+        try await PromotionFollower.decide(
+            .approvePromotion(id, reason: reason), json: json, connection: connection)
     }
 }
 
-struct RejectCommand: AsyncParsableCommand {
+struct RejectPromotion: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reject",
         abstract: "Reject a promotion (approver role); it ends without touching any site.",
         discussion: """
             Example:
-              stellwerk reject pr-1a2b3c4d --reason "the sandbox portal shows no datasets"
+              stellwerk promotion reject pr-1a2b3c4d --reason "the sandbox portal shows no datasets"
             """)
     @OptionGroup var connection: ServerConnectionOption
     @Argument(help: ArgumentHelp("The promotion's ID.", valueName: "PROMOTION")) var id: String
@@ -97,15 +94,16 @@ struct RejectCommand: AsyncParsableCommand {
     @Flag(help: "Print the promotion as JSON.") var json = false
 
     func run() async throws {
-        try await PromotionFollower.decide("reject", id: id, reason: reason, json: json, connection: connection)
+        try await PromotionFollower.decide(
+            .rejectPromotion(id, reason: reason), json: json, connection: connection)
     }
 }
 
-/// `stellwerk promotion list|show|cancel`.
+/// `stellwerk promotion list|show|approve|reject|cancel`.
 struct PromotionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promotion",
-        abstract: "List, show or cancel promotions.",
+        abstract: "List, show, approve, reject or cancel promotions (`stellwerk promote` requests one).",
         discussion: """
             Promotion states: waiting (for approvals), rolling-out, succeeded, failed (a site's rollout
             failed; later sites were not started), rejected, cancelled.
@@ -113,9 +111,13 @@ struct PromotionCommand: AsyncParsableCommand {
             Examples:
               stellwerk promotion list --env live
               stellwerk promotion show pr-1a2b3c4d --follow
+              stellwerk promotion approve pr-1a2b3c4d --reason "sandbox portal checked"
               stellwerk promotion cancel pr-1a2b3c4d
             """,
-        subcommands: [ListPromotions.self, ShowPromotion.self, CancelPromotion.self])
+        subcommands: [
+            ListPromotions.self, ShowPromotion.self, ApprovePromotion.self, RejectPromotion.self,
+            CancelPromotion.self,
+        ])
 }
 
 struct ListPromotions: AsyncParsableCommand {
@@ -125,10 +127,9 @@ struct ListPromotions: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let path = "/v1/promotions" + (env.map { "?env=\($0)" } ?? "")
-        let promotions = try await connection.with { try await $0.json("GET", path, as: [PromotionView].self) }
+        let promotions = try await connection.with { try await $0.send(.promotions(environment: env)) }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(promotions))
+            try Output.json(promotions)
             return
         }
         let formatter = ISO8601DateFormatter()
@@ -136,8 +137,8 @@ struct ListPromotions: AsyncParsableCommand {
             header: ["ID", "RELEASE", "FROM", "TO", "STATE", "SITES DONE", "REQUESTED", "BY"],
             rows: promotions.map { promotion in
                 [
-                    promotion.id, promotion.release, promotion.source, promotion.target, promotion.state,
-                    "\(promotion.sites.filter { $0.state == "done" }.count)/\(promotion.sites.count)",
+                    promotion.id, promotion.release, promotion.source, promotion.target, promotion.state.rawValue,
+                    "\(promotion.sites.filter { $0.state == .done }.count)/\(promotion.sites.count)",
                     formatter.string(from: promotion.createdAt), promotion.requestedBy,
                 ]
             })
@@ -155,11 +156,11 @@ struct ShowPromotion: AsyncParsableCommand {
     func run() async throws {
         let terminal = Terminal.detect()
         let view = try await connection.with { server in
-            let view = try await server.json("GET", "/v1/promotions/\(id)", as: PromotionView.self)
+            let view = try await server.send(.promotion(id))
             return follow ? try await PromotionFollower.follow(view, server: server, quiet: json) : view
         }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(view))
+            try Output.json(view)
         } else if !follow {
             for line in PromotionFollower.render(view, terminal: terminal) { terminal.line(line) }
         }
@@ -174,10 +175,8 @@ struct CancelPromotion: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The promotion's ID.", valueName: "PROMOTION")) var id: String
 
     func run() async throws {
-        let view = try await connection.with {
-            try await $0.json("POST", "/v1/promotions/\(id)/cancel", body: nil as Data?, as: PromotionView.self)
-        }
-        print("Promotion \(view.id) is \(view.state) now.")
+        let view = try await connection.with { try await $0.send(.cancelPromotion(id)) }
+        print("Promotion \(view.id) is \(view.state.rawValue) now.")
     }
 }
 
@@ -185,36 +184,38 @@ struct CancelPromotion: AsyncParsableCommand {
 enum PromotionFollower {
     static func render(_ view: PromotionView, terminal: Terminal) -> [String] {
         var lines = [
-            view.state == "dry-run"
+            view.state == .dryRun
                 ? "Dry run of promoting \(view.release) from \(view.source) to \(view.target): \(view.message)"
-                : "Promotion \(view.id) of \(view.release) from \(view.source) to \(view.target): \(view.state)"
+                : "Promotion \(view.id) of \(view.release) from \(view.source) to \(view.target): \(view.state.rawValue)"
                     + (view.message.isEmpty ? "" : " — \(view.message)")
         ]
         lines.append("Gates:")
         for gate in view.gates {
             let mark = gate.open ? terminal.green("✔ open  ") : terminal.red("✘ closed")
-            lines.append("  \(mark)  \(gate.name.padding(toLength: 9, withPad: " ", startingAt: 0))  \(gate.detail)")
+            lines.append(
+                "  \(mark)  \(gate.name.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(gate.detail)")
         }
         if !view.decisions.isEmpty {
             lines.append("Decisions:")
             for decision in view.decisions {
                 lines.append(
-                    "  \(decision.approver): \(decision.decision)"
+                    "  \(decision.approver): \(decision.decision.rawValue)"
                         + (decision.reason.isEmpty ? "" : " — \(decision.reason)"))
             }
         }
         lines.append("Sites:")
         let width = view.sites.map(\.site.count).max() ?? 4
         for site in view.sites {
-            let state = site.state.padding(toLength: 12, withPad: " ", startingAt: 0)
+            let state = site.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
             let colored: String =
                 switch site.state {
-                case "done": terminal.green(state)
-                case "failed": terminal.red(state)
-                case "pending", "not-started": terminal.dim(state)
-                default: terminal.cyan(state)
+                case .done: terminal.green(state)
+                case .failed: terminal.red(state)
+                case .pending, .notStarted: terminal.dim(state)
+                case .rollingOut: terminal.cyan(state)
                 }
-            let wave = site.wave == 0 ? "canary" : "wave \(site.wave)"
+            // A site with nothing to change has no wave; only the first site that changes is the canary.
+            let wave = site.wave.map { $0 == 0 ? "canary" : "wave \($0)" } ?? "-"
             lines.append(
                 "  \(site.site.padding(toLength: width, withPad: " ", startingAt: 0))  \(wave.padding(toLength: 7, withPad: " ", startingAt: 0))  \(colored) \(site.detail)"
             )
@@ -234,32 +235,28 @@ enum PromotionFollower {
         let start = Date()
         while true {
             if !quiet {
-                for site in view.sites where shown[site.site] != "\(site.state) \(site.detail)" {
-                    shown[site.site] = "\(site.state) \(site.detail)"
+                for site in view.sites where shown[site.site] != "\(site.state.rawValue) \(site.detail)" {
+                    shown[site.site] = "\(site.state.rawValue) \(site.detail)"
                     terminal.line(
-                        "\(RolloutFollower.elapsed(Date().timeIntervalSince(start)))  \(site.site)  \(site.state)  \(site.detail)"
+                        "\(RolloutFollower.elapsed(Date().timeIntervalSince(start)))  \(site.site)  \(site.state.rawValue)  \(site.detail)"
                     )
                 }
             }
-            if !["waiting", "rolling-out"].contains(view.state) {
+            if !view.state.isActive {
                 if !quiet { for line in render(view, terminal: terminal) { terminal.line(line) } }
                 return view
             }
             try await Task.sleep(for: .milliseconds(500))
-            view = try await server.json("GET", "/v1/promotions/\(first.id)", as: PromotionView.self)
+            view = try await server.send(.promotion(first.id))
         }
     }
 
     static func decide(
-        _ decision: String, id: String, reason: String, json: Bool, connection: ServerConnectionOption
+        _ call: APICall<DecisionRequest, PromotionView>, json: Bool, connection: ServerConnectionOption
     ) async throws {
-        let view = try await connection.with {
-            try await $0.json(
-                "POST", "/v1/promotions/\(id)/\(decision)", body: DecisionRequest(reason: reason),
-                as: PromotionView.self)
-        }
+        let view = try await connection.with { try await $0.send(call) }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(view))
+            try Output.json(view)
             return
         }
         let terminal = Terminal.detect()

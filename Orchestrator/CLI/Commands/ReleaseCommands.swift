@@ -4,6 +4,7 @@ import Foundation
 import Model
 import OrchestratorClient
 import StellwerkAPI
+import WorkspaceFiles
 
 /// `stellwerk release`: create, list, show, export and import releases.
 struct ReleaseCommand: AsyncParsableCommand {
@@ -102,7 +103,7 @@ extension CreateRelease {
             }).joined(separator: "\n")
         let manifest = ReleaseManifest(
             id: "r-" + Digest.sha256(content).prefix(12), version: version, revision: "", components: components)
-        return try await server.json("POST", "/v1/releases", body: manifest, as: SignedReleaseManifest.self)
+        return try await server.send(.createRelease(manifest))
     }
 }
 
@@ -177,13 +178,13 @@ struct ListReleases: AsyncParsableCommand {
     func run() async throws {
         let (releases, status) = try await connection.with { server in
             (
-                try await server.json("GET", "/v1/releases", as: [SignedReleaseManifest].self),
-                try await server.json("GET", "/v1/status", as: StatusDocument.self)
+                try await server.send(.releases),
+                try await server.send(.status())
             )
         }
         let details = releases.map { ReleaseDetails(release: $0, status: status) }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(details))
+            try Output.json(details)
             return
         }
         let formatter = ISO8601DateFormatter()
@@ -209,13 +210,13 @@ struct ShowRelease: AsyncParsableCommand {
     func run() async throws {
         let (release, status) = try await connection.with { server in
             (
-                try await server.json("GET", "/v1/releases/\(id)", as: SignedReleaseManifest.self),
-                try await server.json("GET", "/v1/status", as: StatusDocument.self)
+                try await server.send(.release(id)),
+                try await server.send(.status())
             )
         }
         let details = ReleaseDetails(release: release, status: status)
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(details))
+            try Output.json(details)
             return
         }
         let terminal = Terminal.detect()
@@ -267,7 +268,7 @@ struct ReleaseDetails: Codable {
             }
             guard !running.isEmpty else { return nil }
             let healthy = running.filter { node in
-                node.instances.filter { $0.release == release.manifest.id }.allSatisfy { $0.state == "running" }
+                node.instances.filter { $0.release == release.manifest.id }.allSatisfy { $0.state == .running }
             }
             return Placement(
                 environment: environment.name, nodes: running.map(\.node),
@@ -319,9 +320,9 @@ struct ExportRelease: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: scratch) }
         var archive = TarWriter()
         let signed = try await connection.with { server in
-            let signed = try await server.json("GET", "/v1/releases/\(id)", as: SignedReleaseManifest.self)
-            let key = try await server.json("GET", "/v1/signing-key", as: SigningKeyView.self)
-            archive.add(ReleaseBundle.manifestEntry, contents: Array(try CLIJSON.encode(signed)))
+            let signed = try await server.send(.release(id))
+            let key = try await server.send(.signingKey)
+            archive.add(ReleaseBundle.manifestEntry, contents: Array(try JSONFiles.encode(signed)))
             archive.add(ReleaseBundle.keyEntry, contents: Array((key.publicKey + "\n").utf8))
             for artifact in Set(signed.manifest.components.values.map(\.sha256)).sorted() {
                 let download = scratch.appendingPathComponent(artifact)
@@ -406,7 +407,7 @@ struct ImportRelease: AsyncParsableCommand {
         let imported = try await connection.with { server in
             var trusted = trustKey?.lowercased() ?? ""
             if trustKey == nil {
-                trusted = try await server.json("GET", "/v1/signing-key", as: SigningKeyView.self).fingerprint
+                trusted = try await server.send(.signingKey).fingerprint
             }
             guard fingerprint == trusted else {
                 throw CLIError(
@@ -433,7 +434,7 @@ struct ImportRelease: AsyncParsableCommand {
                 try Data(try entry(ReleaseBundle.artifactEntry(artifact))).write(to: path)
                 _ = try await server.upload(file: path)
             }
-            return try await server.json("POST", "/v1/releases", body: manifest.content, as: SignedReleaseManifest.self)
+            return try await server.send(.createRelease(manifest.content))
         }
         print(imported.manifest.id)
         FileHandle.standardError.write(

@@ -40,12 +40,11 @@ struct ApplyCommand: AsyncParsableCommand {
             guard plan.environment == env else {
                 throw CLIError("the plan is for \(plan.environment), not \(env)")
             }
-            let started = try await server.json(
-                "POST", "/v1/rollouts", body: ApplyRequest(plan: plan), as: RolloutView.self)
+            let started = try await server.send(.startRollout(plan))
             if detach { return started }
             return try await RolloutFollower(terminal: terminal, quiet: json).follow(started.id, server: server)
         }
-        if json { FileHandle.standardOutput.write(try CLIJSON.encode(outcome)) }
+        if json { try Output.json(outcome) }
         if detach {
             if !json {
                 terminal.line(
@@ -53,7 +52,7 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             return
         }
-        if outcome.state != "succeeded" { throw ExitCode(1) }
+        if outcome.state != .succeeded { throw ExitCode(1) }
     }
 
     private func plan(server: OrchestratorConnection, terminal: Terminal) async throws -> Plan {
@@ -65,37 +64,10 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             return saved
         }
-        let (computed, _) = try await ServerPlanning.plan(
-            env, release: release, workspace: workspace, server: server, terminal: terminal)
+        let computed = try await PlanComputation(workspace: workspace, terminal: terminal).plan(
+            env, release: release, server: server)
         if !json { PlanRenderer(terminal: terminal, showUnchanged: false).render(computed) }
         return computed
-    }
-}
-
-/// Plans against the orchestrator: its release manifest and its recorded state of the environment.
-enum ServerPlanning {
-    static func plan(
-        _ env: String, release: String?, workspace: WorkspaceOption, server: OrchestratorConnection, terminal: Terminal
-    ) async throws -> (Plan, Workspace) {
-        var manifest: ReleaseManifest?
-        if let release {
-            manifest = try await server.json("GET", "/v1/releases/\(release)", as: SignedReleaseManifest.self).manifest
-        }
-        let (loaded, root) = try workspace.load(
-            terminal: terminal, releaseProducts: manifest?.components.keys ?? [:].keys)
-        let environment: ResolvedEnvironment
-        do {
-            environment = try EnvironmentResolver(workspace: loaded).resolve(env)
-        } catch {
-            DiagnosticPrinter(terminal: terminal, root: root).printAll(error.diagnostics, to: .standardError)
-            throw ExitCode(1)
-        }
-        let snapshot = try await server.json("GET", "/v1/environments/\(env)/snapshot", as: StateSnapshot.self)
-        var plan = Planner(release: manifest).plan(environment, revision: loaded.revision, recorded: snapshot)
-        if let source = loaded.environments.values.first(where: { $0.promotesTo?.value == env }) {
-            plan.promotion = Planner.promotionPolicy(environment, source: source.name.value)
-        }
-        return (plan, loaded)
     }
 }
 
@@ -110,7 +82,7 @@ struct RolloutFollower {
         var shown: [String: String] = [:]
         var drawnLines = 0
         while true {
-            let view = try await server.json("GET", "/v1/rollouts/\(id)", as: RolloutView.self)
+            let view = try await server.send(.rollout(id))
             if !quiet {
                 if terminal.colors {
                     if drawnLines > 0 { terminal.write("\u{1B}[\(drawnLines)A\u{1B}[J") }
@@ -118,17 +90,19 @@ struct RolloutFollower {
                     for line in lines { terminal.line(line) }
                     drawnLines = lines.count
                 } else {
-                    for step in view.steps where shown[step.node] != "\(step.state) \(step.detail)" {
-                        shown[step.node] = "\(step.state) \(step.detail)"
+                    for step in view.steps where shown[step.node] != "\(step.state.rawValue) \(step.detail)" {
+                        shown[step.node] = "\(step.state.rawValue) \(step.detail)"
                         terminal.line(
-                            "\(Self.elapsed(Date().timeIntervalSince(start)))  \(step.node)  \(step.state)  \(step.detail)"
+                            "\(Self.elapsed(Date().timeIntervalSince(start)))  \(step.node)  \(step.state.rawValue)  \(step.detail)"
                         )
                     }
                 }
             }
             if !view.isActive {
                 if !quiet {
-                    let verdict = view.state == "succeeded" ? terminal.green(view.state) : terminal.red(view.state)
+                    let verdict =
+                        view.state == .succeeded
+                        ? terminal.green(view.state.rawValue) : terminal.red(view.state.rawValue)
                     terminal.line(
                         "Rollout \(view.id) \(verdict) after \(Self.elapsed(Date().timeIntervalSince(start))): \(view.message)"
                     )
@@ -140,24 +114,24 @@ struct RolloutFollower {
     }
 
     static func render(_ view: RolloutView, terminal: Terminal, elapsed: TimeInterval) -> [String] {
-        let finished = view.steps.filter { ["done", "skipped", "rolled-back"].contains($0.state) }.count
+        let finished = view.steps.filter { [.done, .skipped, .rolledBack].contains($0.state) }.count
         let total = max(view.steps.count, 1)
         let width = 30
         let filled = width * finished / total
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         var lines = [
-            "Rollout \(view.id) of \(view.release) to \(view.environment): \(view.state)  \(bar) \(finished)/\(view.steps.count)  \(Self.elapsed(elapsed))"
+            "Rollout \(view.id) of \(view.release) to \(view.environment): \(view.state.rawValue)  \(bar) \(finished)/\(view.steps.count)  \(Self.elapsed(elapsed))"
         ]
         let nameWidth = view.steps.map(\.node.count).max() ?? 4
         for step in view.steps {
-            let state = step.state.padding(toLength: 14, withPad: " ", startingAt: 0)
+            let state = step.state.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
             let colored: String =
                 switch step.state {
-                case "done": terminal.green(state)
-                case "failed", "rollback-failed": terminal.red(state)
-                case "rolling-back", "rolled-back", "skipped": terminal.yellow(state)
-                case "waiting", "not-started": terminal.dim(state)
-                default: terminal.cyan(state)
+                case .done: terminal.green(state)
+                case .failed, .rollbackFailed: terminal.red(state)
+                case .rollingBack, .rolledBack, .skipped: terminal.yellow(state)
+                case .waiting, .notStarted: terminal.dim(state)
+                case .installing, .health: terminal.cyan(state)
                 }
             lines.append(
                 "  \(step.node.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  wave \(step.wave)  \(colored) \(step.detail)"
@@ -200,10 +174,9 @@ struct ListRollouts: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let path = "/v1/rollouts" + (env.map { "?env=\($0)" } ?? "")
-        let rollouts = try await connection.with { try await $0.json("GET", path, as: [RolloutView].self) }
+        let rollouts = try await connection.with { try await $0.send(.rollouts(environment: env)) }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(rollouts))
+            try Output.json(rollouts)
             return
         }
         let formatter = ISO8601DateFormatter()
@@ -211,7 +184,7 @@ struct ListRollouts: AsyncParsableCommand {
             header: ["ID", "ENVIRONMENT", "RELEASE", "STATE", "NODES", "STARTED", "BY"],
             rows: rollouts.map {
                 [
-                    $0.id, $0.environment, $0.release, $0.state, String($0.steps.count),
+                    $0.id, $0.environment, $0.release, $0.state.rawValue, String($0.steps.count),
                     formatter.string(from: $0.createdAt), $0.createdBy,
                 ]
             })
@@ -229,10 +202,10 @@ struct ShowRollout: AsyncParsableCommand {
         let terminal = Terminal.detect()
         let view = try await connection.with { server in
             if follow { return try await RolloutFollower(terminal: terminal, quiet: json).follow(id, server: server) }
-            return try await server.json("GET", "/v1/rollouts/\(id)", as: RolloutView.self)
+            return try await server.send(.rollout(id))
         }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(view))
+            try Output.json(view)
         } else if !follow {
             for line in RolloutFollower.render(
                 view, terminal: terminal, elapsed: view.updatedAt.timeIntervalSince(view.createdAt))
@@ -244,11 +217,9 @@ struct ShowRollout: AsyncParsableCommand {
 }
 
 enum ControlRollout {
-    static func run(_ action: String, id: String, connection: ServerConnectionOption) async throws {
-        let view = try await connection.with {
-            try await $0.json("POST", "/v1/rollouts/\(id)/\(action)", body: nil as Data?, as: RolloutView.self)
-        }
-        print("Rollout \(view.id) is \(view.state) now.")
+    static func run(_ call: APICall<NoBody, RolloutView>, connection: ServerConnectionOption) async throws {
+        let view = try await connection.with { try await $0.send(call) }
+        print("Rollout \(view.id) is \(view.state.rawValue) now.")
     }
 
     struct Pause: AsyncParsableCommand {
@@ -256,14 +227,14 @@ enum ControlRollout {
             commandName: "pause", abstract: "Start no new nodes until resumed.")
         @OptionGroup var connection: ServerConnectionOption
         @Argument(help: "The rollout's ID.") var id: String
-        func run() async throws { try await ControlRollout.run("pause", id: id, connection: connection) }
+        func run() async throws { try await ControlRollout.run(.pauseRollout(id), connection: connection) }
     }
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "resume", abstract: "Continue a paused rollout.")
         @OptionGroup var connection: ServerConnectionOption
         @Argument(help: "The rollout's ID.") var id: String
-        func run() async throws { try await ControlRollout.run("resume", id: id, connection: connection) }
+        func run() async throws { try await ControlRollout.run(.resumeRollout(id), connection: connection) }
     }
 
     struct Cancel: AsyncParsableCommand {
@@ -271,7 +242,7 @@ enum ControlRollout {
             commandName: "cancel", abstract: "Stop a rollout; nodes keep what they have (use rollback to undo).")
         @OptionGroup var connection: ServerConnectionOption
         @Argument(help: "The rollout's ID.") var id: String
-        func run() async throws { try await ControlRollout.run("cancel", id: id, connection: connection) }
+        func run() async throws { try await ControlRollout.run(.cancelRollout(id), connection: connection) }
     }
 }
 
@@ -300,8 +271,7 @@ struct RollbackCommand: AsyncParsableCommand {
     func run() async throws {
         let terminal = Terminal.detect()
         let view = try await connection.with { server in
-            let preview = try await server.json(
-                "GET", "/v1/environments/\(env)/rollback", as: RollbackPreview.self)
+            let preview = try await server.send(.rollbackPreview(env))
             terminal.line(
                 "Rolling \(env) back from \(preview.from) to \(preview.to) on \(preview.nodes.count) node(s).")
             if !preview.restores.isEmpty {
@@ -309,13 +279,12 @@ struct RollbackCommand: AsyncParsableCommand {
                 for line in preview.restores { terminal.line("  \(line)") }
                 try confirm()
             }
-            let started = try await server.json(
-                "POST", "/v1/environments/\(env)/rollback", body: nil as Data?, as: RolloutView.self)
+            let started = try await server.send(.rollback(env))
             if detach { return started }
             return try await RolloutFollower(terminal: terminal, quiet: false).follow(started.id, server: server)
         }
         if detach { terminal.line("Started rollback \(view.id) to \(view.release).") }
-        if !detach && view.state != "succeeded" { throw ExitCode(1) }
+        if !detach && view.state != .succeeded { throw ExitCode(1) }
     }
 
     private func confirm() throws {
@@ -345,10 +314,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let path = "/v1/status" + (env.map { "?env=\($0)" } ?? "")
-        let status = try await connection.with { try await $0.json("GET", path, as: StatusDocument.self) }
+        let status = try await connection.with { try await $0.send(.status(environment: env)) }
         if json {
-            FileHandle.standardOutput.write(try CLIJSON.encode(status))
+            try Output.json(status)
             return
         }
         let terminal = Terminal.detect()
@@ -361,8 +329,8 @@ struct StatusCommand: AsyncParsableCommand {
             for node in environment.nodes {
                 let seen = node.lastSeen.map { "\(Int(status.generatedAt.timeIntervalSince($0)))s ago" } ?? "never"
                 let connection =
-                    node.connection == "connected"
-                    ? node.connection : terminal.red(node.connection.uppercased())
+                    node.connection == .connected
+                    ? node.connection.rawValue : terminal.red(node.connection.rawValue.uppercased())
                 if node.instances.isEmpty {
                     rows.append([node.site, node.node, connection, seen, "-", "-", "-", ""])
                 }
@@ -375,7 +343,8 @@ struct StatusCommand: AsyncParsableCommand {
                     ]
                     .compactMap { $0 }.joined(separator: "; ")
                     rows.append([
-                        node.site, node.node, connection, seen, instance.service, release, instance.state, note,
+                        node.site, node.node, connection, seen, instance.service, release, instance.state.rawValue,
+                        note,
                     ])
                 }
             }

@@ -30,14 +30,17 @@ struct StoreOption: ParsableArguments {
     }
 
     /// Opens the store; a missing default SQLite store is created (with its folder) only when `create`.
-    func open(workspaceRoot: URL? = nil, create: Bool) async throws -> StateStore {
+    /// Only `stellwerk store migrate` passes `.migrate`: reading a store never changes its schema.
+    func open(
+        workspaceRoot: URL? = nil, create: Bool = false, schema: StateStore.SchemaPolicy = .requireCurrent
+    ) async throws -> StateStore {
         let (location, _) = try location(workspaceRoot: workspaceRoot)
         if create, case .sqlite(let path) = location {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
             try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
         do {
-            return try await StateStore.open(location, create: create)
+            return try await StateStore.open(location, create: create, schema: schema)
         } catch let error as StoreError {
             throw CLIError(error.message)
         }

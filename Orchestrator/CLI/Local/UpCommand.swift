@@ -188,9 +188,8 @@ struct UpCommand: AsyncParsableCommand {
     /// The second person who approves promotions into local-live.
     private func ensureApprover(_ platform: LocalPlatform, admin: OrchestratorConnection) async throws {
         guard !FileManager.default.fileExists(atPath: platform.approverTokenFile.path) else { return }
-        let issued = try await admin.json(
-            "POST", "/v1/users", body: UserRequest(name: "zweite-person", roles: ["local-live": "approver"]),
-            as: IssuedToken.self)
+        let issued = try await admin.send(
+            .createUser(UserRequest(name: "zweite-person", roles: ["local-live": .approver])))
         _ = FileManager.default.createFile(
             atPath: platform.approverTokenFile.path, contents: Data(issued.token.utf8),
             attributes: [.posixPermissions: 0o600])
@@ -205,10 +204,8 @@ struct UpCommand: AsyncParsableCommand {
         let data = platform.nodeData(node)
         if let running, LocalProcesses.isRunning(running, marker: data.path) { return running }
         if !FileManager.default.fileExists(atPath: data.appendingPathComponent("identity/node.pem").path) {
-            let token = try await admin.json(
-                "POST", "/v1/join-tokens",
-                body: JoinTokenRequest(environment: environment, site: site, node: node, ttlSeconds: 600),
-                as: IssuedToken.self)
+            let token = try await admin.send(
+                .createJoinToken(JoinTokenRequest(environment: environment, site: site, node: node, ttlSeconds: 600)))
             let tokenFile = platform.folder.appendingPathComponent("\(node).join-token")
             _ = FileManager.default.createFile(
                 atPath: tokenFile.path, contents: Data(token.token.utf8), attributes: [.posixPermissions: 0o600])
@@ -238,10 +235,11 @@ struct UpCommand: AsyncParsableCommand {
 
     /// The plan that brings `release` to `environment`, or `nil` (said so) when it runs it already.
     private func changes(
-        _ release: String, in environment: ResolvedEnvironment, admin: OrchestratorConnection, terminal: Terminal
+        _ release: String, in environment: ResolvedEnvironment, admin: OrchestratorConnection, terminal: Terminal,
+        forPromotion: Bool = false
     ) async throws -> Plan? {
-        let (plan, _) = try await ServerPlanning.plan(
-            environment.name, release: release, workspace: workspace, server: admin, terminal: terminal)
+        let plan = try await PlanComputation(workspace: workspace, terminal: terminal).plan(
+            environment.name, release: release, server: admin, forPromotion: forPromotion)
         if plan.isEmpty { terminal.line("\(environment.name) runs \(release) already.") }
         return plan.isEmpty ? nil : plan
     }
@@ -250,11 +248,10 @@ struct UpCommand: AsyncParsableCommand {
         _ release: String, to environment: ResolvedEnvironment, admin: OrchestratorConnection, terminal: Terminal
     ) async throws {
         guard let plan = try await changes(release, in: environment, admin: admin, terminal: terminal) else { return }
-        let started = try await admin.json(
-            "POST", "/v1/rollouts", body: ApplyRequest(plan: plan), as: RolloutView.self)
+        let started = try await admin.send(.startRollout(plan))
         let outcome = try await RolloutFollower(terminal: terminal, quiet: false).follow(started.id, server: admin)
-        guard outcome.state == "succeeded" else {
-            throw CLIError("the rollout to \(environment.name) \(outcome.state): \(outcome.message)")
+        guard outcome.state == .succeeded else {
+            throw CLIError("the rollout to \(environment.name) \(outcome.state.rawValue): \(outcome.message)")
         }
     }
 
@@ -262,23 +259,21 @@ struct UpCommand: AsyncParsableCommand {
         _ release: String, into environment: ResolvedEnvironment, platform: LocalPlatform, url: String,
         admin: OrchestratorConnection, terminal: Terminal
     ) async throws {
-        guard let plan = try await changes(release, in: environment, admin: admin, terminal: terminal) else { return }
-        let requested = try await admin.json(
-            "POST", "/v1/promotions",
-            body: PromotionRequest(plan: plan, dryRun: false, message: "stellwerk up --promote"),
-            as: PromotionView.self)
+        guard
+            let plan = try await changes(release, in: environment, admin: admin, terminal: terminal, forPromotion: true)
+        else { return }
+        let requested = try await admin.send(
+            .requestPromotion(PromotionRequest(plan: plan, dryRun: false, message: "stellwerk up --promote")))
         for line in PromotionFollower.render(requested, terminal: terminal) { terminal.line(line) }
-        if requested.state == "waiting" {
+        if requested.state == .waiting {
             let approver = try connection(platform, url: url, tokenFile: platform.approverTokenFile)
-            _ = try await approver.json(
-                "POST", "/v1/promotions/\(requested.id)/approve", body: DecisionRequest(reason: "lokale Erprobung"),
-                as: PromotionView.self)
+            _ = try await approver.send(.approvePromotion(requested.id, reason: "lokale Erprobung"))
             await approver.shutdown()
             terminal.line("Approved by the second local operator (zweite-person).")
         }
         let outcome = try await PromotionFollower.follow(requested, server: admin, quiet: false)
-        guard outcome.state == "succeeded" else {
-            throw CLIError("the promotion to \(environment.name) \(outcome.state): \(outcome.message)")
+        guard outcome.state == .succeeded else {
+            throw CLIError("the promotion to \(environment.name) \(outcome.state.rawValue): \(outcome.message)")
         }
     }
 
@@ -319,17 +314,17 @@ struct UpCommand: AsyncParsableCommand {
         var waiting: [String] = []
         while Date() < deadline {
             waiting = []
-            let status = try await admin.json("GET", "/v1/status", as: StatusDocument.self)
+            let status = try await admin.send(.status())
             for environment in status.environments where environments.contains(where: { $0.name == environment.name }) {
                 for node in environment.nodes {
-                    if node.connection != "connected" || (node.lastSeen ?? .distantPast) < started {
+                    if node.connection != .connected || (node.lastSeen ?? .distantPast) < started {
                         waiting.append("\(node.node) (not reported yet)")
                     }
                     for instance in node.instances
-                    where instance.state != "running"
+                    where instance.state != .running
                         || (instance.desiredRelease.map { $0 != instance.release } ?? false)
                     {
-                        waiting.append("\(instance.service) on \(node.node) (\(instance.state))")
+                        waiting.append("\(instance.service) on \(node.node) (\(instance.state.rawValue))")
                     }
                 }
             }

@@ -1,3 +1,5 @@
+package import StellwerkAPI
+
 /// A stage such as `sandbox` or `live`: its rollout policy, the gates a release passes to enter it,
 /// and its sites.
 package struct EnvironmentDefinition: Sendable {
@@ -31,9 +33,8 @@ package struct RolloutPolicy: Sendable, Hashable {
     }
 
     /// What a rollout does about a node that is not connected.
-    package enum DisconnectedNodes: String, Sendable, Hashable {
-        case wait, skip
-    }
+    /// What a wave does about a disconnected node: the wire's own enum, so plans carry it as it is.
+    package typealias DisconnectedNodes = RolloutSettings.DisconnectedNodes
 
     package var canary: Int
     package var maxInFlight: InFlight

@@ -1,17 +1,13 @@
 import Crypto
 import Database
 package import Foundation
+package import StellwerkAPI
 
 /// A node as the orchestrator knows it.
 package struct NodeRecord: Sendable, Hashable, Codable {
-    /// Whether the node's agent is in touch.
-    package enum Connection: String, Sendable, Hashable, Codable {
-        /// Declared in a site but never joined.
-        case pending
-        case connected
-        /// Not seen for longer than the environment's `lost_after`.
-        case disconnected
-    }
+    /// Whether the node's agent is in touch: pending until it joined, disconnected when not seen for
+    /// longer than the grace period.
+    package typealias Connection = NodeConnection
 
     package var environment: String
     package var name: String
@@ -167,20 +163,22 @@ package struct SecretRecord: Sendable, Hashable, Codable {
     package var updatedBy: String
 }
 
-/// A rollout and where it stands; its steps carry per-node progress.
+/// A rollout and where it stands. Its document (owned by the rollout engine) holds the policy and
+/// each node's step; what each step gives its node is stored apart (`rolloutTargets`).
 package struct RolloutRecord: Sendable, Hashable, Codable {
     package var id: String
     package var environment: String
     package var release: String
     package var serial: Int
-    package var state: String
-    /// The rollout's own details (policy, waves) as JSON, owned by the rollout engine.
+    package var state: RolloutState
+    /// The rollout's own details (policy, waves, steps) as JSON, owned by the rollout engine.
     package var document: String
     package var createdAt: Date
     package var updatedAt: Date
 
     package init(
-        id: String, environment: String, release: String, serial: Int, state: String, document: String, createdAt: Date,
+        id: String, environment: String, release: String, serial: Int, state: RolloutState, document: String,
+        createdAt: Date,
         updatedAt: Date
     ) {
         self.id = id
@@ -194,20 +192,17 @@ package struct RolloutRecord: Sendable, Hashable, Codable {
     }
 }
 
-/// One node's step in a rollout.
-package struct RolloutStep: Sendable, Hashable, Codable {
-    package var position: Int
+/// What one step of a rollout gives its node, and what the node had (to roll back to).
+package struct RolloutTarget: Sendable, Hashable {
     package var node: String
-    package var state: String
-    package var detail: String
-    package var updatedAt: Date
+    package var target: NodeDesiredState
+    /// `nil` when the node had no desired state.
+    package var previous: NodeDesiredState?
 
-    package init(position: Int, node: String, state: String, detail: String, updatedAt: Date) {
-        self.position = position
+    package init(node: String, target: NodeDesiredState, previous: NodeDesiredState?) {
         self.node = node
-        self.state = state
-        self.detail = detail
-        self.updatedAt = updatedAt
+        self.target = target
+        self.previous = previous
     }
 }
 
@@ -218,13 +213,13 @@ package struct PromotionRecord: Sendable, Hashable, Codable {
     package var source: String
     package var target: String
     package var requestedBy: String
-    package var state: String
+    package var state: PromotionState
     package var document: String
     package var createdAt: Date
     package var updatedAt: Date
 
     package init(
-        id: String, release: String, source: String, target: String, requestedBy: String, state: String,
+        id: String, release: String, source: String, target: String, requestedBy: String, state: PromotionState,
         document: String, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
@@ -243,12 +238,11 @@ package struct PromotionRecord: Sendable, Hashable, Codable {
 package struct ApprovalRecord: Sendable, Hashable, Codable {
     package var promotion: String
     package var approver: String
-    /// `approve` or `reject`.
-    package var decision: String
+    package var decision: Decision
     package var reason: String
     package var createdAt: Date
 
-    package init(promotion: String, approver: String, decision: String, reason: String, createdAt: Date) {
+    package init(promotion: String, approver: String, decision: Decision, reason: String, createdAt: Date) {
         self.promotion = promotion
         self.approver = approver
         self.decision = decision
@@ -261,13 +255,13 @@ package struct ApprovalRecord: Sendable, Hashable, Codable {
 package struct OperatorRecord: Sendable, Hashable, Codable {
     package var name: String
     package var tokenHash: String
-    package var roles: [String: String]
+    package var roles: [String: Role]
     package var createdBy: String
     package var createdAt: Date
     package var revokedAt: Date?
 
     package init(
-        name: String, tokenHash: String, roles: [String: String], createdBy: String, createdAt: Date,
+        name: String, tokenHash: String, roles: [String: Role], createdBy: String, createdAt: Date,
         revokedAt: Date? = nil
     ) {
         self.name = name
@@ -277,4 +271,18 @@ package struct OperatorRecord: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.revokedAt = revokedAt
     }
+}
+
+extension AuditEntry {
+    /// The entry as the API and `--json` show it.
+    package var view: AuditEntryView {
+        AuditEntryView(
+            sequence: sequence, at: at, actor: actor, action: action, environment: environment, object: object,
+            detail: detail, previousHash: previousHash, hash: hash)
+    }
+}
+
+extension Lease {
+    /// The lease as the API and `--json` show it.
+    package var view: LockView { LockView(name: name, holder: holder, acquiredAt: acquiredAt, expiresAt: expiresAt) }
 }

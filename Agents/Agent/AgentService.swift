@@ -1,0 +1,239 @@
+import AgentCore
+import FoundationEssentials
+import ServiceLifecycle
+import StellwerkAPI
+import Synchronization
+import Telemetry
+
+/// The agent's long-running work, as the one service of its group: converge to each desired state the
+/// moment it arrives, supervise what runs, report, renew the node certificate. It ends when the
+/// process gets SIGTERM or SIGINT; the services keep running unless it was told to stop them.
+final class AgentService: Service, @unchecked Sendable {
+    // Only the service's own loop touches the vars; the other tasks meet it through `desired`,
+    // `events` and `latestReport`, which are safe to share.
+    private let reconciler: Reconciler
+    private let data: URL
+    private let settings: AgentSettings
+    private let orchestrator: Orchestrator?
+    private let metrics: AgentMetrics
+    /// The newest desired state received; the loop converges to it, skipping any it was too busy for.
+    private let desired: Mutex<DesiredStateResponse?>
+    private let latestReport = Mutex<NodeReport?>(nil)
+    private var serial = -1
+    private var report: NodeReport?
+    private var supervisor: Supervisor?
+    private var address = ""
+    private var retry: (at: ContinuousClock.Instant, backoff: Duration)?
+
+    /// What wakes the loop.
+    private enum Event {
+        case desiredStateArrived, tick, stop
+    }
+
+    init(
+        reconciler: Reconciler, data: URL, settings: AgentSettings, orchestrator: Orchestrator?,
+        initial: DesiredStateResponse?, metrics: AgentMetrics
+    ) {
+        self.reconciler = reconciler
+        self.data = data
+        self.settings = settings
+        self.orchestrator = orchestrator
+        self.metrics = metrics
+        desired = Mutex(initial)
+    }
+
+    private var desiredFile: URL { data.appendingPathComponent("desired.json") }
+
+    /// The desired state last received, so a restarted agent without its orchestrator keeps it.
+    static func savedDesiredState(in data: URL) -> DesiredStateResponse? {
+        guard let contents = FileManager.default.contents(atPath: data.appendingPathComponent("desired.json").path)
+        else { return nil }
+        return try? WireJSON.decoder().decode(DesiredStateResponse.self, from: contents)
+    }
+
+    func run() async throws {
+        let (events, wake) = AsyncStream<Event>.makeStream()
+        let reports = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        if let node = orchestrator?.node, let environment = orchestrator?.environment, desiredNow == nil {
+            // Nothing to run yet; the heartbeat still tells the orchestrator the node is there.
+            publish(
+                NodeReport(node: node, environment: environment, desiredSerial: nil, instances: []),
+                reports.continuation)
+        }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                if let orchestrator {
+                    let known = desiredNow?.serial ?? -1
+                    group.addTask {
+                        await orchestrator.poll(from: known) { state in
+                            self.desired.withLock { current in
+                                if state.serial > (current?.serial ?? -1) { current = state }
+                            }
+                            wake.yield(.desiredStateArrived)
+                        }
+                    }
+                    group.addTask { await self.sendReports(reports.stream, to: orchestrator) }
+                    group.addTask { await orchestrator.renewPeriodically() }
+                }
+                if let address = settings.metricsAddress {
+                    group.addTask { await AgentMetricsServer(address: address, metrics: self.metrics).run() }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        wake.yield(.tick)
+                    }
+                }
+                wake.yield(.desiredStateArrived)
+                for await event in events {
+                    switch event {
+                    case .desiredStateArrived:
+                        await convergeIfNewer()
+                    case .tick:
+                        await supervise()
+                        if let retry, ContinuousClock.now >= retry.at { await convergeAgain() }
+                    case .stop:
+                        break
+                    }
+                    if case .stop = event { break }
+                    if let report { publish(report, reports.continuation) }
+                }
+                reports.continuation.finish()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            wake.yield(.stop)
+        }
+        if settings.stopServices { await stopAll() }
+    }
+
+    private var desiredNow: DesiredStateResponse? { desired.withLock { $0 } }
+
+    // MARK: Converging
+
+    private func convergeIfNewer() async {
+        guard let next = desiredNow, next.serial > serial || report == nil else { return }
+        retry = nil
+        await converge(to: next)
+    }
+
+    /// The last convergence could not download an artifact (the orchestrator was away): try the same
+    /// state again, with a pause that doubles up to 30 s.
+    private func convergeAgain() async {
+        guard let current = desiredNow, let last = retry else { return }
+        await converge(to: current)
+        if let again = retry { retry = (again.at, min(last.backoff * 2, .seconds(30))) }
+    }
+
+    private func converge(to desired: DesiredStateResponse) async {
+        if let encoded = try? WireJSON.encoder().encode(desired) {
+            try? encoded.write(to: desiredFile, options: .atomic)
+        }
+        let started = ContinuousClock.now
+        let outcome = await reconciler.converge(to: desired.state)
+        metrics.convergences.add([outcome.retryLater ? "retrying" : Self.outcome(outcome.report)])
+        metrics.convergenceSeconds.observe(ContinuousClock.now - started)
+        // Installing reads and unpacks artifacts in buffers of megabytes, and glibc keeps what was
+        // freed in its per-thread arenas: an idle agent should not carry an install's peak.
+        FreedMemory.giveBack()
+        var next = outcome.report
+        next.desiredSerial = desired.serial
+        serial = desired.serial
+        report = next
+        let backoff = retry?.backoff ?? .seconds(1)
+        retry = outcome.retryLater ? (ContinuousClock.now + backoff, backoff) : nil
+        if supervisor == nil || address != desired.state.address {
+            address = desired.state.address
+            supervisor = Supervisor(
+                state: reconciler.state, node: desired.state.node, address: desired.state.address,
+                crashLoopRestarts: settings.crashLoopRestarts, maximumBackoff: settings.maximumBackoff)
+        }
+        writeReport()
+    }
+
+    private static func outcome(_ report: NodeReport) -> String {
+        report.instances.allSatisfy({ $0.state == .running && $0.lastError == nil }) ? "converged" : "failed"
+    }
+
+    // MARK: Supervising and reporting
+
+    private func supervise() async {
+        guard let supervisor, var next = report else { return }
+        await supervisor.check()
+        let statuses = await supervisor.statuses()
+        for index in next.instances.indices {
+            guard let status = statuses[next.instances[index].spec.service] else { continue }
+            next.instances[index].state = status.state
+            next.instances[index].drift = status.drift
+            if let health = status.health { next.instances[index].health = health }
+            if let exit = status.lastExit, status.state != .running { next.instances[index].lastError = exit }
+        }
+        metrics.setInstances(next.instances)
+        if next != report {
+            report = next
+            writeReport()
+        }
+    }
+
+    private func publish(_ report: NodeReport, _ reports: AsyncStream<Void>.Continuation) {
+        let changed = latestReport.withLock { latest in
+            defer { latest = report }
+            return latest != report
+        }
+        if changed { reports.yield() }
+    }
+
+    /// Sends each new report as soon as it is there, and the last one again every heartbeat, on a task
+    /// of its own: an orchestrator that does not answer never holds up converging or supervising.
+    private func sendReports(_ changes: AsyncStream<Void>, to orchestrator: Orchestrator) async {
+        let heartbeat = settings.heartbeat
+        await withTaskGroup(of: Void.self) { group in
+            let (ticks, tick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            group.addTask {
+                for await _ in changes { tick.yield() }
+                tick.finish()
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: heartbeat)
+                    tick.yield()
+                }
+            }
+            var sent: NodeReport?
+            var sentAt = ContinuousClock.now - .seconds(3600)
+            for await _ in ticks {
+                guard let report = latestReport.withLock({ $0 }) else { continue }
+                guard report != sent || ContinuousClock.now - sentAt >= heartbeat else { continue }
+                if await orchestrator.send(report) {
+                    sent = report
+                    sentAt = .now
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func writeReport() {
+        guard let report else { return }
+        try? WireJSON.encoder(pretty: true).encode(report).write(
+            to: data.appendingPathComponent("report.json"), options: .atomic)
+    }
+
+    private func stopAll() async {
+        for instance in (try? reconciler.state.instances().values.map { $0 }) ?? [] {
+            if let process = instance.process {
+                await StopProcess.stop(process, grace: .seconds(instance.spec.stopGraceSeconds))
+            }
+        }
+    }
+}
+
+/// How `stellwerk-agent run` was told to behave.
+struct AgentSettings: Sendable {
+    var heartbeat: Duration
+    var crashLoopRestarts: Int
+    var maximumBackoff: Duration
+    var stopServices: Bool
+    /// Where to serve `/metrics`, if anywhere (a loopback address and port).
+    var metricsAddress: (host: String, port: Int)?
+}

@@ -1,0 +1,131 @@
+import Artifacts
+package import Foundation
+package import Hummingbird
+import HummingbirdTLS
+import Identity
+package import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import StellwerkAPI
+package import Store
+
+/// How to run the server.
+package struct ServerConfiguration: Sendable {
+    package var host: String
+    package var port: Int
+    /// Names and addresses agents and operators reach the server by; its certificate covers them.
+    package var advertisedHosts: [String]
+    /// How long a node may stay silent before it counts as disconnected (outside rollouts, which use
+    /// their environment's `lost_after`).
+    package var lostAfter: TimeInterval
+    /// How often the rollout and promotion engines look at what changed.
+    package var engineTick: Duration
+
+    /// - Parameters:
+    ///   - lostAfter: default 120 s.
+    ///   - engineTick: default 500 ms.
+    package init(
+        host: String, port: Int, advertisedHosts: [String], lostAfter: TimeInterval = 120,
+        engineTick: Duration = .milliseconds(500)
+    ) {
+        self.host = host
+        self.port = port
+        self.advertisedHosts = advertisedHosts
+        self.lostAfter = lostAfter
+        self.engineTick = engineTick
+    }
+}
+
+/// The control plane: agent enrollment and the agent API over mutual TLS, the operator API over
+/// bearer tokens, artifacts with Range requests, an event stream, metrics, and the rollout and
+/// promotion engines. One `ServiceGroup` runs the HTTP server and the engines and stops them in
+/// order on SIGTERM or SIGINT.
+package struct OrchestratorServer: Sendable {
+    package let configuration: ServerConfiguration
+    package let files: ServerFiles
+    package let store: StateStore
+    package let logger: Logger
+    let hub = EventHub()
+    let metrics = ServerMetrics()
+
+    package init(configuration: ServerConfiguration, files: ServerFiles, store: StateStore, logger: Logger) {
+        self.configuration = configuration
+        self.files = files
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Creates the first admin when there is no operator yet; returns its token (shown once).
+    package func bootstrapAdmin() async throws -> String? {
+        try await AccessDirectory(store: store).bootstrapAdmin()
+    }
+
+    var promotions: PromotionEngine { PromotionEngine(store: store, hub: hub, signingKey: files.signingKey) }
+
+    /// Every route of the API, each registered from its endpoint declaration by its area's controller.
+    package func makeRouter() throws -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: AuthenticationMiddleware(authenticator: Authenticator(store: store)))
+        let releases = ReleaseRegistry(store: store, hub: hub, files: files)
+        SystemController(
+            store: store, hub: hub, metrics: metrics, files: files, releases: releases,
+            openAPI: try OpenAPIDocument.json()
+        ).register(on: router)
+        AgentController(enrollment: Enrollment(store: store, hub: hub, files: files)).register(on: router)
+        ReleaseController(releases: releases).register(on: router)
+        AccessController(directory: AccessDirectory(store: store), store: store).register(on: router)
+        RolloutController(
+            rollouts: Rollouts(store: store, hub: hub, signingKey: files.signingKey),
+            status: StatusReport(store: store, lostAfter: configuration.lostAfter), store: store
+        ).register(on: router)
+        PromotionController(promotions: promotions, store: store).register(on: router)
+        OperationsController(store: store, hub: hub).register(on: router)
+        return router
+    }
+
+    /// Serves until the process is asked to stop (SIGTERM, SIGINT); `onRunning` gets the bound port.
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let (certificate, key) = try files.serverCertificate(hosts: configuration.advertisedHosts)
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+        tls.trustRoots = .certificates(
+            try NIOSSLCertificate.fromPEMBytes(Array(try files.authority.certificatePEM.utf8)))
+        // Joining agents have no certificate yet and operators use tokens: a certificate is checked
+        // when presented, and the agent routes require one.
+        tls.certificateVerification = .optionalVerification
+        tls.minimumTLSVersion = .tlsv12
+
+        let application = Application(
+            router: try makeRouter(), server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "stellwerk"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        let rollouts = RolloutEngine(store: store, hub: hub)
+        let promotions = promotions
+        let tick = configuration.engineTick
+        // Stopped in reverse order: the API first, then the engines finish their pass and let go of
+        // their leases.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(
+                        service: LeasedLoop(
+                            name: RolloutEngine.leaseName, holder: files.serverID, store: store, logger: logger,
+                            tick: tick, pass: { try await rollouts.advanceAll() })),
+                    // Promotions follow the rollouts they carry.
+                    .init(
+                        service: LeasedLoop(
+                            name: PromotionEngine.leaseName, holder: files.serverID, store: store, logger: logger,
+                            tick: tick, pass: { try await promotions.advanceAll() })),
+                    .init(
+                        service: DisconnectSweeper(
+                            store: store, hub: hub, lostAfter: configuration.lostAfter, logger: logger)),
+                    .init(service: application),
+                ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,24 @@
+import Hummingbird
+import StellwerkAPI
+
+/// What agents call: joining with a token, then over mutual TLS their desired state, reports and
+/// certificate renewals.
+struct AgentController: Sendable {
+    let enrollment: Enrollment
+
+    func register(on router: Router<ServerContext>) {
+        router.on(Endpoints.join) { request in try await enrollment.join(request.body) }
+        router.on(Endpoints.desiredState) { request in
+            let known = try request.query("known", as: Int.self) ?? -1
+            let wait = min(max(try request.query("wait", as: Int.self) ?? 0, 0), 60)
+            return try await enrollment.desiredState(for: try request.agent, known: known, wait: .seconds(wait))
+        }
+        router.on(Endpoints.report) { request in
+            try await enrollment.report(request.body, from: try request.agent)
+            return NoContent()
+        }
+        router.on(Endpoints.renewCertificate) { request in
+            try await enrollment.renew(request.body, for: try request.agent)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import StellwerkAPI
+import Store
+
+/// Operators and join tokens: who may call the API, and which node may join. Names are checked here,
+/// and every token is shown once and kept only as its hash.
+struct AccessDirectory: Sendable {
+    let store: StateStore
+
+    /// Creates the first admin when there is no operator yet; returns its token (shown once).
+    func bootstrapAdmin() async throws -> String? {
+        guard try await store.operators().isEmpty else { return nil }
+        let token = Tokens.make(prefix: "swo")
+        try await store.createOperator(
+            OperatorRecord(
+                name: "admin", tokenHash: Tokens.hash(token), roles: ["*": .admin], createdBy: "server",
+                createdAt: Date()))
+        return token
+    }
+
+    func createUser(_ body: UserRequest, actor: String) async throws -> IssuedToken {
+        guard !body.name.isEmpty, body.name.count <= 100,
+            body.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.@".contains($0) })
+        else { throw APIError.badRequest("the user name '\(body.name)' must be letters, digits, - _ . @") }
+        guard !body.roles.isEmpty else {
+            throw APIError.badRequest("give the user at least one role, such as sandbox=operator")
+        }
+        for environment in body.roles.keys where environment != "*" {
+            try Self.checkName("environment", environment)
+        }
+        let token = Tokens.make(prefix: "swo")
+        try await store.createOperator(
+            OperatorRecord(
+                name: body.name, tokenHash: Tokens.hash(token), roles: body.roles, createdBy: actor,
+                createdAt: Date()))
+        return IssuedToken(id: body.name, token: token, expiresAt: nil)
+    }
+
+    func users() async throws -> [UserView] {
+        try await store.operators().map {
+            UserView(
+                name: $0.name, roles: $0.roles, createdBy: $0.createdBy, createdAt: $0.createdAt,
+                revokedAt: $0.revokedAt)
+        }
+    }
+
+    func createJoinToken(_ body: JoinTokenRequest, actor: String) async throws -> IssuedToken {
+        for (name, value) in [("environment", body.environment), ("site", body.site), ("node", body.node)] {
+            try Self.checkName(name, value)
+        }
+        guard (60...(30 * 24 * 3600)).contains(body.ttlSeconds) else {
+            throw APIError.badRequest("ttlSeconds must be between 60 (1 minute) and 2592000 (30 days)")
+        }
+        let token = Tokens.make(prefix: "swj")
+        let now = Date()
+        let record = JoinTokenRecord(
+            id: "jt-" + UUID().uuidString.lowercased().prefix(8), tokenHash: Tokens.hash(token),
+            environment: body.environment, site: body.site, node: body.node,
+            expiresAt: now.addingTimeInterval(TimeInterval(body.ttlSeconds)), createdBy: actor, createdAt: now)
+        try await store.createJoinToken(record, actor: actor)
+        return IssuedToken(id: record.id, token: token, expiresAt: record.expiresAt)
+    }
+
+    func joinTokens() async throws -> [JoinTokenView] {
+        try await store.joinTokens().map {
+            JoinTokenView(
+                id: $0.id, environment: $0.environment, site: $0.site, node: $0.node, expiresAt: $0.expiresAt,
+                used: $0.usedAt != nil)
+        }
+    }
+
+    /// Environment, site and node names: what blueprints and sites allow, and nothing that could
+    /// break out of a path or a log line.
+    static func checkName(_ what: String, _ value: String) throws(APIError) {
+        guard !value.isEmpty, value.count <= 100,
+            value.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
+        else { throw .badRequest("\(what) '\(value)' must be a name of letters, digits, - _ .") }
+    }
+}

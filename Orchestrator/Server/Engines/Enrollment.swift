@@ -1,0 +1,118 @@
+import Authority
+import Foundation
+import Identity
+import StellwerkAPI
+import Store
+import X509
+
+/// The agents' side of the orchestrator: joining with a token, renewing a certificate, reporting, and
+/// what desired state a node gets.
+struct Enrollment: Sendable {
+    let store: StateStore
+    let hub: EventHub
+    let files: ServerFiles
+
+    /// Redeems a join token for a node certificate; a refused token is said on the event stream.
+    func join(_ body: JoinRequest) async throws -> JoinResponse {
+        let csr: CertificateSigningRequest
+        do {
+            csr = try CertificateSigningRequest(pemEncoded: body.certificateRequest)
+        } catch {
+            throw APIError.badRequest("certificateRequest is not a PEM certificate signing request")
+        }
+        let token: JoinTokenRecord
+        do {
+            token = try await store.redeemJoinToken(hash: Tokens.hash(body.token))
+        } catch let error as StoreError where error.code == .notFound || error.code == .conflict {
+            hub.publish(.nodeJoinRefused, environment: "", object: "unknown", detail: error.message)
+            throw APIError.forbidden(error.message)
+        }
+        let certificate = try issue(csr, environment: token.environment, node: token.node)
+        let fingerprint = try CertificateFingerprint.of(certificate)
+        let existing = try await store.nodes(environment: token.environment).first { $0.name == token.node }
+        try await store.upsertNode(
+            NodeRecord(
+                environment: token.environment, name: token.node, site: token.site,
+                address: existing?.address ?? "", labels: existing?.labels ?? [:],
+                certificateFingerprint: fingerprint, lastSeen: Date(), connection: .connected),
+            actor: "node:\(token.node)")
+        try await record(certificate, environment: token.environment, node: token.node)
+        hub.publish(.nodeJoin, environment: token.environment, object: token.node, detail: "site \(token.site)")
+        return JoinResponse(
+            environment: token.environment, site: token.site, node: token.node,
+            certificate: try certificate.serializeAsPEM().pemString,
+            authority: try files.authority.certificatePEM, signingKey: try files.signingPublicKey)
+    }
+
+    /// A certificate for the agent's new key, signed in over its current identity.
+    func renew(_ body: RenewalRequest, for agent: AgentIdentity) async throws -> RenewalResponse {
+        guard let csr = try? CertificateSigningRequest(pemEncoded: body.certificateRequest) else {
+            throw APIError.badRequest("certificateRequest is not a PEM certificate signing request")
+        }
+        let certificate = try issue(csr, environment: agent.environment, node: agent.node)
+        try await record(certificate, environment: agent.environment, node: agent.node)
+        return RenewalResponse(certificate: try certificate.serializeAsPEM().pemString)
+    }
+
+    /// Records what a node reports; a node reports only for itself.
+    func report(_ report: NodeReport, from agent: AgentIdentity) async throws {
+        guard report.node == agent.node, report.environment == agent.environment else {
+            throw APIError.forbidden(
+                "this certificate belongs to \(agent.node) in \(agent.environment); it cannot report for \(report.node) in \(report.environment)"
+            )
+        }
+        try await store.recordReport(report)
+        hub.publish(
+            .nodeReport, environment: agent.environment, object: agent.node,
+            detail: report.instances.map { "\($0.spec.service) \($0.spec.release) \($0.state.rawValue)" }.joined(
+                separator: ", "))
+    }
+
+    /// The node's desired state when it is newer than `known`, waiting up to `wait` seconds for a
+    /// change: woken the moment the environment's desired state changes, and looking again every 10 s
+    /// for changes another server made.
+    func desiredState(for agent: AgentIdentity, known: Int, wait: Duration) async throws -> DesiredStateResponse? {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let remaining = deadline - .now
+            let answer = try await hub.waitForChange(
+                in: agent.environment, timeout: min(max(remaining, .zero), .seconds(10))
+            ) { try await desiredStateIfNewer(agent, than: known) }
+            if let answer { return answer }
+            if ContinuousClock.now >= deadline { return nil }
+        }
+    }
+
+    private func desiredStateIfNewer(_ agent: AgentIdentity, than known: Int) async throws -> DesiredStateResponse? {
+        if let (serial, state) = try await store.desiredState(environment: agent.environment, node: agent.node) {
+            return serial > known ? DesiredStateResponse(serial: serial, state: state) : nil
+        }
+        // No desired state (never given one, or its instances were removed): an empty one, at the
+        // environment's serial, tells the agent to run nothing.
+        let serial = try await store.serial(environment: agent.environment)
+        guard serial > known, known >= 0 || serial > 0 else { return nil }
+        let node = try await store.nodes(environment: agent.environment).first { $0.name == agent.node }
+        return DesiredStateResponse(
+            serial: serial,
+            state: NodeDesiredState(
+                node: agent.node, site: node?.site ?? "", environment: agent.environment, address: node?.address ?? "",
+                instances: []))
+    }
+
+    private func issue(_ csr: CertificateSigningRequest, environment: String, node: String) throws -> Certificate {
+        do {
+            return try files.authority.issueNodeCertificate(for: csr, environment: environment, node: node)
+        } catch let error as IdentityError {
+            throw APIError.badRequest(error.description)
+        }
+    }
+
+    private func record(_ certificate: Certificate, environment: String, node: String) async throws {
+        try await store.recordCertificate(
+            CertificateRecord(
+                serial: certificate.serialNumber.description, environment: environment, node: node,
+                fingerprint: try CertificateFingerprint.of(certificate), notAfter: certificate.notValidAfter,
+                issuedAt: Date()),
+            actor: "node:\(node)")
+    }
+}

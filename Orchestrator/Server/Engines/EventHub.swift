@@ -1,0 +1,107 @@
+import Foundation
+package import StellwerkAPI
+import Synchronization
+
+/// Everything that happens, for `/v1/events` subscribers, and the wake-up of long-polling agents the
+/// moment their environment's desired state changes.
+package final class EventHub: Sendable {
+    private struct State {
+        var sequence = 0
+        var recent: [ServerEvent] = []
+        var subscribers: [UUID: AsyncStream<ServerEvent>.Continuation] = [:]
+        var waiters: [String: [ObjectIdentifier: DesiredStateWaiter]] = [:]
+    }
+    private let state = Mutex(State())
+    private let keep = 1_000
+
+    package init() {}
+
+    package func publish(_ kind: EventKind, environment: String, object: String, detail: String) {
+        state.withLock { state in
+            state.sequence += 1
+            let event = ServerEvent(
+                sequence: state.sequence, type: kind, environment: environment, object: object, detail: detail,
+                at: Date())
+            state.recent.append(event)
+            if state.recent.count > keep { state.recent.removeFirst(state.recent.count - keep) }
+            for continuation in state.subscribers.values { continuation.yield(event) }
+        }
+    }
+
+    /// Past events after `sequence` (as many as are kept), then live ones.
+    package func subscribe(after sequence: Int?) -> AsyncStream<ServerEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<ServerEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        state.withLock { state in
+            if let sequence {
+                for event in state.recent where event.sequence > sequence { continuation.yield(event) }
+            }
+            state.subscribers[id] = continuation
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    package var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    // MARK: Desired-state changes
+
+    /// Says that desired state changed in `environment`: every agent waiting there looks again.
+    package func desiredStateChanged(in environment: String) {
+        let woken = state.withLock { $0.waiters.removeValue(forKey: environment) ?? [:] }
+        for waiter in woken.values { waiter.wake() }
+    }
+
+    /// Waits until desired state changes in `environment` or `timeout` passes, whichever comes first.
+    ///
+    /// `prepare` runs after the wait is registered and before it starts: a change that happens while
+    /// it reads the store wakes the wait at once instead of being missed. When `prepare` returns an
+    /// answer, there is no wait.
+    package func waitForChange<Answer: Sendable>(
+        in environment: String, timeout: Duration, prepare: () async throws -> Answer?
+    ) async throws -> Answer? {
+        let waiter = DesiredStateWaiter()
+        state.withLock { $0.waiters[environment, default: [:]][ObjectIdentifier(waiter)] = waiter }
+        defer {
+            _ = state.withLock { $0.waiters[environment]?.removeValue(forKey: ObjectIdentifier(waiter)) }
+            waiter.wake()
+        }
+        if let answer = try await prepare() { return answer }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await waiter.wait() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            waiter.wake()
+            group.cancelAll()
+        }
+        return nil
+    }
+}
+
+/// One long-poll waiting for a change; woken once, by a change, its timeout, or its end.
+final class DesiredStateWaiter: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<Void, Never>?, woken: Bool)>((nil, false))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.woken { return true }
+                state.continuation = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    func wake() {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.woken else { return nil }
+            state.woken = true
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume()
+    }
+}

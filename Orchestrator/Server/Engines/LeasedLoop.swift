@@ -1,0 +1,37 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+
+/// An engine of the server as a service of its group: its pass repeated every `tick` while this
+/// server holds the lease `name`, until the server shuts down gracefully. Then the pass in progress
+/// finishes, the loop ends and the lease is released, so another server takes over at once instead of
+/// after the lease's expiry. Several servers on one store never run the same engine at once.
+struct LeasedLoop: Service {
+    let name: String
+    let holder: String
+    let store: StateStore
+    let logger: Logger
+    let tick: Duration
+    /// How long a lease lasts unless renewed; renewed at every pass.
+    var leaseSeconds = 15
+    let pass: @Sendable () async throws -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    if try await store.acquireLease(name, holder: holder, for: TimeInterval(leaseSeconds)) != nil {
+                        try await pass()
+                    }
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.error("\(name): \(error)")
+                }
+                do { try await Task.sleep(for: tick) } catch { break }
+            }
+        }
+        _ = try? await store.releaseLease(name, holder: holder)
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Server
+import StellwerkAPI
+import Store
+import TestSupport
+import Testing
+
+/// The orchestrator's API in process, through its router (HummingbirdTesting): every endpoint
+/// registered from its declaration, the happy paths, and what it refuses and how it says so.
+@Suite struct RouterTests {
+    /// A server on a fresh SQLite store, its first admin's token, and a client for its router.
+    private func withServer(
+        _ body: @Sendable (_ client: any TestClientProtocol, _ admin: String, _ store: StateStore) async throws -> Void
+    ) async throws {
+        let folder = try Fixtures.temporaryFolder("router")
+        let store = try await StateStore.open(.sqlite(path: folder.appendingPathComponent("state.sqlite").path))
+        defer { store.close() }
+        let server = OrchestratorServer(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, advertisedHosts: ["127.0.0.1"]),
+            files: try ServerFiles(folder: folder.appendingPathComponent("server")), store: store,
+            logger: Logger(label: "router-tests"))
+        let admin = try #require(try await server.bootstrapAdmin())
+        let application = Application(router: try server.makeRouter())
+        try await application.test(.router) { client in try await body(client, admin, store) }
+    }
+
+    private func call(
+        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, token: String? = nil,
+        json: String? = nil
+    ) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(
+            uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+        try WireJSON.decoder().decode(T.self, from: Data(response.body.readableBytesView))
+    }
+
+    private func error(_ response: TestResponse) throws -> ErrorBody.Detail {
+        try decode(ErrorBody.self, response).error
+    }
+
+    @Test func everyDeclaredEndpoint_isRegistered_andAnswersWithoutCredentialsAsItsAccessSays() async throws {
+        try await withServer { client, _, _ in
+            for endpoint in Endpoints.all {
+                let path = endpoint.path.replacing(#/\{[a-z0-9]+\}/#, with: "x")
+                let response = try await call(client, HTTPRequest.Method(rawValue: endpoint.method.rawValue)!, path)
+                let text = String(buffer: response.body)
+                #expect(!text.contains("there is no"), "\(endpoint.method.rawValue) \(endpoint.path): \(text)")
+                #expect(response.status != .methodNotAllowed, "\(endpoint.method.rawValue) \(endpoint.path)")
+                switch endpoint.access {
+                case .anyone:
+                    #expect(response.status.code < 500, "\(endpoint.method.rawValue) \(endpoint.path): \(text)")
+                case .agent, .agentOrReader, .signedIn, .role:
+                    #expect(response.status == .unauthorized, "\(endpoint.method.rawValue) \(endpoint.path): \(text)")
+                    #expect(try error(response).code == .unauthorized)
+                }
+            }
+        }
+    }
+
+    @Test func health_metricsAndTheAPIDocument_answerAnyone_GETAndHEAD() async throws {
+        try await withServer { client, _, _ in
+            let health = try await call(client, .get, Endpoints.health.path)
+            #expect(health.status == .ok)
+            #expect(try decode(HealthView.self, health) == HealthView(status: "ok", version: StellwerkVersion.current))
+            let head = try await call(client, .head, Endpoints.health.path)
+            #expect(head.status == .ok)
+            #expect(head.body.readableBytes == 0)
+            let metrics = try await call(client, .get, Endpoints.metrics.path)
+            #expect(String(buffer: metrics.body).contains("# TYPE stellwerk_http_requests_total counter"))
+            #expect(String(buffer: metrics.body).contains(#"route="/health""#))
+            let document = try await call(client, .get, Endpoints.openAPI.path)
+            #expect(Data(document.body.readableBytesView) == (try OpenAPIDocument.json()))
+            let authority = try await call(client, .get, Endpoints.authority.path)
+            #expect(String(buffer: authority.body).hasPrefix("-----BEGIN CERTIFICATE-----"))
+        }
+    }
+
+    @Test func operators_areCreatedWithRoles_andEachRoleMayWhatItMay() async throws {
+        try await withServer { client, admin, _ in
+            let whoami = try decode(CallerView.self, try await call(client, .get, Endpoints.whoami.path, token: admin))
+            #expect(whoami == CallerView(name: "admin", roles: ["*": .admin]))
+
+            let created = try await call(
+                client, .post, Endpoints.createUser.path, token: admin,
+                json: #"{"name": "vera", "roles": {"sandbox": "viewer"}}"#)
+            #expect(created.status == .created)
+            let vera = try decode(IssuedToken.self, created).token
+            #expect(vera.hasPrefix("swo_"))
+
+            // A role that does not exist is refused with the roles that do.
+            let unknownRole = try await call(
+                client, .post, Endpoints.createUser.path, token: admin,
+                json: #"{"name": "otto", "roles": {"sandbox": "superuser"}}"#)
+            #expect(unknownRole.status == .badRequest)
+            #expect(
+                try error(unknownRole).message.contains(
+                    "'superuser' is not a role; known: viewer, operator, approver, admin"))
+
+            // A viewer reads its environment, but neither deploys nor administers.
+            let status = try await call(client, .get, Endpoints.status.path, token: vera)
+            #expect(status.status == .ok)
+            let token = try await call(
+                client, .post, Endpoints.createJoinToken.path, token: vera,
+                json: #"{"environment": "sandbox", "site": "kusel", "node": "kus-1", "ttlSeconds": 600}"#)
+            #expect(token.status == .forbidden)
+            #expect(try error(token).message == "vera is viewer in sandbox and may not administer there")
+            let rollback = try await call(client, .post, Endpoints.rollback.path(["env": "sandbox"]), token: vera)
+            #expect(rollback.status == .forbidden)
+            #expect(try error(rollback).message == "vera is viewer in sandbox and may not deploy there")
+            let elsewhere = try await call(client, .get, Endpoints.snapshot.path(["env": "live"]), token: vera)
+            #expect(elsewhere.status == .forbidden)
+            let users = try await call(client, .get, Endpoints.users.path, token: vera)
+            #expect(users.status == .forbidden)
+
+            // The admin may; a revoked token is refused from then on.
+            let issued = try await call(
+                client, .post, Endpoints.createJoinToken.path, token: admin,
+                json: #"{"environment": "sandbox", "site": "kusel", "node": "kus-1", "ttlSeconds": 600}"#)
+            #expect(issued.status == .created)
+            let tokens = try decode(
+                [JoinTokenView].self, try await call(client, .get, Endpoints.joinTokens.path, token: admin))
+            #expect(tokens.map(\.node) == ["kus-1"])
+            #expect(tokens.first?.used == false)
+            let revoked = try await call(client, .delete, Endpoints.revokeUser.path(["name": "vera"]), token: admin)
+            #expect(revoked.status == .noContent)
+            let after = try await call(client, .get, Endpoints.whoami.path, token: vera)
+            #expect(after.status == .unauthorized)
+            #expect(try error(after).message == "the API token is not known or was revoked")
+        }
+    }
+
+    @Test func badInput_getsAJSONErrorThatSaysWhatAndWhere() async throws {
+        try await withServer { client, admin, _ in
+            let name = try await call(
+                client, .post, Endpoints.createJoinToken.path, token: admin,
+                json: #"{"environment": "sandbox", "site": "../etc", "node": "n1", "ttlSeconds": 600}"#)
+            #expect(name.status == .badRequest)
+            #expect(try error(name).message == "site '../etc' must be a name of letters, digits, - _ .")
+            let ttl = try await call(
+                client, .post, Endpoints.createJoinToken.path, token: admin,
+                json: #"{"environment": "sandbox", "site": "s", "node": "n1", "ttlSeconds": 99999999999999999999}"#)
+            #expect(ttl.status == .badRequest, "a number too large for an Int is a bad request, not a crash")
+            let missing = try await call(
+                client, .post, Endpoints.createUser.path, token: admin, json: #"{"roles": {"*": "viewer"}}"#)
+            #expect(missing.status == .badRequest)
+            #expect(try error(missing).message.contains("missing key 'name'"))
+            let notJSON = try await call(client, .post, Endpoints.startRollout.path, token: admin, json: "{plan")
+            #expect(notJSON.status == .badRequest)
+            #expect(try error(notJSON).code == .badRequest)
+            let tooLarge = try await call(
+                client, .post, Endpoints.join.path, json: String(repeating: " ", count: (1 << 20) + 1))
+            #expect(tooLarge.status == .contentTooLarge)
+            #expect(try error(tooLarge).code == .tooLarge)
+            let csr = try await call(
+                client, .post, Endpoints.join.path, json: #"{"token": "swj_x", "certificateRequest": "not a CSR"}"#)
+            #expect(csr.status == .badRequest)
+            #expect(try error(csr).message == "certificateRequest is not a PEM certificate signing request")
+            let limit = try await call(client, .get, Endpoints.audit.path + "?limit=many", token: admin)
+            #expect(limit.status == .badRequest)
+            #expect(try error(limit).message == "the query parameter limit must be a whole number")
+            let unknown = try await call(client, .get, "/v1/nothing-here", token: admin)
+            #expect(unknown.status == .notFound)
+            #expect(try error(unknown).message == "there is no GET /v1/nothing-here")
+            let artifact = try await call(client, .get, Endpoints.artifact.path(["sha256": "abc"]), token: admin)
+            #expect(artifact.status == .badRequest)
+            #expect(try error(artifact).message == "an artifact is named by its SHA-256: 64 hex digits")
+        }
+    }
+
+    @Test func rolloutsAndPromotions_thatDoNotExist_orCannotChange_areSaidSo() async throws {
+        try await withServer { client, admin, store in
+            let missing = try await call(client, .get, Endpoints.rollout.path(["id": "ro-none"]), token: admin)
+            #expect(missing.status == .notFound)
+            #expect(try error(missing).message == "there is no rollout ro-none")
+            let now = Date()
+            try await store.createRollout(
+                RolloutRecord(
+                    id: "ro-done", environment: "sandbox", release: "r-1", serial: 1, state: .succeeded,
+                    document:
+                        #"{"settings": {"canary": 0, "maxInFlight": 1, "maxInFlightPercent": false, "minHealthySeconds": 0, "healthyDeadlineSeconds": 10, "progressDeadlineSeconds": 10, "autoRollback": true, "lostAfterSeconds": 30, "onDisconnected": "wait"}, "createdBy": "user:admin", "message": "every node runs release r-1", "steps": [], "lastProgressAt": "2026-12-01T10:00:00Z"}"#,
+                    createdAt: now, updatedAt: now), targets: [], actor: "user:admin")
+            let shown = try decode(
+                RolloutView.self, try await call(client, .get, Endpoints.rollout.path(["id": "ro-done"]), token: admin))
+            #expect(shown.state == .succeeded)
+            let paused = try await call(client, .post, Endpoints.pauseRollout.path(["id": "ro-done"]), token: admin)
+            #expect(paused.status == .conflict)
+            #expect(try error(paused).message == "rollout ro-done is succeeded; it cannot pause now")
+            let listed = try decode(
+                [RolloutView].self, try await call(client, .get, Endpoints.rollouts.path + "?env=sandbox", token: admin)
+            )
+            #expect(listed.map(\.id) == ["ro-done"])
+            let nothingEarlier = try await call(
+                client, .post, Endpoints.rollback.path(["env": "sandbox"]), token: admin)
+            #expect(nothingEarlier.status == .conflict)
+            #expect(try error(nothingEarlier).message.contains("has no earlier release that was healthy everywhere"))
+            let promotion = try await call(client, .get, Endpoints.promotion.path(["id": "pr-none"]), token: admin)
+            #expect(promotion.status == .notFound)
+            #expect(
+                try decode([PromotionView].self, try await call(client, .get, Endpoints.promotions.path, token: admin))
+                    .isEmpty)
+        }
+    }
+
+    @Test func locksAndTheAuditLog_areReadAndBrokenThroughTheAPI_byAdminsOnly() async throws {
+        try await withServer { client, admin, store in
+            _ = try await store.acquireLease("rollout-engine", holder: "server-a", for: 3600)
+            let locks = try decode([LockView].self, try await call(client, .get, Endpoints.locks.path, token: admin))
+            #expect(locks.map(\.name) == ["rollout-engine"])
+            #expect(locks.first?.holder == "server-a")
+
+            let created = try await call(
+                client, .post, Endpoints.createUser.path, token: admin,
+                json: #"{"name": "otto", "roles": {"*": "operator"}}"#)
+            let otto = try decode(IssuedToken.self, created).token
+            let refused = try await call(
+                client, .delete, Endpoints.breakLock.path(["name": "rollout-engine"]), token: otto)
+            #expect(refused.status == .forbidden)
+            let broken = try await call(
+                client, .delete, Endpoints.breakLock.path(["name": "rollout-engine"]), token: admin)
+            #expect(broken.status == .noContent)
+            #expect(try await store.leases().isEmpty)
+            let again = try await call(
+                client, .delete, Endpoints.breakLock.path(["name": "rollout-engine"]), token: admin)
+            #expect(again.status == .notFound)
+
+            let audit = try decode(
+                [AuditEntryView].self, try await call(client, .get, Endpoints.audit.path + "?limit=10", token: admin))
+            #expect(audit.map(\.action).suffix(2) == ["user.create", "lock.break"])
+            #expect(audit.last?.actor == "user:admin")
+            let verified = try decode(
+                AuditVerificationView.self, try await call(client, .get, Endpoints.verifyAudit.path, token: admin))
+            #expect(verified.problems.isEmpty)
+            #expect(verified.entries == audit.count)
+        }
+    }
+}
