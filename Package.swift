@@ -176,6 +176,7 @@ let package = Package(
                 "Identity", "Artifacts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Orchestrator/CLI",
             swiftSettings: strictSettings),
@@ -330,7 +331,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "AgentCore", "Artifacts", "StellwerkAPI", "TestSupport", "stellwerk-test-service",
+                "AgentCore", "Artifacts", "StellwerkAPI", "TestSupport", "HTTPTransport", "stellwerk-test-service",
                 "stellwerk-test-agent", .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AgentTests",

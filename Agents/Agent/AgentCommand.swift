@@ -10,8 +10,8 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "stellwerk-agent",
         abstract: "Keep one municipal server at its desired state.",
         discussion: """
-            `join` enrolls the node with its orchestrator once (a join token and the CA fingerprint);
-            `run` then keeps the node at the desired state it pulls over mutual TLS. `apply` converges
+            `join` enrolls the node with its orchestrator once (a join token and the CA fingerprint); \
+            `run` then keeps the node at the desired state it pulls over mutual TLS. `apply` converges \
             once to a desired state from a file and prints a JSON report (for tests and air-gapped nodes).
 
             Examples:
@@ -31,13 +31,13 @@ struct ApplyCommand: AsyncParsableCommand {
         commandName: "apply",
         abstract: "Converge this node once to a desired state and print the report as JSON.",
         discussion: """
-            Per instance: verify the release's signature and the artifact's SHA-256, unpack it into a new
-            release folder, render its config, back up and migrate its data when the release brings new
-            migrations, stop the old process, start the new one and wait for its health check, then switch
-            `current` to it. If anything fails after the old process stopped, the data is restored and the
+            Per instance: verify the release's signature and the artifact's SHA-256, unpack it into a new \
+            release folder, render its config, back up and migrate its data when the release brings new \
+            migrations, stop the old process, start the new one and wait for its health check, then switch \
+            `current` to it. If anything fails after the old process stopped, the data is restored and the \
             previous release runs again. Instances no longer desired are stopped; their data is kept.
 
-            Exit status 0 when every instance runs its desired release, 1 when one failed (the report says
+            Exit status 0 when every instance runs its desired release, 1 when one failed (the report says \
             which and why), 64 for a wrong command line.
 
             Example:

@@ -57,8 +57,11 @@ struct AgentMetricsServer: Sendable {
                     }
                 }
             try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    try? await answer(connection)
+                // One task per connection: a client that never finishes its request holds up no other.
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in connections {
+                        group.addTask { try? await answer(connection) }
+                    }
                 }
             }
         } catch {

@@ -168,7 +168,6 @@ final class AgentService: Service, @unchecked Sendable {
             if let health = status.health { next.instances[index].health = health }
             if let exit = status.lastExit, status.state != .running { next.instances[index].lastError = exit }
         }
-        metrics.setInstances(next.instances)
         if next != report {
             report = next
             writeReport()
@@ -213,8 +212,11 @@ final class AgentService: Service, @unchecked Sendable {
         }
     }
 
+    /// Writes the report file, with the metrics' instance counts updated first, so whoever reads the
+    /// file never sees metrics older than it.
     private func writeReport() {
         guard let report else { return }
+        metrics.setInstances(report.instances)
         try? WireJSON.encoder(pretty: true).encode(report).write(
             to: data.appendingPathComponent("report.json"), options: .atomic)
     }

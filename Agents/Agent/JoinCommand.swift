@@ -10,10 +10,10 @@ struct JoinCommand: AsyncParsableCommand {
         commandName: "join",
         abstract: "Enroll this node with its orchestrator using a single-use join token.",
         discussion: """
-            Fetches the orchestrator's CA and accepts it only if its SHA-256 is the fingerprint given
-            (an operator reads it from `stellwerk server` or `stellwerk token create`). Then it makes a
-            key pair, sends a certificate request with the join token, and keeps the key (mode 0600),
-            the certificate, the CA and the server's release-signing key in DATA/identity. The token
+            Fetches the orchestrator's CA and accepts it only if its SHA-256 is the fingerprint given \
+            (an operator reads it from `stellwerk server` or `stellwerk token create`). Then it makes a \
+            key pair, sends a certificate request with the join token, and keeps the key (mode 0600), \
+            the certificate, the CA and the server's release-signing key in DATA/identity. The token \
             works once: a replayed, expired or unknown token is refused.
 
             Example:

@@ -13,20 +13,20 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Keep this node at its desired state and supervise its instances until stopped.",
         discussion: """
-            After `join`, the agent long-polls its orchestrator over mutual TLS for the node's desired
-            state, converges to each new one the moment it arrives (like `apply`), and reports after
-            every change and on a heartbeat. When the orchestrator is unreachable it keeps running the
-            last desired state (saved in DATA/desired.json) and retries with a growing pause, never
-            giving up; an install that could not download its artifact is tried again the same way. Its
+            After `join`, the agent long-polls its orchestrator over mutual TLS for the node's desired \
+            state, converges to each new one the moment it arrives (like `apply`), and reports after \
+            every change and on a heartbeat. When the orchestrator is unreachable it keeps running the \
+            last desired state (saved in DATA/desired.json) and retries with a growing pause, never \
+            giving up; an install that could not download its artifact is tried again the same way. Its \
             client certificate is renewed after two thirds of its lifetime.
 
             With --desired FILE it converges to that file instead and needs no orchestrator.
 
-            Every second it checks that each instance's process still runs, restarting one that exited
-            after a back-off that doubles with each crash (1 s up to --max-backoff); five restarts within
-            five minutes mark it crash-looping. The current report is kept in DATA/report.json. SIGTERM or
-            SIGINT ends the agent and leaves the services running (so the agent can be upgraded without
-            downtime) unless --stop-services is given. --metrics 127.0.0.1:9464 serves convergence
+            Every second it checks that each instance's process still runs, restarting one that exited \
+            after a back-off that doubles with each crash (1 s up to --max-backoff); five restarts within \
+            five minutes mark it crash-looping. The current report is kept in DATA/report.json. SIGTERM or \
+            SIGINT ends the agent and leaves the services running (so the agent can be upgraded without \
+            downtime) unless --stop-services is given. --metrics 127.0.0.1:9464 serves convergence \
             counts and durations and the instances' states at /metrics (off by default).
 
             Examples:
@@ -54,21 +54,35 @@ struct RunCommand: AsyncParsableCommand {
     var secrets: String?
 
     @Flag(help: "Stop every service when the agent is asked to stop.") var stopServices = false
-    @Option(help: "Restarts within five minutes after which an instance counts as crash-looping.")
+    @Option(
+        help: ArgumentHelp(
+            "Restarts within five minutes after which an instance counts as crash-looping (1–1000).",
+            valueName: "COUNT"))
     var crashLoopRestarts = 5
-    @Option(help: "The longest wait before restarting an exited service, in seconds.") var maxBackoff = 60
-    @Option(help: "Seconds between reports when nothing changes.") var heartbeat = 10
+    @Option(help: ArgumentHelp("The longest wait before restarting an exited service (1–86400).", valueName: "SECONDS"))
+    var maxBackoff = 60
+    @Option(help: ArgumentHelp("Seconds between reports when nothing changes (1–3600).", valueName: "SECONDS"))
+    var heartbeat = 10
     @Option(
         help: ArgumentHelp(
             "Serve Prometheus metrics at http://HOST:PORT/metrics (a loopback address; off by default).",
             valueName: "HOST:PORT"))
     var metrics: String?
 
+    func validate() throws {
+        for (name, value, range) in [
+            ("--crash-loop-restarts", crashLoopRestarts, 1...1000), ("--max-backoff", maxBackoff, 1...86400),
+            ("--heartbeat", heartbeat, 1...3600),
+        ] where !range.contains(value) {
+            throw ValidationError("\(name) \(value): give a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+    }
+
     func run() async throws {
         OrchestratorConnection.useOneNetworkThread()
         let settings = AgentSettings(
-            heartbeat: .seconds(max(1, heartbeat)), crashLoopRestarts: max(1, crashLoopRestarts),
-            maximumBackoff: .seconds(max(1, maxBackoff)), stopServices: stopServices,
+            heartbeat: .seconds(heartbeat), crashLoopRestarts: crashLoopRestarts,
+            maximumBackoff: .seconds(maxBackoff), stopServices: stopServices,
             metricsAddress: try metrics.map(Self.metricsAddress))
         let service: AgentService
         if let desired {
@@ -117,6 +131,17 @@ struct RunCommand: AsyncParsableCommand {
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { throw ValidationError("--metrics \(text): give HOST:PORT, such as 127.0.0.1:9464") }
+        // The metrics need no credentials, so they stay on this machine; a local Prometheus or a
+        // proxy with authentication passes them on.
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        let loopback =
+            host == "localhost" || host == "::1"
+            || (octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil })
+        guard loopback else {
+            throw ValidationError(
+                "--metrics \(text): the metrics have no authentication; give a loopback address (127.x.y.z, ::1 or localhost)"
+            )
+        }
         return (host, port)
     }
 }

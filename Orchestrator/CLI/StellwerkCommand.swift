@@ -8,7 +8,7 @@ struct StellwerkCommand: AsyncParsableCommand {
         commandName: "stellwerk",
         abstract: "Deploy the open data platform from sandbox to live, municipality by municipality.",
         discussion: """
-            Stellwerk reads blueprints (Blueprints/) and environments (Environments/) from the current
+            Stellwerk reads blueprints (Blueprints/) and environments (Environments/) from the current \
             folder or a parent of it, checks them, and plans what must change on each node.
 
             Examples:

@@ -12,7 +12,7 @@ struct DatenplattformCommand: AsyncParsableCommand {
         commandName: "datenplattform",
         abstract: "Run one service of the open data platform.",
         discussion: """
-            Built so far: the data catalog (CKAN Action API, DCAT-AP.de) and the portal. The
+            Built so far: the data catalog (CKAN Action API, DCAT-AP.de) and the portal. The \
             visualization and sensor services are not built yet and say so.
 
             Examples:
@@ -174,7 +174,7 @@ struct MigrationsCommand: ParsableCommand {
         commandName: "migrations",
         abstract: "List the data migrations this build brings, in order, one per line.",
         discussion: """
-            `stellwerk release create` and `stellwerk up` record them in the release manifest, so an agent
+            `stellwerk release create` and `stellwerk up` record them in the release manifest, so an agent \
             knows which schema each release's data is at and when going back needs a backup.
             """)
 

@@ -2,6 +2,7 @@ import AgentCore
 import Artifacts
 import Crypto
 import Foundation
+import HTTPTransport
 import StellwerkAPI
 import TestSupport
 import Testing
@@ -595,5 +596,43 @@ extension ReconcilerTests {
         #expect(report.instances.first?.lastError?.contains("rolled back") == true, "\(report)")
         #expect(try Data(contentsOf: records) == original)
         try await node.stopAll()
+    }
+}
+
+extension AgentDaemonTests {
+    @Test func metrics_countConvergencesAndInstancesByState() async throws {
+        let node = try ReconcilerTests.Node()
+        let port = try FreePort.find()
+        let agent = try startAgent(node, node.instance(), extra: ["--metrics", "127.0.0.1:\(port)"])
+        try await waitFor("the first report") { report(node)?.instances.first?.state == .running }
+        let http = HTTPExchange()
+        let answer = try await http.fetch("http://127.0.0.1:\(port)/metrics", timeout: .seconds(10))
+        #expect(answer.status == 200)
+        let text = answer.text
+        #expect(text.contains("stellwerk_agent_convergences_total{outcome=\"converged\"} 1"), "\(text)")
+        #expect(text.contains("stellwerk_agent_instances{state=\"running\"} 1"), "\(text)")
+        #expect(text.contains("stellwerk_agent_convergence_seconds_count 1"), "\(text)")
+        let missing = try await http.fetch("http://127.0.0.1:\(port)/nothing", timeout: .seconds(10))
+        #expect(missing.status == 404)
+        http.closeIdleConnections()
+        #expect(stopAgent(agent) == 0)
+        try await node.stopAll()
+    }
+
+    @Test(arguments: ["0.0.0.0:9464", "192.0.2.1:9464", "127.0.0.1:0", "127.0.0.1", "127.0.0.300:9464"])
+    func metrics_offLoopbackOrMalformed_isRefusedBeforeAnythingRuns(address: String) async throws {
+        let node = try ReconcilerTests.Node()
+        let agent = try startAgent(node, node.instance(), extra: ["--metrics", address])
+        let status = try await offloaded {
+            var status: Int32 = 0
+            waitpid(agent, &status, 0)
+            return status
+        }
+        #expect(status & 0x7f == 0 && (status >> 8) & 0xff != 0, "wait status \(status)")
+        let log = try String(
+            contentsOf: node.data.deletingLastPathComponent().appendingPathComponent("agent.log"), encoding: .utf8)
+        #expect(log.contains("--metrics \(address)"), "\(log)")
+        #expect(report(node) == nil, "the agent converged although its options were wrong")
+        #expect(try node.runningPID() == nil)
     }
 }

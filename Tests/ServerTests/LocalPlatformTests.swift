@@ -62,10 +62,13 @@ import Testing
 
         // Ctrl-C: everything it started stops; nothing works in the state folder any more.
         kill(up, SIGINT)
-        _ = try await offloaded {
+        let exitStatus = try await offloaded {
             var exitStatus: Int32 = 0
-            return waitpid(up, &exitStatus, 0)
+            waitpid(up, &exitStatus, 0)
+            return exitStatus
         }
+        // Exited (not killed by the signal) with the shell's code for an interrupted program.
+        #expect(exitStatus & 0x7f == 0 && (exitStatus >> 8) & 0xff == 130, "wait status \(exitStatus)")
         let left = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
             let commandLine =
                 FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
@@ -77,7 +80,10 @@ import Testing
             return commandLine.contains(state.path) || cwd.hasPrefix(state.path)
         }
         #expect(left.isEmpty, "processes left behind: \(left)")
-        #expect(printed().contains("Stopped"), "\(printed())")
+        // Every agent and the six services it had started, counted for the operator.
+        #expect(
+            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 6 services."),
+            "\(printed())")
     }
 
     @Test func down_fromAnotherTerminal_endsTheWaitingUp() async throws {

@@ -16,7 +16,7 @@ struct CreateToken: AsyncParsableCommand {
         commandName: "create",
         abstract: "Create a join token for one node (admin).",
         discussion: """
-            Prints the token once; only its hash is stored. It works for this node only, once, until it
+            Prints the token once; only its hash is stored. It works for this node only, once, until it \
             expires. Hand it to the node's admin together with the CA fingerprint.
 
             Example:
@@ -75,7 +75,7 @@ struct UserCommand: AsyncParsableCommand {
         commandName: "user",
         abstract: "Manage operators: API tokens with a role per environment.",
         discussion: """
-            Roles: viewer (read), operator (apply, roll back, control rollouts), approver (approve
+            Roles: viewer (read), operator (apply, roll back, control rollouts), approver (approve \
             promotions), admin (everything, and users and join tokens). `*` stands for every environment.
 
             Examples:

@@ -10,11 +10,11 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "Read and verify the audit log.",
         discussion: """
-            Every state-changing action is recorded with who, what, when, the environment and the object.
-            Each entry carries a SHA-256 hash over its content and the previous entry's hash, so a
+            Every state-changing action is recorded with who, what, when, the environment and the object. \
+            Each entry carries a SHA-256 hash over its content and the previous entry's hash, so a \
             modified, deleted or reordered entry breaks the chain and `audit verify` names it.
 
-            With an orchestrator configured (STELLWERK_SERVER or --server) the log is read through its API
+            With an orchestrator configured (STELLWERK_SERVER or --server) the log is read through its API \
             (admin role); otherwise straight from the state store (--store).
 
             Examples:

@@ -10,11 +10,11 @@ struct LockCommand: AsyncParsableCommand {
         commandName: "lock",
         abstract: "List and break the locks (expiring leases) the orchestrator's engines hold.",
         discussion: """
-            The rollout engine and the promotion engine each run on one server at a time: the one that
-            holds its lease, renewed every pass and expiring unless renewed. A crashed holder's lease
+            The rollout engine and the promotion engine each run on one server at a time: the one that \
+            holds its lease, renewed every pass and expiring unless renewed. A crashed holder's lease \
             simply expires; break one only when you know its holder is gone and cannot wait.
 
-            With an orchestrator configured (STELLWERK_SERVER or --server) the locks are read and broken
+            With an orchestrator configured (STELLWERK_SERVER or --server) the locks are read and broken \
             through its API (breaking needs the admin role); otherwise straight in the state store.
 
             Examples:

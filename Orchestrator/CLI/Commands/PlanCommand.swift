@@ -10,7 +10,7 @@ struct PlanCommand: AsyncParsableCommand {
         commandName: "plan",
         abstract: "Show what must change on each node of an environment.",
         discussion: """
-            `stellwerk plan --env ENV` computes a plan (see `stellwerk plan create --help`);
+            `stellwerk plan --env ENV` computes a plan (see `stellwerk plan create --help`); \
             `stellwerk plan show PLAN` shows one saved with --out.
 
             Examples:
@@ -28,14 +28,14 @@ struct CreatePlan: AsyncParsableCommand {
         commandName: "create",
         abstract: "Compute the plan for an environment (the default of `stellwerk plan`).",
         discussion: """
-            Compares the desired state (blueprints, environment, sites and the release) with the recorded
-            state of every node and lists, per site, node and service: create, update, migrate, restart,
-            remove or unchanged. Secret values never appear, only whether they changed. The plan records
+            Compares the desired state (blueprints, environment, sites and the release) with the recorded \
+            state of every node and lists, per site, node and service: create, update, migrate, restart, \
+            remove or unchanged. Secret values never appear, only whether they changed. The plan records \
             the state serial it was computed from; applying it after the state moved is refused.
 
-            The recorded state and its serial come from the orchestrator when one is configured
-            (STELLWERK_SERVER or --server), else from the state store (--store); a snapshot file given
-            with --state takes its place, for planning offline. Without any, and before anything was
+            The recorded state and its serial come from the orchestrator when one is configured \
+            (STELLWERK_SERVER or --server), else from the state store (--store); a snapshot file given \
+            with --state takes its place, for planning offline. Without any, and before anything was \
             applied, the recorded state is empty. With an orchestrator, --release also takes a release ID.
 
             Examples:

@@ -9,13 +9,13 @@ struct PromoteCommand: AsyncParsableCommand {
         commandName: "promote",
         abstract: "Promote a release verified in one environment into the next, site by site.",
         discussion: """
-            The source is the environment whose `promotes_to` names ENV. Three gates are shown one by
+            The source is the environment whose `promotes_to` names ENV. Three gates are shown one by \
             one, each open or closed with the reason:
               verified   the release runs healthy on every node of the source for the soak time;
               approvals  enough holders of the approver role other than you approved (four eyes);
               windows    each site is only changed inside its maintenance window (Europe/Berlin).
-            A release that is not verified is refused. Otherwise the promotion waits for approvals,
-            then rolls out the canary site alone, then the other sites. --dry-run evaluates the gates and
+            A release that is not verified is refused. Otherwise the promotion waits for approvals, \
+            then rolls out the canary site alone, then the other sites. --dry-run evaluates the gates and \
             shows the per-site plan without starting anything (exit status 1 when it would be refused).
 
             Examples:
@@ -105,7 +105,7 @@ struct PromotionCommand: AsyncParsableCommand {
         commandName: "promotion",
         abstract: "List, show, approve, reject or cancel promotions (`stellwerk promote` requests one).",
         discussion: """
-            Promotion states: waiting (for approvals), rolling-out, succeeded, failed (a site's rollout
+            Promotion states: waiting (for approvals), rolling-out, succeeded, failed (a site's rollout \
             failed; later sites were not started), rejected, cancelled.
 
             Examples:

@@ -12,7 +12,7 @@ struct ReleaseCommand: AsyncParsableCommand {
         commandName: "release",
         abstract: "Create, list, show, export and import releases on the orchestrator.",
         discussion: """
-            A release is immutable: its ID is derived from its content (artifacts, migrations, version).
+            A release is immutable: its ID is derived from its content (artifacts, migrations, version). \
             The orchestrator signs its manifest with its Ed25519 key; agents refuse anything else.
 
             Examples:
@@ -31,12 +31,12 @@ struct CreateRelease: AsyncParsableCommand {
         commandName: "create",
         abstract: "Upload component artifacts and register them as a signed, immutable release.",
         discussion: """
-            Without --artifact, builds the `datenplattform` product of this repository in release mode
-            (`swift build -c release`), packs its executable, and records the migrations it lists
-            (`datenplattform migrations`) unless --migration names them. Each --artifact instead names a
-            component (as blueprints name it: their product) and a tar archive holding its files. The
-            orchestrator stores the archives by SHA-256, records who created the release and when, and
-            signs the manifest; the release ID is derived from the content, so the same artifacts give
+            Without --artifact, builds the `datenplattform` product of this repository in release mode \
+            (`swift build -c release`), packs its executable, and records the migrations it lists \
+            (`datenplattform migrations`) unless --migration names them. Each --artifact instead names a \
+            component (as blueprints name it: their product) and a tar archive holding its files. The \
+            orchestrator stores the archives by SHA-256, records who created the release and when, and \
+            signs the manifest; the release ID is derived from the content, so the same artifacts give \
             the same ID.
 
             Examples:
@@ -302,8 +302,8 @@ struct ExportRelease: AsyncParsableCommand {
         commandName: "export",
         abstract: "Write a release with its artifacts into one signed bundle file, for sites without a network path.",
         discussion: """
-            The bundle is a tar file holding the signed manifest, the orchestrator's public signing key
-            and every artifact. `stellwerk release import FILE --trust-key FINGERPRINT` on the other
+            The bundle is a tar file holding the signed manifest, the orchestrator's public signing key \
+            and every artifact. `stellwerk release import FILE --trust-key FINGERPRINT` on the other \
             side checks all of it before anything is stored.
 
             Example:
@@ -351,9 +351,9 @@ struct ImportRelease: AsyncParsableCommand {
         commandName: "import",
         abstract: "Check a release bundle and store its release on this orchestrator.",
         discussion: """
-            Nothing is stored unless the bundle's key has the trusted fingerprint (the exporting
-            orchestrator prints it at start as "Release signing key"), the manifest's signature
-            verifies with that key, and every artifact has the SHA-256 the manifest names. This
+            Nothing is stored unless the bundle's key has the trusted fingerprint (the exporting \
+            orchestrator prints it at start as "Release signing key"), the manifest's signature \
+            verifies with that key, and every artifact has the SHA-256 the manifest names. This \
             orchestrator then signs the release with its own key for its agents.
 
             Example:

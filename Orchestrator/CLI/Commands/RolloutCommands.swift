@@ -12,10 +12,10 @@ struct ApplyCommand: AsyncParsableCommand {
         commandName: "apply",
         abstract: "Roll a plan out to an environment and follow it live.",
         discussion: """
-            Without PLAN, computes the plan against the orchestrator's recorded state (as `stellwerk plan`
-            would) and applies it; with PLAN, applies that saved plan, which the orchestrator refuses when
-            the environment changed since it was computed. The rollout then runs in waves (canary first)
-            as the environment's rollout policy says, and this command shows each node's progress until
+            Without PLAN, computes the plan against the orchestrator's recorded state (as `stellwerk plan` \
+            would) and applies it; with PLAN, applies that saved plan, which the orchestrator refuses when \
+            the environment changed since it was computed. The rollout then runs in waves (canary first) \
+            as the environment's rollout policy says, and this command shows each node's progress until \
             it ends; --detach returns at once. Exit status 0 when the rollout succeeded, 1 otherwise.
 
             Examples:
@@ -153,7 +153,7 @@ struct RolloutCommand: AsyncParsableCommand {
         commandName: "rollout",
         abstract: "List, show, pause, resume or cancel rollouts.",
         discussion: """
-            Rollout states: running, paused (in-flight nodes finish, no new ones start), succeeded,
+            Rollout states: running, paused (in-flight nodes finish, no new ones start), succeeded, \
             failed, cancelled (nodes keep what they have), rolling-back, rolled-back.
 
             Examples:
@@ -252,11 +252,11 @@ struct RollbackCommand: AsyncParsableCommand {
         commandName: "rollback",
         abstract: "Roll an environment back to the last release that was healthy everywhere.",
         discussion: """
-            Starts a rollout, without a canary wave, that gives every node the desired state it had at the
+            Starts a rollout, without a canary wave, that gives every node the desired state it had at the \
             end of the last successful rollout of an earlier release, and follows it like `apply`.
 
-            When an instance goes back past a migration that cannot be undone (`reversible: false`), its
-            agent restores the data backup taken before that migration: data written since is lost. The
+            When an instance goes back past a migration that cannot be undone (`reversible: false`), its \
+            agent restores the data backup taken before that migration: data written since is lost. The \
             command lists those instances first and asks before it starts (--yes answers for scripts).
 
             Examples:

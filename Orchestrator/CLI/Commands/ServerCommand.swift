@@ -12,17 +12,20 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "server",
         abstract: "Run the orchestrator: agent enrollment, the agent and operator API, and rollouts.",
         discussion: """
-            On first start the server creates its CA, its release-signing key and a first admin API
-            token in its data folder (the token is printed once; --admin-token-file also writes it to a
-            file with mode 0600). Agents join with `stellwerk-agent join URL --token-file FILE
+            On first start the server creates its CA, its release-signing key and a first admin API \
+            token in its data folder (the token is printed once; --admin-token-file also writes it to a \
+            file with mode 0600). Agents join with `stellwerk-agent join URL --token-file FILE \
             --ca-fingerprint SHA256`; the fingerprint is printed at every start.
 
-            The state lives in --store (default: sqlite:DATA/state.sqlite). Several servers may share one
-            PostgreSQL store; one of them drives rollouts at a time (a lease), all serve agents.
-            SIGTERM or SIGINT stop it gracefully; a rollout in progress resumes at the next start.
+            The state lives in --store (default: sqlite:DATA/state.sqlite). The engines hold a lease \
+            in the store, so a second server started on the same store by mistake waits instead of \
+            driving rollouts twice; servers that share one PostgreSQL store need the same data \
+            folder too (the CA and signing key live there; a real HA setup is issue #23). SIGTERM \
+            or SIGINT stop it gracefully; a rollout in progress resumes at the next start.
 
             Examples:
-              stellwerk server --data /var/lib/stellwerk-server --listen 0.0.0.0:8443 --host stellwerk.example
+              stellwerk server --data /var/lib/stellwerk-server \\
+                --listen 0.0.0.0:8443 --host stellwerk.example
               stellwerk server --data ./.stellwerk/server --listen 127.0.0.1:8443
             """)
 
@@ -46,8 +49,16 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write the bound port to this file once the server listens.", valueName: "FILE"))
     var portFile: String?
 
-    @Option(help: "Seconds of silence after which a node counts as disconnected.")
+    @Option(
+        help: ArgumentHelp(
+            "Seconds of silence after which a node counts as disconnected (5–86400).", valueName: "SECONDS"))
     var lostAfter = 120
+
+    func validate() throws {
+        guard (5...86400).contains(lostAfter) else {
+            throw ValidationError("--lost-after \(lostAfter): give a number of seconds from 5 to 86400")
+        }
+    }
 
     func run() async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
@@ -82,7 +93,7 @@ struct ServerCommand: AsyncParsableCommand {
         if advertised.isEmpty { advertised = host == "0.0.0.0" || host == "::" ? ["localhost", "127.0.0.1"] : [host] }
         let server = OrchestratorServer(
             configuration: ServerConfiguration(
-                host: host, port: port, advertisedHosts: advertised, lostAfter: TimeInterval(max(5, lostAfter))),
+                host: host, port: port, advertisedHosts: advertised, lostAfter: TimeInterval(lostAfter)),
             files: files, store: stateStore, logger: logger)
         if let token = try await server.bootstrapAdmin() {
             FileHandle.standardOutput.write(

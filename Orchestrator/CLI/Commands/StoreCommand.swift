@@ -8,7 +8,7 @@ struct StoreCommand: AsyncParsableCommand {
         commandName: "store",
         abstract: "Look after the state store: where it is, its schema, backups.",
         discussion: """
-            Only `stellwerk store migrate` and `stellwerk server` change a store's schema; every other
+            Only `stellwerk store migrate` and `stellwerk server` change a store's schema; every other \
             command refuses a store at an older version and says so.
 
             Examples:
@@ -48,7 +48,7 @@ struct StoreMigrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate", abstract: "Bring the store's schema to this stellwerk's version, in one transaction.",
         discussion: """
-            Back the store up first (`stellwerk store backup`, or pg_dump). A store shared by several
+            Back the store up first (`stellwerk store backup`, or pg_dump). A store shared by several \
             servers is migrated once; the others wait for it.
 
             Example:
@@ -79,7 +79,7 @@ struct StoreBackup: AsyncParsableCommand {
         commandName: "backup",
         abstract: "Write a consistent copy of a SQLite store to a new file while it stays in use.",
         discussion: """
-            Uses SQLite's online backup, so an orchestrator may keep writing meanwhile. PostgreSQL stores
+            Uses SQLite's online backup, so an orchestrator may keep writing meanwhile. PostgreSQL stores \
             are backed up with pg_dump (see docs/operations.md).
 
             Example:

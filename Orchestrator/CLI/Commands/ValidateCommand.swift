@@ -9,8 +9,8 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check blueprints, environments and sites; report every problem with file, line and column.",
         discussion: """
-            Exits 0 when everything is valid and 1 with the list of errors otherwise. Checks syntax,
-            unknown keys, types and constraints of every value, references between files, dependency
+            Exits 0 when everything is valid and 1 with the list of errors otherwise. Checks syntax, \
+            unknown keys, types and constraints of every value, references between files, dependency \
             cycles, required parameters, secrets given as references, port clashes and placements.
 
             Examples:

@@ -2,6 +2,7 @@ import Foundation
 import Model
 import OrchestratorClient
 import StellwerkAPI
+import WorkspaceFiles
 
 /// The local platform's state folder: the orchestrator's data, each node's agent data, the
 /// operators' tokens, the secrets file and which processes run. `stellwerk up` fills it, `stellwerk
@@ -27,36 +28,55 @@ struct LocalPlatform {
         var pids: [String: Int32]
     }
 
+    /// The process list, or `nil` when nothing was started (or the file is unreadable: then there is
+    /// nothing `up` could resume or `down` could stop by it).
     func readProcesses() -> Processes? {
-        guard let data = FileManager.default.contents(atPath: processesFile.path) else { return nil }
-        return try? JSONDecoder().decode(Processes.self, from: data)
+        try? JSONFiles.read(Processes.self, from: processesFile.path, what: "process list", limit: 1 << 20)
     }
 
     func write(_ processes: Processes) throws {
-        try JSONEncoder().encode(processes).write(to: processesFile, options: .atomic)
+        try JSONFiles.write(processes, to: processesFile.path)
+    }
+
+    /// What `down` stopped.
+    struct Stopped {
+        var orchestrator = false
+        var agents = 0
+        var services = 0
+
+        var isEmpty: Bool { !orchestrator && agents == 0 && services == 0 }
+
+        /// Such as "the orchestrator, 3 agents and 6 services".
+        var summary: String {
+            func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
+            let parts =
+                (orchestrator ? ["the orchestrator"] : [])
+                + (agents > 0 ? [count(agents, "agent")] : []) + (services > 0 ? [count(services, "service")] : [])
+            guard let last = parts.last else { return "nothing" }
+            return parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " and " + last
+        }
     }
 
     /// Stops every process of the platform: agents first (each stops its services), then the
-    /// orchestrator, then any service left working in the folder. Returns how many were stopped.
+    /// orchestrator, then any service left working in the folder.
     @discardableResult
-    func down() -> Int {
-        var stopped = 0
+    func down() -> Stopped {
+        var stopped = Stopped()
         let marker = folder.path
+        let nodes = folder.appendingPathComponent("nodes")
+        stopped.services = LocalProcesses.working(in: nodes).count
         if let processes = readProcesses() {
             for (role, pid) in processes.pids.sorted(by: { $0.key > $1.key }) where role.hasPrefix("agent:") {
-                if LocalProcesses.isRunning(pid, marker: marker) { stopped += 1 }
+                if LocalProcesses.isRunning(pid, marker: marker) { stopped.agents += 1 }
                 LocalProcesses.stop(pid, marker: marker)
             }
             if let server = processes.pids["server"] {
-                if LocalProcesses.isRunning(server, marker: marker) { stopped += 1 }
+                stopped.orchestrator = LocalProcesses.isRunning(server, marker: marker)
                 LocalProcesses.stop(server, marker: marker)
             }
         }
         // Services whose agent did not stop them (it was killed): they work inside our folder.
-        for pid in LocalProcesses.working(in: folder.appendingPathComponent("nodes")) {
-            kill(pid, SIGTERM)
-            stopped += 1
-        }
+        for pid in LocalProcesses.working(in: nodes) { kill(pid, SIGTERM) }
         try? FileManager.default.removeItem(at: processesFile)
         return stopped
     }

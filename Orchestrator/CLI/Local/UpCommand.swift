@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Model
 import OrchestratorClient
+import ServiceLifecycle
 import StellwerkAPI
+import Synchronization
 
 /// `stellwerk up`: the whole platform on this machine, through the same code paths as a cluster.
 struct UpCommand: AsyncParsableCommand {
@@ -10,18 +13,20 @@ struct UpCommand: AsyncParsableCommand {
         commandName: "up",
         abstract: "Run the whole platform on this machine: an orchestrator, agents per node, the services.",
         discussion: """
-            Starts an orchestrator (embedded SQLite) in the state folder, an agent process per node of
-            the local-sandbox (and local-live) environment, each node on its own loopback address and
-            joined with a real join token over mutual TLS; packs the datenplattform executable built next
-            to this stellwerk as a release, rolls it out to local-sandbox with the live view, loads the
-            sample catalog, and prints what runs where. With --promote it then promotes the release to
-            local-live, approved by a second local operator. Ctrl-C (or `stellwerk down`) stops
-            everything it started. Run again with the same state folder, it resumes.
+            Starts an orchestrator (embedded SQLite) in the state folder, an agent process per node of \
+            the local-sandbox (and local-live) environment, each node on its own loopback address and \
+            joined with a real join token over mutual TLS; packs the datenplattform executable built next \
+            to this stellwerk as a release, rolls it out to local-sandbox with the live view, loads the \
+            sample catalog, and prints what runs where. With --promote it then promotes the release to \
+            local-live, approved by a second local operator. Ctrl-C or SIGTERM (or `stellwerk down`) \
+            stops everything it started, and `up` exits with status 130. Run again with the same \
+            state folder, it resumes.
 
             Examples:
               stellwerk up
               stellwerk up --promote
-              stellwerk up --state /tmp/stellwerk-demo --detach && stellwerk down --state /tmp/stellwerk-demo
+              stellwerk up --state /tmp/demo --detach
+              stellwerk down --state /tmp/demo
             """)
 
     @OptionGroup var workspace: WorkspaceOption
@@ -50,7 +55,20 @@ struct UpCommand: AsyncParsableCommand {
             }
         }
         try FileManager.default.createDirectory(at: platform.logs, withIntermediateDirectories: true)
-        StopOnSignal.install(platform)
+        let interrupted = try await UntilStopSignal.run { [environments] in
+            try await bringUp(platform, environments: environments, binaries: binaries, root: root, terminal: terminal)
+        }
+        guard interrupted else { return }
+        FileHandle.standardError.write(Data("\nStopping the local platform...\n".utf8))
+        let stopped = platform.down()
+        FileHandle.standardError.write(Data("Stopped \(stopped.summary).\n".utf8))
+        throw ExitCode(130)
+    }
+
+    private func bringUp(
+        _ platform: LocalPlatform, environments: [ResolvedEnvironment], binaries: Binaries, root: URL,
+        terminal: Terminal
+    ) async throws {
 
         let resumed = platform.readProcesses()
         let nodes = environments.flatMap { environment in
@@ -120,9 +138,9 @@ struct UpCommand: AsyncParsableCommand {
         }
         let stopped = platform.down()
         terminal.line(
-            stopped == 0
+            stopped.isEmpty
                 ? "The local platform was stopped; leaving."
-                : "The orchestrator has stopped; stopped \(stopped) more process(es) and leaving.")
+                : "The orchestrator has stopped; stopped \(stopped.summary) and leaving.")
     }
 
     // MARK: Orchestrator and operators
@@ -371,7 +389,7 @@ struct DownCommand: ParsableCommand {
         commandName: "down",
         abstract: "Stop the local platform `stellwerk up` started: agents and their services, then the orchestrator.",
         discussion: """
-            The state folder stays, so `stellwerk up` resumes with the same orchestrator and nodes;
+            The state folder stays, so `stellwerk up` resumes with the same orchestrator and nodes; \
             delete the folder to start from scratch.
 
             Example:
@@ -386,8 +404,8 @@ struct DownCommand: ParsableCommand {
             try state.map { URL(fileURLWithPath: $0) } ?? workspace.rootURL().appendingPathComponent(".stellwerk-local")
         let stopped = LocalPlatform(folder: folder).down()
         print(
-            stopped == 0
-                ? "Nothing of \(folder.path) was running." : "Stopped \(stopped) process(es) of \(folder.path).")
+            stopped.isEmpty ? "Nothing of \(folder.path) was running." : "Stopped \(stopped.summary) of \(folder.path)."
+        )
     }
 }
 
@@ -412,22 +430,37 @@ struct Binaries {
     }
 }
 
-/// Ctrl-C or SIGTERM while `stellwerk up` runs: stop everything it started, then leave.
-enum StopOnSignal {
-    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+/// Ctrl-C or SIGTERM while `stellwerk up` runs end it through the same service-lifecycle path as
+/// they end the server, the agents and the services: the work is cancelled, then `up` stops what it
+/// started.
+enum UntilStopSignal {
+    /// Runs `work`; returns `true` when a signal ended it, `false` when it finished on its own.
+    static func run(_ work: @escaping @Sendable () async throws -> Void) async throws -> Bool {
+        let work = Work(body: work)
+        var logger = Logger(label: "stellwerk.up")
+        logger.logLevel = .warning
+        try await ServiceGroup(
+            configuration: .init(
+                services: [.init(service: work, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ).run()
+        return work.interrupted.withLock { $0 }
+    }
 
-    static func install(_ platform: LocalPlatform) {
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("\nStopping the local platform...\n".utf8))
-                let stopped = platform.down()
-                FileHandle.standardError.write(Data("Stopped \(stopped) process(es).\n".utf8))
-                exit(number == SIGINT ? 130 : 143)
+    private final class Work: Service {
+        let body: @Sendable () async throws -> Void
+        let interrupted = Mutex(false)
+
+        init(body: @escaping @Sendable () async throws -> Void) { self.body = body }
+
+        func run() async throws {
+            do {
+                try await cancelWhenGracefulShutdown(body)
+            } catch  where Task.isShuttingDownGracefully {
+                // Whatever the cancelled work threw, the signal is why it ended.
+                interrupted.withLock { $0 = true }
             }
-            source.resume()
-            sources.append(source)
+            if Task.isShuttingDownGracefully { interrupted.withLock { $0 = true } }
         }
     }
 }

@@ -84,12 +84,15 @@ struct Enrollment: Sendable {
     }
 
     private func desiredStateIfNewer(_ agent: AgentIdentity, than known: Int) async throws -> DesiredStateResponse? {
-        if let (serial, state) = try await store.desiredState(environment: agent.environment, node: agent.node) {
-            return serial > known ? DesiredStateResponse(serial: serial, state: state) : nil
+        // The environment's serial is read before the node's state: a state written for the node in
+        // between carries a higher serial, so the agent still gets it on its next poll. Read after, it
+        // would tell the agent "run nothing" at the serial of the state it then never receives.
+        let serial = try await store.serial(environment: agent.environment)
+        if let (written, state) = try await store.desiredState(environment: agent.environment, node: agent.node) {
+            return written > known ? DesiredStateResponse(serial: written, state: state) : nil
         }
         // No desired state (never given one, or its instances were removed): an empty one, at the
         // environment's serial, tells the agent to run nothing.
-        let serial = try await store.serial(environment: agent.environment)
         guard serial > known, known >= 0 || serial > 0 else { return nil }
         let node = try await store.nodes(environment: agent.environment).first { $0.name == agent.node }
         return DesiredStateResponse(

@@ -1,8 +1,8 @@
 /// The recorded actual state of an environment: what each node last reported it runs.
 ///
-/// The planner compares the desired state against it. Until the state store exists, it is read from a
-/// snapshot file (`stellwerk plan --state FILE`); an environment that was never applied has an
-/// empty snapshot with serial 0.
+/// The planner compares the desired state against it. The orchestrator builds it from its state store
+/// (`GET /v1/environments/{env}/state`); offline, `stellwerk plan --state FILE` reads it from a file.
+/// An environment that was never applied has an empty snapshot with serial 0.
 public struct StateSnapshot: Codable, Sendable, Hashable {
     /// The state serial: bumped on every change of desired state, so a plan can be refused when stale.
     public var serial: Int
