@@ -224,7 +224,7 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
-                "Telemetry",
+                "Telemetry", "Database", "PostgresDatabase",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -235,7 +235,7 @@ let package = Package(
         .target(
             name: "Catalog",
             dependencies: [
-                "ServiceSupport", "Database", "PostgresDatabase", "Telemetry",
+                "ServiceSupport", "Database", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -253,10 +253,28 @@ let package = Package(
             ],
             path: "Services/Portal",
             swiftSettings: strictSettings),
+        // The SensorThings data model and its query language ($filter, $orderby, $expand …) compiled
+        // to SQL: no I/O, so the parser and the SQL it writes are tested on their own.
+        .target(
+            name: "SensorThings",
+            dependencies: ["Database"],
+            path: "Services/SensorThings",
+            swiftSettings: strictSettings),
+        .target(
+            name: "Sensors",
+            dependencies: [
+                "SensorThings", "ServiceSupport", "Database", "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Sensors",
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "Datenplattform",
             dependencies: [
-                "Catalog", "Portal", "ServiceSupport",
+                "Catalog", "Portal", "Sensors", "ServiceSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -351,6 +369,11 @@ let package = Package(
             name: "ServiceTests",
             dependencies: ["Catalog", "Portal", "Datenplattform", "TestSupport", "HTTPTransport"],
             path: "Tests/ServiceTests",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SensorsTests",
+            dependencies: ["SensorThings", "Sensors", "Database", "TestSupport", "HTTPTransport"],
+            path: "Tests/SensorsTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

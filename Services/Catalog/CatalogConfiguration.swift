@@ -69,14 +69,7 @@ package struct CatalogConfiguration: Sendable {
     /// Reads `path`; a missing key, a wrong type or an unsupported database is one line naming it.
     package static func load(_ path: String) throws -> CatalogConfiguration {
         let file = try ServiceConfigurationFile.decode(File.self, from: path)
-        guard
-            file.database.hasPrefix("sqlite:") || file.database.hasPrefix("postgres://")
-                || file.database.hasPrefix("postgresql://")
-        else {
-            throw ServiceStartError(
-                "\(path): database must be sqlite:PATH or a postgres:// URL, not '\(file.database.split(separator: ":").first ?? "")…'"
-            )
-        }
+        try ServiceDatabase.checkLocation(file.database, in: path)
         guard (1...65535).contains(file.listen.port) else {
             throw ServiceStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
         }

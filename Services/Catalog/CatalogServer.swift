@@ -77,17 +77,11 @@ package struct CatalogServer: Sendable {
 
     /// The API token from `Authorization` (bare or `Bearer`) or `X-CKAN-API-Key`, checked in constant time.
     private func authorized(_ request: Request) -> Bool {
-        let expected = Array(actions.configuration.adminToken.utf8)
-        guard !expected.isEmpty else { return false }
         var given =
             request.headers[.authorization]
             ?? request.headers.first { $0.name.canonicalName == "x-ckan-api-key" }?.value ?? ""
         if given.lowercased().hasPrefix("bearer ") { given = String(given.dropFirst(7)) }
-        let bytes = Array(given.utf8)
-        guard bytes.count == expected.count else { return false }
-        var difference: UInt8 = 0
-        for index in bytes.indices { difference |= bytes[index] ^ expected[index] }
-        return difference == 0
+        return AccessToken.matches(given, actions.configuration.adminToken)
     }
 
     static func parameters(of request: Request) async throws -> Parameters {

@@ -1,6 +1,5 @@
 import Database
 package import Foundation
-import PostgresDatabase
 import ServiceSupport
 import Synchronization
 
@@ -12,8 +11,8 @@ package final class CatalogStore: Sendable {
     private let index = Mutex(SearchIndex())
 
     /// The schema versions, oldest first; `datenplattform catalog migrate` applies what is missing.
-    static let migrations: [(version: Int, summary: String, statements: [String])] = [
-        (
+    static let migrations: [ServiceDatabase.Migration] = [
+        ServiceDatabase.Migration(
             1, "datasets, organisations and groups as CKAN documents, facet values, German full-text index",
             [
                 """
@@ -41,7 +40,7 @@ package final class CatalogStore: Sendable {
                 textTable,
             ] + themeGroups
         ),
-        (
+        ServiceDatabase.Migration(
             2, "a change counter, so a catalog process notices datasets another process wrote",
             [
                 "CREATE TABLE catalog_changes (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
@@ -78,92 +77,32 @@ package final class CatalogStore: Sendable {
     /// Opens the store at `location`: `sqlite:PATH` (with `create`, a missing file is created; migrate
     /// does that) or a `postgres://` / `postgresql://` URL.
     package init(location: String, create: Bool, connections: Int = 4) throws {
-        var opened: [any SQLConnection] = []
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-            let shown = Self.withoutPassword(location)
-            for _ in 0..<max(1, connections) {
-                do {
-                    opened.append(try PostgresConnection(url: location, shownURL: shown))
-                } catch {
-                    throw ServiceStartError(error.description)
-                }
-            }
-        } else {
-            guard location.hasPrefix("sqlite:") else {
-                throw ServiceStartError("database '\(location)' is neither sqlite:PATH nor a postgres:// URL")
-            }
-            let path = String(location.dropFirst("sqlite:".count))
-            guard create || FileManager.default.fileExists(atPath: path) else {
-                throw ServiceStartError(
-                    "the catalog database \(path) does not exist; run `datenplattform catalog migrate --config FILE` first"
-                )
-            }
-            if create {
-                try FileManager.default.createDirectory(
-                    at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-            }
-            for index in 0..<max(1, connections) {
-                let connection = try SQLiteConnection(path: path, create: create && index == 0)
-                try connection.executeScript("PRAGMA foreign_keys = ON")
-                opened.append(connection)
-            }
-        }
-        pool = ConnectionPool(opened)
+        pool = try ServiceDatabase.open(
+            location, create: create, connections: connections, what: "catalog",
+            migrateCommand: "datenplattform catalog migrate --config FILE")
     }
-
-    /// A database URL fit for messages: the password replaced.
-    static func withoutPassword(_ url: String) -> String { ConnectionURL.redacted(url) }
 
     package func close() { pool.close() }
 
     // MARK: Schema
 
     package func schemaVersion() async throws -> Int {
-        try await pool.withConnection { connection in
-            try connection.executeScript(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-            return try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.integer(0)
-                ?? 0
-        }
+        try await ServiceDatabase.schemaVersion(pool)
     }
 
     /// Applies the missing migrations in one transaction; returns the versions applied.
     package func migrate() async throws -> [Int] {
-        try await pool.withConnection { connection in
-            try connection.executeScript(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-            return try connection.transaction {
-                let current =
-                    try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.integer(0)
-                    ?? 0
-                guard current <= Self.latestSchemaVersion else {
-                    throw ServiceStartError(
-                        "the catalog database has schema version \(current), newer than this datenplattform knows (\(Self.latestSchemaVersion)); run the newer release"
-                    )
-                }
-                var applied: [Int] = []
-                for migration in Self.migrations where migration.version > current {
-                    for statement in migration.statements {
-                        guard statement == Self.textTable else {
-                            try connection.executeScript(statement)
-                            continue
-                        }
-                        if connection.dialect == .postgres {
-                            try connection.executeScript(
-                                "CREATE TABLE package_text (package TEXT NOT NULL, terms TSVECTOR NOT NULL)")
-                            try connection.executeScript(
-                                "CREATE INDEX package_text_terms ON package_text USING GIN (terms)")
-                        } else {
-                            try connection.executeScript(
-                                "CREATE VIRTUAL TABLE package_text USING fts5 (package UNINDEXED, terms)")
-                        }
-                    }
-                    _ = try connection.run(
-                        "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                        .integer(Int64(migration.version)), .text(CKANTime.now()))
-                    applied.append(migration.version)
-                }
-                return applied
+        try await ServiceDatabase.migrate(pool, Self.migrations, what: "catalog") { statement, connection in
+            guard statement == Self.textTable else {
+                try connection.executeScript(statement)
+                return
+            }
+            if connection.dialect == .postgres {
+                try connection.executeScript(
+                    "CREATE TABLE package_text (package TEXT NOT NULL, terms TSVECTOR NOT NULL)")
+                try connection.executeScript("CREATE INDEX package_text_terms ON package_text USING GIN (terms)")
+            } else {
+                try connection.executeScript("CREATE VIRTUAL TABLE package_text USING fts5 (package UNINDEXED, terms)")
             }
         }
     }

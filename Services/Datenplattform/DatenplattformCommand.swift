@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Logging
 import Portal
+import Sensors
 import ServiceSupport
 
 /// The platform services' entry point (`datenplattform catalog|portal|visualization|sensors`).
@@ -12,19 +13,21 @@ struct DatenplattformCommand: AsyncParsableCommand {
         commandName: "datenplattform",
         abstract: "Run one service of the open data platform.",
         discussion: """
-            Built so far: the data catalog (CKAN Action API, DCAT-AP.de) and the portal. The \
-            visualization and sensor services are not built yet and say so.
+            Built so far: the data catalog (CKAN Action API, DCAT-AP.de), the portal and the sensor \
+            service's SensorThings API. The visualization service is not built yet and says so.
 
             Examples:
               datenplattform catalog migrate --config catalog.yaml
               datenplattform catalog import seed.json --config catalog.yaml
               datenplattform catalog --config catalog.yaml
               datenplattform portal --config portal.yaml
+              datenplattform sensors migrate --config sensors.yaml
+              datenplattform sensors --config sensors.yaml
               datenplattform migrations
             """,
         version: "0.2.0-dev",
         subcommands: [
-            CatalogCommand.self, PortalCommand.self, NotBuilt.Visualization.self, NotBuilt.Sensors.self,
+            CatalogCommand.self, PortalCommand.self, NotBuilt.Visualization.self, SensorsCommand.self,
             MigrationsCommand.self,
         ])
 }
@@ -160,12 +163,6 @@ enum NotBuilt {
         func run() throws { throw ValidationError("the visualization service is not built yet") }
     }
 
-    struct Sensors: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "sensors", abstract: "The sensor service (not built yet).")
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-        func run() throws { throw ValidationError("the sensor service is not built yet") }
-    }
 }
 
 /// `datenplattform migrations`: what a release of this build migrates, for its manifest.
@@ -179,6 +176,6 @@ struct MigrationsCommand: ParsableCommand {
             """)
 
     func run() {
-        for id in CatalogStore.migrationIDs { print(id) }
+        for id in CatalogStore.migrationIDs + SensorStore.migrationIDs { print(id) }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 package import Hummingbird
 package import Logging
-import ServiceLifecycle
+package import ServiceLifecycle
 package import Telemetry
 
 /// The HTTP side every platform service shares: a router that answers `HEAD` wherever it answers
@@ -37,17 +37,19 @@ package enum ServiceHTTP {
     }
 
     /// Serves `router` on `host:port` until the process gets SIGTERM or SIGINT; then it stops
-    /// accepting connections and lets the requests in flight finish. `onRunning` gets the bound port.
+    /// accepting connections and lets the requests in flight finish. `services` run beside it (and
+    /// stop after it). `onRunning` gets the bound port.
     package static func serve(
         _ router: Router<BasicRequestContext>, host: String, port: Int, name: String, logger: Logger,
-        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        services: [any Service] = [], onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "stellwerk-\(name)"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: services + [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

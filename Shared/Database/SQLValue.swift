@@ -1,8 +1,10 @@
 /// A value bound to or read from SQL. Both stores keep times as milliseconds since 1970 and
-/// documents as JSON text, so three kinds suffice.
+/// documents as JSON text; measured values (a sensor's readings) are doubles.
 package enum SQLValue: Sendable, Hashable {
     case null
     case integer(Int64)
+    /// A finite double (callers reject NaN and infinities: neither database compares them usefully).
+    case real(Double)
     case text(String)
 
     package init(_ text: String?) {
@@ -17,6 +19,7 @@ package enum SQLValue: Sendable, Hashable {
         switch self {
         case .text(let text): text
         case .integer(let number): String(number)
+        case .real(let number): String(number)
         case .null: nil
         }
     }
@@ -24,7 +27,17 @@ package enum SQLValue: Sendable, Hashable {
     package var integer: Int? {
         switch self {
         case .integer(let number): Int(number)
+        case .real(let number): Int(exactly: number)
         case .text(let text): Int(text)
+        case .null: nil
+        }
+    }
+
+    package var real: Double? {
+        switch self {
+        case .real(let number): number
+        case .integer(let number): Double(number)
+        case .text(let text): Double(text)
         case .null: nil
         }
     }
@@ -44,6 +57,7 @@ package struct SQLRow: Sendable {
     package func optionalText(_ index: Int) -> String? { self[index].text }
     package func integer(_ index: Int) -> Int { self[index].integer ?? 0 }
     package func optionalInteger(_ index: Int) -> Int? { self[index].integer }
+    package func optionalReal(_ index: Int) -> Double? { self[index].real }
 }
 
 /// The SQL both databases speak differs in a few places; statements are written once with `$1`

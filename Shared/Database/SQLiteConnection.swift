@@ -98,6 +98,7 @@ package final class SQLiteConnection: SQLConnection {
             switch value {
             case .null: status = sqlite3_bind_null(statement, position)
             case .integer(let number): status = sqlite3_bind_int64(statement, position, number)
+            case .real(let number): status = sqlite3_bind_double(statement, position, number)
             case .text(let text): status = sqlite3_bind_text(statement, position, text, -1, csqlite_transient())
             }
             guard status == SQLITE_OK else { throw error("binding parameter \(position)") }
@@ -114,6 +115,7 @@ package final class SQLiteConnection: SQLConnection {
                 switch sqlite3_column_type(statement, column) {
                 case SQLITE_NULL: values.append(.null)
                 case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(statement, column)))
+                case SQLITE_FLOAT: values.append(.real(sqlite3_column_double(statement, column)))
                 default:
                     if let text = sqlite3_column_text(statement, column) {
                         values.append(.text(String(cString: text)))

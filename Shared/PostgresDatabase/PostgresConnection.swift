@@ -88,6 +88,8 @@ package final class PostgresConnection: SQLConnection {
                         // int8 (20), int4 (23), int2 (21) come back as integers, as SQLite gives them.
                         switch PQftype(result, column) {
                         case 20, 21, 23: values.append(Int64(text).map(SQLValue.integer) ?? .text(text))
+                        // float4 (700), float8 (701), numeric (1700) come back as doubles.
+                        case 700, 701, 1700: values.append(Double(text).map(SQLValue.real) ?? .text(text))
                         default: values.append(.text(text))
                         }
                     }

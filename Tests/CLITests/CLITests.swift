@@ -222,11 +222,17 @@ import Testing
         let version = try await ProcessRunner.run("datenplattform", ["--version"])
         #expect(version.status == 0)
         #expect(version.standardOutput == "0.2.0-dev\n")
-        for service in ["visualization", "sensors"] {
-            let refused = try await ProcessRunner.run("datenplattform", [service, "--config", "x.yaml"])
-            #expect(refused.status != 0)
-            #expect(refused.standardError.contains("is not built yet"), "\(service): \(refused.standardError)")
-        }
+        let refused = try await ProcessRunner.run("datenplattform", ["visualization", "--config", "x.yaml"])
+        #expect(refused.status != 0)
+        #expect(refused.standardError.contains("is not built yet"), "\(refused.standardError)")
+        // The sensor service is built: a configuration it cannot read is one line naming the file.
+        let unreadable = try await ProcessRunner.run("datenplattform", ["sensors", "--config", "x.yaml"])
+        #expect(unreadable.status != 0)
+        #expect(
+            unreadable.standardError == "Error: x.yaml: cannot read the configuration file\n",
+            "\(unreadable.standardError)")
+        let migrations = try await ProcessRunner.run("datenplattform", ["migrations"])
+        #expect(migrations.standardOutput.hasSuffix("catalog-0002\nsensors-0001\n"), "\(migrations.standardOutput)")
         let unknown = try await ProcessRunner.run("datenplattform", ["run"])
         #expect(unknown.status != 0)
     }

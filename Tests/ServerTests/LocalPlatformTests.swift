@@ -21,10 +21,11 @@ import Testing
             guard line.hasPrefix("local-") else { return nil }
             return line.split(separator: " ").last.map(String.init)
         }
-        #expect(urls.count == 8, "\(text)")
+        #expect(urls.count == 12, "\(text)")
         for environment in ["local-sandbox", "local-live"] {
             let kusel = text.split(separator: "\n").filter { $0.hasPrefix(environment + " ") && $0.contains(" kusel ") }
             #expect(kusel.contains { $0.contains(" portal ") }, "\(environment)")
+            #expect(kusel.contains { $0.contains(" SensorThings API ") }, "\(environment)")
         }
         // Plain HTTP through the same client; the base address is empty, so each call names the whole URL.
         let http = try OrchestratorConnection(
@@ -35,6 +36,9 @@ import Testing
             #expect(reply.status == 200, "\(url)")
             if url.hasSuffix("/api/3/action/package_search") {
                 #expect(String(decoding: reply.body, as: UTF8.self).contains("\"count\":10"), "\(url)")
+            }
+            if url.hasSuffix(":8104/v1.1") {
+                #expect(String(decoding: reply.body, as: UTF8.self).contains("\"name\":\"Things\""), "\(url)")
             }
             if url.hasSuffix(":8102/") {
                 let portal = try await http.exchange(.get, url + "dataset")
@@ -56,7 +60,7 @@ import Testing
         decoder.dateDecodingStrategy = .iso8601
         let document = try decoder.decode(StatusDocument.self, from: Data(status.standardOutput.utf8))
         let instances = document.environments.flatMap { $0.nodes.flatMap(\.instances) }
-        #expect(instances.count == 6)
+        #expect(instances.count == 10)
         #expect(Set(instances.map(\.release)).count == 1)
         #expect(instances.allSatisfy { $0.state == .running }, "\(instances.map(\.state))")
 
@@ -80,9 +84,9 @@ import Testing
             return commandLine.contains(state.path) || cwd.hasPrefix(state.path)
         }
         #expect(left.isEmpty, "processes left behind: \(left)")
-        // Every agent and the six services it had started, counted for the operator.
+        // Every agent and the ten services it had started, counted for the operator.
         #expect(
-            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 6 services."),
+            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 10 services."),
             "\(printed())")
     }
 

@@ -61,13 +61,7 @@ final class CatalogProcess: @unchecked Sendable {
     }
 
     /// Stops the process; the folder stays.
-    func stopProcess() {
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        pid = 0
-    }
+    func stopProcess() { ServiceLauncher.stop(&pid) }
 
     func stop() {
         stopProcess()
@@ -129,28 +123,5 @@ final class CatalogProcess: @unchecked Sendable {
         var fields: [String: String] = [:]
         for field in answer.headers { fields[field.name.lowercased()] = field.value }
         return Reply(status: answer.status, body: body, text: answer.text, headers: fields)
-    }
-}
-
-/// Starts a `datenplattform` service as a process of this test, stopped if the test process dies first,
-/// and waits until `ready` says it answers.
-enum ServiceLauncher {
-    static func start(
-        _ arguments: [String], in folder: URL, log: URL, marker: String, ready: () async -> Bool
-    ) async throws -> pid_t {
-        let pid = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("datenplattform").path, arguments,
-            directory: folder.path, standardOutput: log.path, wait: false
-        ).pid
-        // The command line check keeps a reused process ID from being hit.
-        try Spawn.whenThisProcessEnds(
-            "tr '\\0' ' ' < /proc/\(pid)/cmdline 2>/dev/null | grep -qF '\(marker)' && kill -TERM \(pid)")
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if await ready() { return pid }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("\(arguments[0]) did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-        throw TestServerError("\(arguments[0]) did not start")
     }
 }

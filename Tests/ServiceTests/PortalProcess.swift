@@ -41,13 +41,7 @@ final class PortalProcess: @unchecked Sendable {
         ) { (try? await self.get("/health").status) == 200 }
     }
 
-    func stop() {
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        pid = 0
-    }
+    func stop() { ServiceLauncher.stop(&pid) }
 
     func get(_ path: String) async throws -> CatalogProcess.Reply {
         try await catalog.fetch(url + path)

@@ -170,7 +170,7 @@ struct AgentBenchmark: AsyncParsableCommand {
                 peaks[index] = max(peaks[index], AgentProcess.residentBytes(agent.value))
             }
         }
-        print("four agents connected over mutual TLS, two instances each (stellwerk up --promote)")
+        print("four agents connected over mutual TLS, running what stellwerk up --promote deploys")
         for (index, agent) in agents.enumerated() {
             let cpu = AgentProcess.cpuSeconds(agent.value) - before[index]
             let name = agent.key.dropFirst("agent:".count).padding(toLength: 20, withPad: " ", startingAt: 0)

@@ -88,15 +88,31 @@ struct LocalPlatform {
         return values[name]
     }
 
-    /// Creates the secrets the local sites use, once, readable by this user only.
+    /// The secrets the local sites name, each a random token made once.
+    static let secretNames = ["catalog-admin-token", "sensors-admin-token"]
+
+    /// Creates the secrets the local sites use, readable by this user only; a state folder from an
+    /// older Stellwerk gets the ones it lacks, and the ones it has stay.
     func ensureSecrets() throws {
-        guard !FileManager.default.fileExists(atPath: secretsFile.path) else { return }
-        var bytes = [UInt8](repeating: 0, count: 24)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let token = bytes.lowercaseHex
-        let data = try JSONSerialization.data(withJSONObject: ["catalog-admin-token": token], options: [.sortedKeys])
-        _ = FileManager.default.createFile(
-            atPath: secretsFile.path, contents: data, attributes: [.posixPermissions: 0o600])
+        var values: [String: String] = [:]
+        if let data = FileManager.default.contents(atPath: secretsFile.path) {
+            values = (try? JSONSerialization.jsonObject(with: data) as? [String: String]) ?? [:]
+        }
+        let missing = Self.secretNames.filter { values[$0] == nil }
+        guard !missing.isEmpty else { return }
+        for name in missing {
+            var bytes = [UInt8](repeating: 0, count: 24)
+            for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+            values[name] = bytes.lowercaseHex
+        }
+        let data = try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
+        // Written beside and moved into place, readable by this user only from the start.
+        let written = secretsFile.appendingPathExtension("new")
+        try? FileManager.default.removeItem(at: written)
+        _ = FileManager.default.createFile(atPath: written.path, contents: data, attributes: [.posixPermissions: 0o600])
+        guard rename(written.path, secretsFile.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: secretsFile.path])
+        }
     }
 
     /// Lines to paste into a shell so `stellwerk` talks to this orchestrator.

@@ -370,6 +370,8 @@ struct UpCommand: AsyncParsableCommand {
                             ])
                             rows.append([environment.name, site.name, "DCAT-AP.de", "\(base)/catalog.ttl"])
                         case "portal": rows.append([environment.name, site.name, "portal", "\(base)/"])
+                        case "sensors":
+                            rows.append([environment.name, site.name, "SensorThings API", "\(base)/v1.1"])
                         default: rows.append([environment.name, site.name, instance.service, base])
                         }
                     }

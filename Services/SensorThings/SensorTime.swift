@@ -1,0 +1,61 @@
+/// Instants as SensorThings writes them (ISO 8601, `2026-12-06T02:13:11.250Z` or with an offset),
+/// kept as milliseconds since 1970 UTC: the store indexes them as integers, and civil-date
+/// arithmetic avoids any calendar or time-zone database.
+package enum SensorTime {
+    /// An instant (`2026-12-06T10:15:00Z`, `…+01:00`, or a date for its midnight UTC) in
+    /// milliseconds; nil when the text is not one. The same reader as `$filter` literals.
+    package static func milliseconds(_ text: some StringProtocol) -> Int64? {
+        try? DateTimeText.milliseconds(String(text))
+    }
+
+    /// `2026-12-06T02:13:11Z`, with `.250` when there are milliseconds.
+    package static func text(_ milliseconds: Int64) -> String {
+        let seconds = milliseconds.floorDivided(by: 1000)
+        let fraction = Int(milliseconds - seconds * 1000)
+        let days = seconds.floorDivided(by: 86_400)
+        let secondOfDay = Int(seconds - days * 86_400)
+        let (year, month, day) = civil(daysSinceEpoch: Int(days))
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var text = "\(String(repeating: "0", count: max(0, 4 - String(year).count)))\(year)-\(two(month))-\(two(day))"
+        text += "T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+        if fraction > 0 { text += "." + String(String(fraction + 1000).dropFirst()) }
+        return text + "Z"
+    }
+
+    /// An instant or an interval `start/end` (ISO 8601 with two instants); end is nil for an instant.
+    package static func interval(_ text: some StringProtocol) -> (start: Int64, end: Int64?)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1: return milliseconds(parts[0]).map { ($0, nil) }
+        case 2:
+            guard let start = milliseconds(parts[0]), let end = milliseconds(parts[1]), start <= end else { return nil }
+            return (start, end)
+        default: return nil
+        }
+    }
+
+    package static func intervalText(start: Int64, end: Int64?) -> String {
+        guard let end else { return text(start) }
+        return "\(text(start))/\(text(end))"
+    }
+
+    // Howard Hinnant's civil_from_days.
+    private static func civil(daysSinceEpoch days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+extension Int64 {
+    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

@@ -1,0 +1,163 @@
+package import Database
+import Foundation
+import SensorThings
+package import ServiceSupport
+
+/// The SensorThings entities in SQLite (WAL) or PostgreSQL: one table per entity type, link tables
+/// for the many-to-many navigations, foreign keys that cascade deletes as the standard asks (a
+/// deleted Thing takes its Datastreams and their Observations with it). Observations are indexed by
+/// datastream and phenomenon time, so the latest reading and a month of one datastream stay fast
+/// among tens of millions of rows.
+package final class SensorStore: Sendable {
+    package let pool: ConnectionPool
+    package let dialect: SQLDialect
+
+    /// The schema versions, oldest first; `datenplattform sensors migrate` applies what is missing.
+    /// `{id}`, `{bigint}` and `{real}` stand for each dialect's types.
+    static let migrations: [ServiceDatabase.Migration] = [
+        ServiceDatabase.Migration(
+            1, "the SensorThings 1.1 sensing entities, their links and the observation indexes",
+            [
+                """
+                CREATE TABLE things (
+                    id {id}, name TEXT NOT NULL, description TEXT NOT NULL, properties TEXT)
+                """,
+                """
+                CREATE TABLE locations (
+                    id {id}, name TEXT NOT NULL, description TEXT NOT NULL, encoding_type TEXT NOT NULL,
+                    location TEXT NOT NULL, location_min_x {real}, location_min_y {real}, location_max_x {real},
+                    location_max_y {real}, properties TEXT)
+                """,
+                """
+                CREATE TABLE things_locations (
+                    thing_id {bigint} NOT NULL REFERENCES things (id) ON DELETE CASCADE,
+                    location_id {bigint} NOT NULL REFERENCES locations (id) ON DELETE CASCADE,
+                    PRIMARY KEY (thing_id, location_id))
+                """,
+                "CREATE INDEX things_locations_by_location ON things_locations (location_id)",
+                """
+                CREATE TABLE historical_locations (
+                    id {id}, time {bigint} NOT NULL,
+                    thing_id {bigint} NOT NULL REFERENCES things (id) ON DELETE CASCADE)
+                """,
+                "CREATE INDEX historical_locations_by_thing ON historical_locations (thing_id, time)",
+                """
+                CREATE TABLE locations_historical_locations (
+                    location_id {bigint} NOT NULL REFERENCES locations (id) ON DELETE CASCADE,
+                    historical_location_id {bigint} NOT NULL REFERENCES historical_locations (id) ON DELETE CASCADE,
+                    PRIMARY KEY (location_id, historical_location_id))
+                """,
+                """
+                CREATE INDEX locations_historical_locations_by_historical_location
+                ON locations_historical_locations (historical_location_id)
+                """,
+                """
+                CREATE TABLE sensors (
+                    id {id}, name TEXT NOT NULL, description TEXT NOT NULL, encoding_type TEXT NOT NULL,
+                    metadata TEXT NOT NULL, properties TEXT)
+                """,
+                """
+                CREATE TABLE observed_properties (
+                    id {id}, name TEXT NOT NULL, definition TEXT NOT NULL, description TEXT NOT NULL, properties TEXT)
+                """,
+                """
+                CREATE TABLE datastreams (
+                    id {id}, name TEXT NOT NULL, description TEXT NOT NULL, unit_of_measurement TEXT NOT NULL,
+                    observation_type TEXT NOT NULL, observed_area TEXT, observed_area_min_x {real},
+                    observed_area_min_y {real}, observed_area_max_x {real}, observed_area_max_y {real},
+                    phenomenon_time_start {bigint}, phenomenon_time_end {bigint}, result_time_start {bigint},
+                    result_time_end {bigint}, properties TEXT,
+                    thing_id {bigint} NOT NULL REFERENCES things (id) ON DELETE CASCADE,
+                    sensor_id {bigint} NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+                    observed_property_id {bigint} NOT NULL REFERENCES observed_properties (id) ON DELETE CASCADE)
+                """,
+                "CREATE INDEX datastreams_by_thing ON datastreams (thing_id)",
+                "CREATE INDEX datastreams_by_sensor ON datastreams (sensor_id)",
+                "CREATE INDEX datastreams_by_observed_property ON datastreams (observed_property_id)",
+                """
+                CREATE TABLE features (
+                    id {id}, name TEXT NOT NULL, description TEXT NOT NULL, encoding_type TEXT NOT NULL,
+                    feature TEXT NOT NULL, feature_min_x {real}, feature_min_y {real}, feature_max_x {real},
+                    feature_max_y {real}, properties TEXT, from_location {bigint})
+                """,
+                "CREATE INDEX features_by_location ON features (from_location)",
+                """
+                CREATE TABLE observations (
+                    id {id}, phenomenon_time_start {bigint} NOT NULL, phenomenon_time_end {bigint},
+                    result_time {bigint}, result_type INTEGER NOT NULL, result_number {real}, result_string TEXT,
+                    result_boolean INTEGER, result_json TEXT NOT NULL, result_quality TEXT,
+                    valid_time_start {bigint}, valid_time_end {bigint}, parameters TEXT,
+                    datastream_id {bigint} NOT NULL REFERENCES datastreams (id) ON DELETE CASCADE,
+                    feature_id {bigint} NOT NULL REFERENCES features (id) ON DELETE CASCADE)
+                """,
+                // The latest reading and a time range of one datastream: an index range scan either way.
+                "CREATE INDEX observations_by_datastream_time ON observations (datastream_id, phenomenon_time_start, id)",
+                "CREATE INDEX observations_by_feature ON observations (feature_id)",
+                // Retention deletes by time across all datastreams.
+                "CREATE INDEX observations_by_time ON observations (phenomenon_time_start)",
+            ]
+        )
+    ]
+
+    package static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }
+
+    /// The migrations as a release manifest names them (`sensors-0001`, …), in order.
+    package static var migrationIDs: [String] {
+        migrations.map { String(format: "sensors-%04d", $0.version) }
+    }
+
+    /// Opens the store at `location`: `sqlite:PATH` (with `create`, a missing file is created; migrate
+    /// does that) or a `postgres://` / `postgresql://` URL.
+    package init(location: String, create: Bool, connections: Int = 4) throws(ServiceStartError) {
+        pool = try ServiceDatabase.open(
+            location, create: create, connections: connections, what: "sensor",
+            migrateCommand: "datenplattform sensors migrate --config FILE")
+        dialect = location.hasPrefix("sqlite:") ? .sqlite : .postgres
+    }
+
+    package func close() { pool.close() }
+
+    package func schemaVersion() async throws -> Int {
+        try await ServiceDatabase.schemaVersion(pool)
+    }
+
+    /// Applies the missing migrations in one transaction; returns the versions applied.
+    package func migrate() async throws -> [Int] {
+        try await ServiceDatabase.migrate(pool, Self.migrations, what: "sensor") { statement, connection in
+            try connection.executeScript(Self.inDialect(statement, connection.dialect))
+        }
+    }
+
+    private static func inDialect(_ statement: String, _ dialect: SQLDialect) -> String {
+        let types: [(String, String)] =
+            dialect == .postgres
+            ? [
+                ("{id}", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"), ("{bigint}", "BIGINT"),
+                ("{real}", "DOUBLE PRECISION"),
+            ]
+            : [("{id}", "INTEGER PRIMARY KEY"), ("{bigint}", "INTEGER"), ("{real}", "REAL")]
+        return types.reduce(statement) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+    }
+
+    /// Whether the store answers at all (for `/health`).
+    package func ping() async throws {
+        _ = try await pool.withConnection { try $0.query("SELECT 1") }
+    }
+
+    /// Deletes observations whose phenomenon time began before `cutoff` (milliseconds since 1970);
+    /// returns how many.
+    package func deleteObservations(before cutoff: Int64) async throws -> Int {
+        try await pool.withConnection { connection in
+            try connection.transaction {
+                let count =
+                    try connection.query(
+                        "SELECT COUNT(*) FROM observations WHERE phenomenon_time_start < $1", .integer(cutoff)
+                    ).first?.integer(0) ?? 0
+                if count > 0 {
+                    try connection.run("DELETE FROM observations WHERE phenomenon_time_start < $1", .integer(cutoff))
+                }
+                return count
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+package import ServiceSupport
+
+/// The sensor service's configuration file (`sensors.yaml`, rendered by the agent from the
+/// blueprint).
+package struct SensorsConfiguration: Sendable {
+    package var host: String
+    package var port: Int
+    /// The address clients use, without `/v1.1`; self and navigation links start with it.
+    package var publicURL: String
+    /// `sqlite:PATH` (relative to the working folder) or a `postgres://` URL.
+    package var database: String
+    /// The token that allows writes (POST, PATCH, PUT, DELETE), given as `Authorization: Bearer …`
+    /// or as the password of HTTP basic authentication; empty (the default) means nobody may write.
+    package var adminToken: String
+    /// Entities in a page when a request gives no `$top` (100, as FROST-Server).
+    package var defaultPageSize: Int
+    /// The most entities in a page, whatever `$top` asks for (1,000, as FROST-Server).
+    package var maximumPageSize: Int
+    /// How long observations are kept, in seconds (730 days by default); older ones are deleted.
+    package var retentionSeconds: Int64
+    /// Top-level keys of `properties` and `parameters` that count as personal data: dropped before
+    /// anything is stored.
+    package var personalFields: Set<String>
+    /// The MQTT broker's URL, when one is configured (publication over MQTT is not built yet).
+    package var mqttBroker: String?
+    /// Whether the Pegelonline-style read view is asked for (not built yet).
+    package var pegelonlineView: Bool
+    package var logLevel: String
+
+    package init(
+        host: String, port: Int, publicURL: String, database: String, adminToken: String = "",
+        defaultPageSize: Int = 100, maximumPageSize: Int = 1000, retentionSeconds: Int64 = 730 * 86_400,
+        personalFields: Set<String> = [], mqttBroker: String? = nil, pegelonlineView: Bool = false,
+        logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.database = database
+        self.adminToken = adminToken
+        self.defaultPageSize = defaultPageSize
+        self.maximumPageSize = maximumPageSize
+        self.retentionSeconds = retentionSeconds
+        self.personalFields = personalFields
+        self.mqttBroker = mqttBroker
+        self.pegelonlineView = pegelonlineView
+        self.logLevel = logLevel
+    }
+
+    private struct File: Decodable {
+        struct Listen: Decodable {
+            var host: String
+            var port: Int
+        }
+        struct MQTT: Decodable {
+            var broker: String?
+        }
+        var listen: Listen
+        var publicUrl: String
+        var database: String
+        var adminToken: String?
+        var pageSize: Int?
+        var maxPageSize: Int?
+        var retention: String?
+        var personalFields: String?
+        var mqtt: MQTT?
+        var pegelonlineView: Bool?
+        var logLevel: String?
+
+        enum CodingKeys: String, CodingKey {
+            case listen, database, retention, mqtt
+            case publicUrl = "public_url"
+            case adminToken = "admin_token"
+            case pageSize = "page_size"
+            case maxPageSize = "max_page_size"
+            case personalFields = "personal_fields"
+            case pegelonlineView = "pegelonline_view"
+            case logLevel = "log_level"
+        }
+    }
+
+    /// Reads `path`; a missing key, a wrong type or a value out of range is one line naming it.
+    package static func load(_ path: String) throws(ServiceStartError) -> SensorsConfiguration {
+        let file = try ServiceConfigurationFile.decode(File.self, from: path)
+        try ServiceDatabase.checkLocation(file.database, in: path)
+        guard (1...65535).contains(file.listen.port) else {
+            throw ServiceStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
+        }
+        let maximum = file.maxPageSize ?? 1000
+        guard (1...10_000).contains(maximum) else {
+            throw ServiceStartError("\(path): max_page_size \(maximum) is not between 1 and 10000")
+        }
+        let pageSize = file.pageSize ?? min(100, maximum)
+        guard (1...maximum).contains(pageSize) else {
+            throw ServiceStartError("\(path): page_size \(pageSize) is not between 1 and max_page_size (\(maximum))")
+        }
+        var retention: Int64 = 730 * 86_400
+        if let text = file.retention {
+            guard let seconds = Self.seconds(text), seconds >= 86_400 else {
+                throw ServiceStartError("\(path): retention '\(text)' is not a duration of at least 1d (as 730d, 48h)")
+            }
+            retention = seconds
+        }
+        let personal = Set(
+            (file.personalFields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            })
+        let broker = file.mqtt?.broker.flatMap { $0.isEmpty ? nil : $0 }
+        return SensorsConfiguration(
+            host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
+            adminToken: file.adminToken ?? "", defaultPageSize: pageSize, maximumPageSize: maximum,
+            retentionSeconds: retention, personalFields: personal, mqttBroker: broker,
+            pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info")
+    }
+
+    /// A duration as blueprints render it (`730d`, `48h`, `1m30s`) in seconds; nil for anything else
+    /// or more than 100 years.
+    static func seconds(_ text: String) -> Int64? {
+        let limit: Int64 = 36_500 * 86_400
+        var total: Int64 = 0
+        var digits = ""
+        for character in text {
+            if character.isASCII, character.isNumber {
+                guard digits.count < 12 else { return nil }
+                digits.append(character)
+                continue
+            }
+            let factor: Int64
+            switch character {
+            case "d": factor = 86_400
+            case "h": factor = 3600
+            case "m": factor = 60
+            case "s": factor = 1
+            default: return nil
+            }
+            guard let count = Int64(digits) else { return nil }
+            digits = ""
+            total += count * factor
+            guard total <= limit else { return nil }
+        }
+        return digits.isEmpty && !text.isEmpty ? total : nil
+    }
+}

@@ -1,0 +1,233 @@
+import Database
+import Foundation
+import Hummingbird
+package import Logging
+import NIOCore
+import SensorThings
+import ServiceLifecycle
+import ServiceSupport
+import Telemetry
+
+/// The sensor service over HTTP: the OGC SensorThings API 1.1 under `/v1.1`, `/health` and
+/// `/metrics`. Reading is open to anyone; writing needs the configured token.
+package struct SensorsServer: Sendable {
+    package let store: SensorStore
+    package let configuration: SensorsConfiguration
+    package let logger: Logger
+    let now: @Sendable () -> Int64
+    /// Requests by method and status, for `/metrics`.
+    private let requests = Counters(labels: ["method", "status"])
+
+    /// The largest request body taken (a bulk upload of observations included).
+    static let maximumBodyBytes = 16 << 20
+
+    package init(
+        store: SensorStore, configuration: SensorsConfiguration, logger: Logger,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The conformance classes `GET /v1.1` announces: only what is built.
+    static let conformance = [
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
+    ]
+
+    /// Serves until SIGTERM or SIGINT, with old observations deleted past the retention time;
+    /// `onRunning` gets the bound port.
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = ServiceHTTP.router(
+            logger: logger,
+            health: {
+                do {
+                    try await store.ping()
+                    return nil
+                } catch {
+                    return "the store does not answer"
+                }
+            },
+            metrics: { page in
+                page.counter(
+                    "sensors_requests_total", help: "SensorThings API requests, by method and status.",
+                    samples: requests.samples())
+            })
+        router.get("/v1.1") { _, _ in self.json(self.serviceDocument(), status: 200) }
+        for method in [HTTPRequest.Method.get, .post, .patch, .put, .delete] {
+            router.on("/v1.1/**", method: method) { request, _ in await self.handle(request) }
+        }
+        try await ServiceHTTP.serve(
+            router, host: configuration.host, port: configuration.port, name: "sensors", logger: logger,
+            services: [
+                RetentionService(
+                    store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now)
+            ],
+            onRunning: onRunning)
+    }
+
+    func serviceDocument() -> String {
+        let root = configuration.publicURL + "/v1.1"
+        let sets: [JSONValue] = EntityModel.all.map { type in
+            .object([("name", .string(type.setName)), ("url", .string("\(root)/\(type.setName)"))])
+        }
+        return JSONValue.object([
+            ("value", .array(sets)),
+            ("serverSettings", .object([("conformance", .array(Self.conformance.map(JSONValue.string)))])),
+        ]).text
+    }
+
+    private func handle(_ request: Request) async -> Response {
+        let response: Response
+        do {
+            response = try await answer(request)
+        } catch let error as SensorsError {
+            response = json(error.body, status: error.kind.status)
+        } catch {
+            logger.error("sensors: \(request.method.rawValue) \(request.uri.path) failed: \(error)")
+            response = json(
+                SensorsError(.internalError, "internal error; the service's log says more").body, status: 500)
+        }
+        requests.add([request.method.rawValue, String(response.status.code)])
+        return response
+    }
+
+    private func answer(_ request: Request) async throws -> Response {
+        let relative = String(request.uri.path.dropFirst("/v1.1/".count))
+        let segments = relative.split(separator: "/", omittingEmptySubsequences: false).map {
+            String($0).removingPercentEncoding ?? String($0)
+        }
+        if segments.first == "CreateObservations" {
+            throw SensorsError(.notFound, "the DataArray upload (/v1.1/CreateObservations) is not built yet")
+        }
+        let path: ResourcePath
+        do {
+            path = try ResourcePath.parse(segments)
+        } catch {
+            throw SensorsError(.notFound, "\(request.uri.path): \(error.description)")
+        }
+        let reader = EntityReader(store: store, configuration: configuration, now: now)
+        let writer = EntityWriter(store: store, configuration: configuration, now: now)
+        switch request.method {
+        case .get:
+            let query = Self.queryParameters(request.uri.query ?? "")
+            let text = try await reader.read(path, query: query, requestPath: "/" + relative)
+            if path.rawValue {
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            }
+            return json(text, status: 200)
+        case .post:
+            try authorize(request)
+            let body = try await self.body(of: request)
+            let created = try await writer.create(body, at: path)
+            let location = "\(configuration.publicURL)/v1.1/\(created.type.setName)(\(created.id))"
+            let entity = try await reader.read(
+                try ResourcePath.parse(["\(created.type.setName)(\(created.id))"]), query: [],
+                requestPath: "/\(created.type.setName)(\(created.id))")
+            var response = json(entity, status: 201)
+            response.headers[.location] = location
+            return response
+        case .patch, .put:
+            try authorize(request)
+            let body = try await self.body(of: request)
+            let contentType = request.headers[.contentType]?.lowercased() ?? ""
+            let change: EntityWriter.Change =
+                request.method == .put
+                ? .replace(body) : contentType.hasPrefix("application/json-patch+json") ? .patch(body) : .merge(body)
+            try await writer.update(change, at: path)
+            return json(try await reader.read(path, query: [], requestPath: "/" + relative), status: 200)
+        case .delete:
+            try authorize(request)
+            try await writer.delete(at: path)
+            return Response(status: .ok)
+        default:
+            throw SensorsError(.methodNotAllowed, "\(request.method.rawValue) is not allowed here")
+        }
+    }
+
+    /// The query's parameters, decoded as HTML forms encode them (`+` is a space; clients such as
+    /// frost-sta-client send `$filter=result+gt+3`), in their order.
+    static func queryParameters(_ query: String) -> [(String, String)] {
+        query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                let spaced = $0.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
+    }
+
+    /// Writing needs the token: `Authorization: Bearer TOKEN`, or HTTP basic authentication with the
+    /// token as the password (what FROST clients send).
+    private func authorize(_ request: Request) throws {
+        let header = request.headers[.authorization] ?? ""
+        var given = ""
+        if header.lowercased().hasPrefix("bearer ") {
+            given = String(header.dropFirst(7))
+        } else if header.lowercased().hasPrefix("basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst(6))),
+            let credentials = String(data: decoded, encoding: .utf8), let colon = credentials.firstIndex(of: ":")
+        {
+            given = String(credentials[credentials.index(after: colon)...])
+        }
+        guard AccessToken.matches(given, configuration.adminToken) else {
+            throw SensorsError(
+                .unauthorized,
+                configuration.adminToken.isEmpty
+                    ? "this service takes no writes (it has no admin_token)" : "writing needs the service's token")
+        }
+    }
+
+    private func body(of request: Request) async throws -> JSONValue {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: Self.maximumBodyBytes)
+        } catch {
+            throw SensorsError(.payloadTooLarge, "the body is larger than \(Self.maximumBodyBytes >> 20) MiB")
+        }
+        do {
+            return try JSONParser.parse(buffer.readableBytesView)
+        } catch {
+            throw SensorsError(.badRequest, error.description)
+        }
+    }
+
+    func json(_ text: String, status: Int) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Deletes observations older than the retention time: once at start, then every hour.
+struct RetentionService: Service {
+    let store: SensorStore
+    let retentionSeconds: Int64
+    let logger: Logger
+    let now: @Sendable () -> Int64
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let deleted = try await store.deleteObservations(before: now() - retentionSeconds * 1000)
+                if deleted > 0 {
+                    logger.info("retention: deleted \(deleted) observation(s) older than the retention time")
+                }
+            } catch {
+                logger.error("retention: \(error)")
+            }
+            try? await gracefulShutdownSleep(for: .seconds(3600))
+        }
+    }
+
+    private func gracefulShutdownSleep(for duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+    }
+}
