@@ -29,7 +29,11 @@ struct EntityReader: Sendable {
             let type = path.last.type
             let options = try parseOptions(query, for: type)
             if options.resultFormat == .dataArray {
-                throw SensorsError(.badRequest, "$resultFormat=dataArray is not built yet; ask without it")
+                guard !path.namesOneEntity, path.property == nil, !path.referencesOnly else {
+                    throw SensorsError(.badRequest, "$resultFormat=dataArray is for a collection of Observations")
+                }
+                return try dataArray(
+                    scope: scope, options: options, on: connection, nextLinkBase: root + requestPath, query: query)
             }
             if let property = path.property {
                 guard let id, let entity = try fetch(type, scope: .all, id: id, options: nil, on: connection) else {
@@ -128,6 +132,21 @@ struct EntityReader: Sendable {
         _ type: EntityType, scope: Scope, options: QueryOptions, on connection: any SQLConnection,
         nextLinkBase: String?, query: [(String, String)]
     ) throws -> Page {
+        let (header, rows) = try page(
+            type, scope: scope, options: options, on: connection, nextLinkBase: nextLinkBase, query: query)
+        var entities: [[(String, JSONValue)]] = []
+        for row in rows {
+            entities.append(try render(type, row: row, options: options, on: connection))
+        }
+        return Page(header: header, entities: entities)
+    }
+
+    /// The rows of one page (read with `EntityCodec.columns(of:)` and then `extraColumns`), and the
+    /// page's `@iot.count` and `@iot.nextLink`.
+    func page(
+        _ type: EntityType, scope: Scope, options: QueryOptions, on connection: any SQLConnection,
+        nextLinkBase: String?, query: [(String, String)], extraColumns: [String] = []
+    ) throws -> (header: [(String, JSONValue)], rows: ArraySlice<SQLRow>) {
         var parameters: [SQLValue] = []
         var conditions = Self.scopeCondition(scope, parameters: &parameters)
         var compiler = FilterSQL(
@@ -143,28 +162,19 @@ struct EntityReader: Sendable {
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         var header: [(String, JSONValue)] = []
         if options.count {
-            let count =
-                try connection.execute("SELECT COUNT(*) FROM \(type.table) e0\(whereClause)", parameters).first?
-                .integer(
-                    0) ?? 0
-            header.append(("@iot.count", .integer(Int64(count))))
+            let counted = try connection.execute("SELECT COUNT(*) FROM \(type.table) e0\(whereClause)", parameters)
+            header.append(("@iot.count", .integer(Int64(counted.first?.integer(0) ?? 0))))
         }
         let top = min(options.top ?? configuration.defaultPageSize, configuration.maximumPageSize)
+        let columns = EntityCodec.columns(of: type) + extraColumns
         let rows = try connection.execute(
-            "SELECT \(EntityCodec.columns(of: type).joined(separator: ", ")) FROM \(type.table) e0\(whereClause)"
+            "SELECT \(columns.joined(separator: ", ")) FROM \(type.table) e0\(whereClause)"
                 + " ORDER BY \(ordering) LIMIT \(top + 1) OFFSET \(options.skip)", parameters)
-        var entities: [[(String, JSONValue)]] = []
-        for row in rows.prefix(top) {
-            entities.append(try render(type, row: row, options: options, on: connection))
-        }
         if rows.count > top, let nextLinkBase {
-            header.append(
-                (
-                    "@iot.nextLink",
-                    .string(Self.nextLink(nextLinkBase, query: query, skip: options.skip + top, top: top))
-                ))
+            let link = Self.nextLink(nextLinkBase, query: query, skip: options.skip + top, top: top)
+            header.append(("@iot.nextLink", .string(link)))
         }
-        return Page(header: header, entities: entities)
+        return (header, rows.prefix(top))
     }
 
     /// One entity of `type` in `scope` (by `id`, or the only one a to-one navigation leads to).

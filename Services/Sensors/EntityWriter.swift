@@ -125,13 +125,19 @@ struct EntityWriter: Sendable {
         if !linkedLocations.isEmpty {
             try recordHistoricalLocation(thing: id, locations: linkedLocations, on: connection)
         }
-        if type == EntityModel.observation { try widenDatastreamTimes(columns, on: connection) }
+        if type == EntityModel.observation {
+            func time(_ name: String) -> Int64? { columns.first { $0.0 == name }?.1.integer.map(Int64.init) }
+            if let datastream = time("datastream_id"), let start = time("phenomenon_time_start") {
+                try widenDatastreamTimes(
+                    datastream: datastream, start: start, end: time("phenomenon_time_end") ?? start,
+                    resultTimes: time("result_time").map { ($0, $0) }, on: connection)
+            }
+        }
         return id
     }
 
     /// A property's columns, with personal fields taken out of `properties` and `parameters` first.
-    private func values(of property: Property, _ member: JSONValue, in type: EntityType) throws -> [(String, SQLValue)]
-    {
+    func values(of property: Property, _ member: JSONValue, in type: EntityType) throws -> [(String, SQLValue)] {
         var member = member
         if property.name == "properties" || property.name == "parameters", case .object(let fields) = member,
             !configuration.personalFields.isEmpty
@@ -207,7 +213,7 @@ struct EntityWriter: Sendable {
     }
 
     /// The FeatureOfInterest made from the first Location of the datastream's Thing, made once.
-    private func featureFromLocation(datastream: Int64, on connection: any SQLConnection) throws -> Int64 {
+    func featureFromLocation(datastream: Int64, on connection: any SQLConnection) throws -> Int64 {
         guard
             let location = try connection.query(
                 """
@@ -246,28 +252,33 @@ struct EntityWriter: Sendable {
         }
     }
 
-    /// A datastream's phenomenon and result times span all its observations.
-    private func widenDatastreamTimes(_ columns: [(String, SQLValue)], on connection: any SQLConnection) throws {
-        func value(_ name: String) -> SQLValue { columns.first { $0.0 == name }?.1 ?? .null }
-        let start = value("phenomenon_time_start")
-        let end = value("phenomenon_time_end") == .null ? start : value("phenomenon_time_end")
-        let resultTime = value("result_time")
+    /// A datastream's phenomenon and result times span all its observations: widened to take in an
+    /// observation (or a batch of them) from `start` to `end`, with result times in `resultTimes`.
+    func widenDatastreamTimes(
+        datastream: Int64, start: Int64, end: Int64, resultTimes: (Int64, Int64)?, on connection: any SQLConnection
+    ) throws {
         try connection.run(
             """
             UPDATE datastreams SET
                 phenomenon_time_start = CASE WHEN phenomenon_time_start IS NULL OR $2 < phenomenon_time_start
                     THEN $2 ELSE phenomenon_time_start END,
                 phenomenon_time_end = CASE WHEN phenomenon_time_end IS NULL OR $3 > phenomenon_time_end
-                    THEN $3 ELSE phenomenon_time_end END,
-                result_time_start = CASE WHEN CAST($4 AS BIGINT) IS NULL THEN result_time_start
-                    WHEN result_time_start IS NULL OR $4 < result_time_start THEN $4 ELSE result_time_start END,
-                result_time_end = CASE WHEN CAST($4 AS BIGINT) IS NULL THEN result_time_end
-                    WHEN result_time_end IS NULL OR $4 > result_time_end THEN $4 ELSE result_time_end END
+                    THEN $3 ELSE phenomenon_time_end END
             WHERE id = $1
-            """, value("datastream_id"), start, end, resultTime)
+            """, .integer(datastream), .integer(start), .integer(end))
+        guard let (earliest, latest) = resultTimes else { return }
+        try connection.run(
+            """
+            UPDATE datastreams SET
+                result_time_start = CASE WHEN result_time_start IS NULL OR $2 < result_time_start
+                    THEN $2 ELSE result_time_start END,
+                result_time_end = CASE WHEN result_time_end IS NULL OR $3 > result_time_end
+                    THEN $3 ELSE result_time_end END
+            WHERE id = $1
+            """, .integer(datastream), .integer(earliest), .integer(latest))
     }
 
-    private func insertRow(
+    func insertRow(
         _ table: String, _ columns: [(String, SQLValue)], on connection: any SQLConnection
     ) throws
         -> Int64

@@ -37,6 +37,8 @@ package struct SensorsServer: Sendable {
         "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
         "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
         "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/create-observations",
     ]
 
     /// Serves until SIGTERM or SIGINT, with old observations deleted past the retention time;
@@ -101,8 +103,14 @@ package struct SensorsServer: Sendable {
         let segments = relative.split(separator: "/", omittingEmptySubsequences: false).map {
             String($0).removingPercentEncoding ?? String($0)
         }
-        if segments.first == "CreateObservations" {
-            throw SensorsError(.notFound, "the DataArray upload (/v1.1/CreateObservations) is not built yet")
+        if segments == ["CreateObservations"] {
+            guard request.method == .post else {
+                throw SensorsError(.methodNotAllowed, "CreateObservations takes POST only")
+            }
+            try authorize(request)
+            let writer = EntityWriter(store: store, configuration: configuration, now: now)
+            let links = try await writer.createObservations(try await body(of: request))
+            return json(JSONValue.array(links.map(JSONValue.string)).text, status: 201)
         }
         let path: ResourcePath
         do {

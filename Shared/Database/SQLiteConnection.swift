@@ -6,6 +6,8 @@ package final class SQLiteConnection: SQLConnection {
     package let dialect = SQLDialect.sqlite
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
+    /// The most prepared statements kept for reuse.
+    static let cachedStatementLimit = 256
     package let path: String
 
     /// Opens (and with `create`, creates) the database file at `path`.
@@ -79,6 +81,12 @@ package final class SQLiteConnection: SQLConnection {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
             return statement
+        }
+        // Statements built from requests (a sensor service's filters) differ without end: the cache
+        // starts over when it is full rather than growing with every one.
+        if statements.count >= Self.cachedStatementLimit {
+            for statement in statements.values { sqlite3_finalize(statement) }
+            statements.removeAll()
         }
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, Self.translate(sql), -1, &statement, nil) == SQLITE_OK, let statement else {

@@ -243,4 +243,66 @@ import Testing
         let left = try await sensors.get("/Observations")
         #expect(left.values.compactMap { $0["result"] as? Int } == [120])
     }
+
+    @Test func dataArray_uploadsRowsOneByOne_andReadsThemBackGroupedByDatastream() async throws {
+        let sensors = try await SensorsProcess(host: "127.0.64.5")
+        defer { sensors.stop() }
+        try await sensors.start()
+        #expect(try await sensors.post("/Things", Self.gauge).status == 201)
+
+        // Four rows: the third has a result that is no value, the fourth a missing column.
+        let uploaded = try await sensors.post(
+            "/CreateObservations",
+            #"""
+            [{"Datastream": {"@iot.id": 1}, "components": ["phenomenonTime", "result", "parameters"],
+              "dataArray@iot.count": 4,
+              "dataArray": [["2026-12-02T08:00:00Z", 140, {"qualitaet": "gut"}], ["2026-12-02T08:15:00Z", 142.5, null],
+                            ["2026-12-02T08:30:00Z", "x", 1], ["2026-12-02T08:45:00Z", 150]]}]
+            """#)
+        #expect(uploaded.status == 201, "\(uploaded.text)")
+        let links = try #require(uploaded.json as? [String])
+        #expect(links.count == 4)
+        #expect(links[0].hasPrefix(sensors.api + "/Observations("))
+        #expect(links[1].hasPrefix(sensors.api + "/Observations("))
+        #expect(links[2] == "error")
+        #expect(links[3] == "error")
+        #expect(try await sensors.get(links[0]).object["result"] as? Int == 140)
+        // The datastream's phenomenon time now reaches the new readings.
+        let stream = try await sensors.get("/Datastreams(1)")
+        #expect((stream.object["phenomenonTime"] as? String)?.hasSuffix("/2026-12-02T08:15:00Z") == true)
+
+        // Read back as rows, grouped by datastream.
+        let rows = try await sensors.get(
+            "/Datastreams(1)/Observations",
+            [
+                ("$resultFormat", "dataArray"), ("$select", "id,phenomenonTime,result"),
+                ("$orderby", "phenomenonTime desc"),
+                ("$top", "2"),
+            ])
+        #expect(rows.status == 200, "\(rows.text)")
+        let group = try #require(rows.values.first)
+        #expect(group["components"] as? [String] == ["id", "phenomenonTime", "result"])
+        #expect(group["dataArray@iot.count"] as? Int == 2)
+        let data = try #require(group["dataArray"] as? [[Any]])
+        #expect(data.map { $0[1] as? String } == ["2026-12-02T08:15:00Z", "2026-12-02T08:00:00Z"])
+        #expect(data.map { $0[2] as? Double } == [142.5, 140])
+        #expect(group["Datastream@iot.navigationLink"] as? String == sensors.api + "/Datastreams(1)")
+        #expect(rows.object["@iot.nextLink"] != nil)
+
+        // A datastream that does not exist stores nothing of the request.
+        let before =
+            try await sensors.get("/Observations", [("$count", "true"), ("$top", "0")]).object["@iot.count"] as? Int
+        let refused = try await sensors.post(
+            "/CreateObservations",
+            #"[{"Datastream": {"@iot.id": 1}, "components": ["result"], "dataArray": [[1]]}, {"Datastream": {"@iot.id": 99}, "components": ["result"], "dataArray": [[2]]}]"#
+        )
+        #expect(refused.status == 409, "\(refused.text)")
+        #expect(
+            try await sensors.get("/Observations", [("$count", "true"), ("$top", "0")]).object["@iot.count"] as? Int
+                == before)
+        let badComponent = try await sensors.post(
+            "/CreateObservations", #"[{"Datastream": {"@iot.id": 1}, "components": ["colour"], "dataArray": [[1]]}]"#)
+        #expect(badComponent.status == 400)
+        #expect(badComponent.message.contains("'colour'"), "\(badComponent.message)")
+    }
 }

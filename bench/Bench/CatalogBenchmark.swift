@@ -74,23 +74,12 @@ struct CatalogBenchmark: AsyncParsableCommand {
         try Data().write(to: root.appendingPathComponent("filled"))
         print("catalog of \(datasets) datasets filled in \(String(format: "%.1f", fill)) s")
 
-        let server = try Spawn.run(
-            binary, ["catalog", "--config", config.path], standardOutput: root.appendingPathComponent("log").path,
-            wait: false
-        ).pid
-        defer {
-            kill(server, SIGTERM)
-            var status: Int32 = 0
-            waitpid(server, &status, 0)
-        }
-        let base = "http://127.0.0.1:\(port)/api/3/action/package_search?"
         let http = HTTPExchange()
-        for _ in 0..<100 {
-            if (try? await http.fetch("http://127.0.0.1:\(port)/health", timeout: .seconds(1)))?.status == 200 {
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let server = try await BenchService.start(
+            ["catalog", "--config", config.path], log: root.appendingPathComponent("log"),
+            health: "http://127.0.0.1:\(port)/health", http: http)
+        defer { BenchService.stop(server) }
+        let base = "http://127.0.0.1:\(port)/api/3/action/package_search?"
         let facets = "facet.field=%5B%22organization%22,%22groups%22,%22tags%22,%22res_format%22,%22license_id%22%5D"
         func encoded(_ text: String) -> String {
             text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text

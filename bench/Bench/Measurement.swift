@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTransport
+import TestSupport
 
 /// Wall-clock and memory readings for one benchmark run.
 enum Measurement {
@@ -41,5 +43,26 @@ enum Measurement {
 
     static func milliseconds(_ seconds: Double) -> String {
         String(format: "%.1f ms", seconds * 1000)
+    }
+}
+
+/// A `datenplattform` service the benchmark starts as its own process and waits for.
+enum BenchService {
+    /// Starts `datenplattform ARGUMENTS` with its output in `log`, and waits up to ten seconds for
+    /// `health` to answer 200.
+    static func start(_ arguments: [String], log: URL, health: String, http: HTTPExchange) async throws -> pid_t {
+        let binary = ProcessRunner.productsFolder.appendingPathComponent("datenplattform").path
+        let pid = try Spawn.run(binary, arguments, standardOutput: log.path, wait: false).pid
+        for _ in 0..<100 {
+            if (try? await http.fetch(health, timeout: .seconds(1)))?.status == 200 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return pid
+    }
+
+    static func stop(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
     }
 }
