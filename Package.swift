@@ -287,7 +287,7 @@ let package = Package(
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
                 "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
-                "Datenplattform", "HTTPTransport", .product(name: "Crypto", package: "swift-crypto"),
+                "Datenplattform", "HTTPTransport", "SensorThings", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Bench",

@@ -610,9 +610,21 @@ extension AgentDaemonTests {
         let agent = try startAgent(node, node.instance(), extra: ["--metrics", "\(host):\(port)"])
         try await waitFor("the first report") { report(node)?.instances.first?.state == .running }
         let http = HTTPExchange()
-        let answer = try await http.fetch("http://\(host):\(port)/metrics", timeout: .seconds(10))
-        #expect(answer.status == 200)
-        let text = answer.text
+        // The metrics server binds beside the first convergence; on a loaded machine it may come a
+        // moment after the first report.
+        var answer: HTTPAnswer?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while answer == nil, ContinuousClock.now < deadline {
+            answer = try? await http.fetch("http://\(host):\(port)/metrics", timeout: .seconds(10))
+            if answer == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        let log =
+            (try? String(
+                contentsOf: node.data.deletingLastPathComponent().appendingPathComponent("agent.log"), encoding: .utf8))
+            ?? ""
+        let metrics = try #require(answer, "no answer from /metrics; the agent's log: \(log)")
+        #expect(metrics.status == 200)
+        let text = metrics.text
         #expect(text.contains("stellwerk_agent_convergences_total{outcome=\"converged\"} 1"), "\(text)")
         #expect(text.contains("stellwerk_agent_instances{state=\"running\"} 1"), "\(text)")
         #expect(text.contains("stellwerk_agent_convergence_seconds_count 1"), "\(text)")

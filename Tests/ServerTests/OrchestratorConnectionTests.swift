@@ -77,8 +77,13 @@ import Testing
             #expect(String(decoding: answer.body, as: UTF8.self) == "ok")
         }
         // Kept open, one connection carries all three; closed by the server after each answer (as an
-        // idle one may be), each call notices and goes again on a new one, unseen by the caller.
-        #expect(server.connections == (serverCloses ? 3 : 1))
+        // idle one may be), each call notices and goes again on a new one, unseen by the caller. (A
+        // call that learns of the close only after sending on the closed one may take one more.)
+        if serverCloses {
+            #expect((3...4).contains(server.connections), "\(server.connections) connections")
+        } else {
+            #expect(server.connections == 1)
+        }
         await connection.shutdown()
     }
 
