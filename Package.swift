@@ -372,7 +372,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SensorsTests",
-            dependencies: ["SensorThings", "Sensors", "Database", "TestSupport", "HTTPTransport"],
+            dependencies: ["SensorThings", "Sensors", "ServiceSupport", "Database", "TestSupport", "HTTPTransport"],
             path: "Tests/SensorsTests",
             swiftSettings: strictSettings),
         .testTarget(
