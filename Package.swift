@@ -44,6 +44,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibPQ", path: "Shared/SystemLibraries/CLibPQ",
             pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CMosquitto", path: "Shared/SystemLibraries/CMosquitto",
+            pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
 
         // The wire between orchestrator, CLI and agent: messages, endpoints, states, the OpenAPI
         // document. No dependencies, so every role can link it cheaply.
@@ -260,10 +263,17 @@ let package = Package(
             dependencies: ["Database"],
             path: "Services/SensorThings",
             swiftSettings: strictSettings),
+        // An MQTT client on libmosquitto, the broker's own client library: publish with an outbox
+        // that survives reconnects, subscribe, back off.
+        .target(
+            name: "MQTT",
+            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")],
+            path: "Services/MQTT",
+            swiftSettings: strictSettings),
         .target(
             name: "Sensors",
             dependencies: [
-                "SensorThings", "ServiceSupport", "Database", "Telemetry",
+                "SensorThings", "ServiceSupport", "MQTT", "Database", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -372,7 +382,10 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SensorsTests",
-            dependencies: ["SensorThings", "Sensors", "ServiceSupport", "Database", "TestSupport", "HTTPTransport"],
+            dependencies: [
+                "SensorThings", "Sensors", "ServiceSupport", "Database", "TestSupport", "HTTPTransport", "MQTT",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/SensorsTests",
             swiftSettings: strictSettings),
         .testTarget(

@@ -11,9 +11,9 @@ struct SensorsCommand: AsyncParsableCommand {
         abstract: "The sensor service: the OGC SensorThings API 1.1 over SQLite or PostgreSQL.",
         discussion: """
             Built so far: the SensorThings API (entities, query options, deep insert, updates, deletes), \
-            retention and personal fields. Publication over MQTT, ingest from LoRaWAN and Pegelonline, \
-            the Pegelonline view and alerts are not built yet; the service says so in its log when its \
-            configuration asks for them.
+            publication of new entities over MQTT, retention and personal fields. Ingest from LoRaWAN \
+            and Pegelonline, the Pegelonline view and alerts are not built yet; the service says so in \
+            its log when its configuration asks for them.
             """,
         subcommands: [Serve.self, Migrate.self], defaultSubcommand: Serve.self)
 
@@ -48,15 +48,15 @@ struct SensorsCommand: AsyncParsableCommand {
                     "the sensor database is at schema version \(version), this release needs \(SensorStore.latestSchemaVersion); run `datenplattform sensors migrate --config \(options.config)`"
                 )
             }
-            if let broker = configuration.mqttBroker {
-                logger.warning(
-                    "mqtt: publishing to and ingesting from \(broker) is not built yet; entities are served over HTTP only"
-                )
-            }
             if configuration.pegelonlineView {
                 logger.warning("pegelonline_view: the Pegelonline-style read view is not built yet")
             }
-            let server = SensorsServer(store: store, configuration: configuration, logger: logger)
+            let server: SensorsServer
+            do {
+                server = try SensorsServer(store: store, configuration: configuration, logger: logger)
+            } catch {
+                throw ServiceStartError("mqtt: \(error)")
+            }
             try await server.run { port in
                 FileHandle.standardOutput.write(
                     Data("sensors listening on http://\(configuration.host):\(port)/v1.1\n".utf8))

@@ -20,18 +20,24 @@ extension EntityWriter {
             throw SensorsError(.payloadTooLarge, "\(rows) rows in one request; at most \(Self.maximumDataArrayRows)")
         }
         let root = configuration.publicURL + "/v1.1"
-        return try await store.pool.withConnection { connection in
+        let (links, messages) = try await store.pool.withConnection { connection in
             try connection.transaction {
                 var links: [String] = []
+                var created: [Created] = []
                 links.reserveCapacity(rows)
                 for group in parsed {
-                    links += try insert(group, on: connection).map { id in
-                        id.map { "\(root)/Observations(\($0))" } ?? "error"
+                    let ids = try insert(group, on: connection)
+                    links += ids.map { id in id.map { "\(root)/Observations(\($0))" } ?? "error" }
+                    if mqtt != nil {
+                        created += ids.compactMap { $0.map { Created(type: EntityModel.observation, id: $0) } }
                     }
                 }
-                return links
+                let reader = EntityReader(store: store, configuration: configuration, now: now)
+                return (links, mqtt == nil ? [] : try reader.creationMessages(created, on: connection))
             }
         }
+        mqtt?.publish(messages)
+        return links
     }
 
     struct DataArrayGroup: Sendable {

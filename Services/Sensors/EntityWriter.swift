@@ -1,4 +1,5 @@
 import Database
+import MQTT
 import SensorThings
 
 /// Answers POST, PATCH, PUT and DELETE below `/v1.1`: creates entities with what they hold inline
@@ -10,6 +11,8 @@ struct EntityWriter: Sendable {
     let configuration: SensorsConfiguration
     /// Now, in milliseconds since 1970 (a parameter so tests can fix it).
     let now: @Sendable () -> Int64
+    /// Where new and changed entities are announced, when a broker is configured.
+    var mqtt: MQTTClient? = nil
 
     /// How a PATCH body is to be read.
     enum Change: Sendable {
@@ -41,7 +44,7 @@ struct EntityWriter: Sendable {
     // MARK: Create
 
     func create(_ body: JSONValue, at path: ResourcePath) async throws -> Created {
-        try await store.pool.withConnection { connection in
+        let (created, messages) = try await store.pool.withConnection { connection in
             try connection.transaction {
                 let reader = EntityReader(store: store, configuration: configuration, now: now)
                 guard path.property == nil, !path.referencesOnly, !path.namesOneEntity, path.last.id == nil else {
@@ -55,16 +58,21 @@ struct EntityWriter: Sendable {
                     guard let ownerID else { throw SensorsError(.notFound, "the entity to post to does not exist") }
                     link = Link(navigation: navigation, owner: owner.last.type, ownerID: ownerID)
                 }
-                let id = try insert(path.last.type, body, link: link, on: connection)
-                return Created(type: path.last.type, id: id)
+                var created: [Created] = []
+                let id = try insert(path.last.type, body, link: link, created: &created, on: connection)
+                let messages = mqtt == nil ? [] : try reader.creationMessages(created, on: connection)
+                return (Created(type: path.last.type, id: id), messages)
             }
         }
+        // Announced only once stored: a subscriber never hears of an entity that is not there.
+        mqtt?.publish(messages)
+        return created
     }
 
     /// Inserts `value` as a new entity of `type` (or links an existing one given by `@iot.id`) with
     /// everything it holds inline; returns its id.
     private func insert(
-        _ type: EntityType, _ value: JSONValue, link: Link?, on connection: any SQLConnection
+        _ type: EntityType, _ value: JSONValue, link: Link?, created: inout [Created], on connection: any SQLConnection
     ) throws -> Int64 {
         guard let members = value.members else {
             throw SensorsError(.badRequest, "a \(type.name) must be a JSON object, not \(value.text.prefix(40))")
@@ -82,7 +90,7 @@ struct EntityWriter: Sendable {
                 columns += try values(of: property, member, in: type)
             } else if let navigation = type.navigation(key), let target = EntityModel.type(named: navigation.target) {
                 if case .parent(let foreignKey) = navigation.join {
-                    let id = try insert(target, member, link: nil, on: connection)
+                    let id = try insert(target, member, link: nil, created: &created, on: connection)
                     columns.append((foreignKey, .integer(id)))
                 } else {
                     guard case .array(let items) = member else {
@@ -111,6 +119,7 @@ struct EntityWriter: Sendable {
         }
         try requireParents(of: type, columns: &columns, on: connection)
         let id = try insertRow(type.table, columns, on: connection)
+        created.append(Created(type: type, id: id))
         if let link, case .link = link.navigation.join { try connect(id, of: type, to: link, on: connection) }
         var linkedLocations: [Int64] = []
         for (navigation, items) in toMany {
@@ -118,7 +127,7 @@ struct EntityWriter: Sendable {
             for item in items {
                 let childID = try insert(
                     target, item, link: Link(navigation: navigation, owner: type, ownerID: id, recordsHistory: false),
-                    on: connection)
+                    created: &created, on: connection)
                 if type == EntityModel.thing && target == EntityModel.location { linkedLocations.append(childID) }
             }
         }
@@ -295,7 +304,7 @@ struct EntityWriter: Sendable {
     // MARK: Update
 
     func update(_ change: Change, at path: ResourcePath) async throws {
-        try await store.pool.withConnection { connection in
+        let message = try await store.pool.withConnection { connection in
             try connection.transaction {
                 let reader = EntityReader(store: store, configuration: configuration, now: now)
                 guard path.property == nil, path.namesOneEntity, !path.referencesOnly else {
@@ -356,8 +365,10 @@ struct EntityWriter: Sendable {
                 let assignments = columns.indices.map { "\(columns[$0].0) = $\($0 + 2)" }.joined(separator: ", ")
                 try connection.execute(
                     "UPDATE \(type.table) SET \(assignments) WHERE id = $1", [.integer(id)] + columns.map(\.1))
+                return mqtt == nil ? nil : try reader.changeMessage(type, id: id, on: connection)
             }
         }
+        if let message { mqtt?.publish([message]) }
     }
 
     /// A navigation in a PATCH body: a to-one one points elsewhere; a many-to-many one is replaced.

@@ -22,8 +22,8 @@ package struct SensorsConfiguration: Sendable {
     /// Top-level keys of `properties` and `parameters` that count as personal data: dropped before
     /// anything is stored.
     package var personalFields: Set<String>
-    /// The MQTT broker's URL, when one is configured (publication over MQTT is not built yet).
-    package var mqttBroker: String?
+    /// The MQTT broker new entities are published to, when one is configured.
+    package var mqtt: MQTTBroker?
     /// Whether the Pegelonline-style read view is asked for (not built yet).
     package var pegelonlineView: Bool
     package var logLevel: String
@@ -31,7 +31,7 @@ package struct SensorsConfiguration: Sendable {
     package init(
         host: String, port: Int, publicURL: String, database: String, adminToken: String = "",
         defaultPageSize: Int = 100, maximumPageSize: Int = 1000, retentionSeconds: Int64 = 730 * 86_400,
-        personalFields: Set<String> = [], mqttBroker: String? = nil, pegelonlineView: Bool = false,
+        personalFields: Set<String> = [], mqtt: MQTTBroker? = nil, pegelonlineView: Bool = false,
         logLevel: String = "info"
     ) {
         self.host = host
@@ -43,7 +43,7 @@ package struct SensorsConfiguration: Sendable {
         self.maximumPageSize = maximumPageSize
         self.retentionSeconds = retentionSeconds
         self.personalFields = personalFields
-        self.mqttBroker = mqttBroker
+        self.mqtt = mqtt
         self.pegelonlineView = pegelonlineView
         self.logLevel = logLevel
     }
@@ -55,6 +55,18 @@ package struct SensorsConfiguration: Sendable {
         }
         struct MQTT: Decodable {
             var broker: String?
+            var user: String?
+            var password: String?
+            var clientId: String?
+            var outboxLimit: Int?
+            var publicUrl: String?
+
+            enum CodingKeys: String, CodingKey {
+                case broker, user, password
+                case publicUrl = "public_url"
+                case clientId = "client_id"
+                case outboxLimit = "outbox_limit"
+            }
         }
         var listen: Listen
         var publicUrl: String
@@ -106,11 +118,17 @@ package struct SensorsConfiguration: Sendable {
             (file.personalFields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
             })
-        let broker = file.mqtt?.broker.flatMap { $0.isEmpty ? nil : $0 }
+        var broker: MQTTBroker?
+        if let mqtt = file.mqtt, let url = mqtt.broker, !url.isEmpty {
+            broker = try MQTTBroker(
+                url: url, user: mqtt.user, password: mqtt.password,
+                clientID: mqtt.clientId ?? "stellwerk-sensors-\(file.listen.host)-\(file.listen.port)",
+                outboxLimit: mqtt.outboxLimit ?? 50_000, publicURL: mqtt.publicUrl, in: path)
+        }
         return SensorsConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
             adminToken: file.adminToken ?? "", defaultPageSize: pageSize, maximumPageSize: maximum,
-            retentionSeconds: retention, personalFields: personal, mqttBroker: broker,
+            retentionSeconds: retention, personalFields: personal, mqtt: broker,
             pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info")
     }
 
@@ -140,5 +158,61 @@ package struct SensorsConfiguration: Sendable {
             guard total <= limit else { return nil }
         }
         return digits.isEmpty && !text.isEmpty ? total : nil
+    }
+}
+
+/// The `mqtt:` section: where the broker is and who the service is there.
+package struct MQTTBroker: Sendable, Equatable {
+    package var host: String
+    package var port: Int
+    package var user: String?
+    package var password: String?
+    package var clientID: String
+    package var outboxLimit: Int
+    /// The address SensorThings clients subscribe at, announced in `GET /v1.1`.
+    package var publicURL: String
+
+    package init(
+        host: String, port: Int, user: String? = nil, password: String? = nil, clientID: String,
+        outboxLimit: Int = 50_000, publicURL: String? = nil
+    ) {
+        self.publicURL = publicURL ?? "mqtt://\(host):\(port)"
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.clientID = clientID
+        self.outboxLimit = outboxLimit
+    }
+
+    /// Reads `mqtt://HOST[:PORT]` (1883 by default); `mqtts` is refused until TLS to the broker is
+    /// built.
+    init(
+        url: String, user: String?, password: String?, clientID: String, outboxLimit: Int, publicURL: String?,
+        in path: String
+    ) throws(ServiceStartError) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            let host = components.host, !host.isEmpty
+        else {
+            throw ServiceStartError("\(path): mqtt.broker '\(url)' is not a URL such as mqtt://127.0.0.1:1883")
+        }
+        guard scheme == "mqtt" else {
+            throw ServiceStartError(
+                "\(path): mqtt.broker '\(url)': only mqtt:// is built; TLS to the broker (mqtts://) is not built yet")
+        }
+        let port = components.port ?? 1883
+        guard (1...65535).contains(port) else {
+            throw ServiceStartError("\(path): mqtt.broker '\(url)' has no TCP port")
+        }
+        guard (1...256).contains(clientID.utf8.count) else {
+            throw ServiceStartError("\(path): mqtt.client_id must have 1 to 256 bytes")
+        }
+        guard (100...10_000_000).contains(outboxLimit) else {
+            throw ServiceStartError("\(path): mqtt.outbox_limit \(outboxLimit) is not between 100 and 10000000")
+        }
+        self.init(
+            host: host, port: port, user: user.flatMap { $0.isEmpty ? nil : $0 },
+            password: password.flatMap { $0.isEmpty ? nil : $0 }, clientID: clientID, outboxLimit: outboxLimit,
+            publicURL: publicURL.flatMap { $0.isEmpty ? nil : $0 })
     }
 }

@@ -2,6 +2,7 @@ import Database
 import Foundation
 import Hummingbird
 package import Logging
+package import MQTT
 import NIOCore
 import SensorThings
 import ServiceLifecycle
@@ -15,6 +16,8 @@ package struct SensorsServer: Sendable {
     package let configuration: SensorsConfiguration
     package let logger: Logger
     let now: @Sendable () -> Int64
+    /// Where new and changed entities are announced; nil without a configured broker.
+    package let mqtt: MQTTClient?
     /// Requests by method and status, for `/metrics`.
     private let requests = Counters(labels: ["method", "status"])
 
@@ -24,11 +27,20 @@ package struct SensorsServer: Sendable {
     package init(
         store: SensorStore, configuration: SensorsConfiguration, logger: Logger,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-    ) {
+    ) throws {
         self.store = store
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        if let broker = configuration.mqtt {
+            var settings = MQTTClient.Settings(
+                host: broker.host, port: broker.port, clientID: broker.clientID, username: broker.user,
+                password: broker.password)
+            settings.outboxLimit = broker.outboxLimit
+            mqtt = try MQTTClient(settings, logger: logger)
+        } else {
+            mqtt = nil
+        }
     }
 
     /// The conformance classes `GET /v1.1` announces: only what is built.
@@ -40,6 +52,10 @@ package struct SensorsServer: Sendable {
         "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
         "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/create-observations",
     ]
+
+    /// Announced besides `conformance` when a broker is configured.
+    static let mqttConformance =
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates"
 
     /// Serves until SIGTERM or SIGINT, with old observations deleted past the retention time;
     /// `onRunning` gets the bound port.
@@ -58,6 +74,21 @@ package struct SensorsServer: Sendable {
                 page.counter(
                     "sensors_requests_total", help: "SensorThings API requests, by method and status.",
                     samples: requests.samples())
+                if let statistics = mqtt?.statistics {
+                    page.gauge(
+                        "sensors_mqtt_connected", help: "Whether the broker accepted the service's connection.",
+                        value: statistics.connected ? 1 : 0)
+                    page.counter(
+                        "sensors_mqtt_published_total", help: "Messages the broker acknowledged.",
+                        samples: [.init(value: Double(statistics.acknowledged))])
+                    page.counter(
+                        "sensors_mqtt_dropped_total",
+                        help: "Messages dropped because the outbox was full or the broker cannot take them.",
+                        samples: [.init(value: Double(statistics.dropped))])
+                    page.gauge(
+                        "sensors_mqtt_queued", help: "Messages waiting for the broker or its acknowledgement.",
+                        value: Double(statistics.queued))
+                }
             })
         router.get("/v1.1") { _, _ in self.json(self.serviceDocument(), status: 200) }
         for method in [HTTPRequest.Method.get, .post, .patch, .put, .delete] {
@@ -65,7 +96,8 @@ package struct SensorsServer: Sendable {
         }
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "sensors", logger: logger,
-            services: [
+            // Stopped in reverse order: HTTP first, so nothing new is queued while the outbox drains.
+            services: (mqtt.map { [MQTTService(client: $0)] as [any Service] } ?? []) + [
                 RetentionService(
                     store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now)
             ],
@@ -79,7 +111,25 @@ package struct SensorsServer: Sendable {
         }
         return JSONValue.object([
             ("value", .array(sets)),
-            ("serverSettings", .object([("conformance", .array(Self.conformance.map(JSONValue.string)))])),
+            (
+                "serverSettings",
+                .object(
+                    [
+                        (
+                            "conformance",
+                            .array(
+                                (Self.conformance + (mqtt == nil ? [] : [Self.mqttConformance])).map(JSONValue.string))
+                        )
+                    ]
+                        + (mqtt == nil
+                            ? []
+                            : [
+                                (
+                                    "mqtt",
+                                    .object([("endpoints", .array([.string(configuration.mqtt?.publicURL ?? "")]))])
+                                )
+                            ]))
+            ),
         ]).text
     }
 
@@ -108,7 +158,7 @@ package struct SensorsServer: Sendable {
                 throw SensorsError(.methodNotAllowed, "CreateObservations takes POST only")
             }
             try authorize(request)
-            let writer = EntityWriter(store: store, configuration: configuration, now: now)
+            let writer = EntityWriter(store: store, configuration: configuration, now: now, mqtt: mqtt)
             let links = try await writer.createObservations(try await body(of: request))
             return json(JSONValue.array(links.map(JSONValue.string)).text, status: 201)
         }
@@ -119,7 +169,7 @@ package struct SensorsServer: Sendable {
             throw SensorsError(.notFound, "\(request.uri.path): \(error.description)")
         }
         let reader = EntityReader(store: store, configuration: configuration, now: now)
-        let writer = EntityWriter(store: store, configuration: configuration, now: now)
+        let writer = EntityWriter(store: store, configuration: configuration, now: now, mqtt: mqtt)
         switch request.method {
         case .get:
             let query = Self.queryParameters(request.uri.query ?? "")
@@ -211,6 +261,18 @@ package struct SensorsServer: Sendable {
         Response(
             status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Runs the MQTT client for as long as the service runs; at the end, sends what is queued and
+/// disconnects.
+struct MQTTService: Service {
+    let client: MQTTClient
+
+    func run() async throws {
+        client.start()
+        try? await gracefulShutdown()
+        await client.stop()
     }
 }
 
