@@ -339,6 +339,7 @@ let package = Package(
             name: "CLITests",
             dependencies: [
                 "StellwerkCLI", "Datenplattform", "Store", "Database", "Planner", "Model", "TestSupport",
+                "StellwerkAPI",
             ],
             path: "Tests/CLITests",
             exclude: ["Golden"],

@@ -19,12 +19,16 @@ package struct AgentConfiguration: Sendable {
     package var keepReleases: Int
     /// Where missing artifacts come from (the orchestrator); `nil` when only the folder counts.
     package var artifactSource: (any ArtifactSource)?
+    /// dpkg's database, to check the packages that components from the node's packages need.
+    package var packageDatabase: URL
 
     package init(
         dataFolder: URL, orchestratorKey: Data, artifactFolder: URL, secrets: [String: String] = [:],
-        keepReleases: Int = 3, artifactSource: (any ArtifactSource)? = nil
+        keepReleases: Int = 3, artifactSource: (any ArtifactSource)? = nil,
+        packageDatabase: URL = SystemPackages.debianDatabase
     ) {
         self.artifactSource = artifactSource
+        self.packageDatabase = packageDatabase
         self.dataFolder = dataFolder
         self.orchestratorKey = orchestratorKey
         self.artifactFolder = artifactFolder
@@ -188,23 +192,37 @@ package struct Reconciler: Sendable {
             throw AgentError("release \(spec.release) comes without a signed manifest; refusing it")
         }
         let manifest = try ReleaseSigner.verify(signed, publicKey: configuration.orchestratorKey)
-        guard let expected = spec.artifact.sha256, let component = manifest.components[spec.artifact.component],
-            component.sha256 == expected
-        else {
-            throw AgentError(
-                "the artifact \(spec.artifact.component) is not the one release \(spec.release) names; refusing it")
+        // Bytes to unpack; none for a program of the node's own packages.
+        var bytes: [UInt8]?
+        if let package = spec.artifact.package {
+            try state.journal(spec.service, "check-package", package)
+            try SystemPackages.requireInstalled(
+                package, executable: spec.artifact.executable, node: desired.node,
+                database: configuration.packageDatabase)
+        } else {
+            guard let expected = spec.artifact.sha256, let component = manifest.components[spec.artifact.component],
+                component.sha256 == expected
+            else {
+                throw AgentError(
+                    "the artifact \(spec.artifact.component) is not the one release \(spec.release) names; refusing it")
+            }
+            try state.journal(spec.service, "fetch", expected)
+            let fetched = try await fetch(spec.artifact, sha256: expected)
+            try ReleaseSigner.verifyDigest(of: fetched, expected: expected, artifact: spec.artifact.component)
+            bytes = fetched
         }
-        try state.journal(spec.service, "fetch", expected)
-        let bytes = try await fetch(spec.artifact, sha256: expected)
-        try ReleaseSigner.verifyDigest(of: bytes, expected: expected, artifact: spec.artifact.component)
 
         let folder = instanceFolder.appendingPathComponent("releases")
             .appendingPathComponent("\(spec.release)-\(spec.configDigest.prefix(12))")
         try FileManager.default.createDirectory(
             at: folder.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: folder.path) {
-            try state.journal(spec.service, "unpack", folder.lastPathComponent)
-            try TarArchive(bytes: bytes).extract(into: folder)
+            if let bytes {
+                try state.journal(spec.service, "unpack", folder.lastPathComponent)
+                try TarArchive(bytes: bytes).extract(into: folder)
+            } else {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            }
         }
         let data = instanceFolder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
@@ -284,7 +302,7 @@ package struct Reconciler: Sendable {
         // The backup's path goes into the journal first: an agent killed while migrating finds it there.
         try state.journal(spec.service, "migrate", backup?.path ?? "")
         let result = try await RunMigrations.run(
-            folder.appendingPathComponent(spec.artifact.executable).path, arguments: migrations.arguments, in: folder,
+            spec.artifact.executablePath(in: folder.path), arguments: migrations.arguments, in: folder,
             log: logFile(spec.service), user: try serviceUser(spec, folder: folder))
         guard result == 0 else {
             if let backup { try DataBackup.restore(backup, to: instanceFolder.appendingPathComponent("data")) }
@@ -333,7 +351,7 @@ package struct Reconciler: Sendable {
         do {
             try state.journal(spec.service, "start", folder.lastPathComponent)
             process = try StartProcess.start(
-                folder.appendingPathComponent(spec.artifact.executable).path, arguments: spec.arguments,
+                spec.artifact.executablePath(in: folder.path), arguments: spec.arguments,
                 directory: folder,
                 environment: [
                     "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": folder.path, "STELLWERK_SERVICE": spec.service,

@@ -25,12 +25,18 @@ package enum RenderConfig {
             var rest = Substring(file.content)
             while let open = rest.firstRange(of: "{{secret:"), let close = rest[open.upperBound...].firstRange(of: "}}")
             {
-                let name = String(rest[open.upperBound..<close.lowerBound])
+                let marker = rest[open.upperBound..<close.lowerBound].split(separator: "|", maxSplits: 1)
+                let name = String(marker.first ?? "")
                 guard let value = secrets[name] else {
                     throw AgentError("the secret '\(name)' that \(file.path) needs was not delivered to this node")
                 }
                 content += rest[..<open.lowerBound]
-                content += value
+                switch marker.count > 1 ? String(marker[1]) : nil {
+                case nil: content += value
+                case "mosquitto_password": content += MosquittoPassword.hash(value, label: name)
+                case let filter?:
+                    throw AgentError("\(file.path) asks for the filter '\(filter)', which this agent does not know")
+                }
                 rest = rest[close.upperBound...]
             }
             content += rest

@@ -116,8 +116,7 @@ package actor Supervisor {
             entry.status.restarts = entry.restarts.count
             do {
                 let process = try StartProcess.start(
-                    URL(fileURLWithPath: instance.folder).appendingPathComponent(instance.spec.artifact.executable)
-                        .path,
+                    instance.spec.artifact.executablePath(in: instance.folder),
                     arguments: instance.spec.arguments, directory: URL(fileURLWithPath: instance.folder),
                     environment: [
                         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": instance.folder,

@@ -43,6 +43,9 @@ package struct Planner: Sendable {
         case .external(let url, let sha256):
             artifact = ArtifactReference(
                 component: instance.component, sha256: sha256, url: url, executable: instance.executable)
+        case .package(let name):
+            artifact = ArtifactReference(
+                component: instance.component, sha256: nil, url: nil, executable: instance.executable, package: name)
         }
         var parameters: [String: ParameterSetting] = [:]
         for (name, value) in instance.parameters {
@@ -168,7 +171,7 @@ package struct Planner: Sendable {
                 for case .secret(let name, nil) in instance.parameters.values {
                     unset[name, default: []].insert("\(instance.service) at \(node.site)")
                 }
-                if instance.artifact.sha256 == nil { unbuilt.insert(instance.artifact.component) }
+                if !instance.artifact.isRunnable { unbuilt.insert(instance.artifact.component) }
             }
         }
         var warnings = unset.keys.sorted().map { name in
@@ -211,7 +214,10 @@ package struct Planner: Sendable {
         if old.release != new.release {
             details.append(ChangeDetail(kind: .release, from: old.release, to: new.release))
         }
-        if old.artifact != new.artifact {
+        if old.artifact.package != new.artifact.package {
+            details.append(
+                ChangeDetail(kind: .artifact, name: "package", from: old.artifact.package, to: new.artifact.package))
+        } else if old.artifact != new.artifact {
             details.append(
                 ChangeDetail(
                     kind: .artifact, name: new.artifact.component, from: short(old.artifact.sha256),

@@ -1,4 +1,5 @@
 import Foundation
+import StellwerkAPI
 import TestSupport
 import Testing
 
@@ -37,7 +38,32 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(
             result.standardOutput.hasPrefix(
-                "valid: 4 blueprints, 4 environments (live, local-live, local-sandbox, sandbox), 16 sites"))
+                "valid: 5 blueprints, 4 environments (live, local-live, local-sandbox, sandbox), 16 sites"))
+    }
+
+    @Test func plan_showsWhatANodeMustBringItself_aDebianPackage() async throws {
+        let root = Fixtures.repositoryRoot.path
+        let text = try await ProcessRunner.run("stellwerk", ["plan", "--env", "local-sandbox", "--root", root])
+        #expect(text.status == 0, "\(text.standardError)")
+        let brokers = text.standardOutput.split(separator: "\n").filter { $0.contains("+ mqtt-broker") }
+        #expect(brokers.count == 2, "\(text.standardOutput)")
+        #expect(brokers.allSatisfy { $0.contains("create · needs Debian package mosquitto") }, "\(brokers)")
+        // The package is not an unbuilt artifact: only datenplattform waits for a release.
+        #expect(text.standardOutput.contains("datenplattform is not built into an artifact yet"))
+        #expect(!text.standardOutput.contains("package:mosquitto is not built"))
+
+        let json = try await ProcessRunner.run(
+            "stellwerk", ["plan", "--env", "local-sandbox", "--root", root, "--json"])
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(json.standardOutput.utf8))
+        let artifacts = plan.sites.flatMap { $0.nodes.flatMap(\.desired.instances) }.filter {
+            $0.service == "mqtt-broker"
+        }.map(\.artifact)
+        #expect(
+            artifacts
+                == Array(
+                    repeating: ArtifactReference(
+                        component: "package:mosquitto", sha256: nil, url: nil, executable: "/usr/sbin/mosquitto",
+                        package: "mosquitto"), count: 2))
     }
 
     @Test func validate_fromASubfolder_findsTheWorkspaceAbove() async throws {

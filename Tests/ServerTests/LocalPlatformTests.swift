@@ -21,17 +21,32 @@ import Testing
             guard line.hasPrefix("local-") else { return nil }
             return line.split(separator: " ").last.map(String.init)
         }
-        #expect(urls.count == 12, "\(text)")
+        #expect(urls.count == 16, "\(text)")
         for environment in ["local-sandbox", "local-live"] {
             let kusel = text.split(separator: "\n").filter { $0.hasPrefix(environment + " ") && $0.contains(" kusel ") }
             #expect(kusel.contains { $0.contains(" portal ") }, "\(environment)")
             #expect(kusel.contains { $0.contains(" SensorThings API ") }, "\(environment)")
+            #expect(kusel.contains { $0.contains(" MQTT broker ") }, "\(environment)")
         }
         // Plain HTTP through the same client; the base address is empty, so each call names the whole URL.
         let http = try OrchestratorConnection(
             url: "",
             authority: try String(contentsOf: state.appendingPathComponent("server/ca/ca.pem"), encoding: .utf8))
         for url in urls {
+            if url.hasPrefix("mqtt://") {
+                // The site's sensor service logged in at its broker (the password file the agent
+                // rendered from the secret) and publishes there.
+                let host = url.dropFirst("mqtt://".count).split(separator: ":")[0]
+                let deadline = ContinuousClock.now + .seconds(30)
+                var metrics = ""
+                while ContinuousClock.now < deadline && !metrics.contains("sensors_mqtt_connected 1") {
+                    metrics = String(
+                        decoding: try await http.exchange(.get, "http://\(host):8104/metrics").body, as: UTF8.self)
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                #expect(metrics.contains("sensors_mqtt_connected 1"), "\(url): \(metrics)")
+                continue
+            }
             let reply = try await http.exchange(.get, url)
             #expect(reply.status == 200, "\(url)")
             if url.hasSuffix("/api/3/action/package_search") {
@@ -60,7 +75,7 @@ import Testing
         decoder.dateDecodingStrategy = .iso8601
         let document = try decoder.decode(StatusDocument.self, from: Data(status.standardOutput.utf8))
         let instances = document.environments.flatMap { $0.nodes.flatMap(\.instances) }
-        #expect(instances.count == 10)
+        #expect(instances.count == 14)
         #expect(Set(instances.map(\.release)).count == 1)
         #expect(instances.allSatisfy { $0.state == .running }, "\(instances.map(\.state))")
 
@@ -84,9 +99,9 @@ import Testing
             return commandLine.contains(state.path) || cwd.hasPrefix(state.path)
         }
         #expect(left.isEmpty, "processes left behind: \(left)")
-        // Every agent and the ten services it had started, counted for the operator.
+        // Every agent and the fourteen services it had started, counted for the operator.
         #expect(
-            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 10 services."),
+            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 14 services."),
             "\(printed())")
     }
 

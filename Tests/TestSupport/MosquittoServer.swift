@@ -20,7 +20,7 @@ package final class MosquittoServer: @unchecked Sendable {
     }
 
     /// Starts a broker on `host` (a loopback address of the test's own) and waits until it listens.
-    package init(host: String, extraConfiguration: String = "") throws {
+    package init(host: String, anonymous: Bool = true, extraConfiguration: String = "") throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw TestServerError("Mosquitto is not installed (no \(Self.executable)); install the mosquitto package")
         }
@@ -34,7 +34,7 @@ package final class MosquittoServer: @unchecked Sendable {
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         let configuration = """
             listener \(port) \(host)
-            allow_anonymous true
+            allow_anonymous \(anonymous)
             user \(user)
             persistence true
             persistence_location \(folder.path)/

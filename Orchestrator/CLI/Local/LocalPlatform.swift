@@ -89,7 +89,9 @@ struct LocalPlatform {
     }
 
     /// The secrets the local sites name, each a random token made once.
-    static let secretNames = ["catalog-admin-token", "sensors-admin-token"]
+    static let secretNames = [
+        "catalog-admin-token", "sensors-admin-token", "mqtt-sensors-password", "mqtt-ingest-password",
+    ]
 
     /// Creates the secrets the local sites use, readable by this user only; a state folder from an
     /// older Stellwerk gets the ones it lacks, and the ones it has stay.

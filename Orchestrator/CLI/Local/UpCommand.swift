@@ -78,6 +78,14 @@ struct UpCommand: AsyncParsableCommand {
         if resumed == nil {
             for (_, _, node) in nodes {
                 for instance in node.instances {
+                    // The agents would refuse it too, but only after everything else started.
+                    if case .package(let package) = instance.source,
+                        !FileManager.default.isExecutableFile(atPath: instance.executable)
+                    {
+                        throw CLIError(
+                            "\(instance.service) on \(node.name) needs the Debian package \(package) (\(instance.executable) is missing); install it: sudo apt-get install \(package)"
+                        )
+                    }
                     for port in instance.ports.values where LocalProcesses.isTaken(host: node.address, port: port) {
                         throw CLIError(
                             "\(node.address):\(port) (\(instance.service) on \(node.name)) is taken by another program; stop it, or `stellwerk down` a platform started elsewhere"
@@ -361,6 +369,10 @@ struct UpCommand: AsyncParsableCommand {
             for site in environment.sites {
                 for node in site.nodes {
                     for instance in node.instances {
+                        if let port = instance.ports["mqtt"] {
+                            rows.append([environment.name, site.name, "MQTT broker", "mqtt://\(node.address):\(port)"])
+                            continue
+                        }
                         guard let port = instance.ports["http"] else { continue }
                         let base = "http://\(node.address):\(port)"
                         switch instance.service {

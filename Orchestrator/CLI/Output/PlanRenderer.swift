@@ -24,7 +24,14 @@ struct PlanRenderer {
                     let details = change.details.map(describe).joined(separator: "; ")
                     let head =
                         "\(symbol(change.action)) \(name)  " + (details.isEmpty ? change.action.rawValue : action)
-                    terminal.line("    " + color(change.action, head) + (details.isEmpty ? "" : " " + details))
+                    // What the node must bring itself: a Debian package is installed by its admin, not by
+                    // the rollout.
+                    let package = node.desired.instances.first { $0.service == change.service }?.artifact.package
+                    let requirement =
+                        change.action == .remove || package == nil
+                        ? "" : terminal.dim(" · needs Debian package \(package!)")
+                    terminal.line(
+                        "    " + color(change.action, head) + (details.isEmpty ? "" : " " + details) + requirement)
                 }
             }
         }
@@ -74,8 +81,8 @@ struct PlanRenderer {
         switch detail.kind {
         case .release: return "release \(detail.from ?? "none") → \(detail.to ?? "none")"
         case .artifact:
-            return
-                "\(name == "blueprint" ? "blueprint" : "artifact \(name)") \(detail.from ?? "none") → \(detail.to ?? "none")"
+            let what = name == "blueprint" || name == "package" ? name : "artifact \(name)"
+            return "\(what) \(detail.from ?? "none") → \(detail.to ?? "none")"
         case .config: return "config \(name) \(detail.to ?? "changed")"
         case .parameter:
             switch (detail.from, detail.to) {

@@ -40,10 +40,13 @@ package struct Component: Sendable {
         case product(String)
         /// An artifact from elsewhere, pinned by its SHA-256.
         case external(url: String, sha256: String)
+        /// A program the node's Debian package of this name provides (Mosquitto, say): nothing to
+        /// download, the agent checks that the package is installed.
+        case package(String)
     }
 
     package var source: Source
-    /// The executable inside the artifact, relative to its root.
+    /// The executable inside the artifact, relative to its root; for a package, its absolute path.
     package var executable: String
     package var arguments: [Template]
     package var location: SourceLocation
@@ -53,6 +56,7 @@ package struct Component: Sendable {
         switch source {
         case .product(let product): product
         case .external: "external:\(blueprint)"
+        case .package(let name): "package:\(name)"
         }
     }
 }

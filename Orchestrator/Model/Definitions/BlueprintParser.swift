@@ -62,8 +62,8 @@ struct BlueprintParser {
     private func parseComponent(_ node: YAMLNode, context: String) -> Component? {
         guard
             let fields = MappingFields(
-                node, context: "component of \(context)", allowed: ["product", "artifact", "executable", "args"],
-                sink: sink)
+                node, context: "component of \(context)",
+                allowed: ["product", "artifact", "package", "executable", "args"], sink: sink)
         else { return nil }
         let arguments = (fields.list("args") ?? []).compactMap { item -> Template? in
             guard let scalar = MappingFields.scalar(item, what: "an argument in \(context)", sink: sink) else {
@@ -72,6 +72,9 @@ struct BlueprintParser {
             return Template.parse(scalar, sink: sink)
         }
         let executableField = fields.string("executable")
+        if fields.has("package") {
+            return parsePackageComponent(fields, executable: executableField, arguments: arguments, context: context)
+        }
         if let executable = executableField, !Self.isInsideFolder(executable.value) {
             sink.error(
                 "the executable '\(executable.value)' must be a path inside the artifact", at: executable.location,
@@ -121,11 +124,62 @@ struct BlueprintParser {
         case (nil, nil):
             if !fields.has("product") {
                 sink.error(
-                    "component of \(context) needs 'product' (built from this repository) or 'artifact' (url and sha256)",
+                    "component of \(context) needs 'product' (built from this repository), 'artifact' (url and sha256)"
+                        + " or 'package' (a Debian package of the node)",
                     at: fields.location)
             }
             return nil
         }
+    }
+
+    /// `package: mosquitto` with `executable: /usr/sbin/mosquitto`: a program from the node's Debian
+    /// packages.
+    private func parsePackageComponent(
+        _ fields: MappingFields, executable: Located<String>?, arguments: [Template], context: String
+    ) -> Component? {
+        guard let package = fields.string("package") else { return nil }
+        if fields.has("product") || fields.has("artifact") {
+            sink.error(
+                "component of \(context) names a package and also a product or an artifact; give one",
+                at: fields.location)
+            return nil
+        }
+        guard Self.isDebianPackageName(package.value) else {
+            sink.error(
+                "'\(package.value)' is not a Debian package name", at: package.location,
+                hint: "lowercase letters, digits and + - . , at least two characters, such as mosquitto")
+            return nil
+        }
+        guard let executable else {
+            sink.error(
+                "missing key 'executable' in component of \(context): the program the package \(package.value) installs",
+                at: fields.location, hint: "such as executable: /usr/sbin/\(package.value)")
+            return nil
+        }
+        guard executable.value.hasPrefix("/"), Self.isInsideFolder(String(executable.value.dropFirst())) else {
+            sink.error(
+                "the executable '\(executable.value)' of the package \(package.value) must be an absolute path without '..'",
+                at: executable.location, hint: "such as /usr/sbin/\(package.value)")
+            return nil
+        }
+        return Component(
+            source: .package(package.value), executable: executable.value, arguments: arguments,
+            location: fields.location)
+    }
+
+    /// Debian policy 5.6.1: lowercase letters, digits, `+`, `-` and `.`, starting with a letter or
+    /// digit, at least two characters.
+    static func isDebianPackageName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (2...100).contains(bytes.count) else { return false }
+        func alphanumeric(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        return alphanumeric(bytes[0])
+            && bytes.allSatisfy {
+                alphanumeric($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+            }
     }
 
     private static let parameterKeys = [

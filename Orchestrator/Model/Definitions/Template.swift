@@ -13,9 +13,16 @@ package struct Template: Sendable, Hashable {
     package struct Reference: Sendable, Hashable {
         package var path: [String]
         package var location: SourceLocation
+        /// A transformation after the name (`{{ param.password | mosquitto_password }}`): applied by the
+        /// agent, to secrets, when it fills them in.
+        package var filter: String? = nil
 
-        package var text: String { path.joined(separator: ".") }
+        package var text: String { path.joined(separator: ".") + (filter.map { " | \($0)" } ?? "") }
     }
+
+    /// The filters a placeholder may name: `mosquitto_password` writes a secret as Mosquitto's
+    /// password files want it (PBKDF2-SHA512, `$7$…`).
+    package static let filters = ["mosquitto_password"]
 
     package var segments: [Segment]
 
@@ -61,17 +68,26 @@ package struct Template: Sendable, Hashable {
             }
             let inner = String(String.UnicodeScalarView(characters[(start + 2)..<end]))
                 .trimmingCharacters(in: " ")
-            let path = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard !inner.isEmpty, path.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
+            let parts = inner.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0]).trimmingCharacters(in: " ")
+            let filter = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: " ") : nil
+            let path = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !name.isEmpty, path.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
                 sink.error(
                     "placeholder '{{\(inner)}}' is not a name like param.port", at: location)
+                return nil
+            }
+            if let filter, !Template.filters.contains(filter) {
+                sink.error(
+                    "placeholder '{{\(inner)}}' names an unknown filter '\(filter)'", at: location,
+                    hint: "the filters are: \(Template.filters.joined(separator: ", "))")
                 return nil
             }
             if !literal.isEmpty {
                 segments.append(.literal(String(literal)))
                 literal = String.UnicodeScalarView()
             }
-            segments.append(.reference(Reference(path: path, location: location)))
+            segments.append(.reference(Reference(path: path, location: location, filter: filter)))
             index = end + 2
         }
         if !literal.isEmpty { segments.append(.literal(String(literal))) }

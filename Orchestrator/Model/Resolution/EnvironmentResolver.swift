@@ -375,7 +375,7 @@ package struct EnvironmentResolver: Sendable {
             case ("param", let name):
                 switch placement.parameters[name] {
                 case .value(let value)?: return value
-                case .secret(let secret)?: return "{{secret:\(secret)}}"
+                case .secret(let secret)?: return "{{secret:\(secret)\(reference.filter.map { "|" + $0 } ?? "")}}"
                 case .unset?, nil: return ""
                 }
             case ("dep", _): return dependency(reference)

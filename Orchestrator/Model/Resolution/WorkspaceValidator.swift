@@ -141,6 +141,12 @@ struct WorkspaceValidator {
                     Suggestion.hint(for: path[1], in: blueprint.parameters.map(\.name.value))
                 )
             }
+            if let filter = reference.filter, parameter.type.name != "secret" {
+                return (
+                    "applies '\(filter)' to a parameter of type \(parameter.type.name)",
+                    "filters apply to secret parameters, which the agent fills in"
+                )
+            }
             if let export, parameter.type.name == "secret" {
                 return (
                     "puts a secret into the export '\(export)', which is sent to the nodes of every service that "
@@ -148,6 +154,8 @@ struct WorkspaceValidator {
                 )
             }
             return nil
+        case _ where reference.filter != nil:
+            return ("applies '\(reference.filter!)' to something other than a secret parameter", nil)
         case "dep":
             guard export == nil else {
                 return ("cannot be used in an export: exports may not depend on other services", nil)

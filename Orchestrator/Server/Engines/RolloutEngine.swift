@@ -230,6 +230,10 @@ package actor RolloutEngine {
                 break
             case .crashLooping:
                 return .failed("\(spec.service) is crash-looping: \(instance.lastError ?? "it keeps exiting")")
+            case .stopped where instance.lastError != nil:
+                // Not started at all (a missing package, say): the agent's reason is what the operator
+                // needs to read, not only at the deadline.
+                return .pending("\(spec.service) is stopped: \(instance.lastError!)")
             case .starting, .unhealthy, .stopped:
                 return .pending("\(spec.service) is \(instance.state.rawValue)")
             }

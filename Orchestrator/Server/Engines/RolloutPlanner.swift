@@ -41,7 +41,7 @@ struct RolloutPlanner {
                 var target = node.desired
                 target.releases = []
                 for instance in target.instances {
-                    guard instance.artifact.sha256 != nil else {
+                    guard instance.artifact.isRunnable else {
                         throw APIError.conflict(
                             "\(instance.service) on \(node.node) has no built artifact (release \(instance.release)); create a release and plan with it"
                         )

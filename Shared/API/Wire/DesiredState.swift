@@ -102,20 +102,34 @@ public struct InstanceSpec: Codable, Sendable, Hashable {
 
 /// Where an instance's executable comes from.
 public struct ArtifactReference: Codable, Sendable, Hashable {
-    /// The component name: a product of this repository (`datenplattform`) or `external:<blueprint>`.
+    /// The component name: a product of this repository (`datenplattform`), `external:<blueprint>`, or
+    /// `package:<name>`.
     public var component: String
-    /// The artifact's SHA-256, lowercase hex; `nil` while the component is not built into a release.
+    /// The artifact's SHA-256, lowercase hex; `nil` while the component is not built into a release,
+    /// and for a package.
     public var sha256: String?
     /// Where to download the artifact from, for external artifacts.
     public var url: String?
-    /// The executable inside the unpacked artifact.
+    /// The executable inside the unpacked artifact; for a package, its absolute path on the node.
     public var executable: String
+    /// The Debian package that provides the executable on the node, for a component that is not an
+    /// artifact (Mosquitto): the agent checks that it is installed instead of downloading anything.
+    public var package: String?
 
-    public init(component: String, sha256: String?, url: String?, executable: String) {
+    public init(component: String, sha256: String?, url: String?, executable: String, package: String? = nil) {
         self.component = component
         self.sha256 = sha256
         self.url = url
         self.executable = executable
+        self.package = package
+    }
+
+    /// Whether there is something to run: a built artifact, or a package of the node.
+    public var isRunnable: Bool { sha256 != nil || package != nil }
+
+    /// The executable's path for an instance whose release was unpacked into `folder`.
+    public func executablePath(in folder: String) -> String {
+        package != nil ? executable : folder + "/" + executable
     }
 }
 
