@@ -13,6 +13,9 @@ struct EntityWriter: Sendable {
     let now: @Sendable () -> Int64
     /// Where new and changed entities are announced, when a broker is configured.
     var mqtt: MQTTClient? = nil
+    /// Called after a request that changed anything but observations is stored (the ingest
+    /// mappings live in Datastreams).
+    var changed: (@Sendable () -> Void)? = nil
 
     /// How a PATCH body is to be read.
     enum Change: Sendable {
@@ -66,6 +69,7 @@ struct EntityWriter: Sendable {
         }
         // Announced only once stored: a subscriber never hears of an entity that is not there.
         mqtt?.publish(messages)
+        if created.type != EntityModel.observation { changed?() }
         return created
     }
 
@@ -369,6 +373,7 @@ struct EntityWriter: Sendable {
             }
         }
         if let message { mqtt?.publish([message]) }
+        if path.last.type != EntityModel.observation { changed?() }
     }
 
     /// A navigation in a PATCH body: a to-one one points elsewhere; a many-to-many one is replaced.
@@ -425,5 +430,6 @@ struct EntityWriter: Sendable {
                 try connection.run("DELETE FROM \(path.last.type.table) WHERE id = $1", .integer(id))
             }
         }
+        if path.last.type != EntityModel.observation { changed?() }
     }
 }

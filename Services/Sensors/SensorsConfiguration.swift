@@ -24,6 +24,11 @@ package struct SensorsConfiguration: Sendable {
     package var personalFields: Set<String>
     /// The MQTT broker new entities are published to, when one is configured.
     package var mqtt: MQTTBroker?
+    /// The token LoRaWAN network servers send with webhooks (`POST /ingest/ttn`, `/ingest/chirpstack`);
+    /// empty: webhooks are refused.
+    package var ingestToken: String
+    /// Whether uplinks are taken from the broker too (The Things Stack and ChirpStack topics).
+    package var ingestOverMQTT: Bool
     /// Whether the Pegelonline-style read view is asked for (not built yet).
     package var pegelonlineView: Bool
     package var logLevel: String
@@ -32,8 +37,10 @@ package struct SensorsConfiguration: Sendable {
         host: String, port: Int, publicURL: String, database: String, adminToken: String = "",
         defaultPageSize: Int = 100, maximumPageSize: Int = 1000, retentionSeconds: Int64 = 730 * 86_400,
         personalFields: Set<String> = [], mqtt: MQTTBroker? = nil, pegelonlineView: Bool = false,
-        logLevel: String = "info"
+        logLevel: String = "info", ingestToken: String = "", ingestOverMQTT: Bool = true
     ) {
+        self.ingestToken = ingestToken
+        self.ingestOverMQTT = ingestOverMQTT
         self.host = host
         self.port = port
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -60,9 +67,10 @@ package struct SensorsConfiguration: Sendable {
             var clientId: String?
             var outboxLimit: Int?
             var publicUrl: String?
+            var ingest: Bool?
 
             enum CodingKeys: String, CodingKey {
-                case broker, user, password
+                case broker, user, password, ingest
                 case publicUrl = "public_url"
                 case clientId = "client_id"
                 case outboxLimit = "outbox_limit"
@@ -79,6 +87,7 @@ package struct SensorsConfiguration: Sendable {
         var mqtt: MQTT?
         var pegelonlineView: Bool?
         var logLevel: String?
+        var ingestToken: String?
 
         enum CodingKeys: String, CodingKey {
             case listen, database, retention, mqtt
@@ -89,6 +98,7 @@ package struct SensorsConfiguration: Sendable {
             case personalFields = "personal_fields"
             case pegelonlineView = "pegelonline_view"
             case logLevel = "log_level"
+            case ingestToken = "ingest_token"
         }
     }
 
@@ -129,7 +139,8 @@ package struct SensorsConfiguration: Sendable {
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
             adminToken: file.adminToken ?? "", defaultPageSize: pageSize, maximumPageSize: maximum,
             retentionSeconds: retention, personalFields: personal, mqtt: broker,
-            pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info")
+            pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info",
+            ingestToken: file.ingestToken ?? "", ingestOverMQTT: file.mqtt?.ingest ?? true)
     }
 
     /// A duration as blueprints render it (`730d`, `48h`, `1m30s`) in seconds; nil for anything else

@@ -18,6 +18,10 @@ package struct SensorsServer: Sendable {
     let now: @Sendable () -> Int64
     /// Where new and changed entities are announced; nil without a configured broker.
     package let mqtt: MQTTClient?
+    /// Uplinks from LoRaWAN network servers become observations here.
+    let ingestor: Ingestor
+    /// Uplinks that arrived over MQTT, taken one after another by the ingest service.
+    private let uplinks: AsyncStream<MQTTClient.Message>
     /// Requests by method and status, for `/metrics`.
     private let requests = Counters(labels: ["method", "status"])
 
@@ -32,15 +36,23 @@ package struct SensorsServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        // Bounded: a flood of uplinks while the store is slow is dropped (and counted by the broker's
+        // queue for the persistent session), not held in memory without end.
+        let (uplinks, arrived) = AsyncStream.makeStream(
+            of: MQTTClient.Message.self, bufferingPolicy: .bufferingOldest(10_000))
+        self.uplinks = uplinks
         if let broker = configuration.mqtt {
             var settings = MQTTClient.Settings(
                 host: broker.host, port: broker.port, clientID: broker.clientID, username: broker.user,
                 password: broker.password)
             settings.outboxLimit = broker.outboxLimit
-            mqtt = try MQTTClient(settings, logger: logger)
+            if configuration.ingestOverMQTT { settings.subscriptions = Uplink.Format.allCases.map(\.topicFilter) }
+            mqtt = try MQTTClient(settings, logger: logger) { message in arrived.yield(message) }
         } else {
             mqtt = nil
+            arrived.finish()
         }
+        ingestor = Ingestor(store: store, configuration: configuration, logger: logger, now: now, mqtt: mqtt)
     }
 
     /// The conformance classes `GET /v1.1` announces: only what is built.
@@ -74,6 +86,10 @@ package struct SensorsServer: Sendable {
                 page.counter(
                     "sensors_requests_total", help: "SensorThings API requests, by method and status.",
                     samples: requests.samples())
+                page.counter(
+                    "sensors_ingest_readings_total",
+                    help: "Readings from LoRaWAN network servers, by source, format and outcome.",
+                    samples: ingestor.outcomes.samples())
                 if let statistics = mqtt?.statistics {
                     page.gauge(
                         "sensors_mqtt_connected", help: "Whether the broker accepted the service's connection.",
@@ -91,16 +107,21 @@ package struct SensorsServer: Sendable {
                 }
             })
         router.get("/v1.1") { _, _ in self.json(self.serviceDocument(), status: 200) }
+        router.post("/ingest/:format") { request, context in
+            await self.webhook(request, format: context.parameters.get("format") ?? "")
+        }
         for method in [HTTPRequest.Method.get, .post, .patch, .put, .delete] {
             router.on("/v1.1/**", method: method) { request, _ in await self.handle(request) }
         }
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "sensors", logger: logger,
             // Stopped in reverse order: HTTP first, so nothing new is queued while the outbox drains.
-            services: (mqtt.map { [MQTTService(client: $0)] as [any Service] } ?? []) + [
-                RetentionService(
-                    store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now)
-            ],
+            services: (mqtt.map { [MQTTService(client: $0)] as [any Service] } ?? [])
+                + (mqtt != nil && configuration.ingestOverMQTT
+                    ? [UplinkService(uplinks: uplinks, ingestor: ingestor, logger: logger)] : []) + [
+                    RetentionService(
+                        store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now)
+                ],
             onRunning: onRunning)
     }
 
@@ -158,7 +179,8 @@ package struct SensorsServer: Sendable {
                 throw SensorsError(.methodNotAllowed, "CreateObservations takes POST only")
             }
             try authorize(request)
-            let writer = EntityWriter(store: store, configuration: configuration, now: now, mqtt: mqtt)
+            let writer = EntityWriter(
+                store: store, configuration: configuration, now: now, mqtt: mqtt, changed: ingestor.invalidate)
             let links = try await writer.createObservations(try await body(of: request))
             return json(JSONValue.array(links.map(JSONValue.string)).text, status: 201)
         }
@@ -169,7 +191,8 @@ package struct SensorsServer: Sendable {
             throw SensorsError(.notFound, "\(request.uri.path): \(error.description)")
         }
         let reader = EntityReader(store: store, configuration: configuration, now: now)
-        let writer = EntityWriter(store: store, configuration: configuration, now: now, mqtt: mqtt)
+        let writer = EntityWriter(
+            store: store, configuration: configuration, now: now, mqtt: mqtt, changed: ingestor.invalidate)
         switch request.method {
         case .get:
             let query = Self.queryParameters(request.uri.query ?? "")
@@ -261,6 +284,71 @@ package struct SensorsServer: Sendable {
         Response(
             status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+extension SensorsServer {
+    /// `POST /ingest/ttn` or `/ingest/chirpstack`: one uplink as the network server's webhook sends it,
+    /// with the ingest token. Answers what became of each reading; an uplink that cannot be used is
+    /// answered 200 too (with its outcome), since sending it again would not help.
+    func webhook(_ request: Request, format name: String) async -> Response {
+        guard let format = Uplink.Format(rawValue: name) else {
+            return json(
+                SensorsError(
+                    .notFound,
+                    "no webhook /ingest/\(name); there are "
+                        + Uplink.Format.allCases.map { "/ingest/\($0.rawValue)" }.joined(separator: ", ")
+                ).body, status: 404)
+        }
+        let header = request.headers[.authorization] ?? ""
+        let given = header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)) : ""
+        guard AccessToken.matches(given, configuration.ingestToken) else {
+            let message =
+                configuration.ingestToken.isEmpty
+                ? "this service takes no webhooks (it has no ingest_token)" : "a webhook needs the ingest token"
+            return json(SensorsError(.unauthorized, message).body, status: 401)
+        }
+        var request = request
+        do {
+            let body = try await request.collectBody(upTo: 1 << 20)
+            let outcomes = try await ingestor.ingest(Array(buffer: body), format: format, source: "webhook")
+            let answer = JSONValue.object([
+                (
+                    "readings",
+                    .array(
+                        outcomes.map { outcome in
+                            .object(
+                                [("outcome", .string(outcome.outcome))]
+                                    + (outcome.datastream.map { [("Datastream", .integer($0))] } ?? [])
+                                    + (outcome.message.map { [("message", .string($0))] } ?? []))
+                        })
+                )
+            ])
+            return json(answer.text, status: 200)
+        } catch {
+            logger.error("ingest: a webhook uplink could not be stored: \(error)")
+            return json(SensorsError(.internalError, "the uplink could not be stored; send it again").body, status: 503)
+        }
+    }
+}
+
+/// Takes the uplinks that arrive over MQTT one after another.
+struct UplinkService: Service {
+    let uplinks: AsyncStream<MQTTClient.Message>
+    let ingestor: Ingestor
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await message in uplinks {
+                guard let format = Uplink.Format(topic: message.topic) else { continue }
+                do {
+                    _ = try await ingestor.ingest(message.payload, format: format, source: "mqtt")
+                } catch {
+                    logger.error("ingest: an uplink from MQTT could not be stored: \(error)")
+                }
+            }
+        }
     }
 }
 
