@@ -273,7 +273,8 @@ let package = Package(
         .target(
             name: "Sensors",
             dependencies: [
-                "SensorThings", "ServiceSupport", "MQTT", "Database", "Telemetry",
+                "SensorThings", "ServiceSupport", "MQTT", "HTTPTransport",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), "Database", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

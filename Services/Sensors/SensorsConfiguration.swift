@@ -29,7 +29,12 @@ package struct SensorsConfiguration: Sendable {
     package var ingestToken: String
     /// Whether uplinks are taken from the broker too (The Things Stack and ChirpStack topics).
     package var ingestOverMQTT: Bool
-    /// Whether the Pegelonline-style read view is asked for (not built yet).
+    /// URL prefixes Datastreams may pull Pegelonline readings from (`properties.pull.source`); empty:
+    /// no pulling.
+    package var pullSources: [String]
+    /// Seconds between two pulls of one Datastream (15 minutes by default).
+    package var pullIntervalSeconds: Int
+    /// Whether the Pegelonline-shaped read view is served.
     package var pegelonlineView: Bool
     package var logLevel: String
 
@@ -37,8 +42,11 @@ package struct SensorsConfiguration: Sendable {
         host: String, port: Int, publicURL: String, database: String, adminToken: String = "",
         defaultPageSize: Int = 100, maximumPageSize: Int = 1000, retentionSeconds: Int64 = 730 * 86_400,
         personalFields: Set<String> = [], mqtt: MQTTBroker? = nil, pegelonlineView: Bool = false,
-        logLevel: String = "info", ingestToken: String = "", ingestOverMQTT: Bool = true
+        logLevel: String = "info", ingestToken: String = "", ingestOverMQTT: Bool = true, pullSources: [String] = [],
+        pullIntervalSeconds: Int = 900
     ) {
+        self.pullSources = pullSources
+        self.pullIntervalSeconds = pullIntervalSeconds
         self.ingestToken = ingestToken
         self.ingestOverMQTT = ingestOverMQTT
         self.host = host
@@ -86,11 +94,16 @@ package struct SensorsConfiguration: Sendable {
         var personalFields: String?
         var mqtt: MQTT?
         var pegelonlineView: Bool?
+        struct Pull: Decodable {
+            var sources: String?
+            var interval: String?
+        }
         var logLevel: String?
         var ingestToken: String?
+        var pull: Pull?
 
         enum CodingKeys: String, CodingKey {
-            case listen, database, retention, mqtt
+            case listen, database, retention, mqtt, pull
             case publicUrl = "public_url"
             case adminToken = "admin_token"
             case pageSize = "page_size"
@@ -128,6 +141,19 @@ package struct SensorsConfiguration: Sendable {
             (file.personalFields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
             })
+        let sources = (file.pull?.sources ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        for source in sources where !(source.hasPrefix("https://") || source.hasPrefix("http://")) {
+            throw ServiceStartError("\(path): pull.sources: '\(source)' is not an http(s) URL")
+        }
+        var pullInterval: Int64 = 900
+        if let text = file.pull?.interval, !text.isEmpty {
+            guard let seconds = Self.seconds(text), (1...86_400).contains(seconds) else {
+                throw ServiceStartError("\(path): pull.interval '\(text)' is not a duration from 1s to 1d (as 15m)")
+            }
+            pullInterval = seconds
+        }
         var broker: MQTTBroker?
         if let mqtt = file.mqtt, let url = mqtt.broker, !url.isEmpty {
             broker = try MQTTBroker(
@@ -140,7 +166,8 @@ package struct SensorsConfiguration: Sendable {
             adminToken: file.adminToken ?? "", defaultPageSize: pageSize, maximumPageSize: maximum,
             retentionSeconds: retention, personalFields: personal, mqtt: broker,
             pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info",
-            ingestToken: file.ingestToken ?? "", ingestOverMQTT: file.mqtt?.ingest ?? true)
+            ingestToken: file.ingestToken ?? "", ingestOverMQTT: file.mqtt?.ingest ?? true, pullSources: sources,
+            pullIntervalSeconds: Int(pullInterval))
     }
 
     /// A duration as blueprints render it (`730d`, `48h`, `1m30s`) in seconds; nil for anything else

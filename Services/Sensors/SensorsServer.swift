@@ -20,10 +20,12 @@ package struct SensorsServer: Sendable {
     package let mqtt: MQTTClient?
     /// Uplinks from LoRaWAN network servers become observations here.
     let ingestor: Ingestor
+    /// Pulls from Pegelonline sources, by outcome.
+    let pulls = Counters(labels: ["what", "outcome"])
     /// Uplinks that arrived over MQTT, taken one after another by the ingest service.
     private let uplinks: AsyncStream<MQTTClient.Message>
     /// Requests by method and status, for `/metrics`.
-    private let requests = Counters(labels: ["method", "status"])
+    let requests = Counters(labels: ["method", "status"])
 
     /// The largest request body taken (a bulk upload of observations included).
     static let maximumBodyBytes = 16 << 20
@@ -87,6 +89,10 @@ package struct SensorsServer: Sendable {
                     "sensors_requests_total", help: "SensorThings API requests, by method and status.",
                     samples: requests.samples())
                 page.counter(
+                    "sensors_pull_total",
+                    help: "Pulls from Pegelonline sources: requests and readings, by outcome.",
+                    samples: pulls.samples())
+                page.counter(
                     "sensors_ingest_readings_total",
                     help: "Readings from LoRaWAN network servers, by source, format and outcome.",
                     samples: ingestor.outcomes.samples())
@@ -107,6 +113,7 @@ package struct SensorsServer: Sendable {
                 }
             })
         router.get("/v1.1") { _, _ in self.json(self.serviceDocument(), status: 200) }
+        router.get("/pegelonline/v2/**") { request, _ in await self.pegelonline(request) }
         router.post("/ingest/:format") { request, context in
             await self.webhook(request, format: context.parameters.get("format") ?? "")
         }
@@ -118,7 +125,14 @@ package struct SensorsServer: Sendable {
             // Stopped in reverse order: HTTP first, so nothing new is queued while the outbox drains.
             services: (mqtt.map { [MQTTService(client: $0)] as [any Service] } ?? [])
                 + (mqtt != nil && configuration.ingestOverMQTT
-                    ? [UplinkService(uplinks: uplinks, ingestor: ingestor, logger: logger)] : []) + [
+                    ? [UplinkService(uplinks: uplinks, ingestor: ingestor, logger: logger)] : [])
+                + (configuration.pullSources.isEmpty
+                    ? []
+                    : [
+                        PegelonlinePull(
+                            store: store, configuration: configuration, logger: logger, now: now, ingestor: ingestor,
+                            counts: pulls)
+                    ]) + [
                     RetentionService(
                         store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now)
                 ],
@@ -329,6 +343,28 @@ extension SensorsServer {
             logger.error("ingest: a webhook uplink could not be stored: \(error)")
             return json(SensorsError(.internalError, "the uplink could not be stored; send it again").body, status: 503)
         }
+    }
+}
+
+extension SensorsServer {
+    /// `GET /pegelonline/v2/…`: the Pegelonline-shaped read view, when `pegelonline_view` is on.
+    func pegelonline(_ request: Request) async -> Response {
+        let view = PegelonlineView(store: store, now: now)
+        let path = String(request.uri.path.dropFirst("/pegelonline/v2/".count))
+        let (status, body): (Int, String)
+        do {
+            guard configuration.pegelonlineView else {
+                throw PegelonlineView.Failure(status: 404, message: "the Pegelonline view is off (pegelonline_view)")
+            }
+            (status, body) = (200, try await view.answer(path, query: Self.queryParameters(request.uri.query ?? "")))
+        } catch let failure as PegelonlineView.Failure {
+            (status, body) = (failure.status, failure.body)
+        } catch {
+            logger.error("pegelonline: \(request.uri.path) failed: \(error)")
+            (status, body) = (500, PegelonlineView.Failure(status: 500, message: "internal error").body)
+        }
+        requests.add(["GET", String(status)])
+        return json(body, status: status)
     }
 }
 

@@ -40,6 +40,18 @@ struct SensorsConfigurationTests {
         ),
         ("public_url: http://x/", "public_url: http://x/\nretention: 99999999999999d", "retention '99999999999999d'"),
         ("public_url: http://x/\n", "", "missing key 'public_url'"),
+        (
+            "public_url: http://x/", "public_url: http://x/\npull:\n  sources: ftp://mirror.example",
+            "pull.sources: 'ftp://mirror.example' is not an http(s) URL"
+        ),
+        (
+            "public_url: http://x/", "public_url: http://x/\npull:\n  interval: 2d",
+            "pull.interval '2d' is not a duration from 1s to 1d"
+        ),
+        (
+            "public_url: http://x/", "public_url: http://x/\nmqtt:\n  broker: mqtt://127.0.0.1\n  outbox_limit: 5",
+            "mqtt.outbox_limit 5 is not between 100 and 10000000"
+        ),
     ])
     func badValue_isOneLineNamingTheFileAndKey(replacing: String, with replacement: String, message: String) throws {
         let text = base.replacingOccurrences(of: replacing, with: replacement)
