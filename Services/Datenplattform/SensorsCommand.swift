@@ -11,11 +11,11 @@ struct SensorsCommand: AsyncParsableCommand {
         abstract: "The sensor service: the OGC SensorThings API 1.1 over SQLite or PostgreSQL.",
         discussion: """
             Built so far: the SensorThings API (entities, query options, deep insert, updates, deletes), \
-            publication of new entities over MQTT, retention and personal fields. Ingest from LoRaWAN \
-            and Pegelonline, the Pegelonline view and alerts are not built yet; the service says so in \
-            its log when its configuration asks for them.
+            publication of new entities over MQTT, LoRaWAN ingest (MQTT and webhooks), the \
+            Pegelonline-shaped read view, pulling from Pegelonline sources, retention and personal \
+            fields. Alerts are not built yet.
             """,
-        subcommands: [Serve.self, Migrate.self], defaultSubcommand: Serve.self)
+        subcommands: [Serve.self, Migrate.self, Seed.self], defaultSubcommand: Serve.self)
 
     struct Options: ParsableArguments {
         @Option(help: ArgumentHelp("The service's configuration (sensors.yaml).", valueName: "FILE"))
@@ -48,9 +48,6 @@ struct SensorsCommand: AsyncParsableCommand {
                     "the sensor database is at schema version \(version), this release needs \(SensorStore.latestSchemaVersion); run `datenplattform sensors migrate --config \(options.config)`"
                 )
             }
-            if configuration.pegelonlineView {
-                logger.warning("pegelonline_view: the Pegelonline-style read view is not built yet")
-            }
             let server: SensorsServer
             do {
                 server = try SensorsServer(store: store, configuration: configuration, logger: logger)
@@ -79,6 +76,42 @@ struct SensorsCommand: AsyncParsableCommand {
                 applied.isEmpty
                     ? "sensor schema is current (version \(SensorStore.latestSchemaVersion))"
                     : "sensor schema migrated: applied \(applied.map(String.init).joined(separator: ", "))")
+        }
+    }
+
+    struct Seed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "seed",
+            abstract: "Load a member's synthetic gauges and readings (Services/Seed/gauges.json) into the store.")
+        @OptionGroup var options: Options
+        @Argument(help: ArgumentHelp("The gauges file.", valueName: "FILE")) var file: String
+        @Option(help: "The member whose gauges to load, as the file names it (kusel, kaiserslautern, …).")
+        var site: String
+        @Option(help: "Days of readings every 15 minutes up to now (0 to 31).") var days = 7
+        @Flag(help: "Leave a store that holds any Thing alone.") var onlyIfEmpty = false
+
+        func run() async throws {
+            let configuration = try options.load()
+            let store = try SensorStore(location: configuration.database, create: false, connections: 1)
+            defer { store.close() }
+            let version = try await store.schemaVersion()
+            guard version == SensorStore.latestSchemaVersion else {
+                throw ServiceStartError(
+                    "the sensor database is at schema version \(version); run `datenplattform sensors migrate --config \(options.config)` first"
+                )
+            }
+            let summary: SensorSeed.Summary
+            do {
+                summary = try await SensorSeed.load(
+                    file: file, site: site, days: days, onlyIfEmpty: onlyIfEmpty, store: store,
+                    configuration: configuration, now: Int64(Date().timeIntervalSince1970 * 1000))
+            } catch {
+                throw ServiceStartError(error.description)
+            }
+            print(
+                summary.skipped
+                    ? "the store already holds Things; nothing loaded"
+                    : "loaded \(summary.gauges) synthetic gauge(s) with \(summary.observations) readings")
         }
     }
 }

@@ -54,6 +54,15 @@ import Testing
             }
             if url.hasSuffix(":8104/v1.1") {
                 #expect(String(decoding: reply.body, as: UTF8.self).contains("\"name\":\"Things\""), "\(url)")
+                // The site's synthetic gauges were loaded, with readings up to now.
+                let stations = try await http.exchange(
+                    .get,
+                    url.replacingOccurrences(of: "/v1.1", with: "/pegelonline/v2/stations.json")
+                        + "?includeCurrentMeasurement=true")
+                let text = String(decoding: stations.body, as: UTF8.self)
+                #expect(text.contains("\"currentMeasurement\""), "\(url): \(text)")
+                #expect(
+                    text.contains(url.contains(".2:") ? "\"LAUTERECKEN\"" : "\"KAISERSLAUTERN\""), "\(url): \(text)")
             }
             if url.hasSuffix(":8102/") {
                 let portal = try await http.exchange(.get, url + "dataset")

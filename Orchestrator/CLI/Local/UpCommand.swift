@@ -303,12 +303,14 @@ struct UpCommand: AsyncParsableCommand {
         }
     }
 
-    /// Loads the sample catalog into the environment's catalog once, with the catalog's own
+    /// Loads each site's synthetic gauges, and the sample catalog into the environment's catalog, once,
+    /// with the services' own import commands. The catalog's is
     /// `datenplattform catalog import` run in the instance's folder with the configuration its agent
     /// rendered: the same checks as the API, and the running catalog sees the new datasets at once.
     private func seed(
         _ environment: ResolvedEnvironment, platform: LocalPlatform, binaries: Binaries, root: URL, terminal: Terminal
     ) throws {
+        try seedGauges(environment, platform: platform, binaries: binaries, root: root, terminal: terminal)
         guard
             let node = environment.sites.flatMap(\.nodes).first(where: { node in
                 node.instances.contains { $0.service == "catalog" }
@@ -325,6 +327,31 @@ struct UpCommand: AsyncParsableCommand {
         }
         let line = output.text.split(separator: "\n").last.map(String.init) ?? ""
         terminal.line("Sample catalog for \(environment.name): \(line)")
+    }
+
+    /// Loads each site's synthetic gauges into its sensor service once, the same way.
+    private func seedGauges(
+        _ environment: ResolvedEnvironment, platform: LocalPlatform, binaries: Binaries, root: URL, terminal: Terminal
+    ) throws {
+        let gauges = root.appendingPathComponent("Services/Seed/gauges.json")
+        for site in environment.sites {
+            for node in site.nodes where node.instances.contains(where: { $0.service == "sensors" }) {
+                let folder = platform.nodeData(node.name).appendingPathComponent("instances/sensors/current")
+                let log = platform.logs.appendingPathComponent("seed-\(environment.name)-\(site.name)-sensors.log")
+                let output = try LocalProcesses.run(
+                    binaries.datenplattform.path,
+                    [
+                        "sensors", "seed", gauges.path, "--site", site.name, "--config", "sensors.yaml",
+                        "--only-if-empty",
+                    ], in: folder, log: log)
+                guard output.status == 0 else {
+                    throw CLIError(
+                        "loading the synthetic gauges into \(site.name) (\(environment.name)) failed; see \(log.path)")
+                }
+                let line = output.text.split(separator: "\n").last.map(String.init) ?? ""
+                terminal.line("Synthetic gauges for \(site.name) (\(environment.name)): \(line)")
+            }
+        }
     }
 
     /// Waits until every instance of `environments` runs its desired release healthy (after a resume,
