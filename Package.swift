@@ -274,7 +274,8 @@ let package = Package(
             name: "Sensors",
             dependencies: [
                 "SensorThings", "ServiceSupport", "MQTT", "HTTPTransport",
-                .product(name: "NIOSSL", package: "swift-nio-ssl"), "Database", "Telemetry",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"), "Database", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -96,7 +96,27 @@ package final class SensorStore: Sendable {
                 // Retention deletes by time across all datastreams.
                 "CREATE INDEX observations_by_time ON observations (phenomenon_time_start)",
             ]
-        )
+        ),
+        ServiceDatabase.Migration(
+            2, "alerts raised by the Datastreams' rules, and their deliveries",
+            [
+                """
+                CREATE TABLE alerts (
+                    id {id}, datastream_id {bigint} NOT NULL REFERENCES datastreams (id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL, level INTEGER NOT NULL, name TEXT NOT NULL, value {real},
+                    observed_at {bigint} NOT NULL, raised_at {bigint} NOT NULL, ended_at {bigint},
+                    acknowledged_at {bigint}, acknowledged_by TEXT, message TEXT NOT NULL)
+                """,
+                "CREATE INDEX alerts_by_datastream ON alerts (datastream_id, kind, ended_at)",
+                """
+                CREATE TABLE alert_deliveries (
+                    id {id}, alert_id {bigint} NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+                    channel TEXT NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL,
+                    next_attempt {bigint} NOT NULL, delivered_at {bigint}, last_error TEXT)
+                """,
+                "CREATE INDEX alert_deliveries_due ON alert_deliveries (delivered_at, next_attempt)",
+            ]
+        ),
     ]
 
     package static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }

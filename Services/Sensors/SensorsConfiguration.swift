@@ -34,6 +34,8 @@ package struct SensorsConfiguration: Sendable {
     package var pullSources: [String]
     /// Seconds between two pulls of one Datastream (15 minutes by default).
     package var pullIntervalSeconds: Int
+    /// Where alerts are delivered, signed with the secret; nil: alerts are only stored and served.
+    package var alertWebhook: (url: String, secret: String)?
     /// Whether the Pegelonline-shaped read view is served.
     package var pegelonlineView: Bool
     package var logLevel: String
@@ -43,8 +45,9 @@ package struct SensorsConfiguration: Sendable {
         defaultPageSize: Int = 100, maximumPageSize: Int = 1000, retentionSeconds: Int64 = 730 * 86_400,
         personalFields: Set<String> = [], mqtt: MQTTBroker? = nil, pegelonlineView: Bool = false,
         logLevel: String = "info", ingestToken: String = "", ingestOverMQTT: Bool = true, pullSources: [String] = [],
-        pullIntervalSeconds: Int = 900
+        pullIntervalSeconds: Int = 900, alertWebhook: (url: String, secret: String)? = nil
     ) {
+        self.alertWebhook = alertWebhook
         self.pullSources = pullSources
         self.pullIntervalSeconds = pullIntervalSeconds
         self.ingestToken = ingestToken
@@ -101,9 +104,19 @@ package struct SensorsConfiguration: Sendable {
         var logLevel: String?
         var ingestToken: String?
         var pull: Pull?
+        struct Alerts: Decodable {
+            var webhookUrl: String?
+            var webhookSecret: String?
+
+            enum CodingKeys: String, CodingKey {
+                case webhookUrl = "webhook_url"
+                case webhookSecret = "webhook_secret"
+            }
+        }
+        var alerts: Alerts?
 
         enum CodingKeys: String, CodingKey {
-            case listen, database, retention, mqtt, pull
+            case listen, database, retention, mqtt, pull, alerts
             case publicUrl = "public_url"
             case adminToken = "admin_token"
             case pageSize = "page_size"
@@ -154,6 +167,18 @@ package struct SensorsConfiguration: Sendable {
             }
             pullInterval = seconds
         }
+        var webhook: (url: String, secret: String)?
+        if let url = file.alerts?.webhookUrl, !url.isEmpty {
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                throw ServiceStartError("\(path): alerts.webhook_url '\(url)' is not an http(s) URL")
+            }
+            guard let secret = file.alerts?.webhookSecret, secret.utf8.count >= 16 else {
+                throw ServiceStartError(
+                    "\(path): alerts.webhook_secret must have at least 16 characters: receivers check the signature with it"
+                )
+            }
+            webhook = (url, secret)
+        }
         var broker: MQTTBroker?
         if let mqtt = file.mqtt, let url = mqtt.broker, !url.isEmpty {
             broker = try MQTTBroker(
@@ -167,7 +192,7 @@ package struct SensorsConfiguration: Sendable {
             retentionSeconds: retention, personalFields: personal, mqtt: broker,
             pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info",
             ingestToken: file.ingestToken ?? "", ingestOverMQTT: file.mqtt?.ingest ?? true, pullSources: sources,
-            pullIntervalSeconds: Int(pullInterval))
+            pullIntervalSeconds: Int(pullInterval), alertWebhook: webhook)
     }
 
     /// A duration as blueprints render it (`730d`, `48h`, `1m30s`) in seconds; nil for anything else

@@ -22,6 +22,8 @@ package struct SensorsServer: Sendable {
     let ingestor: Ingestor
     /// Pulls from Pegelonline sources, by outcome.
     let pulls = Counters(labels: ["what", "outcome"])
+    /// Alerts raised and ended, and deliveries, by kind and outcome.
+    let alerts = Counters(labels: ["kind", "outcome"])
     /// Uplinks that arrived over MQTT, taken one after another by the ingest service.
     private let uplinks: AsyncStream<MQTTClient.Message>
     /// Requests by method and status, for `/metrics`.
@@ -89,6 +91,9 @@ package struct SensorsServer: Sendable {
                     "sensors_requests_total", help: "SensorThings API requests, by method and status.",
                     samples: requests.samples())
                 page.counter(
+                    "sensors_alerts_total", help: "Alerts raised and ended, and webhook deliveries, by outcome.",
+                    samples: alerts.samples())
+                page.counter(
                     "sensors_pull_total",
                     help: "Pulls from Pegelonline sources: requests and readings, by outcome.",
                     samples: pulls.samples())
@@ -114,29 +119,36 @@ package struct SensorsServer: Sendable {
             })
         router.get("/v1.1") { _, _ in self.json(self.serviceDocument(), status: 200) }
         router.get("/pegelonline/v2/**") { request, _ in await self.pegelonline(request) }
+        router.get("/alerts") { request, _ in await self.alertList(request) }
+        router.get("/alerts/:id") { _, context in await self.alertCAP(context.parameters.get("id") ?? "") }
+        router.post("/alerts/:id/acknowledge") { request, context in
+            await self.acknowledge(request, id: context.parameters.get("id") ?? "")
+        }
         router.post("/ingest/:format") { request, context in
             await self.webhook(request, format: context.parameters.get("format") ?? "")
         }
         for method in [HTTPRequest.Method.get, .post, .patch, .put, .delete] {
             router.on("/v1.1/**", method: method) { request, _ in await self.handle(request) }
         }
+        // Stopped in reverse order: HTTP first, so nothing new is queued while the outbox drains.
+        var services: [any Service] = []
+        if let mqtt { services.append(MQTTService(client: mqtt)) }
+        if mqtt != nil && configuration.ingestOverMQTT {
+            services.append(UplinkService(uplinks: uplinks, ingestor: ingestor, logger: logger))
+        }
+        services.append(
+            AlertService(store: store, configuration: configuration, logger: logger, now: now, counts: alerts))
+        if !configuration.pullSources.isEmpty {
+            services.append(
+                PegelonlinePull(
+                    store: store, configuration: configuration, logger: logger, now: now, ingestor: ingestor,
+                    counts: pulls))
+        }
+        services.append(
+            RetentionService(store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now))
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "sensors", logger: logger,
-            // Stopped in reverse order: HTTP first, so nothing new is queued while the outbox drains.
-            services: (mqtt.map { [MQTTService(client: $0)] as [any Service] } ?? [])
-                + (mqtt != nil && configuration.ingestOverMQTT
-                    ? [UplinkService(uplinks: uplinks, ingestor: ingestor, logger: logger)] : [])
-                + (configuration.pullSources.isEmpty
-                    ? []
-                    : [
-                        PegelonlinePull(
-                            store: store, configuration: configuration, logger: logger, now: now, ingestor: ingestor,
-                            counts: pulls)
-                    ]) + [
-                    RetentionService(
-                        store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now)
-                ],
-            onRunning: onRunning)
+            services: services, onRunning: onRunning)
     }
 
     func serviceDocument() -> String {
@@ -365,6 +377,66 @@ extension SensorsServer {
         }
         requests.add(["GET", String(status)])
         return json(body, status: status)
+    }
+}
+
+extension SensorsServer {
+    /// `GET /alerts`: the open alerts and the latest ended ones, newest first (`?state=open` for the
+    /// open ones only).
+    func alertList(_ request: Request) async -> Response {
+        let openOnly = Self.queryParameters(request.uri.query ?? "").contains { $0 == ("state", "open") }
+        do {
+            let documents = try await AlertDocument.list(
+                openOnly ? "WHERE a.ended_at IS NULL" : "", [], store: store, configuration: configuration)
+            return json(JSONValue.object([("value", .array(documents.map { .object($0.json) }))]).text, status: 200)
+        } catch {
+            logger.error("alerts: listing failed: \(error)")
+            return json(SensorsError(.internalError, "internal error").body, status: 500)
+        }
+    }
+
+    /// `GET /alerts/ID.cap`: one alert as CAP 1.2.
+    func alertCAP(_ file: String) async -> Response {
+        guard file.hasSuffix(".cap"), let id = Int64(file.dropLast(4)), id > 0 else {
+            return json(SensorsError(.notFound, "alerts are at /alerts/ID.cap").body, status: 404)
+        }
+        do {
+            guard let document = try await AlertDocument.load(id, store: store, configuration: configuration) else {
+                return json(SensorsError(.notFound, "no alert \(id)").body, status: 404)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "application/cap+xml; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: document.cap)))
+        } catch {
+            logger.error("alerts: CAP of \(id) failed: \(error)")
+            return json(SensorsError(.internalError, "internal error").body, status: 500)
+        }
+    }
+
+    /// `POST /alerts/ID/acknowledge` with the admin token and optionally `{"by": "name"}`: someone
+    /// took care of it. Acknowledging twice keeps the first.
+    func acknowledge(_ request: Request, id text: String) async -> Response {
+        do {
+            try authorize(request)
+            guard let id = Int64(text), id > 0 else { throw SensorsError(.notFound, "no alert \(text)") }
+            let body = try await self.body(of: request)
+            let by = body["by"]?.string.map { String($0.prefix(200)) } ?? "operator"
+            let updated = try await store.pool.withConnection { connection in
+                try connection.execute(
+                    "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1 AND acknowledged_at IS NULL",
+                    [.integer(id), .integer(now()), .text(by)])
+                return try connection.execute("SELECT 1 FROM alerts WHERE id = $1", [.integer(id)]).count
+            }
+            guard updated == 1,
+                let document = try await AlertDocument.load(id, store: store, configuration: configuration)
+            else { throw SensorsError(.notFound, "no alert \(id)") }
+            return json(JSONValue.object(document.json).text, status: 200)
+        } catch let error as SensorsError {
+            return json(error.body, status: error.kind.status)
+        } catch {
+            logger.error("alerts: acknowledging \(text) failed: \(error)")
+            return json(SensorsError(.internalError, "internal error").body, status: 500)
+        }
     }
 }
 

@@ -260,7 +260,9 @@ import Testing
             unreadable.standardError == "Error: x.yaml: cannot read the configuration file\n",
             "\(unreadable.standardError)")
         let migrations = try await ProcessRunner.run("datenplattform", ["migrations"])
-        #expect(migrations.standardOutput.hasSuffix("catalog-0002\nsensors-0001\n"), "\(migrations.standardOutput)")
+        #expect(
+            migrations.standardOutput.hasSuffix("catalog-0002\nsensors-0001\nsensors-0002\n"),
+            "\(migrations.standardOutput)")
         let unknown = try await ProcessRunner.run("datenplattform", ["run"])
         #expect(unknown.status != 0)
     }

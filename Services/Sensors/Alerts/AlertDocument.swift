@@ -1,0 +1,143 @@
+import Database
+import Foundation
+import SensorThings
+
+/// One stored alert as the API, the webhook and CAP 1.2 (the Common Alerting Protocol German
+/// warning systems take in) present it.
+struct AlertDocument: Sendable {
+    var id: Int64
+    var kind: String
+    var level: Int
+    var name: String
+    var value: Double?
+    var message: String
+    var observedAt: Int64
+    var raisedAt: Int64
+    var endedAt: Int64?
+    var acknowledgedAt: Int64?
+    var acknowledgedBy: String?
+    var datastream: Int64
+    var datastreamName: String
+    var thingName: String
+    /// The Thing's first Location, when it is a point: (latitude, longitude).
+    var position: (Double, Double)?
+    var root: String
+
+    static let columns =
+        "a.id, a.kind, a.level, a.name, a.value, a.message, a.observed_at, a.raised_at, a.ended_at,"
+        + " a.acknowledged_at, a.acknowledged_by, d.id, d.name, t.name, t.id"
+
+    static func load(
+        _ id: Int64, store: SensorStore, configuration: SensorsConfiguration
+    ) async throws
+        -> AlertDocument?
+    {
+        try await list("WHERE a.id = $1", [.integer(id)], store: store, configuration: configuration).first
+    }
+
+    /// Alerts by a condition on `a` (alerts), `d` (their Datastream) and `t` (its Thing), newest first.
+    static func list(
+        _ condition: String, _ parameters: [SQLValue], limit: Int = 200, store: SensorStore,
+        configuration: SensorsConfiguration
+    ) async throws -> [AlertDocument] {
+        try await store.pool.withConnection { connection in
+            try connection.execute(
+                "SELECT \(columns) FROM alerts a JOIN datastreams d ON d.id = a.datastream_id"
+                    + " JOIN things t ON t.id = d.thing_id \(condition) ORDER BY a.id DESC LIMIT \(limit)", parameters
+            ).map { row in
+                var document = AlertDocument(
+                    id: Int64(row.integer(0)), kind: row.text(1), level: row.integer(2), name: row.text(3),
+                    value: row.optionalReal(4), message: row.text(5), observedAt: Int64(row.integer(6)),
+                    raisedAt: Int64(row.integer(7)), endedAt: row.optionalInteger(8).map(Int64.init),
+                    acknowledgedAt: row.optionalInteger(9).map(Int64.init), acknowledgedBy: row.optionalText(10),
+                    datastream: Int64(row.integer(11)), datastreamName: row.text(12), thingName: row.text(13),
+                    root: configuration.publicURL)
+                if let location = try connection.execute(
+                    "SELECT l.location FROM things_locations tl JOIN locations l ON l.id = tl.location_id"
+                        + " WHERE tl.thing_id = $1 ORDER BY l.id LIMIT 1", [.integer(Int64(row.integer(14)))]
+                ).first?.optionalText(0), let geometry = try? JSONParser.parse(Array(location.utf8)),
+                    geometry["type"]?.string == "Point", case .array(let coordinates)? = geometry["coordinates"],
+                    coordinates.count >= 2, let longitude = coordinates[0].double, let latitude = coordinates[1].double
+                {
+                    document.position = (latitude, longitude)
+                }
+                return document
+            }
+        }
+    }
+
+    var state: String { endedAt != nil ? "ended" : acknowledgedAt != nil ? "acknowledged" : "open" }
+
+    var json: [(String, JSONValue)] {
+        var members: [(String, JSONValue)] = [
+            ("id", .integer(id)), ("state", .string(state)), ("kind", .string(kind)), ("level", .integer(Int64(level))),
+            ("name", .string(name)), ("message", .string(message)),
+            (
+                "Datastream",
+                .object([
+                    ("@iot.id", .integer(datastream)), ("name", .string(datastreamName)),
+                    ("@iot.selfLink", .string("\(root)/v1.1/Datastreams(\(datastream))")),
+                ])
+            ),
+            ("observedAt", .string(SensorTime.text(observedAt))), ("raisedAt", .string(SensorTime.text(raisedAt))),
+            ("cap", .string("\(root)/alerts/\(id).cap")),
+        ]
+        if let value { members.append(("value", .number(value))) }
+        if let endedAt { members.append(("endedAt", .string(SensorTime.text(endedAt)))) }
+        if let acknowledgedAt { members.append(("acknowledgedAt", .string(SensorTime.text(acknowledgedAt)))) }
+        if let acknowledgedBy { members.append(("acknowledgedBy", .string(acknowledgedBy))) }
+        return members
+    }
+
+    /// CAP 1.2: an `Alert` while open, a `Cancel` once it ended.
+    var cap: String {
+        let host = URLComponents(string: root)?.host ?? "localhost"
+        let severity =
+            kind == "rise" ? "Moderate" : ["Minor", "Moderate", "Severe", "Extreme"][min(max(level, 1), 4) - 1]
+        var area = "<areaDesc>\(Self.escape(thingName))</areaDesc>"
+        if let (latitude, longitude) = position {
+            area += "<circle>\(latitude),\(longitude) 0</circle>"
+        }
+        let sent = Self.capTime(endedAt ?? raisedAt)
+        let references =
+            endedAt == nil
+            ? ""
+            : "<references>\(Self.escape(root)),stellwerk-\(host)-alert-\(id),\(Self.capTime(raisedAt))</references>"
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+            <identifier>stellwerk-\(Self.escape(host))-alert-\(id)\(endedAt == nil ? "" : "-cancel")</identifier>
+            <sender>\(Self.escape(root))</sender>
+            <sent>\(sent)</sent>
+            <status>Actual</status>
+            <msgType>\(endedAt == nil ? "Alert" : "Cancel")</msgType>
+            <scope>Public</scope>
+            \(references)<info>
+            <language>de-DE</language>
+            <category>Met</category>
+            <event>\(Self.escape(kind == "rise" ? "Schneller Anstieg des Wasserstands" : "Hochwasser: \(name)"))</event>
+            <urgency>\(endedAt == nil ? "Immediate" : "Past")</urgency>
+            <severity>\(severity)</severity>
+            <certainty>Observed</certainty>
+            <senderName>\(Self.escape(root))</senderName>
+            <headline>\(Self.escape(name)): \(Self.escape(thingName))</headline>
+            <description>\(Self.escape(message))</description>
+            <web>\(Self.escape("\(root)/v1.1/Datastreams(\(datastream))"))</web>
+            <parameter><valueName>value</valueName><value>\(value.map { String($0) } ?? "")</value></parameter>
+            <area>\(area)</area>
+            </info>
+            </alert>
+
+            """
+    }
+
+    /// CAP's time form: seconds and an explicit offset, never `Z`.
+    static func capTime(_ milliseconds: Int64) -> String {
+        SensorTime.text(milliseconds / 1000 * 1000).replacingOccurrences(of: "Z", with: "+00:00")
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import SensorThings
+@testable import Sensors
+
+/// Alerts by the rules in a Datastream: warning levels with hysteresis and the rate of rise, stored
+/// once, delivered signed to a real webhook receiver, acknowledged through the API, served as CAP
+/// 1.2, and neither raised nor sent again when the service restarts.
+@Suite(.serialized) struct SensorsAlertTests {
+    static let secret = "alarm-geheimnis-0123456789"
+
+    @Test func levelsAndRise_areRaisedOnce_deliveredSigned_acknowledged_andSurviveARestart() async throws {
+        try #require(SensorsInteropTests.available || !SensorsInteropTests.required)
+        let host = "127.0.64.80"
+        let port = try FreePort.find(host: host)
+        let events = try Fixtures.temporaryFolder("stellwerk-alert-hook").appendingPathComponent("events.jsonl")
+        let receiver = try Spawn.run(
+            "/usr/bin/python3",
+            [
+                Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/alert_webhook_receiver.py").path, host,
+                String(port), Self.secret, events.path,
+            ], wait: false
+        ).pid
+        defer {
+            kill(receiver, SIGTERM)
+            var status: Int32 = 0
+            waitpid(receiver, &status, 0)
+        }
+        let sensors = try await SensorsProcess(
+            host: host,
+            extra: "alerts:\n  webhook_url: http://\(host):\(port)/hook\n  webhook_secret: \(Self.secret)")
+        defer { sensors.stop() }
+        try await sensors.start()
+        let gauge = PegelonlineViewTests.station(readings: []).replacingOccurrences(
+            of: #""properties": {"pegelonline": {"shortname": "W""#,
+            with:
+                #""properties": {"alerts": {"levels": [{"name": "Meldestufe 1", "above": 150}, {"name": "Meldestufe 2", "above": 200}], "hysteresis": 5, "rise_per_hour": 40}, "pegelonline": {"shortname": "W""#
+        ).replacingOccurrences(of: #", "Observations": []"#, with: "")
+        let created = try await sensors.post("/Things", gauge)
+        try #require(created.status == 201, "\(created.text)")
+
+        let start = Date().addingTimeInterval(-3 * 3600)
+        func post(_ minutes: Int, _ value: Double) async throws {
+            let time = ISO8601DateFormatter().string(from: start.addingTimeInterval(Double(minutes) * 60))
+            let reply = try await sensors.post(
+                "/Datastreams(1)/Observations", #"{"phenomenonTime": "\#(time)", "result": \#(value)}"#)
+            try #require(reply.status == 201, "\(reply.text)")
+        }
+        func alerts() async throws -> [[String: Any]] { try await sensors.get(sensors.url + "/alerts").values }
+        func settle(_ what: String, _ condition: ([[String: Any]]) -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !condition(try await alerts()) {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("timed out waiting until \(what): \(try await alerts())")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        func delivered() -> [String] {
+            ((try? String(contentsOf: events, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+
+        try await post(0, 140)
+        try await post(15, 155)
+        try await settle("level 1 is open") { $0.count == 1 && $0[0]["state"] as? String == "open" }
+        // Around the threshold, within the hysteresis: still the same alert.
+        try await post(30, 148)
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(try await alerts().count == 1)
+        // Below 150 − 5: ended.
+        try await post(45, 144)
+        try await settle("level 1 ended") { $0.first?["state"] as? String == "ended" }
+        // A jump to level 2, 66 above the reading an hour before: level and rise together.
+        try await post(75, 210)
+        try await settle("level 2 and rise are open") { list in
+            list.filter { $0["state"] as? String == "open" }.compactMap { $0["name"] as? String }.sorted() == [
+                "Meldestufe 2", "Schneller Anstieg",
+            ]
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while delivered().count < 4 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+        let received = delivered()
+        #expect(!received.contains("REJECTED"))
+        let summary = received.compactMap { line -> String? in
+            guard let event = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return nil
+            }
+            return "\(event["event"] ?? "") \(event["name"] ?? "")"
+        }
+        #expect(
+            summary.sorted() == [
+                "ended Meldestufe 1", "raised Meldestufe 1", "raised Meldestufe 2", "raised Schneller Anstieg",
+            ], "\(received)")
+
+        // Acknowledged by the operator, with the token only.
+        let open = try #require(try await alerts().first { $0["name"] as? String == "Meldestufe 2" })
+        let id = try #require(open["id"] as? Int)
+        #expect(
+            try await sensors.send(.POST, sensors.url + "/alerts/\(id)/acknowledge", authorized: false).status == 401)
+        let acknowledged = try await sensors.send(
+            .POST, sensors.url + "/alerts/\(id)/acknowledge", body: #"{"by": "Leitstelle Kusel"}"#)
+        #expect(acknowledged.object["state"] as? String == "acknowledged", "\(acknowledged.text)")
+        #expect(acknowledged.object["acknowledgedBy"] as? String == "Leitstelle Kusel")
+
+        // CAP 1.2: an Alert while open, a Cancel once ended; well-formed XML.
+        let cap = try await sensors.send(.GET, sensors.url + "/alerts/\(id).cap")
+        #expect(cap.headers["content-type"]?.hasPrefix("application/cap+xml") == true)
+        #expect(cap.text.contains(#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">"#))
+        #expect(cap.text.contains("<msgType>Alert</msgType>") && cap.text.contains("<severity>Moderate</severity>"))
+        #expect(cap.text.contains("<circle>49.538,7.398 0</circle>"), "\(cap.text)")
+        let ended = try #require(try await alerts().first { $0["state"] as? String == "ended" }?["id"] as? Int)
+        let cancel = try await sensors.send(.GET, sensors.url + "/alerts/\(ended).cap")
+        #expect(cancel.text.contains("<msgType>Cancel</msgType>") && cancel.text.contains("<references>"))
+        let xml = sensors.root.appendingPathComponent("alert.cap")
+        try cap.text.write(to: xml, atomically: true, encoding: .utf8)
+        #expect(
+            try Spawn.run(
+                "/usr/bin/python3", ["-c", "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])", xml.path]
+            )
+            .status == 0)
+
+        // A restart evaluates everything again: nothing is raised or sent twice.
+        sensors.stopProcess()
+        try await sensors.start()
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await alerts().count == 3)
+        #expect(delivered().count == 4)
+    }
+
+    @Test func levels_keepTheirAlertWithinTheHysteresis() throws {
+        let rules = try #require(
+            try AlertRules.from(
+                datastream: 1,
+                properties: JSONParser.parse(
+                    Array(
+                        #"{"alerts": {"levels": [{"name": "1", "above": 100}, {"name": "2", "above": 200}], "hysteresis": 10}}"#
+                            .utf8))))
+        #expect(rules.level(for: 99, current: 0) == 0)
+        #expect(rules.level(for: 100, current: 0) == 1)
+        #expect(rules.level(for: 250, current: 0) == 2)
+        #expect(rules.level(for: 195, current: 2) == 2)
+        #expect(rules.level(for: 189, current: 2) == 1)
+        #expect(rules.level(for: 91, current: 1) == 1)
+        #expect(rules.level(for: 89, current: 2) == 0)
+        // Rules that lost a level since: no crash, the reading decides.
+        #expect(rules.level(for: 150, current: 4) == 1)
+    }
+
+    @Test(arguments: [
+        (
+            #"{"levels": [{"name": "a", "above": 5}, {"name": "b", "above": 3}]}"#,
+            "must be higher than the level before it"
+        ),
+        (#"{"levels": []}"#, "needs levels or rise_per_hour"),
+        (#"{"rise_per_hour": -1}"#, "rise_per_hour must be a number above 0"),
+        (#"{"levels": [{"above": 5}]}"#, "levels[0] needs a name"),
+        (#"{"stufen": []}"#, "unknown member 'stufen'"),
+    ])
+    func badRules_areRefusedNamingTheMember(alerts: String, message: String) {
+        #expect {
+            _ = try AlertRules.from(datastream: 4, properties: JSONParser.parse(Array(#"{"alerts": \#(alerts)}"#.utf8)))
+        } throws: { error in
+            (error as? IngestRejection)?.message.contains(message) == true
+        }
+    }
+}
