@@ -52,15 +52,7 @@ struct AlertDocument: Sendable {
                     acknowledgedAt: row.optionalInteger(9).map(Int64.init), acknowledgedBy: row.optionalText(10),
                     datastream: Int64(row.integer(11)), datastreamName: row.text(12), thingName: row.text(13),
                     root: configuration.publicURL)
-                if let location = try connection.execute(
-                    "SELECT l.location FROM things_locations tl JOIN locations l ON l.id = tl.location_id"
-                        + " WHERE tl.thing_id = $1 ORDER BY l.id LIMIT 1", [.integer(Int64(row.integer(14)))]
-                ).first?.optionalText(0), let geometry = try? JSONParser.parse(Array(location.utf8)),
-                    geometry["type"]?.string == "Point", case .array(let coordinates)? = geometry["coordinates"],
-                    coordinates.count >= 2, let longitude = coordinates[0].double, let latitude = coordinates[1].double
-                {
-                    document.position = (latitude, longitude)
-                }
+                document.position = try ThingPosition.of(thing: Int64(row.integer(14)), on: connection)
                 return document
             }
         }

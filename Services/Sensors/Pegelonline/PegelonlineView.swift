@@ -186,15 +186,9 @@ struct PegelonlineView: Sendable {
                     water: pegel["water"].flatMap { water in
                         water["shortname"]?.string.map { ($0, water["longname"]?.string ?? $0) }
                     })
-                if let location = try connection.execute(
-                    "SELECT l.location FROM things_locations tl JOIN locations l ON l.id = tl.location_id"
-                        + " WHERE tl.thing_id = $1 ORDER BY l.id LIMIT 1", [.integer(thing)]
-                ).first?.optionalText(0), let geometry = try? JSONParser.parse(Array(location.utf8)),
-                    geometry["type"]?.string == "Point", case .array(let coordinates)? = geometry["coordinates"],
-                    coordinates.count >= 2
-                {
-                    station.longitude = coordinates[0].double
-                    station.latitude = coordinates[1].double
+                if let position = try ThingPosition.of(thing: thing, on: connection) {
+                    station.latitude = position.latitude
+                    station.longitude = position.longitude
                 }
                 for stream in try connection.execute(
                     "SELECT id, name, unit_of_measurement, properties FROM datastreams WHERE thing_id = $1 ORDER BY id",
