@@ -36,6 +36,8 @@ package struct SensorsConfiguration: Sendable {
     package var pullIntervalSeconds: Int
     /// Where alerts are delivered, signed with the secret; nil: alerts are only stored and served.
     package var alertWebhook: (url: String, secret: String)?
+    /// The SMTP relay alerts are mailed through, and to whom; nil: no mail.
+    package var alertMail: AlertMail?
     /// Whether the Pegelonline-shaped read view is served.
     package var pegelonlineView: Bool
     package var logLevel: String
@@ -45,8 +47,9 @@ package struct SensorsConfiguration: Sendable {
         defaultPageSize: Int = 100, maximumPageSize: Int = 1000, retentionSeconds: Int64 = 730 * 86_400,
         personalFields: Set<String> = [], mqtt: MQTTBroker? = nil, pegelonlineView: Bool = false,
         logLevel: String = "info", ingestToken: String = "", ingestOverMQTT: Bool = true, pullSources: [String] = [],
-        pullIntervalSeconds: Int = 900, alertWebhook: (url: String, secret: String)? = nil
+        pullIntervalSeconds: Int = 900, alertWebhook: (url: String, secret: String)? = nil, alertMail: AlertMail? = nil
     ) {
+        self.alertMail = alertMail
         self.alertWebhook = alertWebhook
         self.pullSources = pullSources
         self.pullIntervalSeconds = pullIntervalSeconds
@@ -107,10 +110,16 @@ package struct SensorsConfiguration: Sendable {
         struct Alerts: Decodable {
             var webhookUrl: String?
             var webhookSecret: String?
+            var smtpRelay: String?
+            var mailFrom: String?
+            var mailTo: String?
 
             enum CodingKeys: String, CodingKey {
                 case webhookUrl = "webhook_url"
                 case webhookSecret = "webhook_secret"
+                case smtpRelay = "smtp_relay"
+                case mailFrom = "mail_from"
+                case mailTo = "mail_to"
             }
         }
         var alerts: Alerts?
@@ -179,6 +188,11 @@ package struct SensorsConfiguration: Sendable {
             }
             webhook = (url, secret)
         }
+        var mail: AlertMail?
+        if let relay = file.alerts?.smtpRelay, !relay.isEmpty {
+            mail = try AlertMail(
+                relay: relay, from: file.alerts?.mailFrom ?? "", to: file.alerts?.mailTo ?? "", in: path)
+        }
         var broker: MQTTBroker?
         if let mqtt = file.mqtt, let url = mqtt.broker, !url.isEmpty {
             broker = try MQTTBroker(
@@ -192,7 +206,7 @@ package struct SensorsConfiguration: Sendable {
             retentionSeconds: retention, personalFields: personal, mqtt: broker,
             pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info",
             ingestToken: file.ingestToken ?? "", ingestOverMQTT: file.mqtt?.ingest ?? true, pullSources: sources,
-            pullIntervalSeconds: Int(pullInterval), alertWebhook: webhook)
+            pullIntervalSeconds: Int(pullInterval), alertWebhook: webhook, alertMail: mail)
     }
 
     /// A duration as blueprints render it (`730d`, `48h`, `1m30s`) in seconds; nil for anything else
@@ -277,5 +291,37 @@ package struct MQTTBroker: Sendable, Equatable {
             host: host, port: port, user: user.flatMap { $0.isEmpty ? nil : $0 },
             password: password.flatMap { $0.isEmpty ? nil : $0 }, clientID: clientID, outboxLimit: outboxLimit,
             publicURL: publicURL.flatMap { $0.isEmpty ? nil : $0 })
+    }
+}
+
+/// `alerts.smtp_relay`, `alerts.mail_from` and `alerts.mail_to`: where alert mails go.
+package struct AlertMail: Sendable {
+    package var host: String
+    package var port: Int
+    package var from: String
+    package var to: [String]
+
+    init(relay: String, from: String, to: String, in path: String) throws(ServiceStartError) {
+        let parts = relay.split(separator: ":")
+        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+            throw ServiceStartError("\(path): alerts.smtp_relay '\(relay)' is not HOST:PORT")
+        }
+        let recipients = to.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // Addresses go into the mail's header and the SMTP dialogue: nothing that could end a line.
+        func plain(_ address: String) -> Bool {
+            address.contains("@") && address.utf8.count <= 254
+                && !address.contains { "\r\n<>, ".contains($0) || $0.isNewline }
+        }
+        guard plain(from) else {
+            throw ServiceStartError("\(path): alerts.mail_from '\(from)' is not a plain mail address")
+        }
+        guard !recipients.isEmpty, recipients.count <= 50, recipients.allSatisfy(plain) else {
+            throw ServiceStartError(
+                "\(path): alerts.mail_to must be 1 to 50 plain mail addresses, comma-separated")
+        }
+        self.host = String(parts[0])
+        self.port = port
+        self.from = from
+        self.to = recipients
     }
 }

@@ -130,6 +130,66 @@ import Testing
         #expect(delivered().count == 4)
     }
 
+    @Test(.enabled(if: SensorsInteropTests.available || SensorsInteropTests.required))
+    func alertMail_reachesTheRelay_inGermanWithAnEncodedSubject() async throws {
+        try #require(SensorsInteropTests.available, "the Python clients are missing: run scripts/python-clients")
+        let host = "127.0.64.81"
+        let port = try FreePort.find(host: host)
+        let maildir = try Fixtures.temporaryFolder("stellwerk-alert-mail")
+        for folder in ["tmp", "new", "cur"] {
+            try FileManager.default.createDirectory(
+                at: maildir.appendingPathComponent(folder), withIntermediateDirectories: true)
+        }
+        // aiosmtpd, Python's SMTP server, as the municipality's relay, keeping what it gets in a Maildir.
+        let relay = try Spawn.run(
+            SensorsInteropTests.python.path,
+            ["-m", "aiosmtpd", "-n", "-l", "\(host):\(port)", "-c", "aiosmtpd.handlers.Mailbox", maildir.path],
+            standardOutput: maildir.appendingPathComponent("relay.log").path, wait: false
+        ).pid
+        defer {
+            kill(relay, SIGTERM)
+            var status: Int32 = 0
+            waitpid(relay, &status, 0)
+        }
+        let sensors = try await SensorsProcess(
+            host: host,
+            extra:
+                "alerts:\n  smtp_relay: \(host):\(port)\n  mail_from: pegel@kusel.example\n  mail_to: leitstelle@kusel.example, bauhof@kusel.example"
+        )
+        defer { sensors.stop() }
+        try await sensors.start()
+        let gauge = PegelonlineViewTests.station(readings: [120]).replacingOccurrences(
+            of: #""properties": {"pegelonline": {"shortname": "W""#,
+            with:
+                #""properties": {"alerts": {"levels": [{"name": "Meldestufe 1", "above": 150}]}, "pegelonline": {"shortname": "W""#
+        )
+        try #require(try await sensors.post("/Things", gauge).status == 201)
+        let now = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-60))
+        try #require(
+            try await sensors.post("/Datastreams(1)/Observations", #"{"phenomenonTime": "\#(now)", "result": 163}"#)
+                .status
+                == 201)
+
+        let inbox = maildir.appendingPathComponent("new")
+        let deadline = ContinuousClock.now + .seconds(30)
+        var mails: [String] = []
+        while mails.isEmpty && ContinuousClock.now < deadline {
+            mails = (try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let mail = try String(contentsOf: inbox.appendingPathComponent(try #require(mails.first)), encoding: .utf8)
+        #expect(mail.contains("From: pegel@kusel.example"))
+        #expect(mail.contains("To: leitstelle@kusel.example, bauhof@kusel.example"))
+        let subject = "Warnung: Meldestufe 1 — Pegel Kusel"
+        #expect(mail.contains("Subject: =?UTF-8?B?\(Data(subject.utf8).base64EncodedString())?="), "\(mail)")
+        let encoded = mail.components(separatedBy: "\n\n").dropFirst().joined().replacingOccurrences(of: "\n", with: "")
+            .replacingOccurrences(of: "\r", with: "")
+        let body = String(decoding: Data(base64Encoded: encoded) ?? Data(), as: UTF8.self)
+        #expect(body.contains("Warnung: Wasserstand Kusel: Meldestufe 1 — 163 erreicht (ab 150)"), "\(body)")
+        #expect(body.contains("/alerts/1.cap"), "\(body)")
+        #expect(mails.count == 1)
+    }
+
     @Test func levels_keepTheirAlertWithinTheHysteresis() throws {
         let rules = try #require(
             try AlertRules.from(

@@ -49,6 +49,21 @@ struct SensorsConfigurationTests {
             "pull.interval '2d' is not a duration from 1s to 1d"
         ),
         (
+            "public_url: http://x/",
+            "public_url: http://x/\nalerts:\n  smtp_relay: relay:25\n  mail_from: a@b.example\n  mail_to: \"x@y.example\\r\\nBcc: z@w\"",
+            "alerts.mail_to must be 1 to 50 plain mail addresses"
+        ),
+        (
+            "public_url: http://x/",
+            "public_url: http://x/\nalerts:\n  smtp_relay: relay\n  mail_from: a@b\n  mail_to: c@d",
+            "alerts.smtp_relay 'relay' is not HOST:PORT"
+        ),
+        (
+            "public_url: http://x/",
+            "public_url: http://x/\nalerts:\n  webhook_url: https://w.example\n  webhook_secret: kurz",
+            "alerts.webhook_secret must have at least 16 characters"
+        ),
+        (
             "public_url: http://x/", "public_url: http://x/\nmqtt:\n  broker: mqtt://127.0.0.1\n  outbox_limit: 5",
             "mqtt.outbox_limit 5 is not between 100 and 10000000"
         ),

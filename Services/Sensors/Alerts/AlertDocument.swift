@@ -81,6 +81,19 @@ struct AlertDocument: Sendable {
         return members
     }
 
+    /// The text of an alert mail, in German, as the municipal staff read it.
+    func mailText(event: String) -> String {
+        [
+            event == "ended" ? "Entwarnung: \(name) ist beendet." : "Warnung: \(message)",
+            "",
+            "Pegel: \(thingName)", "Datenstrom: \(datastreamName)",
+            "Wert: \(value.map { AlertService.number($0) } ?? "–") (gemessen \(SensorTime.text(observedAt)))",
+            "Ausgelöst: \(SensorTime.text(raisedAt))" + (endedAt.map { ", beendet: \(SensorTime.text($0))" } ?? ""),
+            "", "Daten: \(root)/v1.1/Datastreams(\(datastream))/Observations", "CAP: \(root)/alerts/\(id).cap",
+            "Quittieren: POST \(root)/alerts/\(id)/acknowledge",
+        ].joined(separator: "\n")
+    }
+
     /// CAP 1.2: an `Alert` while open, a `Cancel` once it ended.
     var cap: String {
         let host = URLComponents(string: root)?.host ?? "localhost"

@@ -162,20 +162,25 @@ struct AlertService: Service {
     }
 
     private func enqueue(_ alert: Int64, event: String, on connection: any SQLConnection) throws {
-        guard configuration.alertWebhook != nil else { return }
-        try connection.execute(
-            "INSERT INTO alert_deliveries (alert_id, channel, event, attempts, next_attempt) VALUES ($1, 'webhook', $2, 0, $3)",
-            [.integer(alert), .text(event), .integer(now())])
+        let channels =
+            (configuration.alertWebhook == nil ? [] : ["webhook"]) + (configuration.alertMail == nil ? [] : ["email"])
+        for channel in channels {
+            try connection.execute(
+                "INSERT INTO alert_deliveries (alert_id, channel, event, attempts, next_attempt) VALUES ($1, $2, $3, 0, $4)",
+                [.integer(alert), .text(channel), .text(event), .integer(now())])
+        }
     }
 
     // MARK: Delivering
 
-    /// Sends what is due to the webhook, signed; a failure is tried again later, doubling the wait.
+    /// Sends what is due to the webhook (signed) and the mail relay; a failure is tried again later,
+    /// doubling the wait.
     private func deliver(with http: HTTPExchange) async throws {
-        guard let webhook = configuration.alertWebhook else { return }
+        guard configuration.alertWebhook != nil || configuration.alertMail != nil else { return }
         let due = try await store.pool.withConnection { connection in
             try connection.execute(
-                "SELECT d.id, d.event, d.attempts, a.id FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id"
+                "SELECT d.id, d.event, d.attempts, a.id, d.channel FROM alert_deliveries d"
+                    + " JOIN alerts a ON a.id = d.alert_id"
                     + " WHERE d.delivered_at IS NULL AND d.next_attempt <= $1 AND d.attempts < 20 ORDER BY d.id LIMIT 50",
                 [.integer(now())])
         }
@@ -184,21 +189,24 @@ struct AlertService: Service {
             let attempts = row.integer(2)
             let alert = try await AlertDocument.load(Int64(row.integer(3)), store: store, configuration: configuration)
             guard let alert else { continue }
-            var body = alert.json
-            body.insert(("event", .string(row.text(1))), at: 0)
-            let text = JSONValue.object(body).text
-            let timestamp = String(now() / 1000)
-            let signature = HMAC<SHA256>.authenticationCode(
-                for: Data((timestamp + "." + text).utf8), using: SymmetricKey(data: Data(webhook.secret.utf8)))
+            let event = row.text(1)
+            let channel = row.text(4)
             var error: String?
             do {
-                let answer = try await http.fetch(
-                    webhook.url, method: .POST,
-                    headers: [
-                        ("Content-Type", "application/json"), ("X-Stellwerk-Timestamp", timestamp),
-                        ("X-Stellwerk-Signature", "sha256=" + signature.map { String(format: "%02x", $0) }.joined()),
-                    ], body: Data(text.utf8), timeout: .seconds(10), limit: 1 << 16)
-                if !(200..<300).contains(answer.status) { error = "HTTP \(answer.status)" }
+                switch channel {
+                case "email":
+                    guard let mail = configuration.alertMail else { continue }
+                    let relay = MailRelay(host: mail.host, port: mail.port, from: mail.from, to: mail.to)
+                    try await relay.send(
+                        subject: (event == "ended" ? "Entwarnung: " : "Warnung: ") + alert.name + " — "
+                            + alert.thingName,
+                        body: alert.mailText(event: event),
+                        messageID:
+                            "alert-\(alert.id)-\(event)@\(URLComponents(string: alert.root)?.host ?? "stellwerk")")
+                default:
+                    guard let webhook = configuration.alertWebhook else { continue }
+                    error = try await post(alert, event: event, to: webhook, with: http)
+                }
             } catch let failure {
                 error = "\(failure)"
             }
@@ -215,11 +223,30 @@ struct AlertService: Service {
                         [.integer(delivery), .integer(now())])
                 }
             }
-            counts.add(["webhook", error == nil ? "delivered" : "failed"])
+            counts.add([channel, error == nil ? "delivered" : "failed"])
             if let error, attempts == 0 {
-                logger.warning("alerts: the webhook did not take alert \(alert.id): \(error)")
+                logger.warning("alerts: \(channel) did not take alert \(alert.id): \(error)")
             }
         }
+    }
+
+    /// POSTs the alert, signed; the problem when the receiver did not take it.
+    private func post(
+        _ alert: AlertDocument, event: String, to webhook: (url: String, secret: String), with http: HTTPExchange
+    ) async throws -> String? {
+        var body = alert.json
+        body.insert(("event", .string(event)), at: 0)
+        let text = JSONValue.object(body).text
+        let timestamp = String(now() / 1000)
+        let signature = HMAC<SHA256>.authenticationCode(
+            for: Data((timestamp + "." + text).utf8), using: SymmetricKey(data: Data(webhook.secret.utf8)))
+        let answer = try await http.fetch(
+            webhook.url, method: .POST,
+            headers: [
+                ("Content-Type", "application/json"), ("X-Stellwerk-Timestamp", timestamp),
+                ("X-Stellwerk-Signature", "sha256=" + signature.map { String(format: "%02x", $0) }.joined()),
+            ], body: Data(text.utf8), timeout: .seconds(10), limit: 1 << 16)
+        return (200..<300).contains(answer.status) ? nil : "HTTP \(answer.status)"
     }
 
     static func number(_ value: Double) -> String {
