@@ -63,7 +63,17 @@ import Testing
             pulled = try await results(1)
             try await Task.sleep(for: .milliseconds(200))
         }
-        try await Task.sleep(for: .milliseconds(2500))
+        // Two more rounds ask the source again: what arrived stays once.
+        func pulls() async throws -> Double {
+            let page = try await mirror.send(.GET, mirror.url + "/metrics").text
+            return SensorsMQTTTests.metric(#"sensors_pull_total{what="request",outcome="ok"}"#, in: page) ?? 0
+        }
+        let target = try await pulls() + 2
+        let rounds = ContinuousClock.now + .seconds(30)
+        while try await pulls() < target {
+            guard ContinuousClock.now < rounds else { throw TestServerError("no more pulls") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(try await results(1) == [100, 105, 110, 120, 126])
         // The source that only looks like the allowed one is never asked.
         #expect(try await results(2).isEmpty)

@@ -59,6 +59,21 @@ import Testing
                 try await Task.sleep(for: .milliseconds(200))
             }
         }
+        /// Waits until the alert service finished `count` more rounds of looking and delivering.
+        func rounds(_ count: Double) async throws {
+            func checked() async throws -> Double {
+                let page = try await sensors.send(.GET, sensors.url + "/metrics").text
+                return SensorsMQTTTests.metric(#"sensors_alerts_total{kind="any",outcome="checked"}"#, in: page) ?? 0
+            }
+            let target = try await checked() + count
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await checked() < target {
+                guard ContinuousClock.now < deadline else {
+                    throw TestServerError("the alert service did not go round")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
         func delivered() -> [String] {
             ((try? String(contentsOf: events, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
@@ -68,7 +83,7 @@ import Testing
         try await settle("level 1 is open") { $0.count == 1 && $0[0]["state"] as? String == "open" }
         // Around the threshold, within the hysteresis: still the same alert.
         try await post(30, 148)
-        try await Task.sleep(for: .milliseconds(2500))
+        try await rounds(2)
         #expect(try await alerts().count == 1)
         // Below 150 − 5: ended.
         try await post(45, 144)
@@ -125,7 +140,8 @@ import Testing
         // A restart evaluates everything again: nothing is raised or sent twice.
         sensors.stopProcess()
         try await sensors.start()
-        try await Task.sleep(for: .seconds(3))
+        // The first round evaluates everything and sends what is pending; the second starts after it.
+        try await rounds(2)
         #expect(try await alerts().count == 3)
         #expect(delivered().count == 4)
     }

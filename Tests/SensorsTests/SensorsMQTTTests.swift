@@ -125,7 +125,12 @@ import Testing
         #expect(bulk.status == 201, "\(bulk.text)")
         try broker.start()
         try await Self.waitUntil("the third observation arrived") { received.withLock { $0.count } >= 3 }
-        try await Task.sleep(for: .milliseconds(300))
+        // Nothing is resent once the broker acknowledged all: wait for that, then count what arrived.
+        let drained = ContinuousClock.now + .seconds(30)
+        while Self.metric("sensors_mqtt_queued", in: try await sensors.send(.GET, sensors.url + "/metrics").text) != 0 {
+            guard ContinuousClock.now < drained else { throw TestServerError("the outbox did not empty") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
 
         let results = received.withLock { $0 }.compactMap { text in
             (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["result"] as? Int

@@ -32,6 +32,7 @@ struct AlertService: Service {
             do {
                 seen = try await evaluateNew(since: seen)
                 try await deliver(with: http)
+                counts.add(["any", "checked"])
             } catch {
                 logger.error("alerts: \(error)")
             }
