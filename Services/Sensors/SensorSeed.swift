@@ -113,6 +113,8 @@ package enum SensorSeed {
         ]
         var datastreamProperties: [(String, JSONValue)] = [
             ("pegelonline", .object(series)), ("synthetic", .bool(true)),
+            // The gauge's own MHW and MNW, so a sandbox shows what a crossing looks like.
+            ("alerts", .object([("levels", .string("characteristic")), ("hysteresis", .integer(2))])),
         ]
         if let device = gauge["device"]?.string {
             datastreamProperties.append(

@@ -120,6 +120,7 @@ package struct SensorsServer: Sendable {
         router.get("/v1.1") { _, _ in self.json(self.serviceDocument(), status: 200) }
         router.get("/pegelonline/v2/**") { request, _ in await self.pegelonline(request) }
         router.get("/alerts") { request, _ in await self.alertList(request) }
+        router.get("/alerts.atom") { _, _ in await self.alertFeed() }
         router.get("/alerts/:id") { _, context in await self.alertCAP(context.parameters.get("id") ?? "") }
         router.post("/alerts/:id/acknowledge") { request, context in
             await self.acknowledge(request, id: context.parameters.get("id") ?? "")
@@ -391,6 +392,24 @@ extension SensorsServer {
             return json(JSONValue.object([("value", .array(documents.map { .object($0.json) }))]).text, status: 200)
         } catch {
             logger.error("alerts: listing failed: \(error)")
+            return json(SensorsError(.internalError, "internal error").body, status: 500)
+        }
+    }
+
+    /// `GET /alerts.atom`: the alerts that are not over, and those that ended in the last day (as
+    /// CAP `Cancel`), as an Atom feed of CAP 1.2 documents.
+    func alertFeed() async -> Response {
+        do {
+            let documents = try await AlertDocument.list(
+                "WHERE a.ended_at IS NULL OR a.ended_at > $1", [.integer(now() - 86_400_000)], limit: 500, store: store,
+                configuration: configuration)
+            return Response(
+                status: .ok, headers: [.contentType: "application/atom+xml; charset=utf-8"],
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: AlertDocument.capFeed(documents, root: configuration.publicURL, now: now()))))
+        } catch {
+            logger.error("alerts: the CAP feed failed: \(error)")
             return json(SensorsError(.internalError, "internal error").body, status: 500)
         }
     }

@@ -56,6 +56,16 @@ import Testing
             #expect(Set(results).count > 10, "\(name) should vary")
             #expect((series["currentMeasurement"] as? [String: Any])?["stateMnwMhw"] as? String == "normal")
         }
+        // The gauges watch their own MHW and MNW; the latest readings are normal, so nothing is raised.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while SensorsMQTTTests.metric(
+            #"sensors_alerts_total{kind="any",outcome="checked"}"#,
+            in: try await sensors.send(.GET, sensors.url + "/metrics").text) == nil
+        {
+            guard ContinuousClock.now < deadline else { throw TestServerError("the alert service did not go round") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try await sensors.get(sensors.url + "/alerts").values.isEmpty)
     }
 
     @Test func unknownSiteOrTooManyDays_isOneLine() async throws {

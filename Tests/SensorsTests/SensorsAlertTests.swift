@@ -206,6 +206,92 @@ import Testing
         #expect(mails.count == 1)
     }
 
+    @Test func lowWaterFromCharacteristicValues_andStaleData_areRaisedEnded_andServedAsACAPFeed() async throws {
+        let host = "127.0.64.82"
+        let sensors = try await SensorsProcess(host: host)
+        defer { sensors.stop() }
+        try await sensors.start()
+        let gauge = PegelonlineViewTests.station(readings: []).replacingOccurrences(
+            of: #""properties": {"pegelonline": {"shortname": "W""#,
+            with:
+                #""properties": {"alerts": {"levels": "characteristic", "stale_after_minutes": 2}, "pegelonline": {"shortname": "W""#
+        ).replacingOccurrences(of: #", "Observations": []"#, with: "")
+        try #require(try await sensors.post("/Things", gauge).status == 201)
+        func post(minutesAgo: Double, _ value: Double) async throws {
+            let time = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-minutesAgo * 60))
+            let reply = try await sensors.post(
+                "/Datastreams(1)/Observations", #"{"phenomenonTime": "\#(time)", "result": \#(value)}"#)
+            try #require(reply.status == 201, "\(reply.text)")
+        }
+        func open() async throws -> [String] {
+            try await sensors.get(sensors.url + "/alerts?state=open").values.compactMap { $0["name"] as? String }
+                .sorted()
+        }
+        func settle(_ expected: [String]) async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await open() != expected {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("timed out waiting for \(expected): \(try await open())")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+
+        // Five minutes old and at the gauge's MNW (40): low water, and no reading for longer than 2 minutes.
+        try await post(minutesAgo: 5, 40)
+        try await settle(["Keine Messwerte", "Mittleres Niedrigwasser (MNW)"])
+        let stale = try #require(
+            try await sensors.get(sensors.url + "/alerts").values.first { $0["kind"] as? String == "stale" })
+        #expect((stale["message"] as? String)?.contains("seit 2 Minuten kein Messwert") == true, "\(stale)")
+        #expect(stale["value"] == nil)
+        // A fresh reading above MNW ends both; one at MHW (130) raises the level.
+        try await post(minutesAgo: 0.5, 131)
+        try await settle(["Mittleres Hochwasser (MHW)"])
+
+        // The feed: every alert of the last day, ended ones as CAP Cancel, well-formed Atom.
+        let feed = try await sensors.send(.GET, sensors.url + "/alerts.atom")
+        #expect(feed.headers["content-type"]?.hasPrefix("application/atom+xml") == true)
+        let file = sensors.root.appendingPathComponent("alerts.atom")
+        try feed.text.write(to: file, atomically: true, encoding: .utf8)
+        let output = sensors.root.appendingPathComponent("feed-summary.txt")
+        let parsed = try Spawn.run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import sys, xml.etree.ElementTree as E
+                a = '{http://www.w3.org/2005/Atom}'; c = '{urn:oasis:names:tc:emergency:cap:1.2}'
+                for e in E.parse(sys.argv[1]).getroot().iter(a + 'entry'):
+                    cap = e.find(a + 'content').find(c + 'alert')
+                    print(cap.find(c + 'msgType').text, cap.find(c + 'info').find(c + 'event').text)
+                """, file.path,
+            ], standardOutput: output.path)
+        #expect(parsed.status == 0, "\(feed.text)")
+        let summary = try String(contentsOf: output, encoding: .utf8)
+        #expect(
+            summary.split(separator: "\n").sorted() == [
+                "Alert Hochwasser: Mittleres Hochwasser (MHW)", "Cancel Ausfall der Pegelmessung",
+                "Cancel Niedrigwasser",
+            ], "\(summary) \(feed.text)")
+    }
+
+    @Test func characteristicLevels_comeFromTheGauge_andLowWaterHasHysteresis() throws {
+        let rules = try #require(
+            try AlertRules.from(
+                datastream: 1,
+                properties: JSONParser.parse(
+                    Array(
+                        #"{"alerts": {"levels": "characteristic", "hysteresis": 5}, "pegelonline": {"characteristicValues": [{"shortname": "MNW", "value": 20}, {"shortname": "MW", "value": 45}, {"shortname": "MHW", "value": 180}]}}"#
+                            .utf8))))
+        #expect(rules.levels == [AlertRules.Level(name: "Mittleres Hochwasser (MHW)", above: 180)])
+        #expect(rules.low == AlertRules.LowWater(name: "Mittleres Niedrigwasser (MNW)", below: 20))
+        #expect(rules.isLowWater(20, wasLow: false))
+        #expect(!rules.isLowWater(21, wasLow: false))
+        #expect(rules.isLowWater(24, wasLow: true))
+        #expect(!rules.isLowWater(26, wasLow: true))
+    }
+
     @Test func levels_keepTheirAlertWithinTheHysteresis() throws {
         let rules = try #require(
             try AlertRules.from(
@@ -230,10 +316,15 @@ import Testing
             #"{"levels": [{"name": "a", "above": 5}, {"name": "b", "above": 3}]}"#,
             "must be higher than the level before it"
         ),
-        (#"{"levels": []}"#, "needs levels or rise_per_hour"),
+        (#"{"levels": []}"#, "needs levels, low, rise_per_hour or stale_after_minutes"),
         (#"{"rise_per_hour": -1}"#, "rise_per_hour must be a number above 0"),
         (#"{"levels": [{"above": 5}]}"#, "levels[0] needs a name"),
         (#"{"stufen": []}"#, "unknown member 'stufen'"),
+        (#"{"levels": "characteristic"}"#, "needs properties.pegelonline.characteristicValues"),
+        (#"{"levels": "meldestufen"}"#, "or \"characteristic\""),
+        (#"{"stale_after_minutes": 0}"#, "stale_after_minutes must be a whole number from 1 to 10080"),
+        (#"{"stale_after_minutes": 1e300}"#, "stale_after_minutes must be a whole number"),
+        (#"{"levels": [{"name": "a", "above": 5}], "low": {"name": "n", "below": 9}}"#, "low.below must be under"),
     ])
     func badRules_areRefusedNamingTheMember(alerts: String, message: String) {
         #expect {

@@ -97,8 +97,17 @@ struct AlertDocument: Sendable {
     /// CAP 1.2: an `Alert` while open, a `Cancel` once it ended.
     var cap: String {
         let host = URLComponents(string: root)?.host ?? "localhost"
-        let severity =
-            kind == "rise" ? "Moderate" : ["Minor", "Moderate", "Severe", "Extreme"][min(max(level, 1), 4) - 1]
+        let severity: String
+        let event: String
+        switch kind {
+        case "rise": (severity, event) = ("Moderate", "Schneller Anstieg des Wasserstands")
+        case "low": (severity, event) = ("Minor", "Niedrigwasser")
+        case "stale": (severity, event) = ("Minor", "Ausfall der Pegelmessung")
+        default:
+            (severity, event) = (
+                ["Minor", "Moderate", "Severe", "Extreme"][min(max(level, 1), 4) - 1], "Hochwasser: \(name)"
+            )
+        }
         var area = "<areaDesc>\(Self.escape(thingName))</areaDesc>"
         if let (latitude, longitude) = position {
             area += "<circle>\(latitude),\(longitude) 0</circle>"
@@ -119,8 +128,8 @@ struct AlertDocument: Sendable {
             <scope>Public</scope>
             \(references)<info>
             <language>de-DE</language>
-            <category>Met</category>
-            <event>\(Self.escape(kind == "rise" ? "Schneller Anstieg des Wasserstands" : "Hochwasser: \(name)"))</event>
+            <category>\(kind == "stale" ? "Infra" : "Met")</category>
+            <event>\(Self.escape(event))</event>
             <urgency>\(endedAt == nil ? "Immediate" : "Past")</urgency>
             <severity>\(severity)</severity>
             <certainty>Observed</certainty>
@@ -134,6 +143,37 @@ struct AlertDocument: Sendable {
             </alert>
 
             """
+    }
+
+    /// The alerts as an Atom feed of CAP 1.2 documents, the form CAP aggregators poll: each entry
+    /// links to its document and carries it inline.
+    static func capFeed(_ alerts: [AlertDocument], root: String, now: Int64) -> String {
+        let host = URLComponents(string: root)?.host ?? "localhost"
+        let updated = alerts.map { $0.endedAt ?? $0.raisedAt }.max() ?? now
+        var feed = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <feed xmlns="http://www.w3.org/2005/Atom">
+            <id>\(escape(root))/alerts.atom</id>
+            <title>Pegelwarnungen \(escape(host))</title>
+            <updated>\(capTime(updated))</updated>
+            <author><name>\(escape(root))</name></author>
+            <link rel="self" href="\(escape(root))/alerts.atom"/>
+
+            """
+        for alert in alerts {
+            let document = alert.cap.split(separator: "\n", maxSplits: 1).last.map(String.init) ?? ""
+            feed += """
+                <entry>
+                <id>urn:stellwerk:\(escape(host)):alert:\(alert.id)\(alert.endedAt == nil ? "" : ":cancel")</id>
+                <title>\(escape(alert.endedAt == nil ? "" : "Entwarnung: "))\(escape(alert.name)): \(escape(alert.thingName))</title>
+                <updated>\(capTime(alert.endedAt ?? alert.raisedAt))</updated>
+                <link rel="alternate" type="application/cap+xml" href="\(escape(root))/alerts/\(alert.id).cap"/>
+                <content type="application/cap+xml">\(document)</content>
+                </entry>
+
+                """
+        }
+        return feed + "</feed>\n"
     }
 
     /// CAP's time form: seconds and an explicit offset, never `Z`.

@@ -60,7 +60,9 @@ struct AlertService: Service {
                 "SELECT id, name, properties FROM datastreams WHERE properties LIKE '%\"alerts\"%'", [])
             {
                 let datastream = Int64(row.integer(0))
-                if let changed, !changed.contains(datastream) { continue }
+                // Staleness changes with the clock, so those rules are judged every round.
+                let isChanged = changed?.contains(datastream) ?? true
+                if !isChanged && !(row.optionalText(2)?.contains("stale_after_minutes") ?? false) { continue }
                 guard let text = row.optionalText(2), let properties = try? JSONParser.parse(Array(text.utf8)) else {
                     continue
                 }
@@ -92,10 +94,25 @@ struct AlertService: Service {
             + " AND result_number IS NOT NULL AND phenomenon_time_start <= $2"
             + " AND (result_quality IS NULL OR result_quality <> '\"implausible\"')"
             + " ORDER BY phenomenon_time_start DESC LIMIT 1"
+        if let staleAfter = rules.staleAfter {
+            try judgeStaleness(datastream, name: name, after: staleAfter, on: connection)
+        }
         guard let latest = try connection.execute(latestQuery, [.integer(datastream), .integer(now())]).first,
             let value = latest.optionalReal(1)
         else { return }
         let observed = Int64(latest.integer(0))
+        if let low = rules.low {
+            let open = try openAlert(datastream, kind: "low", on: connection)
+            let isLow = rules.isLowWater(value, wasLow: open != nil)
+            if isLow && open == nil {
+                try raise(
+                    datastream, kind: "low", level: 0, name: low.name, value: value, observed: observed,
+                    message: "\(name): \(low.name) — \(Self.number(value)) (bis \(Self.number(low.below)))",
+                    on: connection)
+            } else if let open, !isLow {
+                try end(open.id, on: connection)
+            }
+        }
         if !rules.levels.isEmpty {
             let open = try openAlert(datastream, kind: "level", on: connection)
             let level = rules.level(for: value, current: open?.level ?? 0)
@@ -130,6 +147,30 @@ struct AlertService: Service {
         }
     }
 
+    /// Raises "Keine Messwerte" when the latest reading of any quality (an implausible one still
+    /// shows the gauge is alive) is older than the limit, and ends it with the next reading. A
+    /// Datastream that never had a reading is not late.
+    private func judgeStaleness(
+        _ datastream: Int64, name: String, after limit: Int64, on connection: any SQLConnection
+    ) throws {
+        let latest = try connection.execute(
+            "SELECT phenomenon_time_start FROM observations WHERE datastream_id = $1 AND phenomenon_time_start <= $2"
+                + " ORDER BY phenomenon_time_start DESC LIMIT 1", [.integer(datastream), .integer(now())]
+        ).first.map { Int64($0.integer(0)) }
+        guard let latest else { return }
+        let open = try openAlert(datastream, kind: "stale", on: connection)
+        let isStale = now() - latest > limit
+        if isStale && open == nil {
+            try raise(
+                datastream, kind: "stale", level: 0, name: "Keine Messwerte", value: nil, observed: latest,
+                message:
+                    "\(name): seit \(limit / 60_000) Minuten kein Messwert (der letzte von \(SensorTime.text(latest)))",
+                on: connection)
+        } else if let open, !isStale {
+            try end(open.id, on: connection)
+        }
+    }
+
     private func openAlert(
         _ datastream: Int64, kind: String, on connection: any SQLConnection
     ) throws -> (
@@ -142,14 +183,15 @@ struct AlertService: Service {
     }
 
     private func raise(
-        _ datastream: Int64, kind: String, level: Int, name: String, value: Double, observed: Int64, message: String,
+        _ datastream: Int64, kind: String, level: Int, name: String, value: Double?, observed: Int64, message: String,
         on connection: any SQLConnection
     ) throws {
         let rows = try connection.execute(
             "INSERT INTO alerts (datastream_id, kind, level, name, value, observed_at, raised_at, message)"
                 + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             [
-                .integer(datastream), .text(kind), .integer(Int64(level)), .text(name), .real(value),
+                .integer(datastream), .text(kind), .integer(Int64(level)), .text(name),
+                value.map { .real($0) } ?? .null,
                 .integer(observed), .integer(now()), .text(message),
             ])
         counts.add([kind, "raised"])
