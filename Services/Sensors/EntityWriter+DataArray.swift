@@ -94,6 +94,7 @@ extension EntityWriter {
             throw SensorsError(
                 .conflict, "there is no Datastream with @iot.id \(group.datastream) to add observations to")
         }
+        let privacy = try privacy(of: group.datastream, on: connection)
         var features: [Int64: Bool] = [:]
         var generatedFeature: Int64?
         var earliest = Int64.max
@@ -160,6 +161,7 @@ extension EntityWriter {
                 resultEarliest = min(resultEarliest, resultTime)
                 resultLatest = max(resultLatest, resultTime)
             }
+            Self.suppressingSmallCounts(&columns, by: privacy)
             ids.append(try insertRow("observations", columns, on: connection))
         }
         if earliest <= latest {

@@ -122,6 +122,11 @@ struct EntityWriter: Sendable {
             columns.append((foreignKey, .integer(link.ownerID)))
         }
         try requireParents(of: type, columns: &columns, on: connection)
+        if type == EntityModel.observation,
+            let datastream = columns.first(where: { $0.0 == "datastream_id" })?.1.integer
+        {
+            Self.suppressingSmallCounts(&columns, by: try privacy(of: Int64(datastream), on: connection))
+        }
         let id = try insertRow(type.table, columns, on: connection)
         created.append(Created(type: type, id: id))
         if let link, case .link = link.navigation.join { try connect(id, of: type, to: link, on: connection) }
@@ -149,19 +154,53 @@ struct EntityWriter: Sendable {
         return id
     }
 
-    /// A property's columns, with personal fields taken out of `properties` and `parameters` first.
+    /// A property's columns, after the service's privacy rules. A Datastream's rules in its
+    /// properties (ingest, alerts, privacy) are checked here, so a wrong one is refused when written
+    /// rather than quietly ignored later.
     func values(of property: Property, _ member: JSONValue, in type: EntityType) throws -> [(String, SQLValue)] {
-        var member = member
-        if property.name == "properties" || property.name == "parameters", case .object(let fields) = member,
-            !configuration.personalFields.isEmpty
-        {
-            member = .object(fields.filter { !configuration.personalFields.contains($0.0) })
+        let member = configuration.privacy.apply(to: member, property: property.name, of: type)
+        if type == EntityModel.datastream && property.name == "properties" && member != .null {
+            do {
+                _ = try DatastreamPrivacy.from(datastream: nil, properties: member)
+                _ = try AlertRules.from(datastream: 0, properties: member)
+                _ = try IngestMapping.from(datastream: 0, properties: member)
+            } catch {
+                throw SensorsError(
+                    .badRequest, error.message.replacingOccurrences(of: "Datastream 0 ", with: "Datastream "))
+            }
         }
         do {
             return try EntityCodec.columnValues(of: property, member, in: type)
         } catch {
             throw SensorsError(.badRequest, error.description)
         }
+    }
+
+    /// The privacy rules of `datastream`, read from its properties (checked when they were written).
+    func privacy(of datastream: Int64, on connection: any SQLConnection) throws -> DatastreamPrivacy? {
+        guard
+            let text = try connection.execute(
+                "SELECT properties FROM datastreams WHERE id = $1", [.integer(datastream)]
+            )
+            .first?.optionalText(0), text.contains("\"privacy\""),
+            let properties = try? JSONParser.parse(Array(text.utf8))
+        else { return nil }
+        return try? DatastreamPrivacy.from(datastream: datastream, properties: properties)
+    }
+
+    /// An observation's columns with a count below the Datastream's minimum replaced by null and
+    /// marked, before it is stored.
+    static func suppressingSmallCounts(_ columns: inout [(String, SQLValue)], by rules: DatastreamPrivacy?) {
+        guard let rules, rules.minimumCount != nil,
+            let index = columns.firstIndex(where: { $0.0 == "result_number" }),
+            case .real(let value) = columns[index].1, rules.suppresses(value)
+        else { return }
+        let replaced: [(String, SQLValue)] = [
+            ("result_type", .integer(0)), ("result_number", .null), ("result_string", .null), ("result_boolean", .null),
+            ("result_json", .text("null")), ("result_quality", .text(DatastreamPrivacy.suppressedQuality.text)),
+        ]
+        columns.removeAll { column in replaced.contains { $0.0 == column.0 } }
+        columns += replaced
     }
 
     /// The id of the existing entity `reference` names, or a conflict: a link to nothing would break
@@ -365,6 +404,17 @@ struct EntityWriter: Sendable {
                 }
                 for (key, value) in navigations {
                     try relink(type, id: id, navigation: key, to: value, columns: &columns, on: connection)
+                }
+                if type == EntityModel.observation {
+                    var datastream = columns.first { $0.0 == "datastream_id" }?.1.integer
+                    if datastream == nil {
+                        datastream = try connection.execute(
+                            "SELECT datastream_id FROM observations WHERE id = $1", [.integer(id)]
+                        ).first?.integer(0)
+                    }
+                    if let datastream {
+                        Self.suppressingSmallCounts(&columns, by: try privacy(of: Int64(datastream), on: connection))
+                    }
                 }
                 let assignments = columns.indices.map { "\(columns[$0].0) = $\($0 + 2)" }.joined(separator: ", ")
                 try connection.execute(

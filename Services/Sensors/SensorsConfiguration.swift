@@ -19,9 +19,8 @@ package struct SensorsConfiguration: Sendable {
     package var maximumPageSize: Int
     /// How long observations are kept, in seconds (730 days by default); older ones are deleted.
     package var retentionSeconds: Int64
-    /// Top-level keys of `properties` and `parameters` that count as personal data: dropped before
-    /// anything is stored.
-    package var personalFields: Set<String>
+    /// What is dropped, pseudonymised and coarsened before anything is stored.
+    package var privacy: ServicePrivacy
     /// The MQTT broker new entities are published to, when one is configured.
     package var mqtt: MQTTBroker?
     /// The token LoRaWAN network servers send with webhooks (`POST /ingest/ttn`, `/ingest/chirpstack`);
@@ -45,7 +44,7 @@ package struct SensorsConfiguration: Sendable {
     package init(
         host: String, port: Int, publicURL: String, database: String, adminToken: String = "",
         defaultPageSize: Int = 100, maximumPageSize: Int = 1000, retentionSeconds: Int64 = 730 * 86_400,
-        personalFields: Set<String> = [], mqtt: MQTTBroker? = nil, pegelonlineView: Bool = false,
+        privacy: ServicePrivacy = ServicePrivacy(), mqtt: MQTTBroker? = nil, pegelonlineView: Bool = false,
         logLevel: String = "info", ingestToken: String = "", ingestOverMQTT: Bool = true, pullSources: [String] = [],
         pullIntervalSeconds: Int = 900, alertWebhook: (url: String, secret: String)? = nil, alertMail: AlertMail? = nil
     ) {
@@ -63,7 +62,7 @@ package struct SensorsConfiguration: Sendable {
         self.defaultPageSize = defaultPageSize
         self.maximumPageSize = maximumPageSize
         self.retentionSeconds = retentionSeconds
-        self.personalFields = personalFields
+        self.privacy = privacy
         self.mqtt = mqtt
         self.pegelonlineView = pegelonlineView
         self.logLevel = logLevel
@@ -123,9 +122,21 @@ package struct SensorsConfiguration: Sendable {
             }
         }
         var alerts: Alerts?
+        struct Privacy: Decodable {
+            var pseudonymFields: String?
+            var pseudonymKey: String?
+            var locationGrid: Int?
+
+            enum CodingKeys: String, CodingKey {
+                case pseudonymFields = "pseudonym_fields"
+                case pseudonymKey = "pseudonym_key"
+                case locationGrid = "location_grid"
+            }
+        }
+        var privacy: Privacy?
 
         enum CodingKeys: String, CodingKey {
-            case listen, database, retention, mqtt, pull, alerts
+            case listen, database, retention, mqtt, pull, alerts, privacy
             case publicUrl = "public_url"
             case adminToken = "admin_token"
             case pageSize = "page_size"
@@ -159,10 +170,32 @@ package struct SensorsConfiguration: Sendable {
             }
             retention = seconds
         }
-        let personal = Set(
-            (file.personalFields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-                !$0.isEmpty
-            })
+        func fields(_ text: String?) -> Set<String> {
+            Set(
+                (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                    !$0.isEmpty
+                })
+        }
+        var privacy = ServicePrivacy(
+            droppedFields: fields(file.personalFields), pseudonymFields: fields(file.privacy?.pseudonymFields))
+        if let key = file.privacy?.pseudonymKey, !key.isEmpty {
+            guard key.utf8.count >= 16 else {
+                throw ServiceStartError(
+                    "\(path): privacy.pseudonym_key must have at least 16 characters: a short key lets pseudonyms be reversed"
+                )
+            }
+            privacy.pseudonymKey = key
+        }
+        if !privacy.pseudonymFields.isEmpty && privacy.pseudonymKey == nil {
+            throw ServiceStartError("\(path): privacy.pseudonym_fields needs privacy.pseudonym_key")
+        }
+        if let grid = file.privacy?.locationGrid, grid != 0 {
+            guard (10...100_000).contains(grid) else {
+                throw ServiceStartError(
+                    "\(path): privacy.location_grid \(grid) is not a cell size from 10 to 100000 metres (0: off)")
+            }
+            privacy.locationGrid = Double(grid)
+        }
         let sources = (file.pull?.sources ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
@@ -203,7 +236,7 @@ package struct SensorsConfiguration: Sendable {
         return SensorsConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
             adminToken: file.adminToken ?? "", defaultPageSize: pageSize, maximumPageSize: maximum,
-            retentionSeconds: retention, personalFields: personal, mqtt: broker,
+            retentionSeconds: retention, privacy: privacy, mqtt: broker,
             pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info",
             ingestToken: file.ingestToken ?? "", ingestOverMQTT: file.mqtt?.ingest ?? true, pullSources: sources,
             pullIntervalSeconds: Int(pullInterval), alertWebhook: webhook, alertMail: mail)

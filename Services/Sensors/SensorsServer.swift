@@ -491,7 +491,8 @@ struct MQTTService: Service {
     }
 }
 
-/// Deletes observations older than the retention time: once at start, then every hour.
+/// Deletes observations older than the retention time and reduces raw ones past their Datastream's
+/// `raw_days`: once at start, then every hour.
 struct RetentionService: Service {
     let store: SensorStore
     let retentionSeconds: Int64
@@ -504,6 +505,12 @@ struct RetentionService: Service {
                 let deleted = try await store.deleteObservations(before: now() - retentionSeconds * 1000)
                 if deleted > 0 {
                     logger.info("retention: deleted \(deleted) observation(s) older than the retention time")
+                }
+                let reduced = try await store.reduceRawObservations(now: now())
+                if reduced.deleted > 0 {
+                    logger.info(
+                        "retention: \(reduced.deleted) raw observation(s) past their Datastream's raw_days reduced to \(reduced.aggregates) hourly aggregate(s)"
+                    )
                 }
             } catch {
                 logger.error("retention: \(error)")

@@ -20,7 +20,7 @@ struct SensorsConfigurationTests {
         let configuration = try load(base + "retention: 1d1h30m\npersonal_fields: \"device_id, plate\"\n")
         #expect(configuration.publicURL == "http://x")
         #expect(configuration.retentionSeconds == 86_400 + 5_400)
-        #expect(configuration.personalFields == ["device_id", "plate"])
+        #expect(configuration.privacy.droppedFields == ["device_id", "plate"])
         #expect(configuration.defaultPageSize == 100)
         #expect(configuration.maximumPageSize == 1000)
         #expect(configuration.adminToken.isEmpty)
@@ -52,6 +52,18 @@ struct SensorsConfigurationTests {
             "public_url: http://x/",
             "public_url: http://x/\nalerts:\n  smtp_relay: relay:25\n  mail_from: a@b.example\n  mail_to: \"x@y.example\\r\\nBcc: z@w\"",
             "alerts.mail_to must be 1 to 50 plain mail addresses"
+        ),
+        (
+            "public_url: http://x/", "public_url: http://x/\nprivacy:\n  pseudonym_fields: device_id",
+            "privacy.pseudonym_fields needs privacy.pseudonym_key"
+        ),
+        (
+            "public_url: http://x/", "public_url: http://x/\nprivacy:\n  pseudonym_key: kurz",
+            "privacy.pseudonym_key must have at least 16 characters"
+        ),
+        (
+            "public_url: http://x/", "public_url: http://x/\nprivacy:\n  location_grid: 5",
+            "privacy.location_grid 5 is not a cell size from 10 to 100000 metres"
         ),
         (
             "public_url: http://x/",

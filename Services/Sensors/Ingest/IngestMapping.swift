@@ -24,6 +24,9 @@ struct IngestMapping: Sendable, Equatable {
     var maximumStep: Double?
     /// What happens to an implausible reading: stored with `resultQuality` "implausible", or dropped.
     var flagsImplausible = false
+    /// Whether readings carry the device as a keyed pseudonym in `parameters.device`, so readings of
+    /// several devices in one Datastream can be told apart without naming the device.
+    var keepsDevicePseudonym = false
 
     /// The mapping in a Datastream's properties; nil when it has none. A mapping that is there but
     /// wrong is an error naming the member, so a typo is not a silently ignored gauge.
@@ -33,7 +36,9 @@ struct IngestMapping: Sendable, Equatable {
             .malformed("Datastream \(datastream) properties.ingest: \(message)")
         }
         guard let members = ingest.members else { throw fail("must be an object") }
-        let known: Set = ["device", "field", "factor", "offset", "min", "max", "max_step", "implausible"]
+        let known: Set = [
+            "device", "field", "factor", "offset", "min", "max", "max_step", "implausible", "device_pseudonym",
+        ]
         if let unknown = members.first(where: { !known.contains($0.0) }) {
             throw fail("unknown member '\(unknown.0)'; the members are \(known.sorted().joined(separator: ", "))")
         }
@@ -58,6 +63,10 @@ struct IngestMapping: Sendable, Equatable {
         case "reject": mapping.flagsImplausible = false
         case "flag": mapping.flagsImplausible = true
         default: throw fail("implausible must be \"reject\" or \"flag\"")
+        }
+        if let pseudonym = ingest["device_pseudonym"], pseudonym != .null {
+            guard case .bool(let flag) = pseudonym else { throw fail("device_pseudonym must be true or false") }
+            mapping.keepsDevicePseudonym = flag
         }
         return mapping
     }

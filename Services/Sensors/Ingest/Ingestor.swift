@@ -112,6 +112,13 @@ final class Ingestor: Sendable {
                     }
                     continue
                 }
+                if mapping.keepsDevicePseudonym && self.configuration.privacy.pseudonymKey == nil {
+                    outcomes.append(
+                        Outcome(
+                            datastream: mapping.datastream, outcome: "malformed",
+                            message: "device_pseudonym needs privacy.pseudonym_key in the service's configuration"))
+                    continue
+                }
                 rows.append((mapping, value, false))
                 outcomes.append(Outcome(datastream: mapping.datastream, outcome: "stored"))
             }
@@ -121,13 +128,20 @@ final class Ingestor: Sendable {
         let groups: [JSONValue] = rows.map { mapping, value, flagged in
             .object([
                 ("Datastream", .object([("@iot.id", .integer(mapping.datastream))])),
-                ("components", .array(["phenomenonTime", "result", "resultQuality"].map(JSONValue.string))),
+                (
+                    "components",
+                    .array(["phenomenonTime", "result", "resultQuality", "parameters"].map(JSONValue.string))
+                ),
                 (
                     "dataArray",
                     .array([
                         .array([
                             .string(SensorTime.text(time)), .number(value),
                             flagged ? .string("implausible") : .null,
+                            mapping.keepsDevicePseudonym
+                                ? configuration.privacy.pseudonym(of: device).map {
+                                    .object([("device", .string($0))])
+                                } ?? .null : .null,
                         ])
                     ])
                 ),
