@@ -5,7 +5,7 @@ enum DateTimeText {
     /// Milliseconds since 1970 (UTC) of a date (its midnight UTC) or a date-time with `Z` or an
     /// offset; fractions of a second beyond milliseconds are cut off.
     static func milliseconds(_ text: String) throws(LiteralSyntaxError) -> Int64 {
-        var reader = Reader(characters: Array(text))
+        var reader = Reader(bytes: Array(text.utf8))
         let year = try reader.digits(4, "a four-digit year")
         try reader.expect("-")
         let month = try reader.digits(2, "a two-digit month")
@@ -39,7 +39,7 @@ enum DateTimeText {
 
     /// Milliseconds since midnight of `hh:mm`, `hh:mm:ss` or `hh:mm:ss.fff`.
     static func timeOfDay(_ text: String) throws(LiteralSyntaxError) -> Int64 {
-        var reader = Reader(characters: Array(text))
+        var reader = Reader(bytes: Array(text.utf8))
         let time = try reader.time()
         guard reader.atEnd else { throw LiteralSyntaxError("unexpected text after the time") }
         return time
@@ -66,29 +66,37 @@ enum DateTimeText {
         return era * 146_097 + dayOfEra - 719_468
     }
 
+    /// Reads bytes, not Characters: every byte of a valid date-time is ASCII, and this runs once
+    /// for every observation a bulk upload carries.
     private struct Reader {
-        let characters: [Character]
+        let bytes: [UInt8]
         var index = 0
 
-        var atEnd: Bool { index == characters.count }
+        var atEnd: Bool { index == bytes.count }
 
-        mutating func take(_ character: Character) -> Bool {
-            guard index < characters.count, characters[index] == character else { return false }
+        mutating func take(_ character: Unicode.Scalar) -> Bool {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: character) else { return false }
             index += 1
             return true
         }
 
-        mutating func expect(_ character: Character) throws(LiteralSyntaxError) {
+        mutating func expect(_ character: Unicode.Scalar) throws(LiteralSyntaxError) {
             guard take(character) else { throw LiteralSyntaxError("expected '\(character)' at character \(index + 1)") }
+        }
+
+        /// The digit at the reading position, if it is one.
+        var digit: Int64? {
+            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
+                return nil
+            }
+            return Int64(bytes[index] - UInt8(ascii: "0"))
         }
 
         mutating func digits(_ count: Int, _ what: String) throws(LiteralSyntaxError) -> Int64 {
             var value: Int64 = 0
             for _ in 0..<count {
-                guard index < characters.count, let digit = characters[index].wholeNumberValue,
-                    characters[index].isASCII
-                else { throw LiteralSyntaxError("expected \(what)") }
-                value = value * 10 + Int64(digit)
+                guard let digit else { throw LiteralSyntaxError("expected \(what)") }
+                value = value * 10 + digit
                 index += 1
             }
             return value
@@ -106,10 +114,8 @@ enum DateTimeText {
                 if take(".") {
                     var scale: Int64 = 100
                     var count = 0
-                    while index < characters.count, characters[index].isASCII,
-                        let digit = characters[index].wholeNumberValue
-                    {
-                        milliseconds += Int64(digit) * scale
+                    while let digit {
+                        milliseconds += digit * scale
                         scale /= 10
                         count += 1
                         index += 1

@@ -21,10 +21,18 @@ package enum EntityCodec {
     }
 
     /// The entity's properties from a row read with `columns(of:)`, each as `(name, value)`.
-    package static func properties(of type: EntityType, row: SQLRow) -> [(String, JSONValue)] {
+    /// With `selected`, members not in it are skipped rather than decoded (a JSON column costs a
+    /// parse per row).
+    package static func properties(
+        of type: EntityType, row: SQLRow, selected: Set<String>? = nil
+    ) -> [(String, JSONValue)] {
         var members: [(String, JSONValue)] = []
         var index = 1
         for property in type.properties {
+            if let selected, property.storage != .id, !selected.contains(property.name) {
+                if case .interval = property.storage { index += 2 } else { index += 1 }
+                continue
+            }
             switch property.storage {
             case .id:
                 members.append(("@iot.id", .integer(Int64(row.integer(0)))))

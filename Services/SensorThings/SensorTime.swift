@@ -15,15 +15,51 @@ package enum SensorTime {
         let days = seconds.floorDivided(by: 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = civil(daysSinceEpoch: Int(days))
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        var text = "\(String(repeating: "0", count: max(0, 4 - String(year).count)))\(year)-\(two(month))-\(two(day))"
-        text += "T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
-        if fraction > 0 { text += "." + String(String(fraction + 1000).dropFirst()) }
-        return text + "Z"
+        guard (0...9999).contains(year) else {
+            func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            var text = "\(year)-\(two(month))-\(two(day))"
+            text += "T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+            if fraction > 0 { text += "." + String(String(fraction + 1000).dropFirst()) }
+            return text + "Z"
+        }
+        // Written digit by digit: every answer of observations carries one or two of these per row.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var index = 0
+            func put(_ byte: UInt8) {
+                buffer[index] = byte
+                index += 1
+            }
+            func digits(_ value: Int, _ count: Int) {
+                var divisor = 1
+                for _ in 1..<count { divisor *= 10 }
+                while divisor > 0 {
+                    put(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                    divisor /= 10
+                }
+            }
+            digits(year, 4)
+            put(UInt8(ascii: "-"))
+            digits(month, 2)
+            put(UInt8(ascii: "-"))
+            digits(day, 2)
+            put(UInt8(ascii: "T"))
+            digits(secondOfDay / 3600, 2)
+            put(UInt8(ascii: ":"))
+            digits(secondOfDay / 60 % 60, 2)
+            put(UInt8(ascii: ":"))
+            digits(secondOfDay % 60, 2)
+            if fraction > 0 {
+                put(UInt8(ascii: "."))
+                digits(fraction, 3)
+            }
+            put(UInt8(ascii: "Z"))
+            return index
+        }
     }
 
     /// An instant or an interval `start/end` (ISO 8601 with two instants); end is nil for an instant.
     package static func interval(_ text: some StringProtocol) -> (start: Int64, end: Int64?)? {
+        if !text.utf8.contains(UInt8(ascii: "/")) { return milliseconds(text).map { ($0, nil) } }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
         case 1: return milliseconds(parts[0]).map { ($0, nil) }

@@ -206,7 +206,7 @@ struct EntityReader: Sendable {
         let selfLink = "\(root)/\(type.setName)(\(id))"
         let selected = options.select.map(Set.init)
         var members: [(String, JSONValue)] = []
-        for (name, value) in EntityCodec.properties(of: type, row: row) {
+        for (name, value) in EntityCodec.properties(of: type, row: row, selected: selected) {
             if name == "@iot.id" {
                 if selected == nil || selected!.contains("id") || selected!.contains("@iot.id") {
                     members.append((name, value))

@@ -46,9 +46,11 @@ struct EntityWriter: Sendable {
 
     // MARK: Create
 
-    func create(_ body: JSONValue, at path: ResourcePath) async throws -> Created {
-        let (created, messages) = try await store.pool.withConnection { connection in
-            try connection.transaction {
+    /// Creates the entity; answers it as `GET` would, read on the same connection once stored
+    /// (one trip to the store's threads rather than two).
+    func create(_ body: JSONValue, at path: ResourcePath) async throws -> (created: Created, entity: String) {
+        let (created, messages, entity) = try await store.pool.withConnection { connection in
+            let (created, messages) = try connection.transaction {
                 let reader = EntityReader(store: store, configuration: configuration, now: now)
                 guard path.property == nil, !path.referencesOnly, !path.namesOneEntity, path.last.id == nil else {
                     throw SensorsError(.methodNotAllowed, "POST goes to an entity set or a navigation to many entities")
@@ -66,11 +68,18 @@ struct EntityWriter: Sendable {
                 let messages = mqtt == nil ? [] : try reader.creationMessages(created, on: connection)
                 return (Created(type: path.last.type, id: id), messages)
             }
+            let reader = EntityReader(store: store, configuration: configuration, now: now)
+            guard
+                let entity = try reader.fetch(
+                    created.type, scope: .all, id: created.id,
+                    options: try reader.parseOptions([], for: created.type), on: connection)
+            else { throw SensorsError(.notFound, "the new \(created.type.name) was deleted meanwhile") }
+            return (created, messages, JSONValue.object(entity).text)
         }
         // Announced only once stored: a subscriber never hears of an entity that is not there.
         mqtt?.publish(messages)
         if created.type != EntityModel.observation { changed?() }
-        return created
+        return (created, entity)
     }
 
     /// Inserts `value` as a new entity of `type` (or links an existing one given by `@iot.id`) with
@@ -266,6 +275,15 @@ struct EntityWriter: Sendable {
 
     /// The FeatureOfInterest made from the first Location of the datastream's Thing, made once.
     func featureFromLocation(datastream: Int64, on connection: any SQLConnection) throws -> Int64 {
+        // Made already, for every reading but the first: one statement.
+        if let made = try connection.query(
+            """
+            SELECT f.id FROM datastreams d JOIN things_locations tl ON tl.thing_id = d.thing_id
+            LEFT JOIN features f ON f.from_location = tl.location_id WHERE d.id = $1 ORDER BY tl.location_id LIMIT 1
+            """, .integer(datastream)
+        ).first?.optionalInteger(0) {
+            return Int64(made)
+        }
         guard
             let location = try connection.query(
                 """

@@ -51,7 +51,7 @@ package enum SensorSeed {
             let writer = EntityWriter(store: store, configuration: configuration, now: { now })
             for (index, gauge) in gauges.enumerated() {
                 let thing = try thingJSON(gauge)
-                let created = try await writer.create(thing, at: try ResourcePath.parse(["Things"]))
+                let created = try await writer.create(thing, at: try ResourcePath.parse(["Things"])).created
                 let datastream = try await store.pool.withConnection { connection in
                     try connection.execute(
                         "SELECT id FROM datastreams WHERE thing_id = $1 ORDER BY id LIMIT 1", [.integer(created.id)]

@@ -233,11 +233,8 @@ package struct SensorsServer: Sendable {
         case .post:
             try authorize(request)
             let body = try await self.body(of: request)
-            let created = try await writer.create(body, at: path)
+            let (created, entity) = try await writer.create(body, at: path)
             let location = "\(configuration.publicURL)/v1.1/\(created.type.setName)(\(created.id))"
-            let entity = try await reader.read(
-                try ResourcePath.parse(["\(created.type.setName)(\(created.id))"]), query: [],
-                requestPath: "/\(created.type.setName)(\(created.id))")
             var response = json(entity, status: 201)
             response.headers[.location] = location
             return response

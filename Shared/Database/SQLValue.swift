@@ -86,13 +86,21 @@ package protocol SQLConnection: AnyObject {
 extension SQLConnection {
     /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
     package func transaction<T>(_ body: () throws -> T) throws -> T {
-        try executeScript(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")
+        let sqlite = (self as? SQLiteConnection).flatMap { $0.holdsWriteGate ? nil : $0 }
+        sqlite?.writeGate.wait()
+        sqlite?.holdsWriteGate = true
+        defer {
+            sqlite?.holdsWriteGate = false
+            sqlite?.writeGate.signal()
+        }
+        // Through `execute`, whose prepared statements are kept: `executeScript` parses anew each time.
+        try execute(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN", [])
         do {
             let result = try body()
-            try executeScript("COMMIT")
+            try execute("COMMIT", [])
             return result
         } catch {
-            try? executeScript("ROLLBACK")
+            _ = try? execute("ROLLBACK", [])
             throw error
         }
     }

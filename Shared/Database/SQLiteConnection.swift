@@ -1,4 +1,6 @@
 import CSQLite
+import Dispatch
+import Synchronization
 
 /// A connection to a SQLite file through the system libsqlite3: WAL journal, a busy timeout so
 /// concurrent writers wait instead of failing, foreign keys on, and prepared statements cached.
@@ -9,10 +11,25 @@ package final class SQLiteConnection: SQLConnection {
     /// The most prepared statements kept for reuse.
     static let cachedStatementLimit = 256
     package let path: String
+    /// Taken for a write transaction by every connection of this process to the same file: a
+    /// writer waits here, woken the moment the one before commits, instead of in SQLite's busy
+    /// handler, which sleeps 1, 2, 5, 10… ms between tries and so caps concurrent writes.
+    let writeGate: DispatchSemaphore
+
+    /// Whether this connection holds the gate (a nested BEGIN must fail as SQLite says, not wait).
+    var holdsWriteGate = false
+
+    private static let writeGates = Mutex<[String: DispatchSemaphore]>([:])
 
     /// Opens (and with `create`, creates) the database file at `path`.
     package init(path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 10_000) throws(DatabaseError) {
         self.path = path
+        writeGate = Self.writeGates.withLock { gates in
+            if let gate = gates[path] { return gate }
+            let gate = DispatchSemaphore(value: 1)
+            gates[path] = gate
+            return gate
+        }
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         if create { flags |= SQLITE_OPEN_CREATE }
         var database: OpaquePointer?
