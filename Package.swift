@@ -283,10 +283,23 @@ let package = Package(
             ],
             path: "Services/Sensors",
             swiftSettings: strictSettings),
+        // Charts and dashboards rendered as SVG on the server, from the sensor service's SensorThings API.
+        .target(
+            name: "Visualization",
+            dependencies: [
+                "SensorThings", "ServiceSupport", "HTTPTransport", "Telemetry",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/Visualization",
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "Datenplattform",
             dependencies: [
-                "Catalog", "Portal", "Sensors", "ServiceSupport",
+                "Catalog", "Portal", "Sensors", "Visualization", "ServiceSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -390,6 +403,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SensorsTests",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "VisualizationTests",
+            dependencies: ["Visualization", "SensorThings", "ServiceSupport", "TestSupport", "HTTPTransport"],
+            path: "Tests/VisualizationTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

@@ -5,6 +5,7 @@ import Logging
 import Portal
 import Sensors
 import ServiceSupport
+import Visualization
 
 /// The platform services' entry point (`datenplattform catalog|portal|visualization|sensors`).
 @main
@@ -13,8 +14,8 @@ struct DatenplattformCommand: AsyncParsableCommand {
         commandName: "datenplattform",
         abstract: "Run one service of the open data platform.",
         discussion: """
-            Built so far: the data catalog (CKAN Action API, DCAT-AP.de), the portal and the sensor \
-            service's SensorThings API. The visualization service is not built yet and says so.
+            Built so far: the data catalog (CKAN Action API, DCAT-AP.de), the portal, the sensor \
+            service (SensorThings API, MQTT, alerts) and the visualization service's charts.
 
             Examples:
               datenplattform catalog migrate --config catalog.yaml
@@ -23,11 +24,12 @@ struct DatenplattformCommand: AsyncParsableCommand {
               datenplattform portal --config portal.yaml
               datenplattform sensors migrate --config sensors.yaml
               datenplattform sensors --config sensors.yaml
+              datenplattform visualization --config visualization.yaml
               datenplattform migrations
             """,
         version: "0.2.0-dev",
         subcommands: [
-            CatalogCommand.self, PortalCommand.self, NotBuilt.Visualization.self, SensorsCommand.self,
+            CatalogCommand.self, PortalCommand.self, VisualizationCommand.self, SensorsCommand.self,
             MigrationsCommand.self,
         ])
 }
@@ -154,15 +156,26 @@ struct PortalCommand: AsyncParsableCommand {
     }
 }
 
-/// The services that are not built yet: each says so and exits non-zero.
-enum NotBuilt {
-    struct Visualization: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "visualization", abstract: "The visualization service (not built yet).")
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-        func run() throws { throw ValidationError("the visualization service is not built yet") }
-    }
+/// `datenplattform visualization`: charts of the sensor service's datastreams, rendered as SVG.
+struct VisualizationCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visualization",
+        abstract: "The visualization service: server-rendered SVG charts over the sensor service's SensorThings API.")
+    @Option(help: ArgumentHelp("The service's configuration (visualization.yaml).", valueName: "FILE"))
+    var config: String
 
+    func run() async throws {
+        // A ServiceStartError is printed as its one line, without the usage text a ValidationError brings.
+        let configuration = try VisualizationConfiguration.load(config)
+        var logger = Logger(label: "datenplattform.visualization")
+        logger.logLevel =
+            Logger.Level(rawValue: configuration.logLevel == "warning" ? "warning" : configuration.logLevel) ?? .info
+        let server = VisualizationServer(configuration: configuration, logger: logger)
+        try await server.run { port in
+            FileHandle.standardOutput.write(
+                Data("visualization listening on http://\(configuration.host):\(port)\n".utf8))
+        }
+    }
 }
 
 /// `datenplattform migrations`: what a release of this build migrates, for its manifest.

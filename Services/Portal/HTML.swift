@@ -1,19 +1,7 @@
+import ServiceSupport
+
 /// Escapes text for HTML content and attribute values.
-func escape(_ text: String) -> String {
-    var out = ""
-    out.reserveCapacity(text.count)
-    for character in text {
-        switch character {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(character)
-        }
-    }
-    return out
-}
+func escape(_ text: String) -> String { MarkupText.escape(text) }
 
 /// A dataset description (CKAN's Markdown) as safe HTML: paragraphs, line breaks and *emphasis*;
 /// everything else is shown as text.

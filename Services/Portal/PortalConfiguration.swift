@@ -76,7 +76,7 @@ package struct PortalConfiguration: Sendable {
             throw ServiceStartError("\(path): language must be de or en, not '\(file.language ?? "")'")
         }
         let timeout = file.catalog.timeout ?? "5s"
-        guard let seconds = Self.seconds(timeout), seconds > 0 else {
+        guard let seconds = ServiceConfigurationFile.seconds(timeout), seconds > 0 else {
             throw ServiceStartError("\(path): catalog.timeout '\(timeout)' is not a duration such as 5s or 1m")
         }
         func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
@@ -86,14 +86,5 @@ package struct PortalConfiguration: Sendable {
             catalogAPI: trimmed(file.catalog.apiUrl),
             catalogPublicURL: trimmed(file.catalog.publicUrl ?? file.catalog.apiUrl),
             catalogTimeoutSeconds: seconds)
-    }
-
-    private static func seconds(_ text: String) -> Int64? {
-        guard let unit = text.last, let number = Int64(text.dropLast()) else { return nil }
-        switch unit {
-        case "s": return number
-        case "m": return number * 60
-        default: return nil
-        }
     }
 }

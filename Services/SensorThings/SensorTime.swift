@@ -75,8 +75,13 @@ package enum SensorTime {
         return "\(text(start))/\(text(end))"
     }
 
-    // Howard Hinnant's civil_from_days.
-    private static func civil(daysSinceEpoch days: Int) -> (Int, Int, Int) {
+    /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar.
+    package static func days(year: Int, month: Int, day: Int) -> Int {
+        Int(DateTimeText.daysSince1970(year: Int64(year), month: Int64(month), day: Int64(day)))
+    }
+
+    /// Year, month and day of a day counted from 1970-01-01 (Howard Hinnant's civil_from_days).
+    package static func civil(daysSinceEpoch days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

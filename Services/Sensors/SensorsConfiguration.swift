@@ -165,7 +165,7 @@ package struct SensorsConfiguration: Sendable {
         }
         var retention: Int64 = 730 * 86_400
         if let text = file.retention {
-            guard let seconds = Self.seconds(text), seconds >= 86_400 else {
+            guard let seconds = ServiceConfigurationFile.seconds(text), seconds >= 86_400 else {
                 throw ServiceStartError("\(path): retention '\(text)' is not a duration of at least 1d (as 730d, 48h)")
             }
             retention = seconds
@@ -204,7 +204,7 @@ package struct SensorsConfiguration: Sendable {
         }
         var pullInterval: Int64 = 900
         if let text = file.pull?.interval, !text.isEmpty {
-            guard let seconds = Self.seconds(text), (1...86_400).contains(seconds) else {
+            guard let seconds = ServiceConfigurationFile.seconds(text), (1...86_400).contains(seconds) else {
                 throw ServiceStartError("\(path): pull.interval '\(text)' is not a duration from 1s to 1d (as 15m)")
             }
             pullInterval = seconds
@@ -240,34 +240,6 @@ package struct SensorsConfiguration: Sendable {
             pegelonlineView: file.pegelonlineView ?? false, logLevel: file.logLevel ?? "info",
             ingestToken: file.ingestToken ?? "", ingestOverMQTT: file.mqtt?.ingest ?? true, pullSources: sources,
             pullIntervalSeconds: Int(pullInterval), alertWebhook: webhook, alertMail: mail)
-    }
-
-    /// A duration as blueprints render it (`730d`, `48h`, `1m30s`) in seconds; nil for anything else
-    /// or more than 100 years.
-    static func seconds(_ text: String) -> Int64? {
-        let limit: Int64 = 36_500 * 86_400
-        var total: Int64 = 0
-        var digits = ""
-        for character in text {
-            if character.isASCII, character.isNumber {
-                guard digits.count < 12 else { return nil }
-                digits.append(character)
-                continue
-            }
-            let factor: Int64
-            switch character {
-            case "d": factor = 86_400
-            case "h": factor = 3600
-            case "m": factor = 60
-            case "s": factor = 1
-            default: return nil
-            }
-            guard let count = Int64(digits) else { return nil }
-            digits = ""
-            total += count * factor
-            guard total <= limit else { return nil }
-        }
-        return digits.isEmpty && !text.isEmpty ? total : nil
     }
 }
 

@@ -4,6 +4,34 @@ import Yams
 /// Reads a service's YAML configuration file, for the catalog and the portal alike: a file that
 /// cannot be read, a missing key or a wrong type is one line naming the file and the key.
 package enum ServiceConfigurationFile {
+    /// A duration as blueprints render it (`730d`, `48h`, `1m30s`) in seconds; nil for anything else
+    /// or more than 100 years (so no multiplication of an outside number can overflow).
+    package static func seconds(_ text: String) -> Int64? {
+        let limit: Int64 = 36_500 * 86_400
+        var total: Int64 = 0
+        var digits = ""
+        for character in text {
+            if character.isASCII, character.isNumber {
+                guard digits.count < 12 else { return nil }
+                digits.append(character)
+                continue
+            }
+            let factor: Int64
+            switch character {
+            case "d": factor = 86_400
+            case "h": factor = 3600
+            case "m": factor = 60
+            case "s": factor = 1
+            default: return nil
+            }
+            guard let count = Int64(digits) else { return nil }
+            digits = ""
+            total += count * factor
+            guard total <= limit else { return nil }
+        }
+        return digits.isEmpty && !text.isEmpty ? total : nil
+    }
+
     package static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(ServiceStartError) -> T {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ServiceStartError("\(path): cannot read the configuration file")

@@ -411,6 +411,11 @@ struct UpCommand: AsyncParsableCommand {
                         case "portal": rows.append([environment.name, site.name, "portal", "\(base)/"])
                         case "sensors":
                             rows.append([environment.name, site.name, "SensorThings API", "\(base)/v1.1"])
+                        case "visualization":
+                            // The site's first seeded gauge, over the last week.
+                            rows.append([
+                                environment.name, site.name, "water-level chart", "\(base)/datastreams/1?range=7d",
+                            ])
                         default: rows.append([environment.name, site.name, instance.service, base])
                         }
                     }

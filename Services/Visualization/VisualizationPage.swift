@@ -1,0 +1,100 @@
+import SensorThings
+
+/// A datastream's page: the chart inline, links to the other periods, the SVG and the CSV, and a
+/// table of the latest readings as the chart's text alternative. No script; one stylesheet.
+struct VisualizationPage {
+    var request: ChartRequest
+    var datastream: SensorSource.Datastream
+    var chart: TimeSeriesChart
+
+    static let tableRows = 96
+
+    func html() -> String {
+        let german = request.language == .de
+        let base = "/datastreams/\(request.datastream)"
+        let language = german ? "" : "&lang=en"
+        var html = Self.head(
+            title: "\(datastream.name) – \(chart.rangeName)", language: request.language.rawValue)
+        html += "<main>\n<h1>\(SVGText.escape(datastream.name))</h1>\n"
+        if !datastream.thing.isEmpty { html += "<p class=\"place\">\(SVGText.escape(datastream.thing))</p>\n" }
+        html += "<nav aria-label=\"\(german ? "Zeitraum" : "Period")\"><ul class=\"periods\">"
+        for (preset, _) in ChartRequest.presets {
+            let label =
+                german
+                ? ["24h": "24 Stunden", "7d": "7 Tage", "31d": "31 Tage"][preset]!
+                : ["24h": "24 hours", "7d": "7 days", "31d": "31 days"][preset]!
+            let current = request.preset == preset ? " aria-current=\"page\"" : ""
+            html += "<li><a href=\"\(base)?range=\(preset)\(language)\"\(current)>\(label)</a></li>"
+        }
+        html += "</ul></nav>\n<figure>\n"
+        html += chart.svg()
+        html += "<figcaption>\(SVGText.escape(chart.rangeName))</figcaption>\n</figure>\n"
+        let query =
+            request.preset.map { "range=\($0)" }
+            ?? "from=\(SensorTime.text(request.start))&amp;to=\(SensorTime.text(request.end))"
+        html += "<p class=\"downloads\"><a href=\"\(base).svg?\(query)\(language)\">SVG</a> · "
+        html += "<a href=\"\(base).csv?\(query)\">\(german ? "Daten als CSV" : "Data as CSV")</a></p>\n"
+        let readings = chart.drawable.readings
+        let unit = datastream.unit.isEmpty ? "" : " (\(SVGText.escape(datastream.unit)))"
+        html += "<table>\n<caption>\(german ? "Die letzten Messwerte" : "The latest readings")"
+        if readings.count > Self.tableRows {
+            html +=
+                german
+                ? " (\(Self.tableRows) von \(readings.count); alle im CSV)"
+                : " (\(Self.tableRows) of \(readings.count); all in the CSV)"
+        }
+        html += "</caption>\n<thead><tr><th scope=\"col\">\(german ? "Zeit" : "Time")</th>"
+        html += "<th scope=\"col\">\(german ? "Wert" : "Value")\(unit)</th></tr></thead>\n<tbody>\n"
+        for reading in readings.suffix(Self.tableRows).reversed() {
+            html += "<tr><td>\(GermanTime.text(reading.time, language: request.language))</td>"
+            html += "<td>\(SVGText.value(reading.value, places: 1, language: request.language))</td></tr>\n"
+        }
+        if readings.isEmpty {
+            html +=
+                "<tr><td colspan=\"2\">\(german ? "Keine Messwerte in diesem Zeitraum." : "No readings in this period.")</td></tr>\n"
+        }
+        html += "</tbody>\n</table>\n</main>\n</body>\n</html>\n"
+        return html
+    }
+
+    static func head(title: String, language: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="\(language)">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(SVGText.escape(title))</title>
+        <link rel="stylesheet" href="/static/visualization.css">
+        </head>
+        <body>
+
+        """
+    }
+
+    /// A page that says why there is no chart.
+    static func message(title: String, text: String) -> String {
+        head(title: title, language: "de")
+            + "<main>\n<h1>\(SVGText.escape(title))</h1>\n<p>\(SVGText.escape(text))</p>\n</main>\n</body>\n</html>\n"
+    }
+
+    static let stylesheet = """
+        body { margin: 0; font-family: system-ui, sans-serif; color: #1b1f23; background: #fff; line-height: 1.5; }
+        main { max-width: 760px; margin: 0 auto; padding: 1rem; }
+        h1 { font-size: 1.5rem; margin: 0.5rem 0 0; }
+        .place { margin: 0 0 1rem; color: #4a535c; }
+        .periods { list-style: none; display: flex; gap: 1rem; padding: 0; flex-wrap: wrap; }
+        .periods a { color: #0b4f8a; }
+        .periods a[aria-current] { font-weight: bold; color: #1b1f23; }
+        figure { margin: 0; }
+        svg { max-width: 100%; height: auto; }
+        figcaption { color: #4a535c; font-size: 0.9rem; }
+        a { color: #0b4f8a; }
+        a:focus { outline: 3px solid #a33b00; outline-offset: 2px; }
+        table { border-collapse: collapse; margin-top: 1rem; width: 100%; }
+        caption { text-align: left; font-weight: bold; padding: 0.25rem 0; }
+        th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid #d5dade; }
+        td:last-child, th:last-child { text-align: right; }
+
+        """
+}

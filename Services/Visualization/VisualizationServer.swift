@@ -1,0 +1,237 @@
+import Crypto
+import Foundation
+import HTTPTransport
+import HTTPTypes
+import Hummingbird
+package import Logging
+import NIOCore
+import SensorThings
+import ServiceSupport
+import Synchronization
+import Telemetry
+
+/// The visualization service over HTTP: a datastream's chart as SVG, as CSV of the data drawn, and
+/// as a page with the chart inline and a table; `/health` and `/metrics`. Charts come from the
+/// sensor service's SensorThings API; when it does not answer, a placeholder stands in the chart's
+/// place. Answers carry an ETag and a short max-age, and are kept here as long, so a rush of
+/// visitors during a flood costs one rendering per chart and period.
+package struct VisualizationServer: Sendable {
+    package let configuration: VisualizationConfiguration
+    package let logger: Logger
+    let now: @Sendable () -> Int64
+    private let source: SensorSource
+    private let cache: RenderCache
+    private let charts = Counters(labels: ["format", "status", "cache"])
+
+    package init(
+        configuration: VisualizationConfiguration, logger: Logger,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+        source = SensorSource(
+            baseURL: configuration.sensorsURL, timeout: .seconds(configuration.sourceTimeoutSeconds),
+            http: HTTPExchange())
+        cache = RenderCache(limit: 512)
+    }
+
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = ServiceHTTP.router(
+            logger: logger,
+            metrics: { page in
+                page.counter(
+                    "visualization_charts_total",
+                    help: "Charts answered, by format, status and whether from the cache.",
+                    samples: charts.samples())
+            })
+        router.get("/static/visualization.css") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: VisualizationPage.stylesheet)))
+        }
+        router.get("/datastreams/:file") { request, context in
+            await self.chart(request, file: context.parameters.get("file") ?? "")
+        }
+        try await ServiceHTTP.serve(
+            router, host: configuration.host, port: configuration.port, name: "visualization", logger: logger,
+            onRunning: onRunning)
+    }
+
+    /// One rendered answer, as kept in the cache.
+    struct Rendered: Sendable {
+        var status: Int
+        var contentType: String
+        var body: String
+        var etag: String
+        var expires: Int64
+    }
+
+    private func chart(_ request: Request, file: String) async -> Response {
+        let query = (request.uri.query ?? "").split(separator: "&").map { pair -> (String, String) in
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
+        }
+        let key = request.uri.path + "?" + (request.uri.query ?? "")
+        let moment = now()
+        var fromCache = true
+        let rendered: Rendered
+        if let kept = cache.get(key, now: moment) {
+            rendered = kept
+        } else {
+            fromCache = false
+            rendered = await render(file: file, query: query, now: moment)
+            cache.put(key, rendered)
+        }
+        charts.add([
+            file.hasSuffix(".svg") ? "svg" : file.hasSuffix(".csv") ? "csv" : "html", String(rendered.status),
+            fromCache ? "hit" : "miss",
+        ])
+        var headers: HTTPFields = [
+            .contentType: rendered.contentType, .eTag: rendered.etag,
+            .cacheControl: rendered.status == 200 ? "public, max-age=\(configuration.cacheSeconds)" : "no-store",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        ]
+        if rendered.contentType.hasPrefix("text/html") {
+            headers[.contentSecurityPolicy] =
+                "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+        }
+        if rendered.status == 200,
+            request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: {
+                $0.trimmingCharacters(in: .whitespaces) == rendered.etag
+            }) == true
+        {
+            return Response(status: .notModified, headers: headers)
+        }
+        return Response(
+            status: HTTPResponse.Status(code: rendered.status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: rendered.body)))
+    }
+
+    /// Renders a chart, or the placeholder that says why there is none; never throws.
+    func render(file: String, query: [(String, String)], now: Int64) async -> Rendered {
+        let theme = ChartTheme.named(configuration.theme)
+        let request: ChartRequest
+        do {
+            request = try ChartRequest(file: file, query: query, now: now)
+        } catch {
+            return Self.placeholder(
+                status: 400, format: file.hasSuffix(".csv") ? .csv : file.hasSuffix(".svg") ? .svg : .html,
+                title: "Ungültige Anfrage / Bad request", message: error.message, theme: theme, now: now,
+                cacheSeconds: 0)
+        }
+        let words = PlaceholderWords(language: request.language)
+        do {
+            let datastream = try await source.datastream(request.datastream)
+            let readings = try await source.readings(request.datastream, from: request.start, to: request.end)
+            let chart = TimeSeriesChart(
+                series: TimeSeriesChart.Series(
+                    title: datastream.name, unit: datastream.unit, readings: readings, levels: datastream.levels,
+                    low: datastream.low, expectedInterval: datastream.expectedInterval),
+                start: request.start, end: request.end, rangeName: request.rangeName, now: now,
+                language: request.language, theme: theme, id: "ds\(request.datastream)")
+            let (body, type): (String, String)
+            switch request.format {
+            case .svg: (body, type) = (chart.svg(), "image/svg+xml; charset=utf-8")
+            case .csv: (body, type) = (chart.csv(), "text/csv; charset=utf-8")
+            case .html:
+                let page = VisualizationPage(request: request, datastream: datastream, chart: chart)
+                (body, type) = (page.html(), "text/html; charset=utf-8")
+            }
+            return Rendered(
+                status: 200, contentType: type, body: body, etag: Self.etag(body),
+                expires: now + configuration.cacheSeconds * 1000)
+        } catch {
+            switch error {
+            case .notFound:
+                return Self.placeholder(
+                    status: 404, format: request.format, title: words.notFoundTitle,
+                    message: words.notFound(request.datastream), theme: theme, now: now, cacheSeconds: 0)
+            case .tooMany(let count):
+                return Self.placeholder(
+                    status: 422, format: request.format, title: words.tooManyTitle, message: words.tooMany(count),
+                    theme: theme, now: now, cacheSeconds: 0)
+            case .unavailable(let reason):
+                logger.warning("visualization: the sensor service does not answer: \(reason)")
+                // Kept briefly, so a rush does not hammer a source that is down.
+                return Self.placeholder(
+                    status: 503, format: request.format, title: words.unavailableTitle, message: words.unavailable,
+                    theme: theme, now: now, cacheSeconds: 5)
+            }
+        }
+    }
+
+    static func placeholder(
+        status: Int, format: ChartRequest.Format, title: String, message: String, theme: ChartTheme, now: Int64,
+        cacheSeconds: Int64
+    ) -> Rendered {
+        let (body, type): (String, String)
+        switch format {
+        case .svg:
+            (body, type) = (
+                Placeholder.svg(title: title, message: message, theme: theme), "image/svg+xml; charset=utf-8"
+            )
+        case .csv: (body, type) = (message + "\n", "text/plain; charset=utf-8")
+        case .html: (body, type) = (VisualizationPage.message(title: title, text: message), "text/html; charset=utf-8")
+        }
+        return Rendered(
+            status: status, contentType: type, body: body, etag: etag(body), expires: now + cacheSeconds * 1000)
+    }
+
+    /// A strong validator from the bytes themselves: the same chart is the same ETag on every instance.
+    static func etag(_ body: String) -> String {
+        "\"" + SHA256.hash(data: Data(body.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+    }
+}
+
+/// Rendered answers by request, kept until they expire; the oldest go when it is full.
+final class RenderCache: Sendable {
+    private let entries = Mutex<[String: VisualizationServer.Rendered]>([:])
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func get(_ key: String, now: Int64) -> VisualizationServer.Rendered? {
+        entries.withLock { entries in
+            guard let entry = entries[key], entry.expires > now else { return nil }
+            return entry
+        }
+    }
+
+    func put(_ key: String, _ rendered: VisualizationServer.Rendered) {
+        entries.withLock { entries in
+            if entries.count >= limit {
+                let oldest = entries.sorted { $0.value.expires < $1.value.expires }.prefix(limit / 4).map(\.key)
+                for key in oldest { entries[key] = nil }
+            }
+            if rendered.expires > 0 { entries[key] = rendered }
+        }
+    }
+}
+
+/// The placeholders' words.
+struct PlaceholderWords {
+    var language: ChartLanguage
+
+    var notFoundTitle: String { language == .de ? "Datenstrom nicht gefunden" : "Datastream not found" }
+    func notFound(_ id: Int64) -> String {
+        language == .de
+            ? "Den Datenstrom \(id) gibt es beim Sensordienst nicht."
+            : "The sensor service has no datastream \(id)."
+    }
+    var tooManyTitle: String { language == .de ? "Zeitraum zu lang" : "Period too long" }
+    func tooMany(_ count: Int) -> String {
+        language == .de
+            ? "\(count) Messwerte – bitte einen kürzeren Zeitraum wählen (höchstens \(SensorSource.readingLimit))."
+            : "\(count) readings – please choose a shorter period (at most \(SensorSource.readingLimit))."
+    }
+    var unavailableTitle: String { language == .de ? "Daten derzeit nicht erreichbar" : "Data currently unavailable" }
+    var unavailable: String {
+        language == .de
+            ? "Der Sensordienst antwortet gerade nicht. Bitte in einigen Minuten erneut versuchen."
+            : "The sensor service does not answer right now. Please try again in a few minutes."
+    }
+}
