@@ -36,6 +36,11 @@ struct SensorSource: Sendable {
 
     func datastream(_ id: Int64) async throws(Failure) -> Datastream {
         let document = try await get("\(baseURL)/v1.1/Datastreams(\(id))?%24expand=Thing(%24select=name)")
+        return try Self.datastream(id, from: document)
+    }
+
+    /// A Datastream as the API answers it (with its Thing's name expanded).
+    static func datastream(_ id: Int64, from document: JSONValue) throws(Failure) -> Datastream {
         guard let name = document["name"]?.string else {
             throw .unavailable("Datastream \(id) has no name: not a SensorThings answer")
         }
@@ -119,7 +124,7 @@ struct SensorSource: Sendable {
         return readings
     }
 
-    private func get(_ url: String) async throws(Failure) -> JSONValue {
+    func get(_ url: String) async throws(Failure) -> JSONValue {
         let answer: HTTPAnswer
         do {
             answer = try await http.fetch(url, timeout: timeout, limit: 16 << 20)

@@ -1,4 +1,5 @@
 import Foundation
+import SensorThings
 package import ServiceSupport
 
 /// The visualization service's configuration file (`visualization.yaml`, rendered by the agent
@@ -15,11 +16,18 @@ package struct VisualizationConfiguration: Sendable {
     package var cacheSeconds: Int64
     package var theme: String
     package var logLevel: String
+    /// The overview's heading.
+    package var title: String
+    /// The municipality's outline for the overview map: rings of longitude/latitude pairs.
+    package var outline: [[(Double, Double)]]
 
     package init(
         host: String, port: Int, publicURL: String, sensorsURL: String, sourceTimeoutSeconds: Int64 = 5,
-        cacheSeconds: Int64 = 60, theme: String = "hell", logLevel: String = "info"
+        cacheSeconds: Int64 = 60, theme: String = "hell", logLevel: String = "info", title: String = "Pegelübersicht",
+        outline: [[(Double, Double)]] = []
     ) {
+        self.title = title
+        self.outline = outline
         func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
         self.host = host
         self.port = port
@@ -43,9 +51,11 @@ package struct VisualizationConfiguration: Sendable {
         var cacheFor: String?
         var theme: String?
         var logLevel: String?
+        var title: String?
+        var outline: String?
 
         enum CodingKeys: String, CodingKey {
-            case listen, theme
+            case listen, theme, title, outline
             case publicUrl = "public_url"
             case sensorsUrl = "sensors_url"
             case sourceTimeout = "source_timeout"
@@ -78,9 +88,72 @@ package struct VisualizationConfiguration: Sendable {
         guard themes.contains(theme) else {
             throw ServiceStartError("\(path): theme '\(theme)' is not one of \(themes.joined(separator: ", "))")
         }
+        var outline: [[(Double, Double)]] = []
+        if let file = file.outline, !file.isEmpty {
+            outline = try Self.outline(file, in: path)
+        }
+        let title = file.title ?? ""
         return VisualizationConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, sensorsURL: file.sensorsUrl,
             sourceTimeoutSeconds: timeoutSeconds, cacheSeconds: cacheSeconds, theme: theme,
-            logLevel: file.logLevel ?? "info")
+            logLevel: file.logLevel ?? "info", title: title.isEmpty ? "Pegelübersicht" : String(title.prefix(200)),
+            outline: outline)
+    }
+
+    /// The rings of a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (relative paths
+    /// from the working folder); at most 4 MiB and 100,000 points, so a wrong file cannot stall a page.
+    static func outline(_ file: String, in path: String) throws(ServiceStartError) -> [[(Double, Double)]] {
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            throw ServiceStartError("\(path): outline '\(file)' cannot be read")
+        }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: 4 << 20 + 1)) ?? Data()
+        guard data.count <= 4 << 20 else { throw ServiceStartError("\(path): outline '\(file)' is larger than 4 MiB") }
+        guard let document = try? JSONParser.parse(Array(data)) else {
+            throw ServiceStartError("\(path): outline '\(file)' is not JSON")
+        }
+        var rings: [[(Double, Double)]] = []
+        var points = 0
+        func ring(_ value: JSONValue) throws(ServiceStartError) {
+            guard case .array(let positions) = value else { return }
+            var ring: [(Double, Double)] = []
+            for position in positions {
+                guard case .array(let pair) = position, pair.count >= 2, let longitude = pair[0].double,
+                    let latitude = pair[1].double, (-180...180).contains(longitude), (-90...90).contains(latitude)
+                else {
+                    throw ServiceStartError("\(path): outline '\(file)' has a position that is not longitude, latitude")
+                }
+                ring.append((longitude, latitude))
+            }
+            points += ring.count
+            guard points <= 100_000 else {
+                throw ServiceStartError("\(path): outline '\(file)' has more than 100000 points")
+            }
+            rings.append(ring)
+        }
+        func walk(_ value: JSONValue, depth: Int) throws(ServiceStartError) {
+            guard depth < 8 else { return }
+            switch value["type"]?.string {
+            case "FeatureCollection":
+                if case .array(let features)? = value["features"] {
+                    for feature in features { try walk(feature, depth: depth + 1) }
+                }
+            case "Feature": try walk(value["geometry"] ?? .null, depth: depth + 1)
+            case "Polygon":
+                if case .array(let list)? = value["coordinates"] { for item in list { try ring(item) } }
+            case "MultiPolygon":
+                if case .array(let polygons)? = value["coordinates"] {
+                    for polygon in polygons {
+                        if case .array(let list) = polygon { for item in list { try ring(item) } }
+                    }
+                }
+            default: break
+            }
+        }
+        try walk(document, depth: 0)
+        guard !rings.isEmpty else {
+            throw ServiceStartError("\(path): outline '\(file)' holds no Polygon or MultiPolygon")
+        }
+        return rings
     }
 }

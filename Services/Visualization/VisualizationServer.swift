@@ -54,6 +54,8 @@ package struct VisualizationServer: Sendable {
         router.get("/datastreams/:file") { request, context in
             await self.chart(request, file: context.parameters.get("file") ?? "")
         }
+        router.get("/") { request, _ in await self.chart(request, file: "") }
+        router.get("/overview.svg") { request, _ in await self.chart(request, file: "overview.svg") }
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "visualization", logger: logger,
             onRunning: onRunning)
@@ -114,6 +116,9 @@ package struct VisualizationServer: Sendable {
     /// Renders a chart, or the placeholder that says why there is none; never throws.
     func render(file: String, query: [(String, String)], now: Int64) async -> Rendered {
         let theme = ChartTheme.named(configuration.theme)
+        if file.isEmpty || file == "overview.svg" {
+            return await overview(svg: !file.isEmpty, query: query, theme: theme, now: now)
+        }
         let request: ChartRequest
         do {
             request = try ChartRequest(file: file, query: query, now: now)
@@ -161,6 +166,39 @@ package struct VisualizationServer: Sendable {
                     status: 503, format: request.format, title: words.unavailableTitle, message: words.unavailable,
                     theme: theme, now: now, cacheSeconds: 5)
             }
+        }
+    }
+
+    /// The overview of every gauge: the page at `/`, the map at `/overview.svg`.
+    func overview(svg: Bool, query: [(String, String)], theme: ChartTheme, now: Int64) async -> Rendered {
+        let format: ChartRequest.Format = svg ? .svg : .html
+        let language: ChartLanguage
+        switch query.last(where: { $0.0 == "lang" })?.1 ?? "de" {
+        case "de": language = .de
+        case "en": language = .en
+        default:
+            return Self.placeholder(
+                status: 400, format: format, title: "Ungültige Anfrage / Bad request", message: "lang must be de or en",
+                theme: theme, now: now, cacheSeconds: 0)
+        }
+        do {
+            let gauges = try await source.gauges(now: now)
+            let map = OverviewMap(
+                gauges: gauges, outline: configuration.outline, title: configuration.title, language: language,
+                theme: theme)
+            let (body, type) =
+                svg
+                ? (map.svg(), "image/svg+xml; charset=utf-8")
+                : (OverviewPage(gauges: gauges, map: map, language: language).html(), "text/html; charset=utf-8")
+            return Rendered(
+                status: 200, contentType: type, body: body, etag: Self.etag(body),
+                expires: now + configuration.cacheSeconds * 1000)
+        } catch {
+            logger.warning("visualization: the sensor service does not answer: \(error)")
+            let words = PlaceholderWords(language: language)
+            return Self.placeholder(
+                status: 503, format: format, title: words.unavailableTitle, message: words.unavailable, theme: theme,
+                now: now, cacheSeconds: 5)
         }
     }
 

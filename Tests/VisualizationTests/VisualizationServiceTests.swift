@@ -122,6 +122,18 @@ import Testing
             page.text.contains("<caption>The latest readings (96 of 96")
                 || page.text.contains("<caption>The latest readings</caption>"))
 
+        // The overview: the gauge on the map and in the list, linked to its chart.
+        let overview = try await Self.http.fetch(url + "/")
+        #expect(overview.status == 200, "\(overview.text.prefix(500))")
+        #expect(overview.text.contains("<h1>Pegelübersicht</h1>"))
+        #expect(
+            overview.text.contains("<a href=\"/datastreams/1\">Pegel Kusel – Wasserstand Kusel</a>"), "\(overview.text)"
+        )
+        #expect(overview.text.contains("1 Messstelle. In einer Warnstufe: Pegel Kusel (Meldestufe 1)."))
+        let map = try await Self.http.fetch(url + "/overview.svg?lang=en")
+        #expect(map.status == 200 && map.text.contains("<g class=\"gauge\">"))
+        try TimeSeriesChartTests.expectWellFormed(map.text, "overview map")
+
         let metrics = try await Self.http.fetch(url + "/metrics")
         #expect(
             metrics.text.contains(#"visualization_charts_total{format="svg",status="200",cache="hit"} 2"#),
@@ -166,6 +178,9 @@ import Testing
         try TimeSeriesChartTests.expectWellFormed(down.text, "source down")
         let page = try await Self.http.fetch(url + "/datastreams/1?range=7d")
         #expect(page.status == 503 && page.text.contains("<h1>Daten derzeit nicht erreichbar</h1>"))
+        let overview = try await Self.http.fetch(url + "/overview.svg")
+        #expect(overview.status == 503 && overview.text.contains("Daten derzeit nicht erreichbar"))
+        try TimeSeriesChartTests.expectWellFormed(overview.text, "overview, source down")
         #expect(try await Self.http.fetch(url + "/health").status == 200)
     }
 }

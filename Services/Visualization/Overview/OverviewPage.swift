@@ -1,0 +1,39 @@
+/// The start page: every gauge on the map and in a list, most urgent first, each linked to its chart.
+struct OverviewPage {
+    var gauges: [GaugeStatus]
+    var map: OverviewMap
+    var language: ChartLanguage
+
+    func html() -> String {
+        let german = language == .de
+        let suffix = german ? "" : "?lang=en"
+        var html = VisualizationPage.head(title: map.title, language: language.rawValue)
+        html += "<main>\n<h1>\(SVGText.escape(map.title))</h1>\n<figure>\n" + map.svg() + "</figure>\n"
+        html += "<p class=\"downloads\"><a href=\"/overview.svg\(suffix)\">SVG</a></p>\n"
+        html +=
+            "<table>\n<caption>\(german ? "Alle Messstellen, die dringendsten zuerst" : "Every gauge, most urgent first")</caption>\n"
+        html +=
+            "<thead><tr><th scope=\"col\">\(german ? "Messstelle" : "Gauge")</th><th scope=\"col\">\(german ? "Wert" : "Value")</th>"
+        html +=
+            "<th scope=\"col\">\(german ? "Zeit" : "Time")</th><th scope=\"col\">Trend</th><th scope=\"col\">\(german ? "Stand" : "State")</th></tr></thead>\n<tbody>\n"
+        let words = Words(language: language)
+        for gauge in GaugeStatus.ordered(gauges) {
+            let name = gauge.place.isEmpty ? gauge.name : "\(gauge.place) – \(gauge.name)"
+            html += "<tr><td><a href=\"/datastreams/\(gauge.datastream)\(suffix)\">\(SVGText.escape(name))</a></td>"
+            html +=
+                "<td>\(gauge.latest.map { SVGText.value($0.value, places: 1, language: language) + (gauge.unit.isEmpty ? "" : " " + SVGText.escape(gauge.unit)) } ?? "–")</td>"
+            html += "<td>\(gauge.latest.map { GermanTime.text($0.time, language: language) } ?? "–")</td>"
+            html += "<td>\(gauge.trend.map { words.trend($0) } ?? "–")</td>"
+            var state = gauge.level ?? (german ? "normal" : "normal")
+            if gauge.latest == nil { state = german ? "keine Messwerte" : "no readings" }
+            if gauge.isStale && gauge.latest != nil { state += german ? ", veraltet" : ", stale" }
+            html += "<td>\(SVGText.escape(state))</td></tr>\n"
+        }
+        if gauges.isEmpty {
+            html +=
+                "<tr><td colspan=\"5\">\(german ? "Der Sensordienst hat keine Datenströme." : "The sensor service has no datastreams.")</td></tr>\n"
+        }
+        html += "</tbody>\n</table>\n</main>\n</body>\n</html>\n"
+        return html
+    }
+}
