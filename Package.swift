@@ -312,7 +312,8 @@ let package = Package(
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
                 "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
-                "Datenplattform", "HTTPTransport", "SensorThings", .product(name: "Crypto", package: "swift-crypto"),
+                "Datenplattform", "HTTPTransport", "SensorThings", "Visualization",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Bench",

@@ -94,6 +94,8 @@ struct SensorSource: Sendable {
             URLQueryItem(name: "$filter", value: filter), URLQueryItem(name: "$orderby", value: "phenomenonTime"),
             URLQueryItem(name: "$select", value: "phenomenonTime,result"), URLQueryItem(name: "$top", value: "10000"),
             URLQueryItem(name: "$count", value: "true"),
+            // Rows of values rather than an object per reading: a third of the bytes to send and parse.
+            URLQueryItem(name: "$resultFormat", value: "dataArray"),
         ]
         guard var next = components?.url?.absoluteString else { throw .unavailable("bad sensor service address") }
         var readings: [TimeSeriesChart.Reading] = []
@@ -103,15 +105,23 @@ struct SensorSource: Sendable {
             if pages == 0, case .integer(let count)? = page["@iot.count"], count > Self.readingLimit {
                 throw .tooMany(Int(count))
             }
-            guard case .array(let values)? = page["value"] else {
+            guard case .array(let groups)? = page["value"] else {
                 throw .unavailable("the observations are not a SensorThings page")
             }
-            for value in values {
-                // Phenomenon times may be intervals (hourly aggregates): drawn at their start.
-                guard let text = value["phenomenonTime"]?.string,
-                    let time = SensorTime.interval(text)?.start, let result = value["result"]?.double
-                else { continue }
-                readings.append(TimeSeriesChart.Reading(time: time, value: result))
+            for group in groups {
+                guard case .array(let components)? = group["components"],
+                    let timeColumn = components.firstIndex(of: .string("phenomenonTime")),
+                    let resultColumn = components.firstIndex(of: .string("result")),
+                    case .array(let rows)? = group["dataArray"]
+                else { throw .unavailable("the observations are not a DataArray page") }
+                for row in rows {
+                    // Phenomenon times may be intervals (hourly aggregates): drawn at their start.
+                    guard case .array(let cells) = row, cells.count > max(timeColumn, resultColumn),
+                        let text = cells[timeColumn].string, let time = SensorTime.interval(text)?.start,
+                        let result = cells[resultColumn].double
+                    else { continue }
+                    readings.append(TimeSeriesChart.Reading(time: time, value: result))
+                }
             }
             pages += 1
             guard let link = page["@iot.nextLink"]?.string, readings.count < Self.readingLimit, pages < 20 else {

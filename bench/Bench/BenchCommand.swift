@@ -16,7 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, ServerBenchmark.self, CatalogBenchmark.self,
-            SensorsBenchmark.self,
+            SensorsBenchmark.self, VisualizationBenchmark.self,
             GenerateWorkspace.self,
         ])
 }
