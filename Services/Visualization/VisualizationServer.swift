@@ -21,6 +21,7 @@ package struct VisualizationServer: Sendable {
     let now: @Sendable () -> Int64
     private let source: SensorSource
     private let cache: RenderCache
+    private let readingCache: ReadingCache
     private let charts = Counters(labels: ["format", "status", "cache"])
 
     package init(
@@ -34,6 +35,7 @@ package struct VisualizationServer: Sendable {
             baseURL: configuration.sensorsURL, timeout: .seconds(configuration.sourceTimeoutSeconds),
             http: HTTPExchange())
         cache = RenderCache(limit: 512)
+        readingCache = ReadingCache(lifetime: configuration.cacheSeconds * 1000)
     }
 
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
@@ -129,9 +131,17 @@ package struct VisualizationServer: Sendable {
                 cacheSeconds: 0)
         }
         let words = PlaceholderWords(language: request.language)
-        do {
+        do throws(SensorSource.Failure) {
             let datastream = try await source.datastream(request.datastream)
-            let readings = try await source.readings(request.datastream, from: request.start, to: request.end)
+            let source = self.source
+            let readings = try await readingCache.readings(
+                request.datastream, from: request.start, to: request.end, now: now
+            ) { (start, end) async throws(SensorSource.Failure) in
+                try await source.readings(request.datastream, from: start, to: end)
+            }
+            guard readings.count <= SensorSource.readingLimit else {
+                throw SensorSource.Failure.tooMany(readings.count)
+            }
             let chart = TimeSeriesChart(
                 series: TimeSeriesChart.Series(
                     title: datastream.name, unit: datastream.unit, readings: readings, levels: datastream.levels,
