@@ -36,7 +36,7 @@ struct VisualizationPage {
         html += "<a href=\"\(base).csv?\(query)\">\(german ? "Daten als CSV" : "Data as CSV")</a></p>\n"
         let readings = chart.drawable.readings
         let unit = datastream.unit.isEmpty ? "" : " (\(SVGText.escape(datastream.unit)))"
-        html += "<table>\n<caption>\(german ? "Die letzten Messwerte" : "The latest readings")"
+        html += "<div class=\"table\"><table>\n<caption>\(german ? "Die letzten Messwerte" : "The latest readings")"
         if readings.count > Self.tableRows {
             html +=
                 german
@@ -53,9 +53,16 @@ struct VisualizationPage {
             html +=
                 "<tr><td colspan=\"2\">\(german ? "Keine Messwerte in diesem Zeitraum." : "No readings in this period.")</td></tr>\n"
         }
-        html += "</tbody>\n</table>\n</main>\n</body>\n</html>\n"
+        html += "</tbody>\n</table></div>\n</main>\n</body>\n</html>\n"
         return html
     }
+
+    /// A gauge on a wave: the service's icon, drawn here like everything else.
+    static let icon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b4f8a"/>\
+        <path d="M4 20q6-6 12 0t12 0v8H4z" fill="#ffffff"/><rect x="14" y="4" width="4" height="18" fill="#ffb35c"/></svg>
+
+        """
 
     static func head(title: String, language: String) -> String {
         """
@@ -66,6 +73,7 @@ struct VisualizationPage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(SVGText.escape(title))</title>
         <link rel="stylesheet" href="/static/visualization.css">
+        <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
         </head>
         <body>
 
@@ -91,7 +99,9 @@ struct VisualizationPage {
         figcaption { color: #4a535c; font-size: 0.9rem; }
         a { color: #0b4f8a; }
         a:focus { outline: 3px solid #a33b00; outline-offset: 2px; }
+        .table { overflow-x: auto; }
         table { border-collapse: collapse; margin-top: 1rem; width: 100%; }
+        td, th { overflow-wrap: anywhere; }
         caption { text-align: left; font-weight: bold; padding: 0.25rem 0; }
         th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid #d5dade; }
         td:last-child, th:last-child { text-align: right; }

@@ -53,6 +53,13 @@ package struct VisualizationServer: Sendable {
                 headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: VisualizationPage.stylesheet)))
         }
+        for path in ["/static/icon.svg", "/favicon.ico"] {
+            router.get(RouterPath(path)) { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "public, max-age=86400"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: VisualizationPage.icon)))
+            }
+        }
         router.get("/datastreams/:file") { request, context in
             await self.chart(request, file: context.parameters.get("file") ?? "")
         }

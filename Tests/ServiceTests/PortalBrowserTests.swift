@@ -29,8 +29,8 @@ import Testing
             try Spawn.run(
                 CatalogInteropTests.python.path,
                 [
-                    Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/portal_browser.py").path,
-                    artifacts.path,
+                    Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/browser_pages.py").path,
+                    artifacts.path, "portal",
                     "\(portal.url)/dataset?q=Pegel&res_format=CSV", "\(portal.url)/dataset/pegelstaende-nette",
                     "\(portal.url)/en/",
                 ], standardOutput: output

@@ -33,7 +33,7 @@ struct OverviewPage {
             html +=
                 "<tr><td colspan=\"5\">\(german ? "Der Sensordienst hat keine Datenströme." : "The sensor service has no datastreams.")</td></tr>\n"
         }
-        html += "</tbody>\n</table>\n</main>\n</body>\n</html>\n"
+        html += "</tbody>\n</table></div>\n</main>\n</body>\n</html>\n"
         return html
     }
 }

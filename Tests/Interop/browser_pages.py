@@ -1,8 +1,11 @@
-"""Opens portal pages in headless Chromium (Debian's chromium and chromium-driver) through Selenium.
+"""Opens pages of the platform's services in headless Chromium (Debian's chromium and chromium-driver)
+through Selenium.
 
-Usage: python portal_browser.py SCREENSHOT_FOLDER URL...
-For each URL: the page must load, log no console error, and make no request outside loopback
-(127.0.0.0/8); a screenshot is saved. Prints "ok" and exits 0 when all pages pass.
+Usage: python browser_pages.py SCREENSHOT_FOLDER NAME URL...
+For each URL: the page must load, have a main heading, log no console error, make no request outside
+loopback (127.0.0.0/8), and fit a 390 px wide window without scrolling sideways; screenshots
+NAME-N.png (1280 px wide) and NAME-N-narrow.png (390 px) are saved. Every img and svg[role=img] must
+have a text alternative. Prints "ok" and exits 0 when all pages pass.
 """
 import json
 import os
@@ -12,7 +15,7 @@ from urllib.parse import urlparse
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-folder, urls = sys.argv[1], sys.argv[2:]
+folder, name, urls = sys.argv[1], sys.argv[2], sys.argv[3:]
 os.makedirs(folder, exist_ok=True)
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
@@ -43,7 +46,20 @@ try:
                 continue
             if not host.startswith("127."):
                 failures.append(f"{url}: request left loopback: {requested}")
-        driver.save_screenshot(os.path.join(folder, f"portal-{index + 1}.png"))
+        for image in driver.find_elements("css selector", "img"):
+            if not (image.get_attribute("alt") or "").strip():
+                failures.append(f"{url}: an img without alt text")
+        for graphic in driver.find_elements("css selector", "svg[role=img]"):
+            labelled = (graphic.get_attribute("aria-labelledby") or "").split()
+            if not labelled or not all(driver.find_elements("id", part) for part in labelled):
+                failures.append(f"{url}: an svg[role=img] without its title and description")
+        driver.save_screenshot(os.path.join(folder, f"{name}-{index + 1}.png"))
+        driver.set_window_size(390, 900)
+        wide = driver.execute_script("return document.documentElement.scrollWidth")
+        if wide > 390:
+            failures.append(f"{url}: {wide} px wide in a 390 px window")
+        driver.save_screenshot(os.path.join(folder, f"{name}-{index + 1}-narrow.png"))
+        driver.set_window_size(1280, 1024)
 finally:
     driver.quit()
 for failure in failures:
