@@ -41,8 +41,8 @@ struct ChartRequest: Equatable {
         case "en": language = .en
         default: throw Refusal(message: "lang must be de or en")
         }
-        if let from = value("from") ?? value("to").map({ _ in "" }) {
-            guard let start = SensorTime.milliseconds(from) else {
+        if value("from") != nil || value("to") != nil {
+            guard let start = value("from").flatMap({ SensorTime.milliseconds($0) }) else {
                 throw Refusal(message: "from must be an ISO 8601 time such as 2026-12-01T00:00:00Z")
             }
             let to = value("to")

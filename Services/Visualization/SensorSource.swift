@@ -73,14 +73,13 @@ struct SensorSource: Sendable {
             {
                 low = TimeSeriesChart.Level(name: name, threshold: below)
             }
-        } else if case .array(let values)? = properties["pegelonline"]?["characteristicValues"] {
-            func value(_ shortname: String) -> Double? {
-                values.first { $0["shortname"]?.string?.uppercased() == shortname }?["value"]?.double.flatMap {
-                    $0.isFinite ? $0 : nil
-                }
+        } else if let values = CharacteristicValues.list(in: properties) {
+            if let high = CharacteristicValues.value("MHW", in: values) {
+                levels.append(TimeSeriesChart.Level(name: "MHW", threshold: high))
             }
-            if let high = value("MHW") { levels.append(TimeSeriesChart.Level(name: "MHW", threshold: high)) }
-            if let mean = value("MNW") { low = TimeSeriesChart.Level(name: "MNW", threshold: mean) }
+            if let mean = CharacteristicValues.value("MNW", in: values) {
+                low = TimeSeriesChart.Level(name: "MNW", threshold: mean)
+            }
         }
         levels.sort { $0.threshold < $1.threshold }
         return (levels, low)

@@ -80,12 +80,7 @@ package struct VisualizationServer: Sendable {
     }
 
     private func chart(_ request: Request, file: String) async -> Response {
-        let query = (request.uri.query ?? "").split(separator: "&").map { pair -> (String, String) in
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
-            }
-            return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
-        }
+        let query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
         let key = request.uri.path + "?" + (request.uri.query ?? "")
         let moment = now()
         var fromCache = true
@@ -95,7 +90,7 @@ package struct VisualizationServer: Sendable {
         } else {
             fromCache = false
             rendered = await render(file: file, query: query, now: moment)
-            cache.put(key, rendered)
+            cache.put(key, rendered, now: moment)
         }
         charts.add([
             file.hasSuffix(".svg") ? "svg" : file.hasSuffix(".csv") ? "csv" : "html", String(rendered.status),
@@ -256,13 +251,15 @@ final class RenderCache: Sendable {
         }
     }
 
-    func put(_ key: String, _ rendered: VisualizationServer.Rendered) {
+    /// Keeps `rendered` unless it expires at once (placeholders that must not be cached).
+    func put(_ key: String, _ rendered: VisualizationServer.Rendered, now: Int64) {
+        guard rendered.expires > now else { return }
         entries.withLock { entries in
             if entries.count >= limit {
                 let oldest = entries.sorted { $0.value.expires < $1.value.expires }.prefix(limit / 4).map(\.key)
                 for key in oldest { entries[key] = nil }
             }
-            if rendered.expires > 0 { entries[key] = rendered }
+            entries[key] = rendered
         }
     }
 }

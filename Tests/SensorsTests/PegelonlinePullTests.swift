@@ -43,13 +43,8 @@ import Testing
             try await mirror.get("/Datastreams(\(datastream))/Observations", [("$orderby", "phenomenonTime")]).values
                 .compactMap { ($0["result"] as? NSNumber)?.doubleValue }
         }
-        var pulled: [Double] = []
-        let deadline = ContinuousClock.now + .seconds(30)
-        while pulled.count < 4 && ContinuousClock.now < deadline {
-            pulled = try await results(1)
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        #expect(pulled == [100, 105, 110, 120], "\(mirror.logText)")
+        try await waitUntil("four readings were pulled") { try await results(1).count >= 4 }
+        #expect(try await results(1) == [100, 105, 110, 120], "\(mirror.logText)")
 
         // A new reading at the source arrives with the next round; nothing arrives twice.
         let stream = try await source.get("/Datastreams").values.first?["@iot.selfLink"] as? String
@@ -58,22 +53,14 @@ import Testing
             try await source.post(
                 try #require(stream) + "/Observations", #"{"phenomenonTime": "\#(newest)", "result": 126}"#
             ).status == 201)
-        let later = ContinuousClock.now + .seconds(30)
-        while pulled.count < 5 && ContinuousClock.now < later {
-            pulled = try await results(1)
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        try await waitUntil("the new reading was pulled") { try await results(1).count >= 5 }
         // Two more rounds ask the source again: what arrived stays once.
         func pulls() async throws -> Double {
             let page = try await mirror.send(.GET, mirror.url + "/metrics").text
             return SensorsMQTTTests.metric(#"sensors_pull_total{what="request",outcome="ok"}"#, in: page) ?? 0
         }
         let target = try await pulls() + 2
-        let rounds = ContinuousClock.now + .seconds(30)
-        while try await pulls() < target {
-            guard ContinuousClock.now < rounds else { throw TestServerError("no more pulls") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await waitUntil("two more pulls") { try await pulls() >= target }
         #expect(try await results(1) == [100, 105, 110, 120, 126])
         // The source that only looks like the allowed one is never asked.
         #expect(try await results(2).isEmpty)
@@ -81,15 +68,10 @@ import Testing
 
         // The source goes away: counted as failed requests, the mirror keeps serving what it has.
         source.stopProcess()
-        let metricsDeadline = ContinuousClock.now + .seconds(30)
-        var metrics = ""
-        while !metrics.contains(#"sensors_pull_total{what="request",outcome="failed"}"#)
-            && ContinuousClock.now < metricsDeadline
-        {
-            metrics = try await mirror.send(.GET, mirror.url + "/metrics").text
-            try await Task.sleep(for: .milliseconds(300))
+        try await waitUntil("a failed pull was counted") {
+            try await mirror.send(.GET, mirror.url + "/metrics").text.contains(
+                #"sensors_pull_total{what="request",outcome="failed"}"#)
         }
-        #expect(metrics.contains(#"sensors_pull_total{what="request",outcome="failed"}"#), "\(metrics)")
         #expect(try await results(1).count == 5)
     }
 

@@ -57,13 +57,10 @@ import Testing
             #expect((series["currentMeasurement"] as? [String: Any])?["stateMnwMhw"] as? String == "normal")
         }
         // The gauges watch their own MHW and MNW; the latest readings are normal, so nothing is raised.
-        let deadline = ContinuousClock.now + .seconds(20)
-        while SensorsMQTTTests.metric(
-            #"sensors_alerts_total{kind="any",outcome="checked"}"#,
-            in: try await sensors.send(.GET, sensors.url + "/metrics").text) == nil
-        {
-            guard ContinuousClock.now < deadline else { throw TestServerError("the alert service did not go round") }
-            try await Task.sleep(for: .milliseconds(100))
+        try await waitUntil("the alert service went round") {
+            SensorsMQTTTests.metric(
+                #"sensors_alerts_total{kind="any",outcome="checked"}"#,
+                in: try await sensors.send(.GET, sensors.url + "/metrics").text) != nil
         }
         #expect(try await sensors.get(sensors.url + "/alerts").values.isEmpty)
     }

@@ -50,14 +50,7 @@ import Testing
         }
         func alerts() async throws -> [[String: Any]] { try await sensors.get(sensors.url + "/alerts").values }
         func settle(_ what: String, _ condition: ([[String: Any]]) -> Bool) async throws {
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !condition(try await alerts()) {
-                guard ContinuousClock.now < deadline else {
-                    Issue.record("timed out waiting until \(what): \(try await alerts())")
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            try await waitUntil(what, within: .seconds(20)) { condition(try await alerts()) }
         }
         /// Waits until the alert service finished `count` more rounds of looking and delivering.
         func rounds(_ count: Double) async throws {
@@ -66,13 +59,7 @@ import Testing
                 return SensorsMQTTTests.metric(#"sensors_alerts_total{kind="any",outcome="checked"}"#, in: page) ?? 0
             }
             let target = try await checked() + count
-            let deadline = ContinuousClock.now + .seconds(20)
-            while try await checked() < target {
-                guard ContinuousClock.now < deadline else {
-                    throw TestServerError("the alert service did not go round")
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await waitUntil("the alert service went round", within: .seconds(20)) { try await checked() >= target }
         }
         func delivered() -> [String] {
             ((try? String(contentsOf: events, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
@@ -95,8 +82,7 @@ import Testing
                 "Meldestufe 2", "Schneller Anstieg",
             ]
         }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while delivered().count < 4 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+        try await waitUntil("four deliveries arrived", within: .seconds(20)) { delivered().count >= 4 }
         let received = delivered()
         #expect(!received.contains("REJECTED"))
         let summary = received.compactMap { line -> String? in
@@ -187,12 +173,9 @@ import Testing
                 == 201)
 
         let inbox = maildir.appendingPathComponent("new")
-        let deadline = ContinuousClock.now + .seconds(30)
-        var mails: [String] = []
-        while mails.isEmpty && ContinuousClock.now < deadline {
-            mails = (try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        func mailbox() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? [] }
+        try await waitUntil("the relay received the mail") { !mailbox().isEmpty }
+        let mails = mailbox()
         let mail = try String(contentsOf: inbox.appendingPathComponent(try #require(mails.first)), encoding: .utf8)
         #expect(mail.contains("From: pegel@kusel.example"))
         #expect(mail.contains("To: leitstelle@kusel.example, bauhof@kusel.example"))
@@ -228,13 +211,8 @@ import Testing
                 .sorted()
         }
         func settle(_ expected: [String]) async throws {
-            let deadline = ContinuousClock.now + .seconds(20)
-            while try await open() != expected {
-                guard ContinuousClock.now < deadline else {
-                    Issue.record("timed out waiting for \(expected): \(try await open())")
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(200))
+            try await waitUntil("the open alerts were \(expected)", within: .seconds(20)) {
+                try await open() == expected
             }
         }
 

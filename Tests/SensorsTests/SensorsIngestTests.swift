@@ -76,13 +76,10 @@ import Testing
         }
 
         // The service subscribes once the broker accepted it; send until the first reading is in.
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await observations().isEmpty {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("no observation from MQTT: \(sensors.logText)"); return
-            }
+        try await waitUntil("an observation arrived from MQTT", every: .milliseconds(300)) {
+            guard try await observations().isEmpty else { return true }
             try publish(Self.thingsStackUplink(millimetres: 1234, at: "2026-12-06T08:00:00Z"))
-            try await Task.sleep(for: .milliseconds(300))
+            return false
         }
         // The same uplink again (a network server retrying): dropped as a duplicate.
         try publish(Self.thingsStackUplink(millimetres: 1234, at: "2026-12-06T08:00:00Z"))
@@ -176,12 +173,6 @@ import Testing
     func waitFor(
         _ counted: (String) async throws -> Double, _ outcome: String, atLeast count: Double
     ) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await counted(outcome) < count {
-            guard ContinuousClock.now < deadline else {
-                throw TestServerError("\(outcome) was not counted \(Int(count)) time(s)")
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await waitUntil("\(outcome) was counted \(Int(count)) time(s)") { try await counted(outcome) >= count }
     }
 }

@@ -140,6 +140,24 @@ import Testing
         #expect(aggregates.first?["phenomenonTime"] as? String == "\(start)/\(end)")
         // The recent readings are untouched.
         #expect(after.values.dropFirst(2).count == (before ?? 0) - 4)
+
+        // With after_raw: delete, old raw readings go and the aggregates stay.
+        let changed = try await sensors.send(
+            .PATCH, "/Datastreams(1)",
+            body:
+                #"{"properties": {"privacy": {"min_count": 5, "raw_days": 1, "after_raw": "delete"}, "ingest": {"device": "eui-counter-0001", "field": "people", "device_pseudonym": true}}}"#
+        )
+        #expect(changed.status == 200, "\(changed.text)")
+        let older = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: hour - 7_200))
+        try #require(
+            try await sensors.post("/Datastreams(1)/Observations", #"{"phenomenonTime": "\#(older)", "result": 9}"#)
+                .status == 201)
+        sensors.stopProcess()
+        try await sensors.start()
+        let remaining = try await sensors.get("/Datastreams(1)/Observations", [("$orderby", "phenomenonTime")]).values
+        #expect(!remaining.contains { $0["phenomenonTime"] as? String == older }, "\(remaining.prefix(3))")
+        #expect(remaining.prefix(2).compactMap { ($0["result"] as? NSNumber)?.doubleValue } == [20, 40])
+        #expect(remaining.count == after.values.count)
     }
 
     @Test func wrongRulesInADatastream_areRefusedWhenWritten() async throws {

@@ -43,7 +43,7 @@ struct TimeSeriesChartTests {
         #expect(Self.kusel().svg() == svg)
     }
 
-    @Test func chart_saysWhatItShows_inTitleAndDescription() {
+    @Test func chart_saysWhatItShows_inTitleAndDescription() throws {
         let svg = Self.kusel().svg()
         #expect(svg.contains("<title id=\"kusel-title\">Wasserstand Kusel (cm), letzte 24 Stunden</title>"))
         #expect(svg.contains("88 Messwerte zwischen"), "\(svg.prefix(900))")
@@ -53,7 +53,7 @@ struct TimeSeriesChartTests {
         // Levels are hatched and labelled, not told apart by colour alone.
         #expect(svg.contains("fill=\"url(#kusel-level1)\"") && svg.contains(">Meldestufe 1</text>"))
         // Two hours are missing: the line is two sub-paths.
-        let path = try! #require(svg.split(separator: "\n").first { $0.hasPrefix("<path class=\"series\"") })
+        let path = try #require(svg.split(separator: "\n").first { $0.hasPrefix("<path class=\"series\"") })
         #expect(path.components(separatedBy: "M").count - 1 == 2, "\(path)")
         #expect(!svg.contains("Veraltet"))
     }

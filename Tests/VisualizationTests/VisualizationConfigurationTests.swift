@@ -51,4 +51,53 @@ struct VisualizationConfigurationTests {
             return text.contains("visualization.yaml") && text.contains(message) && !text.contains("\n")
         }
     }
+
+    /// The outline file as a site gives it: the rings are read; a file that does not fit stops the
+    /// start with one line naming it.
+    @Test func outline_isReadOrRefusedNamingTheFile() throws {
+        let folder = try Fixtures.temporaryFolder("visualization-outline")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func load(outline: String) throws -> VisualizationConfiguration {
+            let file = folder.appendingPathComponent("kusel.geojson")
+            try Data(outline.utf8).write(to: file)
+            let config = folder.appendingPathComponent("visualization.yaml")
+            try Data((base + "outline: \(file.path)\n").utf8).write(to: config)
+            return try VisualizationConfiguration.load(config.path)
+        }
+        let read = try load(
+            outline:
+                #"{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": [[[[7.3, 49.4], [7.7, 49.4], [7.7, 49.7], [7.3, 49.4]]], [[[7.8, 49.5], [7.9, 49.5], [7.9, 49.6], [7.8, 49.5]]]]}}]}"#
+        )
+        #expect(read.outline.count == 2 && read.outline[0].count == 4)
+        for (outline, message) in [
+            ("kein json", "is not JSON"),
+            (#"{"type": "Point", "coordinates": [7.3, 49.4]}"#, "holds no Polygon or MultiPolygon"),
+            (
+                #"{"type": "Polygon", "coordinates": [[[7.3, 99], [7.7, 49.4], [7.3, 49.4]]]}"#,
+                "not longitude, latitude"
+            ),
+            (#"{"type": "Polygon", "coordinates": [[["7.3", 49.4]]]}"#, "not longitude, latitude"),
+        ] {
+            #expect(
+                performing: { _ = try load(outline: outline) },
+                throws: { error in
+                    let text = (error as? ServiceStartError)?.description ?? ""
+                    return text.contains("outline") && text.contains(message) && !text.contains("\n")
+                })
+        }
+        let many = "[" + Array(repeating: "[7.3, 49.4]", count: 100_001).joined(separator: ",") + "]"
+        #expect(
+            performing: { _ = try load(outline: #"{"type": "Polygon", "coordinates": [\#(many)]}"#) },
+            throws: { error in
+                (error as? ServiceStartError)?.description.contains("more than 100000 points") == true
+            })
+        let missing = folder.appendingPathComponent("missing.yaml")
+        try Data((base + "outline: /nonexistent/kusel.geojson\n").utf8).write(to: missing)
+        #expect(
+            performing: { _ = try VisualizationConfiguration.load(missing.path) },
+            throws: { error in
+                (error as? ServiceStartError)?.description.contains(
+                    "outline '/nonexistent/kusel.geojson' cannot be read") == true
+            })
+    }
 }

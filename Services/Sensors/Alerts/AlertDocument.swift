@@ -1,6 +1,7 @@
 import Database
 import Foundation
 import SensorThings
+import ServiceSupport
 
 /// One stored alert as the API, the webhook and CAP 1.2 (the Common Alerting Protocol German
 /// warning systems take in) present it.
@@ -108,7 +109,7 @@ struct AlertDocument: Sendable {
                 ["Minor", "Moderate", "Severe", "Extreme"][min(max(level, 1), 4) - 1], "Hochwasser: \(name)"
             )
         }
-        var area = "<areaDesc>\(Self.escape(thingName))</areaDesc>"
+        var area = "<areaDesc>\(MarkupText.escape(thingName))</areaDesc>"
         if let (latitude, longitude) = position {
             area += "<circle>\(latitude),\(longitude) 0</circle>"
         }
@@ -116,12 +117,12 @@ struct AlertDocument: Sendable {
         let references =
             endedAt == nil
             ? ""
-            : "<references>\(Self.escape(root)),stellwerk-\(host)-alert-\(id),\(Self.capTime(raisedAt))</references>"
+            : "<references>\(MarkupText.escape(root)),stellwerk-\(host)-alert-\(id),\(Self.capTime(raisedAt))</references>"
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
-            <identifier>stellwerk-\(Self.escape(host))-alert-\(id)\(endedAt == nil ? "" : "-cancel")</identifier>
-            <sender>\(Self.escape(root))</sender>
+            <identifier>stellwerk-\(MarkupText.escape(host))-alert-\(id)\(endedAt == nil ? "" : "-cancel")</identifier>
+            <sender>\(MarkupText.escape(root))</sender>
             <sent>\(sent)</sent>
             <status>Actual</status>
             <msgType>\(endedAt == nil ? "Alert" : "Cancel")</msgType>
@@ -129,14 +130,14 @@ struct AlertDocument: Sendable {
             \(references)<info>
             <language>de-DE</language>
             <category>\(kind == "stale" ? "Infra" : "Met")</category>
-            <event>\(Self.escape(event))</event>
+            <event>\(MarkupText.escape(event))</event>
             <urgency>\(endedAt == nil ? "Immediate" : "Past")</urgency>
             <severity>\(severity)</severity>
             <certainty>Observed</certainty>
-            <senderName>\(Self.escape(root))</senderName>
-            <headline>\(Self.escape(name)): \(Self.escape(thingName))</headline>
-            <description>\(Self.escape(message))</description>
-            <web>\(Self.escape("\(root)/v1.1/Datastreams(\(datastream))"))</web>
+            <senderName>\(MarkupText.escape(root))</senderName>
+            <headline>\(MarkupText.escape(name)): \(MarkupText.escape(thingName))</headline>
+            <description>\(MarkupText.escape(message))</description>
+            <web>\(MarkupText.escape("\(root)/v1.1/Datastreams(\(datastream))"))</web>
             <parameter><valueName>value</valueName><value>\(value.map { String($0) } ?? "")</value></parameter>
             <area>\(area)</area>
             </info>
@@ -153,21 +154,21 @@ struct AlertDocument: Sendable {
         var feed = """
             <?xml version="1.0" encoding="UTF-8"?>
             <feed xmlns="http://www.w3.org/2005/Atom">
-            <id>\(escape(root))/alerts.atom</id>
-            <title>Pegelwarnungen \(escape(host))</title>
+            <id>\(MarkupText.escape(root))/alerts.atom</id>
+            <title>Pegelwarnungen \(MarkupText.escape(host))</title>
             <updated>\(capTime(updated))</updated>
-            <author><name>\(escape(root))</name></author>
-            <link rel="self" href="\(escape(root))/alerts.atom"/>
+            <author><name>\(MarkupText.escape(root))</name></author>
+            <link rel="self" href="\(MarkupText.escape(root))/alerts.atom"/>
 
             """
         for alert in alerts {
             let document = alert.cap.split(separator: "\n", maxSplits: 1).last.map(String.init) ?? ""
             feed += """
                 <entry>
-                <id>urn:stellwerk:\(escape(host)):alert:\(alert.id)\(alert.endedAt == nil ? "" : ":cancel")</id>
-                <title>\(escape(alert.endedAt == nil ? "" : "Entwarnung: "))\(escape(alert.name)): \(escape(alert.thingName))</title>
+                <id>urn:stellwerk:\(MarkupText.escape(host)):alert:\(alert.id)\(alert.endedAt == nil ? "" : ":cancel")</id>
+                <title>\(MarkupText.escape(alert.endedAt == nil ? "" : "Entwarnung: "))\(MarkupText.escape(alert.name)): \(MarkupText.escape(alert.thingName))</title>
                 <updated>\(capTime(alert.endedAt ?? alert.raisedAt))</updated>
-                <link rel="alternate" type="application/cap+xml" href="\(escape(root))/alerts/\(alert.id).cap"/>
+                <link rel="alternate" type="application/cap+xml" href="\(MarkupText.escape(root))/alerts/\(alert.id).cap"/>
                 <content type="application/cap+xml">\(document)</content>
                 </entry>
 
@@ -179,10 +180,5 @@ struct AlertDocument: Sendable {
     /// CAP's time form: seconds and an explicit offset, never `Z`.
     static func capTime(_ milliseconds: Int64) -> String {
         SensorTime.text(milliseconds / 1000 * 1000).replacingOccurrences(of: "Z", with: "+00:00")
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

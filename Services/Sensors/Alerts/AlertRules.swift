@@ -95,16 +95,11 @@ struct AlertRules: Sendable, Equatable {
     private static func characteristicLevels(
         of properties: JSONValue, fail: (String) -> IngestRejection
     ) throws(IngestRejection) -> ([Level], LowWater?) {
-        guard case .array(let values)? = properties["pegelonline"]?["characteristicValues"] else {
+        guard let values = CharacteristicValues.list(in: properties) else {
             throw fail("levels \"characteristic\" needs properties.pegelonline.characteristicValues")
         }
-        func value(_ shortname: String) -> Double? {
-            values.first { $0["shortname"]?.string?.uppercased() == shortname }?["value"]?.double.flatMap {
-                $0.isFinite ? $0 : nil
-            }
-        }
-        let high = value("MHW")
-        let low = value("MNW")
+        let high = CharacteristicValues.value("MHW", in: values)
+        let low = CharacteristicValues.value("MNW", in: values)
         guard high != nil || low != nil else {
             throw fail("levels \"characteristic\" needs MHW or MNW among properties.pegelonline.characteristicValues")
         }

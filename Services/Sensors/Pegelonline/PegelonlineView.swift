@@ -58,7 +58,7 @@ struct PegelonlineView: Sendable {
 
         /// A characteristic value by its shortname (`MNW`, `MHW`, `HSW`, …).
         func characteristic(_ name: String) -> Double? {
-            characteristicValues.first { $0["shortname"]?.string?.uppercased() == name }?["value"]?.double
+            CharacteristicValues.value(name, in: characteristicValues)
         }
     }
 

@@ -1,6 +1,6 @@
 /// One gauge as the overview shows it: where it is, its latest reading, the level it is in, its
 /// trend, and whether its readings are stale — judged by the same rules as its chart.
-struct GaugeStatus: Sendable, Equatable {
+struct GaugeStatus: Sendable {
     var datastream: Int64
     var name: String
     var place: String
@@ -13,13 +13,6 @@ struct GaugeStatus: Sendable, Equatable {
     /// 0 normal, -1 low water, 1… the warning level's number; drives the order and the marker.
     var severity: Int
     var isStale: Bool
-
-    static func == (left: GaugeStatus, right: GaugeStatus) -> Bool {
-        left.datastream == right.datastream && left.name == right.name && left.latest == right.latest
-            && left.level == right.level && left.isStale == right.isStale && left.severity == right.severity
-            && left.position?.longitude == right.position?.longitude
-            && left.position?.latitude == right.position?.latitude
-    }
 
     /// The status of a datastream from its newest readings (any order) at `now`.
     init(

@@ -80,7 +80,8 @@ struct OverviewMap {
             guard let position = gauge.position else { continue }
             let (x, y) = projection.point(position.longitude, position.latitude)
             svg += "<g class=\"gauge\"><title>\(SVGText.escape(words.tooltip(gauge)))</title>"
-            svg += Self.marker(for: gauge, x: x, y: y, theme: theme)
+            svg += Self.marker(
+                severity: gauge.severity, stale: gauge.isStale || gauge.latest == nil, x: x, y: y, theme: theme)
             let value =
                 gauge.latest.map {
                     SVGText.value($0.value, places: 0, language: language)
@@ -97,11 +98,7 @@ struct OverviewMap {
         for (severity, stale, label) in [
             (0, false, words.normal), (1, false, words.warning), (-1, false, words.low), (0, true, words.stale),
         ] {
-            var sample = gauges.first ?? GaugeStatus.sample
-            (sample.severity, sample.isStale, sample.latest) = (
-                severity, stale, sample.latest ?? .init(time: 0, value: 0)
-            )
-            svg += Self.marker(for: sample, x: x, y: legendY, theme: theme, numbered: false)
+            svg += Self.marker(severity: severity, stale: stale, x: x, y: legendY, theme: theme, numbered: false)
             svg +=
                 "<text x=\"\(SVGText.coordinate(x + 12))\" y=\"\(SVGText.coordinate(legendY + 4))\" fill=\"\(theme.text)\">\(SVGText.escape(label))</text>\n"
             x += 170
@@ -110,15 +107,17 @@ struct OverviewMap {
         return svg
     }
 
-    static func marker(for gauge: GaugeStatus, x: Double, y: Double, theme: ChartTheme, numbered: Bool = true) -> String
-    {
+    /// A gauge's marker: its shape says its state (with the level's number when `numbered`).
+    static func marker(
+        severity: Int, stale: Bool, x: Double, y: Double, theme: ChartTheme, numbered: Bool = true
+    ) -> String {
         let cx = SVGText.coordinate(x)
         let cy = SVGText.coordinate(y)
-        if gauge.isStale || gauge.latest == nil {
+        if stale {
             return
                 "<rect x=\"\(SVGText.coordinate(x - 6))\" y=\"\(SVGText.coordinate(y - 6))\" width=\"12\" height=\"12\" fill=\"\(theme.background)\" stroke=\"\(theme.stale)\" stroke-width=\"2\" stroke-dasharray=\"3 2\"/>"
         }
-        if gauge.severity > 0 {
+        if severity > 0 {
             let points = [(x, y - 9), (x + 8, y + 6), (x - 8, y + 6)].map {
                 SVGText.coordinate($0.0) + "," + SVGText.coordinate($0.1)
             }
@@ -126,11 +125,11 @@ struct OverviewMap {
                 "<polygon points=\"\(points.joined(separator: " "))\" fill=\"\(theme.level)\" stroke=\"\(theme.text)\" stroke-width=\"1\"/>"
             if numbered {
                 marker +=
-                    "<text x=\"\(cx)\" y=\"\(SVGText.coordinate(y + 4.5))\" text-anchor=\"middle\" font-size=\"9\" font-weight=\"bold\" fill=\"\(theme.background)\">\(gauge.severity)</text>"
+                    "<text x=\"\(cx)\" y=\"\(SVGText.coordinate(y + 4.5))\" text-anchor=\"middle\" font-size=\"9\" font-weight=\"bold\" fill=\"\(theme.background)\">\(severity)</text>"
             }
             return marker
         }
-        if gauge.severity < 0 {
+        if severity < 0 {
             let points = [(x, y + 9), (x + 8, y - 6), (x - 8, y - 6)].map {
                 SVGText.coordinate($0.0) + "," + SVGText.coordinate($0.1)
             }
@@ -138,16 +137,6 @@ struct OverviewMap {
                 "<polygon points=\"\(points.joined(separator: " "))\" fill=\"\(theme.background)\" stroke=\"\(theme.level)\" stroke-width=\"2\"/>"
         }
         return "<circle cx=\"\(cx)\" cy=\"\(cy)\" r=\"6\" fill=\"\(theme.line)\"/>"
-    }
-}
-
-extension GaugeStatus {
-    /// A stand-in for the legend's markers.
-    static var sample: GaugeStatus {
-        GaugeStatus(
-            datastream: SensorSource.Datastream(
-                id: 0, name: "", thing: "", unit: "", levels: [], low: nil, expectedInterval: nil),
-            position: nil, recent: [], now: 0)
     }
 }
 
