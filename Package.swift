@@ -288,7 +288,7 @@ let package = Package(
             name: "Visualization",
             dependencies: [
                 "SensorThings", "ServiceSupport", "HTTPTransport", "Telemetry",
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

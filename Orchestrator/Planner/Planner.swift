@@ -50,7 +50,7 @@ package struct Planner: Sendable {
         var parameters: [String: ParameterSetting] = [:]
         for (name, value) in instance.parameters {
             switch value {
-            case .value(let text): parameters[name] = .value(text)
+            case .value(let text): parameters[name] = .value(Self.shown(text))
             case .secret(let secret): parameters[name] = .secret(name: secret, fingerprint: secrets[secret])
             case .unset: break
             }
@@ -70,6 +70,15 @@ package struct Planner: Sendable {
     }
 
     /// SHA-256 over paths, modes and content digests of the rendered files, in path order.
+    /// A parameter as plans show it: text of several lines (a file a site gives) by its size and
+    /// digest, since the config file it fills is listed in the plan already.
+    package static func shown(_ value: String) -> String {
+        guard value.contains("\n") else { return value }
+        let lines =
+            value.split(separator: "\n", omittingEmptySubsequences: false).count - (value.hasSuffix("\n") ? 1 : 0)
+        return "\(lines) lines, sha256:\(Digest.sha256(value).prefix(12))"
+    }
+
     package static func configDigest(_ files: [ConfigFile]) -> String {
         var text = ""
         for file in files.sorted(by: { $0.path < $1.path }) {

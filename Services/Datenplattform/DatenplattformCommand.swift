@@ -156,24 +156,55 @@ struct PortalCommand: AsyncParsableCommand {
     }
 }
 
-/// `datenplattform visualization`: charts of the sensor service's datastreams, rendered as SVG.
+/// `datenplattform visualization`: charts and dashboards over the sensor service, rendered as SVG.
 struct VisualizationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visualization",
-        abstract: "The visualization service: server-rendered SVG charts over the sensor service's SensorThings API.")
-    @Option(help: ArgumentHelp("The service's configuration (visualization.yaml).", valueName: "FILE"))
-    var config: String
+        abstract: "The visualization service: server-rendered SVG charts and dashboards over the sensor service.",
+        subcommands: [Serve.self, Check.self], defaultSubcommand: Serve.self)
 
-    func run() async throws {
-        // A ServiceStartError is printed as its one line, without the usage text a ValidationError brings.
-        let configuration = try VisualizationConfiguration.load(config)
-        var logger = Logger(label: "datenplattform.visualization")
-        logger.logLevel =
-            Logger.Level(rawValue: configuration.logLevel == "warning" ? "warning" : configuration.logLevel) ?? .info
-        let server = VisualizationServer(configuration: configuration, logger: logger)
-        try await server.run { port in
-            FileHandle.standardOutput.write(
-                Data("visualization listening on http://\(configuration.host):\(port)\n".utf8))
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "serve", abstract: "Serve the charts and dashboards (the default).")
+        @Option(help: ArgumentHelp("The service's configuration (visualization.yaml).", valueName: "FILE"))
+        var config: String
+
+        func run() async throws {
+            // A ServiceStartError is printed as its lines, without the usage text a ValidationError brings.
+            let configuration = try VisualizationConfiguration.load(config)
+            var logger = Logger(label: "datenplattform.visualization")
+            logger.logLevel =
+                Logger.Level(rawValue: configuration.logLevel == "warning" ? "warning" : configuration.logLevel)
+                ?? .info
+            let server = VisualizationServer(configuration: configuration, logger: logger)
+            try await server.run { port in
+                FileHandle.standardOutput.write(
+                    Data("visualization listening on http://\(configuration.host):\(port)\n".utf8))
+            }
+        }
+    }
+
+    /// Checks a dashboard file before it goes into an environment: every problem with its line.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Check a dashboard file and print every problem as FILE:LINE:COLUMN: error: MESSAGE.")
+        @Argument(help: ArgumentHelp("The dashboard file.", valueName: "FILE"))
+        var file: String
+
+        func run() throws {
+            let dashboards: DashboardFile
+            do {
+                dashboards = try DashboardParser.load(file)
+            } catch {
+                FileHandle.standardError.write(Data((error.description + "\n").utf8))
+                throw ExitCode.failure
+            }
+            let panels = dashboards.dashboards.reduce(0) { $0 + $1.panels.count }
+            print(
+                "\(file): \(dashboards.dashboards.count) dashboard\(dashboards.dashboards.count == 1 ? "" : "s"), "
+                    + "\(panels) panel\(panels == 1 ? "" : "s"), \(dashboards.sources.count) further source\(dashboards.sources.count == 1 ? "" : "s")"
+            )
         }
     }
 }

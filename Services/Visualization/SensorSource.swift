@@ -20,6 +20,8 @@ struct SensorSource: Sendable {
         case unavailable(String)
         /// More readings in the range than a chart reads.
         case tooMany(Int)
+        /// More than one datastream has the name a dashboard gives.
+        case ambiguous(String)
     }
 
     /// What a chart needs to know about a datastream.

@@ -20,19 +20,25 @@ package struct VisualizationConfiguration: Sendable {
     package var title: String
     /// The municipality's outline for the overview map: rings of longitude/latitude pairs.
     package var outline: [[(Double, Double)]]
+    /// The site's dashboards, from the file `dashboards` names.
+    package var dashboards: DashboardFile
+    /// The portal whose dataset pages (`…/dataset/NAME`) panels with a dataset link to.
+    package var portalURL: String?
 
     package init(
         host: String, port: Int, publicURL: String, sensorsURL: String, sourceTimeoutSeconds: Int64 = 5,
         cacheSeconds: Int64 = 60, theme: String = "hell", logLevel: String = "info", title: String = "Pegelübersicht",
-        outline: [[(Double, Double)]] = []
+        outline: [[(Double, Double)]] = [], dashboards: DashboardFile = DashboardFile(), portalURL: String? = nil
     ) {
         self.title = title
         self.outline = outline
+        self.dashboards = dashboards
         func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
         self.host = host
         self.port = port
         self.publicURL = trimmed(publicURL)
         self.sensorsURL = trimmed(sensorsURL)
+        self.portalURL = portalURL.map(trimmed)
         self.sourceTimeoutSeconds = sourceTimeoutSeconds
         self.cacheSeconds = cacheSeconds
         self.theme = theme
@@ -53,9 +59,12 @@ package struct VisualizationConfiguration: Sendable {
         var logLevel: String?
         var title: String?
         var outline: String?
+        var dashboards: String?
+        var portalUrl: String?
 
         enum CodingKeys: String, CodingKey {
-            case listen, theme, title, outline
+            case listen, theme, title, outline, dashboards
+            case portalUrl = "portal_url"
             case publicUrl = "public_url"
             case sensorsUrl = "sensors_url"
             case sourceTimeout = "source_timeout"
@@ -73,6 +82,7 @@ package struct VisualizationConfiguration: Sendable {
             throw ServiceStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
         }
         for (key, url) in [("public_url", file.publicUrl), ("sensors_url", file.sensorsUrl)]
+            + (file.portalUrl.flatMap { $0.isEmpty ? nil : [("portal_url", $0)] } ?? [])
         where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw ServiceStartError("\(path): \(key) '\(url)' is not an http(s) URL")
         }
@@ -92,12 +102,20 @@ package struct VisualizationConfiguration: Sendable {
         if let file = file.outline, !file.isEmpty {
             outline = try Self.outline(file, in: path)
         }
+        var dashboards = DashboardFile()
+        if let name = file.dashboards, !name.isEmpty {
+            do {
+                dashboards = try DashboardParser.load(name)
+            } catch {
+                throw ServiceStartError(error.description)
+            }
+        }
         let title = file.title ?? ""
         return VisualizationConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, sensorsURL: file.sensorsUrl,
             sourceTimeoutSeconds: timeoutSeconds, cacheSeconds: cacheSeconds, theme: theme,
             logLevel: file.logLevel ?? "info", title: title.isEmpty ? "Pegelübersicht" : String(title.prefix(200)),
-            outline: outline)
+            outline: outline, dashboards: dashboards, portalURL: file.portalUrl.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// The rings of a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (relative paths

@@ -34,26 +34,8 @@ struct VisualizationPage {
             ?? "from=\(SensorTime.text(request.start))&amp;to=\(SensorTime.text(request.end))"
         html += "<p class=\"downloads\"><a href=\"\(base).svg?\(query)\(language)\">SVG</a> · "
         html += "<a href=\"\(base).csv?\(query)\">\(german ? "Daten als CSV" : "Data as CSV")</a></p>\n"
-        let readings = chart.drawable.readings
-        let unit = datastream.unit.isEmpty ? "" : " (\(SVGText.escape(datastream.unit)))"
-        html += "<div class=\"table\"><table>\n<caption>\(german ? "Die letzten Messwerte" : "The latest readings")"
-        if readings.count > Self.tableRows {
-            html +=
-                german
-                ? " (\(Self.tableRows) von \(readings.count); alle im CSV)"
-                : " (\(Self.tableRows) of \(readings.count); all in the CSV)"
-        }
-        html += "</caption>\n<thead><tr><th scope=\"col\">\(german ? "Zeit" : "Time")</th>"
-        html += "<th scope=\"col\">\(german ? "Wert" : "Value")\(unit)</th></tr></thead>\n<tbody>\n"
-        for reading in readings.suffix(Self.tableRows).reversed() {
-            html += "<tr><td>\(GermanTime.text(reading.time, language: request.language))</td>"
-            html += "<td>\(SVGText.value(reading.value, places: 1, language: request.language))</td></tr>\n"
-        }
-        if readings.isEmpty {
-            html +=
-                "<tr><td colspan=\"2\">\(german ? "Keine Messwerte in diesem Zeitraum." : "No readings in this period.")</td></tr>\n"
-        }
-        html += "</tbody>\n</table></div>\n</main>\n</body>\n</html>\n"
+        html += PanelRenderer.readingsTable(chart.drawable.readings, unit: datastream.unit, language: request.language)
+        html += "</main>\n</body>\n</html>\n"
         return html
     }
 
@@ -105,6 +87,12 @@ struct VisualizationPage {
         caption { text-align: left; font-weight: bold; padding: 0.25rem 0; }
         th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid #d5dade; }
         td:last-child, th:last-child { text-align: right; }
+        details { margin: 0.5rem 0; }
+        .note { color: #4a535c; }
+        /* On a phone a 720-unit chart is drawn at half size: its words twice as large stay readable. */
+        @media (max-width: 600px) {
+          figure svg[width="720"] text { font-size: 19px; }
+        }
 
         """
 }

@@ -19,9 +19,9 @@ package struct VisualizationServer: Sendable {
     package let configuration: VisualizationConfiguration
     package let logger: Logger
     let now: @Sendable () -> Int64
-    private let source: SensorSource
+    /// The site's own sensor service, and those its dashboards name.
+    let sources: [String: ChartSource]
     private let cache: RenderCache
-    private let readingCache: ReadingCache
     private let charts = Counters(labels: ["format", "status", "cache"])
 
     package init(
@@ -31,11 +31,16 @@ package struct VisualizationServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
-        source = SensorSource(
-            baseURL: configuration.sensorsURL, timeout: .seconds(configuration.sourceTimeoutSeconds),
-            http: HTTPExchange())
+        var sources: [String: ChartSource] = [:]
+        for (name, url) in configuration.dashboards.sources.merging(
+            [DashboardFile.ownSource: configuration.sensorsURL], uniquingKeysWith: { _, own in own })
+        {
+            sources[name] = ChartSource(
+                name: name, url: url, timeout: .seconds(configuration.sourceTimeoutSeconds),
+                cacheMilliseconds: configuration.cacheSeconds * 1000)
+        }
+        self.sources = sources
         cache = RenderCache(limit: 512)
-        readingCache = ReadingCache(lifetime: configuration.cacheSeconds * 1000)
     }
 
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
@@ -61,10 +66,35 @@ package struct VisualizationServer: Sendable {
             }
         }
         router.get("/datastreams/:file") { request, context in
-            await self.chart(request, file: context.parameters.get("file") ?? "")
+            let file = context.parameters.get("file") ?? ""
+            return await self.answer(request, file: file) { query, now in
+                await self.render(file: file, query: query, now: now)
+            }
         }
-        router.get("/") { request, _ in await self.chart(request, file: "") }
-        router.get("/overview.svg") { request, _ in await self.chart(request, file: "overview.svg") }
+        router.get("/") { request, _ in
+            await self.answer(request, file: "") { query, now in await self.render(file: "", query: query, now: now) }
+        }
+        router.get("/overview.svg") { request, _ in
+            await self.answer(request, file: "overview.svg") { query, now in
+                await self.render(file: "overview.svg", query: query, now: now)
+            }
+        }
+        router.get("/dashboards") { request, _ in
+            await self.answer(request, file: "") { query, now in self.dashboardList(query: query, now: now) }
+        }
+        router.get("/dashboards/:dashboard") { request, context in
+            let id = context.parameters.get("dashboard") ?? ""
+            return await self.answer(request, file: "") { query, now in
+                await self.dashboard(id, query: query, now: now)
+            }
+        }
+        router.get("/dashboards/:dashboard/panel/:file") { request, context in
+            let id = context.parameters.get("dashboard") ?? ""
+            let file = context.parameters.get("file") ?? ""
+            return await self.answer(request, file: file) { query, now in
+                await self.panel(file, of: id, query: query, now: now)
+            }
+        }
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "visualization", logger: logger,
             onRunning: onRunning)
@@ -77,9 +107,15 @@ package struct VisualizationServer: Sendable {
         var body: String
         var etag: String
         var expires: Int64
+        /// What browsers are told they may keep it, when shorter than the configured time.
+        var maxAge: Int64? = nil
     }
 
-    private func chart(_ request: Request, file: String) async -> Response {
+    /// Answers from the cache, or with what `render` draws; `file` tells the format for the metrics.
+    private func answer(
+        _ request: Request, file: String,
+        render: (_ query: [(String, String)], _ now: Int64) async -> Rendered
+    ) async -> Response {
         let query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
         let key = request.uri.path + "?" + (request.uri.query ?? "")
         let moment = now()
@@ -89,7 +125,7 @@ package struct VisualizationServer: Sendable {
             rendered = kept
         } else {
             fromCache = false
-            rendered = await render(file: file, query: query, now: moment)
+            rendered = await render(query, moment)
             cache.put(key, rendered, now: moment)
         }
         charts.add([
@@ -98,7 +134,8 @@ package struct VisualizationServer: Sendable {
         ])
         var headers: HTTPFields = [
             .contentType: rendered.contentType, .eTag: rendered.etag,
-            .cacheControl: rendered.status == 200 ? "public, max-age=\(configuration.cacheSeconds)" : "no-store",
+            .cacheControl: rendered.status == 200
+                ? "public, max-age=\(rendered.maxAge ?? configuration.cacheSeconds)" : "no-store",
             HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         ]
         if rendered.contentType.hasPrefix("text/html") {
@@ -134,16 +171,10 @@ package struct VisualizationServer: Sendable {
         }
         let words = PlaceholderWords(language: request.language)
         do throws(SensorSource.Failure) {
-            let datastream = try await source.datastream(request.datastream)
-            let source = self.source
-            let readings = try await readingCache.readings(
-                request.datastream, from: request.start, to: request.end, now: now
-            ) { (start, end) async throws(SensorSource.Failure) in
-                try await source.readings(request.datastream, from: start, to: end)
-            }
-            guard readings.count <= SensorSource.readingLimit else {
-                throw SensorSource.Failure.tooMany(readings.count)
-            }
+            guard let source = sources[DashboardFile.ownSource] else { throw .unavailable("no sensor service") }
+            let datastream = try await source.datastream(.id(request.datastream))
+            let readings = try await source.readings(
+                request.datastream, from: request.start, to: request.end, now: now)
             let chart = TimeSeriesChart(
                 series: TimeSeriesChart.Series(
                     title: datastream.name, unit: datastream.unit, readings: readings, levels: datastream.levels,
@@ -163,7 +194,7 @@ package struct VisualizationServer: Sendable {
                 expires: now + configuration.cacheSeconds * 1000)
         } catch {
             switch error {
-            case .notFound:
+            case .notFound, .ambiguous:
                 return Self.placeholder(
                     status: 404, format: request.format, title: words.notFoundTitle,
                     message: words.notFound(request.datastream), theme: theme, now: now, cacheSeconds: 0)
@@ -194,14 +225,19 @@ package struct VisualizationServer: Sendable {
                 theme: theme, now: now, cacheSeconds: 0)
         }
         do {
-            let gauges = try await source.gauges(now: now)
+            guard let source = sources[DashboardFile.ownSource] else { throw SensorSource.Failure.unavailable("none") }
+            let gauges = try await source.sensors.gauges(now: now)
             let map = OverviewMap(
                 gauges: gauges, outline: configuration.outline, title: configuration.title, language: language,
                 theme: theme)
             let (body, type) =
                 svg
                 ? (map.svg(), "image/svg+xml; charset=utf-8")
-                : (OverviewPage(gauges: gauges, map: map, language: language).html(), "text/html; charset=utf-8")
+                : (
+                    OverviewPage(
+                        gauges: gauges, map: map, language: language, dashboards: configuration.dashboards.dashboards
+                    ).html(), "text/html; charset=utf-8"
+                )
             return Rendered(
                 status: 200, contentType: type, body: body, etag: Self.etag(body),
                 expires: now + configuration.cacheSeconds * 1000)
@@ -273,6 +309,21 @@ struct PlaceholderWords {
         language == .de
             ? "Den Datenstrom \(id) gibt es beim Sensordienst nicht."
             : "The sensor service has no datastream \(id)."
+    }
+    func notFound(_ query: Panel.DatastreamQuery) -> String {
+        switch query {
+        case .id(let id): return notFound(id)
+        case .name(let name):
+            return language == .de
+                ? "Einen Datenstrom „\(name)“ gibt es beim Sensordienst nicht."
+                : "The sensor service has no datastream called “\(name)”."
+        }
+    }
+    var ambiguousTitle: String { language == .de ? "Datenstrom nicht eindeutig" : "Datastream not unique" }
+    func ambiguous(_ name: String) -> String {
+        language == .de
+            ? "Mehrere Datenströme heißen „\(name)“; das Dashboard muss einen per Nummer wählen."
+            : "Several datastreams are called “\(name)”; the dashboard must choose one by its number."
     }
     var tooManyTitle: String { language == .de ? "Zeitraum zu lang" : "Period too long" }
     func tooMany(_ count: Int) -> String {

@@ -21,13 +21,18 @@ import Testing
             guard line.hasPrefix("local-") else { return nil }
             return line.split(separator: " ").last.map(String.init)
         }
-        #expect(urls.count == 18, "\(text)")
+        #expect(urls.count == 26, "\(text)")
         for environment in ["local-sandbox", "local-live"] {
             let kusel = text.split(separator: "\n").filter { $0.hasPrefix(environment + " ") && $0.contains(" kusel ") }
             #expect(kusel.contains { $0.contains(" portal ") }, "\(environment)")
             #expect(kusel.contains { $0.contains(" SensorThings API ") }, "\(environment)")
             #expect(kusel.contains { $0.contains(" MQTT broker ") }, "\(environment)")
             #expect(kusel.contains { $0.contains(" water-level chart ") }, "\(environment)")
+            #expect(kusel.contains { $0.hasSuffix(":8103/dashboards/pegel") }, "\(environment)")
+            let kaiserslautern = text.split(separator: "\n").filter {
+                $0.hasPrefix(environment + " ") && $0.contains(" kaiserslautern ")
+            }
+            #expect(kaiserslautern.contains { $0.hasSuffix(":8103/dashboards/cluster") }, "\(environment)")
         }
         // Plain HTTP through the same client; the base address is empty, so each call names the whole URL.
         let http = try OrchestratorConnection(
@@ -70,6 +75,15 @@ import Testing
                 let page = String(decoding: reply.body, as: UTF8.self)
                 #expect(page.contains("<svg") && page.contains("Wasserstand") && page.contains("Messwerte"), "\(url)")
             }
+            if url.contains(":8103/dashboards/") {
+                // Every panel drawn from the seeded gauges; the cluster's overview reads Kusel's too.
+                let page = String(decoding: reply.body, as: UTF8.self)
+                #expect(page.contains("<h2") && !page.contains("nicht erreichbar"), "\(url): \(page)")
+                #expect(!page.contains("nicht gefunden") && !page.contains("Nicht erreichbar"), "\(url)")
+                if url.hasSuffix("/cluster") {
+                    #expect(page.contains("LAUTERECKEN") || page.contains("Lauterecken"), "\(url)")
+                }
+            }
             if url.hasSuffix(":8102/") {
                 let portal = try await http.exchange(.get, url + "dataset")
                 #expect(String(decoding: portal.body, as: UTF8.self).contains("10 Datensätze gefunden"), "\(url)")
@@ -90,7 +104,7 @@ import Testing
         decoder.dateDecodingStrategy = .iso8601
         let document = try decoder.decode(StatusDocument.self, from: Data(status.standardOutput.utf8))
         let instances = document.environments.flatMap { $0.nodes.flatMap(\.instances) }
-        #expect(instances.count == 16)
+        #expect(instances.count == 18)
         #expect(Set(instances.map(\.release)).count == 1)
         #expect(instances.allSatisfy { $0.state == .running }, "\(instances.map(\.state))")
 
@@ -114,9 +128,9 @@ import Testing
             return commandLine.contains(state.path) || cwd.hasPrefix(state.path)
         }
         #expect(left.isEmpty, "processes left behind: \(left)")
-        // Every agent and the sixteen services it had started, counted for the operator.
+        // Every agent and the eighteen services it had started, counted for the operator.
         #expect(
-            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 16 services."),
+            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 18 services."),
             "\(printed())")
     }
 

@@ -30,15 +30,20 @@ struct TimeSeriesChartTests {
             start: now - 86_400_000, end: now, rangeName: "letzte 24 Stunden", now: now, id: "kusel")
     }
 
-    @Test func kuselChart_matchesItsGoldenFile() throws {
-        let svg = Self.kusel().svg()
-        let file = Fixtures.repositoryRoot.appendingPathComponent("Tests/VisualizationTests/Golden/kusel-24h.svg")
+    /// Compares `svg` with `Golden/NAME`; `UPDATE_GOLDEN=1` writes it anew instead.
+    static func expectGolden(_ svg: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let file = Fixtures.repositoryRoot.appendingPathComponent("Tests/VisualizationTests/Golden/\(name)")
         if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" { try Data(svg.utf8).write(to: file) }
         let golden = try String(contentsOf: file, encoding: .utf8)
         #expect(
             svg == golden,
-            "the chart differs from Tests/VisualizationTests/Golden/kusel-24h.svg; if intended, regenerate it with UPDATE_GOLDEN=1 swift test --filter TimeSeriesChartTests"
-        )
+            "the chart differs from Tests/VisualizationTests/Golden/\(name); if intended, regenerate it with UPDATE_GOLDEN=1 swift test --filter VisualizationTests",
+            sourceLocation: sourceLocation)
+    }
+
+    @Test func kuselChart_matchesItsGoldenFile() throws {
+        let svg = Self.kusel().svg()
+        try Self.expectGolden(svg, "kusel-24h.svg")
         // Rendering again gives the same bytes.
         #expect(Self.kusel().svg() == svg)
     }

@@ -11,8 +11,10 @@ import Testing
     static let http = HTTPExchange()
     static let token = "visualization-test-token"
 
-    /// A migrated, running sensor service with one gauge and a day of readings.
-    static func sensors(host: String, root: URL) async throws -> (pid: pid_t, url: String) {
+    /// A migrated sensor service, started after `prepare` ran with its configuration file.
+    static func startSensors(
+        host: String, root: URL, prepare: (URL) async throws -> Void = { _ in }
+    ) async throws -> (pid: pid_t, url: String) {
         let port = try FreePort.find(host: host)
         let config = root.appendingPathComponent("sensors.yaml")
         try Data(
@@ -28,11 +30,18 @@ import Testing
         let migrated = try await ProcessRunner.run(
             "datenplattform", ["sensors", "migrate", "--config", config.path], in: root)
         guard migrated.status == 0 else { throw TestServerError("sensors migrate: \(migrated.standardError)") }
+        try await prepare(config)
         let url = "http://\(host):\(port)"
         let pid = try await ServiceLauncher.start(
             ["sensors", "--config", config.path], in: root, log: root.appendingPathComponent("sensors.log"),
             marker: config.path
         ) { (try? await http.fetch(url + "/health"))?.status == 200 }
+        return (pid, url)
+    }
+
+    /// A running sensor service with one gauge and a day of readings.
+    static func sensors(host: String, root: URL) async throws -> (pid: pid_t, url: String) {
+        let (pid, url) = try await startSensors(host: host, root: root)
         let formatter = ISO8601DateFormatter()
         let observations = (0..<96).map { index in
             let time = formatter.string(from: Date().addingTimeInterval(-Double(95 - index) * 900 - 60))
@@ -59,7 +68,10 @@ import Testing
         return (pid, url)
     }
 
-    static func visualization(host: String, root: URL, sensors: String) async throws -> (pid: pid_t, url: String) {
+    /// A running visualization service over `sensors`; `extra` adds lines to its configuration.
+    static func visualization(
+        host: String, root: URL, sensors: String, extra: String = ""
+    ) async throws -> (pid: pid_t, url: String) {
         let port = try FreePort.find(host: host)
         let config = root.appendingPathComponent("visualization.yaml")
         try Data(
@@ -70,6 +82,7 @@ import Testing
             source_timeout: 2s
             cache_for: 1m
             log_level: warning
+            \(extra)
 
             """.utf8
         ).write(to: config)

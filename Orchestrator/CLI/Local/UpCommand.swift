@@ -388,6 +388,15 @@ struct UpCommand: AsyncParsableCommand {
             "still not healthy after 3 minutes: \(waiting.joined(separator: ", ")); see the logs in the state folder")
     }
 
+    /// The ids of the dashboards in an instance's rendered `dashboards.yaml` (the visualization
+    /// blueprint's), read from the lines `  - id: ID` that start each dashboard.
+    static func dashboardIDs(_ instance: ResolvedInstance) -> [String] {
+        guard let file = instance.configFiles.first(where: { $0.path == "dashboards.yaml" }) else { return [] }
+        return file.content.split(separator: "\n").compactMap { line in
+            line.hasPrefix("  - id: ") ? String(line.dropFirst("  - id: ".count)) : nil
+        }
+    }
+
     private func printSummary(
         environments: [ResolvedEnvironment], url: String, platform: LocalPlatform, terminal: Terminal
     ) {
@@ -412,10 +421,13 @@ struct UpCommand: AsyncParsableCommand {
                         case "sensors":
                             rows.append([environment.name, site.name, "SensorThings API", "\(base)/v1.1"])
                         case "visualization":
-                            // The site's first seeded gauge, over the last week.
+                            // The site's first seeded gauge, over the last week, and the site's dashboards.
                             rows.append([
                                 environment.name, site.name, "water-level chart", "\(base)/datastreams/1?range=7d",
                             ])
+                            for id in Self.dashboardIDs(instance) {
+                                rows.append([environment.name, site.name, "dashboard", "\(base)/dashboards/\(id)"])
+                            }
                         default: rows.append([environment.name, site.name, instance.service, base])
                         }
                     }

@@ -252,6 +252,10 @@ struct BlueprintParser {
         case "database_url":
             refuse(["pattern", "min_length", "max_length", "min", "max", "values"])
             type = .databaseURL(schemes: schemes(fields, allowed: ["sqlite", "postgres"]) ?? ["sqlite", "postgres"])
+        case "text":
+            refuse(["pattern", "min_length", "min", "max", "values", "schemes"])
+            let maxLength = fields.int("max_length", range: 0...ParameterType.textLimit)
+            type = .text(maxLength: maxLength?.value ?? ParameterType.textLimit)
         default:
             sink.error(
                 "unknown parameter type '\(typeName.value)' for \(where_)", at: typeName.location,

@@ -106,6 +106,9 @@ package struct ServiceAssignment: Sendable {
 package enum ParameterInput: Sendable {
     case plain(YAMLScalar)
     case secret(Located<String>)
+    /// `{file: PATH}`: the text of a file in the environment's folder, for `text` parameters. `path` is
+    /// as written; `source` is the file's path from the workspace's root.
+    case file(Located<String>, source: String)
 }
 
 /// When a site may be changed, in Europe/Berlin local time.

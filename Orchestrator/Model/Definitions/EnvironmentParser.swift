@@ -101,12 +101,29 @@ struct EnvironmentParser {
         if fields.has("nodes"), nodes.isEmpty, fields.list("nodes")?.isEmpty == true {
             sink.error("\(context) has no nodes", at: fields.keyLocation("nodes"))
         }
-        let services = (fields.entries("services") ?? []).compactMap { parseService($0, context: context) }
+        let services = (fields.entries("services") ?? []).compactMap { parseService($0, context: context, file: file) }
         let windows = (fields.list("maintenance_windows") ?? []).compactMap { parseWindow($0, context: context) }
         guard let name else { return nil }
         return SiteDefinition(
             name: name, file: file, displayName: displayName?.value ?? "", nodes: nodes, services: services,
             maintenanceWindows: windows)
+    }
+
+    /// The workspace path of `path`, which a site file at `siteFile` (`Environments/ENV/sites/NAME.yaml`)
+    /// names relative to its environment's folder; `nil` when it could leave that folder.
+    static func environmentFile(_ path: String, siteFile: String) -> String? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !path.isEmpty, !path.hasPrefix("/"), !path.hasSuffix("/"), !path.contains("\\"),
+            !segments.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }),
+            !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { return nil }
+        let folder = siteFile.split(separator: "/").dropLast(2).joined(separator: "/")
+        return folder.isEmpty ? path : "\(folder)/\(path)"
+    }
+
+    private static func stem(_ file: String) -> String {
+        let name = file.split(separator: "/").last.map(String.init) ?? file
+        return name.hasSuffix(".yaml") ? String(name.dropLast(5)) : name
     }
 
     private func parseNode(_ node: YAMLNode, context: String) -> NodeDefinition? {
@@ -126,7 +143,7 @@ struct EnvironmentParser {
         return NodeDefinition(name: name, address: address, labels: labels, location: fields.location)
     }
 
-    private func parseService(_ pair: YAMLPair, context: String) -> ServiceAssignment? {
+    private func parseService(_ pair: YAMLPair, context: String, file: String) -> ServiceAssignment? {
         guard let name = MappingFields.name(pair.key, what: "a service name in \(context)", sink: sink) else {
             return nil
         }
@@ -160,15 +177,33 @@ struct EnvironmentParser {
                 guard
                     let reference = MappingFields(
                         parameter.value, context: "the value of parameter '\(parameterName.value)'",
-                        allowed: ["secret"],
-                        sink: sink),
-                    let secret = reference.name("secret", required: true)
+                        allowed: ["secret", "file"],
+                        sink: sink)
                 else { continue }
-                parameters.append((parameterName, .secret(secret)))
+                if reference.has("file") {
+                    if reference.has("secret") {
+                        sink.error(
+                            "parameter '\(parameterName.value)' is either {secret: NAME} or {file: PATH}, not both",
+                            at: parameter.value.location)
+                        continue
+                    }
+                    guard let path = reference.string("file", required: true) else { continue }
+                    guard let source = Self.environmentFile(path.value, siteFile: file) else {
+                        sink.error(
+                            "the file '\(Diagnostic.printable(path.value))' of parameter '\(parameterName.value)' is not "
+                                + "a path inside the environment's folder", at: path.location,
+                            hint: "write a relative path without '..', such as dashboards/\(Self.stem(file)).yaml")
+                        continue
+                    }
+                    parameters.append((parameterName, .file(path, source: source)))
+                } else {
+                    guard let secret = reference.name("secret", required: true) else { continue }
+                    parameters.append((parameterName, .secret(secret)))
+                }
                 brokenParameters.remove(parameter.key.text)
             default:
                 sink.error(
-                    "parameter '\(parameterName.value)' must be a value or {secret: NAME}, found \(parameter.value.kindDescription)",
+                    "parameter '\(parameterName.value)' must be a value, {secret: NAME} or {file: PATH}, found \(parameter.value.kindDescription)",
                     at: parameter.value.location)
             }
         }

@@ -22,8 +22,16 @@ package enum ParameterType: Sendable {
     case secret
     /// A database location: `sqlite:RELATIVE/PATH` or `postgres://user@host:port/db`, without a password.
     case databaseURL(schemes: [String])
+    /// Text of several lines, such as a file a site keeps beside its site file (`{file: PATH}`); only
+    /// ever a config file's whole content, so its lines cannot add keys to a file of other values.
+    case text(maxLength: Int)
 
-    package static let names = ["string", "int", "bool", "port", "duration", "url", "enum", "secret", "database_url"]
+    package static let names = [
+        "string", "int", "bool", "port", "duration", "url", "enum", "secret", "database_url", "text",
+    ]
+
+    /// The longest text a `text` parameter takes unless its blueprint says less.
+    package static let textLimit = 262_144
 
     package var name: String {
         switch self {
@@ -36,6 +44,7 @@ package enum ParameterType: Sendable {
         case .enumeration: "enum"
         case .secret: "secret"
         case .databaseURL: "database_url"
+        case .text: "text"
         }
     }
 
@@ -51,7 +60,7 @@ package enum ParameterType: Sendable {
     /// Whether a plain value may be shown in messages; values of types that can hold credentials are not.
     package var showsValues: Bool {
         switch self {
-        case .secret, .databaseURL, .url: false
+        case .secret, .databaseURL, .url, .text: false
         default: true
         }
     }
@@ -62,8 +71,15 @@ package enum ParameterType: Sendable {
             .failure(ParameterValueError(message: message, hint: hint))
         }
         // Values are pasted into config files as they are: a line break could add keys of its own, and
-        // a {{secret:NAME}} marker would make the agent fill in another service's secret.
-        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        // a {{secret:NAME}} marker would make the agent fill in another service's secret. Text is a whole
+        // file of its own, so only its line breaks and tabs are allowed.
+        if case .text = self {
+            if let bad = text.unicodeScalars.first(where: {
+                ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || $0.value == 0x7F
+            }) {
+                return fail("contains the control character U+\(String(bad.value, radix: 16, uppercase: true))")
+            }
+        } else if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return fail("contains a line break or control character", hint: "parameter values are single lines")
         }
         if text.contains("{{") {
@@ -124,6 +140,9 @@ package enum ParameterType: Sendable {
                 hint: "never write a secret's value into a file: give a reference like {secret: NAME}")
         case .databaseURL(let schemes):
             return Self.checkDatabaseURL(text, schemes: schemes)
+        case .text(let maxLength):
+            if text.utf8.count > maxLength { return fail("is \(text.utf8.count) bytes, more than \(maxLength)") }
+            return .success(text)
         }
     }
 

@@ -217,6 +217,28 @@ package struct EnvironmentResolver: Sendable {
                     continue
                 }
                 parameters[name.value] = .secret(secret.value)
+            case .file(let written, let path):
+                guard case .text = definition.type else {
+                    sink.error(
+                        "parameter '\(name.value)' is of type \(definition.type.name) and takes a value, not a file",
+                        at: written.location, hint: "only parameters of type text are read from files")
+                    ok = false
+                    continue
+                }
+                // A file that could not be read is reported by the loader already.
+                guard let text = workspace.parameterFiles[path] else {
+                    ok = false
+                    continue
+                }
+                switch definition.type.canonicalValue(of: text) {
+                case .success(let value):
+                    parameters[name.value] = .value(value)
+                case .failure(let problem):
+                    sink.error(
+                        "the file \(path) of parameter '\(name.value)' (text) \(problem.message)", at: written.location,
+                        hint: problem.hint)
+                    ok = false
+                }
             }
         }
         for definition in blueprint.parameters where parameters[definition.name.value] == nil {

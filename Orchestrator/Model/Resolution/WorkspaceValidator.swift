@@ -110,6 +110,37 @@ struct WorkspaceValidator {
             checkReferences(template, in: blueprint)
         }
         for file in blueprint.configFiles { checkReferences(file.template, in: blueprint) }
+        checkTextParameters(in: blueprint)
+    }
+
+    /// A text parameter holds lines of its own, so it may only be a config file's whole content: in a
+    /// file of other values, or on a command line, its lines would become keys or arguments.
+    private func checkTextParameters(in blueprint: Blueprint) {
+        let text = Set(
+            blueprint.parameters.filter {
+                if case .text = $0.type { return true }
+                return false
+            }.map(\.name.value))
+        guard !text.isEmpty else { return }
+        var templates = blueprint.exports.map(\.value) + blueprint.component.arguments
+        for file in blueprint.configFiles {
+            let whole =
+                file.template.references.count == 1
+                && file.template.segments.allSatisfy {
+                    if case .literal(let literal) = $0 { return literal.allSatisfy(\.isWhitespace) }
+                    return true
+                }
+            if !whole { templates.append(file.template) }
+        }
+        for template in templates {
+            for reference in template.references
+            where reference.path.count == 2 && reference.path[0] == "param" && text.contains(reference.path[1]) {
+                sink.error(
+                    "the placeholder {{ \(reference.text) }} puts the text parameter '\(reference.path[1])' among other "
+                        + "text", at: reference.location,
+                    hint: "a text parameter is a config file's whole content: template: \"{{ \(reference.text) }}\"")
+            }
+        }
     }
 
     static let fixedReferences: [String: [String]] = [

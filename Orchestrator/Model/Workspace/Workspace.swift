@@ -13,6 +13,8 @@ package struct Workspace: Sendable {
     package var brokenBlueprints: Set<String> = []
     /// Names of environment folders whose environment.yaml could not be read.
     package var brokenEnvironments: Set<String> = []
+    /// The text of each file a site gives as a parameter value (`{file: PATH}`), by its workspace path.
+    package var parameterFiles: [String: String] = [:]
     /// Warnings found while loading; errors make loading fail instead.
     package var warnings: [Diagnostic]
 

@@ -47,6 +47,35 @@ package struct WorkspaceLoader: Sendable {
             }
         }
 
+        // Files that sites give as parameter values ({file: PATH}), read once each.
+        var parameterFiles: [String: String] = [:]
+        func readFiles(of site: SiteDefinition) {
+            for service in site.services {
+                for case (_, .file(let written, let path)) in service.parameters where parameterFiles[path] == nil {
+                    let bytes: [UInt8]
+                    do {
+                        bytes = try source.contents(of: path, limit: ParameterType.textLimit)
+                    } catch {
+                        sink.error("\(path): \(error.description)", at: written.location, hint: hint(for: error))
+                        continue
+                    }
+                    digestInput.append((path, bytes))
+                    guard var text = String(validating: bytes, as: UTF8.self) else {
+                        sink.error("\(path) is not UTF-8 text", at: written.location, hint: "is this a binary file?")
+                        continue
+                    }
+                    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+                    // Lines end in LF in the rendered file, as if the file had been saved on Linux.
+                    var lines = String.UnicodeScalarView()
+                    for scalar in text.unicodeScalars {
+                        if scalar == "\n", lines.last == "\r" { lines.removeLast() }
+                        lines.append(scalar)
+                    }
+                    parameterFiles[path] = String(lines)
+                }
+            }
+        }
+
         // Blueprints
         var blueprints: [String: Blueprint] = [:]
         var brokenBlueprints = Set<String>()
@@ -105,6 +134,7 @@ package struct WorkspaceLoader: Sendable {
                 }
                 siteFiles[site.name.value] = path
                 sites.append(site)
+                readFiles(of: site)
             }
             let environmentPath = "\(folderPath)/environment.yaml"
             guard let root = document(environmentPath),
@@ -132,7 +162,7 @@ package struct WorkspaceLoader: Sendable {
         var workspace = Workspace(
             blueprints: blueprints, environments: environments, siteTemplates: templates.map(\.path),
             revision: Self.revision(of: digestInput), brokenBlueprints: brokenBlueprints,
-            brokenEnvironments: brokenEnvironments, warnings: [])
+            brokenEnvironments: brokenEnvironments, parameterFiles: parameterFiles, warnings: [])
         WorkspaceValidator(workspace: workspace, options: options, sink: sink).validate()
         SiteTemplateCheck(workspace: workspace, sink: sink).check(templates)
         if sink.collector.hasErrors {

@@ -58,6 +58,47 @@ struct ValueScale {
         let share = (value - bottom) / (top - bottom)
         return TimeSeriesChart.plotBottom - share * (TimeSeriesChart.plotBottom - TimeSeriesChart.plotTop)
     }
+
+    /// A sentence in the middle of the plot, where there is nothing to draw.
+    static func note(_ text: String, theme: ChartTheme) -> String {
+        "<text x=\"384\" y=\"186\" text-anchor=\"middle\" fill=\"\(theme.text)\" font-size=\"15\">\(SVGText.escape(text))</text>\n"
+    }
+
+    /// Where a time is across the plot from `start` to `end`.
+    static func x(_ time: Int64, start: Int64, end: Int64) -> Double {
+        TimeSeriesChart.plotLeft + Double(time - start) / Double(max(end - start, 1))
+            * (TimeSeriesChart.plotRight - TimeSeriesChart.plotLeft)
+    }
+
+    /// The axes of a chart's plot: values with grid lines on the left, German clock time below, the
+    /// unit above the values.
+    func axes(start: Int64, end: Int64, unit: String, language: ChartLanguage, theme: ChartTheme) -> String {
+        let left = TimeSeriesChart.plotLeft
+        let right = TimeSeriesChart.plotRight
+        let bottom = TimeSeriesChart.plotBottom
+        var svg = "<g class=\"axes\" fill=\"\(theme.muted)\">\n"
+        for tick in ticks {
+            let position = SVGText.coordinate(y(tick))
+            svg +=
+                "<line x1=\"\(left)\" x2=\"\(right)\" y1=\"\(position)\" y2=\"\(position)\" stroke=\"\(theme.grid)\"/>"
+            svg +=
+                "<text x=\"\(left - 6)\" y=\"\(SVGText.coordinate(y(tick) + 4))\" text-anchor=\"end\">\(SVGText.value(tick, places: places, language: language))</text>\n"
+        }
+        for tick in TimeAxis.ticks(start: start, end: end) {
+            let position = SVGText.coordinate(Self.x(tick.time, start: start, end: end))
+            svg +=
+                "<line x1=\"\(position)\" x2=\"\(position)\" y1=\"\(bottom)\" y2=\"\(bottom + 5)\" stroke=\"\(theme.muted)\"/>"
+            svg +=
+                "<text x=\"\(position)\" y=\"\(bottom + 20)\" text-anchor=\"middle\">\(SVGText.escape(tick.label(language)))</text>\n"
+        }
+        svg +=
+            "<line x1=\"\(left)\" x2=\"\(right)\" y1=\"\(bottom)\" y2=\"\(bottom)\" stroke=\"\(theme.muted)\"/>\n"
+        if !unit.isEmpty {
+            svg +=
+                "<text x=\"\(left - 6)\" y=\"\(TimeSeriesChart.plotTop - 14)\" text-anchor=\"end\">\(SVGText.escape(unit))</text>\n"
+        }
+        return svg + "</g>\n"
+    }
 }
 
 /// The time axis: ticks at round German clock times, at most about eight.

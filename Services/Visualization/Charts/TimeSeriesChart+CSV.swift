@@ -6,20 +6,18 @@ extension TimeSeriesChart {
     package func csv() -> String {
         var text = "phenomenonTime,result\n"
         for reading in drawable.readings {
-            text +=
-                SensorTime.text(reading.time) + ","
-                + SVGText.decimal(reading.value, places: 3, separator: ".")
-                .replacingTrailingZeros() + "\n"
+            text += SensorTime.text(reading.time) + "," + CSVNumber.text(reading.value) + "\n"
         }
         return text
     }
 }
 
-extension String {
-    /// `142.500` as `142.5`, `140.000` as `140`.
-    fileprivate func replacingTrailingZeros() -> String {
-        guard contains(".") else { return self }
-        var text = self
+/// Numbers as the CSV files write them: a decimal point, up to three decimals, no trailing zeros
+/// (`142.5`, `140`).
+enum CSVNumber {
+    static func text(_ value: Double) -> String {
+        var text = SVGText.decimal(value, places: 3, separator: ".")
+        guard text.contains(".") else { return text }
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
         return text

@@ -230,9 +230,7 @@ package struct TimeSeriesChart: Sendable {
         }
 
         // Bands of the levels, hatched and labelled.
-        let x = { (time: Int64) -> Double in
-            Self.plotLeft + Double(time - start) / Double(max(end - start, 1)) * (Self.plotRight - Self.plotLeft)
-        }
+        let x = { [start, end] (time: Int64) -> Double in ValueScale.x(time, start: start, end: end) }
         let y = { (value: Double) -> Double in scale.y(value) }
         svg += "<g class=\"levels\" clip-path=\"url(#\(id)-plot)\">\n"
         for (index, level) in series.levels.enumerated() where level.threshold <= scale.top {
@@ -262,33 +260,11 @@ package struct TimeSeriesChart: Sendable {
         svg += "</g>\n"
 
         // Axes: values on the left, German clock time below.
-        svg += "<g class=\"axes\" fill=\"\(theme.muted)\">\n"
-        for tick in scale.ticks {
-            let position = SVGText.coordinate(y(tick))
-            svg +=
-                "<line x1=\"\(Self.plotLeft)\" x2=\"\(Self.plotRight)\" y1=\"\(position)\" y2=\"\(position)\" stroke=\"\(theme.grid)\"/>"
-            svg +=
-                "<text x=\"\(Self.plotLeft - 6)\" y=\"\(SVGText.coordinate(y(tick) + 4))\" text-anchor=\"end\">\(SVGText.value(tick, places: places, language: language))</text>\n"
-        }
-        for tick in TimeAxis.ticks(start: start, end: end) {
-            let position = SVGText.coordinate(x(tick.time))
-            svg +=
-                "<line x1=\"\(position)\" x2=\"\(position)\" y1=\"\(Self.plotBottom)\" y2=\"\(Self.plotBottom + 5)\" stroke=\"\(theme.muted)\"/>"
-            svg +=
-                "<text x=\"\(position)\" y=\"\(Self.plotBottom + 20)\" text-anchor=\"middle\">\(SVGText.escape(tick.label(language)))</text>\n"
-        }
-        svg +=
-            "<line x1=\"\(Self.plotLeft)\" x2=\"\(Self.plotRight)\" y1=\"\(Self.plotBottom)\" y2=\"\(Self.plotBottom)\" stroke=\"\(theme.muted)\"/>\n"
-        if !series.unit.isEmpty {
-            svg +=
-                "<text x=\"\(Self.plotLeft - 6)\" y=\"\(Self.plotTop - 14)\" text-anchor=\"end\">\(SVGText.escape(series.unit))</text>\n"
-        }
-        svg += "</g>\n"
+        svg += scale.axes(start: start, end: end, unit: series.unit, language: language, theme: theme)
 
         // The line: a new sub-path after every gap, reduced to the pixel columns.
         if readings.isEmpty {
-            svg +=
-                "<text x=\"384\" y=\"186\" text-anchor=\"middle\" fill=\"\(theme.text)\" font-size=\"15\">\(SVGText.escape(words.noReadings))</text>\n"
+            svg += ValueScale.note(words.noReadings, theme: theme)
         } else {
             let gap = interval.map { max(3 * $0, 1_800_000) } ?? Int64.max
             let columns = Int(Self.plotRight - Self.plotLeft)

@@ -13,6 +13,8 @@ struct GaugeStatus: Sendable {
     /// 0 normal, -1 low water, 1… the warning level's number; drives the order and the marker.
     var severity: Int
     var isStale: Bool
+    /// The dashboard source it comes from; the site's own sensor service unless an overview reads others.
+    var source = DashboardFile.ownSource
 
     /// The status of a datastream from its newest readings (any order) at `now`.
     init(

@@ -3,28 +3,50 @@ struct OverviewPage {
     var gauges: [GaugeStatus]
     var map: OverviewMap
     var language: ChartLanguage
+    /// Links to the site's dashboards, when it has any.
+    var dashboards: [Dashboard] = []
 
     func html() -> String {
+        let suffix = language == .de ? "" : "?lang=en"
+        var html = VisualizationPage.head(title: map.title, language: language.rawValue)
+        html += "<main>\n<h1>\(SVGText.escape(map.title))</h1>\n"
+        if !dashboards.isEmpty {
+            html += "<nav aria-label=\"Dashboards\"><ul class=\"periods\">"
+            for dashboard in dashboards {
+                let title = language == .en ? dashboard.titleEnglish ?? dashboard.title : dashboard.title
+                html += "<li><a href=\"/dashboards/\(dashboard.id)\(suffix)\">\(SVGText.escape(title))</a></li>"
+            }
+            html += "</ul></nav>\n"
+        }
+        html += "<figure>\n" + map.svg() + "</figure>\n"
+        html += "<p class=\"downloads\"><a href=\"/overview.svg\(suffix)\">SVG</a></p>\n"
+        html += Self.table(gauges, language: language)
+        html += "</main>\n</body>\n</html>\n"
+        return html
+    }
+
+    /// Every gauge, most urgent first; those of the site's own sensor service link to their chart.
+    static func table(_ gauges: [GaugeStatus], language: ChartLanguage) -> String {
         let german = language == .de
         let suffix = german ? "" : "?lang=en"
-        var html = VisualizationPage.head(title: map.title, language: language.rawValue)
-        html += "<main>\n<h1>\(SVGText.escape(map.title))</h1>\n<figure>\n" + map.svg() + "</figure>\n"
-        html += "<p class=\"downloads\"><a href=\"/overview.svg\(suffix)\">SVG</a></p>\n"
-        html +=
-            "<table>\n<caption>\(german ? "Alle Messstellen, die dringendsten zuerst" : "Every gauge, most urgent first")</caption>\n"
+        var html =
+            "<div class=\"table\"><table>\n<caption>\(german ? "Alle Messstellen, die dringendsten zuerst" : "Every gauge, most urgent first")</caption>\n"
         html +=
             "<thead><tr><th scope=\"col\">\(german ? "Messstelle" : "Gauge")</th><th scope=\"col\">\(german ? "Wert" : "Value")</th>"
         html +=
             "<th scope=\"col\">\(german ? "Zeit" : "Time")</th><th scope=\"col\">Trend</th><th scope=\"col\">\(german ? "Stand" : "State")</th></tr></thead>\n<tbody>\n"
         let words = Words(language: language)
         for gauge in GaugeStatus.ordered(gauges) {
-            let name = gauge.place.isEmpty ? gauge.name : "\(gauge.place) – \(gauge.name)"
-            html += "<tr><td><a href=\"/datastreams/\(gauge.datastream)\(suffix)\">\(SVGText.escape(name))</a></td>"
+            let name = SVGText.escape(gauge.place.isEmpty ? gauge.name : "\(gauge.place) – \(gauge.name)")
+            html +=
+                gauge.source == DashboardFile.ownSource
+                ? "<tr><td><a href=\"/datastreams/\(gauge.datastream)\(suffix)\">\(name)</a></td>"
+                : "<tr><td>\(name)</td>"
             html +=
                 "<td>\(gauge.latest.map { SVGText.value($0.value, places: 1, language: language) + (gauge.unit.isEmpty ? "" : " " + SVGText.escape(gauge.unit)) } ?? "–")</td>"
             html += "<td>\(gauge.latest.map { GermanTime.text($0.time, language: language) } ?? "–")</td>"
             html += "<td>\(gauge.trend.map { words.trend($0) } ?? "–")</td>"
-            var state = gauge.level ?? (german ? "normal" : "normal")
+            var state = gauge.level ?? "normal"
             if gauge.latest == nil { state = german ? "keine Messwerte" : "no readings" }
             if gauge.isStale && gauge.latest != nil { state += german ? ", veraltet" : ", stale" }
             html += "<td>\(SVGText.escape(state))</td></tr>\n"
@@ -33,7 +55,6 @@ struct OverviewPage {
             html +=
                 "<tr><td colspan=\"5\">\(german ? "Der Sensordienst hat keine Datenströme." : "The sensor service has no datastreams.")</td></tr>\n"
         }
-        html += "</tbody>\n</table></div>\n</main>\n</body>\n</html>\n"
-        return html
+        return html + "</tbody>\n</table></div>\n"
     }
 }
