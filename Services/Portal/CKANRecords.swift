@@ -20,6 +20,8 @@ struct CKANDataset: Decodable, Sendable {
     var resources: [CKANResource]
     var tags: [CKANTag]
     var organization: CKANOrganization?
+    /// Free key-value pairs, such as `visualization_panel`.
+    var extras: [String: String]
 
     init(from decoder: any Decoder) throws {
         let fields = try decoder.container(keyedBy: CodingKeys.self)
@@ -37,12 +39,23 @@ struct CKANDataset: Decodable, Sendable {
         resources = try fields.decodeIfPresent([CKANResource].self, forKey: .resources) ?? []
         tags = try fields.decodeIfPresent([CKANTag].self, forKey: .tags) ?? []
         organization = try fields.decodeIfPresent(CKANOrganization.self, forKey: .organization)
+        extras = [:]
+        // An extra without a value (CKAN allows it) is simply absent here.
+        for extra in (try? fields.decodeIfPresent([CKANExtra].self, forKey: .extras)) ?? [] {
+            if let value = extra.value { extras[extra.key] = value }
+        }
     }
 
     private enum CodingKeys: String, CodingKey {
         case name, title, notes, url, version, maintainer, maintainerEmail, licenseTitle, licenseUrl
-        case metadataCreated, metadataModified, resources, tags, organization
+        case metadataCreated, metadataModified, resources, tags, organization, extras
     }
+}
+
+/// One of a dataset's extras.
+struct CKANExtra: Decodable, Sendable {
+    var key: String
+    var value: String?
 }
 
 /// One file or API of a dataset.

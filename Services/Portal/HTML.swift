@@ -82,6 +82,8 @@ let portalStylesheet = """
     dl.info dt { font-weight: 600; }
     .notice { background: var(--soft); border-left: 4px solid var(--accent); padding: 1rem; }
     .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+    img.chart { max-width: 100%; height: auto; border: 1px solid #d5dade; }
+    figure { margin: 0; }
     """
 
 /// The portal's icon: a simple mark of its own, so browsers need not ask anywhere else.

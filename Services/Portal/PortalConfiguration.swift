@@ -15,6 +15,11 @@ package struct PortalConfiguration: Sendable {
     package var catalogAPI: String
     package var catalogPublicURL: String
     package var catalogTimeoutSeconds: Int64
+    /// The site's visualization service as browsers reach it: its gauge map on the home page, and
+    /// the charts of this site's sensor datasets on their pages. Nil: nothing embedded.
+    package var visualizationURL: String?
+    /// The site this portal belongs to; a dataset's chart is embedded only by its own site's portal.
+    package var site: String
 
     private struct File: Decodable {
         struct Listen: Decodable {
@@ -39,9 +44,12 @@ package struct PortalConfiguration: Sendable {
         var imprintUrl: String
         var privacyUrl: String
         var catalog: Catalog
+        var visualizationUrl: String?
+        var site: String?
 
         enum CodingKeys: String, CodingKey {
-            case listen, title, language, catalog
+            case listen, title, language, catalog, site
+            case visualizationUrl = "visualization_url"
             case publicUrl = "public_url"
             case imprintUrl = "imprint_url"
             case privacyUrl = "privacy_url"
@@ -50,8 +58,11 @@ package struct PortalConfiguration: Sendable {
 
     package init(
         host: String, port: Int, publicURL: String, title: String, language: PortalLanguage, imprintURL: String,
-        privacyURL: String, catalogAPI: String, catalogPublicURL: String, catalogTimeoutSeconds: Int64
+        privacyURL: String, catalogAPI: String, catalogPublicURL: String, catalogTimeoutSeconds: Int64,
+        visualizationURL: String? = nil, site: String = ""
     ) {
+        self.visualizationURL = visualizationURL
+        self.site = site
         self.host = host
         self.port = port
         self.publicURL = publicURL
@@ -80,11 +91,27 @@ package struct PortalConfiguration: Sendable {
             throw ServiceStartError("\(path): catalog.timeout '\(timeout)' is not a duration such as 5s or 1m")
         }
         func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
+        let visualization = file.visualizationUrl.flatMap { $0.isEmpty ? nil : trimmed($0) }
+        if let visualization, PortalConfiguration.origin(of: visualization) == nil {
+            throw ServiceStartError("\(path): visualization_url '\(visualization)' is not an http(s) URL")
+        }
         return PortalConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: trimmed(file.publicUrl), title: file.title,
             language: language, imprintURL: file.imprintUrl, privacyURL: file.privacyUrl,
             catalogAPI: trimmed(file.catalog.apiUrl),
             catalogPublicURL: trimmed(file.catalog.publicUrl ?? file.catalog.apiUrl),
-            catalogTimeoutSeconds: seconds)
+            catalogTimeoutSeconds: seconds, visualizationURL: visualization, site: file.site ?? "")
+    }
+
+    /// `scheme://host[:port]` of an http(s) URL, for the Content-Security-Policy; nil for anything
+    /// else, so nothing but a plain origin ever reaches that header.
+    static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+            host.allSatisfy({
+                $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "[" || $0 == "]"
+            })
+        else { return nil }
+        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
 }

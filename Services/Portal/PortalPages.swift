@@ -83,6 +83,7 @@ struct PortalPages {
                 <h1>\(escape(configuration.title))</h1>
                 <p>\(text.welcome)</p>
                 \(searchForm())
+                \(gaugeOverview())
                 <section aria-labelledby="categories"><h2 id="categories">\(text.categories)</h2>
                 <ul class="plain">\(themes)</ul></section>
                 <section aria-labelledby="newest"><h2 id="newest">\(text.newest)</h2>
@@ -233,6 +234,7 @@ struct PortalPages {
                 <h1>\(escape(package.title))</h1>
                 <p class="meta">\(escape(package.organization?.title ?? ""))</p>
                 \(markdown(package.notes))
+                \(chart(of: package))
                 <section aria-labelledby="resources"><h2 id="resources">\(text.resources)</h2>
                 <ul class="plain results">\(resources)</ul></section>
                 <section aria-labelledby="license"><h2 id="license">\(text.license)</h2><p>\(license)</p></section>

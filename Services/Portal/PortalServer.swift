@@ -18,6 +18,12 @@ package struct PortalServer: Sendable {
     private let pageCounts = Counters(labels: ["page", "status"])
     static let rows = 20
 
+    /// Where pages may load images from: this origin, and the site's visualization service.
+    var imageSources: String {
+        ["'self'", configuration.visualizationURL.flatMap(PortalConfiguration.origin(of:))].compactMap { $0 }
+            .joined(separator: " ")
+    }
+
     package init(configuration: PortalConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
@@ -104,7 +110,7 @@ package struct PortalServer: Sendable {
                 .contentType: "text/html; charset=utf-8", .contentLanguage: language.rawValue,
                 // Nothing but this origin: no third-party scripts, fonts, frames or trackers.
                 .contentSecurityPolicy:
-                    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+                    "default-src 'none'; style-src 'self'; img-src \(imageSources); form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
                 HTTPField.Name("Referrer-Policy")!: "no-referrer", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
             ],
             body: ResponseBody(byteBuffer: ByteBuffer(string: html)))

@@ -87,6 +87,21 @@ import Testing
             if url.hasSuffix(":8102/") {
                 let portal = try await http.exchange(.get, url + "dataset")
                 #expect(String(decoding: portal.body, as: UTF8.self).contains("10 Datensätze gefunden"), "\(url)")
+                // The home page shows the site's gauge map, and Kusel's sensor dataset its chart, both
+                // drawn by the site's own visualization service.
+                var images = Self.images(in: String(decoding: reply.body, as: UTF8.self))
+                if url.contains(".2:") {
+                    let dataset = try await http.exchange(.get, url + "dataset/pegelmessstellen-kusel")
+                    let found = Self.images(in: String(decoding: dataset.body, as: UTF8.self))
+                    #expect(found.contains { $0.hasSuffix(":8103/dashboards/pegel/panel/kusel.svg") }, "\(found)")
+                    images += found
+                }
+                #expect(images.contains { $0.hasSuffix(":8103/overview.svg") }, "\(url): \(images)")
+                for image in images {
+                    let answer = try await http.exchange(.get, image)
+                    let body = String(decoding: answer.body, as: UTF8.self)
+                    #expect(answer.status == 200 && body.hasPrefix("<svg"), "\(image)")
+                }
             }
         }
         await http.shutdown()
@@ -132,6 +147,11 @@ import Testing
         #expect(
             printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 18 services."),
             "\(printed())")
+    }
+
+    /// The addresses of a page's `<img>` elements.
+    static func images(in page: String) -> [String] {
+        page.components(separatedBy: "<img src=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
     }
 
     @Test func down_fromAnotherTerminal_endsTheWaitingUp() async throws {

@@ -11,7 +11,8 @@ final class PortalProcess: @unchecked Sendable {
     var url: String { "http://\(host):\(port)" }
     var config: URL { catalog.root.appendingPathComponent("portal.yaml") }
 
-    init(catalog: CatalogProcess, host: String, language: String = "de") throws {
+    /// `extra` adds lines to the portal's configuration.
+    init(catalog: CatalogProcess, host: String, language: String = "de", extra: String = "") throws {
         self.catalog = catalog
         self.host = host
         port = try FreePort.find(host: host)
@@ -29,6 +30,7 @@ final class PortalProcess: @unchecked Sendable {
               api_url: \(catalog.url)
               public_url: \(catalog.url)
               timeout: 2s
+            \(extra)
 
             """.utf8
         ).write(to: config)
