@@ -20,6 +20,8 @@ final class AgentService: Service, @unchecked Sendable {
     private let desired: Mutex<DesiredStateResponse?>
     private let latestReport = Mutex<NodeReport?>(nil)
     private var serial = -1
+    /// The last desired state the node fully converged to (or failed at for good); nil before any.
+    private var convergedSerial: Int?
     private var report: NodeReport?
     private var supervisor: Supervisor?
     private var address = ""
@@ -137,7 +139,11 @@ final class AgentService: Service, @unchecked Sendable {
         // freed in its per-thread arenas: an idle agent should not carry an install's peak.
         FreedMemory.giveBack()
         var next = outcome.report
-        next.desiredSerial = desired.serial
+        // While a transient failure is retried (the orchestrator away mid-download), the node has not
+        // reached this state yet: it reports the last one it did, so the rollout waits for it until
+        // its deadline instead of failing on the first broken connection.
+        if !outcome.retryLater { convergedSerial = desired.serial }
+        next.desiredSerial = convergedSerial
         serial = desired.serial
         report = next
         let backoff = retry?.backoff ?? .seconds(1)

@@ -207,9 +207,7 @@ package struct Reconciler: Sendable {
                     "the artifact \(spec.artifact.component) is not the one release \(spec.release) names; refusing it")
             }
             try state.journal(spec.service, "fetch", expected)
-            let fetched = try await fetch(spec.artifact, sha256: expected)
-            try ReleaseSigner.verifyDigest(of: fetched, expected: expected, artifact: spec.artifact.component)
-            bytes = fetched
+            bytes = try await fetch(spec.artifact, sha256: expected, service: spec.service)
         }
 
         let folder = instanceFolder.appendingPathComponent("releases")
@@ -237,35 +235,56 @@ package struct Reconciler: Sendable {
         return folder
     }
 
-    /// The artifact's bytes from the content-addressed cache, downloading it first when the agent has
-    /// a source (its orchestrator) and the cache does not hold it.
-    private func fetch(_ artifact: ArtifactReference, sha256: String) async throws -> [UInt8] {
+    /// The artifact's bytes, checked against its digest, from the content-addressed cache; downloaded
+    /// first when the agent has a source (its orchestrator) and the cache does not hold it. A cached copy
+    /// that fails its digest (a flipped bit on disk, a copy cut short) is discarded and downloaded again
+    /// once; a download that fails it is discarded too and fails closed, so a tampered artifact never
+    /// runs and never stays in the cache.
+    private func fetch(_ artifact: ArtifactReference, sha256: String, service: String) async throws -> [UInt8] {
         let cached = configuration.artifactFolder.appendingPathComponent("\(sha256).tar")
-        if !FileManager.default.fileExists(atPath: cached.path) {
-            if let url = artifact.url, url.hasPrefix("http://") || url.hasPrefix("https://"),
-                configuration.artifactSource == nil
-            {
-                throw AgentError(
-                    "the artifact \(artifact.component) lives at an external URL; downloading those is not implemented yet, put \(sha256).tar into \(configuration.artifactFolder.path)"
-                )
+        if let data = FileManager.default.contents(atPath: cached.path) {
+            let bytes = [UInt8](data)
+            do {
+                try ReleaseSigner.verifyDigest(of: bytes, expected: sha256, artifact: artifact.component)
+                return bytes
+            } catch {
+                guard configuration.artifactSource != nil else { throw error }
+                try? FileManager.default.removeItem(at: cached)
+                try state.journal(service, "discard-cached", "\(sha256.prefix(12)): \(error.message)")
             }
-            if let source = configuration.artifactSource {
-                try FileManager.default.createDirectory(
-                    at: configuration.artifactFolder, withIntermediateDirectories: true)
-                do {
-                    try await source.download(sha256: sha256, to: cached)
-                } catch {
-                    // The orchestrator was away or the transfer broke: the next try resumes it.
-                    throw AgentError("downloading the artifact \(artifact.component) failed: \(error)", transient: true)
-                }
-            }
+        }
+        if let url = artifact.url, url.hasPrefix("http://") || url.hasPrefix("https://"),
+            configuration.artifactSource == nil
+        {
+            throw AgentError(
+                "the artifact \(artifact.component) lives at an external URL; downloading those is not implemented yet, put \(sha256).tar into \(configuration.artifactFolder.path)"
+            )
+        }
+        guard let source = configuration.artifactSource else {
+            throw AgentError(
+                "the artifact \(artifact.component) (\(sha256.prefix(12))) is not in \(configuration.artifactFolder.path)"
+            )
+        }
+        try FileManager.default.createDirectory(at: configuration.artifactFolder, withIntermediateDirectories: true)
+        do {
+            try await source.download(sha256: sha256, to: cached)
+        } catch {
+            // The orchestrator was away or the transfer broke: the next try resumes it.
+            throw AgentError("downloading the artifact \(artifact.component) failed: \(error)", transient: true)
         }
         guard let data = FileManager.default.contents(atPath: cached.path) else {
             throw AgentError(
                 "the artifact \(artifact.component) (\(sha256.prefix(12))) is not in \(configuration.artifactFolder.path)"
             )
         }
-        return [UInt8](data)
+        let bytes = [UInt8](data)
+        do {
+            try ReleaseSigner.verifyDigest(of: bytes, expected: sha256, artifact: artifact.component)
+        } catch {
+            try? FileManager.default.removeItem(at: cached)
+            throw error
+        }
+        return bytes
     }
 
     /// Backs up the instance's data and runs the new release's migrations when it brings new ones.

@@ -7,9 +7,12 @@ package struct CatalogError: Error, Sendable {
         case authorization = "Authorization Error"
         case searchQuery = "Search Query Error"
         case badRequest = "Bad request - JSON Error"
+        /// A body larger than any real request; CKAN's web server answers these with 413 too.
+        case tooLarge = "Request Entity Too Large"
 
         var status: Int {
             switch self {
+            case .tooLarge: 413
             case .notFound: 404
             case .validation: 409
             case .authorization: 403

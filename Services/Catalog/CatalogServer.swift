@@ -84,11 +84,19 @@ package struct CatalogServer: Sendable {
         return AccessToken.matches(given, actions.configuration.adminToken)
     }
 
+    /// The largest request body taken: a dataset with many resources is a few hundred kilobytes.
+    static let maximumBodyBytes = 10 << 20
+
     static func parameters(of request: Request) async throws -> Parameters {
         var parameters = Parameters(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
         guard request.method == .post else { return parameters }
         var request = request
-        let buffer = try await request.collectBody(upTo: 10 << 20)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: Self.maximumBodyBytes)
+        } catch {
+            throw CatalogError(.tooLarge, "the request body is larger than \(Self.maximumBodyBytes >> 20) MiB")
+        }
         let body = Data(buffer.readableBytesView)
         guard !body.isEmpty else { return parameters }
         let contentType = request.headers[.contentType] ?? ""

@@ -45,6 +45,9 @@ struct CatalogClient: Sendable {
         return decoder
     }()
 
+    /// The catalog refused the request as invalid: the visitor asked for something it cannot answer.
+    struct Refused: Error {}
+
     func search(_ parameters: [(String, String)]) async throws -> SearchResult {
         try await call("package_search", parameters)
     }
@@ -72,6 +75,8 @@ struct CatalogClient: Sendable {
             throw Unavailable(reason: "\(error)")
         }
         if answer.status == 404 { throw NotFound() }
+        // CKAN refuses what it cannot understand (a search with an open quote) as a Validation Error.
+        if answer.status == 409 || answer.status == 400 { throw Refused() }
         guard answer.status == 200 else { throw Unavailable(reason: "HTTP \(answer.status)") }
         do {
             let envelope = try Self.decoder.decode(Envelope<Result>.self, from: answer.body)

@@ -295,6 +295,21 @@ struct PortalPages {
             title: text.notFoundTitle, body: "<h1>\(text.notFoundTitle)</h1><p>\(text.notFoundText)</p>\(searchForm())")
     }
 
+    /// A search the catalog cannot understand, such as one with an open quote.
+    func refused() -> String {
+        let (title, text) =
+            language == .de
+            ? (
+                "Suche nicht verstanden",
+                "Diese Suche kann der Katalog nicht beantworten. Bitte mit anderen Wörtern oder ohne Sonderzeichen erneut suchen."
+            )
+            : (
+                "Search not understood",
+                "The catalogue cannot answer this search. Please try other words, or leave out special characters."
+            )
+        return page(title: title, body: "<h1>\(title)</h1><p>\(text)</p>\(searchForm())")
+    }
+
     func unavailable() -> String {
         page(
             title: text.unavailableTitle,

@@ -96,6 +96,8 @@ package struct PortalServer: Sendable {
             }
         } catch is CatalogClient.NotFound {
             (status, html, kind) = (404, pages.notFound(), "not-found")
+        } catch is CatalogClient.Refused {
+            (status, html, kind) = (400, pages.refused(), "bad-request")
         } catch let error as CatalogClient.Unavailable {
             logger.warning("portal: the catalog does not answer: \(error.reason)")
             (status, html, kind) = (503, pages.unavailable(), "catalog-unavailable")

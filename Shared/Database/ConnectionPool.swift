@@ -55,6 +55,7 @@ package final class ConnectionPool: Sendable {
             }
             if closed { handle.connection.close() }
         }
+        try handle.connection.restoreIfBroken()
         return try body(handle.connection)
     }
 

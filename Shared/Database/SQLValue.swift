@@ -81,6 +81,14 @@ package protocol SQLConnection: AnyObject {
     /// Runs statements without parameters, separated by semicolons (schema changes).
     func executeScript(_ sql: String) throws(DatabaseError)
     func close()
+    /// Makes a connection that the server dropped (a restart, a network cut) usable again, before
+    /// the pool hands it out; throws `unavailable` while the server cannot be reached.
+    func restoreIfBroken() throws(DatabaseError)
+}
+
+extension SQLConnection {
+    /// A file never drops its connection.
+    package func restoreIfBroken() throws(DatabaseError) {}
 }
 
 extension SQLConnection {

@@ -7,6 +7,11 @@ import Foundation
 package final class PostgresConnection: SQLConnection {
     package let dialect = SQLDialect.postgres
     private var handle: OpaquePointer?
+    private let shownURL: String
+    /// When a broken connection may next try to reconnect, and the pause after that one fails:
+    /// doubling from half a second to ten, so a store that is down is not hammered by every request.
+    private var nextReconnect: ContinuousClock.Instant?
+    private var reconnectPause: Duration = .milliseconds(500)
 
     /// Connects to `url` (a `postgres://` URL; libpq reads TLS settings such as `sslmode` from it).
     /// `shownURL` is the URL with any password removed, for messages.
@@ -22,11 +27,32 @@ package final class PostgresConnection: SQLConnection {
             throw DatabaseError(.unavailable, "cannot connect to the PostgreSQL store \(shownURL): \(reason)")
         }
         handle = connection
+        self.shownURL = shownURL
         // NOTICEs ("relation already exists, skipping") would otherwise go to stderr.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
     }
 
     deinit { close() }
+
+    package func restoreIfBroken() throws(DatabaseError) {
+        guard let handle else { throw DatabaseError(.unavailable, "the connection is closed") }
+        guard PQstatus(handle) != CONNECTION_OK else { return }
+        let now = ContinuousClock.now
+        if let nextReconnect, now < nextReconnect {
+            throw DatabaseError(.unavailable, "the PostgreSQL store \(shownURL) is unreachable; trying again shortly")
+        }
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            nextReconnect = now + reconnectPause
+            reconnectPause = min(reconnectPause * 2, .seconds(10))
+            throw DatabaseError(
+                .unavailable,
+                "cannot reconnect to the PostgreSQL store \(shownURL): \(Self.firstLine(String(cString: PQerrorMessage(handle))))"
+            )
+        }
+        nextReconnect = nil
+        reconnectPause = .milliseconds(500)
+    }
 
     package func close() {
         if let handle { PQfinish(handle) }

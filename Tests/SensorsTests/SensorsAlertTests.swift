@@ -211,8 +211,15 @@ import Testing
                 .sorted()
         }
         func settle(_ expected: [String]) async throws {
-            try await waitUntil("the open alerts were \(expected)", within: .seconds(20)) {
-                try await open() == expected
+            var seen: [String] = []
+            do {
+                try await waitUntil("the open alerts were \(expected)", within: .seconds(20)) {
+                    seen = try await open()
+                    return seen == expected
+                }
+            } catch {
+                Issue.record("open alerts: \(seen), expected \(expected); log: \(sensors.logText.suffix(2000))")
+                throw error
             }
         }
 

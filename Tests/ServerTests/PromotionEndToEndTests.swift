@@ -47,7 +47,7 @@ import Testing
     {
         // la and lb are inside a window now; lc's only window opens in six hours.
         let cluster = try Self.cluster(
-            block: 41, soak: "6s", approvals: 1, windows: true,
+            block: 41, soak: "10s", approvals: 1, windows: true,
             sites: ["la": BerlinWindow.openNow(), "lb": BerlinWindow.openNow(), "lc": BerlinWindow.closedNow()])
         defer { cluster.tearDown() }
         try await cluster.start()

@@ -10,6 +10,8 @@ package final class PostgresServer: @unchecked Sendable {
     /// The CA that signed the server's certificate, for `sslmode=verify-full&sslrootcert=…`.
     package private(set) var certificateAuthority = ""
     private let binaries: URL
+    /// What `pg_ctl start` is given, to start the server again the same way.
+    private var startOptions = ""
     private static let password = "stellwerk-test"
 
     /// Whether this machine has PostgreSQL's server binaries.
@@ -102,18 +104,38 @@ package final class PostgresServer: @unchecked Sendable {
             [.posixPermissions: 0o600], ofItemAtPath: tls.appendingPathComponent("server.key").path)
         if asRoot { try Self.run("/bin/chown", ["-R", "postgres:postgres", tls.path]) }
         certificateAuthority = tls.appendingPathComponent("ca.crt").path
+        startOptions =
+            "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+            + "-c full_page_writes=off -c max_connections=200 -c ssl=on "
+            + "-c ssl_cert_file=\(tls.path)/server.crt -c ssl_key_file=\(tls.path)/server.key"
+        try start()
+        try stopWhenThisProcessEnds(asRoot: asRoot)
+    }
+
+    /// A server of its own, for a test that stops and starts it; it ends with the test process.
+    package static func dedicated() async throws -> PostgresServer {
+        try await offloaded { try PostgresServer() }
+    }
+
+    /// Stops the server at once (as a crash or `kill -9` would leave it) and starts it again after
+    /// `pause`, on the same port with the same data.
+    package func restart(after pause: Duration) async throws {
+        let data = folder.appendingPathComponent("data").path
+        try await offloaded {
+            try self.runAsOwner("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"], asRoot: getuid() == 0)
+        }
+        try await Task.sleep(for: pause)
+        try await offloaded { try self.start() }
+    }
+
+    private func start() throws {
         try runAsOwner(
             "pg_ctl",
             [
                 "-D", folder.appendingPathComponent("data").path, "-l",
                 folder.appendingPathComponent("server.log").path,
-                "-o",
-                "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-                    + "-c full_page_writes=off -c max_connections=200 -c ssl=on "
-                    + "-c ssl_cert_file=\(tls.path)/server.crt -c ssl_key_file=\(tls.path)/server.key",
-                "-w", "-t", "60", "start",
-            ], asRoot: asRoot)
-        try stopWhenThisProcessEnds(asRoot: asRoot)
+                "-o", startOptions, "-w", "-t", "60", "start",
+            ], asRoot: getuid() == 0)
     }
 
     private func runAsOwner(_ tool: String, _ arguments: [String], asRoot: Bool) throws {

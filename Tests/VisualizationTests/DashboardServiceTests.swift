@@ -175,3 +175,38 @@ import Testing
         )
     }
 }
+
+/// Extreme and random values in every parameter and path of the visualization service: each is
+/// answered with a placeholder or a chart, never 5xx, and the process stays (issue #17, scenario 9).
+@Suite(.serialized) struct HostileVisualizationRequestTests {
+    @Test func everyEndpoint_answersEveryExtremeValue_withoutFallingOver() async throws {
+        let root = try Fixtures.temporaryFolder("stellwerk-visualization-hostile")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var (sensors, sensorsURL) = try await VisualizationServiceTests.sensors(host: "127.0.66.13", root: root)
+        defer { ServiceLauncher.stop(&sensors) }
+        let dashboards = root.appendingPathComponent("dashboards.yaml")
+        try Data(
+            "dashboards:\n  - id: test\n    title: Test\n    panels:\n      - {id: da, type: bars, datastream: 1}\n"
+                .utf8
+        ).write(to: dashboards)
+        var (service, url) = try await VisualizationServiceTests.visualization(
+            host: "127.0.66.14", root: root, sensors: sensorsURL, extra: "dashboards: \(dashboards.path)")
+        defer { ServiceLauncher.stop(&service) }
+        let seed = UInt64.random(in: 0 ... .max)
+        for value in HostileValues.extremes + HostileValues.random(seed: seed) {
+            let encoded = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            for path in [
+                "/datastreams/\(encoded).svg", "/datastreams/\(encoded)", "/datastreams/1.svg?range=\(encoded)",
+                "/datastreams/1.csv?from=\(encoded)&to=\(encoded)",
+                "/datastreams/1?from=2026-01-01T00:00:00Z&to=\(encoded)",
+                "/datastreams/1.svg?lang=\(encoded)", "/overview.svg?lang=\(encoded)", "/dashboards/\(encoded)",
+                "/dashboards/test?range=\(encoded)&lang=\(encoded)", "/dashboards/test/panel/\(encoded).svg",
+                "/dashboards/test/panel/da.csv?range=\(encoded)",
+            ] {
+                let answer = try await VisualizationServiceTests.http.fetch(url + path)
+                #expect(answer.status < 500, "seed \(seed): \(path): \(answer.status)")
+            }
+        }
+        #expect(try await VisualizationServiceTests.http.fetch(url + "/health").status == 200)
+    }
+}

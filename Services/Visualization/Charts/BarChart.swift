@@ -98,8 +98,6 @@ package struct BarChart: Sendable {
         }
         let left = TimeSeriesChart.plotLeft
         let right = TimeSeriesChart.plotRight
-        let top = TimeSeriesChart.plotTop
-        let bottom = TimeSeriesChart.plotBottom
         let x = { [start, end] (time: Int64) -> Double in ValueScale.x(time, start: start, end: end) }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 720 340\" width=\"720\" height=\"340\""
         svg += " role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\" font-family=\"sans-serif\" font-size=\"13\">\n"

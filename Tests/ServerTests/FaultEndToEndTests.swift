@@ -1,0 +1,118 @@
+import Crypto
+import Foundation
+import StellwerkAPI
+import TestSupport
+import Testing
+
+/// Faults of an operator's worst day (issue #17), each reproduced with real processes and checked by
+/// the state afterwards: what runs, what is on disk, what the operator sees.
+@Suite(.serialized) struct FaultEndToEndTests {
+    /// A flipped byte in an agent's cached artifact used to make every later install of that release
+    /// fail with "altered or damaged", forever. Now the damaged copy is thrown away and fetched anew.
+    @Test func damagedCachedArtifact_isFetchedAgain_andItsReleaseInstallsOnceMore() async throws {
+        let cluster = try LocalCluster(block: 35, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        try await cluster.start()
+        let first = try await cluster.release(version: "1")
+        let second = try await cluster.release(version: "2")
+        for release in [first, second] {
+            let applied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", release])
+            #expect(applied.status == 0, "\(applied.standardOutput)\n\(applied.standardError)")
+        }
+        let admin = try cluster.adminConnection()
+        let manifest = try await admin.send(.release(first))
+        await admin.shutdown()
+        let sha = try #require(manifest.manifest.components["stellwerk-test-service"]?.sha256)
+        let cached = cluster.data(of: "n1").appendingPathComponent("artifacts/\(sha).tar")
+        var bytes = try Data(contentsOf: cached)
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: cached)
+
+        // Back to the first release, whose cached copy is now damaged.
+        let back = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", first])
+        #expect(back.status == 0, "\(back.standardOutput)\n\(back.standardError)")
+        let status = try await cluster.status()
+        let instance = try #require(status.environments.first?.nodes.first?.instances.first)
+        #expect(instance.release == first && instance.state == .running, "\(instance)")
+        #expect(instance.lastError == nil, "\(instance.lastError ?? "")")
+        // The cache holds a good copy again.
+        #expect(SHA256.hash(data: try Data(contentsOf: cached)).map { String(format: "%02x", $0) }.joined() == sha)
+    }
+
+    /// A node downloading its artifact while the orchestrator went away used to fail the whole rollout
+    /// ("connection refused") and roll it back. Now a transient failure is retried with back-off until
+    /// the step's deadline; the rollout resumes after the restart and succeeds, applied once.
+    @Test func downloadBrokenByAnOrchestratorRestart_isRetried_andTheRolloutSucceeds() async throws {
+        let cluster = try LocalCluster(block: 36, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        try await cluster.start()
+        let first = try await cluster.release(version: "1")
+        #expect(try await cluster.stellwerk(["apply", "--env", "e2e", "--release", first]).status == 0)
+        let second = try await cluster.release(version: "2")
+        let admin = try cluster.adminConnection()
+        let manifest = try await admin.send(.release(second))
+        await admin.shutdown()
+        let sha = try #require(manifest.manifest.components["stellwerk-test-service"]?.sha256)
+
+        // The first download fails (the artifact is away on the server) ...
+        let stored = cluster.root.appendingPathComponent("server/artifacts/\(sha)")
+        let away = cluster.root.appendingPathComponent("server/artifacts/away-\(sha)")
+        try FileManager.default.moveItem(at: stored, to: away)
+        let started = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", second, "--detach", "--json"])
+        #expect(started.status == 0, "\(started.standardError)")
+        let id = try decode(RolloutView.self, started.standardOutput).id
+        try await cluster.waitFor("the agent to fail its first download") {
+            let instance = try await cluster.status().environments.first?.nodes.first?.instances.first
+            return instance?.lastError?.contains("downloading the artifact") == true
+        }
+        // ... and while the agent waits to try again, the orchestrator is killed and back 8 s later.
+        cluster.stopServer(signal: SIGKILL)
+        try FileManager.default.moveItem(at: away, to: stored)
+        try await Task.sleep(for: .seconds(8))
+        try await cluster.startServer()
+
+        let followed = try await cluster.stellwerk(["rollout", "show", id, "--follow", "--json"])
+        let view = try decode(RolloutView.self, followed.standardOutput)
+        #expect(view.state == .succeeded, "\(view.message) \(view.steps.map(\.detail))")
+        let instance = try #require(try await cluster.status().environments.first?.nodes.first?.instances.first)
+        #expect(instance.release == second && instance.state == .running, "\(instance)")
+        let plain = try cluster.adminConnection(url: "http://\(cluster.addresses["n1"]!):\(cluster.servicePort)")
+        #expect(try await plain.exchange(.get, "/health").status == 200)
+        await plain.shutdown()
+        // Applied once: the rollout wrote the node's desired state one time.
+        let audit = try cluster.adminConnection()
+        let writes = try await audit.send(.audit(limit: 1000)).filter {
+            $0.action == "desired-state.write" && $0.actor == "rollout:\(id)"
+        }
+        await audit.shutdown()
+        #expect(writes.count == 1, "\(writes.map(\.detail))")
+    }
+
+    /// PostgreSQL restarted under a running server used to leave it broken until it was restarted
+    /// itself: `/health` 503 and every store call "no connection to the server". Now the pool
+    /// reconnects with back-off, `/health` comes back by itself and rollouts go on.
+    @Test func postgresRestartedUnderTheServer_isReconnected_andRolloutsGoOn() async throws {
+        try #require(PostgresServer.shouldRun, "PostgreSQL is not installed")
+        let postgres = try await PostgresServer.dedicated()
+        let cluster = try LocalCluster(block: 37, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        cluster.store = try await postgres.createDatabase()
+        try await cluster.start()
+        let first = try await cluster.release(version: "1")
+        #expect(try await cluster.stellwerk(["apply", "--env", "e2e", "--release", first]).status == 0)
+        let server = cluster.serverPID
+
+        try await postgres.restart(after: .seconds(3))
+        let health = try cluster.adminConnection()
+        try await cluster.waitFor("/health to answer 200 again", seconds: 30) {
+            (try? await health.exchange(.get, "/health").status) == 200
+        }
+        await health.shutdown()
+        #expect(cluster.serverPID == server && kill(server, 0) == 0, "the same server process")
+        let second = try await cluster.release(version: "2")
+        let applied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", second])
+        #expect(applied.status == 0, "\(applied.standardOutput)\n\(applied.standardError)")
+        let instance = try #require(try await cluster.status().environments.first?.nodes.first?.instances.first)
+        #expect(instance.release == second && instance.state == .running, "\(instance)")
+    }
+}
