@@ -115,4 +115,83 @@ import Testing
         let instance = try #require(try await cluster.status().environments.first?.nodes.first?.instances.first)
         #expect(instance.release == second && instance.state == .running, "\(instance)")
     }
+
+    /// One client opening thousands of TCP connections without starting TLS used to exhaust the
+    /// server's descriptors, and nobody else got an answer. Now each address may hold only so many
+    /// connections, a handshake must finish in time, and the refusals are logged once.
+    @Test func connectionsThatNeverSpeak_areCappedPerClient_andClosed_whileOthersAreServed() async throws {
+        let cluster = try LocalCluster(block: 38, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        cluster.serverArguments = ["--max-connections-per-client", "20", "--handshake-timeout", "2"]
+        try await cluster.startServer()
+
+        // One client opens 200 connections from its own address and never says a word.
+        let flood = (0..<200).compactMap { _ in
+            RawConnection(from: "127.0.38.200", to: "127.0.0.1", port: cluster.serverPort)
+        }
+        defer { flood.forEach { $0.close() } }
+        #expect(flood.count == 200)
+
+        // Everyone else is served meanwhile.
+        let admin = try cluster.adminConnection()
+        let started = ContinuousClock.now
+        #expect(try await admin.exchange(.get, "/health").status == 200)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(try await cluster.stellwerk(["status"]).status == 0)
+        await admin.shutdown()
+
+        // Beyond the cap the server closed them at once, and after the handshake timeout the rest.
+        try await cluster.waitFor("the connections over the cap to be closed", seconds: 10) {
+            flood.filter(\.isClosedByPeer).count >= 180
+        }
+        try await cluster.waitFor("every silent connection to be closed", seconds: 15) {
+            flood.allSatisfy(\.isClosedByPeer)
+        }
+        let log = try String(contentsOf: cluster.serverLog, encoding: .utf8)
+        let lines = log.split(separator: "\n").filter { $0.contains("127.0.38.200 holds 20 connections") }
+        #expect(lines.count == 1, "\(lines)")
+    }
+}
+
+/// A TCP connection from a chosen loopback address that sends nothing.
+final class RawConnection: Sendable {
+    let descriptor: Int32
+
+    init?(from source: String, to host: String, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        func address(_ text: String, _ port: Int) -> sockaddr_in {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET, text, &address.sin_addr)
+            return address
+        }
+        var local = address(source, 0)
+        var remote = address(host, port)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        let connected = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, connected == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
+        descriptor = fd
+    }
+
+    /// Whether the server has closed its end (a read says end of file or reset).
+    var isClosedByPeer: Bool {
+        var byte: UInt8 = 0
+        let read = recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
+        return read == 0 || (read < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    func close() { Glibc.close(descriptor) }
 }

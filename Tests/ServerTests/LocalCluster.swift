@@ -21,6 +21,8 @@ final class LocalCluster: @unchecked Sendable {
     private(set) var fingerprint = ""
     /// The server's `--store`; nil keeps its SQLite file.
     var store: String?
+    /// More options for `stellwerk server`.
+    var serverArguments: [String] = []
 
     struct Node: Sendable {
         var name: String
@@ -131,7 +133,7 @@ final class LocalCluster: @unchecked Sendable {
                 "server", "--data", root.appendingPathComponent("server").path, "--listen", "127.0.0.1:\(serverPort)",
                 "--admin-token-file", root.appendingPathComponent("admin.token").path, "--port-file", portFile.path,
                 "--lost-after", "30",
-            ] + (store.map { ["--store", $0] } ?? []), standardOutput: serverLog.path, wait: false
+            ] + (store.map { ["--store", $0] } ?? []) + serverArguments, standardOutput: serverLog.path, wait: false
         ).pid
         try stopWhenTestsEnd(serverPID)
         try await waitFor("the server to listen", seconds: 60) { FileManager.default.fileExists(atPath: portFile.path) }

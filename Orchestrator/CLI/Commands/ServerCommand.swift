@@ -54,9 +54,28 @@ struct ServerCommand: AsyncParsableCommand {
             "Seconds of silence after which a node counts as disconnected (5–86400).", valueName: "SECONDS"))
     var lostAfter = 120
 
+    @Option(
+        help: ArgumentHelp(
+            "Connections one client address may hold at once (1–100000); more are closed at once.",
+            valueName: "COUNT"))
+    var maxConnectionsPerClient = 256
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a connection may take to finish its TLS handshake before it is closed (1–300).",
+            valueName: "SECONDS"))
+    var handshakeTimeout = 10
+
     func validate() throws {
         guard (5...86400).contains(lostAfter) else {
             throw ValidationError("--lost-after \(lostAfter): give a number of seconds from 5 to 86400")
+        }
+        guard (1...100_000).contains(maxConnectionsPerClient) else {
+            throw ValidationError(
+                "--max-connections-per-client \(maxConnectionsPerClient): give a number from 1 to 100000")
+        }
+        guard (1...300).contains(handshakeTimeout) else {
+            throw ValidationError("--handshake-timeout \(handshakeTimeout): give a number of seconds from 1 to 300")
         }
     }
 
@@ -91,10 +110,11 @@ struct ServerCommand: AsyncParsableCommand {
         logger.logLevel = .info
         var advertised = hosts
         if advertised.isEmpty { advertised = host == "0.0.0.0" || host == "::" ? ["localhost", "127.0.0.1"] : [host] }
-        let server = OrchestratorServer(
-            configuration: ServerConfiguration(
-                host: host, port: port, advertisedHosts: advertised, lostAfter: TimeInterval(lostAfter)),
-            files: files, store: stateStore, logger: logger)
+        var configuration = ServerConfiguration(
+            host: host, port: port, advertisedHosts: advertised, lostAfter: TimeInterval(lostAfter))
+        configuration.connectionLimits = ConnectionGuard.Limits(
+            perClient: maxConnectionsPerClient, handshakeTimeout: .seconds(handshakeTimeout))
+        let server = OrchestratorServer(configuration: configuration, files: files, store: stateStore, logger: logger)
         if let token = try await server.bootstrapAdmin() {
             FileHandle.standardOutput.write(
                 Data("First start: created the admin operator. Its API token (shown only now):\n  \(token)\n".utf8))

@@ -21,6 +21,8 @@ package struct ServerConfiguration: Sendable {
     package var lostAfter: TimeInterval
     /// How often the rollout and promotion engines look at what changed.
     package var engineTick: Duration
+    /// Connections one client address may hold, and how long a TLS handshake may take.
+    package var connectionLimits = ConnectionGuard.Limits()
 
     /// - Parameters:
     ///   - lostAfter: default 120 s.
@@ -99,10 +101,14 @@ package struct OrchestratorServer: Sendable {
         tls.certificateVerification = .optionalVerification
         tls.minimumTLSVersion = .tlsv12
 
+        // A connection with no request for longer than the longest long-poll is closed, so idle
+        // keep-alive connections do not pile up; the agents open a new one when they need it.
+        let connections = ConnectionGuard(limits: configuration.connectionLimits, logger: logger)
         let application = Application(
-            router: try makeRouter(), server: try .tls(.http1(), tlsConfiguration: tls),
+            router: try makeRouter(), server: connections.server(tls: tls, idleTimeout: .seconds(120)),
             configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "stellwerk"),
+                address: .hostname(configuration.host, port: configuration.port), serverName: "stellwerk",
+                availableConnectionsDelegate: .maximum(ConnectionGuard.connectionCeiling(), logger: logger)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
         let rollouts = RolloutEngine(store: store, hub: hub)
         let promotions = promotions
