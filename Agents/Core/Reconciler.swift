@@ -162,11 +162,20 @@ package struct Reconciler: Sendable {
             }
             await StopProcess.stop(process, grace: .seconds(recorded?.spec.stopGraceSeconds ?? 10))
         }
-        if let migrate = steps.last(where: { $0.step == "migrate" }), !migrate.detail.isEmpty,
+        if let migrate = steps.last(where: { $0.step == "migrate" }),
             !steps.contains(where: { $0.step == "migrated" || $0.step == "migration-failed" })
         {
-            try? DataBackup.restore(
-                URL(fileURLWithPath: migrate.detail), to: instanceFolder.appendingPathComponent("data"))
+            // The migration outlives an agent killed meanwhile (it leads a session of its own): it is
+            // stopped with its whole group before the data goes back, so two never run at once.
+            for step in steps where step.step == "migrating" {
+                guard let process = Self.identity(step.detail), process.isRunning else { continue }
+                await StopProcess.stop(process, grace: .seconds(10))
+                try? state.journal(service, "stopped-orphan", "migration \(step.detail)")
+            }
+            if !migrate.detail.isEmpty {
+                try? DataBackup.restore(
+                    URL(fileURLWithPath: migrate.detail), to: instanceFolder.appendingPathComponent("data"))
+            }
         }
         let releases = instanceFolder.appendingPathComponent("releases")
         for name in (try? FileManager.default.contentsOfDirectory(atPath: releases.path)) ?? []
@@ -320,9 +329,14 @@ package struct Reconciler: Sendable {
         }
         // The backup's path goes into the journal first: an agent killed while migrating finds it there.
         try state.journal(spec.service, "migrate", backup?.path ?? "")
+        let state = self.state
+        let service = spec.service
         let result = try await RunMigrations.run(
             spec.artifact.executablePath(in: folder.path), arguments: migrations.arguments, in: folder,
-            log: logFile(spec.service), user: try serviceUser(spec, folder: folder))
+            log: logFile(spec.service), user: try serviceUser(spec, folder: folder)
+        ) { process in
+            try? state.journal(service, "migrating", Self.describe(process))
+        }
         guard result == 0 else {
             if let backup { try DataBackup.restore(backup, to: instanceFolder.appendingPathComponent("data")) }
             try state.journal(spec.service, "migration-failed", "exit status \(result)")

@@ -6,24 +6,31 @@ import Glibc
 /// Runs a release's migration command in its folder and waits for it.
 enum RunMigrations {
     /// The exit status; the wait happens on a Dispatch thread, off Swift's cooperative pool.
+    /// `started` learns the migration's process (the leader of its own session and group) as soon as
+    /// it runs, so an agent killed meanwhile can find it again.
     static func run(
-        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?
+        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?,
+        started: @escaping @Sendable (ProcessIdentity) -> Void
     ) async throws -> Int32 {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(
-                    with: Result { try runBlocking(executable, arguments: arguments, in: folder, log: log, user: user) }
-                )
+                    with: Result {
+                        try runBlocking(
+                            executable, arguments: arguments, in: folder, log: log, user: user, started: started)
+                    })
             }
         }
     }
 
     private static func runBlocking(
-        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?
+        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?,
+        started: (ProcessIdentity) -> Void
     ) throws -> Int32 {
         let process = try StartProcess.start(
             executable, arguments: arguments, directory: folder, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
             log: log, user: user)
+        started(process)
         var status: Int32 = 0
         while waitpid(process.pid, &status, 0) == -1 && errno == EINTR {}
         return StopProcess.exitCode(fromWaitStatus: status)

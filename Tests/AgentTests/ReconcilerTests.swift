@@ -417,6 +417,71 @@ extension ReconcilerTests {
         #expect(processes(port: node.port).isEmpty)
     }
 
+    /// The migration leads a session of its own, so it outlived an agent killed while it ran, and
+    /// the restarted agent migrated a second time beside it (issue #17, scenario 1). Now the agent
+    /// journals the migration's process, stops that group when it finds it still running, restores
+    /// the backup, and migrates exactly once.
+    @Test func agentKilledDuringALongMigration_stopsTheOrphan_andMigratesOnce() async throws {
+        let node = try ReconcilerTests.Node()
+        let folder = node.data.deletingLastPathComponent()
+        let keyFile = folder.appendingPathComponent("orchestrator.pub")
+        try Data(node.key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
+        let common = ["--data", node.data.path, "--orchestrator-key", keyFile.path, "--artifacts", node.artifacts.path]
+        let v1 = node.instance(
+            migrations: MigrationSpec(
+                arguments: ["migrate", "--append", "data/records.txt", "--text", "v1\n", "--once"], backup: true,
+                target: "0001"))
+        let v2 = node.instance(
+            release: "r2", config: "greeting: neu\n",
+            migrations: MigrationSpec(
+                arguments: ["migrate", "--append", "data/records.txt", "--text", "v2\n", "--once", "--sleep", "3"],
+                backup: true, target: "0002"))
+        func desiredFile(_ spec: InstanceSpec) throws -> String {
+            let path = folder.appendingPathComponent("desired-\(spec.release).json").path
+            try JSONEncoder().encode(try node.desired([spec])).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        #expect(
+            try await ProcessRunner.run("stellwerk-agent", ["apply", "--desired", try desiredFile(v1)] + common).status
+                == 0)
+        let records = node.data.appendingPathComponent("instances/catalog/data/records.txt")
+        try Data("datensatz 1\nv1\n".utf8).write(to: records)
+
+        // The agent is killed while the three-second migration to v2 runs.
+        let agent = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-agent").path,
+            ["apply", "--desired", try desiredFile(v2)] + common + ["--pause-at", "migrating"], wait: false
+        ).pid
+        let marker = node.data.appendingPathComponent("paused-at-migrating").path
+        try await waitUntil("the migration to start") { FileManager.default.fileExists(atPath: marker) }
+        kill(agent, SIGKILL)
+        var status: Int32 = 0
+        waitpid(agent, &status, 0)
+        // The migration runs in the release folder with a relative path; its port-less command line
+        // is told apart by the text it appends.
+        let orphans = { self.processes(holding: ["migrate", "v2\n", "--sleep"]) }
+        #expect(!orphans().isEmpty, "the migration should still run without its agent")
+
+        let next = try await ProcessRunner.run("stellwerk-agent", ["apply", "--desired", try desiredFile(v2)] + common)
+        #expect(next.status == 0, "\(next.standardOutput)\(next.standardError)")
+        // Past the orphan's own three seconds: it was stopped, and the data holds v2 once.
+        try await Task.sleep(for: .seconds(4))
+        #expect(orphans().isEmpty)
+        #expect(try String(contentsOf: records, encoding: .utf8) == "datensatz 1\nv1\nv2\n")
+        _ = try await ProcessRunner.run(
+            "stellwerk-agent", ["apply", "--desired", try desiredFileEmpty(node, folder)] + common)
+    }
+
+    /// Processes whose command line holds every one of `parts`.
+    private func processes(holding parts: [String]) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
+            let line = String(decoding: data, as: UTF8.self)
+            return parts.allSatisfy(line.contains) && ProcessIdentity.of(pid: pid)?.isRunning == true ? pid : nil
+        }
+    }
+
     private func desiredFileEmpty(_ node: ReconcilerTests.Node, _ folder: URL) throws -> String {
         let path = folder.appendingPathComponent("desired-empty.json").path
         try JSONEncoder().encode(try node.desired([])).write(to: URL(fileURLWithPath: path))
