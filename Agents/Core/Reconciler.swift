@@ -310,9 +310,15 @@ package struct Reconciler: Sendable {
         // Back past migrations that cannot be undone: the data goes back to the copy taken before them;
         // the older release's own migrations would not know the newer data.
         if let current, !current.reversible, let from = current.target, let to = migrations.target, to < from {
-            guard let before = DataBackup.newest(in: backups, atMigration: to) else {
+            guard let (before, holds) = DataBackup.newest(in: backups, atMigration: to) else {
                 throw AgentError(
                     "going back from migration \(from) to \(to): \(from) cannot be undone and no backup from \(to) is kept; the data stays at \(from)"
+                )
+            }
+            // Older code must never start on data it cannot read: the copy's own marker must agree.
+            if let holds, holds != to {
+                throw AgentError(
+                    "going back from migration \(from) to \(to): the newest backup labelled \(to) (\(before.lastPathComponent)) holds data at migration \(holds); refusing to start release \(spec.release) on it, the data stays at \(from)"
                 )
             }
             try state.journal(spec.service, "backup")
@@ -342,6 +348,7 @@ package struct Reconciler: Sendable {
             try state.journal(spec.service, "migration-failed", "exit status \(result)")
             throw AgentError("the migration exited with status \(result); the data was restored from the backup")
         }
+        if let target = migrations.target { try DataBackup.record(target, in: data) }
         try state.journal(spec.service, "migrated", backup?.path ?? "")
         return backup
     }

@@ -42,11 +42,29 @@ enum RunMigrations {
 /// each backup, `NAME.migration` names the newest migration the data had then (`none` before any),
 /// so going back past migrations that cannot be undone finds the copy from before them.
 enum DataBackup {
+    /// The file in a data folder that names the newest migration the data went through, written by
+    /// the agent right after a migration succeeds. It travels with every copy, so a backup's label is
+    /// what is inside it, not what the agent believed when it took the copy.
+    static let markerName = ".stellwerk-migration"
+
+    /// The migration the data in `folder` (a data folder or a backup) is at, when it says.
+    static func migration(of folder: URL) -> String? {
+        (try? String(contentsOf: folder.appendingPathComponent(markerName), encoding: .utf8))?
+            .filter { !$0.isWhitespace }
+    }
+
+    /// Records that the data in `data` is at `migration`, atomically.
+    static func record(_ migration: String, in data: URL) throws {
+        try Data(migration.utf8).write(to: data.appendingPathComponent(markerName), options: .atomic)
+    }
+
+    /// `migration` is what the agent's records say; the data's own marker wins where it has one.
     static func make(of data: URL, into backups: URL, migration: String?) throws -> URL {
         let manager = FileManager.default
         let target = backups.appendingPathComponent("\(Int(Date().timeIntervalSince1970 * 1000))")
         try manager.createDirectory(at: target, withIntermediateDirectories: true)
-        try Data((migration ?? "none").utf8).write(to: URL(fileURLWithPath: target.path + ".migration"))
+        let label = Self.migration(of: data) ?? migration ?? "none"
+        try Data(label.utf8).write(to: URL(fileURLWithPath: target.path + ".migration"))
         let names = (try? manager.contentsOfDirectory(atPath: data.path)) ?? []
         for name in names {
             let source = data.appendingPathComponent(name)
@@ -61,8 +79,9 @@ enum DataBackup {
         return target
     }
 
-    /// The newest backup taken while the data was at `migration`.
-    static func newest(in backups: URL, atMigration migration: String) -> URL? {
+    /// The newest backup labelled `migration`, and the migration its data says it is at (nil when
+    /// the copy has no marker, from before the agent wrote them).
+    static func newest(in backups: URL, atMigration migration: String) -> (backup: URL, holds: String?)? {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: backups.path)) ?? []
         return
             names
@@ -74,6 +93,7 @@ enum DataBackup {
             .filter { FileManager.default.fileExists(atPath: backups.appendingPathComponent($0).path) }
             .max { (Int($0) ?? 0) < (Int($1) ?? 0) }
             .map { backups.appendingPathComponent($0) }
+            .map { ($0, Self.migration(of: $0)) }
     }
 
     /// Puts the backup in place of the data folder.

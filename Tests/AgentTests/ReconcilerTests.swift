@@ -326,27 +326,67 @@ extension ReconcilerTests {
 }
 
 /// The agent killed with SIGKILL at each step of an update: the next apply converges.
+/// A node driven as an offline agent drives it (`stellwerk-agent apply --desired FILE`), and the
+/// test agent that can be killed at a journal step.
+struct OfflineNode {
+    let node: ReconcilerTests.Node
+    let folder: URL
+    let common: [String]
+
+    init() throws {
+        node = try ReconcilerTests.Node()
+        folder = node.data.deletingLastPathComponent()
+        let keyFile = folder.appendingPathComponent("orchestrator.pub")
+        try Data(node.key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
+        common = ["--data", node.data.path, "--orchestrator-key", keyFile.path, "--artifacts", node.artifacts.path]
+    }
+
+    /// The desired state running `specs` (none: nothing), as a file.
+    func desiredFile(_ specs: [InstanceSpec], name: String) throws -> String {
+        let path = folder.appendingPathComponent("desired-\(name).json").path
+        try JSONEncoder().encode(try node.desired(specs)).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func desiredFile(_ spec: InstanceSpec) throws -> String { try desiredFile([spec], name: spec.release) }
+
+    /// `stellwerk-agent apply` of `spec`.
+    func apply(_ spec: InstanceSpec) async throws -> ProcessRunner.Result {
+        try await ProcessRunner.run("stellwerk-agent", ["apply", "--desired", try desiredFile(spec)] + common)
+    }
+
+    /// Runs the test agent on `spec` until it journals `step`, calls `atStep` there, and kills it.
+    func kill(applying spec: InstanceSpec, at step: String, atStep: () throws -> Void = {}) async throws {
+        let agent = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-agent").path,
+            ["apply", "--desired", try desiredFile(spec)] + common + ["--pause-at", step], wait: false
+        ).pid
+        let marker = node.data.appendingPathComponent("paused-at-\(step)").path
+        try await waitUntil("the agent to reach \(step)") { FileManager.default.fileExists(atPath: marker) }
+        try atStep()
+        Glibc.kill(agent, SIGKILL)
+        var status: Int32 = 0
+        waitpid(agent, &status, 0)
+        try FileManager.default.removeItem(atPath: marker)
+    }
+
+    /// Stops everything: an empty desired state.
+    func stopAll() async throws {
+        _ = try await ProcessRunner.run(
+            "stellwerk-agent", ["apply", "--desired", try desiredFile([], name: "empty")] + common)
+    }
+}
+
 @Suite struct AgentKilledMidUpdateTests {
     static let steps = ["verify", "fetch", "unpack", "render", "backup", "migrate", "stop-old", "started", "running"]
 
     /// Processes whose command line holds `--port PORT`: the instances of one node's service.
-    private func processes(port: Int) -> [Int32] {
-        let needle = "--port\u{0}\(port)\u{0}"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
-            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
-                String(decoding: data, as: UTF8.self).contains(needle), ProcessIdentity.of(pid: pid)?.isRunning == true
-            else { return nil }
-            return pid
-        }
-    }
+    private func processes(port: Int) -> [Int32] { processes(holding: ["--port\u{0}\(port)\u{0}"]) }
 
     @Test(arguments: steps)
     func agentKilledAt_step_convergesOnTheNextApply(step: String) async throws {
-        let node = try ReconcilerTests.Node()
-        let folder = node.data.deletingLastPathComponent()
-        let keyFile = folder.appendingPathComponent("orchestrator.pub")
-        try Data(node.key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
-        let common = ["--data", node.data.path, "--orchestrator-key", keyFile.path, "--artifacts", node.artifacts.path]
+        let offline = try OfflineNode()
+        let node = offline.node
         func migration(_ text: String, target: String) -> MigrationSpec {
             MigrationSpec(
                 arguments: ["migrate", "--append", "data/records.txt", "--text", text, "--once"], backup: true,
@@ -354,44 +394,24 @@ extension ReconcilerTests {
         }
         let v1 = node.instance(migrations: migration("v1\n", target: "0001"))
         let v2 = node.instance(release: "r2", config: "greeting: neu\n", migrations: migration("v2\n", target: "0002"))
-        func desiredFile(_ spec: InstanceSpec) throws -> String {
-            let path = folder.appendingPathComponent("desired-\(spec.release).json").path
-            try JSONEncoder().encode(try node.desired([spec])).write(to: URL(fileURLWithPath: path))
-            return path
-        }
 
-        let first = try await ProcessRunner.run(
-            "stellwerk-agent", ["apply", "--desired", try desiredFile(v1)] + common)
+        let first = try await offline.apply(v1)
         #expect(first.status == 0, "\(first.standardOutput)")
         let records = node.data.appendingPathComponent("instances/catalog/data/records.txt")
         let original = Data("datensatz 1\nv1\n".utf8)
         try original.write(to: records)
 
         // Update to v2, and kill the agent when it reaches the step.
-        let agent = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-agent").path,
-            ["apply", "--desired", try desiredFile(v2)] + common + ["--pause-at", step], wait: false
-        ).pid
-        let marker = node.data.appendingPathComponent("paused-at-\(step)").path
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(30)
-        while !FileManager.default.fileExists(atPath: marker), clock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(FileManager.default.fileExists(atPath: marker), "the agent never reached \(step)")
-        if step == "migrate" {
+        try await offline.kill(applying: v2, at: step) {
+            guard step == "migrate" else { return }
             // As if the migration had half run when the power went.
             let handle = try FileHandle(forWritingTo: records)
             handle.seekToEndOfFile()
             handle.write(Data("halb\n".utf8))
             try handle.close()
         }
-        kill(agent, SIGKILL)
-        var status: Int32 = 0
-        waitpid(agent, &status, 0)
-        try FileManager.default.removeItem(atPath: marker)
 
-        let next = try await ProcessRunner.run("stellwerk-agent", ["apply", "--desired", try desiredFile(v2)] + common)
+        let next = try await offline.apply(v2)
         #expect(next.status == 0, "\(next.standardOutput)\(next.standardError)")
         let report = try JSONDecoder().decode(NodeReport.self, from: Data(next.standardOutput.utf8))
         #expect(report.instances.map(\.spec.release) == ["r2"])
@@ -412,8 +432,7 @@ extension ReconcilerTests {
         ).filter { $0.contains(".partial-") }
         #expect(partials.isEmpty)
 
-        _ = try await ProcessRunner.run(
-            "stellwerk-agent", ["apply", "--desired", try desiredFileEmpty(node, folder)] + common)
+        try await offline.stopAll()
         #expect(processes(port: node.port).isEmpty)
     }
 
@@ -422,11 +441,8 @@ extension ReconcilerTests {
     /// journals the migration's process, stops that group when it finds it still running, restores
     /// the backup, and migrates exactly once.
     @Test func agentKilledDuringALongMigration_stopsTheOrphan_andMigratesOnce() async throws {
-        let node = try ReconcilerTests.Node()
-        let folder = node.data.deletingLastPathComponent()
-        let keyFile = folder.appendingPathComponent("orchestrator.pub")
-        try Data(node.key.publicKey.rawRepresentation.base64EncodedString().utf8).write(to: keyFile)
-        let common = ["--data", node.data.path, "--orchestrator-key", keyFile.path, "--artifacts", node.artifacts.path]
+        let offline = try OfflineNode()
+        let node = offline.node
         let v1 = node.instance(
             migrations: MigrationSpec(
                 arguments: ["migrate", "--append", "data/records.txt", "--text", "v1\n", "--once"], backup: true,
@@ -436,40 +452,88 @@ extension ReconcilerTests {
             migrations: MigrationSpec(
                 arguments: ["migrate", "--append", "data/records.txt", "--text", "v2\n", "--once", "--sleep", "3"],
                 backup: true, target: "0002"))
-        func desiredFile(_ spec: InstanceSpec) throws -> String {
-            let path = folder.appendingPathComponent("desired-\(spec.release).json").path
-            try JSONEncoder().encode(try node.desired([spec])).write(to: URL(fileURLWithPath: path))
-            return path
-        }
-        #expect(
-            try await ProcessRunner.run("stellwerk-agent", ["apply", "--desired", try desiredFile(v1)] + common).status
-                == 0)
+        #expect(try await offline.apply(v1).status == 0)
         let records = node.data.appendingPathComponent("instances/catalog/data/records.txt")
         try Data("datensatz 1\nv1\n".utf8).write(to: records)
 
-        // The agent is killed while the three-second migration to v2 runs.
-        let agent = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-agent").path,
-            ["apply", "--desired", try desiredFile(v2)] + common + ["--pause-at", "migrating"], wait: false
-        ).pid
-        let marker = node.data.appendingPathComponent("paused-at-migrating").path
-        try await waitUntil("the migration to start") { FileManager.default.fileExists(atPath: marker) }
-        kill(agent, SIGKILL)
-        var status: Int32 = 0
-        waitpid(agent, &status, 0)
-        // The migration runs in the release folder with a relative path; its port-less command line
-        // is told apart by the text it appends.
+        // The agent is killed while the three-second migration to v2 runs; the migration goes on.
+        try await offline.kill(applying: v2, at: "migrating")
+        // Its command line is told apart by the text it appends.
         let orphans = { self.processes(holding: ["migrate", "v2\n", "--sleep"]) }
         #expect(!orphans().isEmpty, "the migration should still run without its agent")
 
-        let next = try await ProcessRunner.run("stellwerk-agent", ["apply", "--desired", try desiredFile(v2)] + common)
+        let next = try await offline.apply(v2)
         #expect(next.status == 0, "\(next.standardOutput)\(next.standardError)")
         // Past the orphan's own three seconds: it was stopped, and the data holds v2 once.
         try await Task.sleep(for: .seconds(4))
         #expect(orphans().isEmpty)
         #expect(try String(contentsOf: records, encoding: .utf8) == "datensatz 1\nv1\nv2\n")
-        _ = try await ProcessRunner.run(
-            "stellwerk-agent", ["apply", "--desired", try desiredFileEmpty(node, folder)] + common)
+        try await offline.stopAll()
+    }
+
+    /// Killed during the health wait of a release that migrated, the agent used to take its next
+    /// backup under the old migration's label while the data inside was already migrated; a rollback
+    /// past the irreversible migration then "restored" the newer data and started older code on it
+    /// (issue #17, scenario 2). Now the data carries its migration, a backup is labelled by what is
+    /// inside it, and a copy whose inside disagrees with its label is refused.
+    @Test func backupLabels_sayTheMigrationInside_andARollbackRefusesACopyThatDisagrees() async throws {
+        let offline = try OfflineNode()
+        let node = offline.node
+        func release(_ name: String, _ target: String, _ text: String) -> InstanceSpec {
+            node.instance(
+                release: name, config: "greeting: \(name)\n",
+                migrations: MigrationSpec(
+                    arguments: ["migrate", "--append", "data/records.txt", "--text", text, "--once"], backup: true,
+                    reversible: false, target: target))
+        }
+        let r3 = release("r3", "0003", "v3\n")
+        let r4 = release("r4", "0004", "v4\n")
+        func apply(_ spec: InstanceSpec) async throws -> NodeReport {
+            try JSONDecoder().decode(NodeReport.self, from: Data(try await offline.apply(spec).standardOutput.utf8))
+        }
+        _ = try await apply(r3)
+        let records = node.data.appendingPathComponent("instances/catalog/data/records.txt")
+        #expect(try String(contentsOf: records, encoding: .utf8) == "v3\n")
+
+        // r4 migrates to 0004; the agent is killed while it waits for r4 to be healthy, and converges later.
+        try await offline.kill(applying: r4, at: "started")
+        #expect(try await apply(r4).instances.map(\.spec.release) == ["r4"])
+        #expect(try String(contentsOf: records, encoding: .utf8) == "v3\nv4\n")
+        // Every backup's label is the migration its data is at.
+        let backups = node.data.appendingPathComponent("instances/catalog/backups")
+        for name in try FileManager.default.contentsOfDirectory(atPath: backups.path) where name.hasSuffix(".migration")
+        {
+            let label = try String(contentsOf: backups.appendingPathComponent(name), encoding: .utf8)
+            let inside = try? String(
+                contentsOf: backups.appendingPathComponent(String(name.dropLast(10))).appendingPathComponent(
+                    "records.txt"), encoding: .utf8)
+            let expected = ["none": nil, "0003": "v3\n", "0004": "v3\nv4\n"][label]
+            #expect(expected != nil && inside == expected!, "\(name): \(label) holds \(inside ?? "nothing")")
+        }
+
+        // Back to r3: the copy from before 0004 comes back, and r3 runs on data it knows.
+        let back = try await apply(r3)
+        #expect(back.instances.map(\.spec.release) == ["r3"] && back.instances.map(\.state) == [.running], "\(back)")
+        #expect(try String(contentsOf: records, encoding: .utf8) == "v3\n")
+
+        // A copy that lies about what it holds (as agents before this one could leave) is refused,
+        // and nothing changes.
+        #expect(try await apply(r4).instances.map(\.spec.release) == ["r4"])
+        for name in try FileManager.default.contentsOfDirectory(atPath: backups.path) {
+            try FileManager.default.removeItem(at: backups.appendingPathComponent(name))
+        }
+        let liar = backups.appendingPathComponent("1")
+        try FileManager.default.copyItem(at: node.data.appendingPathComponent("instances/catalog/data"), to: liar)
+        try Data("0003".utf8).write(to: backups.appendingPathComponent("1.migration"))
+        let refused = try await apply(r3)
+        #expect(refused.instances.map(\.spec.release) == ["r4"], "\(refused)")
+        #expect(
+            refused.instances.first?.lastError?.contains(
+                "the newest backup labelled 0003 (1) holds data at migration 0004; refusing to start release r3")
+                == true,
+            "\(refused)")
+        #expect(try String(contentsOf: records, encoding: .utf8) == "v3\nv4\n")
+        try await offline.stopAll()
     }
 
     /// Processes whose command line holds every one of `parts`.
@@ -480,12 +544,6 @@ extension ReconcilerTests {
             let line = String(decoding: data, as: UTF8.self)
             return parts.allSatisfy(line.contains) && ProcessIdentity.of(pid: pid)?.isRunning == true ? pid : nil
         }
-    }
-
-    private func desiredFileEmpty(_ node: ReconcilerTests.Node, _ folder: URL) throws -> String {
-        let path = folder.appendingPathComponent("desired-empty.json").path
-        try JSONEncoder().encode(try node.desired([])).write(to: URL(fileURLWithPath: path))
-        return path
     }
 }
 
