@@ -24,11 +24,15 @@ package struct VisualizationConfiguration: Sendable {
     package var dashboards: DashboardFile
     /// The portal whose dataset pages (`…/dataset/NAME`) panels with a dataset link to.
     package var portalURL: String?
+    /// The catalog's CKAN API as this service reaches it (without `/api/3`): the titles of the
+    /// datasets panels link.
+    package var catalogURL: String?
 
     package init(
         host: String, port: Int, publicURL: String, sensorsURL: String, sourceTimeoutSeconds: Int64 = 5,
         cacheSeconds: Int64 = 60, theme: String = "hell", logLevel: String = "info", title: String = "Pegelübersicht",
-        outline: [[(Double, Double)]] = [], dashboards: DashboardFile = DashboardFile(), portalURL: String? = nil
+        outline: [[(Double, Double)]] = [], dashboards: DashboardFile = DashboardFile(), portalURL: String? = nil,
+        catalogURL: String? = nil
     ) {
         self.title = title
         self.outline = outline
@@ -39,6 +43,7 @@ package struct VisualizationConfiguration: Sendable {
         self.publicURL = trimmed(publicURL)
         self.sensorsURL = trimmed(sensorsURL)
         self.portalURL = portalURL.map(trimmed)
+        self.catalogURL = catalogURL.map(trimmed)
         self.sourceTimeoutSeconds = sourceTimeoutSeconds
         self.cacheSeconds = cacheSeconds
         self.theme = theme
@@ -61,10 +66,12 @@ package struct VisualizationConfiguration: Sendable {
         var outline: String?
         var dashboards: String?
         var portalUrl: String?
+        var catalogUrl: String?
 
         enum CodingKeys: String, CodingKey {
             case listen, theme, title, outline, dashboards
             case portalUrl = "portal_url"
+            case catalogUrl = "catalog_url"
             case publicUrl = "public_url"
             case sensorsUrl = "sensors_url"
             case sourceTimeout = "source_timeout"
@@ -83,6 +90,7 @@ package struct VisualizationConfiguration: Sendable {
         }
         for (key, url) in [("public_url", file.publicUrl), ("sensors_url", file.sensorsUrl)]
             + (file.portalUrl.flatMap { $0.isEmpty ? nil : [("portal_url", $0)] } ?? [])
+            + (file.catalogUrl.flatMap { $0.isEmpty ? nil : [("catalog_url", $0)] } ?? [])
         where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw ServiceStartError("\(path): \(key) '\(url)' is not an http(s) URL")
         }
@@ -115,7 +123,8 @@ package struct VisualizationConfiguration: Sendable {
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, sensorsURL: file.sensorsUrl,
             sourceTimeoutSeconds: timeoutSeconds, cacheSeconds: cacheSeconds, theme: theme,
             logLevel: file.logLevel ?? "info", title: title.isEmpty ? "Pegelübersicht" : String(title.prefix(200)),
-            outline: outline, dashboards: dashboards, portalURL: file.portalUrl.flatMap { $0.isEmpty ? nil : $0 })
+            outline: outline, dashboards: dashboards, portalURL: file.portalUrl.flatMap { $0.isEmpty ? nil : $0 },
+            catalogURL: file.catalogUrl.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// The rings of a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (relative paths

@@ -63,9 +63,14 @@ extension VisualizationServer {
                     ))
             }
         }
+        var datasets: [String: DatasetTitles.Answer] = [:]
+        for name in Set(dashboard.panels.compactMap(\.dataset)) {
+            if let answer = await datasetTitles.title(of: name, now: now) { datasets[name] = answer }
+        }
+        if datasets.values.contains(.unavailable) { complete = false }
         let page = DashboardPage(
             dashboard: dashboard, panels: panels, range: request.range, language: request.language,
-            portalURL: configuration.portalURL)
+            portalURL: configuration.portalURL, datasets: datasets)
         // A page with a placeholder is kept briefly: the source may be back in a moment.
         return rendered(page.html(), .html, now: now, cacheSeconds: complete ? configuration.cacheSeconds : 5)
     }

@@ -22,6 +22,7 @@ package struct VisualizationServer: Sendable {
     /// The site's own sensor service, and those its dashboards name.
     let sources: [String: ChartSource]
     private let cache: RenderCache
+    let datasetTitles: DatasetTitles
     private let charts = Counters(labels: ["format", "status", "cache"])
 
     package init(
@@ -41,6 +42,9 @@ package struct VisualizationServer: Sendable {
         }
         self.sources = sources
         cache = RenderCache(limit: 512)
+        datasetTitles = DatasetTitles(
+            catalogURL: configuration.catalogURL, timeout: .seconds(configuration.sourceTimeoutSeconds),
+            lifetimeMilliseconds: configuration.cacheSeconds * 1000)
     }
 
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {

@@ -80,6 +80,10 @@ import Testing
                 let page = String(decoding: reply.body, as: UTF8.self)
                 #expect(page.contains("<h2") && !page.contains("nicht erreichbar"), "\(url): \(page)")
                 #expect(!page.contains("nicht gefunden") && !page.contains("Nicht erreichbar"), "\(url)")
+                if url.contains(".2:8103/dashboards/pegel") {
+                    // Kusel's dataset, named by its title in the catalog at Kaiserslautern.
+                    #expect(page.contains(">Datensatz: Pegelmessstellen im Landkreis Kusel</a>"), "\(url)")
+                }
                 if url.hasSuffix("/cluster") {
                     #expect(page.contains("LAUTERECKEN") || page.contains("Lauterecken"), "\(url)")
                 }

@@ -92,7 +92,7 @@ import Testing
               - id: test
                 title: Test
                 panels:
-                  - {id: da, type: timeseries, datastream: Wasserstand Kusel, thresholds: [{value: 130, label: Achtung}]}
+                  - {id: da, type: timeseries, datastream: Wasserstand Kusel, thresholds: [{value: 130, label: Achtung}], dataset: pegel-kusel}
                   - {id: fehlt, type: stat, datastream: Gibt es nicht}
                   - {id: zaehlung, type: bars, datastream: 1, bucket: 1h, aggregate: sum}
                   - {id: verbund, type: overview, sources: [sensors, zweite, tot]}
@@ -100,7 +100,10 @@ import Testing
             """.utf8
         ).write(to: dashboards)
         var (service, url) = try await VisualizationServiceTests.visualization(
-            host: "127.0.66.10", root: root, sensors: sensorsURL, extra: "dashboards: \(dashboards.path)")
+            host: "127.0.66.10", root: root, sensors: sensorsURL,
+            extra:
+                "dashboards: \(dashboards.path)\ncatalog_url: http://127.0.66.12:9\nportal_url: http://127.0.66.12:8102"
+        )
         defer { ServiceLauncher.stop(&service) }
         defer { ServiceLauncher.stop(&sensors) }
 
@@ -110,6 +113,11 @@ import Testing
             page.text.contains("Einen Datenstrom „Gibt es nicht“ gibt es beim Sensordienst nicht."), "\(page.text)")
         #expect(page.header("Cache-Control") == "public, max-age=5")
         #expect(page.text.contains(">Achtung</text>"))
+        // The catalog does not answer: the dataset is still linked, and the page says why it has no title.
+        #expect(
+            page.text.contains(
+                "<a href=\"http://127.0.66.12:8102/dataset/pegel-kusel\">Datensatz „pegel-kusel“ (Katalog derzeit nicht erreichbar)</a>"
+            ), "\(page.text)")
         #expect(page.text.contains("<p class=\"note\">Nicht erreichbar: tot</p>"))
         // The same gauge through two sources: twice on the map, once linked (the site's own).
         let overview = try await Self.http.fetch(url + "/dashboards/test/panel/verbund.csv")

@@ -9,6 +9,8 @@ struct DashboardPage {
     var range: String?
     var language: ChartLanguage
     var portalURL: String?
+    /// What the catalog said about each linked dataset, by name.
+    var datasets: [String: DatasetTitles.Answer] = [:]
 
     func html() -> String {
         let german = language == .de
@@ -46,14 +48,31 @@ struct DashboardPage {
             html += entry.rendered.table + "</details>\n"
             html += "<p class=\"downloads\"><a href=\"\(address).svg\(query(rangeQuery, english))\">SVG</a> · "
             html += "<a href=\"\(address).csv\(query(rangeQuery))\">\(german ? "Daten als CSV" : "Data as CSV")</a>"
-            if let dataset = panel.dataset, let portalURL {
-                html +=
-                    " · <a href=\"\(SVGText.escape(portalURL))/dataset/\(dataset)\">\(german ? "Datensatz im Datenportal" : "Dataset on the data portal")</a>"
-            }
+            if let dataset = panel.dataset { html += datasetLink(dataset, german: german) }
             html += "</p>\n</section>\n"
         }
         html += "</main>\n</body>\n</html>\n"
         return html
+    }
+
+    /// The link to a panel's dataset on the portal, named by its title in the catalog; without a
+    /// link when the catalog has no such dataset, and saying so when the catalog does not answer.
+    func datasetLink(_ name: String, german: Bool) -> String {
+        let label: String
+        switch datasets[name] {
+        case .title(let title)?: label = (german ? "Datensatz: " : "Dataset: ") + SVGText.escape(title)
+        case .missing?:
+            return german
+                ? " · Datensatz „\(name)“ steht nicht im Katalog" : " · Dataset “\(name)” is not in the catalogue"
+        case .unavailable?:
+            label =
+                german
+                ? "Datensatz „\(name)“ (Katalog derzeit nicht erreichbar)"
+                : "Dataset “\(name)” (catalogue not answering)"
+        case nil: label = german ? "Datensatz im Datenportal" : "Dataset on the data portal"
+        }
+        guard let portalURL else { return " · " + label }
+        return " · <a href=\"\(SVGText.escape(portalURL))/dataset/\(name)\">\(label)</a>"
     }
 
     static func kindName(_ kind: Panel.Kind, german: Bool) -> String {
