@@ -79,7 +79,7 @@ import WorkspaceFiles
         #expect(updated == portalNodes)
     }
 
-    @Test func plan_whenTheCentralCatalogMoves_updatesEveryPortalThatReadsIt() throws {
+    @Test func plan_whenTheCentralCatalogMoves_updatesEveryPortalAndChartServiceThatReadsIt() throws {
         var files = try SyntheticWorkspace(seed: 3, sites: 3, nodesPerSite: 1).files()
         let applied = StateSnapshot.empty(environment: "synthetic").afterApplying(try plan(files))
         let path = "Environments/synthetic/sites/site-0.yaml"
@@ -93,7 +93,11 @@ import WorkspaceFiles
                 node.changes.filter { $0.action != .unchanged }.map { "\(site.site)/\($0.service)" }
             }
         }
-        #expect(actions.sorted() == ["site-0/catalog", "site-0/portal", "site-1/portal", "site-2/portal"])
+        #expect(
+            actions.sorted() == [
+                "site-0/catalog", "site-0/portal", "site-0/visualization", "site-1/portal", "site-1/visualization",
+                "site-2/portal", "site-2/visualization",
+            ])
     }
 }
 

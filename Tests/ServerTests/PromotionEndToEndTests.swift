@@ -47,7 +47,7 @@ import Testing
     {
         // la and lb are inside a window now; lc's only window opens in six hours.
         let cluster = try Self.cluster(
-            block: 41, soak: "10s", approvals: 1, windows: true,
+            block: 41, soak: "20s", approvals: 1, windows: true,
             sites: ["la": BerlinWindow.openNow(), "lb": BerlinWindow.openNow(), "lc": BerlinWindow.closedNow()])
         defer { cluster.tearDown() }
         try await cluster.start()
@@ -79,7 +79,7 @@ import Testing
         // Once it has been green for the whole soak, a dry run shows every gate and the site plan,
         // and starts nothing.
         var verified: ProcessRunner.Result?
-        try await cluster.waitFor("the release to be verified again", seconds: 30) {
+        try await cluster.waitFor("the release to be verified again", seconds: 60) {
             let attempt = try await cluster.stellwerk(["promote", release, "--to", "live", "--dry-run", "--json"])
             verified = attempt
             return attempt.status == 0

@@ -8,7 +8,8 @@ import Foundation
 ///
 /// `--read FILE` answers `GET /file` with the file's contents (to check rendered config).
 ///
-///     stellwerk-test-service migrate --append FILE --text TEXT [--once] [--fail] [--fail-if PATH] [--sleep S]
+///     stellwerk-test-service migrate --append FILE --text TEXT [--once] [--fail] [--fail-if PATH]
+///         [--sleep S [--sleep-if-exists PATH]]
 ///
 /// stands in for a migration: it appends TEXT to FILE (changing the data), then fails if asked.
 @main
@@ -53,8 +54,13 @@ enum TestService {
         // With --once the text is appended only if the file does not hold it yet, as a versioned
         // migration that already ran does nothing.
         let already = value("--append").flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
-        // A long migration: it has read the data and works on it for a while before it writes.
-        if let seconds = value("--sleep").flatMap(Double.init) { Thread.sleep(forTimeInterval: seconds) }
+        // A long migration: it has read the data and works on it for a while before it writes; with
+        // --sleep-if-exists only while that file is there when it starts (the first run, say).
+        if let seconds = value("--sleep").flatMap(Double.init),
+            value("--sleep-if-exists").map({ FileManager.default.fileExists(atPath: $0) }) ?? true
+        {
+            Thread.sleep(forTimeInterval: seconds)
+        }
         if let path = value("--append"), let text = value("--text"),
             !(arguments.contains("--once") && already.contains(text))
         {

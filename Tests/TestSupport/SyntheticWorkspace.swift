@@ -104,7 +104,7 @@ package struct SyntheticWorkspace: Sendable {
                 \(sensorsPlacement)    parameters:
                       port: \(portBase + 3)
                       public_url: https://opendata.\(domain)/grafiken
-
+                \(siteIndex == 0 ? "" : "    dependencies:\n      catalog: {site: site-0}\n")
                 """)
             if shuffled {
                 nodes.shuffle(using: &shuffler)
