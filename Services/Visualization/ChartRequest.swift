@@ -36,11 +36,7 @@ struct ChartRequest: Equatable {
         datastream = id
         self.format = format
         func value(_ key: String) -> String? { query.last { $0.0 == key }?.1 }
-        switch value("lang") ?? "de" {
-        case "de": language = .de
-        case "en": language = .en
-        default: throw Refusal(message: "lang must be de or en")
-        }
+        language = try Self.language(in: query)
         if value("from") != nil || value("to") != nil {
             guard let start = value("from").flatMap({ SensorTime.milliseconds($0) }) else {
                 throw Refusal(message: "from must be an ISO 8601 time such as 2026-12-01T00:00:00Z")
@@ -53,25 +49,47 @@ struct ChartRequest: Equatable {
             guard end - start <= Self.longestRange else { throw Refusal(message: "a range is at most 366 days") }
             (self.start, self.end, preset) = (start, end, nil)
         } else {
-            let name = value("range") ?? "24h"
-            guard let preset = Self.presets.first(where: { $0.name == name }) else {
-                throw Refusal(message: "range must be one of 24h, 7d, 31d (or give from and to)")
-            }
-            (self.start, self.end, self.preset) = (now - preset.milliseconds, now, name)
+            let name = try Self.preset(in: query, or: " (or give from and to)") ?? "24h"
+            let milliseconds = Self.presets.first { $0.name == name }?.milliseconds ?? 86_400_000
+            (self.start, self.end, self.preset) = (now - milliseconds, now, name)
+        }
+    }
+
+    /// `lang` of a query: `de` (the default) or `en`.
+    static func language(in query: [(String, String)]) throws(Refusal) -> ChartLanguage {
+        switch query.last(where: { $0.0 == "lang" })?.1 ?? "de" {
+        case "de": return .de
+        case "en": return .en
+        default: throw Refusal(message: "lang must be de or en")
+        }
+    }
+
+    /// `range` of a query, when it has one: a preset's name; `alternative` ends the refusal.
+    static func preset(in query: [(String, String)], or alternative: String = "") throws(Refusal) -> String? {
+        guard let name = query.last(where: { $0.0 == "range" })?.1 else { return nil }
+        guard presets.contains(where: { $0.name == name }) else {
+            throw Refusal(message: "range must be one of 24h, 7d, 31d\(alternative)")
+        }
+        return name
+    }
+
+    /// A preset as titles and links say it: `letzte 7 Tage`.
+    static func presetName(_ preset: String, language: ChartLanguage) -> String {
+        switch (preset, language) {
+        case ("7d", .de): "letzte 7 Tage"
+        case ("31d", .de): "letzte 31 Tage"
+        case ("7d", .en): "last 7 days"
+        case ("31d", .en): "last 31 days"
+        case (_, .de): "letzte 24 Stunden"
+        case (_, .en): "last 24 hours"
         }
     }
 
     /// The range as the chart's title says it.
     var rangeName: String {
-        switch (preset, language) {
-        case ("24h", .de): "letzte 24 Stunden"
-        case ("7d", .de): "letzte 7 Tage"
-        case ("31d", .de): "letzte 31 Tage"
-        case ("24h", .en): "last 24 hours"
-        case ("7d", .en): "last 7 days"
-        case ("31d", .en): "last 31 days"
-        default:
-            "\(GermanTime.text(start, language: language)) – \(GermanTime.text(end, language: language))"
+        guard let preset else {
+            return "\(GermanTime.text(start, language: language)) – \(GermanTime.text(end, language: language))"
         }
+        return Self.presetName(preset, language: language)
     }
 }

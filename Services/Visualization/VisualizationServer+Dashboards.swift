@@ -7,18 +7,8 @@ extension VisualizationServer {
         var range: String?
 
         init(_ query: [(String, String)]) throws(ChartRequest.Refusal) {
-            func value(_ key: String) -> String? { query.last { $0.0 == key }?.1 }
-            switch value("lang") ?? "de" {
-            case "de": language = .de
-            case "en": language = .en
-            default: throw ChartRequest.Refusal(message: "lang must be de or en")
-            }
-            if let range = value("range") {
-                guard ChartRequest.presets.contains(where: { $0.name == range }) else {
-                    throw ChartRequest.Refusal(message: "range must be one of 24h, 7d, 31d")
-                }
-                self.range = range
-            }
+            language = try ChartRequest.language(in: query)
+            range = try ChartRequest.preset(in: query)
         }
     }
 

@@ -220,12 +220,11 @@ package struct VisualizationServer: Sendable {
     func overview(svg: Bool, query: [(String, String)], theme: ChartTheme, now: Int64) async -> Rendered {
         let format: ChartRequest.Format = svg ? .svg : .html
         let language: ChartLanguage
-        switch query.last(where: { $0.0 == "lang" })?.1 ?? "de" {
-        case "de": language = .de
-        case "en": language = .en
-        default:
+        do {
+            language = try ChartRequest.language(in: query)
+        } catch {
             return Self.placeholder(
-                status: 400, format: format, title: "Ungültige Anfrage / Bad request", message: "lang must be de or en",
+                status: 400, format: format, title: "Ungültige Anfrage / Bad request", message: error.message,
                 theme: theme, now: now, cacheSeconds: 0)
         }
         do {

@@ -228,6 +228,23 @@ import Testing
         #expect(result.standardError.contains("the plan has format 99; this stellwerk reads format 1"))
     }
 
+    @Test(arguments: [
+        (["--max-connections-per-client", "0"], "--max-connections-per-client 0: give a number from 1 to 100000"),
+        (["--max-connections-per-client", "1e9"], "--max-connections-per-client"),
+        (["--handshake-timeout", "301"], "--handshake-timeout 301: give a number of seconds from 1 to 300"),
+        (["--lost-after", "1"], "--lost-after 1: give a number of seconds from 5 to 86400"),
+    ])
+    func server_withConnectionLimitsOutOfRange_refusesThem_andStartsNothing(
+        options: [String], expected: String
+    ) async throws {
+        let data = try Fixtures.temporaryFolder("stellwerk-server-options").appendingPathComponent("server")
+        let result = try await ProcessRunner.run(
+            "stellwerk", ["server", "--data", data.path, "--listen", "127.0.0.1:0"] + options)
+        #expect(result.status != 0)
+        #expect(result.standardError.contains(expected), "\(result.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: data.path), "nothing is created for a refused start")
+    }
+
     // MARK: help and the other executables
 
     @Test(arguments: [

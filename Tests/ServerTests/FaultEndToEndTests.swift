@@ -65,10 +65,18 @@ import Testing
             let instance = try await cluster.status().environments.first?.nodes.first?.instances.first
             return instance?.lastError?.contains("downloading the artifact") == true
         }
-        // ... and while the agent waits to try again, the orchestrator is killed and back 8 s later.
+        // ... and while the agent waits to try again, the orchestrator is killed, and comes back only
+        // once the agent has found it gone.
+        let agentLog = cluster.root.appendingPathComponent("n1.log")
+        func outagesSeen() -> Int {
+            ((try? String(contentsOf: agentLog, encoding: .utf8)) ?? "").components(
+                separatedBy: "the orchestrator is unreachable"
+            ).count - 1
+        }
+        let before = outagesSeen()
         cluster.stopServer(signal: SIGKILL)
         try FileManager.default.moveItem(at: away, to: stored)
-        try await Task.sleep(for: .seconds(8))
+        try await cluster.waitFor("the agent to find the orchestrator gone", seconds: 30) { outagesSeen() > before }
         try await cluster.startServer()
 
         let followed = try await cluster.stellwerk(["rollout", "show", id, "--follow", "--json"])
@@ -102,8 +110,13 @@ import Testing
         #expect(try await cluster.stellwerk(["apply", "--env", "e2e", "--release", first]).status == 0)
         let server = cluster.serverPID
 
-        try await postgres.restart(after: .seconds(3))
+        // PostgreSQL stops at once; it comes back once the server has seen it gone.
+        try await postgres.stop()
         let health = try cluster.adminConnection()
+        try await cluster.waitFor("/health to report the store gone", seconds: 30) {
+            (try? await health.exchange(.get, "/health").status) != 200
+        }
+        try await postgres.start()
         try await cluster.waitFor("/health to answer 200 again", seconds: 30) {
             (try? await health.exchange(.get, "/health").status) == 200
         }

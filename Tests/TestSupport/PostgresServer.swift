@@ -108,7 +108,7 @@ package final class PostgresServer: @unchecked Sendable {
             "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
             + "-c full_page_writes=off -c max_connections=200 -c ssl=on "
             + "-c ssl_cert_file=\(tls.path)/server.crt -c ssl_key_file=\(tls.path)/server.key"
-        try start()
+        try startBlocking()
         try stopWhenThisProcessEnds(asRoot: asRoot)
     }
 
@@ -117,18 +117,20 @@ package final class PostgresServer: @unchecked Sendable {
         try await offloaded { try PostgresServer() }
     }
 
-    /// Stops the server at once (as a crash or `kill -9` would leave it) and starts it again after
-    /// `pause`, on the same port with the same data.
-    package func restart(after pause: Duration) async throws {
+    /// Stops the server at once, as a crash or `kill -9` would leave it.
+    package func stop() async throws {
         let data = folder.appendingPathComponent("data").path
         try await offloaded {
             try self.runAsOwner("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"], asRoot: getuid() == 0)
         }
-        try await Task.sleep(for: pause)
-        try await offloaded { try self.start() }
     }
 
-    private func start() throws {
+    /// Starts the stopped server again, on the same port with the same data.
+    package func start() async throws {
+        try await offloaded { try self.startBlocking() }
+    }
+
+    private func startBlocking() throws {
         try runAsOwner(
             "pg_ctl",
             [

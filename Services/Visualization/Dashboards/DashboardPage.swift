@@ -28,7 +28,7 @@ struct DashboardPage {
         for (preset, _) in ChartRequest.presets {
             let current = range == preset ? " aria-current=\"page\"" : ""
             html +=
-                "<li><a href=\"\(base)\(query("range=\(preset)", english))\"\(current)>\(PanelRenderer.rangeName(preset, language: language))</a></li>"
+                "<li><a href=\"\(base)\(query("range=\(preset)", english))\"\(current)>\(ChartRequest.presetName(preset, language: language))</a></li>"
         }
         html +=
             german

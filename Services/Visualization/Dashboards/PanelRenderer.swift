@@ -21,7 +21,7 @@ struct PanelRenderer: Sendable {
     ) async throws(SensorSource.Failure) -> RenderedPanel {
         let preset = ChartRequest.presets.first { $0.name == (range ?? panel.range) } ?? ChartRequest.presets[0]
         let start = now - preset.milliseconds
-        let rangeName = Self.rangeName(preset.name, language: language)
+        let rangeName = ChartRequest.presetName(preset.name, language: language)
         switch panel.kind {
         case .overview:
             return try await overview(panel, language: language, now: now, id: id)
@@ -108,17 +108,6 @@ struct PanelRenderer: Sendable {
             csv += ",\(Self.csvField(gauge.level ?? "")),\(gauge.isStale)\n"
         }
         return RenderedPanel(svg: map.svg(), csv: csv, table: table)
-    }
-
-    static func rangeName(_ preset: String, language: ChartLanguage) -> String {
-        switch (preset, language) {
-        case ("7d", .de): "letzte 7 Tage"
-        case ("31d", .de): "letzte 31 Tage"
-        case ("7d", .en): "last 7 days"
-        case ("31d", .en): "last 31 days"
-        case (_, .de): "letzte 24 Stunden"
-        case (_, .en): "last 24 hours"
-        }
     }
 
     static func aggregateName(_ panel: Panel, language: ChartLanguage) -> String {
