@@ -10,14 +10,17 @@ extension PortalPages {
         guard let visualization = configuration.visualizationURL else { return "" }
         let german = language == .de
         let suffix = german ? "" : "?lang=en"
+        let narrow = Self.narrowQuery(german: german)
         let alt =
             german
             ? "Karte der Pegel mit dem Stand jeder Messstelle; die Liste steht auf der Seite der Pegelübersicht."
             : "Map of the gauges with the state of each; the list is on the gauge overview page."
         return """
             <section aria-labelledby="gauges"><h2 id="gauges">\(german ? "Pegelstände" : "Water levels")</h2>
-            <p><a href="\(escape(visualization))/\(suffix)"><img src="\(escape(visualization))/overview.svg\(suffix)" \
-            alt="\(alt)" width="720" height="480" class="chart"></a></p>
+            <p><a href="\(escape(visualization))/\(suffix)"><picture>\
+            <source media="(max-width: 600px)" srcset="\(escape(visualization))/overview.svg\(narrow)" width="360" height="440">\
+            <img src="\(escape(visualization))/overview.svg\(suffix)" alt="\(alt)" width="720" height="480" class="chart">\
+            </picture></a></p>
             <p><a href="\(escape(visualization))/\(suffix)">\(german ? "Pegelübersicht" : "Gauge overview")</a> · \
             <a href="\(escape(visualization))/dashboards\(suffix)">Dashboards</a></p></section>
             """
@@ -31,16 +34,24 @@ extension PortalPages {
         let german = language == .de
         let suffix = german ? "" : "?lang=en"
         let base = "\(escape(visualization))/dashboards/\(dashboard)"
+        let narrow = Self.narrowQuery(german: german)
         let alt =
             german
             ? "Diagramm der aktuellen Messwerte zu „\(escape(package.title))“; die Werte als Tabelle stehen auf der Seite des Dashboards."
             : "Chart of the current readings of “\(escape(package.title))”; the values as a table are on the dashboard's page."
         return """
             <section aria-labelledby="chart"><h2 id="chart">\(german ? "Aktuelle Messwerte" : "Current readings")</h2>
-            <figure><img src="\(base)/panel/\(panel).svg\(suffix)" alt="\(alt)" width="720" height="340" class="chart">
+            <figure><picture><source media="(max-width: 600px)" srcset="\(base)/panel/\(panel).svg\(narrow)" \
+            width="360" height="374"><img src="\(base)/panel/\(panel).svg\(suffix)" alt="\(alt)" width="720" height="340" \
+            class="chart"></picture>
             <figcaption><a href="\(base)\(suffix)">\(german ? "Zum Dashboard mit Tabelle" : "To the dashboard, with a table")</a> · \
             <a href="\(base)/panel/\(panel).csv">\(german ? "Daten als CSV" : "Data as CSV")</a></figcaption></figure></section>
             """
+    }
+
+    /// The query of a chart drawn for a phone (the visualization service's `size=narrow`).
+    static func narrowQuery(german: Bool) -> String {
+        german ? "?size=narrow" : "?lang=en&amp;size=narrow"
     }
 
     /// The dashboard and panel of `value` when it names a panel of `site`; ids as the visualization

@@ -14,6 +14,7 @@ struct ChartRequest: Equatable {
     /// The preset (`24h`, `7d`, `31d`), or nil for an explicit range.
     var preset: String?
     var language: ChartLanguage
+    var frame: ChartFrame
 
     static let presets: [(name: String, milliseconds: Int64)] = [
         ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("31d", 31 * 86_400_000),
@@ -37,6 +38,7 @@ struct ChartRequest: Equatable {
         self.format = format
         func value(_ key: String) -> String? { query.last { $0.0 == key }?.1 }
         language = try Self.language(in: query)
+        frame = try Self.frame(in: query)
         if value("from") != nil || value("to") != nil {
             guard let start = value("from").flatMap({ SensorTime.milliseconds($0) }) else {
                 throw Refusal(message: "from must be an ISO 8601 time such as 2026-12-01T00:00:00Z")
@@ -62,6 +64,14 @@ struct ChartRequest: Equatable {
         case "en": return .en
         default: throw Refusal(message: "lang must be de or en")
         }
+    }
+
+    /// `size` of a query: `wide` (the default) or `narrow` (drawn for a phone).
+    static func frame(in query: [(String, String)]) throws(Refusal) -> ChartFrame {
+        guard let frame = ChartFrame.named(query.last(where: { $0.0 == "size" })?.1) else {
+            throw Refusal(message: "size must be wide or narrow")
+        }
+        return frame
     }
 
     /// `range` of a query, when it has one: a preset's name; `alternative` ends the refusal.

@@ -26,9 +26,10 @@ struct VisualizationPage {
             let current = request.preset == preset ? " aria-current=\"page\"" : ""
             html += "<li><a href=\"\(base)?range=\(preset)\(language)\"\(current)>\(label)</a></li>"
         }
-        html += "</ul></nav>\n<figure>\n"
-        html += chart.svg()
-        html += "<figcaption>\(SVGText.escape(chart.rangeName))</figcaption>\n</figure>\n"
+        html += "</ul></nav>\n"
+        var narrow = chart
+        (narrow.frame, narrow.id) = (.narrow, chart.id + "n")
+        html += Self.figure(chart.svg(), narrow: narrow.svg(), caption: chart.rangeName)
         let query =
             request.preset.map { "range=\($0)" }
             ?? "from=\(SensorTime.text(request.start))&amp;to=\(SensorTime.text(request.end))"
@@ -45,6 +46,19 @@ struct VisualizationPage {
         <path d="M4 20q6-6 12 0t12 0v8H4z" fill="#ffffff"/><rect x="14" y="4" width="4" height="18" fill="#ffb35c"/></svg>
 
         """
+
+    /// A chart in a figure, in both sizes when there are two: the stylesheet shows the narrow one
+    /// on a phone and the wide one elsewhere (the hidden one is hidden from screen readers too).
+    static func figure(_ svg: String, narrow: String?, caption: String? = nil) -> String {
+        var html = "<figure>\n"
+        if let narrow {
+            html += "<div class=\"wide\">\n\(svg)</div>\n<div class=\"narrow\">\n\(narrow)</div>\n"
+        } else {
+            html += svg
+        }
+        if let caption { html += "<figcaption>\(SVGText.escape(caption))</figcaption>\n" }
+        return html + "</figure>\n"
+    }
 
     static func head(title: String, language: String) -> String {
         """
@@ -89,9 +103,11 @@ struct VisualizationPage {
         td:last-child, th:last-child { text-align: right; }
         details { margin: 0.5rem 0; }
         .note { color: #4a535c; }
-        /* On a phone a 720-unit chart is drawn at half size: its words twice as large stay readable. */
+        /* Charts come in two sizes: on a phone the one drawn 360 units wide, so words keep their size. */
+        .narrow { display: none; }
         @media (max-width: 600px) {
-          figure svg[width="720"] text { font-size: 19px; }
+          .wide { display: none; }
+          .narrow { display: block; }
         }
 
         """

@@ -1,14 +1,17 @@
 /// The site's dashboards: `/dashboards` lists them, `/dashboards/ID` shows one with every panel,
 /// `/dashboards/ID/panel/PANEL.svg` and `.csv` give one panel alone.
 extension VisualizationServer {
-    /// What a dashboard request may ask: a language and a preset for every panel.
+    /// What a dashboard request may ask: a language, a preset for every panel, and for a panel
+    /// alone its size.
     struct DashboardQuery {
         var language: ChartLanguage
         var range: String?
+        var frame: ChartFrame
 
         init(_ query: [(String, String)]) throws(ChartRequest.Refusal) {
             language = try ChartRequest.language(in: query)
             range = try ChartRequest.preset(in: query)
+            frame = try ChartRequest.frame(in: query)
         }
     }
 
@@ -85,8 +88,8 @@ extension VisualizationServer {
         }
         switch await draw(panel, range: request.range, language: request.language, now: now, id: "panel") {
         case .success(let drawn):
-            return format == .svg
-                ? rendered(drawn.svg, .svg, now: now) : rendered(drawn.csv, .csv, now: now)
+            let svg = request.frame == .narrow ? drawn.narrowSVG ?? drawn.svg : drawn.svg
+            return format == .svg ? rendered(svg, .svg, now: now) : rendered(drawn.csv, .csv, now: now)
         case .failure(let placeholder):
             return Self.placeholder(
                 status: placeholder.status, format: format, title: placeholder.title, message: placeholder.message,

@@ -184,7 +184,7 @@ package struct VisualizationServer: Sendable {
                     title: datastream.name, unit: datastream.unit, readings: readings, levels: datastream.levels,
                     low: datastream.low, expectedInterval: datastream.expectedInterval),
                 start: request.start, end: request.end, rangeName: request.rangeName, now: now,
-                language: request.language, theme: theme, id: "ds\(request.datastream)")
+                language: request.language, theme: theme, id: "ds\(request.datastream)", frame: request.frame)
             let (body, type): (String, String)
             switch request.format {
             case .svg: (body, type) = (chart.svg(), "image/svg+xml; charset=utf-8")
@@ -220,8 +220,10 @@ package struct VisualizationServer: Sendable {
     func overview(svg: Bool, query: [(String, String)], theme: ChartTheme, now: Int64) async -> Rendered {
         let format: ChartRequest.Format = svg ? .svg : .html
         let language: ChartLanguage
+        let frame: ChartFrame
         do {
             language = try ChartRequest.language(in: query)
+            frame = try ChartRequest.frame(in: query)
         } catch {
             return Self.placeholder(
                 status: 400, format: format, title: "Ungültige Anfrage / Bad request", message: error.message,
@@ -232,7 +234,7 @@ package struct VisualizationServer: Sendable {
             let gauges = try await source.sensors.gauges(now: now)
             let map = OverviewMap(
                 gauges: gauges, outline: configuration.outline, title: configuration.title, language: language,
-                theme: theme)
+                theme: theme, narrow: svg && frame == .narrow)
             let (body, type) =
                 svg
                 ? (map.svg(), "image/svg+xml; charset=utf-8")

@@ -3,7 +3,8 @@ through Selenium.
 
 Usage: python browser_pages.py SCREENSHOT_FOLDER NAME URL...
 For each URL: the page must load, have a main heading, log no console error, make no request outside
-loopback (127.0.0.0/8), and fit a 390 px wide window without scrolling sideways; screenshots
+loopback (127.0.0.0/8), and fit a 390 px wide window without scrolling sideways, where every visible
+word (two characters or more) of an inline chart must be drawn at least 11 px high; screenshots
 NAME-N.png (1280 px wide) and NAME-N-narrow.png (390 px) are saved. Every img and svg[role=img] must
 have a text alternative. Prints "ok" and exits 0 when all pages pass.
 """
@@ -58,6 +59,21 @@ try:
         wide = driver.execute_script("return document.documentElement.scrollWidth")
         if wide > 390:
             failures.append(f"{url}: {wide} px wide in a 390 px window")
+        small = driver.execute_script("""
+            const small = [];
+            for (const graphic of document.querySelectorAll("svg[role=img]")) {
+                const box = graphic.getBoundingClientRect();
+                const view = graphic.viewBox && graphic.viewBox.baseVal;
+                if (box.width === 0 || !view || view.width === 0) continue;
+                for (const text of graphic.querySelectorAll("text")) {
+                    const words = text.textContent.trim();
+                    const size = parseFloat(getComputedStyle(text).fontSize) * box.width / view.width;
+                    if (words.length > 1 && size < 11) small.push(words + " (" + size.toFixed(1) + " px)");
+                }
+            }
+            return small;""")
+        for words in small[:5]:
+            failures.append(f"{url}: at 390 px a chart's words are too small to read: {words}")
         driver.save_screenshot(os.path.join(folder, f"{name}-{index + 1}-narrow.png"))
         driver.set_window_size(1280, 1024)
 finally:

@@ -23,6 +23,10 @@ import Testing
             home.text.contains("<img src=\"http://127.0.52.42:8103/overview.svg\" alt=\"Karte der Pegel"),
             "\(home.text)")
         #expect(home.text.contains("<a href=\"http://127.0.52.42:8103/dashboards\">Dashboards</a>"))
+        // A phone gets the map drawn for its width.
+        #expect(
+            home.text.contains(
+                "<source media=\"(max-width: 600px)\" srcset=\"http://127.0.52.42:8103/overview.svg?size=narrow\""))
         #expect(
             home.headers["content-security-policy"]?.contains("img-src 'self' http://127.0.52.42:8103;") == true,
             "\(home.headers["content-security-policy"] ?? "")")
@@ -35,6 +39,9 @@ import Testing
             ),
             "\(own.text)")
         #expect(own.text.contains("href=\"http://127.0.52.42:8103/dashboards/pegel/panel/kusel.csv\""))
+        #expect(
+            own.text.contains(
+                "srcset=\"http://127.0.52.42:8103/dashboards/pegel/panel/kusel.svg?lang=en&amp;size=narrow\""))
         let other = try await portal.get("/dataset/pegelstaende-nette")
         #expect(other.status == 200 && !other.text.contains("/panel/"), "\(other.text)")
     }

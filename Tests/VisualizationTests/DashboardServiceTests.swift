@@ -67,6 +67,15 @@ import Testing
             let csv = try await Self.http.fetch(url + "/dashboards/pegel/panel/\(panel).csv")
             #expect(csv.status == 200 && csv.header("Content-Type") == "text/csv; charset=utf-8", "\(panel)")
         }
+        // Each chart also comes drawn for a phone: inline beside the wide one, and alone with size=narrow.
+        #expect(page.text.components(separatedBy: "<div class=\"narrow\">").count - 1 == 5, "\(page.text.prefix(600))")
+        for (panel, size) in [
+            ("kusel", "360 374"), ("kusel-tage", "360 374"), ("karte", "360 440"), ("kusel-jetzt", "360 160"),
+        ] {
+            let narrow = try await Self.http.fetch(url + "/dashboards/pegel/panel/\(panel).svg?size=narrow")
+            #expect(narrow.text.contains("viewBox=\"0 0 \(size)\""), "\(panel): \(narrow.text.prefix(300))")
+            try TimeSeriesChartTests.expectWellFormed(narrow.text, "\(panel), narrow")
+        }
         let tile = try await Self.http.fetch(url + "/dashboards/pegel/panel/kusel-jetzt.svg")
         #expect(tile.text.contains(" cm</text>") && tile.text.contains(">normal</text>"), "\(tile.text)")
         // 31 days of daily peaks: one bar per German calendar day that has readings.
@@ -134,6 +143,7 @@ import Testing
             ("/dashboards/test?range=10y", 400, "range must be one of 24h, 7d, 31d"),
             ("/dashboards/test/panel/da.svg?lang=fr", 400, "lang must be de or en"),
             ("/dashboards?lang=xx", 400, "lang must be de or en"),
+            ("/dashboards/test/panel/da.svg?size=huge", 400, "size must be wide or narrow"),
         ] {
             let answer = try await Self.http.fetch(url + path)
             #expect(answer.status == status, "\(path): \(answer.status)")

@@ -44,9 +44,11 @@ struct OverviewMapTests {
             ])
     }
 
-    @Test func map_drawsEveryPlacedGaugeInsideWithItsShape_andIsWellFormed() throws {
+    @Test(arguments: [false, true])
+    func map_drawsEveryPlacedGaugeInsideWithItsShape_andIsWellFormed(narrow: Bool) throws {
         let outline: [[(Double, Double)]] = [[(7.3, 49.4), (7.7, 49.4), (7.7, 49.7), (7.3, 49.7), (7.3, 49.4)]]
-        let map = OverviewMap(gauges: Self.gauges, outline: outline, title: "Pegel im Landkreis Kusel", id: "kus")
+        let map = OverviewMap(
+            gauges: Self.gauges, outline: outline, title: "Pegel im Landkreis Kusel", id: "kus", narrow: narrow)
         let svg = map.svg()
         try TimeSeriesChartTests.expectWellFormed(svg, "overview")
         #expect(svg == map.svg())
@@ -60,18 +62,23 @@ struct OverviewMapTests {
         // Four placed gauges, each a group with its tooltip; the one without a position is not drawn.
         #expect(svg.components(separatedBy: "<g class=\"gauge\">").count - 1 == 4)
         #expect(!svg.contains(">Ohne Ort</text>"))
-        // Every marker lies inside the drawing.
+        #expect(svg.contains("viewBox=\"0 0 \(narrow ? 360 : 720) \(narrow ? 440 : 480)\""))
+        // Every marker lies inside the drawing, and these four are apart enough for every label.
         let projection = OverviewMap.Projection(
-            points: Self.gauges.compactMap { $0.position.map { ($0.longitude, $0.latitude) } } + outline[0])
+            points: Self.gauges.compactMap { $0.position.map { ($0.longitude, $0.latitude) } } + outline[0], map: map)
         for gauge in Self.gauges {
             guard let position = gauge.position else { continue }
             let (x, y) = projection.point(position.longitude, position.latitude)
-            #expect(
-                x >= OverviewMap.margin - 0.1 && x <= OverviewMap.width - OverviewMap.margin + 0.1,
-                "\(gauge.place) x \(x)")
-            #expect(
-                y >= OverviewMap.margin - 0.1 && y <= OverviewMap.height - OverviewMap.margin, "\(gauge.place) y \(y)")
+            #expect(x >= map.margin - 0.1 && x <= map.width - map.margin + 0.1, "\(gauge.place) x \(x)")
+            #expect(y >= map.margin - 0.1 && y <= map.height - map.margin, "\(gauge.place) y \(y)")
+            #expect(svg.contains(">\(gauge.place)</text>"), "\(gauge.place) has no label")
         }
+        // Without the outline the gauges spread to the edges; their labels still fit.
+        let bare = OverviewMap(gauges: Self.gauges, title: "Ohne Umriss", narrow: narrow).svg()
+        for gauge in Self.gauges where gauge.position != nil {
+            #expect(bare.contains(">\(gauge.place)</text>"), "\(gauge.place) has no label without the outline")
+        }
+        try TimeSeriesChartTests.expectWordsInside(bare, width: map.width, fontSize: 12)
         // North is up and east is right: Lauterecken lies north-east of Kusel.
         let kusel = projection.point(7.398, 49.538)
         let lauterecken = projection.point(7.594, 49.650)
@@ -83,5 +90,43 @@ struct OverviewMapTests {
         let one = OverviewMap(gauges: [Self.gauges[0]], title: "Eins", language: .en).svg()
         try TimeSeriesChartTests.expectWellFormed(one, "one")
         #expect(one.contains("1 gauge. At a warning level: Kusel (Meldestufe 1)."))
+    }
+
+    /// Thirty gauges along one stream, a few hundred metres apart: labels must not cover each other
+    /// or another gauge's marker, nor run off the drawing; the gauge in a warning level keeps its
+    /// label, and one left without a place still has its marker and tooltip.
+    @Test(arguments: [false, true])
+    func crowdedGauges_getLabelsThatNeitherOverlapNorLeaveTheDrawing(narrow: Bool) throws {
+        var crowded = (0..<30).map { index in
+            Self.gauge(
+                Int64(index + 10), "Messstelle \(index + 1)",
+                at: (7.40 + Double(index) * 0.004, 49.53 + Double(index % 5) * 0.002), values: [40, 41, 42])
+        }
+        crowded[17] = Self.gauge(99, "Hochwasser hier", at: (7.468, 49.534), values: [140, 150, 160])
+        let map = OverviewMap(gauges: crowded, title: "Dicht an dicht", id: "dicht", narrow: narrow)
+        let projection = OverviewMap.Projection(
+            points: crowded.compactMap { $0.position.map { ($0.longitude, $0.latitude) } }, map: map)
+        let points = crowded.map { gauge in gauge.position.map { projection.point($0.longitude, $0.latitude) }! }
+        let places = map.labelPlaces(crowded, at: points)
+        let drawn = places.enumerated().compactMap { index, place in place.map { (index, $0.box) } }
+        #expect(drawn.count >= 3 && drawn.count < crowded.count, "\(drawn.count) labels")
+        #expect(places[17] != nil, "the gauge in a warning level lost its label")
+        for (index, box) in drawn {
+            #expect(
+                box.left >= 0 && box.right <= map.width && box.top >= 0 && box.bottom <= map.height - map.legendHeight)
+            for (other, otherBox) in drawn where other > index {
+                #expect(!box.overlaps(otherBox), "labels \(index) and \(other) overlap")
+            }
+            for (other, point) in points.enumerated() where other != index {
+                let marker = OverviewMap.Box(
+                    left: point.0 - 8, top: point.1 - 9, right: point.0 + 8, bottom: point.1 + 9)
+                #expect(!box.overlaps(marker), "label \(index) covers the marker of \(other)")
+            }
+        }
+        let svg = map.svg()
+        try TimeSeriesChartTests.expectWellFormed(svg, "crowded")
+        #expect(svg.components(separatedBy: "<g class=\"gauge\">").count - 1 == 30)
+        // Two lines per label drawn, four in the legend, and the level's number in the warning marker.
+        #expect(svg.components(separatedBy: "<text").count - 1 == 2 * drawn.count + 4 + 1)
     }
 }

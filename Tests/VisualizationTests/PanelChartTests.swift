@@ -50,6 +50,16 @@ struct PanelChartTests {
         try TimeSeriesChartTests.expectWellFormed(svg, name)
     }
 
+    @Test func narrowBars_keepTheirWordsInside() throws {
+        var chart = Self.counts()
+        chart.frame = .narrow
+        let svg = chart.svg()
+        try TimeSeriesChartTests.expectWellFormed(svg, "narrow bars")
+        try TimeSeriesChartTests.expectWordsInside(svg, width: 360)
+        #expect(svg.contains("<text x=\"16\" y=\"43\" fill=\"#4a535c\">Summe je Tag, letzte 7 Tage</text>"))
+        #expect(svg.components(separatedBy: "<rect x=").count - 1 == chart.bars.count)
+    }
+
     @Test func dailyBars_startAtGermanMidnight_inWinterAndInSummer() {
         let hour = Self.hour
         // 22:30 and 23:30 UTC on 1 December are 23:30 on the 1st and 00:30 on the 2nd in Germany (CET).

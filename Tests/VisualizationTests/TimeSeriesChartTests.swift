@@ -48,6 +48,51 @@ struct TimeSeriesChartTests {
         #expect(Self.kusel().svg() == svg)
     }
 
+    /// The phone-sized chart: its own golden file, every word at its size, and no header line (nor
+    /// the stale badge) running past the right edge, judged at a generous 0.6 em per character.
+    @Test func narrowChart_matchesItsGoldenFile_andKeepsItsWordsInside() throws {
+        var chart = Self.kusel()
+        chart.frame = .narrow
+        let svg = chart.svg()
+        try Self.expectGolden(svg, "kusel-24h-narrow.svg")
+        try Self.expectWellFormed(svg, "narrow")
+        #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 360 374\" width=\"360\""))
+        // The same title and description as the wide chart: only the drawing differs.
+        let wide = Self.kusel().svg()
+        func titleAndDescription(_ svg: String) -> [Substring] {
+            svg.split(separator: "\n").filter { $0.hasPrefix("<title") || $0.hasPrefix("<desc") }
+        }
+        #expect(titleAndDescription(svg) == titleAndDescription(wide))
+        var stale = Self.kusel(now: Self.now - 3 * 3_600_000)
+        (stale.now, stale.end, stale.frame) = (Self.now, Self.now, .narrow)
+        for drawn in [svg, stale.svg()] {
+            try Self.expectWordsInside(drawn, width: 360)
+        }
+        #expect(stale.svg().contains("Veraltet – letzter Wert"))
+        // Four time ticks at most, where the wide chart has eight.
+        #expect(TimeAxis.ticks(start: Self.now - 86_400_000, end: Self.now, most: 4).count <= 5)
+    }
+
+    /// Every left-aligned line of text in `svg` ends before the right edge, and centred ones fit
+    /// on both sides; widths are estimated at 0.6 em per character (wider than most fonts draw).
+    static func expectWordsInside(
+        _ svg: String, width: Double, fontSize: Double = 13, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let pattern =
+            /<text x="([0-9.]+)" y="[0-9.]+"( text-anchor="(middle|end)")?[^>]*?(font-size="([0-9]+)")?[^>]*>([^<]*)<\/text>/
+        for match in svg.matches(of: pattern) {
+            let x = Double(match.1)!
+            let size = match.5.flatMap { Double($0) } ?? fontSize
+            let text = String(match.6).replacingOccurrences(of: "&amp;", with: "&")
+            let extent = Double(text.count) * 0.6 * size
+            let (left, right) =
+                match.3 == "middle"
+                ? (x - extent / 2, x + extent / 2) : match.3 == "end" ? (x - extent, x) : (x, x + extent)
+            #expect(
+                left >= 0 && right <= width, "“\(text)” runs from \(left) to \(right)", sourceLocation: sourceLocation)
+        }
+    }
+
     @Test func chart_saysWhatItShows_inTitleAndDescription() throws {
         let svg = Self.kusel().svg()
         #expect(svg.contains("<title id=\"kusel-title\">Wasserstand Kusel (cm), letzte 24 Stunden</title>"))

@@ -131,6 +131,13 @@ import Testing
         #expect(page.header("Content-Security-Policy")?.contains("default-src 'none'") == true)
         #expect(page.text.contains("<html lang=\"en\">") && page.text.contains("<svg"))
         #expect(page.text.contains("aria-current=\"page\">7 days</a>"))
+        // Both sizes inline, with ids of their own, so the stylesheet can show the one that fits.
+        #expect(page.text.contains("<div class=\"wide\">\n<svg") && page.text.contains("<div class=\"narrow\">\n<svg"))
+        #expect(page.text.contains("id=\"ds1-title\"") && page.text.contains("id=\"ds1n-title\""))
+        let narrow = try await Self.http.fetch(url + "/datastreams/1.svg?range=7d&size=narrow")
+        #expect(narrow.status == 200 && narrow.text.contains("viewBox=\"0 0 360 374\""))
+        #expect(
+            narrow.header("ETag") != (try await Self.http.fetch(url + "/datastreams/1.svg?range=7d")).header("ETag"))
         #expect(
             page.text.contains("<caption>The latest readings (96 of 96")
                 || page.text.contains("<caption>The latest readings</caption>"))
@@ -145,6 +152,8 @@ import Testing
         #expect(overview.text.contains("1 Messstelle. In einer Warnstufe: Pegel Kusel (Meldestufe 1)."))
         let map = try await Self.http.fetch(url + "/overview.svg?lang=en")
         #expect(map.status == 200 && map.text.contains("<g class=\"gauge\">"))
+        let narrowMap = try await Self.http.fetch(url + "/overview.svg?size=narrow")
+        #expect(narrowMap.status == 200 && narrowMap.text.contains("viewBox=\"0 0 360 440\""))
         try TimeSeriesChartTests.expectWellFormed(map.text, "overview map")
 
         let metrics = try await Self.http.fetch(url + "/metrics")
@@ -172,6 +181,8 @@ import Testing
             ),
             ("/datastreams/1.svg?from=gestern", 400, "from must be an ISO 8601 time"),
             ("/datastreams/1.svg?lang=fr", 400, "lang must be de or en"),
+            ("/datastreams/1.svg?size=0", 400, "size must be wide or narrow"),
+            ("/overview.svg?size=narrower", 400, "size must be wide or narrow"),
         ] {
             let answer = try await Self.http.fetch(url + path)
             #expect(answer.status == status, "\(path): \(answer.status)")

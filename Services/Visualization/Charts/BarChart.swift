@@ -24,6 +24,7 @@ package struct BarChart: Sendable {
     package var language: ChartLanguage
     package var theme: ChartTheme
     package var id: String
+    package var frame = ChartFrame.wide
 
     /// The most bars drawn: 31 days of hours is 744, more than the plot has pixels to tell apart.
     static let maxBars = 800
@@ -71,12 +72,14 @@ package struct BarChart: Sendable {
     package func svg() -> String {
         let words = Words(language: language)
         let unit = unit.isEmpty ? "" : " " + unit
-        let heading = "\(title)\(self.unit.isEmpty ? "" : " (\(self.unit))"), \(aggregateName), \(rangeName)"
+        let shortHeading = "\(title)\(self.unit.isEmpty ? "" : " (\(self.unit))")"
+        let period = "\(aggregateName), \(rangeName)"
+        let heading = "\(shortHeading), \(period)"
         // Bars grow from zero, so zero is on the axis whenever the values allow.
         let baseline = TimeSeriesChart.Reading(time: start, value: 0)
         let scale = ValueScale(
             readings: bars.map { TimeSeriesChart.Reading(time: $0.start, value: $0.value) } + [baseline],
-            levels: thresholds.map(\.threshold))
+            levels: thresholds.map(\.threshold), frame: frame)
         let places = max(scale.places, bars.contains { $0.value != $0.value.rounded() } ? 1 : 0)
         var description = words.range(
             GermanTime.text(start, language: language), GermanTime.text(end, language: language))
@@ -96,25 +99,24 @@ package struct BarChart: Sendable {
                     "\($0.name) \(SVGText.value($0.threshold, places: places, language: language))\(unit)"
                 }.joined(separator: "; ") + "."
         }
-        let left = TimeSeriesChart.plotLeft
-        let right = TimeSeriesChart.plotRight
-        let x = { [start, end] (time: Int64) -> Double in ValueScale.x(time, start: start, end: end) }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 720 340\" width=\"720\" height=\"340\""
-        svg += " role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\" font-family=\"sans-serif\" font-size=\"13\">\n"
+        let left = frame.plotLeft
+        let right = frame.plotRight
+        let x = { [start, end] (time: Int64) -> Double in scale.x(time, start: start, end: end) }
+        var svg = frame.openingTag(id: id)
         svg += "<title id=\"\(id)-title\">\(SVGText.escape(heading))</title>\n"
         svg += "<desc id=\"\(id)-desc\">\(SVGText.escape(description))</desc>\n"
-        svg += "<rect width=\"720\" height=\"340\" fill=\"\(theme.background)\"/>\n"
-        svg +=
-            "<text x=\"16\" y=\"24\" fill=\"\(theme.text)\" font-size=\"15\" font-weight=\"bold\">\(SVGText.escape(heading))</text>\n"
-        if let last = bars.last {
-            let line =
-                SVGText.value(last.value, places: places, language: language) + unit + " · "
-                + (language == .de ? "ab " : "from ") + GermanTime.text(last.start, language: language)
-            svg += "<text x=\"16\" y=\"46\" fill=\"\(theme.text)\">\(SVGText.escape(line))</text>\n"
-        }
+        svg += "<rect width=\"\(frame.width)\" height=\"\(frame.height)\" fill=\"\(theme.background)\"/>\n"
+        let state =
+            bars.last.map {
+                [
+                    SVGText.value($0.value, places: places, language: language) + unit,
+                    (language == .de ? "ab " : "from ") + GermanTime.text($0.start, language: language),
+                ]
+            } ?? []
+        svg += frame.header(heading: shortHeading, period: period, state: state, theme: theme).svg
         svg += scale.axes(start: start, end: end, unit: self.unit, language: language, theme: theme)
         if bars.isEmpty {
-            svg += ValueScale.note(words.noReadings, theme: theme)
+            svg += scale.note(words.noReadings, theme: theme)
         } else {
             let zero = scale.y(min(max(0, scale.bottom), scale.top))
             svg += "<g class=\"bars\" fill=\"\(theme.line)\">\n"

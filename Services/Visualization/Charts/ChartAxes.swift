@@ -4,8 +4,10 @@ struct ValueScale {
     var bottom: Double
     var top: Double
     var step: Double
+    var frame: ChartFrame
 
-    init(readings: [TimeSeriesChart.Reading], levels: [Double]) {
+    init(readings: [TimeSeriesChart.Reading], levels: [Double], frame: ChartFrame = .wide) {
+        self.frame = frame
         var low = readings.map(\.value).min()
         var high = readings.map(\.value).max()
         if let lowest = low, let highest = high {
@@ -56,26 +58,28 @@ struct ValueScale {
 
     func y(_ value: Double) -> Double {
         let share = (value - bottom) / (top - bottom)
-        return TimeSeriesChart.plotBottom - share * (TimeSeriesChart.plotBottom - TimeSeriesChart.plotTop)
+        return frame.plotBottom - share * (frame.plotBottom - frame.plotTop)
     }
 
     /// A sentence in the middle of the plot, where there is nothing to draw.
-    static func note(_ text: String, theme: ChartTheme) -> String {
-        "<text x=\"384\" y=\"186\" text-anchor=\"middle\" fill=\"\(theme.text)\" font-size=\"15\">\(SVGText.escape(text))</text>\n"
+    func note(_ text: String, theme: ChartTheme) -> String {
+        let x = Int((frame.plotLeft + frame.plotRight) / 2)
+        let y = Int((frame.plotTop + frame.plotBottom) / 2) - 4
+        return
+            "<text x=\"\(x)\" y=\"\(y)\" text-anchor=\"middle\" fill=\"\(theme.text)\" font-size=\"15\">\(SVGText.escape(text))</text>\n"
     }
 
     /// Where a time is across the plot from `start` to `end`.
-    static func x(_ time: Int64, start: Int64, end: Int64) -> Double {
-        TimeSeriesChart.plotLeft + Double(time - start) / Double(max(end - start, 1))
-            * (TimeSeriesChart.plotRight - TimeSeriesChart.plotLeft)
+    func x(_ time: Int64, start: Int64, end: Int64) -> Double {
+        frame.plotLeft + Double(time - start) / Double(max(end - start, 1)) * (frame.plotRight - frame.plotLeft)
     }
 
     /// The axes of a chart's plot: values with grid lines on the left, German clock time below, the
     /// unit above the values.
     func axes(start: Int64, end: Int64, unit: String, language: ChartLanguage, theme: ChartTheme) -> String {
-        let left = TimeSeriesChart.plotLeft
-        let right = TimeSeriesChart.plotRight
-        let bottom = TimeSeriesChart.plotBottom
+        let left = frame.plotLeft
+        let right = frame.plotRight
+        let bottom = frame.plotBottom
         var svg = "<g class=\"axes\" fill=\"\(theme.muted)\">\n"
         for tick in ticks {
             let position = SVGText.coordinate(y(tick))
@@ -84,8 +88,8 @@ struct ValueScale {
             svg +=
                 "<text x=\"\(left - 6)\" y=\"\(SVGText.coordinate(y(tick) + 4))\" text-anchor=\"end\">\(SVGText.value(tick, places: places, language: language))</text>\n"
         }
-        for tick in TimeAxis.ticks(start: start, end: end) {
-            let position = SVGText.coordinate(Self.x(tick.time, start: start, end: end))
+        for tick in TimeAxis.ticks(start: start, end: end, most: frame.timeTicks) {
+            let position = SVGText.coordinate(x(tick.time, start: start, end: end))
             svg +=
                 "<line x1=\"\(position)\" x2=\"\(position)\" y1=\"\(bottom)\" y2=\"\(bottom + 5)\" stroke=\"\(theme.muted)\"/>"
             svg +=
@@ -95,13 +99,13 @@ struct ValueScale {
             "<line x1=\"\(left)\" x2=\"\(right)\" y1=\"\(bottom)\" y2=\"\(bottom)\" stroke=\"\(theme.muted)\"/>\n"
         if !unit.isEmpty {
             svg +=
-                "<text x=\"\(left - 6)\" y=\"\(TimeSeriesChart.plotTop - 14)\" text-anchor=\"end\">\(SVGText.escape(unit))</text>\n"
+                "<text x=\"\(left - 6)\" y=\"\(frame.plotTop - 14)\" text-anchor=\"end\">\(SVGText.escape(unit))</text>\n"
         }
         return svg + "</g>\n"
     }
 }
 
-/// The time axis: ticks at round German clock times, at most about eight.
+/// The time axis: ticks at round German clock times, at most about `most` (eight on a wide chart).
 enum TimeAxis {
     struct Tick: Equatable {
         var time: Int64
@@ -122,9 +126,9 @@ enum TimeAxis {
     static let hour: Int64 = 3_600_000
     static let steps: [Int64] = [1, 2, 3, 6, 12].map { $0 * hour } + [1, 2, 7, 14, 28, 91, 182].map { $0 * 24 * hour }
 
-    static func ticks(start: Int64, end: Int64) -> [Tick] {
+    static func ticks(start: Int64, end: Int64, most: Int = 8) -> [Tick] {
         guard end > start else { return [] }
-        let step = steps.first(where: { (end - start) / $0 <= 8 }) ?? steps[steps.count - 1]
+        let step = steps.first(where: { (end - start) / $0 <= Int64(max(most, 2)) }) ?? steps[steps.count - 1]
         let day = 24 * hour
         var ticks: [Tick] = []
         if step < day {

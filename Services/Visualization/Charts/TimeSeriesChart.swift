@@ -59,19 +59,13 @@ package struct TimeSeriesChart: Sendable {
     package var theme = ChartTheme.named("hell")
     /// Prefixes the ids inside the SVG, so several charts can be inline on one page.
     package var id = "chart"
-
-    package static let width = 720.0
-    package static let height = 340.0
-    static let plotLeft = 64.0
-    static let plotRight = 704.0
-    static let plotTop = 80.0
-    static let plotBottom = 300.0
+    package var frame = ChartFrame.wide
     /// Values beyond this are not drawable next to gauge readings; they are left out and counted.
     static let largestDrawable = 1e12
 
     package init(
         series: Series, start: Int64, end: Int64, rangeName: String, now: Int64, language: ChartLanguage = .de,
-        theme: ChartTheme = .named("hell"), id: String = "chart"
+        theme: ChartTheme = .named("hell"), id: String = "chart", frame: ChartFrame = .wide
     ) {
         self.series = series
         self.start = start
@@ -81,6 +75,7 @@ package struct TimeSeriesChart: Sendable {
         self.language = language
         self.theme = theme
         self.id = id
+        self.frame = frame
     }
 
     // MARK: What the chart says
@@ -143,9 +138,11 @@ package struct TimeSeriesChart: Sendable {
         let stale = isStale(readings, interval: interval)
         let words = Words(language: language)
         let unit = series.unit.isEmpty ? "" : " " + series.unit
-        let title = "\(series.title)\(series.unit.isEmpty ? "" : " (\(series.unit))"), \(rangeName)"
+        let heading = "\(series.title)\(series.unit.isEmpty ? "" : " (\(series.unit))")"
+        let title = "\(heading), \(rangeName)"
         let scale = ValueScale(
-            readings: readings, levels: series.levels.map(\.threshold) + [series.low?.threshold].compactMap { $0 })
+            readings: readings, levels: series.levels.map(\.threshold) + [series.low?.threshold].compactMap { $0 },
+            frame: frame)
         let places = scale.places
 
         var description = words.range(
@@ -186,8 +183,7 @@ package struct TimeSeriesChart: Sendable {
 
         var svg = ""
         svg.reserveCapacity(16_384)
-        svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 720 340\" width=\"720\" height=\"340\""
-        svg += " role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\" font-family=\"sans-serif\" font-size=\"13\">\n"
+        svg += frame.openingTag(id: id)
         svg += "<title id=\"\(id)-title\">\(SVGText.escape(title))</title>\n"
         svg += "<desc id=\"\(id)-desc\">\(SVGText.escape(description))</desc>\n"
         svg += "<defs>\n"
@@ -204,58 +200,58 @@ package struct TimeSeriesChart: Sendable {
             svg +=
                 "<pattern id=\"\(id)-low\" patternUnits=\"userSpaceOnUse\" width=\"8\" height=\"8\"><circle cx=\"4\" cy=\"4\" r=\"1.2\" fill=\"\(theme.level)\" fill-opacity=\"0.5\"/></pattern>\n"
         }
+        let (plotLeft, plotRight, plotTop, plotBottom) = (
+            frame.plotLeft, frame.plotRight, frame.plotTop, frame.plotBottom
+        )
         svg +=
-            "<clipPath id=\"\(id)-plot\"><rect x=\"\(Self.plotLeft)\" y=\"\(Self.plotTop)\" width=\"\(Self.plotRight - Self.plotLeft)\" height=\"\(Self.plotBottom - Self.plotTop)\"/></clipPath>\n"
+            "<clipPath id=\"\(id)-plot\"><rect x=\"\(plotLeft)\" y=\"\(plotTop)\" width=\"\(plotRight - plotLeft)\" height=\"\(plotBottom - plotTop)\"/></clipPath>\n"
         svg += "</defs>\n"
-        svg += "<rect width=\"720\" height=\"340\" fill=\"\(theme.background)\"/>\n"
+        svg += "<rect width=\"\(frame.width)\" height=\"\(frame.height)\" fill=\"\(theme.background)\"/>\n"
 
         // The header: what, the current value, when, which way.
-        svg +=
-            "<text x=\"16\" y=\"24\" fill=\"\(theme.text)\" font-size=\"15\" font-weight=\"bold\">\(SVGText.escape(title))</text>\n"
+        var state: [String] = []
         if let latest = readings.last {
-            var line = SVGText.value(latest.value, places: places, language: language) + unit
-            line += " · " + GermanTime.text(latest.time, language: language)
-            if let trend = Self.trend(of: readings) { line += " · " + words.trend(trend) }
-            if let level = levelName(of: latest.value) { line += " · " + level }
-            svg += "<text x=\"16\" y=\"46\" fill=\"\(theme.text)\">\(SVGText.escape(line))</text>\n"
+            state.append(SVGText.value(latest.value, places: places, language: language) + unit)
+            state.append(GermanTime.text(latest.time, language: language))
+            if let trend = Self.trend(of: readings) { state.append(words.trend(trend)) }
+            if let level = levelName(of: latest.value) { state.append(level) }
         }
+        let header = frame.header(heading: heading, period: rangeName, state: state, theme: theme)
+        svg += header.svg
         if stale {
             let text =
                 readings.last.map { words.staleSince(GermanTime.text($0.time, language: language)) }
                 ?? words.staleNoData
-            svg +=
-                "<g class=\"stale\"><rect x=\"440\" y=\"32\" width=\"264\" height=\"20\" rx=\"3\" fill=\"none\" stroke=\"\(theme.stale)\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/>"
-            svg +=
-                "<text x=\"572\" y=\"46\" text-anchor=\"middle\" fill=\"\(theme.stale)\" font-weight=\"bold\">\(SVGText.escape(text))</text></g>\n"
+            svg += frame.badge(text, colour: theme.stale, below: header.below)
         }
 
         // Bands of the levels, hatched and labelled.
-        let x = { [start, end] (time: Int64) -> Double in ValueScale.x(time, start: start, end: end) }
+        let x = { [start, end] (time: Int64) -> Double in scale.x(time, start: start, end: end) }
         let y = { (value: Double) -> Double in scale.y(value) }
         svg += "<g class=\"levels\" clip-path=\"url(#\(id)-plot)\">\n"
         for (index, level) in series.levels.enumerated() where level.threshold <= scale.top {
             let upper = index + 1 < series.levels.count ? series.levels[index + 1].threshold : scale.top
-            let top = max(y(min(upper, scale.top)), Self.plotTop)
-            let bottom = min(y(level.threshold), Self.plotBottom)
+            let top = max(y(min(upper, scale.top)), plotTop)
+            let bottom = min(y(level.threshold), plotBottom)
             if bottom > top {
                 svg +=
-                    "<rect x=\"\(Self.plotLeft)\" y=\"\(SVGText.coordinate(top))\" width=\"\(Self.plotRight - Self.plotLeft)\" height=\"\(SVGText.coordinate(bottom - top))\" fill=\"url(#\(id)-level\(index + 1))\"/>"
+                    "<rect x=\"\(plotLeft)\" y=\"\(SVGText.coordinate(top))\" width=\"\(plotRight - plotLeft)\" height=\"\(SVGText.coordinate(bottom - top))\" fill=\"url(#\(id)-level\(index + 1))\"/>"
             }
             svg +=
-                "<line x1=\"\(Self.plotLeft)\" x2=\"\(Self.plotRight)\" y1=\"\(SVGText.coordinate(bottom))\" y2=\"\(SVGText.coordinate(bottom))\" stroke=\"\(theme.level)\" stroke-dasharray=\"6 3\"/>"
+                "<line x1=\"\(plotLeft)\" x2=\"\(plotRight)\" y1=\"\(SVGText.coordinate(bottom))\" y2=\"\(SVGText.coordinate(bottom))\" stroke=\"\(theme.level)\" stroke-dasharray=\"6 3\"/>"
             // At the top edge the label goes below its line, where there is room.
-            let label = bottom - 4 < Self.plotTop + 12 ? bottom + 15 : bottom - 4
+            let label = bottom - 4 < plotTop + 12 ? bottom + 15 : bottom - 4
             svg +=
-                "<text x=\"\(Self.plotRight - 4)\" y=\"\(SVGText.coordinate(label))\" text-anchor=\"end\" fill=\"\(theme.level)\">\(SVGText.escape(level.name))</text>\n"
+                "<text x=\"\(plotRight - 4)\" y=\"\(SVGText.coordinate(label))\" text-anchor=\"end\" fill=\"\(theme.level)\">\(SVGText.escape(level.name))</text>\n"
         }
         if let low = series.low, low.threshold >= scale.bottom {
             let line = y(low.threshold)
             svg +=
-                "<rect x=\"\(Self.plotLeft)\" y=\"\(SVGText.coordinate(line))\" width=\"\(Self.plotRight - Self.plotLeft)\" height=\"\(SVGText.coordinate(Self.plotBottom - line))\" fill=\"url(#\(id)-low)\"/>"
+                "<rect x=\"\(plotLeft)\" y=\"\(SVGText.coordinate(line))\" width=\"\(plotRight - plotLeft)\" height=\"\(SVGText.coordinate(plotBottom - line))\" fill=\"url(#\(id)-low)\"/>"
             svg +=
-                "<line x1=\"\(Self.plotLeft)\" x2=\"\(Self.plotRight)\" y1=\"\(SVGText.coordinate(line))\" y2=\"\(SVGText.coordinate(line))\" stroke=\"\(theme.level)\" stroke-dasharray=\"2 3\"/>"
+                "<line x1=\"\(plotLeft)\" x2=\"\(plotRight)\" y1=\"\(SVGText.coordinate(line))\" y2=\"\(SVGText.coordinate(line))\" stroke=\"\(theme.level)\" stroke-dasharray=\"2 3\"/>"
             svg +=
-                "<text x=\"\(Self.plotRight - 4)\" y=\"\(SVGText.coordinate(line + 15))\" text-anchor=\"end\" fill=\"\(theme.level)\">\(SVGText.escape(low.name))</text>\n"
+                "<text x=\"\(plotRight - 4)\" y=\"\(SVGText.coordinate(line + 15))\" text-anchor=\"end\" fill=\"\(theme.level)\">\(SVGText.escape(low.name))</text>\n"
         }
         svg += "</g>\n"
 
@@ -264,10 +260,10 @@ package struct TimeSeriesChart: Sendable {
 
         // The line: a new sub-path after every gap, reduced to the pixel columns.
         if readings.isEmpty {
-            svg += ValueScale.note(words.noReadings, theme: theme)
+            svg += scale.note(words.noReadings, theme: theme)
         } else {
             let gap = interval.map { max(3 * $0, 1_800_000) } ?? Int64.max
-            let columns = Int(Self.plotRight - Self.plotLeft)
+            let columns = Int(plotRight - plotLeft)
             var path = ""
             var segment: [Downsampling.Point] = []
             var singles: [Downsampling.Point] = []

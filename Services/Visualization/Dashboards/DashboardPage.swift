@@ -43,7 +43,7 @@ struct DashboardPage {
             html += "<section class=\"panel panel-\(panel.kind.rawValue)\" aria-labelledby=\"\(heading)\">\n"
             html +=
                 "<h2 id=\"\(heading)\">\(SVGText.escape(panel.title ?? Self.kindName(panel.kind, german: german)))</h2>\n"
-            html += "<figure>\n" + entry.rendered.svg + "</figure>\n"
+            html += VisualizationPage.figure(entry.rendered.svg, narrow: entry.rendered.narrowSVG)
             html += "<details><summary>\(german ? "Daten als Tabelle" : "Data as a table")</summary>\n"
             html += entry.rendered.table + "</details>\n"
             html += "<p class=\"downloads\"><a href=\"\(address).svg\(query(rangeQuery, english))\">SVG</a> · "

@@ -50,13 +50,15 @@ struct GaugeStatus: Sendable {
 
     /// Most urgent first: the highest level, then low water, then stale ones, then by name.
     static func ordered(_ gauges: [GaugeStatus]) -> [GaugeStatus] {
+        gauges.sorted(by: isMoreUrgent)
+    }
+
+    static func isMoreUrgent(_ left: GaugeStatus, than right: GaugeStatus) -> Bool {
         func rank(_ gauge: GaugeStatus) -> Int {
             gauge.severity > 0 ? 100 + gauge.severity : gauge.severity < 0 ? 50 : gauge.isStale ? 10 : 0
         }
-        return gauges.sorted { left, right in
-            rank(left) != rank(right)
-                ? rank(left) > rank(right)
-                : (left.place, left.name, left.datastream) < (right.place, right.name, right.datastream)
-        }
+        return rank(left) != rank(right)
+            ? rank(left) > rank(right)
+            : (left.place, left.name, left.datastream) < (right.place, right.name, right.datastream)
     }
 }

@@ -12,18 +12,20 @@ struct OverviewMap {
     var language: ChartLanguage = .de
     var theme = ChartTheme.named("hell")
     var id = "overview"
+    /// Drawn 360 wide for a phone (the legend in two rows), so labels keep their size there.
+    var narrow = false
 
-    static let width = 720.0
-    static let height = 480.0
-    static let margin = 48.0
-    static let legendHeight = 36.0
+    var width: Double { narrow ? 360 : 720 }
+    var height: Double { narrow ? 440 : 480 }
+    var margin: Double { narrow ? 28 : 48 }
+    var legendHeight: Double { narrow ? 56 : 36 }
 
     /// Projects longitude/latitude into the drawing: an equirectangular projection around the
     /// middle latitude (true enough for a district), scaled to fit with the aspect kept.
     struct Projection {
         var minLongitude, maxLatitude, factor, scale, offsetX, offsetY: Double
 
-        init(points: [(Double, Double)]) {
+        init(points: [(Double, Double)], map: OverviewMap) {
             let longitudes = points.map(\.0)
             let latitudes = points.map(\.1)
             let minLongitude = longitudes.min() ?? 0
@@ -33,11 +35,11 @@ struct OverviewMap {
             factor = Swift.max(cos((minLatitude + maxLatitude) / 2 * .pi / 180), 0.01)
             let spanX = Swift.max((maxLongitude - minLongitude) * factor, 0.01)
             let spanY = Swift.max(maxLatitude - minLatitude, 0.01)
-            let width = OverviewMap.width - 2 * OverviewMap.margin
-            let height = OverviewMap.height - 2 * OverviewMap.margin - OverviewMap.legendHeight
+            let width = map.width - 2 * map.margin
+            let height = map.height - 2 * map.margin - map.legendHeight
             scale = Swift.min(width / spanX, height / spanY)
-            offsetX = OverviewMap.margin + (width - ((maxLongitude - minLongitude) * factor) * scale) / 2
-            offsetY = OverviewMap.margin + (height - (maxLatitude - minLatitude) * scale) / 2
+            offsetX = map.margin + (width - ((maxLongitude - minLongitude) * factor) * scale) / 2
+            offsetY = map.margin + (height - (maxLatitude - minLatitude) * scale) / 2
             self.minLongitude = minLongitude
             self.maxLatitude = maxLatitude
         }
@@ -51,15 +53,18 @@ struct OverviewMap {
         let words = OverviewWords(language: language)
         let placed = gauges.filter { $0.position != nil }
         let projection = Projection(
-            points: placed.compactMap { $0.position.map { ($0.longitude, $0.latitude) } } + outline.flatMap { $0 })
+            points: placed.compactMap { $0.position.map { ($0.longitude, $0.latitude) } } + outline.flatMap { $0 },
+            map: self)
         var description = words.summary(gauges)
         if placed.count < gauges.count { description += " " + words.unplaced(gauges.count - placed.count) }
 
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 720 480\" width=\"720\" height=\"480\""
-        svg += " role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        let (width, height) = (Int(self.width), Int(self.height))
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\""
+        svg += " height=\"\(height)\" role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\""
+        svg += " font-family=\"sans-serif\" font-size=\"12\">\n"
         svg += "<title id=\"\(id)-title\">\(SVGText.escape(title))</title>\n"
         svg += "<desc id=\"\(id)-desc\">\(SVGText.escape(description))</desc>\n"
-        svg += "<rect width=\"720\" height=\"480\" fill=\"\(theme.background)\"/>\n"
+        svg += "<rect width=\"\(width)\" height=\"\(height)\" fill=\"\(theme.background)\"/>\n"
         if !outline.isEmpty {
             var path = ""
             for ring in outline where ring.count >= 3 {
@@ -74,37 +79,135 @@ struct OverviewMap {
         }
         if placed.isEmpty {
             svg +=
-                "<text x=\"360\" y=\"220\" text-anchor=\"middle\" fill=\"\(theme.text)\" font-size=\"15\">\(SVGText.escape(words.nothingPlaced))</text>\n"
+                "<text x=\"\(width / 2)\" y=\"\(height / 2 - 20)\" text-anchor=\"middle\" fill=\"\(theme.text)\" font-size=\"15\">\(SVGText.escape(words.nothingPlaced))</text>\n"
         }
-        for gauge in placed {
-            guard let position = gauge.position else { continue }
-            let (x, y) = projection.point(position.longitude, position.latitude)
+        let points = placed.map { gauge in
+            gauge.position.map { projection.point($0.longitude, $0.latitude) } ?? (0, 0)
+        }
+        let labels = labelPlaces(placed, at: points)
+        for (index, gauge) in placed.enumerated() {
+            let (x, y) = points[index]
             svg += "<g class=\"gauge\"><title>\(SVGText.escape(words.tooltip(gauge)))</title>"
             svg += Self.marker(
                 severity: gauge.severity, stale: gauge.isStale || gauge.latest == nil, x: x, y: y, theme: theme)
-            let value =
-                gauge.latest.map {
-                    SVGText.value($0.value, places: 0, language: language)
-                        + (gauge.unit.isEmpty ? "" : " " + gauge.unit)
-                } ?? "–"
-            svg +=
-                "<text x=\"\(SVGText.coordinate(x + 11))\" y=\"\(SVGText.coordinate(y - 2))\" fill=\"\(theme.text)\">\(SVGText.escape(gauge.place.isEmpty ? gauge.name : gauge.place))</text>"
-            svg +=
-                "<text x=\"\(SVGText.coordinate(x + 11))\" y=\"\(SVGText.coordinate(y + 12))\" fill=\"\(theme.muted)\">\(SVGText.escape(value))\(gauge.level.map { " · " + SVGText.escape($0) } ?? "")</text></g>\n"
+            if let label = labels[index] {
+                let lines = Self.labelLines(gauge, language: language)
+                let anchor = label.anchor == "start" ? "" : " text-anchor=\"\(label.anchor)\""
+                if let end = label.leaderEnd {
+                    svg +=
+                        "<line x1=\"\(SVGText.coordinate(x))\" y1=\"\(SVGText.coordinate(end < y ? y - 10 : y + 10))\" x2=\"\(SVGText.coordinate(x))\" y2=\"\(SVGText.coordinate(end))\" stroke=\"\(theme.muted)\"/>"
+                }
+                svg +=
+                    "<text x=\"\(SVGText.coordinate(label.x))\" y=\"\(SVGText.coordinate(label.y))\"\(anchor) fill=\"\(theme.text)\">\(SVGText.escape(lines.place))</text>"
+                svg +=
+                    "<text x=\"\(SVGText.coordinate(label.x))\" y=\"\(SVGText.coordinate(label.y + 14))\"\(anchor) fill=\"\(theme.muted)\">\(SVGText.escape(lines.value))</text>"
+            }
+            svg += "</g>\n"
         }
         // The legend: every shape with its meaning.
-        let legendY = Self.height - Self.legendHeight / 2
-        var x = Self.margin
-        for (severity, stale, label) in [
+        let entries = [
             (0, false, words.normal), (1, false, words.warning), (-1, false, words.low), (0, true, words.stale),
-        ] {
+        ]
+        let perRow = narrow ? 2 : 4
+        for (index, (severity, stale, label)) in entries.enumerated() {
+            let row = Double(index / perRow)
+            let legendY = self.height - legendHeight + (narrow ? 16 + 24 * row : legendHeight / 2)
+            let x = (narrow ? 20 : margin) + Double(index % perRow) * 160
             svg += Self.marker(severity: severity, stale: stale, x: x, y: legendY, theme: theme, numbered: false)
             svg +=
                 "<text x=\"\(SVGText.coordinate(x + 12))\" y=\"\(SVGText.coordinate(legendY + 4))\" fill=\"\(theme.text)\">\(SVGText.escape(label))</text>\n"
-            x += 170
         }
         svg += "</svg>\n"
         return svg
+    }
+
+    /// A label's two lines: where, and the latest value with the level.
+    static func labelLines(_ gauge: GaugeStatus, language: ChartLanguage) -> (place: String, value: String) {
+        let value =
+            gauge.latest.map {
+                SVGText.value($0.value, places: 0, language: language) + (gauge.unit.isEmpty ? "" : " " + gauge.unit)
+            } ?? "–"
+        return (gauge.place.isEmpty ? gauge.name : gauge.place, value + (gauge.level.map { " · " + $0 } ?? ""))
+    }
+
+    /// Where a label's first line starts (its baseline) and how it is anchored.
+    struct LabelPlace: Equatable {
+        var x: Double
+        var y: Double
+        var anchor: String
+        /// The box the two lines cover, for the overlap test.
+        var box: Box
+        /// Where a thin line from the marker ends, when the label sits away from it.
+        var leaderEnd: Double? = nil
+    }
+
+    struct Box: Equatable {
+        var left, top, right, bottom: Double
+
+        func overlaps(_ other: Box) -> Bool {
+            left < other.right && other.left < right && top < other.bottom && other.top < bottom
+        }
+    }
+
+    /// A place for each gauge's label that overlaps no marker, no other label and no edge: to the
+    /// right of its marker, else left, above or below; the most urgent gauges choose first. A label
+    /// with no free place is left out (nil): the marker stays, with its tooltip, and the list below
+    /// the map names every gauge. Widths are estimated from the characters (0.6 em each), which
+    /// errs wide for the proportional fonts browsers use.
+    func labelPlaces(_ gauges: [GaugeStatus], at points: [(Double, Double)]) -> [LabelPlace?] {
+        let markers = points.map { Box(left: $0.0 - 9, top: $0.1 - 10, right: $0.0 + 9, bottom: $0.1 + 10) }
+        let drawing = Box(left: 2, top: 2, right: width - 2, bottom: height - legendHeight)
+        var taken: [Box] = []
+        var places = [LabelPlace?](repeating: nil, count: gauges.count)
+        let order = gauges.indices.sorted { GaugeStatus.isMoreUrgent(gauges[$0], than: gauges[$1]) }
+        for index in order {
+            let lines = Self.labelLines(gauges[index], language: language)
+            let wide = Double(max(lines.place.count, lines.value.count)) * 12 * 0.6
+            let (x, y) = points[index]
+            // Beside the marker first; then above and below it, further out each time with a thin
+            // line to the marker, so the label of a gauge among many still finds a place.
+            var candidates = [
+                LabelPlace(
+                    x: x + 11, y: y - 2, anchor: "start",
+                    box: Box(left: x + 10, top: y - 13, right: x + 12 + wide, bottom: y + 16)),
+                LabelPlace(
+                    x: x - 11, y: y - 2, anchor: "end",
+                    box: Box(left: x - 12 - wide, top: y - 13, right: x - 10, bottom: y + 16)),
+            ]
+            // Centred over or under a gauge near the edge, the label moves inwards to stay whole.
+            let centre = min(max(x, drawing.left + wide / 2), drawing.right - wide / 2)
+            for away in stride(from: 0.0, through: 90, by: 30) {
+                candidates.append(
+                    LabelPlace(
+                        x: centre, y: y - 27 - away, anchor: "middle",
+                        box: Box(
+                            left: centre - wide / 2, top: y - 38 - away, right: centre + wide / 2, bottom: y - 10 - away
+                        ),
+                        leaderEnd: away > 0 ? y - 10 - away : nil))
+                candidates.append(
+                    LabelPlace(
+                        x: centre, y: y + 23 + away, anchor: "middle",
+                        box: Box(
+                            left: centre - wide / 2, top: y + 11 + away, right: centre + wide / 2, bottom: y + 40 + away
+                        ),
+                        leaderEnd: away > 0 ? y + 11 + away : nil))
+            }
+            func leader(_ place: LabelPlace) -> Box? {
+                place.leaderEnd.map { Box(left: x - 1, top: min($0, y), right: x + 1, bottom: max($0, y)) }
+            }
+            let free = candidates.first { candidate in
+                candidate.box.left >= drawing.left && candidate.box.right <= drawing.right
+                    && candidate.box.top >= drawing.top && candidate.box.bottom <= drawing.bottom
+                    && !taken.contains { $0.overlaps(candidate.box) || leader(candidate).map($0.overlaps) == true }
+                    && !markers.enumerated().contains { $0.offset != index && $0.element.overlaps(candidate.box) }
+            }
+            if let free {
+                places[index] = free
+                taken.append(free.box)
+                if let line = leader(free) { taken.append(line) }
+            }
+        }
+        return places
     }
 
     /// A gauge's marker: its shape says its state (with the level's number when `numbered`).

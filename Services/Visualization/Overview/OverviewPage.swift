@@ -18,7 +18,9 @@ struct OverviewPage {
             }
             html += "</ul></nav>\n"
         }
-        html += "<figure>\n" + map.svg() + "</figure>\n"
+        var narrow = map
+        (narrow.narrow, narrow.id) = (true, map.id + "n")
+        html += VisualizationPage.figure(map.svg(), narrow: narrow.svg())
         html += "<p class=\"downloads\"><a href=\"/overview.svg\(suffix)\">SVG</a></p>\n"
         html += Self.table(gauges, language: language)
         html += "</main>\n</body>\n</html>\n"
