@@ -24,6 +24,11 @@ struct AlertService: Service {
     /// How often new observations are looked for.
     static let checkInterval = Duration.seconds(1)
 
+    /// The Datastreams of the observations after an id, read along the primary key and made
+    /// distinct here: with `SELECT DISTINCT` SQLite scanned the whole (datastream, time) index
+    /// instead, 0.8 s of CPU each second on a store of 10 million observations.
+    static let datastreamsOfNewObservations = "SELECT datastream_id FROM observations WHERE id > $1 ORDER BY id"
+
     func run() async throws {
         let http = HTTPExchange()
         // Everything once at start, then what is new.
@@ -49,16 +54,17 @@ struct AlertService: Service {
         try await store.pool.withConnection { connection in
             let newest = Int64(try connection.execute("SELECT MAX(id) FROM observations", []).first?.integer(0) ?? 0)
             guard newest > seen else { return newest }
+            let ruled = try connection.execute(
+                "SELECT id, name, properties FROM datastreams WHERE properties LIKE '%\"alerts\"%'", [])
+            guard !ruled.isEmpty else { return newest }
             let changed: Set<Int64>? =
                 seen < 0
                 ? nil
                 : Set(
-                    try connection.execute(
-                        "SELECT DISTINCT datastream_id FROM observations WHERE id > $1", [.integer(seen)]
-                    ).map { Int64($0.integer(0)) })
-            for row in try connection.execute(
-                "SELECT id, name, properties FROM datastreams WHERE properties LIKE '%\"alerts\"%'", [])
-            {
+                    try connection.execute(Self.datastreamsOfNewObservations, [.integer(seen)]).map {
+                        Int64($0.integer(0))
+                    })
+            for row in ruled {
                 let datastream = Int64(row.integer(0))
                 // Staleness changes with the clock, so those rules are judged every round.
                 let isChanged = changed?.contains(datastream) ?? true
