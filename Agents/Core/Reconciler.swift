@@ -201,8 +201,8 @@ package struct Reconciler: Sendable {
             throw AgentError("release \(spec.release) comes without a signed manifest; refusing it")
         }
         let manifest = try ReleaseSigner.verify(signed, publicKey: configuration.orchestratorKey)
-        // Bytes to unpack; none for a program of the node's own packages.
-        var bytes: [UInt8]?
+        // The archive to unpack; none for a program of the node's own packages.
+        var archive: ArchiveFile?
         if let package = spec.artifact.package {
             try state.journal(spec.service, "check-package", package)
             try SystemPackages.requireInstalled(
@@ -216,7 +216,7 @@ package struct Reconciler: Sendable {
                     "the artifact \(spec.artifact.component) is not the one release \(spec.release) names; refusing it")
             }
             try state.journal(spec.service, "fetch", expected)
-            bytes = try await fetch(spec.artifact, sha256: expected, service: spec.service)
+            archive = try await fetch(spec.artifact, sha256: expected, service: spec.service)
         }
 
         let folder = instanceFolder.appendingPathComponent("releases")
@@ -224,9 +224,9 @@ package struct Reconciler: Sendable {
         try FileManager.default.createDirectory(
             at: folder.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: folder.path) {
-            if let bytes {
+            if let archive {
                 try state.journal(spec.service, "unpack", folder.lastPathComponent)
-                try TarArchive(bytes: bytes).extract(into: folder)
+                try TarArchive(file: archive).extract(into: folder)
             } else {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             }
@@ -244,22 +244,22 @@ package struct Reconciler: Sendable {
         return folder
     }
 
-    /// The artifact's bytes, checked against its digest, from the content-addressed cache; downloaded
-    /// first when the agent has a source (its orchestrator) and the cache does not hold it. A cached copy
+    /// The artifact, checked against its digest, from the content-addressed cache; downloaded first
+    /// when the agent has a source (its orchestrator) and the cache does not hold it. A cached copy
     /// that fails its digest (a flipped bit on disk, a copy cut short) is discarded and downloaded again
     /// once; a download that fails it is discarded too and fails closed, so a tampered artifact never
-    /// runs and never stays in the cache.
-    private func fetch(_ artifact: ArtifactReference, sha256: String, service: String) async throws -> [UInt8] {
+    /// runs and never stays in the cache. The file is read in pieces and stays open, so what is
+    /// unpacked is what was checked, and an artifact of gigabytes needs megabytes of memory.
+    private func fetch(_ artifact: ArtifactReference, sha256: String, service: String) async throws -> ArchiveFile {
         let cached = configuration.artifactFolder.appendingPathComponent("\(sha256).tar")
-        if let data = FileManager.default.contents(atPath: cached.path) {
-            let bytes = [UInt8](data)
+        if let file = try? ArchiveFile(path: cached.path) {
             do {
-                try ReleaseSigner.verifyDigest(of: bytes, expected: sha256, artifact: artifact.component)
-                return bytes
+                try ReleaseSigner.verifyDigest(try file.sha256(), expected: sha256, artifact: artifact.component)
+                return file
             } catch {
                 guard configuration.artifactSource != nil else { throw error }
                 try? FileManager.default.removeItem(at: cached)
-                try state.journal(service, "discard-cached", "\(sha256.prefix(12)): \(error.message)")
+                try state.journal(service, "discard-cached", "\(sha256.prefix(12)): \(error)")
             }
         }
         if let url = artifact.url, url.hasPrefix("http://") || url.hasPrefix("https://"),
@@ -281,19 +281,18 @@ package struct Reconciler: Sendable {
             // The orchestrator was away or the transfer broke: the next try resumes it.
             throw AgentError("downloading the artifact \(artifact.component) failed: \(error)", transient: true)
         }
-        guard let data = FileManager.default.contents(atPath: cached.path) else {
+        guard let file = try? ArchiveFile(path: cached.path) else {
             throw AgentError(
                 "the artifact \(artifact.component) (\(sha256.prefix(12))) is not in \(configuration.artifactFolder.path)"
             )
         }
-        let bytes = [UInt8](data)
         do {
-            try ReleaseSigner.verifyDigest(of: bytes, expected: sha256, artifact: artifact.component)
+            try ReleaseSigner.verifyDigest(try file.sha256(), expected: sha256, artifact: artifact.component)
         } catch {
             try? FileManager.default.removeItem(at: cached)
             throw error
         }
-        return bytes
+        return file
     }
 
     /// Backs up the instance's data and runs the new release's migrations when it brings new ones.

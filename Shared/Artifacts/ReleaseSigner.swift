@@ -48,7 +48,11 @@ package enum ReleaseSigner {
 
     /// Checks that `bytes` have the SHA-256 `expected` (lowercase hex).
     package static func verifyDigest(of bytes: [UInt8], expected: String, artifact: String) throws(ArtifactError) {
-        let actual = SHA256.hash(data: bytes).lowercaseHex
+        try verifyDigest(SHA256.hash(data: bytes).lowercaseHex, expected: expected, artifact: artifact)
+    }
+
+    /// Checks that the digest `actual` (of an artifact read in pieces) is `expected`.
+    package static func verifyDigest(_ actual: String, expected: String, artifact: String) throws(ArtifactError) {
         guard actual == expected.lowercased() else {
             throw ArtifactError(
                 .badDigest,

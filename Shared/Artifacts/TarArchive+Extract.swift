@@ -38,29 +38,39 @@ extension TarArchive {
             guard symlink(linkTarget, target.path) == 0 else {
                 throw ArchiveError(.writing, "cannot create the link \(entry.path): \(Self.errnoText())")
             }
-        case .file:
+        case .file(let offset, let size):
             let descriptor = open(target.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
             guard descriptor >= 0 else {
                 throw ArchiveError(.writing, "cannot create \(entry.path): \(Self.errnoText())")
             }
             defer { close(descriptor) }
-            let data = contents(of: entry)
-            var written = 0
-            try data.withUnsafeBytes { buffer in
-                while written < buffer.count {
-                    let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
-                    if result < 0, errno == EINTR { continue }
-                    guard result > 0 else {
-                        throw ArchiveError(.writing, "cannot write \(entry.path): \(Self.errnoText())")
-                    }
-                    written += result
-                }
+            // A megabyte at a time: the archive may be a file of gigabytes.
+            var copied = 0
+            while copied < size {
+                let piece = try source.slice(offset + copied, min(1 << 20, size - copied))
+                guard !piece.isEmpty else { throw ArchiveError(.malformed, "the archive ends inside \(entry.path)") }
+                try Self.write(piece, to: descriptor, entry: entry.path)
+                copied += piece.count
             }
             // No set-user-ID, set-group-ID or sticky bits from an archive.
             guard fchmod(descriptor, mode_t(entry.mode & 0o777)) == 0 else {
                 throw ArchiveError(.writing, "cannot set the mode of \(entry.path): \(Self.errnoText())")
             }
         }
+    }
+
+    private static func write(_ bytes: ArraySlice<UInt8>, to descriptor: Int32, entry: String) throws(ArchiveError) {
+        let complete = bytes.withUnsafeBytes { buffer -> Bool in
+            var written = 0
+            while written < buffer.count {
+                let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                if result < 0, errno == EINTR { continue }
+                guard result > 0 else { return false }
+                written += result
+            }
+            return true
+        }
+        guard complete else { throw ArchiveError(.writing, "cannot write \(entry): \(Self.errnoText())") }
     }
 
     private static func errnoText() -> String {

@@ -1,5 +1,7 @@
-/// A tar archive (POSIX ustar, with pax and GNU long names) read from memory and checked entry by
-/// entry before anything is written.
+/// A tar archive (POSIX ustar, with pax and GNU long names) read from memory or from a file, and
+/// checked entry by entry before anything is written. From a file only the headers are read; a
+/// file's contents are copied in pieces when it is unpacked, so an artifact of gigabytes needs
+/// megabytes of memory.
 ///
 /// Only regular files, folders and symbolic links that stay inside the archive are accepted; absolute
 /// paths, `..`, links that leave the folder, paths that pass through a link, hard links, devices and
@@ -40,26 +42,55 @@ package struct TarArchive: Sendable {
         }
     }
 
-    package let bytes: [UInt8]
+    /// Where the archive's bytes are.
+    enum Source: Sendable {
+        case memory([UInt8])
+        case file(ArchiveFile)
+
+        var count: Int {
+            switch self {
+            case .memory(let bytes): bytes.count
+            case .file(let file): file.size
+            }
+        }
+
+        /// `count` bytes from `offset`, which the caller has checked lie inside the archive.
+        func slice(_ offset: Int, _ count: Int) throws(ArchiveError) -> ArraySlice<UInt8> {
+            switch self {
+            case .memory(let bytes): return bytes[offset..<(offset + count)]
+            case .file(let file): return ArraySlice(try file.read(at: offset, count: count))
+            }
+        }
+    }
+
+    let source: Source
     package let entries: [Entry]
 
     /// Reads and checks every header of `bytes`; throws at the first entry that is refused.
     package init(bytes: [UInt8], limits: Limits = Limits()) throws(ArchiveError) {
-        self.bytes = bytes
-        entries = try Self.read(bytes, limits: limits)
+        source = .memory(bytes)
+        entries = try Self.read(source, limits: limits)
     }
 
-    /// The contents of a file entry.
-    package func contents(of entry: Entry) -> ArraySlice<UInt8> {
+    /// Reads and checks every header of the archive in `file`, leaving the contents on disk.
+    package init(file: ArchiveFile, limits: Limits = Limits()) throws(ArchiveError) {
+        source = .file(file)
+        entries = try Self.read(source, limits: limits)
+    }
+
+    /// The contents of a file entry, read into memory: for the small ones (a manifest).
+    package func contents(of entry: Entry) throws(ArchiveError) -> ArraySlice<UInt8> {
         guard case .file(let offset, let size) = entry.kind else { return [] }
-        return bytes[offset..<(offset + size)]
+        return try source.slice(offset, size)
     }
 
     // MARK: Reading
 
     private static let blockSize = 512
+    /// The largest pax header or GNU long name read: they hold names and numbers, not contents.
+    static let maxMetadataSize = 1 << 20
 
-    private static func read(_ bytes: [UInt8], limits: Limits) throws(ArchiveError) -> [Entry] {
+    private static func read(_ bytes: Source, limits: Limits) throws(ArchiveError) -> [Entry] {
         var entries: [Entry] = []
         var seen: [String: Entry.Kind] = [:]
         var total = 0
@@ -71,7 +102,7 @@ package struct TarArchive: Sendable {
         var longLink: String?
         while offset + blockSize <= bytes.count {
             let headerOffset = offset
-            let header = bytes[offset..<(offset + blockSize)]
+            let header = try bytes.slice(offset, blockSize)
             if header.allSatisfy({ $0 == 0 }) { return entries }  // end of archive
             guard checksumMatches(header) else {
                 throw ArchiveError(.malformed, "the header at byte \(offset) is damaged (its checksum does not match)")
@@ -84,12 +115,19 @@ package struct TarArchive: Sendable {
                 throw ArchiveError(
                     .malformed, "the entry at byte \(offset) claims \(size) bytes, more than the archive holds")
             }
-            let data = bytes[dataStart..<(dataStart + size)]
             offset = dataStart + (size + blockSize - 1) / blockSize * blockSize
+            // Names and pax records are read; a file's contents stay where they are.
+            func metadata() throws(ArchiveError) -> ArraySlice<UInt8> {
+                guard size <= maxMetadataSize else {
+                    throw ArchiveError(
+                        .malformed, "the header at byte \(headerOffset) carries \(size) bytes of names; at most 1 MiB")
+                }
+                return try bytes.slice(dataStart, size)
+            }
 
             switch type {
             case UInt8(ascii: "x"):
-                let records = try paxRecords(data, at: dataStart)
+                let records = try paxRecords(try metadata(), at: dataStart)
                 paxPath = records["path"] ?? paxPath
                 paxLinkPath = records["linkpath"] ?? paxLinkPath
                 paxSize =
@@ -103,10 +141,10 @@ package struct TarArchive: Sendable {
             case UInt8(ascii: "g"):
                 continue  // global pax headers carry nothing an extraction needs
             case UInt8(ascii: "L"):
-                longName = string(data)
+                longName = string(try metadata())
                 continue
             case UInt8(ascii: "K"):
-                longLink = string(data)
+                longLink = string(try metadata())
                 continue
             default:
                 break

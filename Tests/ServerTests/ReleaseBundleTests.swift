@@ -36,7 +36,7 @@ import Testing
         let archive = try TarArchive(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: bundle))))
         var tampered = TarWriter()
         for entry in archive.entries {
-            var bytes = Array(archive.contents(of: entry))
+            var bytes = Array(try archive.contents(of: entry))
             if entry.path.hasPrefix("artifacts/") { bytes[bytes.count / 2] ^= 0x01 }
             tampered.add(entry.path, contents: bytes)
         }
@@ -67,6 +67,19 @@ import Testing
         }
         #expect(try components(shown.standardOutput) == (try components(origins.standardOutput)))
         #expect(try decode(ReleaseDetailsProbe.self, shown.standardOutput).release.keyFingerprint != key)
+
+        // An artifact the agents would refuse (one file of 1.2 GiB, over their 1 GiB limit per
+        // file) is refused by `release create` before anything is uploaded (issue #17, scenario 6).
+        let huge = origin.root.appendingPathComponent("huge.tar").path
+        try SparseArchive.write(to: huge, entry: "bin/datenplattform", size: 1_288_490_189)
+        let before = try await origin.stellwerk(["release", "list"])
+        let refused = try await origin.stellwerk(
+            ["release", "create", "--version", "2026.12.0", "--artifact", "datenplattform=\(huge)"])
+        #expect(refused.status == 1)
+        #expect(
+            refused.standardError.contains("--artifact datenplattform=\(huge): the agents would refuse it:")
+                && refused.standardError.contains("more than the limit"), "\(refused.standardError)")
+        #expect(try await origin.stellwerk(["release", "list"]).standardOutput == before.standardOutput)
     }
 }
 

@@ -61,11 +61,26 @@ package enum Spawn {
             throw TestServerError("cannot start \(executable): \(String(cString: strerror(spawned)))")
         }
         guard wait else { return (pid, 0) }
+        return (pid, waitForExit(pid).status)
+    }
+
+    /// Like `run`, and also says the most memory the program held at once (its peak resident set).
+    package static func runMeasuringMemory(
+        _ executable: String, _ arguments: [String], standardOutput: String? = nil, standardError: String? = nil
+    ) throws -> (status: Int32, peakResidentBytes: Int) {
+        let pid = try run(
+            executable, arguments, standardOutput: standardOutput, standardError: standardError, wait: false
+        ).pid
+        return waitForExit(pid)
+    }
+
+    private static func waitForExit(_ pid: pid_t) -> (status: Int32, peakResidentBytes: Int) {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
         // WIFEXITED / WEXITSTATUS are macros Swift does not import.
         let exited = (status & 0x7f) == 0
-        return (pid, exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), Int(usage.ru_maxrss) * 1024)
     }
 
     private static func openDescriptors() -> [Int32] {

@@ -75,6 +75,15 @@ struct CreateRelease: AsyncParsableCommand {
             guard parts.count == 2 else { throw CLIError("--migration \(entry): write COMPONENT=ID") }
             migrations[parts[0], default: []].append(parts[1])
         }
+        // An archive the agents would refuse (an entry over their limits, a path that leaves its
+        // folder) is refused here, before anything is uploaded, rather than on every node later.
+        for (component, file) in files {
+            do {
+                _ = try TarArchive(file: ArchiveFile(path: file.path))
+            } catch {
+                throw CLIError("--artifact \(component)=\(file.path): the agents would refuse it: \(error)")
+            }
+        }
         let signed = try await connection.with { server in
             try await Self.register(files: files, migrations: migrations, version: version, on: server)
         }
@@ -375,7 +384,7 @@ struct ImportRelease: AsyncParsableCommand {
         }
         let archive: TarArchive
         do {
-            archive = try TarArchive(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+            archive = try TarArchive(file: ArchiveFile(path: file))
         } catch {
             throw CLIError("\(file): not a release bundle: \(error)")
         }
@@ -387,7 +396,7 @@ struct ImportRelease: AsyncParsableCommand {
             guard let found else {
                 throw CLIError("\(file): not a release bundle: it has no \(path)")
             }
-            return Array(archive.contents(of: found))
+            return Array(try archive.contents(of: found))
         }
         let signed: SignedReleaseManifest
         do {
