@@ -138,6 +138,8 @@ final class AgentService: Service, @unchecked Sendable {
         // Installing reads and unpacks artifacts in buffers of megabytes, and glibc keeps what was
         // freed in its per-thread arenas: an idle agent should not carry an install's peak.
         FreedMemory.giveBack()
+        // Made again once the disk has room, if a full disk took it.
+        SpaceReserve.keep(in: reconciler.state.folder)
         var next = outcome.report
         // While a transient failure is retried (the orchestrator away mid-download), the node has not
         // reached this state yet: it reports the last one it did, so the rollout waits for it until

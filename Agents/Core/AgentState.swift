@@ -28,7 +28,7 @@ package final class AgentState: @unchecked Sendable {
 
     private let connection: SQLiteConnection
     private let lock = Mutex(())
-    private let folder: URL
+    package let folder: URL
     /// Called after each journal entry with its step. Only tests set it (the `stellwerk-test-agent`
     /// stops there to be killed); the agent itself never does, so its binary has no way to pause.
     package var afterJournal: (@Sendable (String) -> Void)?
@@ -45,6 +45,7 @@ package final class AgentState: @unchecked Sendable {
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, step TEXT NOT NULL, detail TEXT NOT NULL,
                 at BIGINT NOT NULL)
             """)
+        SpaceReserve.keep(in: folder)
     }
 
     deinit { connection.close() }
@@ -52,6 +53,20 @@ package final class AgentState: @unchecked Sendable {
     @discardableResult
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
         try lock.withLock { _ in try body() }
+    }
+
+    /// A write; when the disk is full, the agent gives back its space reserve and tries once more,
+    /// so what it did and what runs is always recorded.
+    @discardableResult
+    private func writing<T>(_ body: () throws -> T) throws -> T {
+        try locked {
+            do {
+                return try body()
+            } catch let error as DatabaseError where error.message.contains("full") {
+                guard SpaceReserve.release(in: folder) else { throw error }
+                return try body()
+            }
+        }
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -72,7 +87,7 @@ package final class AgentState: @unchecked Sendable {
 
     package func save(_ service: String, _ instance: Instance) throws {
         let record = String(decoding: try Self.encoder.encode(instance), as: UTF8.self)
-        try locked {
+        try writing {
             try connection.execute(
                 """
                 INSERT INTO instances (service, record, updated_at) VALUES ($1, $2, $3)
@@ -82,12 +97,12 @@ package final class AgentState: @unchecked Sendable {
     }
 
     package func remove(_ service: String) throws {
-        try locked { try connection.execute("DELETE FROM instances WHERE service = $1", [.text(service)]) }
+        try writing { try connection.execute("DELETE FROM instances WHERE service = $1", [.text(service)]) }
     }
 
     /// Records that a step begins (or ended), before the agent goes on.
     package func journal(_ service: String, _ step: String, _ detail: String = "") throws {
-        try locked {
+        try writing {
             try connection.execute(
                 "INSERT INTO journal (service, step, detail, at) VALUES ($1, $2, $3, $4)",
                 [.text(service), .text(step), .text(detail), .integer(Self.now())])

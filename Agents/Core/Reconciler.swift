@@ -216,7 +216,7 @@ package struct Reconciler: Sendable {
                     "the artifact \(spec.artifact.component) is not the one release \(spec.release) names; refusing it")
             }
             try state.journal(spec.service, "fetch", expected)
-            archive = try await fetch(spec.artifact, sha256: expected, service: spec.service)
+            archive = try await fetch(spec.artifact, sha256: expected, size: component.size, service: spec.service)
         }
 
         let folder = instanceFolder.appendingPathComponent("releases")
@@ -226,7 +226,11 @@ package struct Reconciler: Sendable {
         if !FileManager.default.fileExists(atPath: folder.path) {
             if let archive {
                 try state.journal(spec.service, "unpack", folder.lastPathComponent)
-                try TarArchive(file: archive).extract(into: folder)
+                let contents = try TarArchive(file: archive)
+                try requireSpace(
+                    contents.unpackedSize, at: folder.deletingLastPathComponent(),
+                    for: "unpacking \(spec.artifact.component)")
+                try contents.extract(into: folder)
             } else {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             }
@@ -250,7 +254,9 @@ package struct Reconciler: Sendable {
     /// once; a download that fails it is discarded too and fails closed, so a tampered artifact never
     /// runs and never stays in the cache. The file is read in pieces and stays open, so what is
     /// unpacked is what was checked, and an artifact of gigabytes needs megabytes of memory.
-    private func fetch(_ artifact: ArtifactReference, sha256: String, service: String) async throws -> ArchiveFile {
+    private func fetch(
+        _ artifact: ArtifactReference, sha256: String, size: Int, service: String
+    ) async throws -> ArchiveFile {
         let cached = configuration.artifactFolder.appendingPathComponent("\(sha256).tar")
         if let file = try? ArchiveFile(path: cached.path) {
             do {
@@ -275,6 +281,9 @@ package struct Reconciler: Sendable {
             )
         }
         try FileManager.default.createDirectory(at: configuration.artifactFolder, withIntermediateDirectories: true)
+        // The download and then its unpacked copy: refused now, while the running release is untouched,
+        // rather than when the disk is full halfway.
+        try requireSpace(2 * max(size, 0), at: configuration.artifactFolder, for: "the artifact \(artifact.component)")
         do {
             try await source.download(sha256: sha256, to: cached)
         } catch {
@@ -293,6 +302,23 @@ package struct Reconciler: Sendable {
             throw error
         }
         return file
+    }
+
+    /// Room left beside what an install writes: the journal, reports and logs go on meanwhile.
+    static let spareSpace: Int64 = 1 << 20
+
+    /// Refuses to go on when the file system of `folder` has not `bytes` free, with some to spare
+    /// and room for the agent's space reserve when a full disk took it: that space is for recording
+    /// what happens, never for an install.
+    func requireSpace(_ bytes: Int, at folder: URL, for what: String) throws {
+        guard let free = SpaceReserve.available(at: folder.path) else { return }
+        let reserve = SpaceReserve.isMissing(in: state.folder) ? Int64(SpaceReserve.size) : 0
+        let needed = Int64(bytes) + Self.spareSpace + reserve
+        guard free >= needed else {
+            throw AgentError(
+                "not enough disk space for \(what): it needs \(SpaceReserve.megabytes(needed)), and \(folder.path) has \(SpaceReserve.megabytes(free)) free; the running release is untouched — free space on the node and apply again"
+            )
+        }
     }
 
     /// Backs up the instance's data and runs the new release's migrations when it brings new ones.

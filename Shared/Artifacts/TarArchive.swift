@@ -78,6 +78,14 @@ package struct TarArchive: Sendable {
         entries = try Self.read(source, limits: limits)
     }
 
+    /// The bytes the files take once unpacked.
+    package var unpackedSize: Int {
+        entries.reduce(0) { total, entry in
+            guard case .file(_, let size) = entry.kind else { return total }
+            return total + size
+        }
+    }
+
     /// The contents of a file entry, read into memory: for the small ones (a manifest).
     package func contents(of entry: Entry) throws(ArchiveError) -> ArraySlice<UInt8> {
         guard case .file(let offset, let size) = entry.kind else { return [] }

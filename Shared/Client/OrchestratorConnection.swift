@@ -158,6 +158,14 @@ package final class OrchestratorConnection: Sendable {
 
     /// Downloads an artifact into `file`, resuming a partial download in `file.partial` with a Range
     /// request, and checks its SHA-256 before it takes its name.
+    /// A partial download cut short by a full disk is removed: kept for resuming, it would hold the
+    /// disk full for everything else on the node.
+    private static func discardIfDiskFull(_ output: PartialFile, _ partial: String) {
+        guard output.diskFull else { return }
+        output.finish()
+        unlink(partial)
+    }
+
     package func download(sha256: String, to file: URL) async throws {
         let partial = file.path + ".partial"
         let output = try PartialFile(path: partial)
@@ -187,8 +195,10 @@ package final class OrchestratorConnection: Sendable {
                     if output.refused { try refusal.append(bytes) } else { try output.append(bytes) }
                 })
         } catch let error as ClientError {
+            Self.discardIfDiskFull(output, partial)
             throw error
         } catch {
+            Self.discardIfDiskFull(output, partial)
             throw ClientError(
                 status: nil, code: .unreachable,
                 message: "downloading artifact \(sha256.prefix(12)) failed: \(Self.describe(error))")
@@ -274,6 +284,8 @@ private final class PartialFile: @unchecked Sendable {
     private let path: String
     /// The server refused: what follows is its error, not the artifact.
     var refused = false
+    /// A write failed because the disk is full: the partial file is not worth keeping.
+    var diskFull = false
 
     init(path: String) throws {
         self.path = path
@@ -298,6 +310,7 @@ private final class PartialFile: @unchecked Sendable {
                 let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
+                    if errno == ENOSPC || errno == EDQUOT { diskFull = true }
                     throw Self.failure("write", path)
                 }
                 offset += written

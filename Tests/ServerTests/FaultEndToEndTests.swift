@@ -96,6 +96,52 @@ import Testing
         #expect(writes.count == 1, "\(writes.map(\.detail))")
     }
 
+    /// With too little disk for a new release, the download used to fail halfway, its partial file
+    /// stayed and filled the disk, the agent could not even write its journal, and the old service
+    /// ended up stopped (issue #17, scenario 3). Now the agent checks the space before it downloads,
+    /// refuses with the reason while the running release is untouched, and installs once there is room.
+    @Test(.enabled(if: SmallDisk.available || ProcessInfo.processInfo.environment["CI"] == "true"))
+    func aFullDisk_refusesTheNewRelease_beforeTheRunningOneIsTouched_andItInstallsOnceThereIsRoom() async throws {
+        try #require(SmallDisk.available, "mounting a small tmpfs needs root (as in CI)")
+        let cluster = try LocalCluster(block: 45, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        let disk = try SmallDisk(at: cluster.data(of: "n1"), megabytes: 24)
+        defer { disk.unmount() }
+        defer { cluster.tearDown() }
+        try await cluster.start()
+        let first = try await cluster.release(version: "1")
+        let applied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", first])
+        #expect(applied.status == 0, "\(applied.standardOutput)\n\(applied.standardError)")
+        #expect(FileManager.default.fileExists(atPath: disk.folder.appendingPathComponent(".stellwerk-reserve").path))
+
+        // The disk fills up (a service's data, say); then the next release comes.
+        try disk.fill()
+        let second = try await cluster.release(version: "2")
+        let refused = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", second])
+        #expect(refused.status != 0)
+        #expect(
+            (refused.standardOutput + refused.standardError).contains("not enough disk space for the artifact"),
+            "\(refused.standardOutput)\n\(refused.standardError)")
+        // The running release was never stopped: the same release runs and answers.
+        let instance = try #require(try await cluster.status().environments.first?.nodes.first?.instances.first)
+        #expect(instance.release == first && instance.state == .running, "\(instance)")
+        let plain = try cluster.adminConnection(url: "http://\(cluster.addresses["n1"]!):\(cluster.servicePort)")
+        #expect(try await plain.exchange(.get, "/health").status == 200)
+        // Nothing half-written was left to hold the disk.
+        let artifacts = try FileManager.default.contentsOfDirectory(
+            atPath: disk.folder.appendingPathComponent("artifacts").path)
+        #expect(!artifacts.contains { $0.hasSuffix(".partial") }, "\(artifacts)")
+
+        // Room again: the same release installs, and the agent's reserve is back.
+        disk.empty()
+        let again = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", second])
+        #expect(again.status == 0, "\(again.standardOutput)\n\(again.standardError)")
+        let updated = try #require(try await cluster.status().environments.first?.nodes.first?.instances.first)
+        #expect(updated.release == second && updated.state == .running, "\(updated)")
+        #expect(try await plain.exchange(.get, "/health").status == 200)
+        await plain.shutdown()
+        #expect(FileManager.default.fileExists(atPath: disk.folder.appendingPathComponent(".stellwerk-reserve").path))
+    }
+
     /// PostgreSQL restarted under a running server used to leave it broken until it was restarted
     /// itself: `/health` 503 and every store call "no connection to the server". Now the pool
     /// reconnects with back-off, `/health` comes back by itself and rollouts go on.
