@@ -102,7 +102,7 @@ import Testing
     /// refuses with the reason while the running release is untouched, and installs once there is room.
     @Test(.enabled(if: SmallDisk.available || ProcessInfo.processInfo.environment["CI"] == "true"))
     func aFullDisk_refusesTheNewRelease_beforeTheRunningOneIsTouched_andItInstallsOnceThereIsRoom() async throws {
-        try #require(SmallDisk.available, "mounting a small tmpfs needs root (as in CI)")
+        try #require(SmallDisk.available, "mounting a small tmpfs needs root or password-less sudo (as CI has)")
         let cluster = try LocalCluster(block: 45, nodes: [LocalCluster.Node(name: "n1", site: "a")])
         let disk = try SmallDisk(at: cluster.data(of: "n1"), megabytes: 24)
         defer { disk.unmount() }
