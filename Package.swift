@@ -378,7 +378,8 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "AgentCore", "Artifacts", "StellwerkAPI", "TestSupport", "HTTPTransport", "stellwerk-test-service",
+                "AgentCore", "Artifacts", "Database", "StellwerkAPI", "TestSupport", "HTTPTransport",
+                "stellwerk-test-service",
                 "stellwerk-test-agent", .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AgentTests",

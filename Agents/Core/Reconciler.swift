@@ -172,6 +172,9 @@ package struct Reconciler: Sendable {
                 await StopProcess.stop(process, grace: .seconds(10))
                 try? state.journal(service, "stopped-orphan", "migration \(step.detail)")
             }
+            // An agent killed after starting the migration but before journaling it left an orphan
+            // no record names; it still holds the migration lock, and so it is found.
+            await stopLockHolders(service, instanceFolder: instanceFolder)
             if !migrate.detail.isEmpty {
                 try? DataBackup.restore(
                     URL(fileURLWithPath: migrate.detail), to: instanceFolder.appendingPathComponent("data"))
@@ -183,6 +186,21 @@ package struct Reconciler: Sendable {
             try? FileManager.default.removeItem(at: releases.appendingPathComponent(name))
         }
         if !steps.isEmpty { try? state.journal(service, "recovered", "\(steps.count) step(s) after the last run") }
+    }
+
+    /// Stops every process that still holds the instance's migration lock, each with its group.
+    private func stopLockHolders(_ service: String, instanceFolder: URL) async {
+        // Free (a lock comes back, and goes again at once) or not to be opened: nothing to stop.
+        do {
+            if try MigrationLock.take(in: instanceFolder) != nil { return }
+        } catch {
+            return
+        }
+        for pid in MigrationLock.holders(of: MigrationLock.file(in: instanceFolder)) {
+            guard let process = ProcessIdentity.of(pid: pid), process.isRunning else { continue }
+            await StopProcess.stop(process, grace: .seconds(10))
+            try? state.journal(service, "stopped-orphan", "holder of the migration lock \(Self.describe(process))")
+        }
     }
 
     static func describe(_ process: ProcessIdentity) -> String { "\(process.pid):\(process.startTime)" }
@@ -329,6 +347,13 @@ package struct Reconciler: Sendable {
         guard let migrations = spec.migrations,
             existing?.spec.migrations?.target != migrations.target || existing == nil
         else { return nil }
+        // Held from the backup to the end of the migration, by the migration too (it inherits it).
+        guard let lock = try MigrationLock.take(in: instanceFolder) else {
+            throw AgentError(
+                "the data of \(spec.service) is locked by a migration still running (processes \(MigrationLock.holders(of: MigrationLock.file(in: instanceFolder)))); trying again",
+                transient: true)
+        }
+        defer { withExtendedLifetime(lock) {} }
         let data = instanceFolder.appendingPathComponent("data")
         let backups = instanceFolder.appendingPathComponent("backups")
         let current = existing?.spec.migrations
@@ -364,7 +389,7 @@ package struct Reconciler: Sendable {
         let service = spec.service
         let result = try await RunMigrations.run(
             spec.artifact.executablePath(in: folder.path), arguments: migrations.arguments, in: folder,
-            log: logFile(spec.service), user: try serviceUser(spec, folder: folder)
+            log: logFile(spec.service), user: try serviceUser(spec, folder: folder), lock: lock.descriptor
         ) { process in
             try? state.journal(service, "migrating", Self.describe(process))
         }

@@ -8,8 +8,9 @@ enum RunMigrations {
     /// The exit status; the wait happens on a Dispatch thread, off Swift's cooperative pool.
     /// `started` learns the migration's process (the leader of its own session and group) as soon as
     /// it runs, so an agent killed meanwhile can find it again.
+    /// `lock` (the instance's migration lock) is handed to the migration, which holds it while it runs.
     static func run(
-        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?,
+        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?, lock: Int32,
         started: @escaping @Sendable (ProcessIdentity) -> Void
     ) async throws -> Int32 {
         try await withCheckedThrowingContinuation { continuation in
@@ -17,19 +18,20 @@ enum RunMigrations {
                 continuation.resume(
                     with: Result {
                         try runBlocking(
-                            executable, arguments: arguments, in: folder, log: log, user: user, started: started)
+                            executable, arguments: arguments, in: folder, log: log, user: user, lock: lock,
+                            started: started)
                     })
             }
         }
     }
 
     private static func runBlocking(
-        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?,
+        _ executable: String, arguments: [String], in folder: URL, log: URL, user: ServiceUser?, lock: Int32,
         started: (ProcessIdentity) -> Void
     ) throws -> Int32 {
         let process = try StartProcess.start(
             executable, arguments: arguments, directory: folder, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
-            log: log, user: user)
+            log: log, user: user, handing: lock)
         started(process)
         var status: Int32 = 0
         while waitpid(process.pid, &status, 0) == -1 && errno == EINTR {}

@@ -9,7 +9,7 @@ package enum StartProcess {
     /// root for that); returns its identity once it runs.
     package static func start(
         _ executable: String, arguments: [String], directory: URL, environment: [String: String], log: URL,
-        user: ServiceUser? = nil
+        user: ServiceUser? = nil, handing descriptor: Int32? = nil
     ) throws(ProcessError) -> ProcessIdentity {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -17,8 +17,13 @@ package enum StartProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o640)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        for descriptor in openDescriptors() where descriptor > 2 {
-            posix_spawn_file_actions_addclose(&actions, descriptor)
+        // `handing` goes to the child as its descriptor 3 (a migration's lock); everything else stays here.
+        for inherited in openDescriptors() where inherited > 2 && inherited != descriptor {
+            posix_spawn_file_actions_addclose(&actions, inherited)
+        }
+        if let descriptor {
+            posix_spawn_file_actions_adddup2(&actions, descriptor, 3)
+            if descriptor != 3 { posix_spawn_file_actions_addclose(&actions, descriptor) }
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -39,8 +44,10 @@ package enum StartProcess {
         // health probe's, say) would otherwise live on in the service and hold that connection open.
         // No redirection on the loop: an `exec` inside a redirected loop makes that redirection
         // permanent, and the service's stderr would end in it instead of the log.
+        let kept = descriptor == nil ? "0|1|2" : "0|1|2|3"
         let script =
-            #"for fd in /proc/$$/fd/*; do n=${fd##*/}; case $n in 0|1|2) ;; *) eval "exec $n>&-" ;; esac; done; cd "$0" && exec "$@""#
+            #"for fd in /proc/$$/fd/*; do n=${fd##*/}; case $n in "# + kept
+            + #") ;; *) eval "exec $n>&-" ;; esac; done; cd "$0" && exec "$@""#
         // setpriv (util-linux) drops to the service's user and groups just before the service runs.
         let switchUser =
             user.map { ["/usr/bin/setpriv", "--reuid=\($0.uid)", "--regid=\($0.gid)", "--init-groups", "--"] } ?? []

@@ -1,6 +1,7 @@
 import AgentCore
 import Artifacts
 import Crypto
+import Database
 import Foundation
 import HTTPTransport
 import StellwerkAPI
@@ -440,7 +441,11 @@ struct OfflineNode {
     /// the restarted agent migrated a second time beside it (issue #17, scenario 1). Now the agent
     /// journals the migration's process, stops that group when it finds it still running, restores
     /// the backup, and migrates exactly once.
-    @Test func agentKilledDuringALongMigration_stopsTheOrphan_andMigratesOnce() async throws {
+    /// `journaled: false`: the agent was killed after it started the migration but before it could
+    /// journal the migration's process. Nothing records the orphan then; it still holds the
+    /// instance's migration lock, and the restarted agent finds and stops it by that.
+    @Test(arguments: [true, false])
+    func agentKilledDuringALongMigration_stopsTheOrphan_andMigratesOnce(journaled: Bool) async throws {
         let offline = try OfflineNode()
         let node = offline.node
         let v1 = node.instance(
@@ -463,8 +468,14 @@ struct OfflineNode {
 
         // The agent is killed while the long migration to v2 runs; the migration goes on without it.
         try await offline.kill(applying: v2, at: "migrating")
-        // Its command line is told apart by the text it appends.
-        let orphans = { self.processes(holding: ["migrate", "v2\n", "--sleep"]) }
+        if !journaled {
+            let journal = try SQLiteConnection(
+                path: node.data.appendingPathComponent("agent.sqlite").path, create: false)
+            try journal.execute("DELETE FROM journal WHERE step = 'migrating'", [])
+            journal.close()
+        }
+        // Its command line is told apart by the text it appends and by its own marker file.
+        let orphans = { self.processes(holding: ["migrate", "v2\n", slow.path]) }
         #expect(!orphans().isEmpty, "the migration should still run without its agent")
         try FileManager.default.removeItem(at: slow)
 
