@@ -301,7 +301,9 @@ package struct Reconciler: Sendable {
         try FileManager.default.createDirectory(at: configuration.artifactFolder, withIntermediateDirectories: true)
         // The download and then its unpacked copy: refused now, while the running release is untouched,
         // rather than when the disk is full halfway.
-        try requireSpace(2 * max(size, 0), at: configuration.artifactFolder, for: "the artifact \(artifact.component)")
+        try requireSpace(
+            2 * min(max(size, 0), Self.largestCheckedSize), at: configuration.artifactFolder,
+            for: "the artifact \(artifact.component)")
         do {
             try await source.download(sha256: sha256, to: cached)
         } catch {
@@ -324,6 +326,9 @@ package struct Reconciler: Sendable {
 
     /// Room left beside what an install writes: the journal, reports and logs go on meanwhile.
     static let spareSpace: Int64 = 1 << 20
+    /// Sizes are capped here before they are added up (a petabyte: no disk has it), so a size from
+    /// a manifest cannot overflow the sum.
+    static let largestCheckedSize = 1 << 50
 
     /// Refuses to go on when the file system of `folder` has not `bytes` free, with some to spare
     /// and room for the agent's space reserve when a full disk took it: that space is for recording
@@ -331,7 +336,7 @@ package struct Reconciler: Sendable {
     func requireSpace(_ bytes: Int, at folder: URL, for what: String) throws {
         guard let free = SpaceReserve.available(at: folder.path) else { return }
         let reserve = SpaceReserve.isMissing(in: state.folder) ? Int64(SpaceReserve.size) : 0
-        let needed = Int64(bytes) + Self.spareSpace + reserve
+        let needed = Int64(min(max(bytes, 0), 2 * Self.largestCheckedSize)) + Self.spareSpace + reserve
         guard free >= needed else {
             throw AgentError(
                 "not enough disk space for \(what): it needs \(SpaceReserve.megabytes(needed)), and \(folder.path) has \(SpaceReserve.megabytes(free)) free; the running release is untouched — free space on the node and apply again"
