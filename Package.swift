@@ -364,7 +364,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "Database", "Planner", "Model", "StellwerkAPI", "TestSupport"],
+            dependencies: ["Store", "Database", "PostgresDatabase", "Planner", "Model", "StellwerkAPI", "TestSupport"],
             path: "Tests/StoreTests",
             exclude: ["Fixtures"],
             swiftSettings: strictSettings),

@@ -85,8 +85,27 @@ package final class PostgresConnection: SQLConnection {
         return DatabaseError(code, "running \(sql.prefix(80)): \(Self.firstLine(message))")
     }
 
+    /// Runs `body` (one statement); when the connection turns out dead — PostgreSQL restarted while
+    /// it sat in the pool, which libpq learns only when it next talks — it is reconnected and the
+    /// statement sent once more. Only outside a transaction: there the statement never reached a
+    /// server, while inside one the transaction is lost and its caller must see the error.
+    private func reconnectingOnce<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T {
+        let idle = handle.map { PQtransactionStatus($0) == PQTRANS_IDLE } ?? false
+        do {
+            return try body()
+        } catch {
+            guard idle, error.code == .unavailable, let handle, PQstatus(handle) == CONNECTION_BAD else { throw error }
+            try restoreIfBroken()
+            return try body()
+        }
+    }
+
     @discardableResult
     package func execute(_ sql: String, _ parameters: [SQLValue]) throws(DatabaseError) -> [SQLRow] {
+        try reconnectingOnce { () throws(DatabaseError) -> [SQLRow] in try executeOnce(sql, parameters) }
+    }
+
+    private func executeOnce(_ sql: String, _ parameters: [SQLValue]) throws(DatabaseError) -> [SQLRow] {
         let texts: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.text.flatMap { strdup($0) } }
         defer { texts.forEach { free($0) } }
         let result = texts.withUnsafeBufferPointer { buffer in
@@ -129,6 +148,10 @@ package final class PostgresConnection: SQLConnection {
     }
 
     package func executeScript(_ sql: String) throws(DatabaseError) {
+        try reconnectingOnce { () throws(DatabaseError) in try executeScriptOnce(sql) }
+    }
+
+    private func executeScriptOnce(_ sql: String) throws(DatabaseError) {
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
         let status = PQresultStatus(result)

@@ -31,7 +31,7 @@ import Testing
 
         let output = offline.folder.appendingPathComponent("huge.out").path
         let (status, peak) = try await offloaded {
-            try Spawn.runMeasuringMemory(
+            try Spawn.runSamplingMemory(
                 ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
                 ["apply", "--desired", desired.path] + offline.common, standardOutput: output,
                 standardError: output + ".err")
@@ -41,13 +41,14 @@ import Testing
         let report = try JSONDecoder().decode(NodeReport.self, from: Data(printed.utf8))
         let error = report.instances.first?.lastError ?? ""
         #expect(error.contains("bin/service") && error.contains("more than the limit"), "\(error)")
-        // Hashing and reading headers in pieces: far from the archive's size.
-        #expect(peak < 150_000_000, "the agent held \(peak / 1_000_000) MB for a 1.2 GiB artifact")
+        // Hashing and reading headers in pieces: its heap stays far from the archive's size.
+        #expect(
+            peak > 0 && peak < 100_000_000, "the agent's heap reached \(peak / 1_000_000) MB for a 1.2 GiB artifact")
 
         // The old release still runs, the same process, and answers; nothing of the new one was left.
         #expect(try node.runningPID() == running)
         #expect(kill(running, 0) == 0)
-        let health = try await HTTPExchange().fetch("http://127.0.0.1:\(node.port)/health", timeout: .seconds(5))
+        let health = try await HTTPExchange().fetch("http://127.0.0.1:\(node.port)/health", timeout: .seconds(30))
         #expect(health.status == 200)
         let releases = try FileManager.default.contentsOfDirectory(
             atPath: node.data.appendingPathComponent("instances/catalog/releases").path)

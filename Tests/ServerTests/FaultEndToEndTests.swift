@@ -124,8 +124,10 @@ import Testing
         // The running release was never stopped: the same release runs and answers.
         let instance = try #require(try await cluster.status().environments.first?.nodes.first?.instances.first)
         #expect(instance.release == first && instance.state == .running, "\(instance)")
-        let plain = try cluster.adminConnection(url: "http://\(cluster.addresses["n1"]!):\(cluster.servicePort)")
-        #expect(try await plain.exchange(.get, "/health").status == 200)
+        let service = "http://\(cluster.addresses["n1"]!):\(cluster.servicePort)"
+        let before = try cluster.adminConnection(url: service)
+        #expect(try await before.exchange(.get, "/health").status == 200)
+        await before.shutdown()
         // Nothing half-written was left to hold the disk.
         let artifacts = try FileManager.default.contentsOfDirectory(
             atPath: disk.folder.appendingPathComponent("artifacts").path)
@@ -137,8 +139,9 @@ import Testing
         #expect(again.status == 0, "\(again.standardOutput)\n\(again.standardError)")
         let updated = try #require(try await cluster.status().environments.first?.nodes.first?.instances.first)
         #expect(updated.release == second && updated.state == .running, "\(updated)")
-        #expect(try await plain.exchange(.get, "/health").status == 200)
-        await plain.shutdown()
+        let after = try cluster.adminConnection(url: service)
+        #expect(try await after.exchange(.get, "/health").status == 200)
+        await after.shutdown()
         #expect(FileManager.default.fileExists(atPath: disk.folder.appendingPathComponent(".stellwerk-reserve").path))
     }
 
@@ -168,6 +171,13 @@ import Testing
         }
         await health.shutdown()
         #expect(cluster.serverPID == server && kill(server, 0) == 0, "the same server process")
+        // The first rollout may have been writing its end when the store went away; the engine
+        // finishes it once the store is back, and only then may the next one start.
+        try await cluster.waitFor("the first rollout to be recorded as finished", seconds: 60) {
+            let listed = try await cluster.stellwerk(["rollout", "list", "--env", "e2e", "--json"])
+            let views = try? decode([RolloutView].self, listed.standardOutput)
+            return views?.allSatisfy { ![.running, .paused, .rollingBack].contains($0.state) } == true
+        }
         let second = try await cluster.release(version: "2")
         let applied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", second])
         #expect(applied.status == 0, "\(applied.standardOutput)\n\(applied.standardError)")

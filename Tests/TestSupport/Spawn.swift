@@ -61,26 +61,40 @@ package enum Spawn {
             throw TestServerError("cannot start \(executable): \(String(cString: strerror(spawned)))")
         }
         guard wait else { return (pid, 0) }
-        return (pid, waitForExit(pid).status)
+        return (pid, waitForExit(pid))
     }
 
-    /// Like `run`, and also says the most memory the program held at once (its peak resident set).
-    package static func runMeasuringMemory(
+    /// Like `run`, and also says the most anonymous memory (heap and stacks, not the program's own
+    /// code pages) the program held, sampled every few milliseconds from /proc while it runs.
+    package static func runSamplingMemory(
         _ executable: String, _ arguments: [String], standardOutput: String? = nil, standardError: String? = nil
-    ) throws -> (status: Int32, peakResidentBytes: Int) {
+    ) throws -> (status: Int32, peakAnonymousBytes: Int) {
         let pid = try run(
             executable, arguments, standardOutput: standardOutput, standardError: standardError, wait: false
         ).pid
-        return waitForExit(pid)
+        var peak = 0
+        var status: Int32 = 0
+        while true {
+            if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
+                let kilobytes = line.split(separator: " ").compactMap({ Int($0) }).first
+            {
+                peak = max(peak, kilobytes * 1024)
+            }
+            let done = waitpid(pid, &status, WNOHANG)
+            if done == pid || (done == -1 && errno != EINTR) { break }
+            usleep(5_000)
+        }
+        let exited = (status & 0x7f) == 0
+        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), peak)
     }
 
-    private static func waitForExit(_ pid: pid_t) -> (status: Int32, peakResidentBytes: Int) {
+    private static func waitForExit(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         // WIFEXITED / WEXITSTATUS are macros Swift does not import.
         let exited = (status & 0x7f) == 0
-        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), Int(usage.ru_maxrss) * 1024)
+        return exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     private static func openDescriptors() -> [Int32] {
