@@ -335,7 +335,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "TestSupport",
-            dependencies: ["Model", "Planner", "StellwerkAPI", "WorkspaceFiles", "HTTPTransport"],
+            dependencies: ["Artifacts", "Model", "Planner", "StellwerkAPI", "WorkspaceFiles", "HTTPTransport"],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings),
         .testTarget(

@@ -18,6 +18,9 @@ enum FreedMemory {
         unmapIdleCode()
     }
 
+    /// The agent's own program, as its mappings name it; it does not change while the agent runs.
+    private static let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+
     /// Unmaps the agent's own machine code from its page table. Starting, joining and installing run
     /// code an idle agent never runs again, and the kernel maps code in 64 KiB windows around each page
     /// touched, so most of a 20 MB executable stayed resident. The pages stay in the page cache (shared,
@@ -25,8 +28,7 @@ enum FreedMemory {
     /// Only executable mappings that hold no page of their own are dropped: the relocated pointers of
     /// the read-only-after-relocation part are private pages, and dropping them would undo relocation.
     static func unmapIdleCode() {
-        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
-            let smaps = try? String(contentsOfFile: "/proc/self/smaps", encoding: .utf8)
+        guard let executable, let smaps = try? String(contentsOfFile: "/proc/self/smaps", encoding: .utf8)
         else { return }
         var candidate: (start: UInt, end: UInt)?
         for line in smaps.split(separator: "\n") {

@@ -27,9 +27,7 @@ struct VisualizationPage {
             html += "<li><a href=\"\(base)?range=\(preset)\(language)\"\(current)>\(label)</a></li>"
         }
         html += "</ul></nav>\n"
-        var narrow = chart
-        (narrow.frame, narrow.id) = (.narrow, chart.id + "n")
-        html += Self.figure(chart.svg(), narrow: narrow.svg(), caption: chart.rangeName)
+        html += Self.figure(chart.svg(), narrow: chart.narrowed.svg(), caption: chart.rangeName)
         let query =
             request.preset.map { "range=\($0)" }
             ?? "from=\(SensorTime.text(request.start))&amp;to=\(SensorTime.text(request.end))"

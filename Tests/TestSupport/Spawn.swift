@@ -75,12 +75,7 @@ package enum Spawn {
         var peak = 0
         var status: Int32 = 0
         while true {
-            if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
-                let kilobytes = line.split(separator: " ").compactMap({ Int($0) }).first
-            {
-                peak = max(peak, kilobytes * 1024)
-            }
+            if let anonymous = ProcessStatus.bytes("RssAnon", of: String(pid)) { peak = max(peak, anonymous) }
             let done = waitpid(pid, &status, WNOHANG)
             if done == pid || (done == -1 && errno != EINTR) { break }
             usleep(5_000)

@@ -74,23 +74,29 @@ struct TimeSeriesChartTests {
     }
 
     /// Every left-aligned line of text in `svg` ends before the right edge, and centred ones fit
-    /// on both sides; widths are estimated at 0.6 em per character (wider than most fonts draw).
+    /// on both sides; widths are estimated at 0.6 em per character (wider than most fonts draw), at
+    /// the line's own font size or the drawing's `fontSize`.
     static func expectWordsInside(
         _ svg: String, width: Double, fontSize: Double = 13, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
-        let pattern =
-            /<text x="([0-9.]+)" y="[0-9.]+"( text-anchor="(middle|end)")?[^>]*?(font-size="([0-9]+)")?[^>]*>([^<]*)<\/text>/
-        for match in svg.matches(of: pattern) {
-            let x = Double(match.1)!
-            let size = match.5.flatMap { Double($0) } ?? fontSize
-            let text = String(match.6).replacingOccurrences(of: "&amp;", with: "&")
+        var lines = 0
+        for match in svg.matches(of: /<text([^>]*)>([^<]*)<\/text>/) {
+            let attributes = match.1
+            let x = try #require(
+                attributes.firstMatch(of: /\sx="([0-9.]+)"/).flatMap { Double($0.1) }, sourceLocation: sourceLocation)
+            let anchor = attributes.firstMatch(of: /\stext-anchor="([a-z]+)"/).map { String($0.1) }
+            let size = attributes.firstMatch(of: /\sfont-size="([0-9]+)"/).flatMap { Double($0.1) } ?? fontSize
+            let text = String(match.2).replacingOccurrences(of: "&amp;", with: "&")
             let extent = Double(text.count) * 0.6 * size
             let (left, right) =
-                match.3 == "middle"
-                ? (x - extent / 2, x + extent / 2) : match.3 == "end" ? (x - extent, x) : (x, x + extent)
+                anchor == "middle"
+                ? (x - extent / 2, x + extent / 2) : anchor == "end" ? (x - extent, x) : (x, x + extent)
             #expect(
                 left >= 0 && right <= width, "“\(text)” runs from \(left) to \(right)", sourceLocation: sourceLocation)
+            lines += 1
         }
+        // A drawing whose text this does not recognise would pass without a look.
+        #expect(lines > 0, "no <text> found", sourceLocation: sourceLocation)
     }
 
     @Test func chart_saysWhatItShows_inTitleAndDescription() throws {

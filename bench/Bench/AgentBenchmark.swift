@@ -198,12 +198,7 @@ extension Measurement {
 
 /// Readings of another process from /proc.
 enum AgentProcess {
-    static func residentBytes(_ pid: pid_t) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-        else { return 0 }
-        return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
-    }
+    static func residentBytes(_ pid: pid_t) -> Int { ProcessStatus.bytes("VmRSS", of: String(pid)) ?? 0 }
 
     static func cpuSeconds(_ pid: pid_t) -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

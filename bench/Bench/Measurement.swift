@@ -23,13 +23,7 @@ enum Measurement {
     }
 
     /// The process's current resident set size, in bytes, from /proc.
-    static var residentBytes: Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-        else { return 0 }
-        let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kilobytes * 1024
-    }
+    static var residentBytes: Int { ProcessStatus.bytes("VmRSS") ?? 0 }
 
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

@@ -26,6 +26,13 @@ package struct BarChart: Sendable {
     package var id: String
     package var frame = ChartFrame.wide
 
+    /// The same chart drawn for a phone, with ids of its own so both can be inline on one page.
+    var narrowed: BarChart {
+        var narrow = self
+        (narrow.frame, narrow.id) = (.narrow, id + "n")
+        return narrow
+    }
+
     /// The most bars drawn: 31 days of hours is 744, more than the plot has pixels to tell apart.
     static let maxBars = 800
 

@@ -78,6 +78,13 @@ package struct TimeSeriesChart: Sendable {
         self.frame = frame
     }
 
+    /// The same chart drawn for a phone, with ids of its own so both can be inline on one page.
+    package var narrowed: TimeSeriesChart {
+        var narrow = self
+        (narrow.frame, narrow.id) = (.narrow, id + "n")
+        return narrow
+    }
+
     // MARK: What the chart says
 
     /// The readings that can be drawn, and how many could not.

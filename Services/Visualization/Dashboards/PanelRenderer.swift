@@ -57,11 +57,9 @@ struct PanelRenderer: Sendable {
                     thresholds: datastream.levels, start: start, end: now, rangeName: rangeName,
                     aggregateName: Self.aggregateName(panel, language: language), language: language, theme: theme,
                     id: id)
-                var narrow = chart
-                (narrow.frame, narrow.id) = (.narrow, id + "n")
                 return RenderedPanel(
                     svg: chart.svg(), csv: chart.csv(), table: Self.barsTable(chart, language: language),
-                    narrowSVG: narrow.svg())
+                    narrowSVG: chart.narrowed.svg())
             default:
                 let readings = try await source.readings(datastream.id, from: start, to: now, now: now)
                 let chart = TimeSeriesChart(
@@ -69,12 +67,10 @@ struct PanelRenderer: Sendable {
                         title: title, unit: datastream.unit, readings: readings, levels: datastream.levels,
                         low: datastream.low, expectedInterval: datastream.expectedInterval),
                     start: start, end: now, rangeName: rangeName, now: now, language: language, theme: theme, id: id)
-                var narrow = chart
-                (narrow.frame, narrow.id) = (.narrow, id + "n")
                 return RenderedPanel(
                     svg: chart.svg(), csv: chart.csv(),
                     table: Self.readingsTable(chart.drawable.readings, unit: datastream.unit, language: language),
-                    narrowSVG: narrow.svg())
+                    narrowSVG: chart.narrowed.svg())
             }
         }
     }
@@ -115,9 +111,7 @@ struct PanelRenderer: Sendable {
             csv += gauge.latest.map { "\(SensorTime.text($0.time)),\(CSVNumber.text($0.value))" } ?? ","
             csv += ",\(Self.csvField(gauge.level ?? "")),\(gauge.isStale)\n"
         }
-        var narrow = map
-        (narrow.narrow, narrow.id) = (true, id + "n")
-        return RenderedPanel(svg: map.svg(), csv: csv, table: table, narrowSVG: narrow.svg())
+        return RenderedPanel(svg: map.svg(), csv: csv, table: table, narrowSVG: map.narrowed.svg())
     }
 
     static func aggregateName(_ panel: Panel, language: ChartLanguage) -> String {

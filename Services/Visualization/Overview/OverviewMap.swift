@@ -15,6 +15,13 @@ struct OverviewMap {
     /// Drawn 360 wide for a phone (the legend in two rows), so labels keep their size there.
     var narrow = false
 
+    /// The same map drawn for a phone, with ids of its own so both can be inline on one page.
+    var narrowed: OverviewMap {
+        var copy = self
+        (copy.narrow, copy.id) = (true, id + "n")
+        return copy
+    }
+
     var width: Double { narrow ? 360 : 720 }
     var height: Double { narrow ? 440 : 480 }
     var margin: Double { narrow ? 28 : 48 }

@@ -18,9 +18,7 @@ struct OverviewPage {
             }
             html += "</ul></nav>\n"
         }
-        var narrow = map
-        (narrow.narrow, narrow.id) = (true, map.id + "n")
-        html += VisualizationPage.figure(map.svg(), narrow: narrow.svg())
+        html += VisualizationPage.figure(map.svg(), narrow: map.narrowed.svg())
         html += "<p class=\"downloads\"><a href=\"/overview.svg\(suffix)\">SVG</a></p>\n"
         html += Self.table(gauges, language: language)
         html += "</main>\n</body>\n</html>\n"
