@@ -364,7 +364,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "Database", "PostgresDatabase", "Planner", "Model", "StellwerkAPI", "TestSupport"],
+            dependencies: [
+                "Store", "Database", "PostgresDatabase", "Planner", "Model", "StellwerkAPI", "TestSupport", "CSQLite",
+            ],
             path: "Tests/StoreTests",
             exclude: ["Fixtures"],
             swiftSettings: strictSettings),

@@ -20,7 +20,7 @@ extension EntityWriter {
             throw SensorsError(.payloadTooLarge, "\(rows) rows in one request; at most \(Self.maximumDataArrayRows)")
         }
         let root = configuration.publicURL + "/v1.1"
-        let (links, messages) = try await store.pool.withConnection { connection in
+        let (links, messages) = try await store.pool.withWriter { connection in
             try connection.transaction {
                 var links: [String] = []
                 var created: [Created] = []

@@ -49,7 +49,7 @@ struct EntityWriter: Sendable {
     /// Creates the entity; answers it as `GET` would, read on the same connection once stored
     /// (one trip to the store's threads rather than two).
     func create(_ body: JSONValue, at path: ResourcePath) async throws -> (created: Created, entity: String) {
-        let (created, messages, entity) = try await store.pool.withConnection { connection in
+        let (created, messages, entity) = try await store.pool.withWriter { connection in
             let (created, messages) = try connection.transaction {
                 let reader = EntityReader(store: store, configuration: configuration, now: now)
                 guard path.property == nil, !path.referencesOnly, !path.namesOneEntity, path.last.id == nil else {
@@ -365,7 +365,7 @@ struct EntityWriter: Sendable {
     // MARK: Update
 
     func update(_ change: Change, at path: ResourcePath) async throws {
-        let message = try await store.pool.withConnection { connection in
+        let message = try await store.pool.withWriter { connection in
             try connection.transaction {
                 let reader = EntityReader(store: store, configuration: configuration, now: now)
                 guard path.property == nil, path.namesOneEntity, !path.referencesOnly else {
@@ -487,7 +487,7 @@ struct EntityWriter: Sendable {
     // MARK: Delete
 
     func delete(at path: ResourcePath) async throws {
-        try await store.pool.withConnection { connection in
+        try await store.pool.withWriter { connection in
             try connection.transaction {
                 let reader = EntityReader(store: store, configuration: configuration, now: now)
                 guard path.property == nil, path.namesOneEntity, !path.referencesOnly else {

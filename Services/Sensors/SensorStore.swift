@@ -184,7 +184,7 @@ package final class SensorStore: Sendable {
         }
         var total = 0
         for datastream in datastreams {
-            total += try await pool.withConnection { connection in
+            total += try await pool.withWriter { connection in
                 try connection.transaction {
                     let parameters: [SQLValue] = [.integer(datastream), .integer(cutoff)]
                     let count =

@@ -437,7 +437,7 @@ extension SensorsServer {
             guard let id = Int64(text), id > 0 else { throw SensorsError(.notFound, "no alert \(text)") }
             let body = try await self.body(of: request)
             let by = body["by"]?.string.map { String($0.prefix(200)) } ?? "operator"
-            let updated = try await store.pool.withConnection { connection in
+            let updated = try await store.pool.withWriter { connection in
                 try connection.execute(
                     "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1 AND acknowledged_at IS NULL",
                     [.integer(id), .integer(now()), .text(by)])

@@ -48,7 +48,8 @@ package enum ServiceDatabase {
                 try FileManager.default.createDirectory(
                     at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
             }
-            for index in 0..<max(1, connections) {
+            // One more connection than asked, kept for writes (see `ConnectionPool.init`).
+            for index in 0...max(1, connections) {
                 let connection = try SQLiteConnection(path: path, create: create && index == 0)
                 try connection.executeScript("PRAGMA foreign_keys = ON")
                 opened.append(connection)
@@ -56,7 +57,8 @@ package enum ServiceDatabase {
         } catch {
             throw ServiceStartError("opening the \(what) database \(path): \(error)")
         }
-        return ConnectionPool(opened)
+        let writer = opened.removeFirst()
+        return ConnectionPool(opened, writer: writer)
     }
 
     /// The schema version the database is at (0 before the first migration).

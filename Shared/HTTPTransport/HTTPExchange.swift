@@ -109,13 +109,15 @@ package final class HTTPExchange: Sendable {
     /// The TLS context for `https` URLs; `nil` for a client that speaks plain HTTP only.
     let tls: NIOSSLContext?
     private let idle = Mutex<[String: [KeptConnection]]>([:])
-    /// At most this many idle connections per server: the agent's long-poll and its reports.
-    private static let idlePerServer = 2
+    /// At most this many idle connections per server: by default 2, the agent's long-poll and its
+    /// reports; a client that sends that many requests at once keeps as many.
+    private let idlePerServer: Int
     /// A connection idle longer than this is not trusted to be open still.
     private static let idleLimit = Duration.seconds(50)
 
-    package init(tls: NIOSSLContext? = nil) {
+    package init(tls: NIOSSLContext? = nil, idlePerServer: Int = 2) {
         self.tls = tls
+        self.idlePerServer = max(1, idlePerServer)
     }
 
     deinit { closeIdleConnections() }
@@ -205,7 +207,7 @@ package final class HTTPExchange: Sendable {
         let surplus = idle.withLock { kept -> KeptConnection? in
             var list = kept[target.connectionKey] ?? []
             list.append(connection)
-            let surplus = list.count > Self.idlePerServer ? list.removeFirst() : nil
+            let surplus = list.count > idlePerServer ? list.removeFirst() : nil
             kept[target.connectionKey] = list
             return surplus
         }

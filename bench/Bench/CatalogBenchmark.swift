@@ -74,7 +74,7 @@ struct CatalogBenchmark: AsyncParsableCommand {
         try Data().write(to: root.appendingPathComponent("filled"))
         print("catalog of \(datasets) datasets filled in \(String(format: "%.1f", fill)) s")
 
-        let http = HTTPExchange()
+        let http = HTTPExchange(idlePerServer: clients)
         let server = try await BenchService.start(
             ["catalog", "--config", config.path], log: root.appendingPathComponent("log"),
             health: "http://127.0.0.1:\(port)/health", http: http)

@@ -15,8 +15,8 @@ struct SensorsBenchmark: AsyncParsableCommand {
         discussion: """
             Creates the datastreams, uploads observations in DataArray batches until the store holds \
             --observations of them (15 minutes apart within each datastream), posts single \
-            observations, then asks for the latest observation of each datastream and for 31-day \
-            ranges. Prints rates, percentiles, ratios to the targets, and the service's peak RSS.
+            observations (a round for each number of --post-clients), then asks for the latest \
+            observation of each datastream and for 31-day ranges. Prints rates, percentiles, ratios to the targets, and the service's peak RSS.
 
             Example:
               swift build -c release --product datenplattform --product stellwerk-bench
@@ -27,7 +27,12 @@ struct SensorsBenchmark: AsyncParsableCommand {
     @Option(help: "Observations in the store before the queries are measured.") var observations = 10_000_000
     @Option(help: "Rows per DataArray request.") var batch = 10_000
     @Option(help: "Single POSTs to time.") var posts = 5000
-    @Option(help: "Concurrent clients for single POSTs and queries.") var clients = 4
+    @Option(help: "Concurrent clients for the queries.") var clients = 4
+    @Option(
+        help: ArgumentHelp(
+            "Concurrent senders of single POSTs, one round each: a few gateways, and a busy hour of many.",
+            valueName: "N,N…"))
+    var postClients = "4,16"
     @Option(help: ArgumentHelp("Keep the store in this folder and reuse it when it is filled.", valueName: "DIR"))
     var folder: String?
 
@@ -37,6 +42,15 @@ struct SensorsBenchmark: AsyncParsableCommand {
         guard (1...200_000).contains(batch) else { throw ValidationError("--batch: 1 to 200000") }
         guard (1...1_000_000).contains(posts) else { throw ValidationError("--posts: 1 to 1000000") }
         guard (1...64).contains(clients) else { throw ValidationError("--clients: 1 to 64") }
+        _ = try senders()
+    }
+
+    func senders() throws -> [Int] {
+        let counts = postClients.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0.map { (1...64).contains($0) } ?? false }) else {
+            throw ValidationError("--post-clients: numbers from 1 to 64, separated by commas, not '\(postClients)'")
+        }
+        return counts.compactMap { $0 }
     }
 
     func run() async throws {
@@ -68,7 +82,9 @@ struct SensorsBenchmark: AsyncParsableCommand {
                 "datenplattform sensors migrate failed; build it: swift build -c release --product datenplattform")
         }
         let api = "http://\(host):\(port)/v1.1"
-        let http = HTTPExchange()
+        // One kept connection per client, as gateways that each hold theirs open.
+        let senders = try senders()
+        let http = HTTPExchange(idlePerServer: max(clients, senders.max() ?? 1))
         let server = try await BenchService.start(
             ["sensors", "--config", config.path], log: root.appendingPathComponent("log"),
             health: "http://\(host):\(port)/health", http: http)
@@ -136,37 +152,42 @@ struct SensorsBenchmark: AsyncParsableCommand {
             )
         }
 
-        // Single POSTs, as a gateway that sends each reading by itself.
-        let postStart = start + Int64(perStream + 10) * step
-        let (_, postSeconds) = try await Measurement.secondsAsync {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for client in 0..<clients {
-                    group.addTask {
-                        var index = client
-                        while index < posts {
-                            let stream = 1 + index % datastreams
-                            let body =
-                                #"{"phenomenonTime": "\#(Self.iso(postStart + Int64(index) * 1000))", "result": \#(index % 300)}"#
-                            let answer = try await http.fetch(
-                                api + "/Datastreams(\(stream))/Observations", method: .POST, headers: writing,
-                                body: Data(body.utf8), timeout: .seconds(30))
-                            guard answer.status == 201 else {
-                                throw ValidationError("POST: HTTP \(answer.status) \(answer.text)")
+        // Single POSTs, as gateways that send each reading by itself; each round after the last.
+        var postStart = start + Int64(perStream + 10) * step
+        for clients in senders {
+            let roundStart = postStart
+            let (_, postSeconds) = try await Measurement.secondsAsync {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for client in 0..<clients {
+                        group.addTask {
+                            var index = client
+                            while index < posts {
+                                let stream = 1 + index % datastreams
+                                let body =
+                                    #"{"phenomenonTime": "\#(Self.iso(roundStart + Int64(index) * 1000))", "result": \#(index % 300)}"#
+                                let answer = try await http.fetch(
+                                    api + "/Datastreams(\(stream))/Observations", method: .POST, headers: writing,
+                                    body: Data(body.utf8), timeout: .seconds(30))
+                                guard answer.status == 201 else {
+                                    throw ValidationError("POST: HTTP \(answer.status) \(answer.text)")
+                                }
+                                index += clients
                             }
-                            index += clients
                         }
                     }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
+            postStart += Int64(posts + 10) * 1000
+            sample()
+            let postRate = Double(posts) / postSeconds
+            print(
+                "single-POST ingest, \(clients) clients: \(posts) observations in \(String(format: "%.1f", postSeconds)) s"
+            )
+            print(
+                "  \(String(format: "%.0f", postRate)) observations/s  target ≥ 2000  ratio \(String(format: "%.2f", postRate / 2000))"
+            )
         }
-        sample()
-        let postRate = Double(posts) / postSeconds
-        print(
-            "single-POST ingest, \(clients) clients: \(posts) observations in \(String(format: "%.1f", postSeconds)) s")
-        print(
-            "  \(String(format: "%.0f", postRate)) observations/s  target ≥ 2000  ratio \(String(format: "%.2f", postRate / 2000))"
-        )
 
         // The latest observation of each datastream.
         let latest = try await Self.latencies(http: http, clients: clients, count: datastreams) { index in

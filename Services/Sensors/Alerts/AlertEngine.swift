@@ -51,7 +51,7 @@ struct AlertService: Service {
     /// Evaluates the Datastreams with rules that got observations after `seen` (all of them when
     /// `seen` is -1); returns the newest observation id.
     private func evaluateNew(since seen: Int64) async throws -> Int64 {
-        try await store.pool.withConnection { connection in
+        try await store.pool.withWriter { connection in
             let newest = Int64(try connection.execute("SELECT MAX(id) FROM observations", []).first?.integer(0) ?? 0)
             guard newest > seen else { return newest }
             let ruled = try connection.execute(
@@ -260,7 +260,7 @@ struct AlertService: Service {
                 error = "\(failure)"
             }
             let failure = error
-            try await store.pool.withConnection { connection in
+            try await store.pool.withWriter { connection in
                 if let error = failure {
                     let wait = min(Int64(5_000) << min(attempts, 10), 3_600_000)
                     try connection.execute(

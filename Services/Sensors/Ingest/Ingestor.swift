@@ -68,7 +68,7 @@ final class Ingestor: Sendable {
             throw IngestRejection.unknownDevice
         }
         let time = uplink.time ?? now()
-        var (outcomes, rows) = try await store.pool.withConnection { connection in
+        var (outcomes, rows) = try await store.pool.withWriter { connection in
             var outcomes: [Outcome] = []
             var rows: [(IngestMapping, Double, flagged: Bool)] = []
             for mapping in mappings {

@@ -13,7 +13,7 @@ extension SensorStore {
     /// or are deleted. Each Datastream is one transaction, so an aggregate never exists beside the
     /// raw readings it replaced.
     func reduceRawObservations(now: Int64) async throws -> Reduction {
-        try await pool.withConnection { connection in
+        try await pool.withWriter { connection in
             var total = Reduction()
             for row in try connection.execute(
                 "SELECT id, properties FROM datastreams WHERE properties LIKE '%\"privacy\"%'", [])
