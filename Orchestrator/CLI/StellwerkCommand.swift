@@ -28,7 +28,8 @@ struct StellwerkCommand: AsyncParsableCommand {
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RollbackCommand.self,
             PromoteCommand.self, UpCommand.self, DownCommand.self, ServerCommand.self,
             // Then each noun with its verbs.
-            RolloutCommand.self, ReleaseCommand.self, PromotionCommand.self, UserCommand.self, TokenCommand.self,
+            RolloutCommand.self, ReleaseCommand.self, PromotionCommand.self, NodeCommand.self, UserCommand.self,
+            TokenCommand.self,
             LockCommand.self, AuditCommand.self, StoreCommand.self,
         ])
 }

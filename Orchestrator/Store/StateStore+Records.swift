@@ -132,8 +132,13 @@ extension StateStore {
             createdAt: date(row.integer(8)))
     }
 
-    /// Records a certificate issued to a node and binds the node to its fingerprint.
-    package func recordCertificate(_ certificate: CertificateRecord, actor: String) async throws {
+    /// Records a certificate issued to a node and binds the node to its fingerprint. With
+    /// `supersedingAtOnce` (a node that joined anew) the node's earlier certificates are revoked in the
+    /// same transaction; a renewed certificate supersedes the one before when it is first presented
+    /// (`supersedeCertificates`), so an agent whose renewal answer was lost can still renew again.
+    package func recordCertificate(
+        _ certificate: CertificateRecord, actor: String, supersedingAtOnce: Bool = false
+    ) async throws {
         try await transaction { connection in
             try connection.run(
                 """
@@ -151,24 +156,119 @@ extension StateStore {
                     object: certificate.node,
                     detail: "serial \(certificate.serial), fingerprint \(certificate.fingerprint.prefix(16))"),
                 at: certificate.issuedAt, on: connection)
+            if supersedingAtOnce {
+                _ = try Self.revokeCertificates(
+                    of: certificate.environment, certificate.node, except: certificate.fingerprint,
+                    action: "certificate.supersede", actor: actor, at: certificate.issuedAt, on: connection)
+            }
+        }
+    }
+
+    /// The certificate with this fingerprint, revoked or not, and whether it is the one its node was
+    /// given last.
+    package func presentedCertificate(
+        fingerprint: String
+    ) async throws -> (
+        record: CertificateRecord, isNodesLatest: Bool
+    )? {
+        try await read { connection in
+            try connection.query(
+                """
+                SELECT c.serial, c.environment, c.node, c.fingerprint, c.not_after, c.issued_at, c.revoked_at,
+                    n.certificate_fingerprint
+                FROM certificates c LEFT JOIN nodes n ON n.environment = c.environment AND n.name = c.node
+                WHERE c.fingerprint = $1
+                """, .text(fingerprint)
+            ).first.map { row in (Self.certificate(row), row.optionalText(7) == fingerprint) }
         }
     }
 
     /// The certificate with this fingerprint, revoked or not.
     package func certificate(fingerprint: String) async throws -> CertificateRecord? {
-        try await read { connection in
-            try connection.query(
-                """
-                SELECT serial, environment, node, fingerprint, not_after, issued_at, revoked_at
-                FROM certificates WHERE fingerprint = $1
-                """, .text(fingerprint)
-            ).first.map { row in
-                CertificateRecord(
-                    serial: row.text(0), environment: row.text(1), node: row.text(2), fingerprint: row.text(3),
-                    notAfter: Self.date(row.integer(4)), issuedAt: Self.date(row.integer(5)),
-                    revokedAt: row.optionalInteger(6).map(Self.date))
-            }
+        try await presentedCertificate(fingerprint: fingerprint)?.record
+    }
+
+    /// Revokes the node's certificates other than the one with `fingerprint`: a renewed certificate,
+    /// once presented, supersedes the ones before. Returns the serials revoked (none when done before).
+    @discardableResult
+    package func supersedeCertificates(
+        environment: String, node: String, keeping fingerprint: String, at now: Date = Date()
+    ) async throws -> [String] {
+        try await transaction { connection in
+            try Self.revokeCertificates(
+                of: environment, node, except: fingerprint, action: "certificate.supersede", actor: "node:\(node)",
+                at: now, on: connection)
         }
+    }
+
+    /// Revokes every certificate of the node, so it must join again with a new token; returns the
+    /// serials revoked (none when all were revoked already).
+    package func revokeCertificates(
+        environment: String, node: String, actor: String, at now: Date = Date()
+    ) async throws -> [String] {
+        try await transaction { connection in
+            guard
+                !(try connection.query(
+                    "SELECT 1 FROM nodes WHERE environment = $1 AND name = $2", .text(environment), .text(node)
+                ).isEmpty)
+            else { throw StoreError(.notFound, "there is no node \(node) in \(environment)") }
+            return try Self.revokeCertificates(
+                of: environment, node, except: nil, action: "certificate.revoke", actor: actor, at: now,
+                on: connection)
+        }
+    }
+
+    private static func revokeCertificates(
+        of environment: String, _ node: String, except fingerprint: String?, action: String, actor: String,
+        at now: Date, on connection: any SQLConnection
+    ) throws -> [String] {
+        let serials = try connection.query(
+            """
+            UPDATE certificates SET revoked_at = $3
+            WHERE environment = $1 AND node = $2 AND revoked_at IS NULL AND fingerprint <> $4
+            RETURNING serial
+            """, .text(environment), .text(node), .integer(Int64(milliseconds(now))), .text(fingerprint ?? "")
+        ).map { $0.text(0) }.sorted()
+        if !serials.isEmpty {
+            _ = try appendAudit(
+                AuditEvent(
+                    actor: actor, action: action, environment: environment, object: node,
+                    detail: "serial " + serials.joined(separator: ", ")),
+                at: now, on: connection)
+        }
+        return serials
+    }
+
+    /// Every node of an environment (or all) with the certificate it was given last, sorted by
+    /// environment and name.
+    package func nodeCertificates(
+        environment: String? = nil
+    ) async throws -> [(
+        node: NodeRecord, certificate: CertificateRecord?
+    )] {
+        let nodes = try await nodes(environment: environment)
+        let certificates = try await read { connection in
+            var sql = """
+                SELECT c.serial, c.environment, c.node, c.fingerprint, c.not_after, c.issued_at, c.revoked_at
+                FROM certificates c JOIN nodes n
+                    ON n.environment = c.environment AND n.name = c.node AND n.certificate_fingerprint = c.fingerprint
+                """
+            var parameters: [SQLValue] = []
+            if let environment {
+                sql += " WHERE c.environment = $1"
+                parameters = [.text(environment)]
+            }
+            return try connection.execute(sql, parameters).map(Self.certificate)
+        }
+        let byNode = Dictionary(
+            certificates.map { ("\($0.environment)/\($0.node)", $0) }, uniquingKeysWith: { first, _ in first })
+        return nodes.map { ($0, byNode["\($0.environment)/\($0.name)"]) }
+    }
+
+    static func certificate(_ row: SQLRow) -> CertificateRecord {
+        CertificateRecord(
+            serial: row.text(0), environment: row.text(1), node: row.text(2), fingerprint: row.text(3),
+            notAfter: date(row.integer(4)), issuedAt: date(row.integer(5)), revokedAt: row.optionalInteger(6).map(date))
     }
 }
 

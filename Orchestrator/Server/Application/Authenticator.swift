@@ -42,11 +42,13 @@ package struct AgentIdentity: Sendable {
     package var fingerprint: String
 }
 
-/// Checks bearer tokens and client certificates against the store, remembering recent answers briefly
-/// so a thousand long-polling agents do not each cost a query per request.
+/// Checks bearer tokens and client certificates against the store on every request, so a revoked
+/// certificate or token is refused at once, on every server that shares the store.
 package final class Authenticator: Sendable {
     private let store: StateStore
-    private let cache = Mutex<[String: (identity: AgentIdentity, until: Date)]>([:])
+    /// Certificates this server has seen supersede their node's earlier ones, so the store is asked
+    /// to revoke those once, not on every request.
+    private let superseding = Mutex<Set<String>>([])
 
     package init(store: StateStore) { self.store = store }
 
@@ -64,16 +66,31 @@ package final class Authenticator: Sendable {
         }
         guard let certificate = try? await context.channel.nioSSL_peerCertificate().get() else { return .anonymous }
         let fingerprint = CertificateFingerprint.of(der: try certificate.toDERBytes())
-        let now = Date()
-        if let cached = cache.withLock({ $0[fingerprint] }), cached.until > now { return .agent(cached.identity) }
-        guard let record = try await store.certificate(fingerprint: fingerprint), record.revokedAt == nil,
-            record.notAfter > now
-        else {
-            return .refused(.forbidden("this client certificate was not issued to a node, or it was revoked"))
+        guard let (record, isNodesLatest) = try await store.presentedCertificate(fingerprint: fingerprint) else {
+            return .refused(.forbidden("this client certificate was not issued to a node of this orchestrator"))
         }
-        let identity = AgentIdentity(environment: record.environment, node: record.node, fingerprint: fingerprint)
-        cache.withLock { $0[fingerprint] = (identity, now.addingTimeInterval(30)) }
-        return .agent(identity)
+        if record.revokedAt != nil {
+            return .refused(
+                .forbidden(
+                    "the certificate of \(record.node) (serial \(record.serial)) was revoked or superseded; join the node again with a new token"
+                ))
+        }
+        guard record.notAfter > Date() else {
+            return .refused(
+                .forbidden(
+                    "the certificate of \(record.node) (serial \(record.serial)) has expired; join the node again with a new token"
+                ))
+        }
+        // A renewed certificate, presented for the first time: the one before it is done.
+        let firstSeen = superseding.withLock { seen in
+            if seen.count >= 100_000 { seen.removeAll() }  // asking the store again is harmless
+            return seen.insert(fingerprint).inserted
+        }
+        if isNodesLatest, firstSeen {
+            try await store.supersedeCertificates(
+                environment: record.environment, node: record.node, keeping: fingerprint)
+        }
+        return .agent(AgentIdentity(environment: record.environment, node: record.node, fingerprint: fingerprint))
     }
 }
 

@@ -78,7 +78,7 @@ package struct OrchestratorServer: Sendable {
         ).register(on: router)
         AgentController(enrollment: Enrollment(store: store, hub: hub, files: files)).register(on: router)
         ReleaseController(releases: releases).register(on: router)
-        AccessController(directory: AccessDirectory(store: store), store: store).register(on: router)
+        AccessController(directory: AccessDirectory(store: store), store: store, hub: hub).register(on: router)
         RolloutController(
             rollouts: Rollouts(store: store, hub: hub, signingKey: files.signingKey),
             status: StatusReport(store: store, lostAfter: configuration.lostAfter), store: store

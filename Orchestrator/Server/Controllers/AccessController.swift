@@ -2,10 +2,11 @@ import Hummingbird
 import StellwerkAPI
 import Store
 
-/// Operators and join tokens.
+/// Operators, join tokens, and the nodes' certificates.
 struct AccessController: Sendable {
     let directory: AccessDirectory
     let store: StateStore
+    let hub: EventHub
 
     func register(on router: Router<ServerContext>) {
         router.on(Endpoints.whoami) { request in
@@ -21,6 +22,20 @@ struct AccessController: Sendable {
             try await directory.createUser(request.body, actor: try request.user.actor)
         }
         router.on(Endpoints.users) { _ in try await directory.users() }
+        router.on(Endpoints.nodes) { request in
+            try await directory.nodes(environment: request.query("env"), mayRead: request.mayRead)
+        }
+        router.on(Endpoints.revokeNode) { request in
+            let (environment, node) = (try request.parameter("env"), try request.parameter("node"))
+            let user = try request.user
+            let (view, serials) = try await directory.revoke(node: node, environment: environment, actor: user.actor)
+            if !serials.isEmpty {
+                hub.publish(
+                    .nodeRevoked, environment: environment, object: node,
+                    detail: "serial \(serials.joined(separator: ", ")) by \(user.name)")
+            }
+            return view
+        }
         router.on(Endpoints.revokeUser) { request in
             try await store.revokeOperator(name: try request.parameter("name"), actor: try request.user.actor)
             return NoContent()

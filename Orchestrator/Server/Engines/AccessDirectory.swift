@@ -69,6 +69,50 @@ struct AccessDirectory: Sendable {
         }
     }
 
+    /// The nodes of `environment` (or every environment `mayRead` allows) with their certificates.
+    func nodes(
+        environment: String?, mayRead: (String) -> Bool, now: Date = Date()
+    ) async throws
+        -> [NodeCertificateView]
+    {
+        try await store.nodeCertificates(environment: environment).filter { mayRead($0.node.environment) }.map {
+            Self.view($0.node, $0.certificate, now: now)
+        }
+    }
+
+    /// Revokes the node's certificates; it is refused from its next request on.
+    func revoke(node: String, environment: String, actor: String) async throws -> (NodeCertificateView, [String]) {
+        let serials: [String]
+        do {
+            serials = try await store.revokeCertificates(environment: environment, node: node, actor: actor)
+        } catch let error as StoreError where error.code == .notFound {
+            throw APIError.notFound(error.message)
+        }
+        guard
+            let revoked = try await store.nodeCertificates(environment: environment).first(where: {
+                $0.node.name == node
+            })
+        else { throw APIError.notFound("there is no node \(node) in \(environment)") }
+        return (Self.view(revoked.node, revoked.certificate, now: Date()), serials)
+    }
+
+    static func view(_ node: NodeRecord, _ certificate: CertificateRecord?, now: Date) -> NodeCertificateView {
+        let state: NodeCertificateView.State
+        if let certificate {
+            let renewal = certificate.issuedAt.addingTimeInterval(
+                certificate.notAfter.timeIntervalSince(certificate.issuedAt) * 2 / 3)
+            state =
+                certificate.revokedAt != nil
+                ? .revoked : certificate.notAfter <= now ? .expired : now >= renewal ? .renewalDue : .valid
+        } else {
+            state = .none
+        }
+        return NodeCertificateView(
+            environment: node.environment, site: node.site, node: node.name, connection: node.connection,
+            lastSeen: node.lastSeen, state: state, serial: certificate?.serial, fingerprint: certificate?.fingerprint,
+            issuedAt: certificate?.issuedAt, notAfter: certificate?.notAfter, revokedAt: certificate?.revokedAt)
+    }
+
     /// Environment, site and node names: what blueprints and sites allow, and nothing that could
     /// break out of a path or a log line.
     static func checkName(_ what: String, _ value: String) throws(APIError) {

@@ -36,7 +36,8 @@ struct Enrollment: Sendable {
                 address: existing?.address ?? "", labels: existing?.labels ?? [:],
                 certificateFingerprint: fingerprint, lastSeen: Date(), connection: .connected),
             actor: "node:\(token.node)")
-        try await record(certificate, environment: token.environment, node: token.node)
+        // Whatever the node held before (a lost disk, a stolen key) is done the moment it joins anew.
+        try await record(certificate, environment: token.environment, node: token.node, supersedingAtOnce: true)
         hub.publish(.nodeJoin, environment: token.environment, object: token.node, detail: "site \(token.site)")
         return JoinResponse(
             environment: token.environment, site: token.site, node: token.node,
@@ -110,12 +111,14 @@ struct Enrollment: Sendable {
         }
     }
 
-    private func record(_ certificate: Certificate, environment: String, node: String) async throws {
+    private func record(
+        _ certificate: Certificate, environment: String, node: String, supersedingAtOnce: Bool = false
+    ) async throws {
         try await store.recordCertificate(
             CertificateRecord(
                 serial: certificate.serialNumber.description, environment: environment, node: node,
                 fingerprint: try CertificateFingerprint.of(certificate), notAfter: certificate.notValidAfter,
                 issuedAt: Date()),
-            actor: "node:\(node)")
+            actor: "node:\(node)", supersedingAtOnce: supersedingAtOnce)
     }
 }

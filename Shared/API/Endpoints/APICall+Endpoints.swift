@@ -62,6 +62,18 @@ extension APICall where Body == NoBody, Answer == [JoinTokenView] {
     public static var joinTokens: Self { Endpoints.joinTokens.call() }
 }
 
+extension APICall where Body == NoBody, Answer == [NodeCertificateView] {
+    public static func nodes(environment: String? = nil) -> Self {
+        Endpoints.nodes.call(query: environment.map { [("env", $0)] } ?? [])
+    }
+}
+
+extension APICall where Body == NoBody, Answer == NodeCertificateView {
+    public static func revokeNode(_ node: String, environment: String) -> Self {
+        Endpoints.revokeNode.call(["env": environment, "node": node])
+    }
+}
+
 extension APICall where Body == NoBody, Answer == [UserView] {
     public static var users: Self { Endpoints.users.call() }
 }

@@ -72,6 +72,17 @@ public enum Endpoints {
         .delete, "/v1/users/{name}", access: .role(.administer, .everyEnvironment),
         summary: "Revoke an operator's token.")
 
+    // MARK: Nodes
+
+    public static let nodes = Endpoint<NoBody, [NodeCertificateView]>(
+        .get, "/v1/nodes", access: .signedIn,
+        summary:
+            "Every node the operator may read, with its connection and its certificate's serial, expiry and state.",
+        query: [environment])
+    public static let revokeNode = Endpoint<NoBody, NodeCertificateView>(
+        .post, "/v1/environments/{env}/nodes/{node}/revoke", access: .role(.administer, .path("env")),
+        summary: "Revoke the node's certificates at once (audited); it must join again with a new token.")
+
     // MARK: Environments and status
 
     public static let status = Endpoint<NoBody, StatusDocument>(
@@ -152,6 +163,7 @@ public enum Endpoints {
         join.erased, desiredState.erased, report.erased, renewCertificate.erased,
         artifact.erased, uploadArtifact.erased, createRelease.erased, releases.erased, release.erased,
         whoami.erased, createJoinToken.erased, joinTokens.erased, createUser.erased, users.erased, revokeUser.erased,
+        nodes.erased, revokeNode.erased,
         status.erased, snapshot.erased,
         startRollout.erased, rollouts.erased, rollout.erased, pauseRollout.erased, resumeRollout.erased,
         cancelRollout.erased, rollback.erased, rollbackPreview.erased,

@@ -24,6 +24,55 @@ public struct CallerView: Codable, Sendable, Hashable {
     }
 }
 
+/// A node as `GET /v1/nodes` lists it: its contact with the orchestrator and the client certificate
+/// it was given last.
+public struct NodeCertificateView: Codable, Sendable, Hashable {
+    /// What the certificate is good for now.
+    public enum State: String, WireEnum {
+        /// Never joined.
+        case none
+        case valid
+        /// Past two thirds of its lifetime: the agent renews it at its next hourly look.
+        case renewalDue = "renewal-due"
+        case expired
+        /// Revoked by an operator, or superseded by a new join: the node must join again.
+        case revoked
+
+        public static let wireName = "certificate state"
+    }
+
+    public var environment: String
+    public var site: String
+    public var node: String
+    public var connection: NodeConnection
+    public var lastSeen: Date?
+    public var state: State
+    public var serial: String?
+    /// SHA-256 of the certificate (DER), as the agent's `identity` folder holds it.
+    public var fingerprint: String?
+    public var issuedAt: Date?
+    public var notAfter: Date?
+    public var revokedAt: Date?
+
+    public init(
+        environment: String, site: String, node: String, connection: NodeConnection, lastSeen: Date?, state: State,
+        serial: String? = nil, fingerprint: String? = nil, issuedAt: Date? = nil, notAfter: Date? = nil,
+        revokedAt: Date? = nil
+    ) {
+        self.environment = environment
+        self.site = site
+        self.node = node
+        self.connection = connection
+        self.lastSeen = lastSeen
+        self.state = state
+        self.serial = serial
+        self.fingerprint = fingerprint
+        self.issuedAt = issuedAt
+        self.notAfter = notAfter
+        self.revokedAt = revokedAt
+    }
+}
+
 /// A join token as `GET /v1/join-tokens` lists it: never the token itself.
 public struct JoinTokenView: Codable, Sendable, Hashable {
     public var id: String

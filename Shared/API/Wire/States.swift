@@ -142,6 +142,7 @@ public enum EventKind: String, WireEnum {
     case nodeJoinRefused = "node.join-refused"
     case nodeReport = "node.report"
     case nodeDisconnected = "node.disconnected"
+    case nodeRevoked = "node.revoked"
     case lockBroken = "lock.broken"
 
     public static let wireName = "event kind"

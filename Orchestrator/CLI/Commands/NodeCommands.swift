@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import OrchestratorClient
+import StellwerkAPI
+
+/// `stellwerk node`: the nodes the orchestrator knows and their certificates.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "List nodes with their certificates, and revoke a node's certificate.",
+        discussion: """
+            Node certificates last 30 days; agents renew theirs after two thirds of that, and a \
+            renewed certificate supersedes the one before the first time the agent uses it. Joining \
+            a node again supersedes its earlier certificates at once.
+
+            Examples:
+              stellwerk node list --env live
+              stellwerk node revoke kus-live-1 --env live
+            """,
+        subcommands: [ListNodes.self, RevokeNode.self])
+}
+
+struct ListNodes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List nodes: connection, certificate serial, expiry and state.")
+    @OptionGroup var connection: ServerConnectionOption
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "ENV")) var env: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let nodes = try await connection.with { try await $0.send(.nodes(environment: env)) }
+        if json {
+            try Output.json(nodes)
+            return
+        }
+        if nodes.isEmpty {
+            print(env.map { "No nodes in \($0)." } ?? "No nodes.")
+            return
+        }
+        Terminal.detect().table(
+            header: ["ENVIRONMENT", "SITE", "NODE", "CONNECTION", "CERTIFICATE", "SERIAL", "EXPIRES"],
+            rows: nodes.map {
+                [
+                    $0.environment, $0.site, $0.node, $0.connection.rawValue, $0.state.rawValue,
+                    $0.serial.map { String($0.prefix(16)) } ?? "-", $0.notAfter.map(Time.text) ?? "-",
+                ]
+            })
+    }
+}
+
+struct RevokeNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Revoke a node's certificates at once (admin); it must join again with a new token.",
+        discussion: """
+            Every server sharing the store refuses the node from its next request on. Its instances \
+            keep running as they are; the node is shown disconnected once it stops reporting.
+            """)
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: "The node's name.") var node: String
+    @Option(help: ArgumentHelp("The node's environment.", valueName: "ENV")) var env: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let view = try await connection.with { try await $0.send(.revokeNode(node, environment: env)) }
+        if json {
+            try Output.json(view)
+            return
+        }
+        print(
+            "Revoked the certificate of \(node) in \(env)\(view.serial.map { " (serial \($0.prefix(16)))" } ?? ""). "
+                + "It must join again: stellwerk token create --env \(env) --site \(view.site) --node \(node)")
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import HTTPTransport
+import Identity
+import OrchestratorClient
+import StellwerkAPI
+import TestSupport
+import Testing
+
+/// Node certificates that end when they should (issue #18): a renewed certificate supersedes the one
+/// before once it is used, a node that joins anew leaves its old certificate behind at once, and an
+/// admin's revocation takes effect on the node's next request.
+@Suite struct NodeCertificateTests {
+    @Test func renewal_supersedesOnFirstUse_rejoinAtOnce_andRevocationOnTheNextRequest() async throws {
+        let cluster = try LocalCluster(block: 46, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        try await cluster.startServer()
+        _ = try await cluster.join("n1", site: "a")
+        let authority = try String(contentsOf: cluster.authorityFile, encoding: .utf8)
+        let identity = NodeIdentity(folder: cluster.data(of: "n1").appendingPathComponent("identity"))
+        let first = (
+            try String(contentsOf: identity.certificateFile, encoding: .utf8),
+            try String(contentsOf: identity.keyFile, encoding: .utf8)
+        )
+        func report(with certificate: (String, String)) async throws -> HTTPAnswer {
+            let agent = try OrchestratorConnection(
+                url: cluster.serverURL, authority: authority, clientCertificate: certificate)
+            defer { Task { await agent.shutdown() } }
+            return try await agent.exchange(
+                .post, Endpoints.report.path,
+                body: try JSONEncoder().encode(
+                    NodeReport(node: "n1", environment: "e2e", desiredSerial: 0, instances: [])))
+        }
+        #expect(try await report(with: first).status == 204)
+        let listed = try await nodes(cluster)
+        #expect(listed.map(\.state) == [.valid])
+        #expect(listed.first?.notAfter.map { $0.timeIntervalSinceNow > 29 * 86_400 } == true)
+
+        // Renewal: the new certificate works, the old one too until the new one is first used.
+        let (key, request) = try NodeIdentity.makeRequest()
+        let renewing = try OrchestratorConnection(
+            url: cluster.serverURL, authority: authority, clientCertificate: first)
+        let renewed = try await renewing.send(.renewCertificate(RenewalRequest(certificateRequest: request)))
+        await renewing.shutdown()
+        let second = (renewed.certificate, key.pemRepresentation)
+        #expect(try await report(with: first).status == 204, "an agent whose renewal answer was lost can go on")
+        #expect(try await report(with: second).status == 204)
+        let superseded = try await report(with: first)
+        #expect(superseded.status == 403)
+        #expect(try errorCode(superseded.body) == .forbidden)
+        #expect(String(decoding: superseded.body, as: UTF8.self).contains("revoked or superseded"))
+
+        // Joining anew (a lost disk, say): every earlier certificate is done at once.
+        let token = try await cluster.stellwerk([
+            "token", "create", "--env", "e2e", "--site", "a", "--node", "n1", "--ttl", "10m",
+        ])
+        let tokenFile = cluster.root.appendingPathComponent("n1-again.token")
+        try Data(token.standardOutput.utf8).write(to: tokenFile)
+        let again = cluster.root.appendingPathComponent("nodes/n1-again")
+        let joined = try await ProcessRunner.run(
+            "stellwerk-agent",
+            [
+                "join", cluster.serverURL, "--token-file", tokenFile.path, "--ca-fingerprint", cluster.fingerprint,
+                "--data", again.path,
+            ])
+        #expect(joined.status == 0, "\(joined.standardError)")
+        #expect(try await report(with: second).status == 403)
+        let newIdentity = NodeIdentity(folder: again.appendingPathComponent("identity"))
+        let third = (
+            try String(contentsOf: newIdentity.certificateFile, encoding: .utf8),
+            try String(contentsOf: newIdentity.keyFile, encoding: .utf8)
+        )
+        #expect(try await report(with: third).status == 204)
+        #expect(try await nodes(cluster).map(\.state) == [.valid])
+
+        // Revocation: only an admin of the environment; the very next request is refused.
+        let created = try await cluster.stellwerk(["user", "create", "otto", "--role", "e2e=operator"])
+        let operatorToken = created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let notAllowed = try await cluster.stellwerk(["node", "revoke", "n1", "--env", "e2e"], token: operatorToken)
+        #expect(notAllowed.status == 1)
+        #expect(notAllowed.standardError.contains("may not administer"), "\(notAllowed.standardError)")
+        #expect(try await report(with: third).status == 204)
+        let unknown = try await cluster.stellwerk(["node", "revoke", "n9", "--env", "e2e"])
+        #expect(unknown.status == 1)
+        #expect(unknown.standardError.contains("there is no node n9 in e2e"), "\(unknown.standardError)")
+        let revoked = try await cluster.stellwerk(["node", "revoke", "n1", "--env", "e2e"])
+        #expect(revoked.status == 0, "\(revoked.standardError)")
+        #expect(revoked.standardOutput.contains("It must join again"))
+        #expect(try await report(with: third).status == 403)
+        #expect(try await nodes(cluster).map(\.state) == [.revoked])
+        let table = try await cluster.stellwerk(["node", "list", "--env", "e2e"])
+        #expect(table.standardOutput.contains("revoked"), "\(table.standardOutput)")
+
+        let audit = try await cluster.stellwerk(["audit", "list", "--json", "--limit", "100"])
+        let actions = try WireJSON.decoder().decode([AuditEntryView].self, from: Data(audit.standardOutput.utf8))
+            .filter { $0.action.hasPrefix("certificate.") }.map { "\($0.action) \($0.actor)" }
+        #expect(
+            actions == [
+                "certificate.issue node:n1", "certificate.issue node:n1", "certificate.supersede node:n1",
+                "certificate.issue node:n1", "certificate.supersede node:n1", "certificate.revoke user:admin",
+            ], "\(actions)")
+    }
+
+    private func nodes(_ cluster: LocalCluster) async throws -> [NodeCertificateView] {
+        let listed = try await cluster.stellwerk(["node", "list", "--env", "e2e", "--json"])
+        #expect(listed.status == 0, "\(listed.standardError)")
+        return try WireJSON.decoder().decode([NodeCertificateView].self, from: Data(listed.standardOutput.utf8))
+    }
+}
