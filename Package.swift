@@ -192,7 +192,7 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "StellwerkAPI", "Artifacts", "Database", "HTTPTransport",
+                "StellwerkAPI", "Artifacts", "Database", "HTTPTransport", "Identity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

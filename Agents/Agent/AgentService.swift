@@ -1,5 +1,6 @@
 import AgentCore
 import FoundationEssentials
+import Identity
 import ServiceLifecycle
 import StellwerkAPI
 import Synchronization
@@ -129,7 +130,7 @@ final class AgentService: Service, @unchecked Sendable {
 
     private func converge(to desired: DesiredStateResponse) async {
         if let encoded = try? WireJSON.encoder().encode(desired) {
-            try? encoded.write(to: desiredFile, options: .atomic)
+            try? PrivateFiles.write(encoded, to: desiredFile)
         }
         let started = ContinuousClock.now
         let outcome = await reconciler.converge(to: desired.state)
@@ -225,8 +226,8 @@ final class AgentService: Service, @unchecked Sendable {
     private func writeReport() {
         guard let report else { return }
         metrics.setInstances(report.instances)
-        try? WireJSON.encoder(pretty: true).encode(report).write(
-            to: data.appendingPathComponent("report.json"), options: .atomic)
+        try? PrivateFiles.write(
+            WireJSON.encoder(pretty: true).encode(report), to: data.appendingPathComponent("report.json"))
     }
 
     private func stopAll() async {

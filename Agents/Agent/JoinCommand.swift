@@ -52,6 +52,8 @@ struct JoinCommand: AsyncParsableCommand {
             throw ValidationError("give the join token with --token-file FILE (or --token TOKEN)")
         }
         let identity = NodeIdentity(folder: URL(fileURLWithPath: data).appendingPathComponent("identity"))
+        // The data folder holds the node's key, its desired state (with secrets) and data backups.
+        try PrivateFiles.folder(URL(fileURLWithPath: data))
         if identity.exists {
             throw ValidationError(
                 "\(data) already holds a node identity; remove \(identity.folder.path) to join again")
@@ -67,7 +69,7 @@ struct JoinCommand: AsyncParsableCommand {
             let settings = OrchestratorSettings(
                 url: url, environment: answer.environment, site: answer.site, node: answer.node,
                 signingKey: answer.signingKey)
-            try WireJSON.encoder(pretty: true).encode(settings).write(to: identity.orchestratorFile, options: .atomic)
+            try PrivateFiles.write(WireJSON.encoder(pretty: true).encode(settings), to: identity.orchestratorFile)
             print("Joined as \(answer.node) (site \(answer.site), environment \(answer.environment)).")
             print("Start the agent with: stellwerk-agent run --data \(data)")
         } catch let error as ClientError {

@@ -1,5 +1,6 @@
 import Database
 package import FoundationEssentials
+import Identity
 package import StellwerkAPI
 import Synchronization
 
@@ -36,8 +37,18 @@ package final class AgentState: @unchecked Sendable {
     /// Opens (or creates) the state file in `folder`.
     package init(folder: URL) throws {
         self.folder = folder
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        connection = try SQLiteConnection(path: folder.appendingPathComponent("agent.sqlite").path, create: true)
+        // The agent's data folder: its journal, desired state and reports, the services' data and
+        // its backups are nobody else's to read.
+        try PrivateFiles.folder(folder)
+        let file = folder.appendingPathComponent("agent.sqlite")
+        if !FileManager.default.fileExists(atPath: file.path) {
+            // SQLite gives its -wal and -shm files the database file's mode.
+            FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            try PrivateFiles.restrict(URL(fileURLWithPath: file.path + suffix))
+        }
+        connection = try SQLiteConnection(path: file.path, create: true)
         try connection.executeScript(
             """
             CREATE TABLE IF NOT EXISTS instances (service TEXT PRIMARY KEY, record TEXT NOT NULL, updated_at BIGINT NOT NULL);

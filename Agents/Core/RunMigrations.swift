@@ -2,6 +2,7 @@ import Database
 import Dispatch
 import FoundationEssentials
 import Glibc
+import Identity
 
 /// Runs a release's migration command in its folder and waits for it.
 enum RunMigrations {
@@ -64,7 +65,8 @@ enum DataBackup {
     static func make(of data: URL, into backups: URL, migration: String?) throws -> URL {
         let manager = FileManager.default
         let target = backups.appendingPathComponent("\(Int(Date().timeIntervalSince1970 * 1000))")
-        try manager.createDirectory(at: target, withIntermediateDirectories: true)
+        try PrivateFiles.folder(backups)
+        try PrivateFiles.folder(target)
         let label = Self.migration(of: data) ?? migration ?? "none"
         try Data(label.utf8).write(to: URL(fileURLWithPath: target.path + ".migration"))
         let names = (try? manager.contentsOfDirectory(atPath: data.path)) ?? []

@@ -36,7 +36,7 @@ package struct NodeIdentity: Sendable {
     /// Saves a key with the certificate issued for it (after renewal too): the key first, so a
     /// certificate never sits next to a key it does not belong to for longer than one rename.
     package func store(key: P256.Signing.PrivateKey, certificate: String) throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try PrivateFiles.folder(folder)
         let parsed = try Certificate(pemEncoded: certificate)
         guard parsed.publicKey == Certificate.PublicKey(key.publicKey) else {
             throw IdentityError("the orchestrator issued a certificate for another key")

@@ -527,6 +527,14 @@ struct OfflineNode {
             let expected = ["none": nil, "0003": "v3\n", "0004": "v3\nv4\n"][label]
             #expect(expected != nil && inside == expected!, "\(name): \(label) holds \(inside ?? "nothing")")
         }
+        // The copies hold the service's data: only the agent's user may read them.
+        for folder in [backups.path]
+            + (try FileManager.default.contentsOfDirectory(atPath: backups.path))
+            .filter({ !$0.hasSuffix(".migration") }).map({ backups.appendingPathComponent($0).path })
+        {
+            let mode = try FileManager.default.attributesOfItem(atPath: folder)[.posixPermissions] as? Int
+            #expect(mode.map { $0 & 0o777 } == 0o700, "\(folder)")
+        }
 
         // Back to r3: the copy from before 0004 comes back, and r3 runs on data it knows.
         let back = try await apply(r3)

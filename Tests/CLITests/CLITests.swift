@@ -86,6 +86,19 @@ import Testing
         try await expectGolden(result.standardError, "validate-broken.txt")
     }
 
+    /// A credential written in plain text is refused, and neither the message nor the source line
+    /// under it repeats it: terminals and CI logs are read by many.
+    @Test func validate_onACredentialInPlainText_showsTheLineWithoutTheValue() async throws {
+        var files = Fixtures.files()
+        files["Environments/sandbox/sites/alpha.yaml"] = try #require(files["Environments/sandbox/sites/alpha.yaml"])
+            .replacingOccurrences(of: "token: {secret: alpha-token}", with: "token: s3cr3t-plain-value")
+        let result = try await ProcessRunner.run("stellwerk", ["validate", "--root", try fixtureFolder(files).path])
+        #expect(result.status == 1)
+        #expect(!result.standardError.contains("s3cr3t"), "\(result.standardError)")
+        #expect(result.standardError.contains("is a plain value, but the parameter is a secret"))
+        #expect(result.standardError.contains("  |       token: •••\n"), "\(result.standardError)")
+    }
+
     @Test func validate_withJSON_reportsDiagnosticsForScripts() async throws {
         var files = Fixtures.files()
         files["Environments/live/environment.yaml"] = try #require(files["Environments/live/environment.yaml"])

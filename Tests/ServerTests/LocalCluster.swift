@@ -123,6 +123,13 @@ final class LocalCluster: @unchecked Sendable {
             "stellwerk", arguments, in: workspace, environment: operatorEnvironment(token: token))
     }
 
+    /// Whether the server is told where to write the first admin token; without, it writes
+    /// `server/admin.token` (its standard output is a log file).
+    var adminTokenFileOption = true
+    private var adminTokenFile: URL {
+        root.appendingPathComponent(adminTokenFileOption ? "admin.token" : "server/admin.token")
+    }
+
     /// Starts the server (again, on the same port and data folder when it ran before).
     func startServer() async throws {
         let portFile = root.appendingPathComponent("port")
@@ -131,16 +138,16 @@ final class LocalCluster: @unchecked Sendable {
             ProcessRunner.productsFolder.appendingPathComponent("stellwerk").path,
             [
                 "server", "--data", root.appendingPathComponent("server").path, "--listen", "127.0.0.1:\(serverPort)",
-                "--admin-token-file", root.appendingPathComponent("admin.token").path, "--port-file", portFile.path,
-                "--lost-after", "30",
-            ] + (store.map { ["--store", $0] } ?? []) + serverArguments, standardOutput: serverLog.path, wait: false
+                "--port-file", portFile.path, "--lost-after", "30",
+            ] + (adminTokenFileOption ? ["--admin-token-file", adminTokenFile.path] : [])
+                + (store.map { ["--store", $0] } ?? []) + serverArguments, standardOutput: serverLog.path, wait: false
         ).pid
         try stopWhenTestsEnd(serverPID)
         try await waitFor("the server to listen", seconds: 60) { FileManager.default.fileExists(atPath: portFile.path) }
         serverPort =
             Int(try String(contentsOf: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         if adminToken.isEmpty {
-            adminToken = try String(contentsOf: root.appendingPathComponent("admin.token"), encoding: .utf8)
+            adminToken = try String(contentsOf: adminTokenFile, encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let log = try String(contentsOf: serverLog, encoding: .utf8)
             let line = try #require(log.split(separator: "\n").first { $0.hasPrefix("CA fingerprint") })

@@ -29,6 +29,17 @@ import Testing
         #expect(try await plain.exchange(.get, "/health").status == 200)
         await plain.shutdown()
 
+        // The agent's data is nobody else's to read: its key, journal, desired state and reports.
+        let data = cluster.data(of: "n1")
+        for (path, mode) in [
+            ("", 0o700), ("identity", 0o700), ("identity/node.key", 0o600), ("identity/orchestrator.json", 0o600),
+            ("agent.sqlite", 0o600), ("agent.sqlite-wal", 0o600), ("desired.json", 0o600), ("report.json", 0o600),
+        ] {
+            let attributes = try FileManager.default.attributesOfItem(
+                atPath: data.appendingPathComponent(path).path)
+            #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o777 } == mode, "\(path)")
+        }
+
         let rollouts = try await cluster.stellwerk(["rollout", "list", "--env", "e2e", "--json"])
         let views = try decode([RolloutView].self, rollouts.standardOutput)
         #expect(views.first?.steps.map(\.wave) == [0, 1, 1])

@@ -13,8 +13,9 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Run the orchestrator: agent enrollment, the agent and operator API, and rollouts.",
         discussion: """
             On first start the server creates its CA, its release-signing key and a first admin API \
-            token in its data folder (the token is printed once; --admin-token-file also writes it to a \
-            file with mode 0600). Agents join with `stellwerk-agent join URL --token-file FILE \
+            token. The token is written to --admin-token-file (mode 0600) when given, else printed when \
+            standard output is a terminal, else written to DATA/admin.token (mode 0600) — never into a \
+            log. Agents join with `stellwerk-agent join URL --token-file FILE \
             --ca-fingerprint SHA256`; the fingerprint is printed at every start.
 
             The state lives in --store (default: sqlite:DATA/state.sqlite). The engines hold a lease \
@@ -43,7 +44,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The state store (default: sqlite:DATA/state.sqlite).", valueName: "URL"))
     var store: String?
 
-    @Option(help: ArgumentHelp("Also write the first admin token to this file (mode 0600).", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "Write the first admin token to this file (mode 0600) instead of showing it.", valueName: "FILE"))
     var adminTokenFile: String?
 
     @Option(help: ArgumentHelp("Write the bound port to this file once the server listens.", valueName: "FILE"))
@@ -116,10 +119,19 @@ struct ServerCommand: AsyncParsableCommand {
             perClient: maxConnectionsPerClient, handshakeTimeout: .seconds(handshakeTimeout))
         let server = OrchestratorServer(configuration: configuration, files: files, store: stateStore, logger: logger)
         if let token = try await server.bootstrapAdmin() {
-            FileHandle.standardOutput.write(
-                Data("First start: created the admin operator. Its API token (shown only now):\n  \(token)\n".utf8))
-            if let adminTokenFile {
-                try PEMFiles.writeSecret(token + "\n", to: URL(fileURLWithPath: adminTokenFile))
+            // Standard output often ends up in a log file; a token goes only to a person's terminal
+            // or a file that only this user may read.
+            let file = adminTokenFile.map(URL.init(fileURLWithPath:))
+            if file == nil, isatty(STDOUT_FILENO) == 1 {
+                FileHandle.standardOutput.write(
+                    Data("First start: created the admin operator. Its API token (shown only now):\n  \(token)\n".utf8))
+            } else {
+                let target = file ?? URL(fileURLWithPath: data).appendingPathComponent("admin.token")
+                try PEMFiles.writeSecret(token + "\n", to: target)
+                FileHandle.standardOutput.write(
+                    Data(
+                        "First start: created the admin operator. Its API token is in \(target.path) (mode 0600); keep it somewhere safe and remove the file.\n"
+                            .utf8))
             }
         }
         let fingerprint = try files.authority.fingerprint

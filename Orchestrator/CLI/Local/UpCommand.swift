@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Identity
 import Logging
 import Model
 import OrchestratorClient
@@ -129,7 +130,9 @@ struct UpCommand: AsyncParsableCommand {
             try seed(environments[1], platform: platform, binaries: binaries, root: root, terminal: terminal)
         }
         try await waitUntilHealthy(promote ? environments : [environments[0]], admin: admin, terminal: terminal)
-        try Data(platform.environmentScript(url: url).utf8).write(to: platform.folder.appendingPathComponent("env.sh"))
+        // It holds the admin token.
+        try PEMFiles.writeSecret(
+            platform.environmentScript(url: url), to: platform.folder.appendingPathComponent("env.sh"))
         printSummary(
             environments: promote ? environments : [environments[0]], url: url, platform: platform, terminal: terminal)
         terminal.line("Stellwerk local platform is ready.")

@@ -24,7 +24,8 @@ struct DiagnosticPrinter {
                                 $0 == "\t" ? " " : $0.value < 0x20 || $0.value == 0x7F ? "?" : $0
                             }))
                     let caretColumn = min(max(diagnostic.location.column - 1, 0), text.count)
-                    terminal.line("  | " + text, to: stream)
+                    let shown = diagnostic.masksValue ? String(text.prefix(caretColumn)) + "•••" : text
+                    terminal.line("  | " + shown, to: stream)
                     terminal.line("  | " + String(repeating: " ", count: caretColumn) + terminal.green("^"), to: stream)
                 }
             }

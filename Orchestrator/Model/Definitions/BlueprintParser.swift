@@ -102,7 +102,8 @@ struct BlueprintParser {
             guard !parsed.hasPassword else {
                 sink.error(
                     "the artifact url '\(SimpleURL.redacted(url.value))' holds a password", at: url.location,
-                    hint: "blueprints and plans are read by many; pin the artifact by its sha256 on a public URL")
+                    hint: "blueprints and plans are read by many; pin the artifact by its sha256 on a public URL",
+                    masksValue: true)
                 return nil
             }
             guard digest.value.count == 64, digest.value.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
@@ -276,7 +277,8 @@ struct BlueprintParser {
                         type.showsValues
                         ? "'\(Diagnostic.printable(scalar.text))'" : "'\(SimpleURL.redacted(scalar.text))'"
                     sink.error(
-                        "the default \(shown) of \(where_) \(problem.message)", at: scalar.location, hint: problem.hint)
+                        "the default \(shown) of \(where_) \(problem.message)", at: scalar.location, hint: problem.hint,
+                        masksValue: !type.showsValues)
                     return nil  // reported once here; the parameter counts as broken, not as optional
                 }
             }

@@ -34,12 +34,19 @@ package struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     package var location: SourceLocation
     package var message: String
     package var hint: String?
+    /// The value at the location may be a credential: the source excerpt under the message shows the
+    /// line up to the value only.
+    package var masksValue: Bool
 
-    package init(_ severity: Severity = .error, at location: SourceLocation, _ message: String, hint: String? = nil) {
+    package init(
+        _ severity: Severity = .error, at location: SourceLocation, _ message: String, hint: String? = nil,
+        masksValue: Bool = false
+    ) {
         self.severity = severity
         self.location = location
         self.message = message
         self.hint = hint
+        self.masksValue = masksValue
     }
 
     /// `text` with line breaks and other control characters written as escapes, so a value quoted in a
@@ -73,8 +80,10 @@ package struct DiagnosticCollector: Sendable {
 
     package init() {}
 
-    package mutating func error(_ message: String, at location: SourceLocation, hint: String? = nil) {
-        diagnostics.append(Diagnostic(.error, at: location, message, hint: hint))
+    package mutating func error(
+        _ message: String, at location: SourceLocation, hint: String? = nil, masksValue: Bool = false
+    ) {
+        diagnostics.append(Diagnostic(.error, at: location, message, hint: hint, masksValue: masksValue))
     }
 
     package mutating func warning(_ message: String, at location: SourceLocation, hint: String? = nil) {

@@ -205,7 +205,7 @@ package struct EnvironmentResolver: Sendable {
                     let shown = definition.type.showsValues ? "'\(Diagnostic.printable(scalar.text))'" : "the value"
                     sink.error(
                         "\(shown) of parameter '\(name.value)' (\(definition.type.name)) \(problem.message)",
-                        at: scalar.location, hint: problem.hint)
+                        at: scalar.location, hint: problem.hint, masksValue: !definition.type.showsValues)
                     ok = false
                 }
             case .secret(let secret):

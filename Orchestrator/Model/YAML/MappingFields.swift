@@ -2,8 +2,8 @@
 final class DiagnosticSink {
     var collector = DiagnosticCollector()
 
-    func error(_ message: String, at location: SourceLocation, hint: String? = nil) {
-        collector.error(message, at: location, hint: hint)
+    func error(_ message: String, at location: SourceLocation, hint: String? = nil, masksValue: Bool = false) {
+        collector.error(message, at: location, hint: hint, masksValue: masksValue)
     }
 }
 

@@ -6,10 +6,11 @@ import StellwerkAPI
 import TestSupport
 import Testing
 
-/// Node certificates that end when they should (issue #18): a renewed certificate supersedes the one
-/// before once it is used, a node that joins anew leaves its old certificate behind at once, and an
-/// admin's revocation takes effect on the node's next request.
-@Suite struct NodeCertificateTests {
+/// What the orchestrator must not leave open (issue #18).
+@Suite struct TrustTests {
+    /// Node certificates that end when they should: a renewed certificate supersedes the one before
+    /// once it is used, a node that joins anew leaves its old certificate behind at once, and an
+    /// admin's revocation takes effect on the node's next request.
     @Test func renewal_supersedesOnFirstUse_rejoinAtOnce_andRevocationOnTheNextRequest() async throws {
         let cluster = try LocalCluster(block: 46, nodes: [LocalCluster.Node(name: "n1", site: "a")])
         defer { cluster.tearDown() }
@@ -98,6 +99,23 @@ import Testing
                 "certificate.issue node:n1", "certificate.issue node:n1", "certificate.supersede node:n1",
                 "certificate.issue node:n1", "certificate.supersede node:n1", "certificate.revoke user:admin",
             ], "\(actions)")
+    }
+
+    /// The first admin token never lands in the server's log: standard output here is a file, so the
+    /// token goes into a file only its user may read.
+    @Test func firstAdminToken_goesIntoA0600File_notIntoTheLog() async throws {
+        let cluster = try LocalCluster(block: 47, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        cluster.adminTokenFileOption = false
+        try await cluster.startServer()
+        let file = cluster.root.appendingPathComponent("server/admin.token")
+        let mode = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o777 } == 0o600)
+        let log = try String(contentsOf: cluster.serverLog, encoding: .utf8)
+        #expect(!log.contains(cluster.adminToken) && !log.contains("swo_"), "\(log)")
+        #expect(log.contains("Its API token is in \(file.path) (mode 0600)"), "\(log)")
+        let whoami = try await cluster.stellwerk(["status", "--env", "e2e"])
+        #expect(whoami.status == 0, "\(whoami.standardError)")
     }
 
     private func nodes(_ cluster: LocalCluster) async throws -> [NodeCertificateView] {
