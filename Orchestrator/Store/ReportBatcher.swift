@@ -91,6 +91,12 @@ final class ReportBatcher: Sendable {
                     unhealthy_at = COALESCE(excluded.unhealthy_at, node_reports.unhealthy_at)
                 """, .text(entry.environment), .text(entry.node), at, .text(entry.document),
                 entry.healthy ? .null : at)
+            // A node back from silence vouches for nothing it did meanwhile: a soak starts over.
+            try connection.run(
+                """
+                UPDATE node_reports SET unhealthy_at = $3 WHERE environment = $1 AND node = $2
+                    AND EXISTS (SELECT 1 FROM nodes WHERE environment = $1 AND name = $2 AND connection = 'disconnected')
+                """, .text(entry.environment), .text(entry.node), at)
             try connection.run(
                 "UPDATE nodes SET last_seen = $3, connection = 'connected' WHERE environment = $1 AND name = $2",
                 .text(entry.environment), .text(entry.node), at)

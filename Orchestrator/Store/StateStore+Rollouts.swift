@@ -182,19 +182,52 @@ extension StateStore {
             createdAt: date(row.integer(7)), updatedAt: date(row.integer(8)))
     }
 
-    /// Records an approver's decision. The requester may not decide on their own promotion (four eyes).
+    /// Why `approver` is not a second person next to `requester`, or nil when they are.
+    private static func notASecondPerson(
+        _ approver: String, requester: String, requestedAt: Int, on connection: any SQLConnection
+    ) throws -> String? {
+        func record(_ name: String) throws -> SQLRow? {
+            try connection.query("SELECT created_by, created_at FROM operators WHERE name = $1", .text(name)).first
+        }
+        var name = approver
+        var seen: Set<String> = []
+        while seen.insert(name).inserted, let row = try record(name), row.text(0).hasPrefix("user:") {
+            name = String(row.text(0).dropFirst("user:".count))
+            if name == requester {
+                return seen.count == 1
+                    ? "\(approver) was created by \(requester), who requested it"
+                    : "\(approver) was created by an operator that \(requester), who requested it, created"
+            }
+        }
+        if let row = try record(approver), row.integer(1) > requestedAt {
+            return "\(approver) became an operator after the promotion was requested"
+        }
+        return nil
+    }
+
+    /// Records an approver's decision. Four eyes: the requester may not decide on their own
+    /// promotion, nor may an operator the requester created (directly or through operators they
+    /// created), nor one created after the request — a sock puppet is not a second person.
     package func recordApproval(_ approval: ApprovalRecord) async throws {
         try await transaction { connection in
             guard
                 let promotion = try connection.query(
-                    "SELECT requested_by, target FROM promotions WHERE id = $1" + connection.dialect.forUpdate,
+                    "SELECT requested_by, target, created_at FROM promotions WHERE id = $1"
+                        + connection.dialect.forUpdate,
                     .text(approval.promotion)
                 ).first
             else { throw StoreError(.notFound, "there is no promotion \(approval.promotion)") }
-            guard promotion.text(0) != approval.approver else {
+            let requester = promotion.text(0)
+            guard requester != approval.approver else {
                 throw StoreError(
                     .conflict,
                     "\(approval.approver) requested promotion \(approval.promotion) and cannot also decide on it")
+            }
+            if let reason = try Self.notASecondPerson(
+                approval.approver, requester: requester, requestedAt: promotion.integer(2), on: connection)
+            {
+                throw StoreError(
+                    .conflict, "\(approval.approver) cannot decide on promotion \(approval.promotion): \(reason)")
             }
             try connection.run(
                 """

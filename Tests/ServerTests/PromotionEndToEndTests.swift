@@ -96,22 +96,33 @@ import Testing
         #expect(waiting.windowOpensAt != nil)
         #expect(try await cluster.stellwerk(["promotion", "list", "--json"]).standardOutput.contains("pr-") == false)
 
-        // Requested by the admin. Four eyes: the admin may approve, but not their own request; an
-        // operator may not approve at all; the approver erika may.
-        let olga = try await cluster.stellwerk(["user", "create", "olga", "--role", "*=operator"])
-        let erika = try await cluster.stellwerk(["user", "create", "erika", "--role", "live=approver"])
-        let olgaToken = olga.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        let erikaToken = erika.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        let requested = try await cluster.stellwerk([
-            "promote", release, "--to", "live", "--message", "Pegel 1", "--json",
-        ])
+        // Requested by rita, an admin. Four eyes: she may approve, but not her own request, and nobody
+        // she made counts as a second person; an operator may not approve at all; the approver erika,
+        // whom the first admin made before the request, may.
+        func created(_ name: String, _ role: String, by token: String? = nil) async throws -> String {
+            let result = try await cluster.stellwerk(["user", "create", name, "--role", role], token: token)
+            #expect(result.status == 0, "\(result.standardError)")
+            return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let ritaToken = try await created("rita", "*=admin")
+        let olgaToken = try await created("olga", "*=operator")
+        let erikaToken = try await created("erika", "live=approver")
+        let requested = try await cluster.stellwerk(
+            ["promote", release, "--to", "live", "--message", "Pegel 1", "--json"], token: ritaToken)
         #expect(requested.status == 0, "\(requested.standardError)")
         let promotion = try decode(PromotionView.self, requested.standardOutput)
         #expect(promotion.state == .waiting)
         #expect(promotion.gates.map(\.open) == [true, false, true])
-        let own = try await cluster.stellwerk(["promotion", "approve", promotion.id])
+        let own = try await cluster.stellwerk(["promotion", "approve", promotion.id], token: ritaToken)
         #expect(own.status == 1)
         #expect(own.standardError.contains("cannot also decide on it"), "\(own.standardError)")
+        let puppetToken = try await created("puppet", "live=approver", by: ritaToken)
+        let puppet = try await cluster.stellwerk(["promotion", "approve", promotion.id], token: puppetToken)
+        #expect(puppet.status == 1)
+        #expect(
+            puppet.standardError.contains(
+                "puppet cannot decide on promotion \(promotion.id): puppet was created by rita, who requested it"),
+            "\(puppet.standardError)")
         let operatorApproval = try await cluster.stellwerk(["promotion", "approve", promotion.id], token: olgaToken)
         #expect(operatorApproval.status == 1)
         #expect(operatorApproval.standardError.contains("approve"), "\(operatorApproval.standardError)")

@@ -1,5 +1,6 @@
 import Foundation
 import StellwerkAPI
+import Store
 import Testing
 
 @testable import Server
@@ -98,6 +99,47 @@ import Testing
             RolloutEngine.verdict(of: report(serial: 4, [running]), expected: empty, writtenSerial: 4)
                 == .pending("web is still running"))
         #expect(RolloutEngine.verdict(of: report(serial: 4, []), expected: empty, writtenSerial: 4) == .healthy)
+    }
+
+    /// A node that stopped reporting cannot vouch for a release (issue #18): its last report was
+    /// healthy, but the verified gate stays closed while it is silent.
+    @Test func verifiedGate_isClosedWhileASourceNodeIsSilent() {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let gates = PromotionGates(
+            release: "r2",
+            policy: PromotionPolicy(
+                source: "sandbox", soakSeconds: 600, approvals: 1, respectWindows: false, canarySite: nil,
+                maxSitesInFlight: 1, windows: [:]),
+            now: start.addingTimeInterval(3600))
+        let rollout = RolloutRecord(
+            id: "ro-1", environment: "sandbox", release: "r2", serial: 3, state: .succeeded, document: "{}",
+            createdAt: start, updatedAt: start)
+        var desired: [String: (serial: Int, state: NodeDesiredState)] = [:]
+        var reports: [String: (report: NodeReport, at: Date)] = [:]
+        for node in ["n1", "n2"] {
+            desired[node] = (
+                3,
+                NodeDesiredState(
+                    node: node, site: "a", environment: "sandbox", address: "127.0.0.1",
+                    instances: [spec(release: "r2")])
+            )
+            let running = InstanceReport(
+                spec: spec(release: "r2"), state: .running, health: "ok", lastError: nil, drift: [])
+            reports[node] = (
+                NodeReport(node: node, environment: "sandbox", desiredSerial: 3, instances: [running]),
+                start.addingTimeInterval(60)
+            )
+        }
+        func verified(silent: Set<String>) -> GateView {
+            gates.verified(
+                sourceRollouts: [rollout], sourceDesired: desired, sourceReports: reports, migrations: [],
+                disconnected: silent)
+        }
+        #expect(verified(silent: []).open)
+        let closed = verified(silent: ["n2"])
+        #expect(!closed.open)
+        #expect(closed.detail.hasPrefix("n2 in sandbox has not reported since "), "\(closed.detail)")
+        #expect(closed.detail.hasSuffix(": a silent node cannot vouch for r2"), "\(closed.detail)")
     }
 
     @Test(arguments: [

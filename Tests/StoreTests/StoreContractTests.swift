@@ -238,6 +238,17 @@ import Testing
                 environment: "live", notSeenSince: StoreSamples.start.addingTimeInterval(120))
             #expect(lost == ["n1"])
             #expect(try await store.nodes(environment: "live").map(\.connection) == [.disconnected, .connected])
+            #expect(try await store.lastUnhealthy(environment: "live").isEmpty)
+
+            // Back from its silence, a healthy report still starts a soak over: n1's return counts
+            // as a hiccup, n2's next report does not.
+            let back = StoreSamples.start.addingTimeInterval(600)
+            for name in ["n1", "n2"] {
+                try await store.recordReport(
+                    NodeReport(node: name, environment: "live", desiredSerial: nil, instances: []), at: back)
+            }
+            #expect(try await store.lastUnhealthy(environment: "live") == ["n1": back])
+            #expect(try await store.nodes(environment: "live").map(\.connection) == [.connected, .connected])
         }
     }
 
@@ -588,6 +599,45 @@ import Testing
                 try await store.auditEntries(environment: "live").map(\.action) == [
                     "promotion.request", "promotion.approve",
                 ])
+        }
+    }
+
+    /// Four eyes with a sock puppet (issue #18): an approver the requester created, directly or
+    /// through an operator they created, or anyone made an operator after the request, does not count
+    /// as a second person.
+    @Test(arguments: StoreKind.allCases)
+    func promotions_refuseApproversTheRequesterMade_orMadeAfterTheRequest(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let t0 = StoreSamples.start
+            for (name, creator, at) in [
+                ("anna", "server", -60.0), ("bob", "user:anna", -30), ("carl", "user:bob", -20),
+                ("erik", "user:admin", -10), ("dora", "user:admin", 30),
+            ] {
+                try await store.createOperator(
+                    OperatorRecord(
+                        name: name, tokenHash: "hash-\(name)", roles: ["*": .admin], createdBy: creator,
+                        createdAt: t0.addingTimeInterval(at)))
+            }
+            try await store.createPromotion(
+                PromotionRecord(
+                    id: "pr-1", release: "r-1", source: "sandbox", target: "live", requestedBy: "anna",
+                    state: .waiting, document: "{}", createdAt: t0, updatedAt: t0))
+            for (approver, reason) in [
+                ("bob", "bob was created by anna, who requested it"),
+                ("carl", "carl was created by an operator that anna, who requested it, created"),
+                ("dora", "dora became an operator after the promotion was requested"),
+            ] {
+                await #expect {
+                    try await store.recordApproval(
+                        ApprovalRecord(
+                            promotion: "pr-1", approver: approver, decision: .approve, reason: "", createdAt: t0))
+                } throws: { error in
+                    (error as? StoreError)?.message == "\(approver) cannot decide on promotion pr-1: \(reason)"
+                }
+            }
+            try await store.recordApproval(
+                ApprovalRecord(promotion: "pr-1", approver: "erik", decision: .approve, reason: "", createdAt: t0))
+            #expect(try #require(try await store.promotion(id: "pr-1")).approvals.map(\.approver) == ["erik"])
         }
     }
 }

@@ -14,6 +14,7 @@ struct LocalPlatform {
     var serverData: URL { folder.appendingPathComponent("server") }
     var adminTokenFile: URL { folder.appendingPathComponent("admin.token") }
     var approverTokenFile: URL { folder.appendingPathComponent("approver.token") }
+    var requesterTokenFile: URL { folder.appendingPathComponent("operator.token") }
     var secretsFile: URL { folder.appendingPathComponent("secrets.json") }
     var processesFile: URL { folder.appendingPathComponent("processes.json") }
     var portFile: URL { folder.appendingPathComponent("server.port") }

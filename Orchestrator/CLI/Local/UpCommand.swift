@@ -99,7 +99,7 @@ struct UpCommand: AsyncParsableCommand {
         var processes = platform.readProcesses() ?? LocalPlatform.Processes(port: port, pids: [:])
         let admin = try connection(platform, url: url, tokenFile: platform.adminTokenFile)
         defer { Task { await admin.shutdown() } }
-        try await ensureApprover(platform, admin: admin)
+        try await ensurePeople(platform, admin: admin)
         try platform.ensureSecrets()
 
         // Agents: join once, start when not running.
@@ -214,14 +214,21 @@ struct UpCommand: AsyncParsableCommand {
             url: url, authority: try String(contentsOf: platform.authorityFile, encoding: .utf8), token: token)
     }
 
-    /// The second person who approves promotions into local-live.
-    private func ensureApprover(_ platform: LocalPlatform, admin: OrchestratorConnection) async throws {
-        guard !FileManager.default.fileExists(atPath: platform.approverTokenFile.path) else { return }
-        let issued = try await admin.send(
-            .createUser(UserRequest(name: "zweite-person", roles: ["local-live": .approver])))
-        _ = FileManager.default.createFile(
-            atPath: platform.approverTokenFile.path, contents: Data(issued.token.utf8),
-            attributes: [.posixPermissions: 0o600])
+    /// Two people besides the admin: one who requests promotions into local-live, and a second who
+    /// approves them. The admin made both, so a promotion the admin requested could not be approved
+    /// by either (four eyes: nobody the requester made counts as a second person).
+    private func ensurePeople(_ platform: LocalPlatform, admin: OrchestratorConnection) async throws {
+        for (file, name, roles) in [
+            (
+                platform.requesterTokenFile, "erste-person",
+                ["local-sandbox": Role.operator, "local-live": .operator]
+            ),
+            (platform.approverTokenFile, "zweite-person", ["local-live": .approver]),
+        ] where !FileManager.default.fileExists(atPath: file.path) {
+            let issued = try await admin.send(.createUser(UserRequest(name: name, roles: roles)))
+            _ = FileManager.default.createFile(
+                atPath: file.path, contents: Data(issued.token.utf8), attributes: [.posixPermissions: 0o600])
+        }
     }
 
     // MARK: Agents
@@ -291,14 +298,16 @@ struct UpCommand: AsyncParsableCommand {
         guard
             let plan = try await changes(release, in: environment, admin: admin, terminal: terminal, forPromotion: true)
         else { return }
-        let requested = try await admin.send(
+        let requester = try connection(platform, url: url, tokenFile: platform.requesterTokenFile)
+        let requested = try await requester.send(
             .requestPromotion(PromotionRequest(plan: plan, dryRun: false, message: "stellwerk up --promote")))
+        await requester.shutdown()
         for line in PromotionFollower.render(requested, terminal: terminal) { terminal.line(line) }
         if requested.state == .waiting {
             let approver = try connection(platform, url: url, tokenFile: platform.approverTokenFile)
             _ = try await approver.send(.approvePromotion(requested.id, reason: "lokale Erprobung"))
             await approver.shutdown()
-            terminal.line("Approved by the second local operator (zweite-person).")
+            terminal.line("Requested by erste-person, approved by a second person (zweite-person).")
         }
         let outcome = try await PromotionFollower.follow(requested, server: admin, quiet: false)
         guard outcome.state == .succeeded else {

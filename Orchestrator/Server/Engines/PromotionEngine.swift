@@ -54,12 +54,7 @@ package struct PromotionEngine: Sendable {
         let time = now()
         let gates = PromotionGates(release: plan.release, policy: policy, now: time)
         let sites = Self.order(plan, policy: policy)
-        let verified = gates.verified(
-            sourceRollouts: try await store.rollouts(environment: policy.source),
-            sourceDesired: try await store.desiredStatesByNode(environment: policy.source),
-            sourceReports: try await store.reports(environment: policy.source),
-            migrations: manifest.components.values.flatMap(\.migrations).sorted(),
-            lastUnhealthy: try await store.lastUnhealthy(environment: policy.source))
+        let verified = try await verifiedGate(gates, manifest: manifest)
         var document = PromotionDocument(
             policy: policy, plan: plan, message: body.message ?? "",
             gates: [
@@ -98,6 +93,18 @@ package struct PromotionEngine: Sendable {
         hub.publish(.promotion, environment: plan.environment, object: id, detail: record.state.rawValue)
         try await advance(id)
         return try await view(id: id)
+    }
+
+    /// The verified gate, from what the store knows of the source environment now.
+    private func verifiedGate(_ gates: PromotionGates, manifest: ReleaseManifest) async throws -> GateView {
+        let source = gates.policy.source
+        let silent = try await store.nodes(environment: source).filter { $0.connection == .disconnected }.map(\.name)
+        return gates.verified(
+            sourceRollouts: try await store.rollouts(environment: source),
+            sourceDesired: try await store.desiredStatesByNode(environment: source),
+            sourceReports: try await store.reports(environment: source),
+            migrations: manifest.components.values.flatMap(\.migrations).sorted(),
+            lastUnhealthy: try await store.lastUnhealthy(environment: source), disconnected: Set(silent))
     }
 
     /// An approver's yes or no. A no ends the promotion and needs a reason; both only while it waits.

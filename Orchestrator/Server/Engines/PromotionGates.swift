@@ -26,11 +26,13 @@ package struct PromotionGates: Sendable {
     }
 
     /// Verified: every node of the source environment runs the release, healthy, since a rollout that
-    /// succeeded at least `soak` ago — so its migrations ran there too.
+    /// succeeded at least `soak` ago — so its migrations ran there too. A node that stopped
+    /// reporting (`disconnected`) closes the gate: its last report is no word on what it does now,
+    /// and when it is back its soak starts over (the store counts its return as a hiccup).
     package func verified(
         sourceRollouts: [RolloutRecord], sourceDesired: [String: (serial: Int, state: NodeDesiredState)],
         sourceReports: [String: (report: NodeReport, at: Date)], migrations: [String],
-        lastUnhealthy: [String: Date] = [:]
+        lastUnhealthy: [String: Date] = [:], disconnected: Set<String> = []
     ) -> GateView {
         let source = policy.source
         func closed(_ detail: String) -> GateView { GateView(name: .verified, open: false, detail: detail) }
@@ -46,6 +48,11 @@ package struct PromotionGates: Sendable {
             return closed("its rollout \(rollout.id) in \(source) is \(rollout.state.rawValue), not succeeded")
         }
         for (node, desired) in nodes.sorted(by: { $0.key < $1.key }) {
+            if disconnected.contains(node) {
+                let since = sourceReports[node].map { " since \(MaintenanceWindows.describe($0.at))" } ?? ""
+                return closed(
+                    "\(node) in \(source) has not reported\(since): a silent node cannot vouch for \(release)")
+            }
             let verdict = RolloutEngine.verdict(
                 of: sourceReports[node]?.report, expected: ExpectedInstance.of(desired.state),
                 writtenSerial: desired.serial)
