@@ -233,7 +233,11 @@ import Testing
 
             let audit = try decode(
                 [AuditEntryView].self, try await call(client, .get, Endpoints.audit.path + "?limit=10", token: admin))
-            #expect(audit.map(\.action).suffix(2) == ["user.create", "lock.break"])
+            // Otto's refusal is audited too.
+            #expect(audit.map(\.action).suffix(3) == ["user.create", "request.refuse", "lock.break"])
+            #expect(
+                audit.dropLast().last.map { "\($0.actor) \($0.object) \($0.detail.prefix(4))" }
+                    == "user:otto DELETE /v1/locks/rollout-engine 403:")
             #expect(audit.last?.actor == "user:admin")
             let verified = try decode(
                 AuditVerificationView.self, try await call(client, .get, Endpoints.verifyAudit.path, token: admin))

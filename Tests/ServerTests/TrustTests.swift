@@ -118,6 +118,39 @@ import Testing
         #expect(whoami.status == 0, "\(whoami.standardError)")
     }
 
+    /// Refusals are audited, floods are not stored: 40 join attempts with made-up tokens from one
+    /// address leave a handful of audit entries, and past the first 30 the address is told to wait.
+    @Test func joinFlood_isRateLimited_andAuditedAsAFewEntries() async throws {
+        let cluster = try LocalCluster(block: 48, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        try await cluster.startServer()
+        let anonymous = try OrchestratorConnection(
+            url: cluster.serverURL, authority: try String(contentsOf: cluster.authorityFile, encoding: .utf8))
+        let (_, request) = try NodeIdentity.makeRequest()
+        var statuses: [Int] = []
+        for attempt in 0..<40 {
+            let answer = try await anonymous.exchange(
+                .post, Endpoints.join.path,
+                body: try JSONEncoder().encode(JoinRequest(token: "swj_guess-\(attempt)", certificateRequest: request)))
+            statuses.append(answer.status)
+        }
+        await anonymous.shutdown()
+        #expect(statuses == Array(repeating: 403, count: 30) + Array(repeating: 429, count: 10), "\(statuses)")
+
+        cluster.stopServer()  // a graceful stop writes the counts of the minute
+        let audit = try await ProcessRunner.run(
+            "stellwerk", ["audit", "list", "--json", "--store", "sqlite:\(cluster.root.path)/server/state.sqlite"])
+        #expect(audit.status == 0, "\(audit.standardError)")
+        let refused = try WireJSON.decoder().decode([AuditEntryView].self, from: Data(audit.standardOutput.utf8))
+            .filter { $0.action == "request.refuse" }
+        #expect(refused.count == 4, "\(refused.map(\.detail))")
+        #expect(refused.contains { $0.detail == "403: the join token is not known" })
+        #expect(refused.contains { $0.detail.hasPrefix("403: 29 more like this within") }, "\(refused.map(\.detail))")
+        #expect(refused.allSatisfy { $0.actor == "anonymous@127.0.0.1" && $0.object == "POST /v1/join" })
+        #expect(refused.contains { $0.detail.hasPrefix("429: too many join attempts from 127.0.0.1; try again in") })
+        #expect(refused.contains { $0.detail.hasPrefix("429: 9 more like this within") }, "\(refused.map(\.detail))")
+    }
+
     private func nodes(_ cluster: LocalCluster) async throws -> [NodeCertificateView] {
         let listed = try await cluster.stellwerk(["node", "list", "--env", "e2e", "--json"])
         #expect(listed.status == 0, "\(listed.standardError)")

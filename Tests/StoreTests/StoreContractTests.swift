@@ -461,19 +461,18 @@ import Testing
             #expect(redeemed.usedAt == t0.addingTimeInterval(60))
 
             for (hash, at, message) in [
-                ("hash-tok-1", 120.0, "the join token was used already"),
-                ("hash-tok-2", 3601.0, "the join token expired"),
+                ("hash-tok-1", 120.0, "the join token was used already (tok-1, node kl-sbx-1)"),
+                ("hash-tok-2", 3601.0, "the join token expired (tok-2, node kl-sbx-2)"),
                 ("hash-nope", 10.0, "the join token is not known"),
             ] {
                 await #expect {
                     try await store.redeemJoinToken(hash: hash, at: t0.addingTimeInterval(at))
                 } throws: { ($0 as? StoreError)?.message == message }
             }
+            // Refusals are the server's to audit, a minute's repeats in one entry (RefusalAudit): one
+            // entry each here would let anyone grow the store.
             let actions = try await store.auditEntries().map(\.action)
-            #expect(
-                actions == [
-                    "token.create", "token.create", "token.redeem", "token.refuse", "token.refuse", "token.refuse",
-                ])
+            #expect(actions == ["token.create", "token.create", "token.redeem"])
             let tokens = try await store.joinTokens(environment: "sandbox")
             #expect(Set(tokens.map(\.tokenHash)) == ["hash-tok-1", "hash-tok-2"])
         }

@@ -95,15 +95,40 @@ package final class Authenticator: Sendable {
 }
 
 /// Fills in who is calling before any route runs; the routes' declared access decides what that may do.
+/// Every refusal of a caller (401, 403, 429) is audited, aggregated so that a flood stays one entry
+/// a minute.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let authenticator: Authenticator
+    let refusals: RefusalAudit
 
     func handle(
         _ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
     ) async throws -> Response {
         var context = context
         context.caller = try await authenticator.identify(request, context)
-        return try await next(request, context)
+        do {
+            return try await next(request, context)
+        } catch {
+            let failure = ErrorMiddleware.apiError(error, request: request)
+            if [.unauthorized, .forbidden, .tooManyRequests].contains(failure.code) {
+                await refusals.record(
+                    caller: context.caller.auditName(from: context.clientAddress),
+                    status: Int(failure.status.code), request: "\(request.method) \(request.uri.path)",
+                    message: failure.message)
+            }
+            throw error
+        }
+    }
+}
+
+extension Caller {
+    /// Who the audit log says was refused: the operator or node, else the address.
+    func auditName(from address: String) -> String {
+        switch self {
+        case .operator(let user): user.actor
+        case .agent(let agent): "node:\(agent.node)"
+        case .anonymous, .refused: "anonymous@\(address)"
+        }
     }
 }

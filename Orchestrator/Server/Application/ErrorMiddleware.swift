@@ -34,6 +34,7 @@ package struct APIError: Error, CustomStringConvertible, Sendable {
         case .conflict, .stalePlan, .gateClosed: .conflict
         case .tooLarge: .contentTooLarge
         case .rangeNotSatisfiable: .rangeNotSatisfiable
+        case .tooManyRequests: .tooManyRequests
         case .unavailable: .serviceUnavailable
         case .internal: .internalServerError
         }

@@ -50,12 +50,15 @@ package struct OrchestratorServer: Sendable {
     package let logger: Logger
     let hub = EventHub()
     let metrics = ServerMetrics()
+    let refusals: RefusalAudit
+    let joins = JoinRateLimit()
 
     package init(configuration: ServerConfiguration, files: ServerFiles, store: StateStore, logger: Logger) {
         self.configuration = configuration
         self.files = files
         self.store = store
         self.logger = logger
+        refusals = RefusalAudit(store: store, logger: logger)
     }
 
     /// Creates the first admin when there is no operator yet; returns its token (shown once).
@@ -70,13 +73,13 @@ package struct OrchestratorServer: Sendable {
         let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware(logger: logger))
-        router.add(middleware: AuthenticationMiddleware(authenticator: Authenticator(store: store)))
+        router.add(middleware: AuthenticationMiddleware(authenticator: Authenticator(store: store), refusals: refusals))
         let releases = ReleaseRegistry(store: store, hub: hub, files: files)
         SystemController(
             store: store, hub: hub, metrics: metrics, files: files, releases: releases,
             openAPI: try OpenAPIDocument.json()
         ).register(on: router)
-        AgentController(enrollment: Enrollment(store: store, hub: hub, files: files)).register(on: router)
+        AgentController(enrollment: Enrollment(store: store, hub: hub, files: files), joins: joins).register(on: router)
         ReleaseController(releases: releases).register(on: router)
         AccessController(directory: AccessDirectory(store: store), store: store, hub: hub).register(on: router)
         RolloutController(
@@ -130,6 +133,7 @@ package struct OrchestratorServer: Sendable {
                     .init(
                         service: DisconnectSweeper(
                             store: store, hub: hub, lostAfter: configuration.lostAfter, logger: logger)),
+                    .init(service: refusals),
                     .init(service: application),
                 ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

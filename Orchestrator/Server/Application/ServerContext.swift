@@ -14,6 +14,9 @@ package struct ServerContext: RequestContext {
         channel = source.channel
     }
 
+    /// The address the request came from, as audit entries and limits name it.
+    var clientAddress: String { channel.remoteAddress?.ipAddress ?? "unknown address" }
+
     /// JSON bodies are small unless an endpoint says otherwise; artifact uploads stream on their own.
     package var maxUploadSize: Int { 1 << 20 }
 }

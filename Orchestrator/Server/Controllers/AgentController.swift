@@ -5,9 +5,13 @@ import StellwerkAPI
 /// certificate renewals.
 struct AgentController: Sendable {
     let enrollment: Enrollment
+    let joins: JoinRateLimit
 
     func register(on router: Router<ServerContext>) {
-        router.on(Endpoints.join) { request in try await enrollment.join(request.body) }
+        router.on(Endpoints.join) { request in
+            try joins.take(request.context.clientAddress)
+            return try await enrollment.join(request.body)
+        }
         router.on(Endpoints.desiredState) { request in
             let known = try request.query("known", as: Int.self) ?? -1
             let wait = min(max(try request.query("wait", as: Int.self) ?? 0, 0), 60)

@@ -125,6 +125,8 @@ public enum ErrorCode: String, WireEnum {
     case gateClosed = "gate-closed"
     case tooLarge = "too-large"
     case rangeNotSatisfiable = "range-not-satisfiable"
+    /// Too many tries in too short a time (joining); the message says when to try again.
+    case tooManyRequests = "too-many-requests"
     /// A dependency (the state store) does not answer.
     case unavailable
     case `internal`
