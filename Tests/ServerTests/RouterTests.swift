@@ -65,6 +65,91 @@ import Testing
         }
     }
 
+    /// Issue #18: every endpoint that needs a role, called by a viewer, an operator and an approver of
+    /// another environment. Each refusal is a 403 and leaves an audit entry; what their roles allow
+    /// anywhere (uploading artifacts, registering releases as an operator) is not refused.
+    @Test func everyRoleEndpoint_refusesOperatorsOfAnotherEnvironment_andAuditsEachRefusal() async throws {
+        try await withServer { client, admin, store in
+            let now = Date()
+            let encoder = WireJSON.encoder()
+            func json(_ value: some Encodable) throws -> String {
+                String(decoding: try encoder.encode(value), as: UTF8.self)
+            }
+            let plan = Plan(environment: "e", serial: 0, release: "r-1", revision: "x", sites: [], warnings: [])
+            try await store.createRollout(
+                RolloutRecord(
+                    id: "ro-e", environment: "e", release: "r-1", serial: 1, state: .succeeded,
+                    document:
+                        #"{"settings": {"canary": 0, "maxInFlight": 1, "maxInFlightPercent": false, "minHealthySeconds": 0, "healthyDeadlineSeconds": 10, "progressDeadlineSeconds": 10, "autoRollback": true, "lostAfterSeconds": 30, "onDisconnected": "wait"}, "createdBy": "user:admin", "message": "done", "steps": [], "lastProgressAt": "2026-12-01T10:00:00Z"}"#,
+                    createdAt: now, updatedAt: now), targets: [], actor: "user:admin")
+            let policy = PromotionPolicy(
+                source: "s", soakSeconds: 0, approvals: 1, respectWindows: false, canarySite: nil, maxSitesInFlight: 1,
+                windows: [:])
+            try await store.createPromotion(
+                PromotionRecord(
+                    id: "pr-e", release: "r-1", source: "s", target: "e", requestedBy: "admin", state: .waiting,
+                    document:
+                        #"{"policy": \#(try json(policy)), "plan": \#(try json(plan)), "message": "", "gates": [], "sites": []}"#,
+                    createdAt: now, updatedAt: now))
+            try await store.upsertNode(
+                NodeRecord(environment: "e", name: "n1", site: "a", address: "127.0.0.1", labels: [:]),
+                actor: "user:admin")
+            var tokens: [(Role, String)] = []
+            for role in [Role.viewer, .operator, .approver] {
+                let created = try await call(
+                    client, .post, Endpoints.createUser.path, token: admin,
+                    json: #"{"name": "\#(role.rawValue)-other", "roles": {"other": "\#(role.rawValue)"}}"#)
+                tokens.append((role, try decode(IssuedToken.self, created).token))
+            }
+            let bodies: [String: String] = [
+                "POST /v1/rollouts": try json(ApplyRequest(plan: plan)),
+                "POST /v1/promotions": try json(PromotionRequest(plan: plan, dryRun: false)),
+                "POST /v1/join-tokens": try json(
+                    JoinTokenRequest(environment: "e", site: "a", node: "n1", ttlSeconds: 600)),
+                "POST /v1/users": #"{"name": "z", "roles": {"other": "viewer"}}"#,
+                "POST /v1/promotions/{id}/approve": #"{"reason": "x"}"#,
+                "POST /v1/promotions/{id}/reject": #"{"reason": "x"}"#,
+                "POST /v1/releases": "{}",
+            ]
+            var refused = 0
+            for endpoint in Endpoints.all {
+                guard case .role(let permission, let scope) = endpoint.access else { continue }
+                let line = "\(endpoint.method.rawValue) \(endpoint.path)"
+                let id = endpoint.path.hasPrefix("/v1/promotions/") ? "pr-e" : "ro-e"
+                var path = endpoint.path
+                for (name, value) in [
+                    ("env", "e"), ("id", id), ("node", "n1"),
+                    ("name", endpoint.path.hasPrefix("/v1/users") ? "admin" : "x"),
+                    ("sha256", String(repeating: "0", count: 64)),
+                ] {
+                    path = path.replacingOccurrences(of: "{\(name)}", with: value)
+                }
+                for (role, token) in tokens {
+                    let response = try await call(
+                        client, HTTPRequest.Method(rawValue: endpoint.method.rawValue)!, path, token: token,
+                        json: bodies[line])
+                    let text = String(buffer: response.body)
+                    if case .anyEnvironment = scope, role.allows(permission) {
+                        #expect(![401, 403].contains(response.status.code), "\(role) \(line): \(text)")
+                    } else {
+                        #expect(response.status == .forbidden, "\(role) \(line): \(text)")
+                        refused += 1
+                    }
+                }
+            }
+            let audit = try decode(
+                [AuditEntryView].self,
+                try await call(client, .get, Endpoints.audit.path + "?limit=1000", token: admin))
+            let audited = audit.filter { $0.action == "request.refuse" }
+            #expect(audited.count == refused, "\(audited.map { "\($0.actor) \($0.object)" })")
+            #expect(audited.allSatisfy { $0.actor.hasSuffix("-other") && $0.detail.hasPrefix("403: ") })
+            // Nothing was changed in e by any of them.
+            #expect(try await store.joinTokens(environment: "e").isEmpty)
+            #expect(try await store.rollouts(environment: "e").map(\.id) == ["ro-e"])
+            #expect(try await store.promotion(id: "pr-e")?.promotion.state == .waiting)
+        }
+    }
+
     @Test func health_metricsAndTheAPIDocument_answerAnyone_GETAndHEAD() async throws {
         try await withServer { client, _, _ in
             let health = try await call(client, .get, Endpoints.health.path)
@@ -111,7 +196,8 @@ import Testing
                 client, .post, Endpoints.createJoinToken.path, token: vera,
                 json: #"{"environment": "sandbox", "site": "kusel", "node": "kus-1", "ttlSeconds": 600}"#)
             #expect(token.status == .forbidden)
-            #expect(try error(token).message == "vera is viewer in sandbox and may not administer there")
+            let refusal = try error(token).message
+            #expect(refusal == "vera is viewer in sandbox and may not administer anywhere", "\(refusal)")
             let rollback = try await call(client, .post, Endpoints.rollback.path(["env": "sandbox"]), token: vera)
             #expect(rollback.status == .forbidden)
             #expect(try error(rollback).message == "vera is viewer in sandbox and may not deploy there")

@@ -162,14 +162,23 @@ extension Router where Context == ServerContext {
                 switch scope {
                 case .path(let name): try user.require(permission, in: try context.parameters.require(name))
                 case .everyEnvironment: try user.require(permission, in: "*")
-                case .anyEnvironment:
-                    guard user.mayAnywhere(permission) else {
-                        throw APIError.forbidden("\(user.name) may not \(permission.rawValue) in any environment")
-                    }
-                case .subject: return permission
+                case .anyEnvironment: try requireAnywhere(user, permission)
+                case .subject:
+                    // Refused before the body is read or the subject looked up, when no environment
+                    // would allow it.
+                    try requireAnywhere(user, permission)
+                    return permission
                 }
                 return nil
             }
+        }
+    }
+
+    private static func requireAnywhere(_ user: Operator, _ permission: Permission) throws(APIError) {
+        guard user.mayAnywhere(permission) else {
+            let roles = user.roles.sorted { $0.key < $1.key }.map { "\($0.value.rawValue) in \($0.key)" }
+            throw .forbidden(
+                "\(user.name) is \(roles.joined(separator: ", ")) and may not \(permission.rawValue) anywhere")
         }
     }
 
