@@ -72,12 +72,18 @@ actor Orchestrator: ArtifactSource {
     }
 
     /// Renews the node certificate with a fresh key once two thirds of its lifetime have passed,
-    /// looking every hour, until cancelled.
+    /// looking every hour (or every tenth of a shorter lifetime), until cancelled. A server that is
+    /// away at that moment is asked again at the next look.
     func renewPeriodically() async {
         while !Task.isCancelled {
             await renewIfDue()
-            do { try await Task.sleep(for: .seconds(3600)) } catch { return }
+            do { try await Task.sleep(for: renewalCheckInterval) } catch { return }
         }
+    }
+
+    private nonisolated var renewalCheckInterval: Duration {
+        let lifetime = (try? identity.certificateLifetime()) ?? 30 * 86_400
+        return .seconds(min(3600, max(1, Int(lifetime / 10))))
     }
 
     private func renewIfDue() async {
@@ -91,7 +97,7 @@ actor Orchestrator: ArtifactSource {
             await old.shutdown()
             log("renewed the node certificate; it is valid until \(try identity.certificateExpiry())")
         } catch {
-            log("renewing the node certificate failed, trying again in an hour: \(error)")
+            log("renewing the node certificate failed, trying again in \(renewalCheckInterval): \(error)")
         }
     }
 

@@ -52,6 +52,12 @@ package struct NodeIdentity: Sendable {
     }
 
     /// When to renew: after two thirds of the certificate's life, well before it expires.
+    /// How long the current certificate lasts from its start to its expiry.
+    package func certificateLifetime() throws -> TimeInterval {
+        let certificate = try Certificate(pemEncoded: try PEMFiles.read(certificateFile, what: "node certificate"))
+        return certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore)
+    }
+
     package func renewalDue(now: Date = Date()) throws -> Bool {
         let certificate = try Certificate(pemEncoded: try PEMFiles.read(certificateFile, what: "node certificate"))
         let lifetime = certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore)

@@ -99,6 +99,19 @@ import Testing
         #expect(result.standardError.contains("  |       token: •••\n"), "\(result.standardError)")
     }
 
+    /// Spans from the command line are bounded: one that does not fit a number is one line, not a crash.
+    @Test(arguments: [["token", "create", "--env", "e", "--site", "s", "--node", "n", "--ttl", "99999999999999999d"]])
+    func durationOptions_thatOverflow_areRefusedInOneLine(arguments: [String]) async throws {
+        let result = try await ProcessRunner.run(
+            "stellwerk", arguments, environment: ["STELLWERK_SERVER": "https://127.0.0.1:1", "STELLWERK_TOKEN": "x"])
+        #expect(result.status == 1, "\(result.standardError)")
+        #expect(result.standardError.contains("write a span such as 30m, 1h or 7d"), "\(result.standardError)")
+        let server = try await ProcessRunner.run(
+            "stellwerk", ["server", "--data", "/nonexistent", "--node-certificate-lifetime", "999999999999999999d"])
+        #expect(server.status != 0)
+        #expect(server.standardError.contains("give a span from 1m to 365d"), "\(server.standardError)")
+    }
+
     @Test func validate_withJSON_reportsDiagnosticsForScripts() async throws {
         var files = Fixtures.files()
         files["Environments/live/environment.yaml"] = try #require(files["Environments/live/environment.yaml"])

@@ -101,6 +101,44 @@ import Testing
             ], "\(actions)")
     }
 
+    /// Short-lived certificates are renewed by the agent at two thirds of their life, even when the
+    /// server is away at that moment: the agent asks again at its next look (a tenth of the
+    /// lifetime), before the certificate expires.
+    @Test func certificates_areRenewedInTime_evenWhenTheServerWasDownAtTheRenewalMoment() async throws {
+        let cluster = try LocalCluster(block: 49, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        cluster.serverArguments = ["--node-certificate-lifetime", "90s"]
+        try await cluster.startServer()
+        _ = try await cluster.join("n1", site: "a")
+        let joined = Date()
+        try cluster.startAgent("n1")
+        let first = try #require(try await nodes(cluster).first)
+        let identity = NodeIdentity(folder: cluster.data(of: "n1").appendingPathComponent("identity"))
+        #expect(try !identity.renewalDue(), "a fresh certificate is not due for renewal")
+        let joinedCertificate = try String(contentsOf: identity.certificateFile, encoding: .utf8)
+        let issued = try #require(first.issuedAt)
+        #expect(first.notAfter.map { (85...95).contains($0.timeIntervalSince(issued)) } == true)
+
+        // Down from before the renewal moment (60 s) until after it.
+        try await cluster.waitFor("the agent to report") { try await nodes(cluster).first?.connection == .connected }
+        cluster.stopServer()
+        try await Task.sleep(for: .seconds(max(0, 65 - Date().timeIntervalSince(joined))))
+        let beforeRestart = try String(contentsOf: identity.certificateFile, encoding: .utf8)
+        #expect(beforeRestart == joinedCertificate, "nothing renewed before the renewal moment")
+        #expect(try identity.renewalDue(), "due while the server is away")
+        try await cluster.startServer()
+        try await cluster.waitFor("the agent to renew", seconds: 40) {
+            guard let node = try await nodes(cluster).first else { return false }
+            return node.serial != first.serial && node.connection == .connected
+        }
+        let renewed = try #require(try await nodes(cluster).first)
+        #expect(try String(contentsOf: identity.certificateFile, encoding: .utf8) != beforeRestart)
+        #expect(renewed.state == .valid, "\(renewed), now \(Date())")
+        #expect(try #require(renewed.notAfter) > Date())
+        let log = try String(contentsOf: cluster.root.appendingPathComponent("n1.log"), encoding: .utf8)
+        #expect(log.contains("renewed the node certificate"), "\(log)")
+    }
+
     /// The first admin token never lands in the server's log: standard output here is a file, so the
     /// token goes into a file only its user may read.
     @Test func firstAdminToken_goesIntoA0600File_notIntoTheLog() async throws {

@@ -151,23 +151,22 @@ struct RevokeUser: AsyncParsableCommand {
 }
 
 enum DurationText {
-    /// `90s`, `30m`, `1h`, `7d` or combinations like `1h30m`, in seconds.
+    /// `90s`, `30m`, `1h`, `7d` or combinations like `1h30m`, in seconds; nil for anything else,
+    /// a span that overflows included.
     static func seconds(_ text: String) -> Int? {
         var total = 0
         var number = ""
         for character in text {
-            if character.isNumber {
+            if character.isASCII, character.isNumber {
                 number.append(character)
                 continue
             }
-            guard let value = Int(number) else { return nil }
-            switch character {
-            case "d": total += value * 86_400
-            case "h": total += value * 3_600
-            case "m": total += value * 60
-            case "s": total += value
-            default: return nil
-            }
+            let units = ["d": 86_400, "h": 3_600, "m": 60, "s": 1]
+            guard let value = Int(number), let unit = units[String(character)] else { return nil }
+            let (span, overflowed) = value.multipliedReportingOverflow(by: unit)
+            let (sum, overflowedAgain) = total.addingReportingOverflow(span)
+            guard !overflowed, !overflowedAgain else { return nil }
+            total = sum
             number = ""
         }
         return number.isEmpty && total > 0 ? total : nil

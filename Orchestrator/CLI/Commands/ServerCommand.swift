@@ -69,7 +69,17 @@ struct ServerCommand: AsyncParsableCommand {
             valueName: "SECONDS"))
     var handshakeTimeout = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "How long node certificates last (1m to 365d); agents renew them after two thirds.", valueName: "SPAN"))
+    var nodeCertificateLifetime = "30d"
+
     func validate() throws {
+        guard let lifetime = DurationText.seconds(nodeCertificateLifetime), (60...365 * 86_400).contains(lifetime)
+        else {
+            throw ValidationError(
+                "--node-certificate-lifetime \(nodeCertificateLifetime): give a span from 1m to 365d, such as 30d")
+        }
         guard (5...86400).contains(lostAfter) else {
             throw ValidationError("--lost-after \(lostAfter): give a number of seconds from 5 to 86400")
         }
@@ -115,6 +125,7 @@ struct ServerCommand: AsyncParsableCommand {
         if advertised.isEmpty { advertised = host == "0.0.0.0" || host == "::" ? ["localhost", "127.0.0.1"] : [host] }
         var configuration = ServerConfiguration(
             host: host, port: port, advertisedHosts: advertised, lostAfter: TimeInterval(lostAfter))
+        configuration.nodeCertificateLifetime = TimeInterval(DurationText.seconds(nodeCertificateLifetime) ?? 0)
         configuration.connectionLimits = ConnectionGuard.Limits(
             perClient: maxConnectionsPerClient, handshakeTimeout: .seconds(handshakeTimeout))
         let server = OrchestratorServer(configuration: configuration, files: files, store: stateStore, logger: logger)

@@ -1,4 +1,5 @@
 import Artifacts
+package import Authority
 package import Foundation
 package import Hummingbird
 import HummingbirdTLS
@@ -23,6 +24,8 @@ package struct ServerConfiguration: Sendable {
     package var engineTick: Duration
     /// Connections one client address may hold, and how long a TLS handshake may take.
     package var connectionLimits = ConnectionGuard.Limits()
+    /// How long a node certificate lasts; agents renew after two thirds of it.
+    package var nodeCertificateLifetime = CertificateAuthority.nodeCertificateLifetime
 
     /// - Parameters:
     ///   - lostAfter: default 120 s.
@@ -79,7 +82,11 @@ package struct OrchestratorServer: Sendable {
             store: store, hub: hub, metrics: metrics, files: files, releases: releases,
             openAPI: try OpenAPIDocument.json()
         ).register(on: router)
-        AgentController(enrollment: Enrollment(store: store, hub: hub, files: files), joins: joins).register(on: router)
+        AgentController(
+            enrollment: Enrollment(
+                store: store, hub: hub, files: files, certificateLifetime: configuration.nodeCertificateLifetime),
+            joins: joins
+        ).register(on: router)
         ReleaseController(releases: releases).register(on: router)
         AccessController(directory: AccessDirectory(store: store), store: store, hub: hub).register(on: router)
         RolloutController(

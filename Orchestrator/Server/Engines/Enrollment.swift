@@ -11,6 +11,7 @@ struct Enrollment: Sendable {
     let store: StateStore
     let hub: EventHub
     let files: ServerFiles
+    let certificateLifetime: TimeInterval
 
     /// Redeems a join token for a node certificate; a refused token is said on the event stream.
     func join(_ body: JoinRequest) async throws -> JoinResponse {
@@ -105,7 +106,8 @@ struct Enrollment: Sendable {
 
     private func issue(_ csr: CertificateSigningRequest, environment: String, node: String) throws -> Certificate {
         do {
-            return try files.authority.issueNodeCertificate(for: csr, environment: environment, node: node)
+            return try files.authority.issueNodeCertificate(
+                for: csr, environment: environment, node: node, lifetime: certificateLifetime)
         } catch let error as IdentityError {
             throw APIError.badRequest(error.description)
         }
