@@ -43,7 +43,7 @@ package final class AgentState: @unchecked Sendable {
         let file = folder.appendingPathComponent("agent.sqlite")
         if !FileManager.default.fileExists(atPath: file.path) {
             // SQLite gives its -wal and -shm files the database file's mode.
-            FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         for suffix in ["", "-wal", "-shm"] {
             try PrivateFiles.restrict(URL(fileURLWithPath: file.path + suffix))

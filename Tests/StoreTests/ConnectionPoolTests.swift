@@ -24,7 +24,7 @@ import Testing
         defer { pool.close() }
 
         func write(_ value: Int) async throws {
-            try await pool.withWriter { connection in
+            _ = try await pool.withWriter { connection in
                 try connection.transaction {
                     try connection.execute(
                         "INSERT INTO readings (stream, time) VALUES ($1, $2)",

@@ -1,5 +1,5 @@
 import Artifacts
-package import Authority
+import Authority
 package import Foundation
 package import Hummingbird
 import HummingbirdTLS

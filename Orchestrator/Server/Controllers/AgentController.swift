@@ -9,8 +9,14 @@ struct AgentController: Sendable {
 
     func register(on router: Router<ServerContext>) {
         router.on(Endpoints.join) { request in
-            try joins.take(request.context.clientAddress)
-            return try await enrollment.join(request.body)
+            let address = request.context.clientAddress
+            try joins.check(address)
+            do {
+                return try await enrollment.join(request.body)
+            } catch let error as APIError where error.code == .forbidden {
+                joins.charge(address)
+                throw error
+            }
         }
         router.on(Endpoints.desiredState) { request in
             let known = try request.query("known", as: Int.self) ?? -1
