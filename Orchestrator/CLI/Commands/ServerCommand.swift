@@ -74,7 +74,16 @@ struct ServerCommand: AsyncParsableCommand {
             "How long node certificates last (1m to 365d); agents renew them after two thirds.", valueName: "SPAN"))
     var nodeCertificateLifetime = "30d"
 
+    @Option(
+        help: ArgumentHelp(
+            "Refused joins one client address may have a minute (1–10000; three times as many at once).",
+            valueName: "COUNT"))
+    var refusedJoinsPerMinute = 10
+
     func validate() throws {
+        guard (1...10_000).contains(refusedJoinsPerMinute) else {
+            throw ValidationError("--refused-joins-per-minute \(refusedJoinsPerMinute): give a number from 1 to 10000")
+        }
         guard let lifetime = DurationText.seconds(nodeCertificateLifetime), (60...365 * 86_400).contains(lifetime)
         else {
             throw ValidationError(
@@ -126,6 +135,7 @@ struct ServerCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration(
             host: host, port: port, advertisedHosts: advertised, lostAfter: TimeInterval(lostAfter))
         configuration.nodeCertificateLifetime = TimeInterval(DurationText.seconds(nodeCertificateLifetime) ?? 0)
+        configuration.refusedJoinsPerMinute = refusedJoinsPerMinute
         configuration.connectionLimits = ConnectionGuard.Limits(
             perClient: maxConnectionsPerClient, handshakeTimeout: .seconds(handshakeTimeout))
         let server = OrchestratorServer(configuration: configuration, files: files, store: stateStore, logger: logger)

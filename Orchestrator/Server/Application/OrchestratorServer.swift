@@ -24,6 +24,8 @@ package struct ServerConfiguration: Sendable {
     package var engineTick: Duration
     /// Connections one client address may hold, and how long a TLS handshake may take.
     package var connectionLimits = ConnectionGuard.Limits()
+    /// Refused joins one client address may have a minute (and three times as many at once).
+    package var refusedJoinsPerMinute = 10
     /// How long a node certificate lasts; agents renew after two thirds of it.
     package var nodeCertificateLifetime = CertificateAuthority.nodeCertificateLifetime
 
@@ -54,7 +56,7 @@ package struct OrchestratorServer: Sendable {
     let hub = EventHub()
     let metrics = ServerMetrics()
     let refusals: RefusalAudit
-    let joins = JoinRateLimit()
+    let joins: JoinRateLimit
 
     package init(configuration: ServerConfiguration, files: ServerFiles, store: StateStore, logger: Logger) {
         self.configuration = configuration
@@ -62,6 +64,8 @@ package struct OrchestratorServer: Sendable {
         self.store = store
         self.logger = logger
         refusals = RefusalAudit(store: store, logger: logger)
+        joins = JoinRateLimit(
+            burst: 3 * configuration.refusedJoinsPerMinute, perMinute: configuration.refusedJoinsPerMinute)
     }
 
     /// Creates the first admin when there is no operator yet; returns its token (shown once).
