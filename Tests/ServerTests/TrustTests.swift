@@ -121,7 +121,7 @@ import Testing
 
         // Down from before the renewal moment (60 s) until after it.
         try await cluster.waitFor("the agent to report") { try await nodes(cluster).first?.connection == .connected }
-        cluster.stopServer()
+        try await offloaded { cluster.stopServer() }  // a graceful stop waits for the agent's long-poll
         try await Task.sleep(for: .seconds(max(0, 65 - Date().timeIntervalSince(joined))))
         let beforeRestart = try String(contentsOf: identity.certificateFile, encoding: .utf8)
         #expect(beforeRestart == joinedCertificate, "nothing renewed before the renewal moment")
@@ -184,7 +184,7 @@ import Testing
         #expect(statuses.allSatisfy { $0 == 403 || $0 == 429 }, "\(statuses)")
         #expect(statuses.filter { $0 == 403 }.count <= 3 + refills, "\(statuses)")
 
-        cluster.stopServer()  // a graceful stop writes the counts of the minute
+        try await offloaded { cluster.stopServer() }  // a graceful stop writes the counts of the minute
         let audit = try await ProcessRunner.run(
             "stellwerk", ["audit", "list", "--json", "--store", "sqlite:\(cluster.root.path)/server/state.sqlite"])
         #expect(audit.status == 0, "\(audit.standardError)")
