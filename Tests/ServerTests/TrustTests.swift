@@ -110,7 +110,6 @@ import Testing
         cluster.serverArguments = ["--node-certificate-lifetime", "90s"]
         try await cluster.startServer()
         _ = try await cluster.join("n1", site: "a")
-        let joined = Date()
         try cluster.startAgent("n1")
         let first = try #require(try await nodes(cluster).first)
         let identity = NodeIdentity(folder: cluster.data(of: "n1").appendingPathComponent("identity"))
@@ -122,7 +121,11 @@ import Testing
         // Down from before the renewal moment (60 s) until after it.
         try await cluster.waitFor("the agent to report") { try await nodes(cluster).first?.connection == .connected }
         try await offloaded { cluster.stopServer() }  // a graceful stop waits for the agent's long-poll
-        try await Task.sleep(for: .seconds(max(0, 65 - Date().timeIntervalSince(joined))))
+        let agentLog = cluster.root.appendingPathComponent("n1.log")
+        try await waitUntil("the agent tried to renew while the server was away", within: .seconds(120)) {
+            ((try? String(contentsOf: agentLog, encoding: .utf8)) ?? "").contains(
+                "renewing the node certificate failed")
+        }
         let beforeRestart = try String(contentsOf: identity.certificateFile, encoding: .utf8)
         #expect(beforeRestart == joinedCertificate, "nothing renewed before the renewal moment")
         #expect(try identity.renewalDue(), "due while the server is away")
