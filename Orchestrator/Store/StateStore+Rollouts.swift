@@ -125,17 +125,26 @@ extension StateStore {
         try await transaction { connection in
             try connection.run(
                 """
-                INSERT INTO promotions (id, release, source, target, requested_by, state, document, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                INSERT INTO promotions (id, release, source, target, requested_by, state, document, created_at, updated_at,
+                    emergency)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                 """, .text(promotion.id), .text(promotion.release), .text(promotion.source), .text(promotion.target),
                 .text(promotion.requestedBy), .text(promotion.state.rawValue), .text(promotion.document),
                 .integer(Int64(Self.milliseconds(promotion.createdAt))),
-                .integer(Int64(Self.milliseconds(promotion.updatedAt))))
-            _ = try Self.appendAudit(
-                AuditEvent(
+                .integer(Int64(Self.milliseconds(promotion.updatedAt))), promotion.emergency.map { .text($0) } ?? .null)
+            let audit =
+                promotion.emergency.map {
+                    AuditEvent(
+                        actor: promotion.requestedBy, action: "promotion.emergency", environment: promotion.target,
+                        object: promotion.id,
+                        detail:
+                            "EMERGENCY CHANGE: release \(promotion.release) without the soak in \(promotion.source) or maintenance windows: \($0)"
+                    )
+                }
+                ?? AuditEvent(
                     actor: promotion.requestedBy, action: "promotion.request", environment: promotion.target,
-                    object: promotion.id, detail: "release \(promotion.release) from \(promotion.source)"),
-                at: promotion.createdAt, on: connection)
+                    object: promotion.id, detail: "release \(promotion.release) from \(promotion.source)")
+            _ = try Self.appendAudit(audit, at: promotion.createdAt, on: connection)
         }
     }
 
@@ -166,7 +175,8 @@ extension StateStore {
     package func promotions(target: String? = nil, active: Bool = false) async throws -> [PromotionRecord] {
         try await read { connection in
             var sql = """
-                SELECT id, release, source, target, requested_by, state, document, created_at, updated_at
+                SELECT id, release, source, target, requested_by, state, document, created_at, updated_at,
+                    emergency
                 FROM promotions WHERE ($1 = '' OR target = $1)
                 """
             if active { sql += " AND state IN ('waiting', 'rolling-out')" }
@@ -179,12 +189,13 @@ extension StateStore {
         PromotionRecord(
             id: row.text(0), release: row.text(1), source: row.text(2), target: row.text(3), requestedBy: row.text(4),
             state: try wireValue(PromotionState.self, row.text(5)), document: row.text(6),
-            createdAt: date(row.integer(7)), updatedAt: date(row.integer(8)))
+            createdAt: date(row.integer(7)), updatedAt: date(row.integer(8)), emergency: row.optionalText(9))
     }
 
     /// Why `approver` is not a second person next to `requester`, or nil when they are.
-    private static func notASecondPerson(
-        _ approver: String, requester: String, requestedAt: Int, on connection: any SQLConnection
+    static func notASecondPerson(
+        _ approver: String, requester: String, requestedAt: Int, request: String = "the promotion",
+        on connection: any SQLConnection
     ) throws -> String? {
         func record(_ name: String) throws -> SQLRow? {
             try connection.query("SELECT created_by, created_at FROM operators WHERE name = $1", .text(name)).first
@@ -200,7 +211,7 @@ extension StateStore {
             }
         }
         if let row = try record(approver), row.integer(1) > requestedAt {
-            return "\(approver) became an operator after the promotion was requested"
+            return "\(approver) became an operator after \(request) was requested"
         }
         return nil
     }
@@ -252,7 +263,8 @@ extension StateStore {
             guard
                 let row = try connection.query(
                     """
-                    SELECT id, release, source, target, requested_by, state, document, created_at, updated_at
+                    SELECT id, release, source, target, requested_by, state, document, created_at, updated_at,
+                        emergency
                     FROM promotions WHERE id = $1
                     """, .text(id)
                 ).first

@@ -132,6 +132,20 @@ package enum StoreSchema {
                 "ALTER TABLE rollout_steps DROP COLUMN detail",
                 "ALTER TABLE rollout_steps DROP COLUMN updated_at",
             ]),
+        Migration(
+            version: 6,
+            summary: "each environment's policy as the server enforces it, and a change waiting for a second "
+                + "approver; emergency changes; node certificates found by node",
+            statements: [
+                """
+                CREATE TABLE environment_policies (
+                    environment TEXT PRIMARY KEY, document TEXT, digest TEXT, recorded_by TEXT, approved_by TEXT,
+                    recorded_at BIGINT, proposed_document TEXT, proposed_digest TEXT, proposed_by TEXT,
+                    proposed_at BIGINT)
+                """,
+                "CREATE INDEX certificates_by_node ON certificates (environment, node)",
+                "ALTER TABLE promotions ADD COLUMN emergency TEXT",
+            ]),
     ]
 
     package static var latestVersion: Int { migrations.last?.version ?? 0 }

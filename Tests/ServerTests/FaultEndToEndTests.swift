@@ -220,6 +220,28 @@ import Testing
         let lines = log.split(separator: "\n").filter { $0.contains("127.0.38.200 holds 20 connections") }
         #expect(lines.count == 1, "\(lines)")
     }
+
+    /// An operator's `/v1/events` stream stays open for as long as it likes; it must not keep the
+    /// server from stopping when asked (it waits for open requests, and a stream waits for events).
+    @Test func anOpenEventStream_doesNotHoldTheServersShutdown() async throws {
+        let cluster = try LocalCluster(block: 51, nodes: [])
+        defer { cluster.tearDown() }
+        try await cluster.startServer()
+        let (file, reader) = try await cluster.readEvents(for: 60, wait: false)
+        defer {
+            kill(reader, SIGKILL)
+            var status: Int32 = 0
+            waitpid(reader, &status, 0)
+        }
+        try await cluster.waitFor("the event stream to open", seconds: 30) {
+            (try? String(contentsOf: file, encoding: .utf8))?.contains("stellwerk events") ?? false
+        }
+        #expect(try await cluster.stopServer(waitingAtMost: 20), "the server did not stop with a stream open")
+        var status: Int32 = 0
+        try await cluster.waitFor("the stream to end with the server", seconds: 20) {
+            waitpid(reader, &status, WNOHANG) == reader
+        }
+    }
 }
 
 /// A TCP connection from a chosen loopback address that sends nothing.

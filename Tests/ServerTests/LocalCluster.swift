@@ -170,6 +170,55 @@ final class LocalCluster: @unchecked Sendable {
         serverPID = 0
     }
 
+    /// Stops the server with SIGTERM and says whether it exited within `seconds`; if not, kills it.
+    func stopServer(waitingAtMost seconds: Int) async throws -> Bool {
+        guard serverPID > 0 else { return true }
+        let pid = serverPID
+        serverPID = 0
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        do {
+            try await waitFor("the server to stop", seconds: seconds) { waitpid(pid, &status, WNOHANG) == pid }
+            return true
+        } catch {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            return false
+        }
+    }
+
+    /// Reads `/v1/events` from the start as the admin for `seconds` (the stream itself never ends)
+    /// into the file it returns; with `wait: false`, returns at once, with the reader's PID.
+    func readEvents(for seconds: Int, wait: Bool = true) async throws -> (file: URL, reader: pid_t) {
+        let script = """
+            import signal, ssl, sys, urllib.request
+            signal.alarm(\(seconds + 10))
+            context = ssl.create_default_context(cafile=sys.argv[2])
+            request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.stdin.read().strip()})
+            signal.signal(signal.SIGALRM, lambda *_: sys.exit(0))
+            signal.alarm(\(seconds))
+            with urllib.request.urlopen(request, context=context, timeout=\(seconds)) as response:
+                for line in response:
+                    sys.stdout.write(line.decode())
+                    sys.stdout.flush()
+            """
+        let folder = root.appendingPathComponent("events-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let scriptFile = folder.appendingPathComponent("read.py")
+        let tokenFile = folder.appendingPathComponent("token")
+        let output = folder.appendingPathComponent("events.txt")
+        try script.write(to: scriptFile, atomically: true, encoding: .utf8)
+        try adminToken.write(to: tokenFile, atomically: true, encoding: .utf8)
+        let arguments = [
+            "-c", "exec python3 \"$0\" \"$1\" \"$2\" < \"$3\"", scriptFile.path,
+            serverURL + Endpoints.events.path + "?after=0", authorityFile.path, tokenFile.path,
+        ]
+        let started = try await offloaded {
+            try Spawn.run("/bin/sh", arguments, standardOutput: output.path, wait: wait)
+        }
+        return (output, started.pid)
+    }
+
     func data(of node: String) -> URL { root.appendingPathComponent("nodes/\(node)") }
 
     /// Creates a join token with the CLI and joins the node with the agent.
@@ -208,12 +257,33 @@ final class LocalCluster: @unchecked Sendable {
         waitpid(pid, &status, 0)
     }
 
-    /// Starts the server, joins every node and starts its agent.
-    func start() async throws {
+    /// Starts the server, records the environments' policies, joins every node and starts its agent.
+    func start(recordingPolicies: Bool = true) async throws {
         try await startServer()
+        if recordingPolicies { try await recordPolicies() }
         for node in nodes {
             _ = try await join(node.name, site: node.site)
             try startAgent(node.name)
+        }
+    }
+
+    /// Records every environment's policy from the workspace, as the server demands before any change:
+    /// the admin records one without a promotion source; one with a source waits for a second person,
+    /// so `policy-proposer` (an approver the admin made) proposes it and the admin approves.
+    func recordPolicies() async throws {
+        var proposer: String?
+        for environment in Set(nodes.map(\.environment)).sorted() {
+            let applied = try await stellwerk(["policy", "apply", "--env", environment, "--json"])
+            #expect(applied.status == 0, "\(applied.standardError)")
+            guard try decode(PolicyView.self, applied.standardOutput).proposal != nil else { continue }
+            if proposer == nil {
+                let created = try await stellwerk(["user", "create", "policy-proposer", "--role", "*=approver"])
+                proposer = created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let proposed = try await stellwerk(["policy", "apply", "--env", environment], token: proposer)
+            #expect(proposed.status == 0, "\(proposed.standardError)")
+            let approved = try await stellwerk(["policy", "approve", "--env", environment])
+            #expect(approved.status == 0, "\(approved.standardError)")
         }
     }
 

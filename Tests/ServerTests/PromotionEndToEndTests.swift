@@ -183,8 +183,8 @@ import Testing
         #expect(after.state == .cancelled)
         #expect(after.sites.map(\.state) == [.done, .done, .notStarted])
 
-        // Decisions only while a promotion waits; a rejection needs a reason; a plan without the
-        // target's gates (computed by `stellwerk plan`, not `promote`) is no promotion request.
+        // Decisions only while a promotion waits; a rejection needs a reason; a plan without gates
+        // (of an environment nothing promotes into) is no promotion request.
         let late = try await cluster.stellwerk(["promotion", "approve", promotion.id], token: erikaToken)
         #expect(late.status == 1)
         #expect(
@@ -193,7 +193,7 @@ import Testing
         let reasonless = try await admin.exchange(
             .post, Endpoints.rejectPromotion.path(["id": promotion.id]), body: Data(#"{"reason": " "}"#.utf8))
         #expect(reasonless.status == 400)
-        let plain = try await cluster.stellwerk(["plan", "--env", "live", "--release", release, "--json"])
+        let plain = try await cluster.stellwerk(["plan", "--env", "sandbox", "--release", release, "--json"])
         #expect(plain.status == 0, "\(plain.standardError)")
         let gateless = try await admin.exchange(
             .post, Endpoints.requestPromotion.path,

@@ -295,6 +295,80 @@ import Testing
         }
     }
 
+    /// An environment's policy through the API: what a bad one is refused for, recording one without
+    /// a promotion source at once, and a governed one only as a proposal a second person approves.
+    @Test func policies_areValidated_recorded_andForLiveProposedForASecondApprover() async throws {
+        try await withServer { client, admin, _ in
+            let rollout = """
+                "rollout": {"canary": 1, "maxInFlight": 2, "maxInFlightPercent": false, "minHealthySeconds": 5,
+                  "healthyDeadlineSeconds": 60, "progressDeadlineSeconds": 300, "autoRollback": true,
+                  "lostAfterSeconds": 60, "onDisconnected": "wait"}
+                """
+            let sandbox = "{\(rollout)}"
+            let path = Endpoints.proposePolicy.path(["env": "sandbox"])
+            let empty = try decode(
+                PolicyView.self, try await call(client, .get, Endpoints.policy.path(["env": "sandbox"]), token: admin))
+            #expect(empty.recorded == nil && empty.message == "no policy recorded yet")
+
+            // Bad policies are refused whole, each problem named; nothing is recorded.
+            let huge = sandbox.replacingOccurrences(of: #""maxInFlight": 2"#, with: #""maxInFlight": 0"#)
+                .replacingOccurrences(of: #""lostAfterSeconds": 60"#, with: #""lostAfterSeconds": 9223372036854775807"#)
+            let refused = try await call(client, .put, path, token: admin, json: huge)
+            #expect(refused.status == .badRequest)
+            let message = try error(refused).message
+            #expect(message.contains("rollout.max_in_flight must be 1 to 10000"), "\(message)")
+            #expect(message.contains("rollout.lost_after must be between 0 s and 366 days"), "\(message)")
+            let selfSource = try await call(
+                client, .put, path, token: admin,
+                json: """
+                    {\(rollout), "promotion": {"source": "sandbox", "soakSeconds": 0, "approvals": 11,
+                      "respectWindows": true, "maxSitesInFlight": 1,
+                      "windows": {"a": [{"days": [8], "from": 0, "to": 60}]}}}
+                    """)
+            #expect(selfSource.status == .badRequest)
+            let problems = try error(selfSource).message
+            #expect(problems.contains("the promotion source must name another environment"), "\(problems)")
+            #expect(problems.contains("promotion.approvals must be 0 to 10"), "\(problems)")
+            #expect(problems.contains("a maintenance window of a has days outside 1–7"), "\(problems)")
+            let notJSON = try await call(client, .put, path, token: admin, json: "{rollout")
+            #expect(notJSON.status == .badRequest)
+            #expect(
+                try decode(
+                    PolicyView.self,
+                    try await call(client, .get, Endpoints.policy.path(["env": "sandbox"]), token: admin)
+                ).recorded == nil)
+
+            // Without a promotion source: recorded at once; the same again changes nothing.
+            let recorded = try decode(PolicyView.self, try await call(client, .put, path, token: admin, json: sandbox))
+            #expect(recorded.message == "recorded")
+            #expect(recorded.recorded?.recordedBy == "admin")
+            #expect(recorded.recorded?.digest.count == 64)
+            let again = try decode(PolicyView.self, try await call(client, .put, path, token: admin, json: sandbox))
+            #expect(again.message.hasPrefix("unchanged"))
+
+            // With one: a proposal, which its proposer cannot approve, nor anyone with another digest.
+            let live = Endpoints.proposePolicy.path(["env": "live"])
+            let governed = """
+                {\(rollout), "promotion": {"source": "sandbox", "soakSeconds": 86400, "approvals": 1,
+                  "respectWindows": true, "canarySite": "a", "maxSitesInFlight": 2,
+                  "windows": {"a": [{"days": [2, 6], "from": 1260, "to": 1410}]}}}
+                """
+            let proposed = try decode(PolicyView.self, try await call(client, .put, live, token: admin, json: governed))
+            let proposal = try #require(proposed.proposal)
+            #expect(proposed.recorded == nil)
+            #expect(proposal.differences == ["the first policy of this environment, promoted into from sandbox"])
+            let approve = Endpoints.approvePolicy.path(["env": "live"])
+            let own = try await call(client, .post, approve, token: admin, json: #"{"digest": "\#(proposal.digest)"}"#)
+            #expect(own.status == .conflict)
+            #expect(try error(own).message == "admin proposed the policy change of live and cannot also approve it")
+            let nothing = try await call(
+                client, .post, Endpoints.approvePolicy.path(["env": "sandbox"]), token: admin,
+                json: #"{"digest": "\#(proposal.digest)"}"#)
+            #expect(nothing.status == .notFound)
+            #expect(try error(nothing).message == "no policy change of sandbox waits for approval")
+        }
+    }
+
     @Test func locksAndTheAuditLog_areReadAndBrokenThroughTheAPI_byAdminsOnly() async throws {
         try await withServer { client, admin, store in
             _ = try await store.acquireLease("rollout-engine", holder: "server-a", for: 3600)

@@ -639,6 +639,67 @@ import Testing
             #expect(try #require(try await store.promotion(id: "pr-1")).approvals.map(\.approver) == ["erik"])
         }
     }
+
+    /// Environment policies on both databases: a proposal waits, the same four-eyes rules as for
+    /// promotions hold, an approval names the digest it read, and approving records and clears it.
+    @Test(arguments: StoreKind.allCases)
+    func policies_waitForASecondApprover_whoMustBeASecondPerson(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let t0 = StoreSamples.start
+            for (name, creator, at) in [
+                ("anna", "server", -60.0), ("bob", "user:anna", -30), ("erik", "user:admin", -10),
+                ("dora", "user:admin", 30),
+            ] {
+                try await store.createOperator(
+                    OperatorRecord(
+                        name: name, tokenHash: "hash-\(name)", roles: ["*": .approver], createdBy: creator,
+                        createdAt: t0.addingTimeInterval(at)))
+            }
+            #expect(try await store.policy(environment: "live") == nil)
+            try await store.recordPolicy(
+                environment: "sandbox",
+                PolicyRecord.Entry(document: "{}", digest: "d-sandbox", by: "anna", approvedBy: nil, at: t0),
+                actor: "user:anna", detail: "first")
+            #expect(try await store.policy(environment: "sandbox")?.recorded?.digest == "d-sandbox")
+            let proposal = PolicyRecord.Entry(
+                document: #"{"a":1}"#, digest: "d-1", by: "anna", approvedBy: nil, at: t0)
+            try await store.proposePolicy(environment: "live", proposal, actor: "user:anna", detail: "first")
+            let waiting = try #require(try await store.policy(environment: "live"))
+            #expect(waiting.recorded == nil)
+            #expect(waiting.proposed == proposal)
+            for (approver, digest, message) in [
+                ("anna", "d-1", "anna proposed the policy change of live and cannot also approve it"),
+                (
+                    "bob", "d-1",
+                    "bob cannot approve the policy change of live: bob was created by anna, who requested it"
+                ),
+                (
+                    "dora", "d-1",
+                    "dora cannot approve the policy change of live: dora became an operator after the policy change was requested"
+                ),
+                (
+                    "erik", "d-2",
+                    "the policy change of live waiting now has digest d-1, not d-2: it was proposed again; read it with `stellwerk policy show --env live` and approve that"
+                ),
+            ] {
+                await #expect {
+                    try await store.approvePolicy(
+                        environment: "live", digest: digest, approver: approver, actor: "user:\(approver)", at: t0)
+                } throws: { error in
+                    (error as? StoreError)?.message == message
+                }
+            }
+            try await store.approvePolicy(
+                environment: "live", digest: "d-1", approver: "erik", actor: "user:erik", at: t0.addingTimeInterval(5))
+            let recorded = try #require(try await store.policy(environment: "live"))
+            #expect(recorded.proposed == nil)
+            #expect(recorded.recorded?.digest == "d-1")
+            #expect(recorded.recorded?.by == "anna")
+            #expect(recorded.recorded?.approvedBy == "erik")
+            #expect(
+                try await store.auditEntries(environment: "live").map(\.action) == ["policy.propose", "policy.approve"])
+        }
+    }
 }
 
 /// TLS to PostgreSQL, when the URL asks for it.

@@ -28,24 +28,42 @@ struct PlanComputation {
     func plan(
         _ environment: String, manifest: ReleaseManifest?, recorded: StateSnapshot, forPromotion: Bool = false
     ) throws -> Plan {
+        let (loaded, resolved) = try resolve(environment, releaseProducts: manifest?.components.keys ?? [:].keys)
+        var plan = Planner(release: manifest).plan(resolved, revision: loaded.revision, recorded: recorded)
+        // Every plan carries its environment's whole policy: the server compares it with its own copy.
+        plan.promotion = try policy(of: resolved, in: loaded).promotion
+        if forPromotion, plan.promotion == nil {
+            throw CLIError(
+                "no environment promotes to \(environment); name it in another environment's promotes_to to promote into it"
+            )
+        }
+        return plan
+    }
+
+    /// The policy of `environment` as its files say, for `stellwerk policy`: whatever the blueprints run.
+    func policy(_ environment: String) throws -> EnvironmentPolicy {
+        let (loaded, resolved) = try resolve(environment, checkingProducts: false)
+        return try policy(of: resolved, in: loaded)
+    }
+
+    private func policy(of resolved: ResolvedEnvironment, in loaded: Workspace) throws -> EnvironmentPolicy {
+        let source = loaded.environments.values.filter { $0.promotesTo?.value == resolved.name }.map(\.name.value)
+            .min()
+        return EnvironmentPolicy(
+            rollout: Planner.settings(resolved.definition.rollout),
+            promotion: source.map { Planner.promotionPolicy(resolved, source: $0) })
+    }
+
+    private func resolve(
+        _ environment: String, releaseProducts: some Sequence<String> = [String](), checkingProducts: Bool = true
+    ) throws -> (Workspace, ResolvedEnvironment) {
         let (loaded, root) = try workspace.load(
-            terminal: terminal, releaseProducts: manifest?.components.keys ?? [:].keys)
-        let resolved: ResolvedEnvironment
+            terminal: terminal, releaseProducts: releaseProducts, checkingProducts: checkingProducts)
         do {
-            resolved = try EnvironmentResolver(workspace: loaded).resolve(environment)
+            return (loaded, try EnvironmentResolver(workspace: loaded).resolve(environment))
         } catch {
             DiagnosticPrinter(terminal: terminal, root: root).printAll(error.diagnostics, to: .standardError)
             throw ExitCode(1)
         }
-        var plan = Planner(release: manifest).plan(resolved, revision: loaded.revision, recorded: recorded)
-        if forPromotion {
-            guard let source = loaded.environments.values.first(where: { $0.promotesTo?.value == environment }) else {
-                throw CLIError(
-                    "no environment promotes to \(environment); name it in another environment's promotes_to to promote into it"
-                )
-            }
-            plan.promotion = Planner.promotionPolicy(resolved, source: source.name.value)
-        }
-        return plan
     }
 }

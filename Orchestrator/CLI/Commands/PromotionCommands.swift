@@ -18,9 +18,14 @@ struct PromoteCommand: AsyncParsableCommand {
             then rolls out the canary site alone, then the other sites. --dry-run evaluates the gates and \
             shows the per-site plan without starting anything (exit status 1 when it would be refused).
 
+            --emergency REASON requests an emergency change: the release enters without the soak in the \
+            source and outside maintenance windows, once an approver other than you agreed. It is marked \
+            as one in the status, the audit log, the event stream and the metrics.
+
             Examples:
               stellwerk promote r-1a2b3c4d5e6f --to live --dry-run
               stellwerk promote r-1a2b3c4d5e6f --to live --message "Pegel-Dienst 2026.11"
+              stellwerk promote r-1a2b3c4d5e6f --to live --emergency "Pegel-Dienst liefert keine Werte"
               stellwerk promotion approve pr-1a2b3c4d
             """)
 
@@ -30,6 +35,8 @@ struct PromoteCommand: AsyncParsableCommand {
     var release: String
     @Option(help: ArgumentHelp("The environment to promote into, such as live.", valueName: "ENV")) var to: String
     @Option(help: ArgumentHelp("Why, for the approvers and the audit log.", valueName: "TEXT")) var message: String?
+    @Option(help: ArgumentHelp("Request an emergency change, for this reason.", valueName: "REASON"))
+    var emergency: String?
     @Flag(help: "Show the gates and the per-site plan; start nothing.") var dryRun = false
     @Flag(help: "Follow the promotion until it ends.") var follow = false
     @Flag(help: "Print the promotion as JSON.") var json = false
@@ -40,7 +47,7 @@ struct PromoteCommand: AsyncParsableCommand {
             let plan = try await PlanComputation(workspace: workspace, terminal: terminal).plan(
                 to, release: release, server: server, forPromotion: true)
             let requested = try await server.send(
-                .requestPromotion(PromotionRequest(plan: plan, dryRun: dryRun, message: message)))
+                .requestPromotion(PromotionRequest(plan: plan, dryRun: dryRun, message: message, emergency: emergency)))
             if follow && !dryRun { return try await PromotionFollower.follow(requested, server: server, quiet: json) }
             return requested
         }
@@ -189,6 +196,7 @@ enum PromotionFollower {
                 : "Promotion \(view.id) of \(view.release) from \(view.source) to \(view.target): \(view.state.rawValue)"
                     + (view.message.isEmpty ? "" : " — \(view.message)")
         ]
+        if let reason = view.emergency { lines.append(terminal.red("EMERGENCY CHANGE: \(reason)")) }
         lines.append("Gates:")
         for gate in view.gates {
             let mark = gate.open ? terminal.green("✔ open  ") : terminal.red("✘ closed")

@@ -324,7 +324,8 @@ struct StatusCommand: AsyncParsableCommand {
         for environment in status.environments {
             terminal.line(
                 terminal.bold("\(environment.name)") + "  serial \(environment.serial)"
-                    + (environment.activeRollout.map { "  rollout \($0) in progress" } ?? ""))
+                    + (environment.activeRollout.map { "  rollout \($0) in progress" } ?? "")
+                    + (environment.emergency.map { "  " + terminal.red("EMERGENCY CHANGE \($0)") } ?? ""))
             var rows: [[String]] = []
             for node in environment.nodes {
                 let seen = node.lastSeen.map { "\(Int(status.generatedAt.timeIntervalSince($0)))s ago" } ?? "never"

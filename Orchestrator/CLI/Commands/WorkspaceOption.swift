@@ -35,11 +35,15 @@ struct WorkspaceOption: ParsableArguments {
     ///
     /// - Parameter releaseProducts: components a release carries, which blueprints may run besides the
     ///   products this repository builds.
-    func load(terminal: Terminal, releaseProducts: some Sequence<String> = []) throws -> (Workspace, URL) {
+    ///   - checkingProducts: false when only the environments matter, not what blueprints run.
+    func load(
+        terminal: Terminal, releaseProducts: some Sequence<String> = [], checkingProducts: Bool = true
+    ) throws -> (Workspace, URL) {
         let url = try rootURL()
         do {
             var options = WorkspaceOptions()
             options.knownProducts.formUnion(releaseProducts)
+            options.checksProducts = checkingProducts
             let workspace = try WorkspaceLoader(source: DiskSourceTree(root: url), options: options).load()
             return (workspace, url)
         } catch {

@@ -100,6 +100,7 @@ struct UpCommand: AsyncParsableCommand {
         let admin = try connection(platform, url: url, tokenFile: platform.adminTokenFile)
         defer { Task { await admin.shutdown() } }
         try await ensurePeople(platform, admin: admin)
+        try await recordPolicies(environments, platform: platform, url: url, admin: admin, terminal: terminal)
         try platform.ensureSecrets()
 
         // Agents: join once, start when not running.
@@ -228,6 +229,32 @@ struct UpCommand: AsyncParsableCommand {
             let issued = try await admin.send(.createUser(UserRequest(name: name, roles: roles)))
             _ = FileManager.default.createFile(
                 atPath: file.path, contents: Data(issued.token.utf8), attributes: [.posixPermissions: 0o600])
+        }
+    }
+
+    /// The orchestrator enforces each environment's policy as recorded, so it is recorded first: the
+    /// admin records local-sandbox's; local-live has a promotion source, so its policy needs two people:
+    /// zweite-person proposes it and the admin approves.
+    private func recordPolicies(
+        _ environments: [ResolvedEnvironment], platform: LocalPlatform, url: String, admin: OrchestratorConnection,
+        terminal: Terminal
+    ) async throws {
+        let files = PlanComputation(workspace: workspace, terminal: terminal)
+        for environment in environments {
+            let policy = try files.policy(environment.name)
+            let current = try await admin.send(.policy(environment.name))
+            if current.recorded?.policy == policy { continue }
+            guard policy.isGoverned || current.recorded?.policy.isGoverned == true else {
+                _ = try await admin.send(.proposePolicy(policy, environment: environment.name))
+                continue
+            }
+            let proposer = try connection(platform, url: url, tokenFile: platform.approverTokenFile)
+            let proposed = try await proposer.send(.proposePolicy(policy, environment: environment.name))
+            await proposer.shutdown()
+            guard let digest = proposed.proposal?.digest else { continue }
+            _ = try await admin.send(.approvePolicy(digest: digest, environment: environment.name))
+            terminal.line(
+                "Recorded the policy of \(environment.name): proposed by zweite-person, approved by the admin.")
         }
     }
 

@@ -37,7 +37,9 @@ struct WorkspaceValidator {
 
     private func check(_ blueprint: Blueprint) {
         let context = "blueprint '\(blueprint.name.value)'"
-        if case .product(let product) = blueprint.component.source, !options.knownProducts.contains(product) {
+        if case .product(let product) = blueprint.component.source, options.checksProducts,
+            !options.knownProducts.contains(product)
+        {
             sink.error(
                 "\(context) runs the product '\(product)', which this repository does not build",
                 at: blueprint.component.location,

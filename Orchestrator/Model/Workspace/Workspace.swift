@@ -26,6 +26,9 @@ package struct Workspace: Sendable {
 package struct WorkspaceOptions: Sendable {
     /// Products this repository builds, which blueprints may name as their component.
     package var knownProducts: Set<String>
+    /// Whether blueprints must name known products; reading only the environments' policies does
+    /// not depend on what a release carries.
+    package var checksProducts = true
     package var limits: YAMLLimits
 
     /// - Parameters:

@@ -31,7 +31,7 @@ package struct APIError: Error, CustomStringConvertible, Sendable {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .conflict, .stalePlan, .gateClosed: .conflict
+        case .conflict, .stalePlan, .gateClosed, .policyMismatch: .conflict
         case .tooLarge: .contentTooLarge
         case .rangeNotSatisfiable: .rangeNotSatisfiable
         case .tooManyRequests: .tooManyRequests

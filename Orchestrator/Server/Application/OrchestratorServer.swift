@@ -98,6 +98,7 @@ package struct OrchestratorServer: Sendable {
             status: StatusReport(store: store, lostAfter: configuration.lostAfter), store: store
         ).register(on: router)
         PromotionController(promotions: promotions, store: store).register(on: router)
+        PolicyController(policies: EnvironmentPolicies(store: store, hub: hub)).register(on: router)
         OperationsController(store: store, hub: hub).register(on: router)
         return router
     }
@@ -146,7 +147,20 @@ package struct OrchestratorServer: Sendable {
                             store: store, hub: hub, lostAfter: configuration.lostAfter, logger: logger)),
                     .init(service: refusals),
                     .init(service: application),
+                    // Stopped first, so no open event stream holds the API's shutdown.
+                    .init(service: EventStreamsEnd(hub: hub)),
                 ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+/// Ends every `/v1/events` stream once the server is asked to stop: the API waits for open requests
+/// to finish, and a stream waits for the next event, which may never come.
+struct EventStreamsEnd: Service {
+    let hub: EventHub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        hub.close()
     }
 }

@@ -10,6 +10,7 @@ package final class EventHub: Sendable {
         var recent: [ServerEvent] = []
         var subscribers: [UUID: AsyncStream<ServerEvent>.Continuation] = [:]
         var waiters: [String: [ObjectIdentifier: DesiredStateWaiter]] = [:]
+        var closed = false
     }
     private let state = Mutex(State())
     private let keep = 1_000
@@ -36,7 +37,11 @@ package final class EventHub: Sendable {
             if let sequence {
                 for event in state.recent where event.sequence > sequence { continuation.yield(event) }
             }
-            state.subscribers[id] = continuation
+            if state.closed {
+                continuation.finish()
+            } else {
+                state.subscribers[id] = continuation
+            }
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
@@ -45,6 +50,17 @@ package final class EventHub: Sendable {
     }
 
     package var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    /// Ends every stream, now and from now on: the server is stopping, and a stream would otherwise
+    /// keep its request (and the server's graceful shutdown) open for as long as no event comes.
+    package func close() {
+        let open = state.withLock { state in
+            state.closed = true
+            defer { state.subscribers = [:] }
+            return Array(state.subscribers.values)
+        }
+        for continuation in open { continuation.finish() }
+    }
 
     // MARK: Desired-state changes
 

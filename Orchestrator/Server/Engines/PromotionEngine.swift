@@ -33,10 +33,19 @@ package struct PromotionEngine: Sendable {
             throw APIError.badRequest(
                 "the plan has format \(plan.format); this server reads format \(Plan.currentFormat)")
         }
-        guard let policy = plan.promotion, plan.rollout != nil else {
+        guard plan.promotion != nil, plan.rollout != nil else {
             throw APIError.badRequest(
                 "the plan carries no promotion gates; request promotions with `stellwerk promote RELEASE --to \(plan.environment)`"
             )
+        }
+        let emergency = try Self.emergencyReason(body.emergency)
+        guard var policy = try await PolicyEnforcement(store: store).enforced(for: plan).promotion else {
+            throw APIError.conflict("\(plan.environment) has no promotion source on the server")
+        }
+        if emergency != nil {
+            // An emergency change skips the soak and the windows, never the second person.
+            policy.respectWindows = false
+            policy.approvals = max(1, policy.approvals)
         }
         guard plan.release != ReleaseManifest.unreleased, let manifest = try await store.release(id: plan.release)
         else { throw APIError.conflict("the server holds no release \(plan.release); create it first") }
@@ -52,21 +61,28 @@ package struct PromotionEngine: Sendable {
         // A dry run gets no ID; where its text would name one, it says PROMOTION.
         let id = body.dryRun ? "PROMOTION" : "pr-" + UUID().uuidString.lowercased().prefix(8)
         let time = now()
-        let gates = PromotionGates(release: plan.release, policy: policy, now: time)
+        let gates = PromotionGates(release: plan.release, policy: policy, now: time, emergency: emergency != nil)
         let sites = Self.order(plan, policy: policy)
-        let verified = try await verifiedGate(gates, manifest: manifest)
+        var verified = try await verifiedGate(gates, manifest: manifest)
+        if let emergency {
+            verified = GateView(
+                name: .verified, open: true,
+                detail: "emergency change (\(emergency)): "
+                    + (verified.open ? verified.detail : "not verified: \(verified.detail)"))
+        }
         var document = PromotionDocument(
             policy: policy, plan: plan, message: body.message ?? "",
             gates: [
                 verified, gates.approvals([], requester: requester, promotion: id),
                 gates.windows(pendingSites: sites.filter { $0.state == .pending }.map(\.site)),
-            ], sites: sites)
+            ], sites: sites, emergency: emergency)
         for index in document.sites.indices where document.sites[index].state == .pending {
             Self.describeWindow(&document.sites[index], policy: policy, now: time)
         }
         var record = PromotionRecord(
             id: id, release: plan.release, source: policy.source, target: plan.environment, requestedBy: requester,
-            state: body.dryRun ? .dryRun : .waiting, document: "", createdAt: time, updatedAt: time)
+            state: body.dryRun ? .dryRun : .waiting, document: "", createdAt: time, updatedAt: time,
+            emergency: emergency)
         if body.dryRun {
             document.message =
                 verified.open ? "dry run: nothing was started" : "dry run: the promotion would be refused"
@@ -90,7 +106,7 @@ package struct PromotionEngine: Sendable {
         document.message = "waiting for approvals"
         record.document = try Self.encode(document)
         try await store.createPromotion(record)
-        hub.publish(.promotion, environment: plan.environment, object: id, detail: record.state.rawValue)
+        announce(record, record.state.rawValue)
         try await advance(id)
         return try await view(id: id)
     }
@@ -131,8 +147,7 @@ package struct PromotionEngine: Sendable {
                 id: id, state: .rejected, document: try Self.encode(document), actor: "user:\(approver)",
                 detail: reason, at: now())
         }
-        hub.publish(
-            .promotion, environment: record.target, object: id, detail: decision == .approve ? "approved" : "rejected")
+        announce(record, decision == .approve ? "approved" : "rejected")
         try await advance(id)
         return try await view(id: id)
     }
@@ -166,7 +181,7 @@ package struct PromotionEngine: Sendable {
         try await store.updatePromotion(
             id: id, state: .cancelled, document: try Self.encode(document), actor: actor, detail: "cancelled",
             at: now())
-        hub.publish(.promotion, environment: record.target, object: id, detail: "cancelled")
+        announce(record, "cancelled")
         return try await view(id: id)
     }
 
@@ -182,7 +197,8 @@ package struct PromotionEngine: Sendable {
         let original = try Self.decode(record.document)
         var document = original
         let time = now()
-        let gates = PromotionGates(release: record.release, policy: document.policy, now: time)
+        let gates = PromotionGates(
+            release: record.release, policy: document.policy, now: time, emergency: document.emergency != nil)
         var state = record.state
         var detail = ""
         let approvals = gates.approvals(decisions, requester: record.requestedBy, promotion: id)
@@ -218,7 +234,7 @@ package struct PromotionEngine: Sendable {
         try await store.updatePromotion(
             id: id, state: state, document: try Self.encode(document), actor: "promotion:\(id)", detail: detail,
             at: time)
-        hub.publish(.promotion, environment: record.target, object: id, detail: state.rawValue)
+        announce(record, state.rawValue)
     }
 
     /// Reads how the sites' rollouts went.
@@ -284,6 +300,24 @@ package struct PromotionEngine: Sendable {
 
     // MARK: Views and helpers
 
+    /// Tells the event stream; an emergency change says so in every event.
+    private func announce(_ record: PromotionRecord, _ detail: String) {
+        hub.publish(
+            .promotion, environment: record.target, object: record.id,
+            detail: record.emergency == nil ? detail : "\(detail) (emergency change)")
+    }
+
+    /// The reason an emergency change must give: said, and short enough for a log line.
+    static func emergencyReason(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        let reason = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw APIError.badRequest("an emergency change needs a reason") }
+        guard reason.count <= 500, !reason.contains(where: \.isNewline) else {
+            throw APIError.badRequest("the reason for an emergency change must be one line of at most 500 characters")
+        }
+        return reason
+    }
+
     func view(id: String) async throws -> PromotionView {
         guard let (record, decisions) = try await store.promotion(id: id) else {
             throw APIError.notFound("there is no promotion \(id)")
@@ -301,7 +335,7 @@ package struct PromotionEngine: Sendable {
             requestedBy: record.requestedBy, message: document.message, gates: document.gates, sites: document.sites,
             decisions: decisions.map {
                 DecisionView(approver: $0.approver, decision: $0.decision, reason: $0.reason, at: $0.createdAt)
-            }, createdAt: record.createdAt, updatedAt: record.updatedAt)
+            }, createdAt: record.createdAt, updatedAt: record.updatedAt, emergency: record.emergency)
     }
 
     /// The sites in the order they are promoted: the canary site (wave 0) first, then the others by

@@ -10,6 +10,8 @@ package struct PromotionDocument: Codable, Sendable, Equatable {
     package var message: String
     package var gates: [GateView]
     package var sites: [PromotionSiteView]
+    /// The reason, for an emergency change.
+    package var emergency: String?
 }
 
 /// The three gates of a promotion, evaluated from what the store knows at `now`: pure, so tests give
@@ -18,11 +20,14 @@ package struct PromotionGates: Sendable {
     package var release: String
     package var policy: PromotionPolicy
     package var now: Date
+    /// An emergency change: maintenance windows do not apply.
+    package var emergency: Bool
 
-    package init(release: String, policy: PromotionPolicy, now: Date) {
+    package init(release: String, policy: PromotionPolicy, now: Date, emergency: Bool = false) {
         self.release = release
         self.policy = policy
         self.now = now
+        self.emergency = emergency
     }
 
     /// Verified: every node of the source environment runs the release, healthy, since a rollout that
@@ -104,6 +109,9 @@ package struct PromotionGates: Sendable {
 
     /// Windows: which sites may be touched now. Open when the next site in line is inside a window.
     package func windows(pendingSites: [String]) -> GateView {
+        if emergency {
+            return GateView(name: .windows, open: true, detail: "emergency change: maintenance windows do not apply")
+        }
         guard policy.respectWindows else {
             return GateView(name: .windows, open: true, detail: "sites change at any time (windows: false)")
         }

@@ -4,7 +4,8 @@ import StellwerkAPI
 import Store
 
 /// Turns a plan into a stored rollout: refuses a stale plan, a second active rollout in the same
-/// environment and releases the server does not hold, then orders the changing nodes into waves.
+/// environment, a plan the environment's recorded policy does not allow and releases the server does
+/// not hold, then orders the changing nodes into waves.
 struct RolloutPlanner {
     let store: StateStore
     let signingKey: Data
@@ -14,10 +15,6 @@ struct RolloutPlanner {
             throw APIError.badRequest(
                 "the plan has format \(plan.format); this server reads format \(Plan.currentFormat)")
         }
-        guard let settings = plan.rollout else {
-            throw APIError.badRequest(
-                "the plan carries no rollout policy; compute it again with this version of stellwerk")
-        }
         try await refuseConcurrent(plan.environment)
         let serial = try await store.serial(environment: plan.environment)
         guard serial == plan.serial else {
@@ -26,8 +23,11 @@ struct RolloutPlanner {
                 "the plan is stale: it was computed at serial \(plan.serial), but \(plan.environment) is at serial \(serial) now; plan again and review the new plan"
             )
         }
+        let enforcement = PolicyEnforcement(store: store)
+        let policy = try await enforcement.enforced(for: plan)
+        try await enforcement.checkApply(plan, policy: policy, now: now)
         return try await create(
-            environment: plan.environment, release: plan.release, serial: serial, settings: settings,
+            environment: plan.environment, release: plan.release, serial: serial, settings: policy.rollout,
             steps: try await steps(of: plan.sites), actor: actor, now: now)
     }
 
@@ -67,6 +67,8 @@ struct RolloutPlanner {
     func rollback(environment: String, actor: String, now: Date = Date()) async throws -> RolloutRecord {
         try await refuseConcurrent(environment)
         let (good, settings, steps, _) = try await rollbackSteps(environment)
+        try await PolicyEnforcement(store: store).checkRollback(
+            environment: environment, release: good.release, sites: steps.map(\.site), now: now)
         return try await create(
             environment: environment, release: good.release, serial: try await store.serial(environment: environment),
             settings: settings, steps: steps, actor: actor, now: now)

@@ -217,10 +217,13 @@ package struct PromotionRecord: Sendable, Hashable, Codable {
     package var document: String
     package var createdAt: Date
     package var updatedAt: Date
+    /// Why this is an emergency change (not verified in the source, windows do not apply); `nil` for
+    /// a promotion.
+    package var emergency: String?
 
     package init(
         id: String, release: String, source: String, target: String, requestedBy: String, state: PromotionState,
-        document: String, createdAt: Date, updatedAt: Date
+        document: String, createdAt: Date, updatedAt: Date, emergency: String? = nil
     ) {
         self.id = id
         self.release = release
@@ -231,6 +234,7 @@ package struct PromotionRecord: Sendable, Hashable, Codable {
         self.document = document
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.emergency = emergency
     }
 }
 

@@ -93,6 +93,22 @@ extension APICall where Body == NoBody, Answer == StateSnapshot {
     public static func snapshot(_ environment: String) -> Self { Endpoints.snapshot.call(["env": environment]) }
 }
 
+extension APICall where Body == NoBody, Answer == PolicyView {
+    public static func policy(_ environment: String) -> Self { Endpoints.policy.call(["env": environment]) }
+}
+
+extension APICall where Body == EnvironmentPolicy, Answer == PolicyView {
+    public static func proposePolicy(_ policy: EnvironmentPolicy, environment: String) -> Self {
+        Endpoints.proposePolicy.call(["env": environment], body: policy)
+    }
+}
+
+extension APICall where Body == PolicyApproval, Answer == PolicyView {
+    public static func approvePolicy(digest: String, environment: String) -> Self {
+        Endpoints.approvePolicy.call(["env": environment], body: PolicyApproval(digest: digest))
+    }
+}
+
 extension APICall where Body == ApplyRequest, Answer == RolloutView {
     public static func startRollout(_ plan: Plan) -> Self {
         Endpoints.startRollout.call(body: ApplyRequest(plan: plan))

@@ -93,6 +93,20 @@ public enum Endpoints {
         .get, "/v1/environments/{env}/snapshot", access: .role(.read, .path("env")),
         summary: "The recorded state a plan is computed against, with its serial.")
 
+    // MARK: Environment policies
+
+    public static let policy = Endpoint<NoBody, PolicyView>(
+        .get, "/v1/environments/{env}/policy", access: .role(.read, .path("env")),
+        summary: "The policy the server enforces on the environment, and a change waiting for approval.")
+    public static let proposePolicy = Endpoint<EnvironmentPolicy, PolicyView>(
+        .put, "/v1/environments/{env}/policy", access: .role(.approve, .path("env")),
+        summary:
+            "Record the environment's policy from its files (audited); for an environment with a promotion source it waits for a second approver."
+    )
+    public static let approvePolicy = Endpoint<PolicyApproval, PolicyView>(
+        .post, "/v1/environments/{env}/policy/approve", access: .role(.approve, .path("env")),
+        summary: "Approve the proposed policy change with the digest read; not the proposer's own.")
+
     // MARK: Rollouts
 
     public static let startRollout = Endpoint<ApplyRequest, RolloutView>(
@@ -164,7 +178,7 @@ public enum Endpoints {
         artifact.erased, uploadArtifact.erased, createRelease.erased, releases.erased, release.erased,
         whoami.erased, createJoinToken.erased, joinTokens.erased, createUser.erased, users.erased, revokeUser.erased,
         nodes.erased, revokeNode.erased,
-        status.erased, snapshot.erased,
+        status.erased, snapshot.erased, policy.erased, proposePolicy.erased, approvePolicy.erased,
         startRollout.erased, rollouts.erased, rollout.erased, pauseRollout.erased, resumeRollout.erased,
         cancelRollout.erased, rollback.erased, rollbackPreview.erased,
         requestPromotion.erased, promotions.erased, promotion.erased, approvePromotion.erased,

@@ -55,11 +55,15 @@ public struct PromotionRequest: Codable, Sendable, Hashable {
     /// Evaluate the gates and show the per-site plan without storing or starting anything.
     public var dryRun: Bool
     public var message: String?
+    /// Why this is an emergency change: the release enters without being verified in the source
+    /// environment and outside maintenance windows, once an approver other than the requester agreed.
+    public var emergency: String?
 
-    public init(plan: Plan, dryRun: Bool, message: String? = nil) {
+    public init(plan: Plan, dryRun: Bool, message: String? = nil, emergency: String? = nil) {
         self.plan = plan
         self.dryRun = dryRun
         self.message = message
+        self.emergency = emergency
     }
 }
 
@@ -84,11 +88,13 @@ public struct PromotionView: Codable, Sendable, Hashable {
     public var decisions: [DecisionView]
     public var createdAt: Date
     public var updatedAt: Date
+    /// The reason, when this is an emergency change (not verified, windows do not apply).
+    public var emergency: String?
 
     public init(
         id: String, release: String, source: String, target: String, state: PromotionState, requestedBy: String,
         message: String, gates: [GateView], sites: [PromotionSiteView], decisions: [DecisionView], createdAt: Date,
-        updatedAt: Date
+        updatedAt: Date, emergency: String? = nil
     ) {
         self.id = id
         self.release = release
@@ -102,6 +108,7 @@ public struct PromotionView: Codable, Sendable, Hashable {
         self.decisions = decisions
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.emergency = emergency
     }
 }
 

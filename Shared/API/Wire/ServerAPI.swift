@@ -245,11 +245,16 @@ public struct EnvironmentStatus: Codable, Sendable, Hashable {
     public var serial: Int
     public var activeRollout: String?
     public var nodes: [NodeStatus]
-    public init(name: String, serial: Int, activeRollout: String?, nodes: [NodeStatus]) {
+    /// "pr-1a2b3c4d: REASON" while the newest promotion into the environment is an emergency change:
+    /// what runs there was not verified in its source.
+    public var emergency: String?
+
+    public init(name: String, serial: Int, activeRollout: String?, nodes: [NodeStatus], emergency: String? = nil) {
         self.name = name
         self.serial = serial
         self.activeRollout = activeRollout
         self.nodes = nodes
+        self.emergency = emergency
     }
 }
 

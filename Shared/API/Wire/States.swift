@@ -123,6 +123,8 @@ public enum ErrorCode: String, WireEnum {
     case stalePlan = "stale-plan"
     /// A promotion gate is closed.
     case gateClosed = "gate-closed"
+    /// The plan's environment policy differs from the one the server holds, or the server holds none.
+    case policyMismatch = "policy-mismatch"
     case tooLarge = "too-large"
     case rangeNotSatisfiable = "range-not-satisfiable"
     /// Too many tries in too short a time (joining); the message says when to try again.
@@ -146,6 +148,8 @@ public enum EventKind: String, WireEnum {
     case nodeDisconnected = "node.disconnected"
     case nodeRevoked = "node.revoked"
     case lockBroken = "lock.broken"
+    /// An environment's policy was proposed or recorded.
+    case policy
 
     public static let wireName = "event kind"
 }
