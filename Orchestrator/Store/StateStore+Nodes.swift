@@ -34,6 +34,68 @@ extension StateStore {
         }
     }
 
+    /// Takes a node out for good: its certificates revoked, its record, desired state and last report
+    /// gone, its unused join tokens spent, and the environment's serial moved on (plans that still
+    /// name it are stale). Refused while its desired state gives it instances — a rollout removes them
+    /// first — and, unless `force`, while it still reports running any. Returns the serials revoked.
+    package func removeNode(
+        environment: String, node: String, force: Bool, actor: String, at now: Date = Date()
+    ) async throws -> [String] {
+        try await transaction { connection in
+            let (environmentValue, nodeValue) = (SQLValue.text(environment), SQLValue.text(node))
+            let known =
+                !(try connection.query(
+                    "SELECT 1 FROM nodes WHERE environment = $1 AND name = $2", environmentValue, nodeValue
+                ).isEmpty)
+            let desired = try connection.query(
+                "SELECT document FROM desired_states WHERE environment = $1 AND node = $2", environmentValue, nodeValue
+            ).first.map { try Self.decode(NodeDesiredState.self, $0.text(0), what: "desired state") }
+            guard known || desired != nil else {
+                throw StoreError(.notFound, "there is no node \(node) in \(environment)")
+            }
+            if let services = desired?.instances.map(\.service).sorted(), !services.isEmpty {
+                throw StoreError(
+                    .conflict,
+                    "\(node) still has \(services.joined(separator: ", ")) in its desired state: take it out of its site file and apply (or promote) first, so that a rollout removes them"
+                )
+            }
+            let running =
+                try connection.query(
+                    "SELECT document FROM node_reports WHERE environment = $1 AND node = $2", environmentValue,
+                    nodeValue
+                ).first.map { try Self.decode(NodeReport.self, $0.text(0), what: "node report") }?.instances.map(
+                    \.spec.service
+                ).sorted() ?? []
+            if !running.isEmpty, !force {
+                throw StoreError(
+                    .conflict,
+                    "\(node) still reports running \(running.joined(separator: ", ")); wait until it has removed them, or remove it with --force when the node is gone for good"
+                )
+            }
+            let serials = try Self.revokeCertificates(
+                of: environment, node, except: nil, action: "certificate.revoke", actor: actor, at: now,
+                on: connection)
+            let time = SQLValue.integer(Int64(Self.milliseconds(now)))
+            for table in [
+                "nodes WHERE environment = $1 AND name = $2", "node_reports WHERE environment = $1 AND node = $2",
+            ] {
+                try connection.run("DELETE FROM " + table, environmentValue, nodeValue)
+            }
+            try connection.run(
+                "UPDATE join_tokens SET used_at = $3 WHERE environment = $1 AND node = $2 AND used_at IS NULL",
+                environmentValue, nodeValue, time)
+            try connection.run(
+                "UPDATE environments SET serial = serial + 1, updated_at = $2 WHERE name = $1", environmentValue, time)
+            _ = try Self.appendAudit(
+                AuditEvent(
+                    actor: actor, action: "node.remove", environment: environment, object: node,
+                    detail: running.isEmpty
+                        ? "it ran nothing" : "forced: it still reported running \(running.joined(separator: ", "))"),
+                at: now, on: connection)
+            return serials
+        }
+    }
+
     /// Nodes of an environment (or all), sorted by environment and name.
     package func nodes(environment: String? = nil) async throws -> [NodeRecord] {
         try await read { connection in

@@ -212,7 +212,7 @@ extension StateStore {
         }
     }
 
-    private static func revokeCertificates(
+    static func revokeCertificates(
         of environment: String, _ node: String, except fingerprint: String?, action: String, actor: String,
         at now: Date, on connection: any SQLConnection
     ) throws -> [String] {

@@ -221,12 +221,15 @@ import Testing
         #expect(lines.count == 1, "\(lines)")
     }
 
-    /// An operator's `/v1/events` stream stays open for as long as it likes; it must not keep the
-    /// server from stopping when asked (it waits for open requests, and a stream waits for events).
-    @Test func anOpenEventStream_doesNotHoldTheServersShutdown() async throws {
-        let cluster = try LocalCluster(block: 51, nodes: [])
+    /// An operator's `/v1/events` stream stays open for as long as it likes, and an agent's long-poll
+    /// for 25 s; neither may keep the server from stopping when asked (it waits for open requests).
+    @Test func openEventStreamsAndLongPolls_doNotHoldTheServersShutdown() async throws {
+        let cluster = try LocalCluster(block: 51, nodes: [LocalCluster.Node(name: "n1", site: "a")])
         defer { cluster.tearDown() }
-        try await cluster.startServer()
+        try await cluster.start()
+        try await cluster.waitFor("n1 to report, and then wait for a change", seconds: 30) {
+            try await cluster.status().environments.first?.nodes.first?.connection == .connected
+        }
         let (file, reader) = try await cluster.readEvents(for: 60, wait: false)
         defer {
             kill(reader, SIGKILL)
@@ -236,7 +239,11 @@ import Testing
         try await cluster.waitFor("the event stream to open", seconds: 30) {
             (try? String(contentsOf: file, encoding: .utf8))?.contains("stellwerk events") ?? false
         }
-        #expect(try await cluster.stopServer(waitingAtMost: 20), "the server did not stop with a stream open")
+        let stopped = try await cluster.stopServer(waitingAtMost: 6)
+        #expect(
+            stopped,
+            "the server did not stop with requests open: \((try? String(contentsOf: cluster.serverLog, encoding: .utf8)) ?? "")"
+        )
         var status: Int32 = 0
         try await cluster.waitFor("the stream to end with the server", seconds: 20) {
             waitpid(reader, &status, WNOHANG) == reader

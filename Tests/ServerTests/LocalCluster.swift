@@ -333,11 +333,23 @@ final class LocalCluster: @unchecked Sendable {
             ))
     }
 
-    /// Stops every agent (and with it the services) and the server, and removes the folder.
+    /// Stops every agent (and with it the services), then the server, and removes the folder. It runs
+    /// in a test's `defer`, on one of the two threads Swift concurrency has here: the waiting happens on
+    /// a thread of its own, so the tests running meanwhile are not held up while processes stop.
     func tearDown() {
-        for node in agents.keys { stopAgent(node) }
-        stopServer()
-        try? FileManager.default.removeItem(at: root)
+        let (agentPIDs, server, folder) = (Array(agents.values), serverPID, root)
+        agents = [:]
+        serverPID = 0
+        DispatchQueue.global().async {
+            var status: Int32 = 0
+            for pid in agentPIDs { kill(pid, SIGTERM) }
+            for pid in agentPIDs { waitpid(pid, &status, 0) }
+            if server > 0 {
+                kill(server, SIGTERM)
+                waitpid(server, &status, 0)
+            }
+            try? FileManager.default.removeItem(at: folder)
+        }
     }
 
     func waitFor(_ what: String, seconds: Int = 90, _ condition: () async throws -> Bool) async throws {

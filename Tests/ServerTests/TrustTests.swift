@@ -209,6 +209,69 @@ import Testing
         }
     }
 
+    /// Decommissioning: a node is removed only after a rollout took its instances away; then its
+    /// certificate no longer works, the orchestrator forgets it, and plans that still named it are stale.
+    @Test func nodeRemove_onlyAfterARolloutRemovedItsInstances_thenItsCertificateIsDone() async throws {
+        let cluster = try LocalCluster(
+            block: 52, nodes: [LocalCluster.Node(name: "n1", site: "a"), LocalCluster.Node(name: "n2", site: "b")])
+        defer { cluster.tearDown() }
+        try await cluster.start()
+        let release = try await cluster.release(version: "1")
+        let applied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", release])
+        #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
+
+        let early = try await cluster.stellwerk(["node", "remove", "n2", "--env", "e2e", "--force"])
+        #expect(early.status == 1)
+        #expect(
+            early.standardError.contains("n2 still has web in its desired state: take it out of its site file"),
+            "\(early.standardError)")
+        #expect(try await nodes(cluster).map(\.node) == ["n1", "n2"])
+
+        // Taken out of the files and applied: the rollout removes its instance, then it can go.
+        let saved = try await cluster.stellwerk(["plan", "--env", "e2e", "--release", release, "--json"])
+        try FileManager.default.removeItem(
+            at: cluster.workspace.appendingPathComponent("Environments/e2e/sites/b.yaml"))
+        let removal = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", release])
+        #expect(removal.status == 0, "\(removal.standardOutput)\(removal.standardError)")
+        try await cluster.waitFor("n2 to report that it runs nothing", seconds: 60) {
+            let status = try await cluster.status()
+            return status.environments.first?.nodes.first { $0.node == "n2" }?.instances.isEmpty ?? false
+        }
+        let removed = try await cluster.stellwerk(["node", "remove", "n2", "--env", "e2e"])
+        #expect(removed.status == 0, "\(removed.standardError)")
+        #expect(try await nodes(cluster).map(\.node) == ["n1"])
+        #expect(try await cluster.status().environments.first?.nodes.map(\.node) == ["n1"])
+        let again = try await cluster.stellwerk(["node", "remove", "n2", "--env", "e2e"])
+        #expect(again.status == 1)
+        #expect(again.standardError.contains("there is no node n2 in e2e"), "\(again.standardError)")
+
+        // Its certificate is done: the agent's next request is refused.
+        let identity = NodeIdentity(folder: cluster.data(of: "n2").appendingPathComponent("identity"))
+        let agent = try OrchestratorConnection(
+            url: cluster.serverURL, authority: try String(contentsOf: cluster.authorityFile, encoding: .utf8),
+            clientCertificate: (
+                try String(contentsOf: identity.certificateFile, encoding: .utf8),
+                try String(contentsOf: identity.keyFile, encoding: .utf8)
+            ))
+        let refused = try await agent.exchange(
+            .post, Endpoints.report.path,
+            body: try JSONEncoder().encode(NodeReport(node: "n2", environment: "e2e", desiredSerial: 0, instances: [])))
+        await agent.shutdown()
+        #expect(refused.status == 403)
+
+        // A plan computed while n2 was still known is stale now.
+        let stale = try await cluster.adminConnection().exchange(
+            .post, Endpoints.startRollout.path, body: Data(#"{"plan": \#(saved.standardOutput)}"#.utf8))
+        #expect(stale.status == 409)
+        #expect(try errorCode(stale.body) == .stalePlan)
+        let audit = try await cluster.stellwerk(["audit", "list", "--env", "e2e", "--limit", "1000", "--json"])
+        let entries = try WireJSON.decoder().decode([AuditEntryView].self, from: Data(audit.standardOutput.utf8))
+        let entry = try #require(entries.first { $0.action == "node.remove" })
+        #expect(entry.object == "n2")
+        #expect(entry.detail == "it ran nothing")
+        #expect(entries.contains { $0.action == "certificate.revoke" && $0.object == "n2" })
+    }
+
     private func nodes(_ cluster: LocalCluster) async throws -> [NodeCertificateView] {
         let listed = try await cluster.stellwerk(["node", "list", "--env", "e2e", "--json"])
         #expect(listed.status == 0, "\(listed.standardError)")

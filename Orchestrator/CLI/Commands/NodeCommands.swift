@@ -7,7 +7,7 @@ import StellwerkAPI
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
-        abstract: "List nodes with their certificates, and revoke a node's certificate.",
+        abstract: "List nodes with their certificates, revoke a node's certificate, decommission a node.",
         discussion: """
             Node certificates last 30 days; agents renew theirs after two thirds of that, and a \
             renewed certificate supersedes the one before the first time the agent uses it. Joining \
@@ -16,8 +16,9 @@ struct NodeCommand: AsyncParsableCommand {
             Examples:
               stellwerk node list --env live
               stellwerk node revoke kus-live-1 --env live
+              stellwerk node remove kus-live-1 --env live
             """,
-        subcommands: [ListNodes.self, RevokeNode.self])
+        subcommands: [ListNodes.self, RevokeNode.self, RemoveNode.self])
 }
 
 struct ListNodes: AsyncParsableCommand {
@@ -70,5 +71,27 @@ struct RevokeNode: AsyncParsableCommand {
         print(
             "Revoked the certificate of \(node) in \(env)\(view.serial.map { " (serial \($0.prefix(16)))" } ?? ""). "
                 + "It must join again: stellwerk token create --env \(env) --site \(view.site) --node \(node)")
+    }
+}
+
+struct RemoveNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Decommission a node (admin): its certificates revoked, the orchestrator forgets it.",
+        discussion: """
+            First take the node out of its site file and apply (into an environment with a promotion \
+            source: promote), so that a rollout removes its instances; `remove` refuses a node whose \
+            desired state still has instances, and one that still reports running any. --force \
+            removes a node that still reports instances, for a server that is gone for good. The node \
+            must join again with a new token to come back. Audited (`node.remove`).
+            """)
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: "The node's name.") var node: String
+    @Option(help: ArgumentHelp("The node's environment.", valueName: "ENV")) var env: String
+    @Flag(help: "Also while it still reports instances (a node that is gone for good).") var force = false
+
+    func run() async throws {
+        _ = try await connection.with { try await $0.send(.removeNode(node, environment: env, force: force)) }
+        print("Removed \(node) from \(env): its certificates are revoked and the orchestrator no longer knows it.")
     }
 }

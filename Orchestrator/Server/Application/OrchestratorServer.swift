@@ -147,15 +147,16 @@ package struct OrchestratorServer: Sendable {
                             store: store, hub: hub, lostAfter: configuration.lostAfter, logger: logger)),
                     .init(service: refusals),
                     .init(service: application),
-                    // Stopped first, so no open event stream holds the API's shutdown.
+                    // Stopped first, so no open event stream or long-poll holds the API's shutdown.
                     .init(service: EventStreamsEnd(hub: hub)),
                 ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
 
-/// Ends every `/v1/events` stream once the server is asked to stop: the API waits for open requests
-/// to finish, and a stream waits for the next event, which may never come.
+/// Ends every `/v1/events` stream and agent long-poll once the server is asked to stop: the API waits
+/// for open requests to finish, a stream waits for the next event, which may never come, and a
+/// long-poll up to a minute.
 struct EventStreamsEnd: Service {
     let hub: EventHub
 

@@ -36,6 +36,23 @@ struct AccessController: Sendable {
             }
             return view
         }
+        router.on(Endpoints.removeNode) { request in
+            let (environment, node) = (try request.parameter("env"), try request.parameter("node"))
+            let force: Bool
+            switch request.query("force") {
+            case nil, "false": force = false
+            case "true": force = true
+            default: throw APIError.badRequest("the query parameter force must be true or false")
+            }
+            let user = try request.user
+            let serials = try await directory.remove(
+                node: node, environment: environment, force: force, actor: user.actor)
+            hub.publish(
+                .nodeRemoved, environment: environment, object: node,
+                detail: "by \(user.name)"
+                    + (serials.isEmpty ? "" : ", serial \(serials.joined(separator: ", ")) revoked"))
+            return NoContent()
+        }
         router.on(Endpoints.revokeUser) { request in
             try await store.revokeOperator(name: try request.parameter("name"), actor: try request.user.actor)
             return NoContent()

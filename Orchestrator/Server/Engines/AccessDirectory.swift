@@ -96,6 +96,23 @@ struct AccessDirectory: Sendable {
         return (Self.view(revoked.node, revoked.certificate, now: Date()), serials)
     }
 
+    /// Decommissions a node a rollout left without instances (see ``StateStore/removeNode``); not
+    /// while a rollout runs in its environment, which may still be about to give it some.
+    func remove(node: String, environment: String, force: Bool, actor: String) async throws -> [String] {
+        if let active = try await store.rollouts(environment: environment).first(where: \.state.isActive) {
+            throw APIError.conflict(
+                "rollout \(active.id) is still \(active.state.rawValue) in \(environment); remove \(node) once it ended"
+            )
+        }
+        do {
+            return try await store.removeNode(environment: environment, node: node, force: force, actor: actor)
+        } catch let error as StoreError where error.code == .notFound {
+            throw APIError.notFound(error.message)
+        } catch let error as StoreError where error.code == .conflict {
+            throw APIError.conflict(error.message)
+        }
+    }
+
     static func view(_ node: NodeRecord, _ certificate: CertificateRecord?, now: Date) -> NodeCertificateView {
         let state: NodeCertificateView.State
         if let certificate {

@@ -81,7 +81,8 @@ struct Enrollment: Sendable {
                 in: agent.environment, timeout: min(max(remaining, .zero), .seconds(10))
             ) { try await desiredStateIfNewer(agent, than: known) }
             if let answer { return answer }
-            if ContinuousClock.now >= deadline { return nil }
+            // A stopping server answers at once: its shutdown waits for open requests.
+            if ContinuousClock.now >= deadline || hub.isClosed { return nil }
         }
     }
 

@@ -51,15 +51,23 @@ package final class EventHub: Sendable {
 
     package var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
-    /// Ends every stream, now and from now on: the server is stopping, and a stream would otherwise
-    /// keep its request (and the server's graceful shutdown) open for as long as no event comes.
+    /// Whether ``close()`` was called: the server is stopping.
+    package var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Ends every event stream and every agent's long-poll, now and from now on: the server is
+    /// stopping, and its graceful shutdown waits for open requests — a stream for as long as no event
+    /// comes, a long-poll up to a minute, even after the agent has gone.
     package func close() {
-        let open = state.withLock { state in
+        let (streams, waiters) = state.withLock { state in
             state.closed = true
-            defer { state.subscribers = [:] }
-            return Array(state.subscribers.values)
+            defer {
+                state.subscribers = [:]
+                state.waiters = [:]
+            }
+            return (Array(state.subscribers.values), state.waiters.values.flatMap(\.values))
         }
-        for continuation in open { continuation.finish() }
+        for continuation in streams { continuation.finish() }
+        for waiter in waiters { waiter.wake() }
     }
 
     // MARK: Desired-state changes
@@ -79,12 +87,16 @@ package final class EventHub: Sendable {
         in environment: String, timeout: Duration, prepare: () async throws -> Answer?
     ) async throws -> Answer? {
         let waiter = DesiredStateWaiter()
-        state.withLock { $0.waiters[environment, default: [:]][ObjectIdentifier(waiter)] = waiter }
+        let closed = state.withLock { state in
+            if !state.closed { state.waiters[environment, default: [:]][ObjectIdentifier(waiter)] = waiter }
+            return state.closed
+        }
         defer {
             _ = state.withLock { $0.waiters[environment]?.removeValue(forKey: ObjectIdentifier(waiter)) }
             waiter.wake()
         }
         if let answer = try await prepare() { return answer }
+        if closed { return nil }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await waiter.wait() }
             group.addTask { try? await Task.sleep(for: timeout) }

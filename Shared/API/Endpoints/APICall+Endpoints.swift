@@ -81,6 +81,9 @@ extension APICall where Body == NoBody, Answer == [UserView] {
 extension APICall where Body == NoBody, Answer == NoContent {
     public static func revokeUser(_ name: String) -> Self { Endpoints.revokeUser.call(["name": name]) }
     public static func breakLock(_ name: String) -> Self { Endpoints.breakLock.call(["name": name]) }
+    public static func removeNode(_ node: String, environment: String, force: Bool) -> Self {
+        Endpoints.removeNode.call(["env": environment, "node": node], query: force ? [("force", "true")] : [])
+    }
 }
 
 extension APICall where Body == NoBody, Answer == StatusDocument {

@@ -83,6 +83,14 @@ public enum Endpoints {
         .post, "/v1/environments/{env}/nodes/{node}/revoke", access: .role(.administer, .path("env")),
         summary: "Revoke the node's certificates at once (audited); it must join again with a new token.")
 
+    public static let removeNode = Endpoint<NoBody, NoContent>(
+        .delete, "/v1/environments/{env}/nodes/{node}", access: .role(.administer, .path("env")),
+        summary:
+            "Decommission a node a rollout left without instances: certificates revoked, records removed (audited).",
+        query: [
+            QueryParameter("force", .string, "`true`: also while it still reports instances (a node gone for good)")
+        ])
+
     // MARK: Environments and status
 
     public static let status = Endpoint<NoBody, StatusDocument>(
@@ -177,7 +185,7 @@ public enum Endpoints {
         join.erased, desiredState.erased, report.erased, renewCertificate.erased,
         artifact.erased, uploadArtifact.erased, createRelease.erased, releases.erased, release.erased,
         whoami.erased, createJoinToken.erased, joinTokens.erased, createUser.erased, users.erased, revokeUser.erased,
-        nodes.erased, revokeNode.erased,
+        nodes.erased, revokeNode.erased, removeNode.erased,
         status.erased, snapshot.erased, policy.erased, proposePolicy.erased, approvePolicy.erased,
         startRollout.erased, rollouts.erased, rollout.erased, pauseRollout.erased, resumeRollout.erased,
         cancelRollout.erased, rollback.erased, rollbackPreview.erased,

@@ -147,6 +147,7 @@ public enum EventKind: String, WireEnum {
     case nodeReport = "node.report"
     case nodeDisconnected = "node.disconnected"
     case nodeRevoked = "node.revoked"
+    case nodeRemoved = "node.removed"
     case lockBroken = "lock.broken"
     /// An environment's policy was proposed or recorded.
     case policy
