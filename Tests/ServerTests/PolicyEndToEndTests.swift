@@ -39,6 +39,11 @@ import Testing
         #expect(
             unrecorded.standardError.contains("the server holds no policy for sandbox yet"),
             "\(unrecorded.standardError)")
+        let unrecordedPlan = try await cluster.stellwerk(["plan", "--env", "sandbox", "--release", release])
+        #expect(
+            (unrecordedPlan.standardOutput + unrecordedPlan.standardError).contains(
+                "the server holds no policy for sandbox yet and will refuse this plan"),
+            "\(unrecordedPlan.standardOutput)")
         try await cluster.recordPolicies()
         let live = try decode(
             PolicyView.self, try await cluster.stellwerk(["policy", "show", "--env", "live", "--json"]).standardOutput)
@@ -77,6 +82,11 @@ import Testing
         let original = try String(contentsOf: file, encoding: .utf8)
         try original.replacingOccurrences(of: "approvals: 1", with: "approvals: 0")
             .replacingOccurrences(of: "soak: 1h", with: "soak: 0s").write(to: file, atomically: true, encoding: .utf8)
+        let warned = try await cluster.stellwerk(["plan", "--env", "live", "--release", release], token: olga)
+        #expect(
+            (warned.standardOutput + warned.standardError).contains(
+                "differs from the one the server holds, so the server will refuse this plan (promotion.soak"),
+            "\(warned.standardOutput)")
         let bypass = try await cluster.stellwerk(["promote", release, "--to", "live"], token: olga)
         #expect(bypass.status == 1)
         #expect(bypass.standardError.contains("differs from the one the server holds"), "\(bypass.standardError)")

@@ -54,6 +54,8 @@ struct ServerBenchmark: AsyncParsableCommand {
             [
                 "server", "--data", root.appendingPathComponent("server").path, "--listen", "127.0.0.1:0",
                 "--port-file", portFile.path, "--admin-token-file", root.appendingPathComponent("admin").path,
+                // The simulated agents all come from 127.0.0.1; real ones from an address each.
+                "--max-connections-per-client", String(min(100_000, 2 * nodes.count + 64)),
             ], standardOutput: root.appendingPathComponent("server.log").path, wait: false
         ).pid
         defer {
@@ -128,6 +130,9 @@ struct ServerBenchmark: AsyncParsableCommand {
         let settings = RolloutSettings(
             canary: 1, maxInFlight: 50, maxInFlightPercent: true, minHealthySeconds: 1, healthyDeadlineSeconds: 120,
             progressDeadlineSeconds: 300, autoRollback: true, lostAfterSeconds: 120, onDisconnected: .wait)
+        // The server applies nothing to an environment before an approver recorded its policy.
+        _ = try await admin.send(
+            .proposePolicy(EnvironmentPolicy(rollout: settings, promotion: nil), environment: environment.name))
         let cpuAtRollout = AgentProcess.cpuSeconds(server)
         let (rollout, rolloutSeconds) = try await Measurement.secondsAsync {
             var plan = try await plan(environment, revision: workspace.revision, release: manifest, admin: admin)
@@ -146,6 +151,10 @@ struct ServerBenchmark: AsyncParsableCommand {
             "Rollout to \(rollout.steps.count) nodes: \(rollout.state) in \(String(format: "%.1f", rolloutSeconds)) s "
                 + "(3 waves, each at least 1 s healthy), server CPU \(String(format: "%.1f", AgentProcess.cpuSeconds(server) - cpuAtRollout)) s, "
                 + "RSS \(Measurement.megabytes(AgentProcess.residentBytes(server)))")
+        if rollout.state != .succeeded {
+            let stuck = rollout.steps.filter { $0.state != .done }.prefix(5).map { "\($0.node): \($0.detail)" }
+            throw ValidationError("the rollout \(rollout.state): \(rollout.message); for example \(stuck)")
+        }
 
         // A no-op round: recorded state, plan, apply.
         var rounds: [Double] = []

@@ -79,8 +79,11 @@ struct CreatePlan: AsyncParsableCommand {
         let terminal = Terminal.detect()
         let manifest = try await releaseManifest()
         let recorded = try await recordedState()
-        let plan = try PlanComputation(workspace: workspace, terminal: terminal).plan(
-            env, manifest: manifest, recorded: recorded)
+        let computation = PlanComputation(workspace: workspace, terminal: terminal)
+        var plan = try computation.plan(env, manifest: manifest, recorded: recorded)
+        if state == nil, connection.isConfigured {
+            try await connection.with { try await computation.warnAboutPolicy(&plan, server: $0) }
+        }
         if let out {
             do {
                 try JSONFiles.write(plan, to: out)

@@ -18,9 +18,11 @@ struct PlanComputation {
     ) async throws -> Plan {
         var manifest: ReleaseManifest?
         if let release { manifest = try await server.send(.release(release)).manifest }
-        return try plan(
+        var plan = try plan(
             environment, manifest: manifest, recorded: try await server.send(.snapshot(environment)),
             forPromotion: forPromotion)
+        try await warnAboutPolicy(&plan, server: server)
+        return plan
     }
 
     /// The plan for `environment` against a recorded state from anywhere (a snapshot file, the local
@@ -38,6 +40,26 @@ struct PlanComputation {
             )
         }
         return plan
+    }
+
+    /// Warns in the plan when the server holds no policy for its environment, or another one: it
+    /// will refuse the plan, and the operator should read why before applying, not after.
+    func warnAboutPolicy(_ plan: inout Plan, server: OrchestratorConnection) async throws {
+        guard let policy = plan.policy else { return }
+        let environment = plan.environment
+        guard let held = try await server.send(.policy(environment)).recorded?.policy else {
+            plan.warnings.append(
+                "the server holds no policy for \(environment) yet and will refuse this plan; an approver records it with `stellwerk policy apply --env \(environment)`"
+            )
+            return
+        }
+        let differences = policy.differences(from: held)
+        if !differences.isEmpty {
+            plan.warnings.append(
+                "the environment's policy differs from the one the server holds, so the server will refuse this plan ("
+                    + differences.joined(separator: "; ")
+                    + "); an approver records it with `stellwerk policy apply --env \(environment)`")
+        }
     }
 
     /// The policy of `environment` as its files say, for `stellwerk policy`: whatever the blueprints run.
