@@ -87,6 +87,13 @@ import Testing
             (warned.standardOutput + warned.standardError).contains(
                 "differs from the one the server holds, so the server will refuse this plan (promotion.soak"),
             "\(warned.standardOutput)")
+        let shown = try await cluster.stellwerk(["policy", "show", "--env", "live"], token: olga)
+        #expect(shown.status == 0, "\(shown.standardError)")
+        #expect(shown.standardOutput.contains("Recorded "), "\(shown.standardOutput)")
+        #expect(shown.standardOutput.contains("by policy-proposer, approved by admin"), "\(shown.standardOutput)")
+        #expect(
+            shown.standardOutput.contains("promotion.approvals: the server has 1, the workspace has 0"),
+            "\(shown.standardOutput)")
         let bypass = try await cluster.stellwerk(["promote", release, "--to", "live"], token: olga)
         #expect(bypass.status == 1)
         #expect(bypass.standardError.contains("differs from the one the server holds"), "\(bypass.standardError)")

@@ -45,7 +45,7 @@ struct ShowPolicy: AsyncParsableCommand {
             let files = try? PlanComputation(workspace: workspace, terminal: terminal).policy(env)
         else { return }
         guard let recorded = view.recorded?.policy else { return }
-        let differences = files.differences(from: recorded, ours: "the files")
+        let differences = files.differences(from: recorded, ours: "the workspace")
         terminal.line(
             differences.isEmpty
                 ? "The environment files say the same."
