@@ -60,11 +60,21 @@ extension StateStore {
     }
 
     /// Records `policy` at once (an environment that is not governed before or after); clears any
-    /// proposal. Audited with `detail` (what changed).
+    /// proposal. Only while the recorded policy is still the one with digest `replacing` (`nil`: none)
+    /// — the one the caller judged ungoverned — so a governed policy approved meanwhile is not
+    /// overwritten without a second person. Audited with `detail` (what changed).
     package func recordPolicy(
-        environment: String, _ policy: PolicyRecord.Entry, actor: String, detail: String
+        environment: String, _ policy: PolicyRecord.Entry, replacing expected: String?, actor: String,
+        detail: String
     ) async throws {
-        try await changePolicy(environment, policy, action: "record", actor: actor, detail: detail) { connection in
+        try await changePolicy(environment, policy, action: "record", actor: actor, detail: detail) {
+            connection, current in
+            guard current?.recorded?.digest == expected else {
+                throw StoreError(
+                    .conflict,
+                    "the policy of \(environment) changed meanwhile; look at it again with `stellwerk policy show --env \(environment)`"
+                )
+            }
             try Self.upsertRecorded(environment, policy, on: connection)
         }
     }
@@ -73,7 +83,8 @@ extension StateStore {
     package func proposePolicy(
         environment: String, _ proposal: PolicyRecord.Entry, actor: String, detail: String
     ) async throws {
-        try await changePolicy(environment, proposal, action: "propose", actor: actor, detail: detail) { connection in
+        try await changePolicy(environment, proposal, action: "propose", actor: actor, detail: detail) {
+            connection, _ in
             try connection.run(
                 """
                 INSERT INTO environment_policies (environment, proposed_document, proposed_digest, proposed_by,
@@ -87,14 +98,14 @@ extension StateStore {
         }
     }
 
-    /// Writes a policy change and its audit entry in one transaction, holding the environment's row.
+    /// Writes a policy change and its audit entry in one transaction, holding the environment's row;
+    /// `write` gets the policy as it stands then.
     private func changePolicy(
         _ environment: String, _ entry: PolicyRecord.Entry, action: String, actor: String, detail: String,
-        write: @escaping @Sendable (any SQLConnection) throws -> Void
+        write: @escaping @Sendable (any SQLConnection, PolicyRecord?) throws -> Void
     ) async throws {
         try await transaction { connection in
-            _ = try Self.policy(environment, on: connection)
-            try write(connection)
+            try write(connection, try Self.policy(environment, on: connection))
             _ = try Self.appendAudit(
                 AuditEvent(
                     actor: actor, action: "policy.\(action)", environment: environment, object: entry.digest,

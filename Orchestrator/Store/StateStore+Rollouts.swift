@@ -171,6 +171,36 @@ extension StateStore {
         }
     }
 
+    /// How many emergency changes were requested into each environment, by environment.
+    package func emergencyChangeCounts() async throws -> [String: Int] {
+        try await read { connection in
+            var counts: [String: Int] = [:]
+            for row in try connection.query(
+                "SELECT target, COUNT(*) FROM promotions WHERE emergency IS NOT NULL GROUP BY target")
+            {
+                counts[row.text(0)] = row.integer(1)
+            }
+            return counts
+        }
+    }
+
+    /// The newest promotion into `environment` that was neither rejected nor cancelled, when it is an
+    /// emergency change: what runs there did not pass the gates.
+    package func standingEmergency(environment: String) async throws -> (promotion: String, reason: String)? {
+        try await read { connection in
+            guard
+                let row = try connection.query(
+                    """
+                    SELECT id, emergency FROM promotions
+                    WHERE target = $1 AND state NOT IN ('rejected', 'cancelled')
+                    ORDER BY created_at DESC, id LIMIT 1
+                    """, .text(environment)
+                ).first, let reason = row.optionalText(1)
+            else { return nil }
+            return (row.text(0), reason)
+        }
+    }
+
     /// Promotions (into `target`, or all), newest first; `active` keeps those still waiting or rolling out.
     package func promotions(target: String? = nil, active: Bool = false) async throws -> [PromotionRecord] {
         try await read { connection in

@@ -117,4 +117,26 @@ import Testing
         #expect(order.map(\.wave) == [0, 1, 1, 2, nil], "a site with nothing to change has no wave")
         #expect(order.map(\.state) == [.pending, .pending, .pending, .pending, .done])
     }
+
+    /// An emergency change says why, in one line a log can hold; blank, long or multi-line reasons
+    /// are refused before anything is stored.
+    @Test func emergencyReason_isOneLineOfAtMost500Characters() throws {
+        #expect(try PromotionEngine.emergencyReason(nil) == nil)
+        #expect(try PromotionEngine.emergencyReason("  Pegel ausgefallen \n") == "Pegel ausgefallen")
+        #expect(try PromotionEngine.emergencyReason(String(repeating: "x", count: 500))?.count == 500)
+        for (reason, message) in [
+            (" \t\n", "an emergency change needs a reason"),
+            (
+                String(repeating: "x", count: 501),
+                "the reason for an emergency change must be one line of at most 500 characters"
+            ),
+            ("Pegel\nausgefallen", "the reason for an emergency change must be one line of at most 500 characters"),
+        ] {
+            #expect {
+                try PromotionEngine.emergencyReason(reason)
+            } throws: { error in
+                (error as? APIError)?.message == message
+            }
+        }
+    }
 }

@@ -366,6 +366,15 @@ import Testing
                 json: #"{"digest": "\#(proposal.digest)"}"#)
             #expect(nothing.status == .notFound)
             #expect(try error(nothing).message == "no policy change of sandbox waits for approval")
+
+            // Removing a node: `force` is true or false, and an unknown node is not found.
+            let node = Endpoints.removeNode.path(["env": "sandbox", "node": "kus-1"])
+            let maybe = try await call(client, .delete, node + "?force=maybe", token: admin)
+            #expect(maybe.status == .badRequest)
+            #expect(try error(maybe).message == "the query parameter force must be true or false")
+            let unknown = try await call(client, .delete, node + "?force=true", token: admin)
+            #expect(unknown.status == .notFound)
+            #expect(try error(unknown).message == "there is no node kus-1 in sandbox")
         }
     }
 

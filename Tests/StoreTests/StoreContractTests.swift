@@ -659,7 +659,18 @@ import Testing
             try await store.recordPolicy(
                 environment: "sandbox",
                 PolicyRecord.Entry(document: "{}", digest: "d-sandbox", by: "anna", approvedBy: nil, at: t0),
-                actor: "user:anna", detail: "first")
+                replacing: nil, actor: "user:anna", detail: "first")
+            #expect(try await store.policy(environment: "sandbox")?.recorded?.digest == "d-sandbox")
+            // Recorded at once only over the policy the caller judged: one that changed meanwhile stays.
+            await #expect {
+                try await store.recordPolicy(
+                    environment: "sandbox",
+                    PolicyRecord.Entry(document: "{}", digest: "d-late", by: "bob", approvedBy: nil, at: t0),
+                    replacing: nil, actor: "user:bob", detail: "late")
+            } throws: { error in
+                (error as? StoreError)?.message
+                    == "the policy of sandbox changed meanwhile; look at it again with `stellwerk policy show --env sandbox`"
+            }
             #expect(try await store.policy(environment: "sandbox")?.recorded?.digest == "d-sandbox")
             let proposal = PolicyRecord.Entry(
                 document: #"{"a":1}"#, digest: "d-1", by: "anna", approvedBy: nil, at: t0)

@@ -63,10 +63,7 @@ struct SystemController: Sendable {
             samples: byState.sorted { $0.key < $1.key }.map {
                 PrometheusText.Sample(labels: [("state", $0.key)], value: Double($0.value))
             })
-        var emergencies: [String: Int] = [:]
-        for promotion in try await store.promotions() where promotion.emergency != nil {
-            emergencies[promotion.target, default: 0] += 1
-        }
+        let emergencies = try await store.emergencyChangeCounts()
         page.counter(
             "stellwerk_emergency_changes_total",
             help: "Emergency changes requested (not verified in the source, windows skipped), by environment.",

@@ -82,12 +82,8 @@ struct AccessDirectory: Sendable {
 
     /// Revokes the node's certificates; it is refused from its next request on.
     func revoke(node: String, environment: String, actor: String) async throws -> (NodeCertificateView, [String]) {
-        let serials: [String]
-        do {
-            serials = try await store.revokeCertificates(environment: environment, node: node, actor: actor)
-        } catch let error as StoreError where error.code == .notFound {
-            throw APIError.notFound(error.message)
-        }
+        // The store's not-found and conflict answer as 404 and 409 (ErrorMiddleware).
+        let serials = try await store.revokeCertificates(environment: environment, node: node, actor: actor)
         guard
             let revoked = try await store.nodeCertificates(environment: environment).first(where: {
                 $0.node.name == node
@@ -104,13 +100,7 @@ struct AccessDirectory: Sendable {
                 "rollout \(active.id) is still \(active.state.rawValue) in \(environment); remove \(node) once it ended"
             )
         }
-        do {
-            return try await store.removeNode(environment: environment, node: node, force: force, actor: actor)
-        } catch let error as StoreError where error.code == .notFound {
-            throw APIError.notFound(error.message)
-        } catch let error as StoreError where error.code == .conflict {
-            throw APIError.conflict(error.message)
-        }
+        return try await store.removeNode(environment: environment, node: node, force: force, actor: actor)
     }
 
     static func view(_ node: NodeRecord, _ certificate: CertificateRecord?, now: Date) -> NodeCertificateView {

@@ -58,7 +58,8 @@ struct EnvironmentPolicies: Sendable {
                     "\(environment) has a promotion source, so a second approver records this change with `stellwerk policy approve --env \(environment)`"
             )
         }
-        try await store.recordPolicy(environment: environment, entry, actor: actor, detail: detail)
+        try await store.recordPolicy(
+            environment: environment, entry, replacing: current?.recorded?.digest, actor: actor, detail: detail)
         hub.publish(.policy, environment: environment, object: digest, detail: "recorded by \(user)")
         return try await view(environment, message: "recorded")
     }

@@ -17,7 +17,6 @@ struct StatusReport: Sendable {
         for rollout in rollouts { names.insert(rollout.environment) }
         if let only { names = names.filter { $0 == only } }
         var environments: [EnvironmentStatus] = []
-        let promotions = try await store.promotions(target: only)
         for environment in names.sorted() where mayRead(environment) {
             let reports = try await store.reports(environment: environment)
             let desired = try await store.desiredStatesByNode(environment: environment)
@@ -44,18 +43,11 @@ struct StatusReport: Sendable {
                     name: environment, serial: try await store.serial(environment: environment),
                     activeRollout: rollouts.first { $0.environment == environment && $0.state.isActive }?.id,
                     nodes: statuses.sorted { ($0.site, $0.node) < ($1.site, $1.node) },
-                    emergency: Self.emergency(promotions.filter { $0.target == environment })))
+                    emergency: try await store.standingEmergency(environment: environment).map {
+                        "\($0.promotion): \($0.reason)"
+                    }))
         }
         return StatusDocument(generatedAt: now, environments: environments)
-    }
-
-    /// The newest change that entered the environment through its gates or as an emergency change
-    /// (newest first): named while it is an emergency change that was not rejected or cancelled.
-    private static func emergency(_ promotions: [PromotionRecord]) -> String? {
-        guard let newest = promotions.first(where: { $0.state != .rejected && $0.state != .cancelled }),
-            let reason = newest.emergency
-        else { return nil }
-        return "\(newest.id): \(reason)"
     }
 
     private func connection(_ node: NodeRecord, now: Date) -> NodeConnection {
