@@ -178,7 +178,7 @@ let package = Package(
             name: "StellwerkCLI",
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "Server", "OrchestratorClient",
-                "Identity", "Artifacts",
+                "Identity", "Artifacts", "Authority",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -345,7 +345,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "ModelTests",
-            dependencies: ["Model", "WorkspaceFiles", "TestSupport"],
+            dependencies: ["Model", "WorkspaceFiles", "TestSupport", "StellwerkAPI"],
             path: "Tests/ModelTests",
             swiftSettings: strictSettings),
         .testTarget(

@@ -12,13 +12,24 @@ import Telemetry
 final class AgentService: Service, @unchecked Sendable {
     // Only the service's own loop touches the vars; the other tasks meet it through `desired`,
     // `events` and `latestReport`, which are safe to share.
-    private let reconciler: Reconciler
+    private var reconciler: Reconciler
+    /// Secret values from the agent's `--secrets` file (offline nodes); delivered ones go on top.
+    private let fileSecrets: [String: String]
+    /// Whether the last convergence had the secrets the orchestrator delivers: a state saved before a
+    /// restart comes without them, and is converged again once they arrive.
+    private var convergedWithDeliveredSecrets = false
     private let data: URL
     private let settings: AgentSettings
     private let orchestrator: Orchestrator?
     private let metrics: AgentMetrics
-    /// The newest desired state received; the loop converges to it, skipping any it was too busy for.
-    private let desired: Mutex<DesiredStateResponse?>
+    /// The newest desired state received, with the secret values delivered for it (in memory only);
+    /// the loop converges to it, skipping any it was too busy for.
+    private let desired: Mutex<Received?>
+
+    private struct Received {
+        var response: DesiredStateResponse
+        var secrets: DeliveredSecrets?
+    }
     private let latestReport = Mutex<NodeReport?>(nil)
     private var serial = -1
     /// The last desired state the node fully converged to (or failed at for good); nil before any.
@@ -38,16 +49,18 @@ final class AgentService: Service, @unchecked Sendable {
         initial: DesiredStateResponse?, metrics: AgentMetrics
     ) {
         self.reconciler = reconciler
+        fileSecrets = reconciler.configuration.secrets
         self.data = data
         self.settings = settings
         self.orchestrator = orchestrator
         self.metrics = metrics
-        desired = Mutex(initial)
+        desired = Mutex(initial.map { Received(response: $0, secrets: nil) })
     }
 
     private var desiredFile: URL { data.appendingPathComponent("desired.json") }
 
-    /// The desired state last received, so a restarted agent without its orchestrator keeps it.
+    /// The desired state last received, so a restarted agent without its orchestrator keeps it; never
+    /// with secret values, which the orchestrator sends again after a restart.
     static func savedDesiredState(in data: URL) -> DesiredStateResponse? {
         guard let contents = FileManager.default.contents(atPath: data.appendingPathComponent("desired.json").path)
         else { return nil }
@@ -66,11 +79,20 @@ final class AgentService: Service, @unchecked Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 if let orchestrator {
-                    let known = desiredNow?.serial ?? -1
+                    // A saved state that names secrets is asked for again at once: its values were
+                    // not saved, and a restarted agent may need them to render.
+                    let saved = desiredNow?.response
+                    let known =
+                        saved?.state.instances.contains(where: { !$0.secretNames.isEmpty }) == true
+                        ? -1 : saved?.serial ?? -1
                     group.addTask {
-                        await orchestrator.poll(from: known) { state in
+                        await orchestrator.poll(from: known) { state, secrets in
                             self.desired.withLock { current in
-                                if state.serial > (current?.serial ?? -1) { current = state }
+                                let newer = state.serial > (current?.response.serial ?? -1)
+                                let completes =
+                                    state.serial == current?.response.serial && current?.secrets == nil
+                                    && secrets != nil
+                                if newer || completes { current = Received(response: state, secrets: secrets) }
                             }
                             wake.yield(.desiredStateArrived)
                         }
@@ -110,12 +132,14 @@ final class AgentService: Service, @unchecked Sendable {
         if settings.stopServices { await stopAll() }
     }
 
-    private var desiredNow: DesiredStateResponse? { desired.withLock { $0 } }
+    private var desiredNow: Received? { desired.withLock { $0 } }
 
     // MARK: Converging
 
     private func convergeIfNewer() async {
-        guard let next = desiredNow, next.serial > serial || report == nil else { return }
+        guard let next = desiredNow,
+            next.response.serial > serial || report == nil || (next.secrets != nil && !convergedWithDeliveredSecrets)
+        else { return }
         retry = nil
         await converge(to: next)
     }
@@ -128,10 +152,16 @@ final class AgentService: Service, @unchecked Sendable {
         if let again = retry { retry = (again.at, min(last.backoff * 2, .seconds(30))) }
     }
 
-    private func converge(to desired: DesiredStateResponse) async {
+    private func converge(to received: Received) async {
+        let desired = received.response
         if let encoded = try? WireJSON.encoder().encode(desired) {
             try? PrivateFiles.write(encoded, to: desiredFile)
         }
+        reconciler.configuration.secrets = fileSecrets.merging(received.secrets?.values ?? [:]) { _, delivered in
+            delivered
+        }
+        reconciler.configuration.refusedSecrets = received.secrets?.refused ?? [:]
+        convergedWithDeliveredSecrets = received.secrets != nil
         let started = ContinuousClock.now
         let outcome = await reconciler.converge(to: desired.state)
         metrics.convergences.add([outcome.retryLater ? "retrying" : Self.outcome(outcome.report)])

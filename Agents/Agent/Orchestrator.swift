@@ -32,16 +32,25 @@ actor Orchestrator: ArtifactSource {
         return key
     }
 
-    /// Long-polls until cancelled, handing each newer desired state to `receive` the moment the server
-    /// answers; backs off from 1 s to 30 s while the server cannot be reached.
-    func poll(from serial: Int, receive: @Sendable (DesiredStateResponse) -> Void) async {
+    /// Long-polls until cancelled, handing each newer desired state, with the secret values sealed to
+    /// this node opened, to `receive` the moment the server answers; backs off from 1 s to 30 s while
+    /// the server cannot be reached.
+    func poll(from serial: Int, receive: @Sendable (DesiredStateResponse, DeliveredSecrets?) -> Void) async {
         var known = serial
         var pause = Duration.seconds(1)
         while !Task.isCancelled {
             do {
-                if let desired = try await connection.send(.desiredState(known: known, wait: 25), timeoutSeconds: 40) {
+                if var desired = try await connection.send(.desiredState(known: known, wait: 25), timeoutSeconds: 40) {
+                    // Sealed to the key of the certificate this request presented; a renewal in between
+                    // means asking again, which the server then seals to the new key.
+                    let secrets = try desired.secrets.map {
+                        try SecretSealing.open(
+                            $0, with: try identity.privateKey(), environment: settings.environment, node: settings.node,
+                            serial: desired.serial)
+                    }
+                    desired.secrets = nil
                     known = desired.serial
-                    receive(desired)
+                    receive(desired, secrets)
                 }
                 reachable()
                 pause = .seconds(1)

@@ -15,6 +15,8 @@ package struct AgentConfiguration: Sendable {
     package var artifactFolder: URL
     /// Secret values by name, for the `{{secret:NAME}}` markers of this node's config files.
     package var secrets: [String: String]
+    /// Secrets the orchestrator could not deliver, with why; a config that needs one fails saying so.
+    package var refusedSecrets: [String: String] = [:]
     /// Release folders kept per instance, the current one included (default 3).
     package var keepReleases: Int
     /// Where missing artifacts come from (the orchestrator); `nil` when only the folder counts.
@@ -260,7 +262,8 @@ package struct Reconciler: Sendable {
             try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "../../data")
         }
         try state.journal(spec.service, "render", folder.lastPathComponent)
-        try RenderConfig.render(spec, into: folder, secrets: configuration.secrets)
+        try RenderConfig.render(
+            spec, into: folder, secrets: configuration.secrets, refused: configuration.refusedSecrets)
         // A missing user is found now, while the old release still runs untouched.
         _ = try serviceUser(spec, folder: folder)
         return folder

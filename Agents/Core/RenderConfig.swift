@@ -12,7 +12,7 @@ package enum RenderConfig {
     /// - Returns: the SHA-256 of each file as written, by path, to notice later edits (drift).
     @discardableResult
     package static func render(
-        _ spec: InstanceSpec, into folder: URL, secrets: [String: String]
+        _ spec: InstanceSpec, into folder: URL, secrets: [String: String], refused: [String: String] = [:]
     ) throws(AgentError)
         -> [String: String]
     {
@@ -28,6 +28,9 @@ package enum RenderConfig {
                 let marker = rest[open.upperBound..<close.lowerBound].split(separator: "|", maxSplits: 1)
                 let name = String(marker.first ?? "")
                 guard let value = secrets[name] else {
+                    if let reason = refused[name] {
+                        throw AgentError("the secret '\(name)' that \(file.path) needs was not delivered: \(reason)")
+                    }
                     throw AgentError("the secret '\(name)' that \(file.path) needs was not delivered to this node")
                 }
                 content += rest[..<open.lowerBound]

@@ -29,7 +29,7 @@ struct StellwerkCommand: AsyncParsableCommand {
             PromoteCommand.self, UpCommand.self, DownCommand.self, ServerCommand.self,
             // Then each noun with its verbs.
             RolloutCommand.self, ReleaseCommand.self, PromotionCommand.self, NodeCommand.self, UserCommand.self,
-            TokenCommand.self, PolicyCommand.self,
+            TokenCommand.self, PolicyCommand.self, SecretCommand.self,
             LockCommand.self, AuditCommand.self, StoreCommand.self,
         ])
 }

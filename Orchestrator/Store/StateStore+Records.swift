@@ -269,37 +269,100 @@ extension StateStore {
 // MARK: Secrets
 
 extension StateStore {
-    /// Stores a secret's encrypted value; the audit entry names the secret, never the value.
-    package func putSecret(_ secret: SecretRecord) async throws {
+    /// Stores a secret's encrypted value as its next version and returns what was stored; the audit
+    /// entry names the secret and its version, never the value.
+    @discardableResult
+    package func putSecret(_ secret: SecretRecord, change: SecretChange = .set) async throws -> SecretRecord {
         try await transaction { connection in
             let previous = try connection.query(
-                "SELECT fingerprint FROM secrets WHERE environment = $1 AND name = $2", .text(secret.environment),
+                "SELECT version FROM secrets WHERE environment = $1 AND name = $2", .text(secret.environment),
                 .text(secret.name)
-            ).first?.text(0)
+            ).first?.integer(0)
+            switch (change, previous) {
+            case (.generate, _?):
+                throw StoreError(
+                    .conflict,
+                    "the secret '\(secret.name)' exists in \(secret.environment) already; "
+                        + "`stellwerk secret rotate` gives it a new value")
+            case (.rotate, nil):
+                throw StoreError(.notFound, "there is no secret '\(secret.name)' in \(secret.environment)")
+            default: break
+            }
+            var stored = secret
+            stored.version = Int(previous ?? 0) + 1
             try connection.run(
                 """
-                INSERT INTO secrets (environment, name, ciphertext, fingerprint, updated_at, updated_by)
-                VALUES ($1, $2, $3, $4, $5, $6)
+                INSERT INTO secrets (environment, name, ciphertext, fingerprint, updated_at, updated_by, version, kind, site)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 ON CONFLICT (environment, name) DO UPDATE SET ciphertext = excluded.ciphertext,
-                    fingerprint = excluded.fingerprint, updated_at = excluded.updated_at, updated_by = excluded.updated_by
-                """, .text(secret.environment), .text(secret.name), .text(secret.ciphertext), .text(secret.fingerprint),
-                .integer(Int64(Self.milliseconds(secret.updatedAt))), .text(secret.updatedBy))
-            let change = previous == nil ? "set" : previous == secret.fingerprint ? "unchanged" : "changed"
+                    fingerprint = excluded.fingerprint, updated_at = excluded.updated_at, updated_by = excluded.updated_by,
+                    version = excluded.version, kind = excluded.kind, site = excluded.site
+                """, .text(stored.environment), .text(stored.name), .text(stored.ciphertext), .text(stored.fingerprint),
+                .integer(Int64(Self.milliseconds(stored.updatedAt))), .text(stored.updatedBy),
+                .integer(Int64(stored.version)), .text(stored.kind.rawValue), stored.site.map(SQLValue.text) ?? .null)
             _ = try Self.appendAudit(
                 AuditEvent(
-                    actor: secret.updatedBy, action: "secret.set", environment: secret.environment, object: secret.name,
-                    detail: change),
-                at: secret.updatedAt, on: connection)
+                    actor: stored.updatedBy, action: "secret.\(change.rawValue)", environment: stored.environment,
+                    object: stored.name,
+                    detail: "version \(stored.version), \(stored.kind.rawValue)"
+                        + (stored.site.map { ", site \($0)" } ?? "")),
+                at: stored.updatedAt, on: connection)
+            return stored
         }
     }
+
+    /// Removes a secret (audited); not found when there is none.
+    package func deleteSecret(environment: String, name: String, actor: String, at now: Date = Date()) async throws {
+        try await transaction { connection in
+            let removed = try connection.query(
+                "DELETE FROM secrets WHERE environment = $1 AND name = $2 RETURNING version", .text(environment),
+                .text(name))
+            guard let version = removed.first?.integer(0) else {
+                throw StoreError(.notFound, "there is no secret '\(name)' in \(environment)")
+            }
+            _ = try Self.appendAudit(
+                AuditEvent(
+                    actor: actor, action: "secret.delete", environment: environment, object: name,
+                    detail: "version \(version)"),
+                at: now, on: connection)
+        }
+    }
+
+    /// Replaces stored ciphertexts of unchanged values (a new key-encryption key), all in one
+    /// transaction; versions and fingerprints stay, so no instance restarts for it.
+    package func resealSecrets(
+        _ sealed: [(environment: String, name: String, ciphertext: String)], actor: String, at now: Date = Date()
+    ) async throws {
+        guard !sealed.isEmpty else { return }
+        try await transaction { connection in
+            for secret in sealed {
+                try connection.run(
+                    "UPDATE secrets SET ciphertext = $1 WHERE environment = $2 AND name = $3", .text(secret.ciphertext),
+                    .text(secret.environment), .text(secret.name))
+            }
+            _ = try Self.appendAudit(
+                AuditEvent(
+                    actor: actor, action: "secrets.reseal", environment: "", object: "secrets",
+                    detail: "\(sealed.count) sealed again with the current key-encryption key"),
+                at: now, on: connection)
+        }
+    }
+
+    /// Every secret of every environment.
+    package func allSecrets() async throws -> [SecretRecord] {
+        try await read { connection in
+            try connection.query("SELECT \(Self.secretColumns) FROM secrets ORDER BY environment, name")
+                .map(Self.secret)
+        }
+    }
+
+    static let secretColumns = "environment, name, ciphertext, fingerprint, updated_at, updated_by, version, kind, site"
 
     package func secret(environment: String, name: String) async throws -> SecretRecord? {
         try await read { connection in
             try connection.query(
-                """
-                SELECT environment, name, ciphertext, fingerprint, updated_at, updated_by FROM secrets
-                WHERE environment = $1 AND name = $2
-                """, .text(environment), .text(name)
+                "SELECT \(Self.secretColumns) FROM secrets WHERE environment = $1 AND name = $2",
+                .text(environment), .text(name)
             ).first.map(Self.secret)
         }
     }
@@ -308,10 +371,8 @@ extension StateStore {
     package func secrets(environment: String) async throws -> [SecretRecord] {
         try await read { connection in
             try connection.query(
-                """
-                SELECT environment, name, ciphertext, fingerprint, updated_at, updated_by FROM secrets
-                WHERE environment = $1 ORDER BY name
-                """, .text(environment)
+                "SELECT \(Self.secretColumns) FROM secrets WHERE environment = $1 ORDER BY name",
+                .text(environment)
             ).map(Self.secret)
         }
     }
@@ -319,6 +380,7 @@ extension StateStore {
     static func secret(_ row: SQLRow) -> SecretRecord {
         SecretRecord(
             environment: row.text(0), name: row.text(1), ciphertext: row.text(2), fingerprint: row.text(3),
-            updatedAt: date(row.integer(4)), updatedBy: row.text(5))
+            updatedAt: date(row.integer(4)), updatedBy: row.text(5), version: Int(row.integer(6)),
+            kind: SecretKind(wire: row.text(7)) ?? .value, site: row.optionalText(8))
     }
 }

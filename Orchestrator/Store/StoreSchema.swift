@@ -146,6 +146,14 @@ package enum StoreSchema {
                 "CREATE INDEX certificates_by_node ON certificates (environment, node)",
                 "ALTER TABLE promotions ADD COLUMN emergency TEXT",
             ]),
+        Migration(
+            version: 7,
+            summary: "secrets held by the orchestrator: a version, how the value came about, an optional site",
+            statements: [
+                "ALTER TABLE secrets ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+                "ALTER TABLE secrets ADD COLUMN kind TEXT NOT NULL DEFAULT 'value'",
+                "ALTER TABLE secrets ADD COLUMN site TEXT",
+            ]),
     ]
 
     package static var latestVersion: Int { migrations.last?.version ?? 0 }

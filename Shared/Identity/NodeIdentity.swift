@@ -45,6 +45,17 @@ package struct NodeIdentity: Sendable {
         try PEMFiles.write(certificate, to: certificateFile)
     }
 
+    /// The node's current private key.
+    package func privateKey() throws -> P256.Signing.PrivateKey {
+        do {
+            return try P256.Signing.PrivateKey(pemRepresentation: try PEMFiles.read(keyFile, what: "node key"))
+        } catch let error as IdentityError {
+            throw error
+        } catch {
+            throw IdentityError("\(keyFile.path) holds no P-256 private key")
+        }
+    }
+
     /// When the current certificate expires.
     package func certificateExpiry() throws -> Date {
         let certificate = try Certificate(pemEncoded: try PEMFiles.read(certificateFile, what: "node certificate"))

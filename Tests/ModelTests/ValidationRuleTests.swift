@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import StellwerkAPI
 import TestSupport
 import Testing
 import WorkspaceFiles

@@ -52,9 +52,12 @@ final class LocalCluster: @unchecked Sendable {
     ///   - environments: environment.yaml per environment beyond name and description (default: e2e
     ///     with the rollout policy); `sites` adds YAML to a site's file (such as maintenance windows).
     ///   - blueprintExtra: YAML added to the `web` blueprint (such as migrations).
+    ///   - secrets: the secret each site gives `web` as its `token`; with any, the blueprint has a
+    ///     secret parameter `token` rendered into `token.conf`, which the service serves at `/file`.
     init(
         block: Int, healthyDeadline: String = "40s", nodes: [Node] = LocalCluster.e2eNodes,
-        environments: [String: String]? = nil, sites: [String: String] = [:], blueprintExtra: String = ""
+        environments: [String: String]? = nil, sites: [String: String] = [:], blueprintExtra: String = "",
+        secrets: [String: String] = [:]
     ) throws {
         root = try Fixtures.temporaryFolder("stellwerk-cluster")
         workspace = root.appendingPathComponent("workspace")
@@ -69,11 +72,12 @@ final class LocalCluster: @unchecked Sendable {
             description: The test service.
             component:
               product: stellwerk-test-service
-              args: [--host, "{{ node.address }}", --port, "{{ param.port }}"]
+              args: [--host, "{{ node.address }}", --port, "{{ param.port }}"\(secrets.isEmpty ? "" : ", --read, token.conf")]
             parameters:
               port:
                 type: port
                 default: \(servicePort)
+            \(secrets.isEmpty ? "" : "  token: {type: secret}\nconfig:\n  - path: token.conf\n    template: \"token={{ param.token }}\"")
             health:
               http: {port: http, path: /health}
               interval: 1s
@@ -98,7 +102,7 @@ final class LocalCluster: @unchecked Sendable {
                 display_name: Gemeinde \(site.uppercased())
                 nodes:
                 \(list)services:
-                  web: {}
+                  web: \(secrets[site].map { "{parameters: {token: {secret: \($0)}}}" } ?? "{}")
                 \(sites[site] ?? "")
 
                 """
@@ -118,9 +122,14 @@ final class LocalCluster: @unchecked Sendable {
         ]
     }
 
-    func stellwerk(_ arguments: [String], token: String? = nil) async throws -> ProcessRunner.Result {
+    func stellwerk(
+        _ arguments: [String], token: String? = nil, standardInput: String? = nil
+    ) async throws
+        -> ProcessRunner.Result
+    {
         try await ProcessRunner.run(
-            "stellwerk", arguments, in: workspace, environment: operatorEnvironment(token: token))
+            "stellwerk", arguments, in: workspace, environment: operatorEnvironment(token: token),
+            standardInput: standardInput)
     }
 
     /// Whether the server is told where to write the first admin token; without, it writes

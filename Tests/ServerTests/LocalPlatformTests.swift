@@ -127,6 +127,35 @@ import Testing
         #expect(Set(instances.map(\.release)).count == 1)
         #expect(instances.allSatisfy { $0.state == .running }, "\(instances.map(\.state))")
 
+        // The catalog's write token is the orchestrator's secret, read back as the summary says; the
+        // catalog takes it, and nothing in the state folder but the rendered configs holds it.
+        #expect(text.contains("stellwerk secret show catalog-admin-token --env local-sandbox"), "\(text)")
+        let shown = try await ProcessRunner.run(
+            "stellwerk", ["secret", "show", "catalog-admin-token", "--env", "local-sandbox"], environment: variables)
+        #expect(shown.status == 0, "\(shown.standardError)")
+        let writeToken = shown.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(writeToken.count >= 40)
+        let catalogAPI = try #require(
+            urls.first { $0.hasPrefix("http") && $0.hasSuffix("/api/3/action/package_search") }
+        )
+        .replacingOccurrences(of: "package_search", with: "organization_create")
+        let catalog = try OrchestratorConnection(
+            url: "",
+            authority: try String(contentsOf: state.appendingPathComponent("server/ca/ca.pem"), encoding: .utf8))
+        let organization = Data(#"{"name": "schreibprobe", "title": "Schreibprobe"}"#.utf8)
+        let anonymous = try await catalog.exchange(.post, catalogAPI, body: organization)
+        #expect(anonymous.status == 403)
+        let created = try await catalog.exchange(
+            .post, catalogAPI, body: organization, headers: [("Authorization", writeToken)])
+        #expect(created.status == 200, "\(String(decoding: created.body, as: UTF8.self))")
+        await catalog.shutdown()
+        let holders = SecretEndToEndTests.files(under: state).filter { file in
+            FileManager.default.contents(atPath: file.path)?.range(of: Data(writeToken.utf8)) != nil
+        }
+        #expect(holders.allSatisfy { $0.lastPathComponent == "catalog.yaml" }, "\(holders.map(\.path))")
+        #expect(!holders.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("secrets.json").path))
+
         // Ctrl-C: everything it started stops; nothing works in the state folder any more.
         kill(up, SIGINT)
         let exitStatus = try await offloaded {

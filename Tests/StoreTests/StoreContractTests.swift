@@ -501,17 +501,42 @@ import Testing
         try await withStore(kind) { store, _ in
             let secret = SecretRecord(
                 environment: "live", name: "catalog-admin-token", ciphertext: "Y2lwaGVydGV4dA==", fingerprint: "fp-a",
-                updatedAt: StoreSamples.start, updatedBy: "operator:anna")
-            try await store.putSecret(secret)
+                updatedAt: StoreSamples.start, updatedBy: "operator:anna", site: "kusel")
+            #expect(try await store.putSecret(secret).version == 1)
             var rotated = secret
             rotated.ciphertext = "bmV3"
             rotated.fingerprint = "fp-b"
-            try await store.putSecret(rotated)
+            rotated.version = 2
+            #expect(try await store.putSecret(rotated, change: .rotate) == rotated)
             #expect(try await store.secret(environment: "live", name: "catalog-admin-token") == rotated)
             #expect(try await store.secret(environment: "sandbox", name: "catalog-admin-token") == nil)
             #expect(try await store.secrets(environment: "live").map(\.name) == ["catalog-admin-token"])
+
+            // Generating takes a free name only; rotating needs one that exists.
+            await #expect(throws: StoreError.self) { try await store.putSecret(secret, change: .generate) }
+            var other = secret
+            other.name = "missing"
+            await #expect(throws: StoreError.self) { try await store.putSecret(other, change: .rotate) }
+            #expect(try await store.secret(environment: "live", name: "catalog-admin-token")?.version == 2)
+
+            // A new key-encryption key: new ciphertext, same version and fingerprint.
+            try await store.resealSecrets([("live", "catalog-admin-token", "cmVzZWFsZWQ=")], actor: "orchestrator")
+            let resealed = try await store.secret(environment: "live", name: "catalog-admin-token")
+            #expect(resealed?.ciphertext == "cmVzZWFsZWQ=")
+            #expect(resealed?.version == 2)
+            #expect(resealed?.fingerprint == "fp-b")
+
+            try await store.deleteSecret(environment: "live", name: "catalog-admin-token", actor: "operator:anna")
+            #expect(try await store.allSecrets().isEmpty)
+            await #expect(throws: StoreError.self) {
+                try await store.deleteSecret(environment: "live", name: "catalog-admin-token", actor: "operator:anna")
+            }
             let entries = try await store.auditEntries()
-            #expect(entries.map(\.detail) == ["set", "changed"])
+            #expect(
+                entries.map { "\($0.action) \($0.detail)" } == [
+                    "secret.set version 1, value, site kusel", "secret.rotate version 2, value, site kusel",
+                    "secrets.reseal 1 sealed again with the current key-encryption key", "secret.delete version 2",
+                ])
             #expect(entries.allSatisfy { !$0.detail.contains("Y2lw") && !$0.detail.contains("bmV3") })
         }
     }

@@ -28,18 +28,23 @@ package enum ProcessRunner {
     /// The wait happens on a Dispatch thread: a test blocked in `waitpid` on one of Swift's few
     /// cooperative threads would stall every other test that awaits something meanwhile.
     package static func run(
-        _ product: String, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]
+        _ product: String, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:],
+        standardInput: String? = nil
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(
-                    with: Swift.Result { try runBlocking(product, arguments, in: directory, environment: extra) })
+                    with: Swift.Result {
+                        try runBlocking(
+                            product, arguments, in: directory, environment: extra, standardInput: standardInput)
+                    })
             }
         }
     }
 
     private static func runBlocking(
-        _ product: String, _ arguments: [String], in directory: URL?, environment extra: [String: String]
+        _ product: String, _ arguments: [String], in directory: URL?, environment extra: [String: String],
+        standardInput: String?
     ) throws -> Result {
         let outputs = FileManager.default.temporaryDirectory.appendingPathComponent(
             "stellwerk-out-\(UUID().uuidString)")
@@ -51,7 +56,8 @@ package enum ProcessRunner {
         environment["NO_COLOR"] = "1"
         let status = try Spawn.run(
             productsFolder.appendingPathComponent(product).path, arguments, environment: environment,
-            directory: directory?.path, standardOutput: standardOutput, standardError: standardError
+            directory: directory?.path, standardOutput: standardOutput, standardError: standardError,
+            standardInput: standardInput
         ).status
         func read(_ path: String) -> String {
             (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""

@@ -5,17 +5,18 @@ package import Foundation
 /// child (a daemonised server) inherited and keeps open.
 package enum Spawn {
     /// Runs `executable` with `arguments` in `directory`, its standard output and error appended to the
-    /// given files (or discarded; errors go with the output when `standardError` is nil), and returns its
+    /// given files (or discarded; errors go with the output when `standardError` is nil), its standard
+    /// input read from `standardInput` (else empty), and returns its
     /// process ID and, when `wait`, its exit status.
     @discardableResult
     package static func run(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-        standardOutput: String? = nil, standardError: String? = nil, wait: Bool = true
+        standardOutput: String? = nil, standardError: String? = nil, standardInput: String? = nil, wait: Bool = true
     ) throws -> (pid: pid_t, status: Int32) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, standardInput ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(
             &actions, 1, standardOutput ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
         if let standardError {

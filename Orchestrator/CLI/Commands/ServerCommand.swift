@@ -1,5 +1,6 @@
 import ArgumentParser
 import Artifacts
+import Authority
 import Foundation
 import Identity
 import Logging
@@ -80,6 +81,21 @@ struct ServerCommand: AsyncParsableCommand {
             valueName: "COUNT"))
     var refusedJoinsPerMinute = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "The key-encryption key secrets are sealed with in the store: base64 of 32 bytes, mode 0600, kept apart from the store (default: DATA/secrets.key, made on first start).",
+            valueName: "FILE"))
+    var secretsKey: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A key-encryption key being replaced: secrets sealed with it are sealed again with --secrets-key at start (repeatable).",
+            valueName: "FILE"))
+    var previousSecretsKey: [String] = []
+
+    @Flag(help: "Let approvers read secret values back (`stellwerk secret show`); for a local platform only.")
+    var revealSecrets = false
+
     func validate() throws {
         guard (1...10_000).contains(refusedJoinsPerMinute) else {
             throw ValidationError("--refused-joins-per-minute \(refusedJoinsPerMinute): give a number from 1 to 10000")
@@ -138,7 +154,27 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.refusedJoinsPerMinute = refusedJoinsPerMinute
         configuration.connectionLimits = ConnectionGuard.Limits(
             perClient: maxConnectionsPerClient, handshakeTimeout: .seconds(handshakeTimeout))
+        do {
+            configuration.secretKeyring = SecretKeyring(
+                current: try SecretKeyring.load(
+                    URL(fileURLWithPath: secretsKey ?? folder.appendingPathComponent("secrets.key").path),
+                    creating: secretsKey == nil),
+                previous: try previousSecretsKey.map { try SecretKeyring.load(URL(fileURLWithPath: $0)) })
+        } catch let error as IdentityError {
+            throw CLIError(error.description)
+        }
+        configuration.revealSecrets = revealSecrets
         let server = OrchestratorServer(configuration: configuration, files: files, store: stateStore, logger: logger)
+        do {
+            let (resealed, unreadable) = try await server.prepareSecrets()
+            if resealed > 0 {
+                FileHandle.standardOutput.write(
+                    Data("Sealed \(resealed) secrets again with the current key-encryption key.\n".utf8))
+            }
+            for problem in unreadable { FileHandle.standardError.write(Data("warning: \(problem)\n".utf8)) }
+        } catch let error as IdentityError {
+            throw CLIError(error.description)
+        }
         if let token = try await server.bootstrapAdmin() {
             // Standard output often ends up in a log file; a token goes only to a person's terminal
             // or a file that only this user may read.

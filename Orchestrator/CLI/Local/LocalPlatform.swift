@@ -5,7 +5,7 @@ import StellwerkAPI
 import WorkspaceFiles
 
 /// The local platform's state folder: the orchestrator's data, each node's agent data, the
-/// operators' tokens, the secrets file and which processes run. `stellwerk up` fills it, `stellwerk
+/// operators' tokens and which processes run (secrets are the orchestrator's). `stellwerk up` fills it, `stellwerk
 /// down` empties its process list; running `up` again with the same folder resumes.
 struct LocalPlatform {
     let folder: URL
@@ -15,7 +15,8 @@ struct LocalPlatform {
     var adminTokenFile: URL { folder.appendingPathComponent("admin.token") }
     var approverTokenFile: URL { folder.appendingPathComponent("approver.token") }
     var requesterTokenFile: URL { folder.appendingPathComponent("operator.token") }
-    var secretsFile: URL { folder.appendingPathComponent("secrets.json") }
+    /// Where an older `stellwerk up` kept the local secrets (now the orchestrator's).
+    var legacySecretsFile: URL { folder.appendingPathComponent("secrets.json") }
     var processesFile: URL { folder.appendingPathComponent("processes.json") }
     var portFile: URL { folder.appendingPathComponent("server.port") }
     var fingerprintFile: URL { folder.appendingPathComponent("ca.fingerprint") }
@@ -82,40 +83,12 @@ struct LocalPlatform {
         return stopped
     }
 
-    func secret(_ name: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: secretsFile.path),
+    /// Secret values an older `stellwerk up` kept here, by name; the orchestrator holds them now.
+    func legacySecrets() -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: legacySecretsFile.path),
             let values = try? JSONSerialization.jsonObject(with: data) as? [String: String]
-        else { return nil }
-        return values[name]
-    }
-
-    /// The secrets the local sites name, each a random token made once.
-    static let secretNames = [
-        "catalog-admin-token", "sensors-admin-token", "mqtt-sensors-password", "mqtt-ingest-password",
-    ]
-
-    /// Creates the secrets the local sites use, readable by this user only; a state folder from an
-    /// older Stellwerk gets the ones it lacks, and the ones it has stay.
-    func ensureSecrets() throws {
-        var values: [String: String] = [:]
-        if let data = FileManager.default.contents(atPath: secretsFile.path) {
-            values = (try? JSONSerialization.jsonObject(with: data) as? [String: String]) ?? [:]
-        }
-        let missing = Self.secretNames.filter { values[$0] == nil }
-        guard !missing.isEmpty else { return }
-        for name in missing {
-            var bytes = [UInt8](repeating: 0, count: 24)
-            for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-            values[name] = bytes.lowercaseHex
-        }
-        let data = try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
-        // Written beside and moved into place, readable by this user only from the start.
-        let written = secretsFile.appendingPathExtension("new")
-        try? FileManager.default.removeItem(at: written)
-        _ = FileManager.default.createFile(atPath: written.path, contents: data, attributes: [.posixPermissions: 0o600])
-        guard rename(written.path, secretsFile.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: secretsFile.path])
-        }
+        else { return [:] }
+        return values
     }
 
     /// Lines to paste into a shell so `stellwerk` talks to this orchestrator.

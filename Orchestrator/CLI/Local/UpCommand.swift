@@ -101,7 +101,7 @@ struct UpCommand: AsyncParsableCommand {
         defer { Task { await admin.shutdown() } }
         try await ensurePeople(platform, admin: admin)
         try await recordPolicies(environments, platform: platform, url: url, admin: admin, terminal: terminal)
-        try platform.ensureSecrets()
+        try await ensureSecrets(environments, platform: platform, admin: admin, terminal: terminal)
 
         // Agents: join once, start when not running.
         for (environment, site, node) in nodes {
@@ -180,6 +180,8 @@ struct UpCommand: AsyncParsableCommand {
             [
                 "server", "--data", platform.serverData.path, "--listen", "127.0.0.1:\(saved ?? 0)",
                 "--admin-token-file", platform.adminTokenFile.path, "--port-file", platform.portFile.path,
+                // A local platform only: its approver may read the catalog's write token back.
+                "--reveal-secrets",
             ], log: platform.logs.appendingPathComponent("orchestrator.log"))
         var processes = resumed ?? LocalPlatform.Processes(port: saved ?? 0, pids: [:])
         processes.pids["server"] = pid
@@ -229,6 +231,36 @@ struct UpCommand: AsyncParsableCommand {
             let issued = try await admin.send(.createUser(UserRequest(name: name, roles: roles)))
             _ = FileManager.default.createFile(
                 atPath: file.path, contents: Data(issued.token.utf8), attributes: [.posixPermissions: 0o600])
+        }
+    }
+
+    /// The secrets the local sites name, held by the orchestrator: each made once as a random token
+    /// that nobody sees. A state folder from a Stellwerk that kept them in `secrets.json` hands its
+    /// values over, so the running services keep theirs, and the file goes.
+    private func ensureSecrets(
+        _ environments: [ResolvedEnvironment], platform: LocalPlatform, admin: OrchestratorConnection,
+        terminal: Terminal
+    ) async throws {
+        let kept = platform.legacySecrets()
+        for environment in environments {
+            let held = Set(try await admin.send(.secrets(environment.name)).map(\.name))
+            var needed: Set<String> = []
+            for instance in environment.sites.flatMap(\.nodes).flatMap(\.instances) {
+                for case .secret(let name) in instance.parameters.values { needed.insert(name) }
+            }
+            for name in needed.subtracting(held).sorted() {
+                if let value = kept[name] {
+                    _ = try await admin.send(
+                        .setSecret(name, environment: environment.name, SecretValueRequest(value: value)))
+                } else {
+                    _ = try await admin.send(
+                        .generateSecret(name, environment: environment.name, SecretGenerateRequest(kind: .token)))
+                }
+            }
+        }
+        if !kept.isEmpty {
+            try FileManager.default.removeItem(at: platform.legacySecretsFile)
+            terminal.line("The orchestrator holds the secrets of \(platform.legacySecretsFile.path) now; removed it.")
         }
     }
 
@@ -288,7 +320,7 @@ struct UpCommand: AsyncParsableCommand {
         return try LocalProcesses.start(
             binaries.agent.path,
             [
-                "run", "--data", data.path, "--secrets", platform.secretsFile.path, "--stop-services", "--heartbeat",
+                "run", "--data", data.path, "--stop-services", "--heartbeat",
                 "2",
             ],
             log: platform.logs.appendingPathComponent("\(node).log"))
@@ -477,6 +509,13 @@ struct UpCommand: AsyncParsableCommand {
         terminal.table(header: ["ENVIRONMENT", "SITE", "SERVICE", "URL"], rows: rows)
         terminal.line()
         terminal.line("Orchestrator: \(url)  (to use stellwerk with it: source \(platform.folder.path)/env.sh)")
+        if let environment = environments.first(where: { environment in
+            environment.sites.flatMap(\.nodes).flatMap(\.instances).contains { $0.service == "catalog" }
+        }) {
+            terminal.line(
+                "Catalog write token (the CKAN Authorization header), after sourcing env.sh: "
+                    + "stellwerk secret show catalog-admin-token --env \(environment.name)")
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import StellwerkAPI
+
 /// Collects diagnostics while documents are read, so every problem of a run is reported together.
 final class DiagnosticSink {
     var collector = DiagnosticCollector()
@@ -199,18 +201,5 @@ struct MappingFields {
             return nil
         }
         return pairs
-    }
-}
-
-/// The rule for names of blueprints, environments, sites, nodes, parameters and secrets.
-package enum Names {
-    package static let rule = "names are lowercase letters, digits, '-' and '_', start with a letter, at most 63 long"
-
-    package static func isValid(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, ("a"..."z").contains(first), name.unicodeScalars.count <= 63
-        else { return false }
-        return name.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
-        }
     }
 }

@@ -40,6 +40,8 @@ package struct AgentIdentity: Sendable {
     package var environment: String
     package var node: String
     package var fingerprint: String
+    /// The certificate it presented (DER); secrets for the node are sealed to its key.
+    package var certificate: [UInt8] = []
 }
 
 /// Checks bearer tokens and client certificates against the store on every request, so a revoked
@@ -65,7 +67,8 @@ package final class Authenticator: Sendable {
             return .operator(Operator(name: record.name, roles: record.roles))
         }
         guard let certificate = try? await context.channel.nioSSL_peerCertificate().get() else { return .anonymous }
-        let fingerprint = CertificateFingerprint.of(der: try certificate.toDERBytes())
+        let der = try certificate.toDERBytes()
+        let fingerprint = CertificateFingerprint.of(der: der)
         guard let (record, isNodesLatest) = try await store.presentedCertificate(fingerprint: fingerprint) else {
             return .refused(.forbidden("this client certificate was not issued to a node of this orchestrator"))
         }
@@ -90,7 +93,9 @@ package final class Authenticator: Sendable {
             try await store.supersedeCertificates(
                 environment: record.environment, node: record.node, keeping: fingerprint)
         }
-        return .agent(AgentIdentity(environment: record.environment, node: record.node, fingerprint: fingerprint))
+        return .agent(
+            AgentIdentity(
+                environment: record.environment, node: record.node, fingerprint: fingerprint, certificate: der))
     }
 }
 

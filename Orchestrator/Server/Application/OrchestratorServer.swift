@@ -1,5 +1,6 @@
 import Artifacts
-import Authority
+package import Authority
+import Crypto
 package import Foundation
 package import Hummingbird
 import HummingbirdTLS
@@ -28,6 +29,11 @@ package struct ServerConfiguration: Sendable {
     package var refusedJoinsPerMinute = 10
     /// How long a node certificate lasts; agents renew after two thirds of it.
     package var nodeCertificateLifetime = CertificateAuthority.nodeCertificateLifetime
+    /// The key-encryption key secrets are sealed with in the store (and keys it replaces); the server
+    /// command reads it from a file. The default is a key of this process alone, for tests.
+    package var secretKeyring = SecretKeyring(current: SymmetricKey(size: .bits256))
+    /// Whether approvers may read secret values back (a local platform only).
+    package var revealSecrets = false
 
     /// - Parameters:
     ///   - lostAfter: default 120 s.
@@ -73,6 +79,17 @@ package struct OrchestratorServer: Sendable {
         try await AccessDirectory(store: store).bootstrapAdmin()
     }
 
+    var secrets: SecretVault {
+        SecretVault(
+            store: store, hub: hub, keyring: configuration.secretKeyring, revealAllowed: configuration.revealSecrets)
+    }
+
+    /// Checks that every stored secret was sealed with one of the server's keys, and seals again with
+    /// the current key those sealed with a previous one; returns how many, and the ones it cannot open.
+    package func prepareSecrets() async throws -> (resealed: Int, unreadable: [String]) {
+        try await secrets.prepare()
+    }
+
     var promotions: PromotionEngine { PromotionEngine(store: store, hub: hub, signingKey: files.signingKey) }
 
     /// Every route of the API, each registered from its endpoint declaration by its area's controller.
@@ -88,7 +105,8 @@ package struct OrchestratorServer: Sendable {
         ).register(on: router)
         AgentController(
             enrollment: Enrollment(
-                store: store, hub: hub, files: files, certificateLifetime: configuration.nodeCertificateLifetime),
+                store: store, hub: hub, files: files, certificateLifetime: configuration.nodeCertificateLifetime,
+                secrets: secrets),
             joins: joins
         ).register(on: router)
         ReleaseController(releases: releases).register(on: router)
@@ -100,6 +118,7 @@ package struct OrchestratorServer: Sendable {
         PromotionController(promotions: promotions, store: store).register(on: router)
         PolicyController(policies: EnvironmentPolicies(store: store, hub: hub)).register(on: router)
         OperationsController(store: store, hub: hub).register(on: router)
+        SecretController(vault: secrets).register(on: router)
         return router
     }
 

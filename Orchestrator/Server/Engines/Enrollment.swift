@@ -12,6 +12,7 @@ struct Enrollment: Sendable {
     let hub: EventHub
     let files: ServerFiles
     let certificateLifetime: TimeInterval
+    let secrets: SecretVault
 
     /// Redeems a join token for a node certificate; a refused token is said on the event stream.
     func join(_ body: JoinRequest) async throws -> JoinResponse {
@@ -92,7 +93,10 @@ struct Enrollment: Sendable {
         // would tell the agent "run nothing" at the serial of the state it then never receives.
         let serial = try await store.serial(environment: agent.environment)
         if let (written, state) = try await store.desiredState(environment: agent.environment, node: agent.node) {
-            return written > known ? DesiredStateResponse(serial: written, state: state) : nil
+            guard written > known else { return nil }
+            return DesiredStateResponse(
+                serial: written, state: state,
+                secrets: try await secrets.delivery(for: state, serial: written, certificate: agent.certificate))
         }
         // No desired state (never given one, or its instances were removed): an empty one, at the
         // environment's serial, tells the agent to run nothing.

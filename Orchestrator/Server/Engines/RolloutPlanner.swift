@@ -36,11 +36,18 @@ struct RolloutPlanner {
     func steps(of sites: [SitePlan]) async throws -> [(node: String, site: String, target: NodeDesiredState)] {
         var signed: [String: SignedReleaseManifest] = [:]
         var steps: [(node: String, site: String, target: NodeDesiredState)] = []
+        var held: [String: [String: SecretRecord]] = [:]
         for site in sites {
             for node in site.nodes where node.changes.contains(where: { $0.action != .unchanged }) {
                 var target = node.desired
                 target.releases = []
+                if held[target.environment] == nil {
+                    held[target.environment] = Dictionary(
+                        try await store.secrets(environment: target.environment).map { ($0.name, $0) },
+                        uniquingKeysWith: { first, _ in first })
+                }
                 for instance in target.instances {
+                    try Self.checkSecrets(of: instance, on: target, held: held[target.environment] ?? [:])
                     guard instance.artifact.isRunnable else {
                         throw APIError.conflict(
                             "\(instance.service) on \(node.node) has no built artifact (release \(instance.release)); create a release and plan with it"
@@ -60,6 +67,34 @@ struct RolloutPlanner {
             }
         }
         return steps
+    }
+
+    /// Refuses an instance that names a secret the orchestrator does not hold, one held for another
+    /// site, or one whose value changed since the plan was computed (the plan would not show it).
+    static func checkSecrets(
+        of instance: InstanceSpec, on node: NodeDesiredState, held: [String: SecretRecord]
+    ) throws(APIError) {
+        let environment = node.environment
+        for name in instance.secretNames.sorted() {
+            guard let secret = held[name] else {
+                throw .conflict(
+                    "\(instance.service) on \(node.node) uses the secret '\(name)', which the orchestrator does not hold "
+                        + "for \(environment); set it first: `stellwerk secret set \(name) --env \(environment) --stdin` "
+                        + "(or `secret generate`)")
+            }
+            if let site = secret.site, site != node.site {
+                throw .conflict(
+                    "\(instance.service) on \(node.node) (site \(node.site)) uses the secret '\(name)', "
+                        + "which is held for the site \(site) only")
+            }
+        }
+        for case .secret(let name, let fingerprint) in instance.parameters.values
+        where held[name].map({ $0.fingerprint != fingerprint }) == true {
+            throw APIError(
+                .stalePlan,
+                "the secret '\(name)' of \(environment) changed after the plan was computed; plan again and review the new plan"
+            )
+        }
     }
 
     /// A rollout back to the last release that finished healthy everywhere in `environment`, without

@@ -161,6 +161,36 @@ package struct SecretRecord: Sendable, Hashable, Codable {
     package var fingerprint: String
     package var updatedAt: Date
     package var updatedBy: String
+    /// 1 when first stored; the store counts it up on every change.
+    package var version: Int
+    package var kind: SecretKind
+    /// The one site whose nodes receive it; nil for every site.
+    package var site: String?
+
+    package init(
+        environment: String, name: String, ciphertext: String, fingerprint: String, updatedAt: Date,
+        updatedBy: String, version: Int = 1, kind: SecretKind = .value, site: String? = nil
+    ) {
+        self.environment = environment
+        self.name = name
+        self.ciphertext = ciphertext
+        self.fingerprint = fingerprint
+        self.updatedAt = updatedAt
+        self.updatedBy = updatedBy
+        self.version = version
+        self.kind = kind
+        self.site = site
+    }
+}
+
+/// How a write changes a secret.
+package enum SecretChange: String, Sendable {
+    /// A value given: a new secret, or a new version of one.
+    case set
+    /// A new secret; a conflict when the name is taken.
+    case generate
+    /// A new version of an existing secret; not found when there is none.
+    case rotate
 }
 
 /// A rollout and where it stands. Its document (owned by the rollout engine) holds the policy and

@@ -84,6 +84,10 @@ extension APICall where Body == NoBody, Answer == NoContent {
     public static func removeNode(_ node: String, environment: String, force: Bool) -> Self {
         Endpoints.removeNode.call(["env": environment, "node": node], query: force ? [("force", "true")] : [])
     }
+
+    public static func deleteSecret(_ name: String, environment: String) -> Self {
+        Endpoints.deleteSecret.call(["env": environment, "name": name])
+    }
 }
 
 extension APICall where Body == NoBody, Answer == StatusDocument {
@@ -176,4 +180,32 @@ extension APICall where Body == NoBody, Answer == AuditVerificationView {
 
 extension APICall where Body == NoBody, Answer == [LockView] {
     public static var locks: Self { Endpoints.locks.call() }
+}
+
+extension APICall where Body == NoBody, Answer == [SecretView] {
+    public static func secrets(_ environment: String) -> Self { Endpoints.secrets.call(["env": environment]) }
+}
+
+extension APICall where Body == SecretValueRequest, Answer == SecretView {
+    public static func setSecret(_ name: String, environment: String, _ request: SecretValueRequest) -> Self {
+        Endpoints.setSecret.call(["env": environment, "name": name], body: request)
+    }
+}
+
+extension APICall where Body == SecretGenerateRequest, Answer == SecretView {
+    public static func generateSecret(_ name: String, environment: String, _ request: SecretGenerateRequest) -> Self {
+        Endpoints.generateSecret.call(["env": environment, "name": name], body: request)
+    }
+}
+
+extension APICall where Body == SecretRotation, Answer == SecretView {
+    public static func rotateSecret(_ name: String, environment: String, value: String? = nil) -> Self {
+        Endpoints.rotateSecret.call(["env": environment, "name": name], body: SecretRotation(value: value))
+    }
+}
+
+extension APICall where Body == NoBody, Answer == SecretValueView {
+    public static func revealSecret(_ name: String, environment: String) -> Self {
+        Endpoints.revealSecret.call(["env": environment, "name": name])
+    }
 }

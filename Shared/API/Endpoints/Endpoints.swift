@@ -160,6 +160,31 @@ public enum Endpoints {
         .post, "/v1/promotions/{id}/cancel", access: .role(.deploy, .subject),
         summary: "Stop a promotion; sites not started stay untouched.")
 
+    // MARK: Secrets
+
+    public static let secrets = Endpoint<NoBody, [SecretView]>(
+        .get, "/v1/environments/{env}/secrets", access: .role(.read, .path("env")),
+        summary: "The environment's secrets by name: version, who changed them, which instances use them; never values."
+    )
+    public static let setSecret = Endpoint<SecretValueRequest, SecretView>(
+        .put, "/v1/environments/{env}/secrets/{name}", access: .role(.deploy, .path("env")),
+        summary: "Set a secret's value (1 byte to 64 KiB of text), sealed at rest; audited without the value.",
+        bodyLimit: 512 << 10)
+    public static let generateSecret = Endpoint<SecretGenerateRequest, SecretView>(
+        .post, "/v1/environments/{env}/secrets/{name}/generate", access: .role(.deploy, .path("env")),
+        summary: "Make a new secret with a random value of a kind (token, password, ed25519); 409 when it exists.",
+        success: 201)
+    public static let rotateSecret = Endpoint<SecretRotation, SecretView>(
+        .post, "/v1/environments/{env}/secrets/{name}/rotate", access: .role(.deploy, .path("env")),
+        summary: "Give a secret a new version: a new random value of its kind, or the value sent for one that was set.",
+        bodyLimit: 512 << 10)
+    public static let deleteSecret = Endpoint<NoBody, NoContent>(
+        .delete, "/v1/environments/{env}/secrets/{name}", access: .role(.deploy, .path("env")),
+        summary: "Delete a secret no instance's desired state uses (409 naming them otherwise).")
+    public static let revealSecret = Endpoint<NoBody, SecretValueView>(
+        .get, "/v1/environments/{env}/secrets/{name}/value", access: .role(.approve, .path("env")),
+        summary: "A secret's value, for an approver, only from a server started with --reveal-secrets (audited).")
+
     // MARK: Events, audit, locks
 
     public static let events = Endpoint<NoBody, EventStream>(
@@ -191,6 +216,8 @@ public enum Endpoints {
         cancelRollout.erased, rollback.erased, rollbackPreview.erased,
         requestPromotion.erased, promotions.erased, promotion.erased, approvePromotion.erased,
         rejectPromotion.erased, cancelPromotion.erased,
+        secrets.erased, setSecret.erased, generateSecret.erased, rotateSecret.erased, deleteSecret.erased,
+        revealSecret.erased,
         events.erased, audit.erased, verifyAudit.erased, locks.erased, breakLock.erased,
     ]
 }

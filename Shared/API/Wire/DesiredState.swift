@@ -100,6 +100,26 @@ public struct InstanceSpec: Codable, Sendable, Hashable {
     }
 }
 
+extension InstanceSpec {
+    /// The secrets the instance needs: those its parameters name, and the `{{secret:NAME}}` markers
+    /// in its config files (a dependency's export given as a secret reference arrives as a marker).
+    public var secretNames: Set<String> {
+        var names: Set<String> = []
+        for case .secret(let name, _) in parameters.values { names.insert(name) }
+        for file in configFiles {
+            var rest = Substring(file.content)
+            while let open = rest.firstRange(of: "{{secret:") {
+                rest = rest[open.upperBound...]
+                guard let close = rest.firstRange(of: "}}") else { break }
+                let marker = rest[..<close.lowerBound]
+                names.insert(String(marker.split(separator: "|", maxSplits: 1).first ?? marker))
+                rest = rest[close.upperBound...]
+            }
+        }
+        return names
+    }
+}
+
 /// Where an instance's executable comes from.
 public struct ArtifactReference: Codable, Sendable, Hashable {
     /// The component name: a product of this repository (`datenplattform`), `external:<blueprint>`, or

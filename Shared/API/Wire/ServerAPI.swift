@@ -108,9 +108,13 @@ public struct RenewalResponse: Codable, Sendable, Hashable {
 public struct DesiredStateResponse: Codable, Sendable, Hashable {
     public var serial: Int
     public var state: NodeDesiredState
-    public init(serial: Int, state: NodeDesiredState) {
+    /// The values of the secrets the state names, sealed to this node; nil when it names none (and
+    /// always in the copy the agent saves).
+    public var secrets: SealedSecrets?
+    public init(serial: Int, state: NodeDesiredState, secrets: SealedSecrets? = nil) {
         self.serial = serial
         self.state = state
+        self.secrets = secrets
     }
 }
 

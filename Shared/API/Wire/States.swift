@@ -151,6 +151,8 @@ public enum EventKind: String, WireEnum {
     case lockBroken = "lock.broken"
     /// An environment's policy was proposed or recorded.
     case policy
+    /// A secret was set, generated, rotated or deleted (its name and version; never its value).
+    case secret
 
     public static let wireName = "event kind"
 }
