@@ -16,14 +16,18 @@ import Testing
         try await cluster.start()
         let release = try await cluster.release(version: "1")
 
-        // Nothing held yet: the plan warns, apply is refused before any rollout starts.
+        // Nothing held yet: the plan names each reference the orchestrator cannot fill, where it is.
         let plan = try await cluster.stellwerk(["plan", "--env", "e2e", "--release", release])
-        #expect(plan.standardOutput.contains("secret 'a-token' has no value yet"), "\(plan.standardOutput)")
+        #expect(plan.status == 1)
+        for (site, line, name) in [("a", 9, "a-token"), ("b", 7, "b-token")] {
+            #expect(
+                plan.standardError.contains(
+                    "Environments/e2e/sites/\(site).yaml:\(line):38: error: the orchestrator holds no secret '\(name)' for e2e"
+                ), "\(plan.standardError)")
+        }
+        #expect(plan.standardError.contains("stellwerk secret set a-token --env e2e --stdin"))
         let early = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", release])
         #expect(early.status == 1)
-        #expect(
-            early.standardError.contains("uses the secret 'a-token', which the orchestrator does not hold for e2e"),
-            "\(early.standardError)")
         #expect(try await cluster.adminConnection().send(.rollouts(environment: "e2e")).isEmpty)
 
         // Bad values are refused before anything is stored.
@@ -69,6 +73,24 @@ import Testing
         let again = try await cluster.stellwerk(["secret", "generate", "b-token", "--env", "e2e"])
         #expect(again.status == 1)
         #expect(again.standardError.contains("exists in e2e already"), "\(again.standardError)")
+
+        // The server checks a plan's secrets too: one it does not hold, one changed since the plan.
+        let saved = try await cluster.stellwerk(["plan", "--env", "e2e", "--release", release, "--json"])
+        #expect(saved.status == 0, "\(saved.standardError)")
+        let deleted = try await cluster.stellwerk(["secret", "delete", "b-token", "--env", "e2e"])
+        #expect(deleted.status == 0, "\(deleted.standardError)")
+        let notHeld = try await api.exchange(
+            .post, Endpoints.startRollout.path, body: Data(#"{"plan": \#(saved.standardOutput)}"#.utf8))
+        #expect(notHeld.status == 409)
+        #expect(
+            String(decoding: notHeld.body, as: UTF8.self).contains(
+                "web on n3 uses the secret 'b-token', which the orchestrator does not hold for e2e"))
+        #expect(try await cluster.stellwerk(["secret", "generate", "b-token", "--env", "e2e"]).status == 0)
+        let changedSince = try await api.exchange(
+            .post, Endpoints.startRollout.path, body: Data(#"{"plan": \#(saved.standardOutput)}"#.utf8))
+        #expect(changedSince.status == 409)
+        #expect(try errorCode(changedSince.body) == .stalePlan)
+        #expect(try await api.send(.rollouts(environment: "e2e")).isEmpty)
 
         let applied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", release])
         #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
@@ -145,7 +167,11 @@ import Testing
         #expect(!audit.standardOutput.contains(planted))
         let actions = try WireJSON.decoder().decode([AuditEntryView].self, from: Data(audit.standardOutput.utf8))
             .filter { $0.action.hasPrefix("secret.") }.map { "\($0.action) \($0.object)" }
-        #expect(actions == ["secret.set a-token", "secret.generate b-token", "secret.rotate b-token"])
+        #expect(
+            actions == [
+                "secret.set a-token", "secret.generate b-token", "secret.delete b-token", "secret.generate b-token",
+                "secret.rotate b-token",
+            ])
 
         // A ciphertext altered in the store: the server does not deliver it, and says which.
         try Self.tamper(secret: "b-token", in: cluster.root.appendingPathComponent("server/state.sqlite"))

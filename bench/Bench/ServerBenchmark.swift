@@ -133,6 +133,11 @@ struct ServerBenchmark: AsyncParsableCommand {
         // The server applies nothing to an environment before an approver recorded its policy.
         _ = try await admin.send(
             .proposePolicy(EnvironmentPolicy(rollout: settings, promotion: nil), environment: environment.name))
+        // Nor a plan that names secrets it does not hold.
+        for name in environment.secretNames.sorted() {
+            _ = try await admin.send(
+                .generateSecret(name, environment: environment.name, SecretGenerateRequest(kind: .token)))
+        }
         let cpuAtRollout = AgentProcess.cpuSeconds(server)
         let (rollout, rolloutSeconds) = try await Measurement.secondsAsync {
             var plan = try await plan(environment, revision: workspace.revision, release: manifest, admin: admin)

@@ -80,8 +80,9 @@ struct CreatePlan: AsyncParsableCommand {
         let manifest = try await releaseManifest()
         let recorded = try await recordedState()
         let computation = PlanComputation(workspace: workspace, terminal: terminal)
-        var plan = try computation.plan(env, manifest: manifest, recorded: recorded)
-        if state == nil, connection.isConfigured {
+        let fromServer = state == nil && connection.isConfigured
+        var plan = try computation.plan(env, manifest: manifest, recorded: recorded, requiringSecrets: fromServer)
+        if fromServer {
             try await connection.with { try await computation.warnAboutPolicy(&plan, server: $0) }
         }
         if let out {

@@ -20,17 +20,37 @@ struct PlanComputation {
         if let release { manifest = try await server.send(.release(release)).manifest }
         var plan = try plan(
             environment, manifest: manifest, recorded: try await server.send(.snapshot(environment)),
-            forPromotion: forPromotion)
+            forPromotion: forPromotion, requiringSecrets: true)
         try await warnAboutPolicy(&plan, server: server)
         return plan
     }
 
     /// The plan for `environment` against a recorded state from anywhere (a snapshot file, the local
     /// store, nothing yet); on invalid blueprints or environments, prints every problem and exits 1.
+    /// `requiringSecrets` (a state from the orchestrator, which holds the secrets): a site's reference to
+    /// a secret the state does not list is an error at the reference, not only a warning in the plan.
     func plan(
-        _ environment: String, manifest: ReleaseManifest?, recorded: StateSnapshot, forPromotion: Bool = false
+        _ environment: String, manifest: ReleaseManifest?, recorded: StateSnapshot, forPromotion: Bool = false,
+        requiringSecrets: Bool = false
     ) throws -> Plan {
         let (loaded, resolved) = try resolve(environment, releaseProducts: manifest?.components.keys ?? [:].keys)
+        if requiringSecrets, let definition = loaded.environments[environment] {
+            let missing = Self.secretReferences(in: definition).filter { recorded.secrets[$0.value] == nil }
+            if !missing.isEmpty {
+                let diagnostics = missing.map { reference in
+                    Diagnostic(
+                        at: reference.location,
+                        "the orchestrator holds no secret '\(reference.value)' for \(environment)",
+                        hint:
+                            "set it with `stellwerk secret set \(reference.value) --env \(environment) --stdin`, or let the "
+                            + "server make one with `stellwerk secret generate \(reference.value) --env \(environment)`"
+                    )
+                }
+                DiagnosticPrinter(terminal: terminal, root: try workspace.rootURL()).printAll(
+                    diagnostics, to: .standardError)
+                throw ExitCode(1)
+            }
+        }
         var plan = Planner(release: manifest).plan(resolved, revision: loaded.revision, recorded: recorded)
         // Every plan carries its environment's whole policy: the server compares it with its own copy.
         plan.promotion = try policy(of: resolved, in: loaded).promotion
@@ -59,6 +79,13 @@ struct PlanComputation {
                 "the environment's policy differs from the one the server holds, so the server will refuse this plan ("
                     + differences.joined(separator: "; ")
                     + "); an approver records it with `stellwerk policy apply --env \(environment)`")
+        }
+    }
+
+    /// Every `{secret: NAME}` a site of `environment` gives, where it is written.
+    static func secretReferences(in environment: EnvironmentDefinition) -> [Located<String>] {
+        environment.sites.flatMap(\.services).flatMap(\.parameters).compactMap { parameter in
+            if case .secret(let name) = parameter.value { name } else { nil }
         }
     }
 

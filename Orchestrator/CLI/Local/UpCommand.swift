@@ -244,11 +244,7 @@ struct UpCommand: AsyncParsableCommand {
         let kept = platform.legacySecrets()
         for environment in environments {
             let held = Set(try await admin.send(.secrets(environment.name)).map(\.name))
-            var needed: Set<String> = []
-            for instance in environment.sites.flatMap(\.nodes).flatMap(\.instances) {
-                for case .secret(let name) in instance.parameters.values { needed.insert(name) }
-            }
-            for name in needed.subtracting(held).sorted() {
+            for name in environment.secretNames.subtracting(held).sorted() {
                 if let value = kept[name] {
                     _ = try await admin.send(
                         .setSecret(name, environment: environment.name, SecretValueRequest(value: value)))

@@ -8,6 +8,15 @@ package struct ResolvedEnvironment: Sendable {
     package var sites: [ResolvedSite]
 
     package var name: String { definition.name.value }
+
+    /// The secrets the sites give their services, by name.
+    package var secretNames: Set<String> {
+        var names: Set<String> = []
+        for instance in sites.flatMap(\.nodes).flatMap(\.instances) {
+            for case .secret(let name) in instance.parameters.values { names.insert(name) }
+        }
+        return names
+    }
 }
 
 package struct ResolvedSite: Sendable {
