@@ -34,6 +34,15 @@ extension StateStore {
         try await read { connection in try Self.policy(environment, locking: false, on: connection) }
     }
 
+    /// Every environment with a recorded or proposed policy.
+    package func policies() async throws -> [PolicyRecord] {
+        try await read { connection in
+            try connection.query("SELECT environment FROM environment_policies ORDER BY environment").compactMap {
+                try Self.policy($0.text(0), locking: false, on: connection)
+            }
+        }
+    }
+
     private static func policy(
         _ environment: String, locking: Bool = true, on connection: any SQLConnection
     ) throws -> PolicyRecord? {

@@ -228,7 +228,10 @@ extension StateStore {
         on connection: any SQLConnection
     ) throws -> String? {
         func record(_ name: String) throws -> SQLRow? {
-            try connection.query("SELECT created_by, created_at FROM operators WHERE name = $1", .text(name)).first
+            // A role a second admin approved counts from the approval on.
+            try connection.query(
+                "SELECT created_by, COALESCE(approved_at, created_at) FROM operators WHERE name = $1", .text(name)
+            ).first
         }
         var name = approver
         var seen: Set<String> = []

@@ -148,8 +148,12 @@ package enum StoreSchema {
             ]),
         Migration(
             version: 7,
-            summary: "secrets held by the orchestrator: a version, how the value came about, an optional site",
+            summary: "secrets held by the orchestrator: a version, how the value came about, an optional site; "
+                + "operators whose role waits for a second admin",
             statements: [
+                "ALTER TABLE operators ADD COLUMN awaiting_approval INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE operators ADD COLUMN approved_by TEXT",
+                "ALTER TABLE operators ADD COLUMN approved_at BIGINT",
                 "ALTER TABLE secrets ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
                 "ALTER TABLE secrets ADD COLUMN kind TEXT NOT NULL DEFAULT 'value'",
                 "ALTER TABLE secrets ADD COLUMN site TEXT",

@@ -44,6 +44,16 @@ import Testing
             (unrecordedPlan.standardOutput + unrecordedPlan.standardError).contains(
                 "the server holds no policy for sandbox yet and will refuse this plan"),
             "\(unrecordedPlan.standardOutput)")
+        // The people, before live has a promotion source: afterwards an approver for live would wait
+        // for a second admin (TrustTests).
+        func created(_ name: String, _ role: String) async throws -> String {
+            let result = try await cluster.stellwerk(["user", "create", name, "--role", role])
+            #expect(result.status == 0, "\(result.standardError)")
+            return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let olga = try await created("olga", "*=operator")
+        let erika = try await created("erika", "live=approver")
+        let anna = try await created("anna", "live=approver")
         try await cluster.recordPolicies()
         let live = try decode(
             PolicyView.self, try await cluster.stellwerk(["policy", "show", "--env", "live", "--json"]).standardOutput)
@@ -54,14 +64,6 @@ import Testing
         let applied = try await cluster.stellwerk(["apply", "--env", "sandbox", "--release", release])
         #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
 
-        func created(_ name: String, _ role: String) async throws -> String {
-            let result = try await cluster.stellwerk(["user", "create", name, "--role", role])
-            #expect(result.status == 0, "\(result.standardError)")
-            return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let olga = try await created("olga", "*=operator")
-        let erika = try await created("erika", "live=approver")
-        let anna = try await created("anna", "live=approver")
         func liveReleases() async throws -> [String: [String]] {
             let nodes = try await cluster.status(env: "live").environments.first?.nodes ?? []
             return Dictionary(uniqueKeysWithValues: nodes.map { ($0.node, $0.instances.map(\.release)) })

@@ -50,7 +50,18 @@ import Testing
             block: 41, soak: "20s", approvals: 1, windows: true,
             sites: ["la": BerlinWindow.openNow(), "lb": BerlinWindow.openNow(), "lc": BerlinWindow.closedNow()])
         defer { cluster.tearDown() }
-        try await cluster.start()
+        // The people first: once live has a promotion source, granting a role that approves there
+        // waits for a second admin.
+        try await cluster.start(recordingPolicies: false)
+        func created(_ name: String, _ role: String, by token: String? = nil) async throws -> String {
+            let result = try await cluster.stellwerk(["user", "create", name, "--role", role], token: token)
+            #expect(result.status == 0, "\(result.standardError)")
+            return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let ritaToken = try await created("rita", "*=admin")
+        let olgaToken = try await created("olga", "*=operator")
+        let erikaToken = try await created("erika", "live=approver")
+        try await cluster.recordPolicies()
         let release = try await cluster.release(version: "1", migrations: ["0001"])
         let applied = try await cluster.stellwerk(["apply", "--env", "sandbox", "--release", release])
         #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
@@ -99,14 +110,6 @@ import Testing
         // Requested by rita, an admin. Four eyes: she may approve, but not her own request, and nobody
         // she made counts as a second person; an operator may not approve at all; the approver erika,
         // whom the first admin made before the request, may.
-        func created(_ name: String, _ role: String, by token: String? = nil) async throws -> String {
-            let result = try await cluster.stellwerk(["user", "create", name, "--role", role], token: token)
-            #expect(result.status == 0, "\(result.standardError)")
-            return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let ritaToken = try await created("rita", "*=admin")
-        let olgaToken = try await created("olga", "*=operator")
-        let erikaToken = try await created("erika", "live=approver")
         let requested = try await cluster.stellwerk(
             ["promote", release, "--to", "live", "--message", "Pegel 1", "--json"], token: ritaToken)
         #expect(requested.status == 0, "\(requested.standardError)")
@@ -117,6 +120,10 @@ import Testing
         #expect(own.status == 1)
         #expect(own.standardError.contains("cannot also decide on it"), "\(own.standardError)")
         let puppetToken = try await created("puppet", "live=approver", by: ritaToken)
+        // Granted by rita alone, puppet's role waits for a second admin; the first admin approves it
+        // (rita could not), and still puppet is no second person next to rita.
+        let approvedGrant = try await cluster.stellwerk(["user", "approve", "puppet"])
+        #expect(approvedGrant.status == 0, "\(approvedGrant.standardError)")
         let puppet = try await cluster.stellwerk(["promotion", "approve", promotion.id], token: puppetToken)
         #expect(puppet.status == 1)
         #expect(

@@ -272,6 +272,89 @@ import Testing
         #expect(entries.contains { $0.action == "certificate.revoke" && $0.object == "n2" })
     }
 
+    /// Granting a role that may approve in live is a four-eyes change: the token works once a second
+    /// admin approved the grant — not the admin who made it, nor anyone that admin made.
+    @Test func governedGrants_waitForASecondAdmin_whoIsNoPuppetOfTheFirst() async throws {
+        let cluster = try LocalCluster(
+            block: 55,
+            nodes: [
+                LocalCluster.Node(name: "s1", site: "sa", environment: "sandbox"),
+                LocalCluster.Node(name: "l1", site: "la", environment: "live"),
+            ],
+            environments: [
+                "sandbox": "promotes_to: live\n" + LocalCluster.rolloutPolicy(),
+                "live": LocalCluster.rolloutPolicy() + "\npromotion:\n  approvals: 1\n",
+            ])
+        defer { cluster.tearDown() }
+        try await cluster.startServer()
+        func created(_ name: String, _ role: String, by token: String? = nil) async throws -> (String, String) {
+            let result = try await cluster.stellwerk(["user", "create", name, "--role", role], token: token)
+            #expect(result.status == 0, "\(result.standardError)")
+            return (result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines), result.standardError)
+        }
+        func signedIn(_ token: String) async throws -> ProcessRunner.Result {
+            try await cluster.stellwerk(["promotion", "list"], token: token)
+        }
+        // Before live has a promotion source, the first admin grants alone.
+        let (secondAdmin, _) = try await created("zweiter-admin", "*=admin")
+        try await cluster.recordPolicies()
+
+        let (gerd, said) = try await created("gerd", "live=approver", by: secondAdmin)
+        #expect(said.contains("the token works once a second admin runs `stellwerk user approve gerd`"), "\(said)")
+        let early = try await signedIn(gerd)
+        #expect(early.status == 1)
+        #expect(
+            early.standardError.contains("wait for a second admin: `stellwerk user approve gerd`"),
+            "\(early.standardError)")
+        let (sina, quiet) = try await created("sina", "sandbox=approver", by: secondAdmin)
+        #expect(!quiet.contains("second admin"))
+        #expect(try await signedIn(sina).status == 0)
+        let listed = try await cluster.stellwerk(["user", "list", "--json"])
+        let users = try WireJSON.decoder().decode([UserView].self, from: Data(listed.standardOutput.utf8))
+        #expect(users.first { $0.name == "gerd" }?.awaitingApproval == true)
+        #expect(users.first { $0.name == "sina" }?.awaitingApproval == false)
+
+        // Not the admin who granted it; a second admin does, and the token works from then on.
+        let own = try await cluster.stellwerk(["user", "approve", "gerd"], token: secondAdmin)
+        #expect(own.status == 1)
+        #expect(
+            own.standardError.contains("zweiter-admin granted gerd's roles and cannot also approve them"),
+            "\(own.standardError)")
+        let approved = try await cluster.stellwerk(["user", "approve", "gerd"])
+        #expect(approved.status == 0, "\(approved.standardError)")
+        #expect(try await signedIn(gerd).status == 0)
+        let again = try await cluster.stellwerk(["user", "approve", "gerd"])
+        #expect(again.status == 1)
+        #expect(again.standardError.contains("gerd's roles wait for no approval"), "\(again.standardError)")
+
+        // Nobody the granting admin made is a second person for their grants.
+        let (puppetAdmin, _) = try await created("puppet-admin", "*=admin", by: secondAdmin)
+        #expect(try await cluster.stellwerk(["user", "approve", "puppet-admin"]).status == 0)
+        let (otto, _) = try await created("otto", "*=approver", by: secondAdmin)
+        let byPuppet = try await cluster.stellwerk(["user", "approve", "otto"], token: puppetAdmin)
+        #expect(byPuppet.status == 1)
+        #expect(
+            byPuppet.standardError.contains(
+                "puppet-admin cannot approve otto's roles: puppet-admin was created by zweiter-admin, who requested it"),
+            "\(byPuppet.standardError)")
+        #expect(try await signedIn(otto).status == 1)
+        // Every operator descends from the first admin: its grants wait for an admin it did not make,
+        // so the admins it made grant, and it approves.
+        _ = try await created("hans", "live=admin")
+        let fromChild = try await cluster.stellwerk(["user", "approve", "hans"], token: secondAdmin)
+        #expect(
+            fromChild.standardError.contains("zweiter-admin was created by admin, who requested it"),
+            "\(fromChild.standardError)")
+
+        let audit = try await cluster.stellwerk(["audit", "list", "--limit", "1000", "--json"])
+        let entries = try WireJSON.decoder().decode([AuditEntryView].self, from: Data(audit.standardOutput.utf8))
+        #expect(entries.filter { $0.action == "user.approve" }.map(\.object) == ["gerd", "puppet-admin"])
+        #expect(
+            entries.contains {
+                $0.action == "user.create" && $0.object == "gerd" && $0.detail.hasSuffix("waits for a second admin")
+            })
+    }
+
     private func nodes(_ cluster: LocalCluster) async throws -> [NodeCertificateView] {
         let listed = try await cluster.stellwerk(["node", "list", "--env", "e2e", "--json"])
         #expect(listed.status == 0, "\(listed.standardError)")

@@ -76,15 +76,19 @@ struct UserCommand: AsyncParsableCommand {
         abstract: "Manage operators: API tokens with a role per environment.",
         discussion: """
             Roles: viewer (read), operator (apply, roll back, control rollouts), approver (approve \
-            promotions), admin (everything, and users and join tokens). `*` stands for every environment.
+            promotions), admin (everything, and users and join tokens). `*` stands for every environment. \
+            A role that may approve in an environment with a promotion source (approver or admin there, \
+            or for `*`) is a four-eyes change too: its token works once a second admin ran `stellwerk \
+            user approve NAME` (not the admin who created it, nobody that admin created).
 
             Examples:
               stellwerk user create anna --role sandbox=operator --role live=viewer
               stellwerk user create ben --role '*=approver'
+              stellwerk user approve ben
               stellwerk user list
               stellwerk user revoke anna
             """,
-        subcommands: [CreateUser.self, ListUsers.self, RevokeUser.self])
+        subcommands: [CreateUser.self, ListUsers.self, ApproveUser.self, RevokeUser.self])
 }
 
 struct CreateUser: AsyncParsableCommand {
@@ -109,9 +113,18 @@ struct CreateUser: AsyncParsableCommand {
             }
             roles[parts[0]] = value
         }
-        let issued = try await connection.with { try await $0.send(.createUser(UserRequest(name: name, roles: roles))) }
+        let (issued, created) = try await connection.with { server in
+            let issued = try await server.send(.createUser(UserRequest(name: name, roles: roles)))
+            return (issued, try await server.send(.users).first { $0.name == name })
+        }
         print(issued.token)
         FileHandle.standardError.write(Data("API token of \(name); it is shown only now.\n".utf8))
+        if created?.awaitingApproval == true {
+            FileHandle.standardError.write(
+                Data(
+                    "\(name) may approve in an environment with a promotion source: the token works once a second admin runs `stellwerk user approve \(name)`.\n"
+                        .utf8))
+        }
     }
 }
 
@@ -132,9 +145,30 @@ struct ListUsers: AsyncParsableCommand {
                 [
                     $0.name,
                     $0.roles.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: " "),
-                    $0.createdBy, $0.revokedAt == nil ? "active" : "revoked",
+                    $0.createdBy,
+                    $0.revokedAt != nil
+                        ? "revoked"
+                        : $0.awaitingApproval
+                            ? "awaiting a second admin"
+                            : $0.approvedBy.map { "active (approved by \($0))" } ?? "active",
                 ]
             })
+    }
+}
+
+struct ApproveUser: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Approve an operator's roles that wait for a second admin (admin, not the one who created them).")
+    @OptionGroup var connection: ServerConnectionOption
+    @Argument(help: "The operator's name.") var name: String
+
+    func run() async throws {
+        let user = try await connection.with { try await $0.send(.approveUser(name)) }
+        print(
+            "Approved the roles of \(name): "
+                + user.roles.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: ", ")
+                + ". Their token works now.")
     }
 }
 

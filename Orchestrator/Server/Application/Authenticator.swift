@@ -64,6 +64,12 @@ package final class Authenticator: Sendable {
             guard let record = try await store.activeOperator(tokenHash: Tokens.hash(token)) else {
                 return .refused(.unauthorized("the API token is not known or was revoked"))
             }
+            if record.awaitingApproval {
+                return .refused(
+                    .unauthorized(
+                        "the roles of \(record.name) decide on an environment with a promotion source and wait for a "
+                            + "second admin: `stellwerk user approve \(record.name)`"))
+            }
             return .operator(Operator(name: record.name, roles: record.roles))
         }
         guard let certificate = try? await context.channel.nioSSL_peerCertificate().get() else { return .anonymous }

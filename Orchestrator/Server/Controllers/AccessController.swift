@@ -22,6 +22,9 @@ struct AccessController: Sendable {
             try await directory.createUser(request.body, actor: try request.user.actor)
         }
         router.on(Endpoints.users) { _ in try await directory.users() }
+        router.on(Endpoints.approveUser) { request in
+            try await directory.approveUser(try request.parameter("name"), approver: try request.user.name)
+        }
         router.on(Endpoints.nodes) { request in
             try await directory.nodes(environment: request.query("env"), mayRead: request.mayRead)
         }

@@ -29,19 +29,43 @@ struct AccessDirectory: Sendable {
             try Self.checkName("environment", environment)
         }
         let token = Tokens.make(prefix: "swo")
+        let governed = try await decidesOnGoverned(body.roles)
         try await store.createOperator(
             OperatorRecord(
                 name: body.name, tokenHash: Tokens.hash(token), roles: body.roles, createdBy: actor,
-                createdAt: Date()))
+                createdAt: Date(), awaitingApproval: !governed.isEmpty))
         return IssuedToken(id: body.name, token: token, expiresAt: nil)
     }
 
-    func users() async throws -> [UserView] {
-        try await store.operators().map {
-            UserView(
-                name: $0.name, roles: $0.roles, createdBy: $0.createdBy, createdAt: $0.createdAt,
-                revokedAt: $0.revokedAt)
+    /// The environments whose recorded policy has a promotion source and on which `roles` could
+    /// decide: granting such a role is itself a four-eyes change. (A proposal is not in force yet;
+    /// nobody who became an operator after it may approve it anyway.)
+    func decidesOnGoverned(_ roles: [String: Role]) async throws -> [String] {
+        var governed: [String] = []
+        for record in try await store.policies() {
+            guard let document = record.recorded?.document, try EnvironmentPolicies.decode(document).isGoverned
+            else { continue }
+            if (roles[record.environment] ?? roles["*"])?.allows(.approve) == true
+                || roles["*"]?.allows(.approve) == true
+            {
+                governed.append(record.environment)
+            }
         }
+        return governed
+    }
+
+    func approveUser(_ name: String, approver: String) async throws -> UserView {
+        Self.view(try await store.approveOperator(name: name, approver: approver))
+    }
+
+    func users() async throws -> [UserView] {
+        try await store.operators().map(Self.view)
+    }
+
+    static func view(_ record: OperatorRecord) -> UserView {
+        UserView(
+            name: record.name, roles: record.roles, createdBy: record.createdBy, createdAt: record.createdAt,
+            revokedAt: record.revokedAt, awaitingApproval: record.awaitingApproval, approvedBy: record.approvedBy)
     }
 
     func createJoinToken(_ body: JoinTokenRequest, actor: String) async throws -> IssuedToken {

@@ -293,10 +293,15 @@ package struct OperatorRecord: Sendable, Hashable, Codable {
     package var createdBy: String
     package var createdAt: Date
     package var revokedAt: Date?
+    /// A role that decides on a governed environment, granted by one admin: the token works only once
+    /// a second admin approved the grant.
+    package var awaitingApproval: Bool
+    package var approvedBy: String?
+    package var approvedAt: Date?
 
     package init(
         name: String, tokenHash: String, roles: [String: Role], createdBy: String, createdAt: Date,
-        revokedAt: Date? = nil
+        revokedAt: Date? = nil, awaitingApproval: Bool = false, approvedBy: String? = nil, approvedAt: Date? = nil
     ) {
         self.name = name
         self.tokenHash = tokenHash
@@ -304,6 +309,9 @@ package struct OperatorRecord: Sendable, Hashable, Codable {
         self.createdBy = createdBy
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.awaitingApproval = awaitingApproval
+        self.approvedBy = approvedBy
+        self.approvedAt = approvedAt
     }
 }
 

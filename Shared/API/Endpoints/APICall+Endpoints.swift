@@ -78,6 +78,10 @@ extension APICall where Body == NoBody, Answer == [UserView] {
     public static var users: Self { Endpoints.users.call() }
 }
 
+extension APICall where Body == NoBody, Answer == UserView {
+    public static func approveUser(_ name: String) -> Self { Endpoints.approveUser.call(["name": name]) }
+}
+
 extension APICall where Body == NoBody, Answer == NoContent {
     public static func revokeUser(_ name: String) -> Self { Endpoints.revokeUser.call(["name": name]) }
     public static func breakLock(_ name: String) -> Self { Endpoints.breakLock.call(["name": name]) }

@@ -71,6 +71,11 @@ public enum Endpoints {
     public static let revokeUser = Endpoint<NoBody, NoContent>(
         .delete, "/v1/users/{name}", access: .role(.administer, .everyEnvironment),
         summary: "Revoke an operator's token.")
+    public static let approveUser = Endpoint<NoBody, UserView>(
+        .post, "/v1/users/{name}/approve", access: .role(.administer, .everyEnvironment),
+        summary:
+            "Approve roles that decide on an environment with a promotion source, as a second admin (not the grantor)."
+    )
 
     // MARK: Nodes
 
@@ -210,6 +215,7 @@ public enum Endpoints {
         join.erased, desiredState.erased, report.erased, renewCertificate.erased,
         artifact.erased, uploadArtifact.erased, createRelease.erased, releases.erased, release.erased,
         whoami.erased, createJoinToken.erased, joinTokens.erased, createUser.erased, users.erased, revokeUser.erased,
+        approveUser.erased,
         nodes.erased, revokeNode.erased, removeNode.erased,
         status.erased, snapshot.erased, policy.erased, proposePolicy.erased, approvePolicy.erased,
         startRollout.erased, rollouts.erased, rollout.erased, pauseRollout.erased, resumeRollout.erased,

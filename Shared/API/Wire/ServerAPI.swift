@@ -162,12 +162,21 @@ public struct UserView: Codable, Sendable, Hashable {
     public var createdBy: String
     public var createdAt: Date
     public var revokedAt: Date?
-    public init(name: String, roles: [String: Role], createdBy: String, createdAt: Date, revokedAt: Date?) {
+    /// Roles that decide on an environment with a promotion source, granted by one admin: the token
+    /// works once a second admin approved them (`POST /v1/users/{name}/approve`).
+    public var awaitingApproval: Bool
+    public var approvedBy: String?
+    public init(
+        name: String, roles: [String: Role], createdBy: String, createdAt: Date, revokedAt: Date?,
+        awaitingApproval: Bool = false, approvedBy: String? = nil
+    ) {
         self.name = name
         self.roles = roles
         self.createdBy = createdBy
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.awaitingApproval = awaitingApproval
+        self.approvedBy = approvedBy
     }
 }
 
