@@ -18,6 +18,9 @@ final class AgentService: Service, @unchecked Sendable {
     /// Whether the last convergence had the secrets the orchestrator delivers: a state saved before a
     /// restart comes without them, and is converged again once they arrive.
     private var convergedWithDeliveredSecrets = false
+    /// Until when a restarted agent waits for the secrets of its saved state before converging to it.
+    private var waitingForSecretsUntil: ContinuousClock.Instant?
+    static let secretsAtStartWait = Duration.seconds(15)
     private let data: URL
     private let settings: AgentSettings
     private let orchestrator: Orchestrator?
@@ -82,9 +85,11 @@ final class AgentService: Service, @unchecked Sendable {
                     // A saved state that names secrets is asked for again at once: its values were
                     // not saved, and a restarted agent may need them to render.
                     let saved = desiredNow?.response
-                    let known =
-                        saved?.state.instances.contains(where: { !$0.secretNames.isEmpty }) == true
-                        ? -1 : saved?.serial ?? -1
+                    let namesSecrets = saved?.state.instances.contains(where: { !$0.secretNames.isEmpty }) == true
+                    let known = namesSecrets ? -1 : saved?.serial ?? -1
+                    // Converging it without them would fail what must be rendered anew (an install the
+                    // restart interrupted): wait for them a little, unless the orchestrator is away.
+                    if namesSecrets { waitingForSecretsUntil = .now + Self.secretsAtStartWait }
                     group.addTask {
                         await orchestrator.poll(from: known) { state, secrets in
                             self.desired.withLock { current in
@@ -115,6 +120,7 @@ final class AgentService: Service, @unchecked Sendable {
                     case .desiredStateArrived:
                         await convergeIfNewer()
                     case .tick:
+                        if waitingForSecretsUntil != nil { await convergeIfNewer() }
                         await supervise()
                         if let retry, ContinuousClock.now >= retry.at { await convergeAgain() }
                     case .stop:
@@ -140,6 +146,10 @@ final class AgentService: Service, @unchecked Sendable {
         guard let next = desiredNow,
             next.response.serial > serial || report == nil || (next.secrets != nil && !convergedWithDeliveredSecrets)
         else { return }
+        if let until = waitingForSecretsUntil {
+            guard next.secrets != nil || ContinuousClock.now >= until else { return }
+            waitingForSecretsUntil = nil
+        }
         retry = nil
         await converge(to: next)
     }

@@ -114,6 +114,15 @@ extension StateStore {
         }
     }
 
+    /// The site a node joined for (its join token's); nil for a node that never joined.
+    package func site(ofNode node: String, environment: String) async throws -> String? {
+        try await read { connection in
+            try connection.query(
+                "SELECT site FROM nodes WHERE environment = $1 AND name = $2", .text(environment), .text(node)
+            ).first?.text(0)
+        }
+    }
+
     /// Marks the nodes not seen since `cutoff` as disconnected; returns their names.
     package func markDisconnected(environment: String, notSeenSince cutoff: Date) async throws -> [String] {
         try await transaction { connection in

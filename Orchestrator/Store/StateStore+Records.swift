@@ -270,44 +270,63 @@ extension StateStore {
 
 extension StateStore {
     /// Stores a secret's encrypted value as its next version and returns what was stored; the audit
-    /// entry names the secret and its version, never the value.
+    /// entry names the secret and its version, never the value. Each change is one statement, so two
+    /// at once get versions one apart (and a second `generate` of a name is refused), on PostgreSQL
+    /// too. A site limit stays through `set` without a site and through `rotate`.
     @discardableResult
     package func putSecret(_ secret: SecretRecord, change: SecretChange = .set) async throws -> SecretRecord {
         try await transaction { connection in
-            let previous = try connection.query(
-                "SELECT version FROM secrets WHERE environment = $1 AND name = $2", .text(secret.environment),
-                .text(secret.name)
-            ).first?.integer(0)
-            switch (change, previous) {
-            case (.generate, _?):
-                throw StoreError(
-                    .conflict,
-                    "the secret '\(secret.name)' exists in \(secret.environment) already; "
-                        + "`stellwerk secret rotate` gives it a new value")
-            case (.rotate, nil):
-                throw StoreError(.notFound, "there is no secret '\(secret.name)' in \(secret.environment)")
-            default: break
-            }
-            var stored = secret
-            stored.version = Int(previous ?? 0) + 1
-            try connection.run(
+            let values: [SQLValue] = [
+                .text(secret.environment), .text(secret.name), .text(secret.ciphertext), .text(secret.fingerprint),
+                .integer(Int64(Self.milliseconds(secret.updatedAt))), .text(secret.updatedBy),
+                .text(secret.kind.rawValue), secret.site.map(SQLValue.text) ?? .null,
+            ]
+            let insert = """
+                INSERT INTO secrets (environment, name, ciphertext, fingerprint, updated_at, updated_by, kind, site, version)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)
                 """
-                INSERT INTO secrets (environment, name, ciphertext, fingerprint, updated_at, updated_by, version, kind, site)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                ON CONFLICT (environment, name) DO UPDATE SET ciphertext = excluded.ciphertext,
-                    fingerprint = excluded.fingerprint, updated_at = excluded.updated_at, updated_by = excluded.updated_by,
-                    version = excluded.version, kind = excluded.kind, site = excluded.site
-                """, .text(stored.environment), .text(stored.name), .text(stored.ciphertext), .text(stored.fingerprint),
-                .integer(Int64(Self.milliseconds(stored.updatedAt))), .text(stored.updatedBy),
-                .integer(Int64(stored.version)), .text(stored.kind.rawValue), stored.site.map(SQLValue.text) ?? .null)
+            let stored: [SQLRow]
+            switch change {
+            case .generate:
+                stored = try connection.execute(
+                    insert + " ON CONFLICT (environment, name) DO NOTHING RETURNING version, site", values)
+                guard !stored.isEmpty else {
+                    throw StoreError(
+                        .conflict,
+                        "the secret '\(secret.name)' exists in \(secret.environment) already; "
+                            + "`stellwerk secret rotate` gives it a new value")
+                }
+            case .set:
+                stored = try connection.execute(
+                    insert + """
+                         ON CONFLICT (environment, name) DO UPDATE SET ciphertext = excluded.ciphertext,
+                            fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
+                            updated_by = excluded.updated_by, kind = excluded.kind,
+                            site = COALESCE(excluded.site, secrets.site), version = secrets.version + 1
+                        RETURNING version, site
+                        """, values)
+            case .rotate:
+                stored = try connection.execute(
+                    """
+                    UPDATE secrets SET ciphertext = $3, fingerprint = $4, updated_at = $5, updated_by = $6,
+                        version = version + 1
+                    WHERE environment = $1 AND name = $2 RETURNING version, site
+                    """, Array(values.prefix(6)))
+                guard !stored.isEmpty else {
+                    throw StoreError(.notFound, "there is no secret '\(secret.name)' in \(secret.environment)")
+                }
+            }
+            var result = secret
+            result.version = stored.first?.integer(0) ?? 1
+            result.site = stored.first?.optionalText(1)
             _ = try Self.appendAudit(
                 AuditEvent(
-                    actor: stored.updatedBy, action: "secret.\(change.rawValue)", environment: stored.environment,
-                    object: stored.name,
-                    detail: "version \(stored.version), \(stored.kind.rawValue)"
-                        + (stored.site.map { ", site \($0)" } ?? "")),
-                at: stored.updatedAt, on: connection)
-            return stored
+                    actor: result.updatedBy, action: "secret.\(change.rawValue)", environment: result.environment,
+                    object: result.name,
+                    detail: "version \(result.version), \(result.kind.rawValue)"
+                        + (result.site.map { ", site \($0)" } ?? "")),
+                at: result.updatedAt, on: connection)
+            return result
         }
     }
 
@@ -329,22 +348,33 @@ extension StateStore {
     }
 
     /// Replaces stored ciphertexts of unchanged values (a new key-encryption key), all in one
-    /// transaction; versions and fingerprints stay, so no instance restarts for it.
+    /// transaction; versions and fingerprints stay, so no instance restarts for it. Each only while
+    /// the stored ciphertext is still `replacing`: a value changed meanwhile stays as it was set.
+    @discardableResult
     package func resealSecrets(
-        _ sealed: [(environment: String, name: String, ciphertext: String)], actor: String, at now: Date = Date()
-    ) async throws {
-        guard !sealed.isEmpty else { return }
-        try await transaction { connection in
+        _ sealed: [(environment: String, name: String, replacing: String, ciphertext: String)], actor: String,
+        at now: Date = Date()
+    ) async throws -> Int {
+        guard !sealed.isEmpty else { return 0 }
+        return try await transaction { connection in
+            var count = 0
             for secret in sealed {
-                try connection.run(
-                    "UPDATE secrets SET ciphertext = $1 WHERE environment = $2 AND name = $3", .text(secret.ciphertext),
-                    .text(secret.environment), .text(secret.name))
+                count +=
+                    try connection.run(
+                        """
+                        UPDATE secrets SET ciphertext = $1 WHERE environment = $2 AND name = $3 AND ciphertext = $4
+                        RETURNING name
+                        """, .text(secret.ciphertext), .text(secret.environment), .text(secret.name),
+                        .text(secret.replacing)
+                    ).count
             }
+            guard count > 0 else { return 0 }
             _ = try Self.appendAudit(
                 AuditEvent(
                     actor: actor, action: "secrets.reseal", environment: "", object: "secrets",
-                    detail: "\(sealed.count) sealed again with the current key-encryption key"),
+                    detail: "\(count) sealed again with the current key-encryption key"),
                 at: now, on: connection)
+            return count
         }
     }
 

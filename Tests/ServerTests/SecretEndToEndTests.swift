@@ -77,6 +77,19 @@ import Testing
         // The server checks a plan's secrets too: one it does not hold, one changed since the plan.
         let saved = try await cluster.stellwerk(["plan", "--env", "e2e", "--release", release, "--json"])
         #expect(saved.status == 0, "\(saved.standardError)")
+        // A node's site is the one it joined for: a plan that moves n3 into site a is refused.
+        var moved = try WireJSON.decoder().decode(Plan.self, from: Data(saved.standardOutput.utf8))
+        for site in moved.sites.indices {
+            for node in moved.sites[site].nodes.indices where moved.sites[site].nodes[node].node == "n3" {
+                moved.sites[site].nodes[node].desired.site = "a"
+            }
+        }
+        let spoofed = try await api.exchange(
+            .post, Endpoints.startRollout.path, body: try WireJSON.encoder().encode(ApplyRequest(plan: moved)))
+        #expect(spoofed.status == 409)
+        #expect(
+            String(decoding: spoofed.body, as: UTF8.self).contains(
+                "n3 joined for the site b, but the plan places it in a"))
         let deleted = try await cluster.stellwerk(["secret", "delete", "b-token", "--env", "e2e"])
         #expect(deleted.status == 0, "\(deleted.standardError)")
         let notHeld = try await api.exchange(
@@ -133,10 +146,36 @@ import Testing
         let rotated = try await cluster.stellwerk(["secret", "rotate", "b-token", "--env", "e2e"])
         #expect(rotated.status == 0, "\(rotated.standardError)")
         #expect(rotated.standardOutput.contains("version 2"), "\(rotated.standardOutput)")
-        let changed = try await cluster.stellwerk(["plan", "--env", "e2e", "--release", release])
-        #expect(changed.standardOutput.contains("secret token changed"), "\(changed.standardOutput)")
-        let reapplied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", release])
-        #expect(reapplied.status == 0, "\(reapplied.standardOutput)\(reapplied.standardError)")
+        // Until a plan with it is applied, n3 is not given the new value (its state names the old one).
+        let n3 = try cluster.agentConnection("n3")
+        let before = try #require(try await n3.send(.desiredState(known: -1, wait: 0)))
+        let n3Identity = NodeIdentity(folder: cluster.data(of: "n3").appendingPathComponent("identity"))
+        let withheld = try SecretSealing.open(
+            try #require(before.secrets), with: try n3Identity.privateKey(), environment: "e2e", node: "n3",
+            serial: before.serial)
+        #expect(withheld.values.isEmpty)
+        #expect(
+            withheld.refused["b-token"]?.contains(
+                "secret 'b-token' changed (version 2) after this node's desired state was written") == true)
+        await n3.shutdown()
+        let changed = try await cluster.stellwerk(["plan", "--env", "e2e", "--release", release, "--json"])
+        #expect(changed.standardOutput.contains("\"secret\""), "\(changed.standardOutput)")
+        let rendering = try await cluster.stellwerk(["plan", "--env", "e2e", "--release", release])
+        #expect(rendering.standardOutput.contains("secret token changed"), "\(rendering.standardOutput)")
+        // While its rollout runs, the secret stays as planned.
+        let started = try await api.exchange(
+            .post, Endpoints.startRollout.path, body: Data(#"{"plan": \#(changed.standardOutput)}"#.utf8))
+        #expect(started.status == 201, "\(String(decoding: started.body, as: UTF8.self))")
+        let rollout = try WireJSON.decoder().decode(RolloutView.self, from: started.body)
+        let during = try await cluster.stellwerk(["secret", "rotate", "b-token", "--env", "e2e"])
+        #expect(during.status == 1)
+        #expect(
+            during.standardError.contains(
+                "rollout \(rollout.id) is running in e2e; change secret 'b-token' once it ended"),
+            "\(during.standardError)")
+        try await cluster.waitFor("the rollout of the rotated secret to succeed") {
+            try await api.send(.rollout(rollout.id)).state == .succeeded
+        }
         let newSiteB = try await rendered("n3")
         #expect(newSiteB.hasPrefix("token=") && newSiteB != siteB)
         #expect(PromotionEndToEndTests.servicePID(address: cluster.addresses["n3"]!) != pids["n3"]!)

@@ -518,12 +518,23 @@ import Testing
             other.name = "missing"
             await #expect(throws: StoreError.self) { try await store.putSecret(other, change: .rotate) }
             #expect(try await store.secret(environment: "live", name: "catalog-admin-token")?.version == 2)
+            // Set again without a site: the site limit stays.
+            var again = rotated
+            again.site = nil
+            let stored = try await store.putSecret(again)
+            #expect(stored.version == 3)
+            #expect(stored.site == "kusel")
 
             // A new key-encryption key: new ciphertext, same version and fingerprint.
-            try await store.resealSecrets([("live", "catalog-admin-token", "cmVzZWFsZWQ=")], actor: "orchestrator")
+            // Only over the ciphertext it replaces: one changed meanwhile stays.
+            try await store.resealSecrets(
+                [("live", "catalog-admin-token", "b3RoZXI=", "bm90LXRoaXM=")], actor: "orchestrator")
+            #expect(try await store.secret(environment: "live", name: "catalog-admin-token")?.ciphertext == "bmV3")
+            try await store.resealSecrets(
+                [("live", "catalog-admin-token", "bmV3", "cmVzZWFsZWQ=")], actor: "orchestrator")
             let resealed = try await store.secret(environment: "live", name: "catalog-admin-token")
             #expect(resealed?.ciphertext == "cmVzZWFsZWQ=")
-            #expect(resealed?.version == 2)
+            #expect(resealed?.version == 3)
             #expect(resealed?.fingerprint == "fp-b")
 
             try await store.deleteSecret(environment: "live", name: "catalog-admin-token", actor: "operator:anna")
@@ -535,7 +546,8 @@ import Testing
             #expect(
                 entries.map { "\($0.action) \($0.detail)" } == [
                     "secret.set version 1, value, site kusel", "secret.rotate version 2, value, site kusel",
-                    "secrets.reseal 1 sealed again with the current key-encryption key", "secret.delete version 2",
+                    "secret.set version 3, value, site kusel",
+                    "secrets.reseal 1 sealed again with the current key-encryption key", "secret.delete version 3",
                 ])
             #expect(entries.allSatisfy { !$0.detail.contains("Y2lw") && !$0.detail.contains("bmV3") })
         }

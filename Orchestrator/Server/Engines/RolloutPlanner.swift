@@ -37,14 +37,21 @@ struct RolloutPlanner {
         var signed: [String: SignedReleaseManifest] = [:]
         var steps: [(node: String, site: String, target: NodeDesiredState)] = []
         var held: [String: [String: SecretRecord]] = [:]
+        var joined: [String: [String: String]] = [:]
         for site in sites {
             for node in site.nodes where node.changes.contains(where: { $0.action != .unchanged }) {
                 var target = node.desired
                 target.releases = []
                 if held[target.environment] == nil {
-                    held[target.environment] = Dictionary(
-                        try await store.secrets(environment: target.environment).map { ($0.name, $0) },
+                    held[target.environment] = try await heldSecrets(target.environment)
+                    joined[target.environment] = Dictionary(
+                        try await store.nodes(environment: target.environment).map { ($0.name, $0.site) },
                         uniquingKeysWith: { first, _ in first })
+                }
+                // A node's site is the one it joined for (its join token's), not what a plan says.
+                if let registered = joined[target.environment]?[node.node], registered != target.site {
+                    throw APIError.conflict(
+                        "\(node.node) joined for the site \(registered), but the plan places it in \(target.site)")
                 }
                 for instance in target.instances {
                     try Self.checkSecrets(of: instance, on: target, held: held[target.environment] ?? [:])
@@ -95,6 +102,25 @@ struct RolloutPlanner {
                 "the secret '\(name)' of \(environment) changed after the plan was computed; plan again and review the new plan"
             )
         }
+    }
+
+    private func heldSecrets(_ environment: String) async throws -> [String: SecretRecord] {
+        Dictionary(
+            try await store.secrets(environment: environment).map { ($0.name, $0) },
+            uniquingKeysWith: { first, _ in first })
+    }
+
+    /// A rollback's target names the secrets as they were then; it gets their values now (a rotated
+    /// password does not come back with an old release), so it names their current fingerprints.
+    static func withCurrentSecrets(_ state: NodeDesiredState, held: [String: SecretRecord]) -> NodeDesiredState {
+        var state = state
+        for index in state.instances.indices {
+            for (parameter, setting) in state.instances[index].parameters {
+                guard case .secret(let name, _) = setting, let secret = held[name] else { continue }
+                state.instances[index].parameters[parameter] = .secret(name: name, fingerprint: secret.fingerprint)
+            }
+        }
+        return state
     }
 
     /// A rollout back to the last release that finished healthy everywhere in `environment`, without
@@ -151,9 +177,12 @@ struct RolloutPlanner {
         settings.canary = 0
         let targets = try await store.rolloutTargets(id: good.id)
         let stored = try await store.desiredStatesByNode(environment: environment)
+        let held = try await heldSecrets(environment)
         var steps: [(node: String, site: String, target: NodeDesiredState)] = []
         for (position, step) in document.steps.enumerated() {
-            guard let target = targets[position]?.target else { continue }
+            guard let old = targets[position]?.target else { continue }
+            let target = Self.withCurrentSecrets(old, held: held)
+            for instance in target.instances { try Self.checkSecrets(of: instance, on: target, held: held) }
             if stored[step.node]?.state != target { steps.append((step.node, step.site, target)) }
         }
         return (good, settings, steps, stored)

@@ -74,6 +74,7 @@ struct SecretVault: Sendable {
     }
 
     func delete(_ name: String, environment: String, actor: String) async throws {
+        try await refuseDuringRollout(environment, name)
         if let users = try await usage(environment)[name], !users.isEmpty {
             throw APIError.conflict(
                 "secret '\(name)' is used by \(users.joined(separator: ", ")); apply a plan without it first")
@@ -98,10 +99,21 @@ struct SecretVault: Sendable {
         return SecretValueView(name: name, version: record.version, value: value)
     }
 
+    /// A rollout gives its nodes the values their states were planned with; a secret changed under
+    /// it would reach some nodes and not others.
+    private func refuseDuringRollout(_ environment: String, _ name: String) async throws {
+        if let active = try await store.rollouts(environment: environment).first(where: \.state.isActive) {
+            throw APIError.conflict(
+                "rollout \(active.id) is \(active.state.rawValue) in \(environment); change secret '\(name)' once it ended"
+            )
+        }
+    }
+
     private func store(
         _ name: String, environment: String, value: String, kind: SecretKind, site: String?, change: SecretChange,
         actor: String
     ) async throws -> SecretView {
+        if change != .generate { try await refuseDuringRollout(environment, name) }
         let record = SecretRecord(
             environment: environment, name: name,
             ciphertext: try keyring.seal(value, environment: environment, name: name),
@@ -151,16 +163,25 @@ struct SecretVault: Sendable {
 
     // MARK: Nodes
 
-    /// The values `state` names, sealed to the node's certificate key; nil when it names none.
-    /// A secret that is not held, belongs to another site or cannot be opened is named in
-    /// ``DeliveredSecrets/refused`` with why, so the node's error says it.
-    func delivery(for state: NodeDesiredState, serial: Int, certificate: [UInt8]) async throws -> SealedSecrets? {
-        let names = Set(state.instances.flatMap(\.secretNames))
+    /// The values `state` names, sealed to the node's certificate key; nil when it names none. A
+    /// secret that is not held, is held for another site than the one the node joined for, or was
+    /// changed after the state was written (its fingerprint there is another), or cannot be opened, is
+    /// named in ``DeliveredSecrets/refused`` with why, so the node's error says it.
+    func delivery(
+        for state: NodeDesiredState, serial: Int, certificate: [UInt8], joinedSite: String?
+    ) async throws -> SealedSecrets? {
+        var names: Set<String> = []
+        var planned: [String: String] = [:]
+        for instance in state.instances {
+            names.formUnion(instance.secretNames)
+            for case .secret(let name, let fingerprint?) in instance.parameters.values { planned[name] = fingerprint }
+        }
         guard !names.isEmpty else { return nil }
         var delivered = DeliveredSecrets(values: [:])
         let held = Dictionary(
             try await store.secrets(environment: state.environment).map { ($0.name, $0) },
             uniquingKeysWith: { a, _ in a })
+        let site = joinedSite ?? state.site
         for name in names.sorted() {
             guard let record = held[name] else {
                 delivered.refused[name] =
@@ -168,8 +189,14 @@ struct SecretVault: Sendable {
                     + "set it with `stellwerk secret set \(name) --env \(state.environment) --stdin`"
                 continue
             }
-            if let site = record.site, site != state.site {
-                delivered.refused[name] = "secret '\(name)' is held for the site \(site) only, not for \(state.site)"
+            if let only = record.site, only != site {
+                delivered.refused[name] = "secret '\(name)' is held for the site \(only) only, not for \(site)"
+                continue
+            }
+            if let fingerprint = planned[name], fingerprint != record.fingerprint {
+                delivered.refused[name] =
+                    "secret '\(name)' changed (version \(record.version)) after this node's desired state was written; "
+                    + "plan and apply again"
                 continue
             }
             do {
@@ -190,7 +217,7 @@ struct SecretVault: Sendable {
     /// sealed by a key it does not have (the wrong key file), naming the secrets; a secret whose
     /// stored value was altered is kept and named in the answer, and `secret list` shows it.
     func prepare() async throws -> (resealed: Int, unreadable: [String]) {
-        var reseal: [(environment: String, name: String, ciphertext: String)] = []
+        var reseal: [(environment: String, name: String, replacing: String, ciphertext: String)] = []
         var unknownKey: [String] = []
         var unreadable: [String] = []
         let known = Set(([keyring.current] + keyring.previous).map(SecretKeyring.keyID))
@@ -202,11 +229,8 @@ struct SecretVault: Sendable {
             }
             do {
                 let value = try keyring.open(record.ciphertext, environment: record.environment, name: record.name)
-                reseal.append(
-                    (
-                        record.environment, record.name,
-                        try keyring.seal(value, environment: record.environment, name: record.name)
-                    ))
+                let sealed = try keyring.seal(value, environment: record.environment, name: record.name)
+                reseal.append((record.environment, record.name, record.ciphertext, sealed))
             } catch {
                 unreadable.append("\(error)")
             }
@@ -217,8 +241,7 @@ struct SecretVault: Sendable {
                     + "\(SecretKeyring.keyID(keyring.current))): \(unknownKey.joined(separator: ", ")); start it with "
                     + "the key file they were sealed with, as --secrets-key or --previous-secrets-key")
         }
-        try await store.resealSecrets(reseal, actor: "orchestrator")
-        return (reseal.count, unreadable)
+        return (try await store.resealSecrets(reseal, actor: "orchestrator"), unreadable)
     }
 
     // MARK: Values
