@@ -313,7 +313,7 @@ let package = Package(
             name: "stellwerk-bench",
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
-                "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
+                "Database", "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
                 "Datenplattform", "HTTPTransport", "SensorThings", "Visualization",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

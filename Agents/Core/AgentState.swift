@@ -135,6 +135,16 @@ package final class AgentState: @unchecked Sendable {
         }
     }
 
+    /// When a service's journal last recorded `step`, to the millisecond.
+    package func lastTime(of step: String, service: String) throws -> Date? {
+        try locked {
+            try connection.execute(
+                "SELECT at FROM journal WHERE service = $1 AND step = $2 ORDER BY seq DESC LIMIT 1",
+                [.text(service), .text(step)]
+            ).first.map { Date(timeIntervalSince1970: Double($0.integer(0)) / 1000) }
+        }
+    }
+
     /// The last journal step of a service, with its detail.
     package func lastStep(_ service: String) throws -> (step: String, detail: String)? {
         try locked {

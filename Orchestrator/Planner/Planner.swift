@@ -18,11 +18,12 @@ package struct Planner: Sendable {
 
     // MARK: Desired state
 
-    /// The desired state of every node of the environment, sorted by node name.
+    /// The desired state of every node of the environment, by node name in natural order (`n2` before
+    /// `n10`), the order rollouts take them in.
     package func desiredState(_ environment: ResolvedEnvironment, secrets: [String: String]) -> [NodeDesiredState] {
         environment.sites.flatMap { site in
             site.nodes.map { desiredState(of: $0, site: site, environment: environment, secrets: secrets) }
-        }.sorted { $0.node < $1.node }
+        }.sorted { NaturalOrder.less($0.node, $1.node) }
     }
 
     private func desiredState(
@@ -112,7 +113,9 @@ package struct Planner: Sendable {
                 nodes.append(removal(of: name, record: record, environment: environment.name))
             }
             sites.append(
-                SitePlan(site: site.name, displayName: site.displayName, nodes: nodes.sorted { $0.node < $1.node }))
+                SitePlan(
+                    site: site.name, displayName: site.displayName,
+                    nodes: nodes.sorted { NaturalOrder.less($0.node, $1.node) }))
         }
         // Nodes of sites that no longer exist.
         var orphans: [String: [NodePlan]] = [:]
@@ -122,7 +125,8 @@ package struct Planner: Sendable {
         for (site, nodes) in orphans {
             sites.append(
                 SitePlan(
-                    site: site, displayName: "\(site) (no longer declared)", nodes: nodes.sorted { $0.node < $1.node }))
+                    site: site, displayName: "\(site) (no longer declared)",
+                    nodes: nodes.sorted { NaturalOrder.less($0.node, $1.node) }))
         }
         sites.sort { $0.site < $1.site }
         var plan = Plan(

@@ -35,15 +35,20 @@ extension StateStore {
 
     /// Moves a rollout to `state` (and replaces its document) in one transaction; audited when the
     /// state changes.
+    /// Sets a rollout's state (and document). With `expecting`, only while it is still in that state
+    /// (an engine's pass does not undo an operator's pause that came meanwhile); returns whether it did.
+    @discardableResult
     package func updateRollout(
-        id: String, state: RolloutState, document: String? = nil, actor: String, at now: Date = Date()
-    ) async throws {
+        id: String, state: RolloutState, document: String? = nil, actor: String, at now: Date = Date(),
+        expecting: RolloutState? = nil
+    ) async throws -> Bool {
         try await transaction { connection in
             guard
                 let previous = try connection.query(
                     "SELECT state, environment FROM rollouts WHERE id = $1" + connection.dialect.forUpdate, .text(id)
                 ).first
             else { throw StoreError(.notFound, "there is no rollout \(id)") }
+            if let expecting, previous.text(0) != expecting.rawValue { return false }
             try connection.run(
                 "UPDATE rollouts SET state = $2, document = COALESCE($3, document), updated_at = $4 WHERE id = $1",
                 .text(id), .text(state.rawValue), SQLValue(document), .integer(Int64(Self.milliseconds(now))))
@@ -54,6 +59,7 @@ extension StateStore {
                         detail: "\(previous.text(0)) → \(state.rawValue)"),
                     at: now, on: connection)
             }
+            return true
         }
     }
 

@@ -8,6 +8,27 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 package import StellwerkAPI
+import Synchronization
+
+/// Server-sent events as they arrive in pieces: whole blocks (ending in a blank line) come out.
+final class EventStreamBuffer: Sendable {
+    struct Done: Error {}
+    private let pending = Mutex("")
+
+    func append(_ text: String) -> [String] {
+        pending.withLock { pending in
+            pending += text
+            var blocks: [String] = []
+            while let end = pending.firstRange(of: "\n\n") {
+                blocks.append(String(pending[..<end.lowerBound]))
+                pending = String(pending[end.upperBound...])
+            }
+            // A stream that never ends a block is not kept in memory without bound.
+            if pending.utf8.count > 1 << 20 { pending = "" }
+            return blocks
+        }
+    }
+}
 
 /// How the CLI and the agent reach the server: HTTPS that trusts only the orchestrator's CA, with
 /// the node's client certificate (agents) or an API token (operators).
@@ -112,6 +133,44 @@ package final class OrchestratorConnection: Sendable {
         } catch {
             throw ClientError(
                 status: nil, code: .unreachable, message: "cannot reach \(baseURL + target): \(Self.describe(error))")
+        }
+    }
+
+    /// Reads `/v1/events` (of `environment`) as they happen: `subscribed` once the server listens for
+    /// this client (nothing after that is missed), then `receive` with each event, until the stream
+    /// ends, fails, or `receive` returns false.
+    package func followEvents(
+        environment: String?, subscribed: @escaping @Sendable () -> Void,
+        receive: @escaping @Sendable (ServerEvent) -> Bool
+    ) async throws {
+        let buffer = EventStreamBuffer()
+        do {
+            try await http.run(
+                method: .GET,
+                url: baseURL + Endpoints.events.call(query: environment.map { [("env", $0)] } ?? []).target,
+                headers: authorized([("Accept", "text/event-stream")]), body: nil, timeout: .seconds(86_400),
+                onHead: { head in
+                    guard head.status.code == 200 else {
+                        throw ClientError(
+                            status: Int(head.status.code), code: .http(Int(head.status.code)),
+                            message: "the event stream answered HTTP \(head.status.code)")
+                    }
+                },
+                onBody: { bytes in
+                    for block in buffer.append(String(decoding: bytes.readableBytesView, as: UTF8.self)) {
+                        if block.hasPrefix(": ") {
+                            subscribed()
+                            continue
+                        }
+                        guard let line = block.split(separator: "\n").first(where: { $0.hasPrefix("data: ") }),
+                            let event = try? Self.decoder.decode(
+                                ServerEvent.self, from: Data(line.dropFirst("data: ".count).utf8))
+                        else { continue }
+                        if !receive(event) { throw EventStreamBuffer.Done() }
+                    }
+                })
+        } catch is EventStreamBuffer.Done {
+            return
         }
     }
 

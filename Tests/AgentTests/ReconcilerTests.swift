@@ -378,6 +378,30 @@ struct OfflineNode {
     }
 }
 
+/// Install-time health probing starts after 10 ms and backs off (issue #19): a service ready 50 ms
+/// after it starts is seen ready soon after, where a once-a-second probe took a whole second.
+@Suite struct FastHealthTests {
+    @Test func aServiceReadyIn50ms_isReportedHealthyWellUnderASecondLater() async throws {
+        let offline = try OfflineNode()
+        let node = offline.node
+        let readyFile = offline.folder.appendingPathComponent("ready")
+        var spec = node.instance(arguments: ["--healthy-after", "0.05", "--ready-file", readyFile.path])
+        spec.health.startPeriodSeconds = 0
+        let applied = try await offline.apply(spec)
+        #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
+        // Both times from the agent's own process and the service's, not this busy test process.
+        let ready = try #require(Double(try String(contentsOf: readyFile, encoding: .utf8)))
+        let state = try AgentState(folder: node.data)
+        let started = try #require(try state.lastTime(of: "start", service: "catalog"))
+        let running = try #require(try state.lastTime(of: "running", service: "catalog"))
+        // The pause before the probe that sees it is at most about the time probing took until then
+        // (50 ms, more when a busy machine started the process late); a fixed second is far more.
+        let late = running.timeIntervalSince1970 - ready
+        #expect(late < 0.25 + max(0, ready - started.timeIntervalSince1970), "seen \(Int(late * 1000)) ms late")
+        try await offline.stopAll()
+    }
+}
+
 @Suite struct AgentKilledMidUpdateTests {
     static let steps = ["verify", "fetch", "unpack", "render", "backup", "migrate", "stop-old", "started", "running"]
 

@@ -148,6 +148,9 @@ final class LocalCluster: @unchecked Sendable {
             [
                 "server", "--data", root.appendingPathComponent("server").path, "--listen", "127.0.0.1:\(serverPort)",
                 "--port-file", portFile.path, "--lost-after", "30",
+                // The whole suite at once can starve a server for seconds: its handshake limit is for
+                // floods, not for a busy test machine.
+                "--handshake-timeout", "60",
             ] + (adminTokenFileOption ? ["--admin-token-file", adminTokenFile.path] : [])
                 + (store.map { ["--store", $0] } ?? []) + serverArguments, standardOutput: serverLog.path, wait: false
         ).pid

@@ -261,7 +261,9 @@ import Testing
         let rollouts = try decode(
             [RolloutView].self,
             try await cluster.stellwerk(["rollout", "list", "--env", "live", "--json"]).standardOutput)
-        #expect(rollouts.filter { $0.release == second }.flatMap { $0.steps.map(\.node) } == ["l1"])
+        #expect(
+            rollouts.filter { $0.release == second }.flatMap { $0.steps.map(\.node) } == ["l1"],
+            "\(rollouts.map { "\($0.id) \($0.release) \($0.state) \($0.createdBy) \($0.message)" })")
 
         // `release show` says where each release runs and how healthy, and who made it.
         let shown = try await cluster.stellwerk(["release", "show", second, "--json"])

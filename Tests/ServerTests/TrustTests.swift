@@ -31,7 +31,10 @@ import Testing
                 body: try JSONEncoder().encode(
                     NodeReport(node: "n1", environment: "e2e", desiredSerial: 0, instances: [])))
         }
+        // Joined, but its agent has not reported: the status says so, not "connected".
+        #expect(try await cluster.status().environments.first?.nodes.first?.connection == .joined)
         #expect(try await report(with: first).status == 204)
+        #expect(try await cluster.status().environments.first?.nodes.first?.connection == .connected)
         let listed = try await nodes(cluster)
         #expect(listed.map(\.state) == [.valid])
         #expect(listed.first?.notAfter.map { $0.timeIntervalSinceNow > 29 * 86_400 } == true)

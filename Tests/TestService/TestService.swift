@@ -4,7 +4,7 @@ import Foundation
 /// say, `GET /pid` with its process ID, and can crash or hang on purpose.
 ///
 ///     stellwerk-test-service --host 127.0.0.1 --port 9001 [--health 200|503] [--crash-after SECONDS]
-///         [--ignore-sigterm] [--read FILE]
+///         [--ignore-sigterm] [--read FILE] [--healthy-after SECONDS [--ready-file FILE]]
 ///
 /// `--read FILE` answers `GET /file` with the file's contents (to check rendered config).
 ///
@@ -34,6 +34,12 @@ enum TestService {
         }
         let health = Int(options["--health"] ?? "200") ?? 200
         let unhealthyAfter = options["--unhealthy-after"].flatMap(Double.init).map { Date().addingTimeInterval($0) }
+        // Ready only after a while, as a real service that loads something first; the moment it turns
+        // healthy goes to --ready-file (seconds since 1970), so a test can tell how soon it was seen.
+        let healthyFrom = options["--healthy-after"].flatMap(Double.init).map { Date().addingTimeInterval($0) }
+        if let healthyFrom, let file = options["--ready-file"] {
+            try? Data("\(healthyFrom.timeIntervalSince1970)".utf8).write(to: URL(fileURLWithPath: file))
+        }
         if flags.contains("--ignore-sigterm") { signal(SIGTERM, SIG_IGN) }
         if let seconds = options["--crash-after"].flatMap(Double.init) {
             Thread.detachNewThread {
@@ -43,7 +49,9 @@ enum TestService {
             }
         }
         FileHandle.standardOutput.write(Data("test-service \(getpid()) listening on \(host):\(port)\n".utf8))
-        serve(host: host, port: port, health: health, unhealthyAfter: unhealthyAfter, file: options["--read"])
+        serve(
+            host: host, port: port, health: health, unhealthyAfter: unhealthyAfter, healthyFrom: healthyFrom,
+            file: options["--read"])
     }
 
     static func migrate() {
@@ -92,7 +100,9 @@ enum TestService {
         exit(0)
     }
 
-    static func serve(host: String, port: UInt16, health: Int, unhealthyAfter: Date?, file: String?) {
+    static func serve(
+        host: String, port: UInt16, health: Int, unhealthyAfter: Date?, healthyFrom: Date?, file: String?
+    ) {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -122,7 +132,8 @@ enum TestService {
             let (status, body): (Int, String)
             switch path {
             case "/health":
-                let current = unhealthyAfter.map { Date() > $0 ? 503 : health } ?? health
+                var current = unhealthyAfter.map { Date() > $0 ? 503 : health } ?? health
+                if let healthyFrom, Date() < healthyFrom { current = 503 }
                 (status, body) = (current, current == 200 ? "ok\n" : "unhealthy\n")
             case "/pid": (status, body) = (200, "\(getpid())\n")
             case "/file":

@@ -85,7 +85,9 @@ package enum Spawn {
         return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), peak)
     }
 
-    private static func waitForExit(_ pid: pid_t) -> Int32 {
+    /// Waits for `pid` to exit and returns its exit status (128 + the signal when a signal ended it).
+    @discardableResult
+    package static func waitForExit(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         // WIFEXITED / WEXITSTATUS are macros Swift does not import.

@@ -15,7 +15,8 @@ struct BenchCommand: AsyncParsableCommand {
               swift run -c release stellwerk-bench plan --sites 50 --nodes-per-site 20
             """,
         subcommands: [
-            PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, ServerBenchmark.self, CatalogBenchmark.self,
+            PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, ServerBenchmark.self, RolloutBenchmark.self,
+            CatalogBenchmark.self,
             SensorsBenchmark.self, VisualizationBenchmark.self,
             GenerateWorkspace.self,
         ])

@@ -241,6 +241,10 @@ enum PromotionFollower {
         var view = first
         var shown: [String: String] = [:]
         let start = Date()
+        let changes = ServerChanges(server: server, environment: first.target) { event in
+            [.promotion, .rollout, .rolloutStep].contains(event.type)
+        }
+        defer { changes.stop() }
         while true {
             if !quiet {
                 for site in view.sites where shown[site.site] != "\(site.state.rawValue) \(site.detail)" {
@@ -254,7 +258,7 @@ enum PromotionFollower {
                 if !quiet { for line in render(view, terminal: terminal) { terminal.line(line) } }
                 return view
             }
-            try await Task.sleep(for: .milliseconds(500))
+            await changes.next()
             view = try await server.send(.promotion(first.id))
         }
     }

@@ -81,8 +81,15 @@ struct RolloutFollower {
         let start = Date()
         var shown: [String: String] = [:]
         var drawnLines = 0
+        var changes: ServerChanges?
+        defer { changes?.stop() }
         while true {
             let view = try await server.send(.rollout(id))
+            if changes == nil {
+                changes = ServerChanges(server: server, environment: view.environment) { event in
+                    [.rollout, .rolloutStep, .nodeReport].contains(event.type)
+                }
+            }
             if !quiet {
                 if terminal.colors {
                     if drawnLines > 0 { terminal.write("\u{1B}[\(drawnLines)A\u{1B}[J") }
@@ -109,7 +116,7 @@ struct RolloutFollower {
                 }
                 return view
             }
-            try await Task.sleep(for: .milliseconds(500))
+            await changes?.next()
         }
     }
 
@@ -331,7 +338,9 @@ struct StatusCommand: AsyncParsableCommand {
                 let seen = node.lastSeen.map { "\(Int(status.generatedAt.timeIntervalSince($0)))s ago" } ?? "never"
                 let connection =
                     node.connection == .connected
-                    ? node.connection.rawValue : terminal.red(node.connection.rawValue.uppercased())
+                    ? node.connection.rawValue
+                    : node.connection == .joined
+                        ? "joined, never reported" : terminal.red(node.connection.rawValue.uppercased())
                 if node.instances.isEmpty {
                     rows.append([node.site, node.node, connection, seen, "-", "-", "-", ""])
                 }

@@ -90,7 +90,10 @@ package struct OrchestratorServer: Sendable {
         try await secrets.prepare()
     }
 
-    var promotions: PromotionEngine { PromotionEngine(store: store, hub: hub, signingKey: files.signingKey) }
+    let promotionAdvances = SerialGate()
+    var promotions: PromotionEngine {
+        PromotionEngine(store: store, hub: hub, signingKey: files.signingKey, advancing: promotionAdvances)
+    }
 
     /// Every route of the API, each registered from its endpoint declaration by its area's controller.
     package func makeRouter() throws -> Router<ServerContext> {
@@ -155,12 +158,12 @@ package struct OrchestratorServer: Sendable {
                     .init(
                         service: LeasedLoop(
                             name: RolloutEngine.leaseName, holder: files.serverID, store: store, logger: logger,
-                            tick: tick, pass: { try await rollouts.advanceAll() })),
+                            tick: tick, wake: hub.engines, pass: { try await rollouts.advanceAll() })),
                     // Promotions follow the rollouts they carry.
                     .init(
                         service: LeasedLoop(
                             name: PromotionEngine.leaseName, holder: files.serverID, store: store, logger: logger,
-                            tick: tick, pass: { try await promotions.advanceAll() })),
+                            tick: tick, wake: hub.engines, pass: { try await promotions.advanceAll() })),
                     .init(
                         service: DisconnectSweeper(
                             store: store, hub: hub, lostAfter: configuration.lostAfter, logger: logger)),

@@ -14,6 +14,8 @@ package final class EventHub: Sendable {
     }
     private let state = Mutex(State())
     private let keep = 1_000
+    /// Wakes the rollout and promotion engines on the events they wait for.
+    package let engines = EngineSignal()
 
     package init() {}
 
@@ -27,6 +29,7 @@ package final class EventHub: Sendable {
             if state.recent.count > keep { state.recent.removeFirst(state.recent.count - keep) }
             for continuation in state.subscribers.values { continuation.yield(event) }
         }
+        engines.signal(kind)
     }
 
     /// Past events after `sequence` (as many as are kept), then live ones.

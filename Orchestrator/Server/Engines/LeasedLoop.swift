@@ -3,8 +3,9 @@ import Logging
 import ServiceLifecycle
 import Store
 
-/// An engine of the server as a service of its group: its pass repeated every `tick` while this
-/// server holds the lease `name`, until the server shuts down gracefully. Then the pass in progress
+/// An engine of the server as a service of its group: its pass repeated every `tick` — and at once
+/// when `wake` says something it waits for happened — while this server holds the lease `name`,
+/// until the server shuts down gracefully. Then the pass in progress
 /// finishes, the loop ends and the lease is released, so another server takes over at once instead of
 /// after the lease's expiry. Several servers on one store never run the same engine at once.
 struct LeasedLoop: Service {
@@ -15,21 +16,30 @@ struct LeasedLoop: Service {
     let tick: Duration
     /// How long a lease lasts unless renewed; renewed at every pass.
     var leaseSeconds = 15
-    let pass: @Sendable () async throws -> Void
+    var wake: EngineSignal?
+    /// One pass; true while work is in flight (then node reports wake the loop too).
+    let pass: @Sendable () async throws -> Bool
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                let seen = wake?.seen
+                var busy = false
                 do {
                     if try await store.acquireLease(name, holder: holder, for: TimeInterval(leaseSeconds)) != nil {
-                        try await pass()
+                        busy = try await pass()
                     }
                 } catch is CancellationError {
                     break
                 } catch {
                     logger.error("\(name): \(error)")
                 }
-                do { try await Task.sleep(for: tick) } catch { break }
+                if let wake, let seen {
+                    await wake.wait(after: seen, reports: busy, timeout: tick)
+                    if Task.isCancelled { break }
+                } else {
+                    do { try await Task.sleep(for: tick) } catch { break }
+                }
             }
         }
         _ = try? await store.releaseLease(name, holder: holder)

@@ -14,12 +14,18 @@ package struct PromotionEngine: Sendable {
     let signingKey: Data
     /// The promotion clock (windows and soak); tests of the gates give their own.
     var now: @Sendable () -> Date = { Date() }
+    /// One advance at a time: the engine's pass and a request's or approval's own advance.
+    let advancing: SerialGate
     package static let leaseName = "promotion-engine"
 
-    package init(store: StateStore, hub: EventHub, signingKey: Data, now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(
+        store: StateStore, hub: EventHub, signingKey: Data, advancing: SerialGate = SerialGate(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
         self.hub = hub
         self.signingKey = signingKey
+        self.advancing = advancing
         self.now = now
     }
 
@@ -188,11 +194,19 @@ package struct PromotionEngine: Sendable {
     // MARK: Advancing
 
     /// One pass over every promotion still waiting or rolling out.
-    package func advanceAll() async throws {
-        for record in try await store.promotions(active: true).reversed() { try await advance(record.id) }
+    /// Advances every active promotion; true when there was one.
+    @discardableResult
+    package func advanceAll() async throws -> Bool {
+        let active = try await store.promotions(active: true)
+        for record in active.reversed() { try await advance(record.id) }
+        return !active.isEmpty
     }
 
     private func advance(_ id: String) async throws {
+        try await advancing.run { try await advanceAlone(id) }
+    }
+
+    private func advanceAlone(_ id: String) async throws {
         guard let (record, decisions) = try await store.promotion(id: id), record.state.isActive else { return }
         let original = try Self.decode(record.document)
         var document = original

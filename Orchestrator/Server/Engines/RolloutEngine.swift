@@ -21,10 +21,12 @@ package actor RolloutEngine {
     }
 
     /// One pass over every active rollout.
-    package func advanceAll(now: Date = Date()) async throws {
-        for record in try await store.activeRollouts() where record.state.isActive {
-            try await advance(record, state: record.state, now: now)
-        }
+    /// Advances every active rollout; true when there was one (its nodes' reports matter now).
+    @discardableResult
+    package func advanceAll(now: Date = Date()) async throws -> Bool {
+        let active = try await store.activeRollouts().filter(\.state.isActive)
+        for record in active { try await advance(record, state: record.state, now: now) }
+        return !active.isEmpty
     }
 
     private func advance(_ record: RolloutRecord, state: RolloutState, now: Date) async throws {
@@ -82,8 +84,11 @@ package actor RolloutEngine {
         }
 
         guard document != original || next != state else { return }
-        try await store.updateRollout(
-            id: record.id, state: next, document: try document.encoded(), actor: "rollout:\(record.id)", at: now)
+        guard
+            try await store.updateRollout(
+                id: record.id, state: next, document: try document.encoded(), actor: "rollout:\(record.id)", at: now,
+                expecting: state)
+        else { return }
         hub.publish(.rollout, environment: record.environment, object: record.id, detail: next.rawValue)
         for (index, step) in document.steps.enumerated() where original.steps[index].state != step.state {
             hub.publish(

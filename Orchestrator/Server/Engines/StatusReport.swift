@@ -26,7 +26,8 @@ struct StatusReport: Sendable {
                 places.insert(node.name)
                 statuses.append(
                     Self.node(
-                        node.name, site: node.site, address: node.address, connection: connection(node, now: now),
+                        node.name, site: node.site, address: node.address,
+                        connection: reports[node.name] == nil ? .joined : connection(node, now: now),
                         lastSeen: node.lastSeen, desired: desired[node.name]?.state, report: reports[node.name]?.report)
                 )
             }

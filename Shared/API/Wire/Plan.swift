@@ -58,7 +58,8 @@ public struct Plan: Codable, Sendable, Hashable {
 public struct SitePlan: Codable, Sendable, Hashable {
     public var site: String
     public var displayName: String
-    /// The nodes, sorted by node name; nodes that are no longer declared appear with only removals.
+    /// The nodes by name in natural order (`n2` before `n10`); nodes that are no longer declared appear
+    /// with only removals.
     public var nodes: [NodePlan]
 
     public init(site: String, displayName: String, nodes: [NodePlan]) {

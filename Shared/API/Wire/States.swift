@@ -78,8 +78,10 @@ public enum Decision: String, WireEnum {
 
 /// How the orchestrator last heard of a node.
 public enum NodeConnection: String, WireEnum {
-    /// Never joined (or never reported).
+    /// Never joined.
     case pending
+    /// Joined with its token, but its agent has not reported yet.
+    case joined
     case connected
     /// Silent for longer than the grace period.
     case disconnected
