@@ -108,6 +108,22 @@ package struct TarArchive: Sendable {
         var paxSize: Int?
         var longName: String?
         var longLink: String?
+        // A compressed archive is named as such, not as a damaged header: the agent unpacks plain tar.
+        if bytes.count >= 4 {
+            let magic = Array(try bytes.slice(0, 4))
+            let compression: String? =
+                magic.starts(with: [0x1f, 0x8b])
+                ? "gzip"
+                : magic == [0x28, 0xb5, 0x2f, 0xfd]
+                    ? "zstd"
+                    : magic.starts(with: [0x42, 0x5a, 0x68]) ? "bzip2" : magic == [0xfd, 0x37, 0x7a, 0x58] ? "xz" : nil
+            if let compression {
+                throw ArchiveError(
+                    .malformed,
+                    "it is compressed (\(compression)); artifacts are plain tar archives: decompress it, or make it with `tar -cf`"
+                )
+            }
+        }
         while offset + blockSize <= bytes.count {
             let headerOffset = offset
             let header = try bytes.slice(offset, blockSize)

@@ -135,6 +135,23 @@ import Testing
         }
     }
 
+    /// A `.tar.gz` (as blueprints' download URLs often are) is named as compressed, by real gzip.
+    @Test func compressedArchives_areRefusedSayingSo() throws {
+        let source = try folder()
+        defer { try? FileManager.default.removeItem(at: source) }
+        try Data("ok\n".utf8).write(to: source.appendingPathComponent("file"))
+        let compressed = source.appendingPathComponent("a.tar.gz")
+        #expect(try Spawn.run("/bin/tar", ["-czf", compressed.path, "-C", source.path, "file"]).status == 0)
+        #expect {
+            try TarArchive(file: ArchiveFile(path: compressed.path))
+        } throws: {
+            ($0 as? ArchiveError)?.message.contains("it is compressed (gzip); artifacts are plain tar archives") == true
+        }
+        #expect { try TarArchive(bytes: [0x28, 0xb5, 0x2f, 0xfd] + Array(repeating: 0, count: 600)) } throws: {
+            ($0 as? ArchiveError)?.message.contains("compressed (zstd)") == true
+        }
+    }
+
     @Test func extraction_dropsSetIDBitsAndNeverOverwrites() throws {
         var builder = TarWriter()
         builder.add("bin/tool", contents: Array("x".utf8), mode: 0o4755)

@@ -66,6 +66,32 @@ import Testing
                         package: "mosquitto"), count: 2))
     }
 
+    /// What the agents could never install is refused before anything is uploaded: a compressed
+    /// archive, and a component no blueprint runs (a typo would be uploaded and never deployed).
+    @Test func releaseCreate_refusesCompressedArchivesAndComponentsNoBlueprintRuns() async throws {
+        let folder = try Fixtures.temporaryFolder("stellwerk-release-create")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("#!/bin/sh\n".utf8).write(to: folder.appendingPathComponent("datenplattform"))
+        let plain = folder.appendingPathComponent("plain.tar")
+        let compressed = folder.appendingPathComponent("compressed.tar.gz")
+        #expect(try Spawn.run("/bin/tar", ["-cf", plain.path, "-C", folder.path, "datenplattform"]).status == 0)
+        #expect(try Spawn.run("/bin/tar", ["-czf", compressed.path, "-C", folder.path, "datenplattform"]).status == 0)
+        let root = Fixtures.repositoryRoot.path
+        let gz = try await ProcessRunner.run(
+            "stellwerk", ["release", "create", "--root", root, "--artifact", "datenplattform=\(compressed.path)"])
+        #expect(gz.status == 1)
+        #expect(
+            gz.standardError.contains("it is compressed (gzip); artifacts are plain tar archives"),
+            "\(gz.standardError)")
+        let typo = try await ProcessRunner.run(
+            "stellwerk", ["release", "create", "--root", root, "--artifact", "datenplatform=\(plain.path)"])
+        #expect(typo.status == 1)
+        #expect(
+            typo.standardError.contains(
+                "no blueprint in \(root) runs the component 'datenplatform' (they run: datenplattform)"),
+            "\(typo.standardError)")
+    }
+
     @Test func validate_fromASubfolder_findsTheWorkspaceAbove() async throws {
         let root = try fixtureFolder()
         let result = try await ProcessRunner.run(
@@ -150,8 +176,10 @@ import Testing
         #expect(
             output.components(separatedBy: "+ mqtt-broker    create · needs Debian package mosquitto").count - 1 == 6)
         #expect(
-            output.hasSuffix("Plan: 25 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n")
-        )
+            output.hasSuffix(
+                "Plan: 25 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n"
+                    + "Rollout: 6 nodes in 3 waves (canary 1, then at most 3 at a time); "
+                    + "each stays healthy 10s before the next: at least 30s.\n"), "\(output)")
     }
 
     @Test func plan_onFixtures_matchesTheGoldenTerminalAndJSONForms() async throws {

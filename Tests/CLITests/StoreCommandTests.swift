@@ -113,7 +113,9 @@ import Testing
         // Nothing reported yet, so everything is still to create.
         #expect(
             result.standardOutput.hasSuffix(
-                "Plan: 3 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n"))
+                "Plan: 3 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n"
+                    + "Rollout: 2 nodes in 2 waves (canary 1, then at most 1 at a time); "
+                    + "each stays healthy 10s before the next: at least 20s.\n"), "\(result.standardOutput)")
     }
 
     @Test(arguments: [

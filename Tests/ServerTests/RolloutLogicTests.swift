@@ -60,6 +60,20 @@ import Testing
         NodeReport(node: "n1", environment: "e", desiredSerial: serial, instances: instances)
     }
 
+    /// The plan's "at least" line counts the waves the server will make.
+    @Test func waveCount_isTheNumberOfWavesTheServerMakes() {
+        for count in 0...40 {
+            for (canary, inFlight, percent) in [
+                (0, 100, true), (1, 1, false), (2, 25, true), (3, 4, false), (50, 1, false),
+            ] {
+                let policy = settings(canary: canary, maxInFlight: inFlight, percent: percent)
+                let waves = RolloutDocument.waves(of: nodes(count), settings: policy)
+                #expect(
+                    policy.waveCount(of: count) == (waves.max().map { $0 + 1 } ?? 0), "\(count) \(canary) \(inFlight)")
+            }
+        }
+    }
+
     @Test func verdict_waitsForTheNodeToConverge_thenJudgesWhatRuns() {
         let wanted = target("r2")
         #expect(RolloutEngine.verdict(of: nil, expected: wanted, writtenSerial: 3) == .pending("installing"))

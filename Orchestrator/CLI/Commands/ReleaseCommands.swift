@@ -44,6 +44,7 @@ struct CreateRelease: AsyncParsableCommand {
               stellwerk release create --version 1.4.0 --artifact datenplattform=build/datenplattform.tar
             """)
     @OptionGroup var connection: ServerConnectionOption
+    @OptionGroup var workspace: WorkspaceOption
     @Option(help: "The release's version label.") var version = "0.0.0"
     @Option(help: ArgumentHelp("COMPONENT=FILE.tar; repeat per component.", valueName: "COMPONENT=FILE"))
     var artifact: [String] = []
@@ -76,7 +77,8 @@ struct CreateRelease: AsyncParsableCommand {
             migrations[parts[0], default: []].append(parts[1])
         }
         // An archive the agents would refuse (an entry over their limits, a path that leaves its
-        // folder) is refused here, before anything is uploaded, rather than on every node later.
+        // folder, a compressed one) is refused here, before anything is uploaded, rather than on every
+        // node later.
         for (component, file) in files {
             do {
                 _ = try TarArchive(file: ArchiveFile(path: file.path))
@@ -84,6 +86,7 @@ struct CreateRelease: AsyncParsableCommand {
                 throw CLIError("--artifact \(component)=\(file.path): the agents would refuse it: \(error)")
             }
         }
+        try refuseUnusedComponents(files.map(\.0))
         let signed = try await connection.with { server in
             try await Self.register(files: files, migrations: migrations, version: version, on: server)
         }
@@ -94,6 +97,29 @@ struct CreateRelease: AsyncParsableCommand {
 }
 
 extension CreateRelease {
+    /// In a workspace, a component no blueprint runs is refused: a release carries what is deployed,
+    /// and an artifact under a mistyped name would be accepted and never installed. Without a
+    /// workspace (archives built elsewhere) there is nothing to compare with.
+    func refuseUnusedComponents(_ components: [String]) throws {
+        guard let root = try? workspace.rootURL() else { return }
+        var options = WorkspaceOptions()
+        options.knownProducts.formUnion(components)
+        options.checksProducts = false
+        guard let loaded = try? WorkspaceLoader(source: DiskSourceTree(root: root), options: options).load() else {
+            return
+        }
+        let run = Set(
+            loaded.blueprints.values.compactMap { blueprint -> String? in
+                if case .product(let product) = blueprint.component.source { product } else { nil }
+            })
+        for component in components where !run.contains(component) {
+            throw CLIError(
+                "--artifact \(component)=…: no blueprint in \(root.path) runs the component '\(component)' (they run: "
+                    + (run.isEmpty ? "none" : run.sorted().joined(separator: ", "))
+                    + "); a release carries the components its blueprints run")
+        }
+    }
+
     /// Uploads each component's archive and registers the release; returns it signed.
     static func register(
         files: [(component: String, file: URL)], migrations: [String: [String]], version: String,

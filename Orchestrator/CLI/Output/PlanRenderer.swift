@@ -53,7 +53,33 @@ struct PlanRenderer {
             terminal.line(
                 terminal.bold("Plan:") + " "
                     + parts.map { "\(counts[$0.0, default: 0]) \($0.1)" }.joined(separator: ", ") + ".")
+            if let line = Self.duration(plan) { terminal.line(line) }
         }
+    }
+
+    /// How the rollout will go under the environment's policy, and the least it takes: every wave
+    /// stays healthy for `min_healthy_time` before the next starts.
+    static func duration(_ plan: Plan) -> String? {
+        guard let settings = plan.rollout else { return nil }
+        let nodes = plan.sites.flatMap(\.nodes).filter { $0.changes.contains { $0.action != .unchanged } }.count
+        let waves = settings.waveCount(of: nodes)
+        guard waves > 0 else { return nil }
+        let batch = settings.batchSize(of: nodes)
+        let shape =
+            settings.canary > 0
+            ? "canary \(min(settings.canary, nodes)), then at most \(batch) at a time"
+            : "at most \(batch) at a time"
+        let least = waves * settings.minHealthySeconds
+        return "Rollout: \(nodes) node\(nodes == 1 ? "" : "s") in \(waves) wave\(waves == 1 ? "" : "s") (\(shape)); "
+            + (least == 0
+                ? "each wave ends when its nodes report healthy."
+                : "each stays healthy \(Self.span(settings.minHealthySeconds)) before the next: at least \(Self.span(least)).")
+    }
+
+    static func span(_ seconds: Int) -> String {
+        let (hours, minutes, rest) = (seconds / 3600, seconds % 3600 / 60, seconds % 60)
+        return (hours > 0 ? "\(hours)h" : "") + (minutes > 0 ? "\(minutes)m" : "")
+            + (rest > 0 || seconds == 0 ? "\(rest)s" : "")
     }
 
     private func symbol(_ action: PlanAction) -> String {

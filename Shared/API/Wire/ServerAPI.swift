@@ -53,6 +53,14 @@ public struct RolloutSettings: Codable, Sendable, Hashable {
         guard maxInFlightPercent else { return max(1, maxInFlight) }
         return max(1, (nodes * maxInFlight) / 100)
     }
+
+    /// How many waves `nodes` changing nodes take: the canary wave, then batches of `batchSize`.
+    public func waveCount(of nodes: Int) -> Int {
+        guard nodes > 0 else { return 0 }
+        let canaryNodes = min(canary, nodes)
+        let batch = batchSize(of: nodes)
+        return (canaryNodes > 0 ? 1 : 0) + (nodes - canaryNodes + batch - 1) / batch
+    }
 }
 
 // MARK: Enrollment
