@@ -45,7 +45,8 @@ package protocol ArtifactSource: Sendable {
     func download(sha256: String, to file: URL) async throws
 }
 
-/// Moves a node towards its desired state, one instance at a time: verify, fetch, unpack, render,
+/// Moves a node towards its desired state, up to four instances side by side (each after those on
+/// its node it depends on), and for each: verify, fetch, unpack, render,
 /// back up and migrate, stop the old process, start the new one, wait for health, switch — and on any
 /// failure after the old process stopped, restore the data and bring the previous release back.
 package struct Reconciler: Sendable {
@@ -73,13 +74,22 @@ package struct Reconciler: Sendable {
         await converge(to: desired).report
     }
 
-    /// Converges once: each desired instance installed or kept, each other one removed.
+    /// How many instances of a node converge at once.
+    package static let parallelInstances = 4
+
+    /// Converges once: each desired instance installed or kept — side by side, an instance after the
+    /// ones on this node it depends on — and each other one removed.
     package func converge(to desired: NodeDesiredState) async -> Convergence {
         var reports: [InstanceReport] = []
         var retryLater = false
         let recorded = (try? state.instances()) ?? [:]
+        let outcomes = await Self.inDependencyOrder(
+            desired.instances, startsAfter: desired.startsAfter ?? [:], atOnce: Self.parallelInstances
+        ) { spec in
+            await converge(spec, existing: recorded[spec.service], desired: desired)
+        }
         for spec in desired.instances {
-            let (report, transient) = await converge(spec, existing: recorded[spec.service], desired: desired)
+            guard let (report, transient) = outcomes[spec.service] else { continue }
             reports.append(report)
             retryLater = retryLater || transient
         }
@@ -91,6 +101,38 @@ package struct Reconciler: Sendable {
                 node: desired.node, environment: desired.environment, desiredSerial: nil,
                 instances: reports.sorted { $0.spec.service < $1.spec.service }),
             retryLater: retryLater)
+    }
+
+    /// Runs `body` for every spec, at most `atOnce` at a time, each only after the specs it starts
+    /// after (those that are desired here) have finished, however they ended. A cycle, which
+    /// validation refuses, would run the rest one by one rather than never.
+    package static func inDependencyOrder<Outcome: Sendable>(
+        _ specs: [InstanceSpec], startsAfter: [String: [String]], atOnce: Int,
+        _ body: @escaping @Sendable (InstanceSpec) async -> Outcome
+    ) async -> [String: Outcome] {
+        let present = Set(specs.map(\.service))
+        var waiting = specs
+        var running = 0
+        var done: [String: Outcome] = [:]
+        return await withTaskGroup(of: (String, Outcome).self) { group in
+            func ready(_ spec: InstanceSpec) -> Bool {
+                (startsAfter[spec.service] ?? []).allSatisfy { !present.contains($0) || done[$0] != nil }
+            }
+            while !waiting.isEmpty || running > 0 {
+                while running < max(1, atOnce),
+                    let index = waiting.firstIndex(where: ready)
+                        ?? (running == 0 ? waiting.indices.first : nil)
+                {
+                    let spec = waiting.remove(at: index)
+                    running += 1
+                    group.addTask { (spec.service, await body(spec)) }
+                }
+                guard let (service, outcome) = await group.next() else { break }
+                running -= 1
+                done[service] = outcome
+            }
+            return done
+        }
     }
 
     // MARK: One instance
@@ -276,6 +318,16 @@ package struct Reconciler: Sendable {
     /// runs and never stays in the cache. The file is read in pieces and stays open, so what is
     /// unpacked is what was checked, and an artifact of gigabytes needs megabytes of memory.
     private func fetch(
+        _ artifact: ArtifactReference, sha256: String, size: Int, service: String
+    ) async throws -> ArchiveFile {
+        // Instances converging side by side may need the same artifact: one fetches, the others wait
+        // and find it in the cache.
+        try await ArtifactFetches.shared.one(at: sha256) {
+            try await fetchAlone(artifact, sha256: sha256, size: size, service: service)
+        }
+    }
+
+    private func fetchAlone(
         _ artifact: ArtifactReference, sha256: String, size: Int, service: String
     ) async throws -> ArchiveFile {
         let cached = configuration.artifactFolder.appendingPathComponent("\(sha256).tar")

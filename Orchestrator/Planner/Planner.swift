@@ -29,9 +29,13 @@ package struct Planner: Sendable {
     private func desiredState(
         of node: ResolvedNode, site: ResolvedSite, environment: ResolvedEnvironment, secrets: [String: String]
     ) -> NodeDesiredState {
-        NodeDesiredState(
+        let order = Dictionary(
+            node.instances.filter { !$0.startsAfter.isEmpty }.map { ($0.service, $0.startsAfter) },
+            uniquingKeysWith: { first, _ in first })
+        return NodeDesiredState(
             node: node.name, site: site.name, environment: environment.name, address: node.address,
-            instances: node.instances.map { instanceSpec($0, secrets: secrets) })
+            instances: node.instances.map { instanceSpec($0, secrets: secrets) },
+            startsAfter: order.isEmpty ? nil : order)
     }
 
     private func instanceSpec(_ instance: ResolvedInstance, secrets: [String: String]) -> InstanceSpec {

@@ -824,3 +824,68 @@ extension AgentDaemonTests {
         #expect(try node.runningPID() == nil)
     }
 }
+
+/// Instances of a node converge side by side, each after the ones on its node it depends on.
+@Suite struct ConvergenceOrderTests {
+    final class Log: @unchecked Sendable {
+        private let lock = NSLock()
+        private var events: [String] = []
+        private var running = 0
+        private(set) var mostAtOnce = 0
+
+        func begin(_ service: String) {
+            lock.withLock {
+                events.append("begin \(service)")
+                running += 1
+                mostAtOnce = max(mostAtOnce, running)
+            }
+        }
+
+        func end(_ service: String) {
+            lock.withLock {
+                events.append("end \(service)")
+                running -= 1
+            }
+        }
+
+        var all: [String] { lock.withLock { events } }
+    }
+
+    private func spec(_ service: String) -> InstanceSpec {
+        InstanceSpec(
+            service: service, blueprint: service, release: "r1",
+            artifact: ArtifactReference(component: "x", sha256: nil, url: nil, executable: "bin/x"), arguments: [],
+            configFiles: [], configDigest: "", parameters: [:], ports: [:],
+            health: HealthCheckSpec(
+                probe: .tcp(port: 1), intervalSeconds: 1, timeoutSeconds: 1, retries: 1, startPeriodSeconds: 0),
+            migrations: nil, stopGraceSeconds: 1)
+    }
+
+    @Test func dependenciesFirst_othersSideBySide_boundedAndEveryOneRun() async {
+        let log = Log()
+        let specs = ["broker", "catalog", "portal", "sensors", "visualization", "extra"].map(spec)
+        let outcomes = await Reconciler.inDependencyOrder(
+            specs, startsAfter: ["sensors": ["broker"], "visualization": ["sensors", "gone"]], atOnce: 3
+        ) { spec in
+            log.begin(spec.service)
+            try? await Task.sleep(for: .milliseconds(30))
+            log.end(spec.service)
+            return spec.service.count
+        }
+        #expect(outcomes.count == 6)
+        #expect(outcomes["visualization"] == 13)
+        let events = log.all
+        func index(_ event: String) -> Int { events.firstIndex(of: event) ?? -1 }
+        #expect(index("end broker") < index("begin sensors"), "\(events)")
+        #expect(index("end sensors") < index("begin visualization"), "\(events)")
+        // Independent ones overlap, but never more than three at once.
+        #expect(log.mostAtOnce > 1 && log.mostAtOnce <= 3, "\(log.mostAtOnce)")
+    }
+
+    @Test func aCycle_stillRunsEveryInstance_oneByOne() async {
+        let outcomes = await Reconciler.inDependencyOrder(
+            ["a", "b"].map(spec), startsAfter: ["a": ["b"], "b": ["a"]], atOnce: 4
+        ) { $0.service }
+        #expect(outcomes == ["a": "a", "b": "b"])
+    }
+}

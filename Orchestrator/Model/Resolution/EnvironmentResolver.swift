@@ -118,10 +118,15 @@ package struct EnvironmentResolver: Sendable {
             guard !unresolved.contains(consumer) else { continue }
             let dependencyIndex = providers[consumer] ?? [:]
             for node in placement.nodes {
-                let instance = makeInstance(placement, node: node, environment: environment) { reference in
+                var instance = makeInstance(placement, node: node, environment: environment) { reference in
                     guard reference.path.count == 3, let index = dependencyIndex[reference.path[1]] else { return "" }
                     return exports(of: index)[reference.path[2]] ?? ""
                 }
+                // Providers on this very node start first; the others are the network's business.
+                instance.startsAfter = dependencyIndex.values.map { placements[$0] }.filter { provider in
+                    provider.site.name.value == placement.site.name.value
+                        && provider.nodes.contains { $0.name.value == node.name.value }
+                }.map(\.assignment.name.value).sorted()
                 instancesByNode["\(placement.site.name.value)/\(node.name.value)", default: []].append(instance)
             }
         }

@@ -60,4 +60,6 @@ package struct ResolvedInstance: Sendable {
     package var migrations: MigrationDefinition?
     package var stopGraceSeconds: Int
     package var user: String?
+    /// Services on the same node this one depends on: the agent starts them first.
+    package var startsAfter: [String] = []
 }

@@ -16,10 +16,13 @@ public struct NodeDesiredState: Codable, Sendable, Hashable {
     /// The signed manifests of the releases the instances belong to; the agent installs nothing whose
     /// artifact a manifest signed by the orchestrator does not name.
     public var releases: [SignedReleaseManifest]
+    /// For an instance that depends on others on this node, those services: the agent converges them
+    /// first and the rest side by side. `nil` when no instance depends on another here.
+    public var startsAfter: [String: [String]]?
 
     public init(
         node: String, site: String, environment: String, address: String, instances: [InstanceSpec],
-        releases: [SignedReleaseManifest] = []
+        releases: [SignedReleaseManifest] = [], startsAfter: [String: [String]]? = nil
     ) {
         self.node = node
         self.site = site
@@ -27,10 +30,11 @@ public struct NodeDesiredState: Codable, Sendable, Hashable {
         self.address = address
         self.instances = instances
         self.releases = releases
+        self.startsAfter = startsAfter
     }
 
     private enum CodingKeys: String, CodingKey {
-        case node, site, environment, address, instances, releases
+        case node, site, environment, address, instances, releases, startsAfter
     }
 
     /// Reads desired states written before releases were carried along with no releases.
@@ -42,6 +46,7 @@ public struct NodeDesiredState: Codable, Sendable, Hashable {
         address = try container.decode(String.self, forKey: .address)
         instances = try container.decode([InstanceSpec].self, forKey: .instances)
         releases = try container.decodeIfPresent([SignedReleaseManifest].self, forKey: .releases) ?? []
+        startsAfter = try container.decodeIfPresent([String: [String]].self, forKey: .startsAfter)
     }
 }
 
