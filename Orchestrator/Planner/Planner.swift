@@ -45,9 +45,14 @@ package struct Planner: Sendable {
             artifact = ArtifactReference(
                 component: instance.component, sha256: release?.components[instance.component]?.sha256, url: nil,
                 executable: instance.executable)
-        case .external(let url, let sha256):
+        case .external(let url, let sha256?):
             artifact = ArtifactReference(
                 component: instance.component, sha256: sha256, url: url, executable: instance.executable)
+        case .external:
+            // Unpinned: the release carries it, as it does the products.
+            artifact = ArtifactReference(
+                component: instance.component, sha256: release?.components[instance.component]?.sha256, url: nil,
+                executable: instance.executable)
         case .package(let name):
             artifact = ArtifactReference(
                 component: instance.component, sha256: nil, url: nil, executable: instance.executable, package: name)

@@ -52,12 +52,13 @@ final class LocalCluster: @unchecked Sendable {
     ///   - environments: environment.yaml per environment beyond name and description (default: e2e
     ///     with the rollout policy); `sites` adds YAML to a site's file (such as maintenance windows).
     ///   - blueprintExtra: YAML added to the `web` blueprint (such as migrations).
+    ///   - component: how `web` names its executable (default: the product the releases carry).
     ///   - secrets: the secret each site gives `web` as its `token`; with any, the blueprint has a
     ///     secret parameter `token` rendered into `token.conf`, which the service serves at `/file`.
     init(
         block: Int, healthyDeadline: String = "40s", nodes: [Node] = LocalCluster.e2eNodes,
         environments: [String: String]? = nil, sites: [String: String] = [:], blueprintExtra: String = "",
-        secrets: [String: String] = [:]
+        secrets: [String: String] = [:], component: String = "product: stellwerk-test-service"
     ) throws {
         root = try Fixtures.temporaryFolder("stellwerk-cluster")
         workspace = root.appendingPathComponent("workspace")
@@ -71,7 +72,7 @@ final class LocalCluster: @unchecked Sendable {
             name: web
             description: The test service.
             component:
-              product: stellwerk-test-service
+              \(component)
               args: [--host, "{{ node.address }}", --port, "{{ param.port }}"\(secrets.isEmpty ? "" : ", --read, token.conf")]
             parameters:
               port:
@@ -300,7 +301,10 @@ final class LocalCluster: @unchecked Sendable {
     }
 
     /// Packs the test service (or a script around it) as an artifact and registers a release.
-    func release(version: String, healthStatus: Int? = nil, migrations: [String] = []) async throws -> String {
+    func release(
+        version: String, healthStatus: Int? = nil, migrations: [String] = [],
+        component: String = "stellwerk-test-service"
+    ) async throws -> String {
         let content = root.appendingPathComponent("release-\(version)")
         try FileManager.default.createDirectory(at: content, withIntermediateDirectories: true)
         let binary = ProcessRunner.productsFolder.appendingPathComponent("stellwerk-test-service")
@@ -314,8 +318,8 @@ final class LocalCluster: @unchecked Sendable {
         let tar = root.appendingPathComponent("release-\(version).tar")
         #expect(try Spawn.run("/bin/tar", ["-cf", tar.path, "-C", content.path, "stellwerk-test-service"]).status == 0)
         let created = try await stellwerk(
-            ["release", "create", "--version", version, "--artifact", "stellwerk-test-service=\(tar.path)"]
-                + migrations.flatMap { ["--migration", "stellwerk-test-service=\($0)"] })
+            ["release", "create", "--version", version, "--artifact", "\(component)=\(tar.path)"]
+                + migrations.flatMap { ["--migration", "\(component)=\($0)"] })
         #expect(created.status == 0, "\(created.standardError)")
         return created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -260,3 +260,24 @@ func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
 func errorCode(_ body: Data) throws -> ErrorCode {
     try WireJSON.decoder().decode(ErrorBody.self, from: body).error.code
 }
+
+extension RolloutEndToEndTests {
+    /// A blueprint whose artifact is not pinned: `release create --artifact web=FILE` makes it the
+    /// release's `external:web`, the plan takes its digest from the release, and the agents fetch it
+    /// from the orchestrator (issue #19).
+    @Test func unpinnedArtifact_isCarriedByTheRelease_andRuns() async throws {
+        let cluster = try LocalCluster(
+            block: 56, nodes: [LocalCluster.Node(name: "n1", site: "a")],
+            component: "artifact: {}\n  executable: stellwerk-test-service")
+        defer { cluster.tearDown() }
+        try await cluster.start()
+        let release = try await cluster.release(version: "1", component: "web")
+        let shown = try await cluster.stellwerk(["release", "show", release, "--json"])
+        #expect(shown.standardOutput.contains("external:web"), "\(shown.standardOutput)")
+        let applied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", release])
+        #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
+        let instances = try await cluster.status().environments.first?.nodes.first?.instances ?? []
+        #expect(instances.map(\.state) == [.running], "\(instances)")
+        #expect(instances.map(\.release) == [release])
+    }
+}

@@ -86,7 +86,11 @@ struct CreateRelease: AsyncParsableCommand {
                 throw CLIError("--artifact \(component)=\(file.path): the agents would refuse it: \(error)")
             }
         }
-        try refuseUnusedComponents(files.map(\.0))
+        let named = try releaseComponents(files.map(\.0) + Array(migrations.keys))
+        files = files.map { (named[$0.0] ?? $0.0, $0.1) }
+        migrations = Dictionary(
+            migrations.map { (named[$0.key] ?? $0.key, $0.value) },
+            uniquingKeysWith: { first, second in first + second })
         let signed = try await connection.with { server in
             try await Self.register(files: files, migrations: migrations, version: version, on: server)
         }
@@ -97,27 +101,43 @@ struct CreateRelease: AsyncParsableCommand {
 }
 
 extension CreateRelease {
-    /// In a workspace, a component no blueprint runs is refused: a release carries what is deployed,
-    /// and an artifact under a mistyped name would be accepted and never installed. Without a
-    /// workspace (archives built elsewhere) there is nothing to compare with.
-    func refuseUnusedComponents(_ components: [String]) throws {
-        guard let root = try? workspace.rootURL() else { return }
+    /// The components as the release names them: in a workspace, `--artifact BLUEPRINT=FILE` for a
+    /// blueprint whose artifact is not pinned is its component `external:BLUEPRINT`, and a component
+    /// no blueprint runs is refused (a release carries what is deployed, and an artifact under a
+    /// mistyped name would be accepted and never installed). Without a workspace (archives built
+    /// elsewhere) there is nothing to compare with, and the names stay as given.
+    func releaseComponents(_ components: [String]) throws -> [String: String] {
+        var named = Dictionary(components.map { ($0, $0) }, uniquingKeysWith: { first, _ in first })
+        guard let root = try? workspace.rootURL() else { return named }
         var options = WorkspaceOptions()
         options.knownProducts.formUnion(components)
         options.checksProducts = false
         guard let loaded = try? WorkspaceLoader(source: DiskSourceTree(root: root), options: options).load() else {
-            return
+            return named
         }
-        let run = Set(
-            loaded.blueprints.values.compactMap { blueprint -> String? in
-                if case .product(let product) = blueprint.component.source { product } else { nil }
-            })
-        for component in components where !run.contains(component) {
-            throw CLIError(
-                "--artifact \(component)=…: no blueprint in \(root.path) runs the component '\(component)' (they run: "
-                    + (run.isEmpty ? "none" : run.sorted().joined(separator: ", "))
-                    + "); a release carries the components its blueprints run")
+        var run: Set<String> = []
+        var unpinned: [String: String] = [:]
+        for blueprint in loaded.blueprints.values {
+            switch blueprint.component.source {
+            case .product(let product): run.insert(product)
+            case .external(_, nil):
+                let component = blueprint.component.releaseName(blueprint: blueprint.name.value)
+                run.insert(component)
+                unpinned[blueprint.name.value] = component
+            case .external, .package: break
+            }
         }
+        for component in components {
+            if let external = unpinned[component] { named[component] = external }
+            guard let name = named[component], run.contains(name) else {
+                throw CLIError(
+                    "--artifact \(component)=…: no blueprint in \(root.path) runs the component '\(component)' (they run: "
+                        + (run.isEmpty ? "none" : run.sorted().joined(separator: ", "))
+                        + "); a release carries the components its blueprints run, and the artifacts of blueprints "
+                        + "that do not pin theirs")
+            }
+        }
+        return named
     }
 
     /// Uploads each component's archive and registers the release; returns it signed.

@@ -38,8 +38,9 @@ package struct Component: Sendable {
     package enum Source: Sendable, Hashable {
         /// An executable product of this repository, built into each release.
         case product(String)
-        /// An artifact from elsewhere, pinned by its SHA-256.
-        case external(url: String, sha256: String)
+        /// An artifact from elsewhere: pinned by its SHA-256 (and downloaded from `url`), or — without
+        /// a SHA-256 — carried by every release as the component `external:BLUEPRINT`.
+        case external(url: String?, sha256: String?)
         /// A program the node's Debian package of this name provides (Mosquitto, say): nothing to
         /// download, the agent checks that the package is installed.
         case package(String)

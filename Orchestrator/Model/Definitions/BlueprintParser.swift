@@ -88,28 +88,34 @@ struct BlueprintParser {
                 source: .product(product.value), executable: executable, arguments: arguments, location: fields.location
             )
         case (nil, let artifact?):
+            // Pinned: url and sha256. Unpinned (no sha256): every release carries it (`stellwerk
+            // release create --artifact BLUEPRINT=FILE`), so the release stays the one lock of its digest.
             guard
                 let artifactFields = MappingFields(
-                    artifact, context: "artifact of \(context)", allowed: ["url", "sha256"], sink: sink),
-                let url = artifactFields.string("url", required: true),
-                let digest = artifactFields.string("sha256", required: true)
+                    artifact, context: "artifact of \(context)", allowed: ["url", "sha256"], sink: sink)
             else { return nil }
-            guard let parsed = SimpleURL(url.value), ["https", "http"].contains(parsed.scheme) else {
-                sink.error(
-                    "the artifact url '\(SimpleURL.redacted(url.value))' is not an http(s) URL", at: url.location)
-                return nil
+            let digest = artifactFields.string("sha256", required: false)
+            // A pinned artifact is downloaded from its url; an unpinned one comes from the orchestrator.
+            let url = artifactFields.string("url", required: digest != nil)
+            if digest != nil, url == nil { return nil }
+            if let url {
+                guard let parsed = SimpleURL(url.value), ["https", "http"].contains(parsed.scheme) else {
+                    sink.error(
+                        "the artifact url '\(SimpleURL.redacted(url.value))' is not an http(s) URL", at: url.location)
+                    return nil
+                }
+                guard !parsed.hasPassword else {
+                    sink.error(
+                        "the artifact url '\(SimpleURL.redacted(url.value))' holds a password", at: url.location,
+                        hint: "blueprints and plans are read by many; pin the artifact by its sha256 on a public URL",
+                        masksValue: true)
+                    return nil
+                }
             }
-            guard !parsed.hasPassword else {
-                sink.error(
-                    "the artifact url '\(SimpleURL.redacted(url.value))' holds a password", at: url.location,
-                    hint: "blueprints and plans are read by many; pin the artifact by its sha256 on a public URL",
-                    masksValue: true)
-                return nil
-            }
-            guard digest.value.count == 64, digest.value.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            if let digest, digest.value.count != 64 || !digest.value.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) {
                 sink.error(
                     "sha256 must be 64 lowercase hex digits, found '\(digest.value)'", at: digest.location,
-                    hint: "compute it with: sha256sum FILE")
+                    hint: "compute it with: sha256sum FILE; or leave it out, and each release carries the artifact")
                 return nil
             }
             guard let executable = executableField else {
@@ -117,8 +123,8 @@ struct BlueprintParser {
                 return nil
             }
             return Component(
-                source: .external(url: url.value, sha256: digest.value), executable: executable.value,
-                arguments: arguments, location: fields.location)
+                source: .external(url: url?.value, sha256: digest?.value),
+                executable: executable.value, arguments: arguments, location: fields.location)
         case (.some, .some):
             sink.error("component of \(context) names both a product and an artifact; give one", at: fields.location)
             return nil
