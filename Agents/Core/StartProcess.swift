@@ -91,8 +91,13 @@ package struct ServiceUser: Sendable, Hashable {
 
     /// Looks a user up by name; `nil` when this system has no such user.
     package static func named(_ name: String) -> ServiceUser? {
-        guard let entry = getpwnam(name) else { return nil }
-        return ServiceUser(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+        // getpwnam_r with a buffer of this call's own: instances converge side by side, and
+        // getpwnam's one static entry could hand one service another's user.
+        var entry = passwd()
+        var found: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16_384)
+        guard getpwnam_r(name, &entry, &buffer, buffer.count, &found) == 0, found != nil else { return nil }
+        return ServiceUser(name: name, uid: entry.pw_uid, gid: entry.pw_gid)
     }
 
     /// Hands `paths` (and everything under the folders among them) to this user.

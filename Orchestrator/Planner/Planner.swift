@@ -203,9 +203,20 @@ package struct Planner: Sendable {
             return "secret '\(name)' has no value yet (used by \(shown))"
         }
         if !unbuilt.isEmpty {
-            warnings.append(
-                "no release given: \(unbuilt.sorted().joined(separator: ", ")) is not built into an artifact yet, so this plan cannot be applied"
-            )
+            let missing = unbuilt.sorted().joined(separator: ", ")
+            if let release {
+                let hint = unbuilt.sorted().compactMap { component -> String? in
+                    guard component.hasPrefix("external:") else { return nil }
+                    return "--artifact \(component.dropFirst("external:".count))=FILE.tar"
+                }
+                warnings.append(
+                    "release \(release.id) carries no \(missing), so this plan cannot be applied"
+                        + (hint.isEmpty
+                            ? "" : "; make a release with `stellwerk release create \(hint.joined(separator: " "))`"))
+            } else {
+                warnings.append(
+                    "no release given: \(missing) is not built into an artifact yet, so this plan cannot be applied")
+            }
         }
         return warnings
     }

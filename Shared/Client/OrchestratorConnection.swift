@@ -10,21 +10,33 @@ import NIOSSL
 package import StellwerkAPI
 import Synchronization
 
-/// Server-sent events as they arrive in pieces: whole blocks (ending in a blank line) come out.
-final class EventStreamBuffer: Sendable {
+/// Server-sent events as they arrive in pieces: whole blocks (ending in a blank line) come out, as
+/// text. Bytes are kept until a block is whole, so a character split between pieces stays whole, and
+/// CR LF line ends read as LF.
+package final class EventStreamBuffer: Sendable {
     struct Done: Error {}
-    private let pending = Mutex("")
 
-    func append(_ text: String) -> [String] {
+    package init() {}
+    private let pending = Mutex<[UInt8]>([])
+
+    package func append(_ bytes: some Sequence<UInt8>) -> [String] {
         pending.withLock { pending in
-            pending += text
+            pending.append(contentsOf: bytes.lazy.filter { $0 != 13 })
             var blocks: [String] = []
-            while let end = pending.firstRange(of: "\n\n") {
-                blocks.append(String(pending[..<end.lowerBound]))
-                pending = String(pending[end.upperBound...])
+            var start = 0
+            var index = 0
+            while index + 1 < pending.count {
+                if pending[index] == 10, pending[index + 1] == 10 {
+                    blocks.append(String(decoding: pending[start..<index], as: UTF8.self))
+                    start = index + 2
+                    index = start
+                } else {
+                    index += 1
+                }
             }
+            pending.removeFirst(start)
             // A stream that never ends a block is not kept in memory without bound.
-            if pending.utf8.count > 1 << 20 { pending = "" }
+            if pending.count > 1 << 20 { pending.removeAll() }
             return blocks
         }
     }
@@ -157,7 +169,7 @@ package final class OrchestratorConnection: Sendable {
                     }
                 },
                 onBody: { bytes in
-                    for block in buffer.append(String(decoding: bytes.readableBytesView, as: UTF8.self)) {
+                    for block in buffer.append(bytes.readableBytesView) {
                         if block.hasPrefix(": ") {
                             subscribed()
                             continue

@@ -38,6 +38,23 @@ import Testing
             unreleased.first { $0.node == "alpha-1" }?.instances.first { $0.service == "api" }?.artifact.sha256 == nil)
     }
 
+    @Test func aReleaseWithoutTheArtifact_isNamedInThePlan_withTheCommandThatMakesOne() throws {
+        let files = try Fixtures.files(
+            changing: FixturePath.api, Self.component, to: "  artifact: {}\n  executable: bin/api\n")
+        let sandbox = try EnvironmentResolver(workspace: try Fixtures.load(files)).resolve("sandbox")
+        let release = ReleaseManifest(
+            id: "r-2", version: "2", revision: "",
+            components: [
+                "datenplattform": ComponentArtifact(
+                    sha256: String(repeating: "cd", count: 32), size: 10, migrations: [])
+            ])
+        let plan = Planner(release: release).plan(sandbox, revision: "x", recorded: .empty(environment: "sandbox"))
+        #expect(
+            plan.warnings.contains(
+                "release r-2 carries no external:api, so this plan cannot be applied; make a release with "
+                    + "`stellwerk release create --artifact api=FILE.tar`"), "\(plan.warnings)")
+    }
+
     @Test func aPinnedArtifact_stillNeedsItsURL_andAWellFormedDigest() throws {
         let noURL = try Fixtures.files(
             changing: FixturePath.api, Self.component,

@@ -164,3 +164,20 @@ final class PlainHTTPServer: @unchecked Sendable {
         }
     }
 }
+
+/// The event stream as it arrives: in pieces that may split a character, with CR LF or LF.
+@Suite struct EventStreamBufferTests {
+    @Test func blocksComeOutWhole_acrossPieces_withEitherLineEnd() {
+        let buffer = EventStreamBuffer()
+        let text = Array(
+            ": stellwerk events\r\n\r\nid: 1\r\ndata: {\"detail\":\"Prüm\"}\r\n\r\nid: 2\ndata: {}\n\n".utf8)
+        // Split inside the two bytes of "ü" and inside a CR LF pair.
+        let umlaut = text.firstIndex(of: 0xC3)! + 1
+        var blocks: [String] = []
+        for piece in [text[..<umlaut], text[umlaut..<(umlaut + 20)], text[(umlaut + 20)...]] {
+            blocks += buffer.append(piece)
+        }
+        #expect(blocks == [": stellwerk events", "id: 1\ndata: {\"detail\":\"Prüm\"}", "id: 2\ndata: {}"])
+        #expect(buffer.append([]) == [])
+    }
+}

@@ -112,8 +112,14 @@ extension CreateRelease {
         var options = WorkspaceOptions()
         options.knownProducts.formUnion(components)
         options.checksProducts = false
-        guard let loaded = try? WorkspaceLoader(source: DiskSourceTree(root: root), options: options).load() else {
-            return named
+        let loaded: Workspace
+        do {
+            loaded = try WorkspaceLoader(source: DiskSourceTree(root: root), options: options).load()
+        } catch {
+            throw CLIError(
+                "\(root.path) does not validate (`stellwerk validate` says why), so its blueprints cannot say which "
+                    + "components a release carries; fix it, or run elsewhere with components named as releases name them"
+            )
         }
         var run: Set<String> = []
         var unpinned: [String: String] = [:]

@@ -87,7 +87,7 @@ struct RolloutFollower {
             let view = try await server.send(.rollout(id))
             if changes == nil {
                 changes = ServerChanges(server: server, environment: view.environment) { event in
-                    [.rollout, .rolloutStep, .nodeReport].contains(event.type)
+                    [.rollout, .rolloutStep].contains(event.type)
                 }
             }
             if !quiet {

@@ -131,6 +131,14 @@ package struct PromotionEngine: Sendable {
 
     /// An approver's yes or no. A no ends the promotion and needs a reason; both only while it waits.
     func decide(_ id: String, _ decision: Decision, reason: String, approver: String) async throws -> PromotionView {
+        try await advancing.run {
+            try await decideAlone(id, decision, reason: reason, approver: approver)
+            try await advanceAlone(id)
+        }
+        return try await view(id: id)
+    }
+
+    private func decideAlone(_ id: String, _ decision: Decision, reason: String, approver: String) async throws {
         guard let (record, _) = try await store.promotion(id: id) else {
             throw APIError.notFound("there is no promotion \(id)")
         }
@@ -154,13 +162,16 @@ package struct PromotionEngine: Sendable {
                 detail: reason, at: now())
         }
         announce(record, decision == .approve ? "approved" : "rejected")
-        try await advance(id)
-        return try await view(id: id)
     }
 
     /// Stops a promotion: sites not started stay as they are, rollouts in flight are cancelled (their
     /// nodes keep what they have).
     func cancel(_ id: String, actor: String) async throws -> PromotionView {
+        try await advancing.run { try await cancelAlone(id, actor: actor) }
+        return try await view(id: id)
+    }
+
+    private func cancelAlone(_ id: String, actor: String) async throws {
         guard let (record, _) = try await store.promotion(id: id) else {
             throw APIError.notFound("there is no promotion \(id)")
         }
@@ -178,7 +189,8 @@ package struct PromotionEngine: Sendable {
                 var carried = try RolloutDocument.decode(running.document)
                 carried.message = "cancelled with promotion \(id); nodes keep what they have"
                 try await store.updateRollout(
-                    id: rollout, state: .cancelled, document: try carried.encoded(), actor: actor)
+                    id: rollout, state: .cancelled, document: try carried.encoded(), actor: actor,
+                    expecting: running.state)
                 document.sites[index].state = .failed
                 document.sites[index].detail = "cancelled while rolling out"
             }
@@ -188,18 +200,17 @@ package struct PromotionEngine: Sendable {
             id: id, state: .cancelled, document: try Self.encode(document), actor: actor, detail: "cancelled",
             at: now())
         announce(record, "cancelled")
-        return try await view(id: id)
     }
 
     // MARK: Advancing
 
     /// One pass over every promotion still waiting or rolling out.
-    /// Advances every active promotion; true when there was one.
+    /// Advances every active promotion. Never busy for reports: what it follows are rollouts, whose
+    /// changes wake it anyway.
     @discardableResult
     package func advanceAll() async throws -> Bool {
-        let active = try await store.promotions(active: true)
-        for record in active.reversed() { try await advance(record.id) }
-        return !active.isEmpty
+        for record in try await store.promotions(active: true).reversed() { try await advance(record.id) }
+        return false
     }
 
     private func advance(_ id: String) async throws {

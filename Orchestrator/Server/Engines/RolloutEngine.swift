@@ -21,12 +21,18 @@ package actor RolloutEngine {
     }
 
     /// One pass over every active rollout.
-    /// Advances every active rollout; true when there was one (its nodes' reports matter now).
+    /// Advances every active rollout; true while one has nodes in flight (installing, health,
+    /// rolling back), whose reports should wake the engine — not for one that is paused or waits.
     @discardableResult
     package func advanceAll(now: Date = Date()) async throws -> Bool {
         let active = try await store.activeRollouts().filter(\.state.isActive)
         for record in active { try await advance(record, state: record.state, now: now) }
-        return !active.isEmpty
+        return try await store.activeRollouts().contains { record in
+            guard record.state == .running || record.state == .rollingBack,
+                let document = try? RolloutDocument.decode(record.document)
+            else { return false }
+            return document.steps.contains { [.installing, .health, .rollingBack].contains($0.state) }
+        }
     }
 
     private func advance(_ record: RolloutRecord, state: RolloutState, now: Date) async throws {

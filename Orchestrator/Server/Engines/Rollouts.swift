@@ -64,7 +64,16 @@ struct Rollouts: Sendable {
         var document = try RolloutDocument.decode(record.document)
         document.lastProgressAt = Date()
         if next == .cancelled { document.message = "cancelled by \(user); nodes keep what they have" }
-        try await store.updateRollout(id: record.id, state: next, document: try document.encoded(), actor: actor)
+        // Only over the state read: the engine may have ended or rolled it back meanwhile.
+        guard
+            try await store.updateRollout(
+                id: record.id, state: next, document: try document.encoded(), actor: actor, expecting: record.state)
+        else {
+            let now = try await self.record(record.id)
+            throw APIError.conflict(
+                "rollout \(record.id) became \(now.state.rawValue) meanwhile; look again before you \(action.rawValue) it"
+            )
+        }
         hub.publish(.rollout, environment: record.environment, object: record.id, detail: next.rawValue)
         return try view(try await self.record(record.id))
     }

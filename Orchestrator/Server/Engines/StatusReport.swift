@@ -27,7 +27,8 @@ struct StatusReport: Sendable {
                 statuses.append(
                     Self.node(
                         node.name, site: node.site, address: node.address,
-                        connection: reports[node.name] == nil ? .joined : connection(node, now: now),
+                        connection: reports[node.name] == nil && connection(node, now: now) == .connected
+                            ? .joined : connection(node, now: now),
                         lastSeen: node.lastSeen, desired: desired[node.name]?.state, report: reports[node.name]?.report)
                 )
             }
