@@ -47,6 +47,9 @@ let package = Package(
         .systemLibrary(
             name: "CMosquitto", path: "Shared/SystemLibraries/CMosquitto",
             pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(
+            name: "CLibSSH2", path: "Shared/SystemLibraries/CLibSSH2",
+            pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
 
         // The wire between orchestrator, CLI and agent: messages, endpoints, states, the OpenAPI
         // document. No dependencies, so every role can link it cheaply.
@@ -155,6 +158,11 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Orchestrator/Authority",
+            swiftSettings: strictSettings),
+        // SSH to municipal servers through libssh2: host keys checked, key authentication, commands,
+        // SFTP uploads; blocking calls on a queue of each connection's own.
+        .target(
+            name: "SSHTransport", dependencies: ["CLibSSH2"], path: "Orchestrator/SSH",
             swiftSettings: strictSettings),
         // The server: agent API (mTLS), operator API, rollout and promotion engines.
         .target(
@@ -369,6 +377,9 @@ let package = Package(
             ],
             path: "Tests/StoreTests",
             exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SSHTests", dependencies: ["SSHTransport", "TestSupport"], path: "Tests/SSHTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "ArtifactTests",

@@ -56,24 +56,11 @@ package final class MosquittoServer: @unchecked Sendable {
     /// Starts the broker again after `stop`, on the same address, with what it persisted.
     package func start() throws {
         guard pid == 0 else { return }
-        pid = try Spawn.run(
-            Self.executable, ["-c", folder.appendingPathComponent("mosquitto.conf").path], directory: folder.path,
-            standardOutput: folder.appendingPathComponent("stdout.log").path, wait: false
-        ).pid
-        let started = pid
-        try Spawn.whenThisProcessEnds(
-            "tr '\\0' ' ' < /proc/\(started)/cmdline 2>/dev/null | grep -qF '\(folder.path)' && kill -TERM \(started)")
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if Self.accepts(host: host, port: port) { return }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                pid = 0
-                throw TestServerError("mosquitto ended at start: \(log)")
-            }
-            usleep(20_000)
-        }
-        throw TestServerError("mosquitto did not listen on \(host):\(port) within 10 s: \(log)")
+        let log = { [self] in self.log }
+        pid = try Spawn.server(
+            Self.executable, ["-c", folder.appendingPathComponent("mosquitto.conf").path], marker: folder.path,
+            host: host, port: port, name: "mosquitto", directory: folder.path,
+            standardOutput: folder.appendingPathComponent("stdout.log").path, log: log)
     }
 
     /// Stops the broker (SIGTERM: it saves its persistence file) and waits until it is gone.
@@ -91,7 +78,8 @@ package final class MosquittoServer: @unchecked Sendable {
             + ((try? String(contentsOf: folder.appendingPathComponent("stdout.log"), encoding: .utf8)) ?? "")
     }
 
-    private static func accepts(host: String, port: Int) -> Bool {
+    /// Whether a TCP connection to `host`:`port` is accepted (a server listens).
+    package static func accepts(host: String, port: Int) -> Bool {
         let socketHandle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketHandle >= 0 else { return false }
         defer { close(socketHandle) }

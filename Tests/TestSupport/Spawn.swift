@@ -116,3 +116,27 @@ package func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) 
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
+
+extension Spawn {
+    /// Starts a test server that stays in the foreground: stopped with this test process should it
+    /// die first (matched by `marker` in its command line), and waited for until `host`:`port`
+    /// accepts connections. Throws with `log()` when it ends at start or does not listen in 10 s.
+    package static func server(
+        _ executable: String, _ arguments: [String], marker: String, host: String, port: Int, name: String,
+        directory: String? = nil, standardOutput: String, log: () -> String
+    ) throws -> pid_t {
+        let pid = try run(
+            executable, arguments, directory: directory, standardOutput: standardOutput, wait: false
+        ).pid
+        try whenThisProcessEnds(
+            "tr '\\0' ' ' < /proc/\(pid)/cmdline 2>/dev/null | grep -qF '\(marker)' && kill -TERM \(pid)")
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if MosquittoServer.accepts(host: host, port: port) { return pid }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { throw TestServerError("\(name) ended at start: \(log())") }
+            usleep(20_000)
+        }
+        throw TestServerError("\(name) did not listen on \(host):\(port) within 10 s: \(log())")
+    }
+}

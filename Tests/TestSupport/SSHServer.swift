@@ -1,0 +1,104 @@
+package import Foundation
+
+/// A throwaway OpenSSH server for a test: its own folder with an Ed25519 host key, a client key in its
+/// authorized_keys, a loopback address and free port, public-key login for the user the test runs as
+/// (no passwords, no PAM), and SFTP.
+///
+/// With `CI=true` a missing sshd is a failure, never a skip.
+package final class SSHServer: @unchecked Sendable {
+    package let host: String
+    package let port: Int
+    package let folder: URL
+    package let user: String
+    private var pid: pid_t = 0
+
+    package static let executable = "/usr/sbin/sshd"
+
+    package var hostKey: URL { folder.appendingPathComponent("host_ed25519") }
+    package var clientKey: URL { folder.appendingPathComponent("client_ed25519") }
+
+    /// Starts sshd on `host` (a loopback address of the test's own) and waits until it listens.
+    package init(host: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
+            throw TestServerError("OpenSSH's server is not installed (no \(Self.executable)); install openssh-server")
+        }
+        self.host = host
+        port = try FreePort.find(host: host)
+        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "stellwerk-sshd-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        user = String(cString: getpwuid(getuid()).pointee.pw_name)
+        for (key, comment) in [(hostKey, "test-host"), (clientKey, "test-client")] {
+            try Self.keygen(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key.path])
+        }
+        try FileManager.default.copyItem(
+            at: clientKey.appendingPathExtension("pub"), to: folder.appendingPathComponent("authorized_keys"))
+        // sshd insists on its privilege-separation folder.
+        try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        let configuration = """
+            Port \(port)
+            ListenAddress \(host)
+            HostKey \(hostKey.path)
+            PidFile \(folder.path)/sshd.pid
+            AuthorizedKeysFile \(folder.path)/authorized_keys
+            UsePAM no
+            PubkeyAuthentication yes
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PermitRootLogin prohibit-password
+            StrictModes no
+            Subsystem sftp internal-sftp
+            LogLevel VERBOSE
+            """
+        try configuration.write(to: folder.appendingPathComponent("sshd_config"), atomically: true, encoding: .utf8)
+        // -D: in the foreground, so this test holds its process; -e: log to the file given as output.
+        pid = try Spawn.server(
+            Self.executable, ["-D", "-e", "-f", folder.appendingPathComponent("sshd_config").path],
+            marker: folder.path, host: host, port: port, name: "sshd",
+            standardOutput: folder.appendingPathComponent("sshd.log").path
+        ) { [folder] in (try? String(contentsOf: folder.appendingPathComponent("sshd.log"), encoding: .utf8)) ?? "" }
+    }
+
+    deinit {
+        if pid > 0 {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// The host key's fingerprint as `ssh-keygen -lf` prints it: `SHA256:…`.
+    package var fingerprint: String {
+        get throws {
+            let output = folder.appendingPathComponent("fingerprint")
+            try Self.keygen(["-l", "-f", hostKey.appendingPathExtension("pub").path], output: output)
+            let line = try String(contentsOf: output, encoding: .utf8)
+            return String(line.split(separator: " ")[1])
+        }
+    }
+
+    /// A known_hosts line for this server with its real key.
+    package var knownHostsLine: String {
+        get throws {
+            let key = try String(contentsOf: hostKey.appendingPathExtension("pub"), encoding: .utf8)
+                .split(separator: " ").prefix(2).joined(separator: " ")
+            return "[\(host)]:\(port) \(key)\n"
+        }
+    }
+
+    /// What sshd logged, for failure messages.
+    package var log: String {
+        (try? String(contentsOf: folder.appendingPathComponent("sshd.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// Makes a new Ed25519 key pair at `file` (and `file.pub`).
+    package static func makeKey(at file: URL) throws {
+        try keygen(["-q", "-t", "ed25519", "-N", "", "-C", "other", "-f", file.path])
+    }
+
+    private static func keygen(_ arguments: [String], output: URL? = nil) throws {
+        let status = try Spawn.run("/usr/bin/ssh-keygen", arguments, standardOutput: output?.path).status
+        guard status == 0 else { throw TestServerError("ssh-keygen \(arguments.joined(separator: " ")) failed") }
+    }
+}
