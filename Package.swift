@@ -186,7 +186,7 @@ let package = Package(
             name: "StellwerkCLI",
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "Server", "OrchestratorClient",
-                "Identity", "Artifacts", "Authority",
+                "Identity", "Artifacts", "Authority", "SSHTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

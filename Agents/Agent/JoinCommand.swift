@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
+import Glibc
 import Identity
 import OrchestratorClient
 import StellwerkAPI
@@ -29,7 +30,7 @@ struct JoinCommand: AsyncParsableCommand {
             "The join token (prefer --token-file: command lines are visible to others).", valueName: "TOKEN"))
     var token: String?
 
-    @Option(help: ArgumentHelp("A file holding the join token.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("A file holding the join token; - reads standard input.", valueName: "FILE"))
     var tokenFile: String?
 
     @Option(help: ArgumentHelp("SHA-256 of the orchestrator's CA certificate.", valueName: "SHA256"))
@@ -43,6 +44,17 @@ struct JoinCommand: AsyncParsableCommand {
         let secret: String
         if let token {
             secret = token
+        } else if tokenFile == "-" {
+            // Standard input: `stellwerk node bootstrap` hands the token over its SSH channel, so it is
+            // never on a command line or in a file.
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while bytes.count < 65_536 {
+                let count = read(STDIN_FILENO, &buffer, buffer.count)
+                guard count > 0 else { break }
+                bytes += buffer[0..<count]
+            }
+            secret = String(decoding: bytes, as: UTF8.self).trimmedOfWhitespace
         } else if let tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw ValidationError("cannot read the join token from \(tokenFile)")

@@ -145,8 +145,11 @@ package struct SensorsServer: Sendable {
                     store: store, configuration: configuration, logger: logger, now: now, ingestor: ingestor,
                     counts: pulls))
         }
-        services.append(
-            RetentionService(store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now))
+        let retention = RetentionService(
+            store: store, retentionSeconds: configuration.retentionSeconds, logger: logger, now: now)
+        // Before the first request: nobody reads what the retention time has already ended.
+        await retention.pass()
+        services.append(retention)
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "sensors", logger: logger,
             services: services, onRunning: onRunning)
@@ -489,30 +492,36 @@ struct MQTTService: Service {
 }
 
 /// Deletes observations older than the retention time and reduces raw ones past their Datastream's
-/// `raw_days`: once at start, then every hour.
+/// `raw_days`: once at start, before the server answers, then every hour.
 struct RetentionService: Service {
     let store: SensorStore
     let retentionSeconds: Int64
     let logger: Logger
     let now: @Sendable () -> Int64
 
+    /// The server runs one pass before it serves; this service the ones after, every hour.
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let deleted = try await store.deleteObservations(before: now() - retentionSeconds * 1000)
-                if deleted > 0 {
-                    logger.info("retention: deleted \(deleted) observation(s) older than the retention time")
-                }
-                let reduced = try await store.reduceRawObservations(now: now())
-                if reduced.deleted > 0 {
-                    logger.info(
-                        "retention: \(reduced.deleted) raw observation(s) past their Datastream's raw_days reduced to \(reduced.aggregates) hourly aggregate(s)"
-                    )
-                }
-            } catch {
-                logger.error("retention: \(error)")
-            }
             try? await gracefulShutdownSleep(for: .seconds(3600))
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            await pass()
+        }
+    }
+
+    func pass() async {
+        do {
+            let deleted = try await store.deleteObservations(before: now() - retentionSeconds * 1000)
+            if deleted > 0 {
+                logger.info("retention: deleted \(deleted) observation(s) older than the retention time")
+            }
+            let reduced = try await store.reduceRawObservations(now: now())
+            if reduced.deleted > 0 {
+                logger.info(
+                    "retention: \(reduced.deleted) raw observation(s) past their Datastream's raw_days reduced to \(reduced.aggregates) hourly aggregate(s)"
+                )
+            }
+        } catch {
+            logger.error("retention: \(error)")
         }
     }
 

@@ -12,6 +12,11 @@ package enum CertificateFingerprint {
         return of(der: serializer.serializedBytes)
     }
 
+    /// The fingerprint of a certificate in PEM, such as the orchestrator's `ca.pem`.
+    package static func of(pem: String) throws -> String {
+        try of(try Certificate(pemEncoded: pem))
+    }
+
     package static func of(der: [UInt8]) -> String {
         SHA256.hash(data: der).lowercaseHex
     }

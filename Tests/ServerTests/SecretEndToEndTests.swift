@@ -167,12 +167,15 @@ import Testing
             .post, Endpoints.startRollout.path, body: Data(#"{"plan": \#(changed.standardOutput)}"#.utf8))
         #expect(started.status == 201, "\(String(decoding: started.body, as: UTF8.self))")
         let rollout = try WireJSON.decoder().decode(RolloutView.self, from: started.body)
+        // Paused at once (its one wave stays healthy for a second first), so it is surely still active.
+        #expect(try await api.send(.pauseRollout(rollout.id)).state == .paused)
         let during = try await cluster.stellwerk(["secret", "rotate", "b-token", "--env", "e2e"])
         #expect(during.status == 1)
         #expect(
             during.standardError.contains(
-                "rollout \(rollout.id) is running in e2e; change secret 'b-token' once it ended"),
+                "rollout \(rollout.id) is paused in e2e; change secret 'b-token' once it ended"),
             "\(during.standardError)")
+        #expect(try await api.send(.resumeRollout(rollout.id)).state == .running)
         try await cluster.waitFor("the rollout of the rotated secret to succeed") {
             try await api.send(.rollout(rollout.id)).state == .succeeded
         }

@@ -18,7 +18,7 @@ struct NodeCommand: AsyncParsableCommand {
               stellwerk node revoke kus-live-1 --env live
               stellwerk node remove kus-live-1 --env live
             """,
-        subcommands: [ListNodes.self, RevokeNode.self, RemoveNode.self])
+        subcommands: [ListNodes.self, BootstrapNode.self, RevokeNode.self, RemoveNode.self])
 }
 
 struct ListNodes: AsyncParsableCommand {
