@@ -57,7 +57,8 @@ package struct SSHError: Error, CustomStringConvertible, Sendable {
 
 /// One authenticated SSH session: commands and SFTP uploads over it. libssh2 is blocking and a
 /// session is not thread-safe, so every call runs on the connection's own serial queue, off the
-/// cooperative threads; every call has the session's timeout, and keepalives notice a dead peer.
+/// cooperative threads. Connecting and the handshake have a timeout; after that a blocking call
+/// waits as long as the command runs (a hung command holds its connection).
 package final class SSHConnection: @unchecked Sendable {
     private let queue: DispatchQueue
     private let socket: Int32
@@ -100,6 +101,11 @@ package final class SSHConnection: @unchecked Sendable {
             }
             libssh2_session_set_blocking(session, 1)
             libssh2_session_set_timeout(session, milliseconds)
+            // The server's Ed25519 key first, the one operators read with `ssh-keygen -lf` and pin:
+            // libssh2 would otherwise take the ECDSA key a Debian server also has.
+            _ = libssh2_session_method_pref(
+                session, LIBSSH2_METHOD_HOSTKEY,
+                "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa")
             guard libssh2_session_handshake(session, socket) == 0 else {
                 throw fail(SSHError("\(target): the SSH handshake failed: \(lastError(session))"))
             }
@@ -170,6 +176,16 @@ package final class SSHConnection: @unchecked Sendable {
             }
             _ = libssh2_channel_close(channel)
             _ = libssh2_channel_wait_closed(channel)
+            // A command a signal ended has no exit status (libssh2 says 0): it failed.
+            var signal: UnsafeMutablePointer<CChar>?
+            var signalLength = 0
+            _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
+            if let signal {
+                defer { free(signal) }
+                return Output(
+                    status: -1, standardOutput: standardOutput,
+                    standardError: standardError + "killed by SIG\(String(cString: signal))\n")
+            }
             return Output(
                 status: libssh2_channel_get_exit_status(channel), standardOutput: standardOutput,
                 standardError: standardError)
@@ -217,6 +233,8 @@ package final class SSHConnection: @unchecked Sendable {
                 throw error
             }
             _ = cssh2_sftp_close(remote)
+            // SFTP v3 (OpenSSH) renames only onto a free name: the old file goes first.
+            _ = cssh2_sftp_unlink(sftp, path)
             guard cssh2_sftp_rename(sftp, partial, path) == 0 else {
                 _ = cssh2_sftp_unlink(sftp, partial)
                 throw SSHError("\(target): cannot put \(path) in place: \(Self.lastError(session))")
@@ -286,16 +304,29 @@ package final class SSHConnection: @unchecked Sendable {
         var base64 = Data(bytes: hash, count: 32).base64EncodedString()
         while base64.hasSuffix("=") { base64.removeLast() }
         let fingerprint = "SHA256:" + base64
+        var length = 0
+        var type: Int32 = 0
+        guard let key = libssh2_session_hostkey(session, &length, &type) else {
+            throw SSHError("\(target): the server showed no host key")
+        }
+        let (name, keyFile, knownType): (String, String, Int32) =
+            switch type {
+            case LIBSSH2_HOSTKEY_TYPE_ED25519: ("ED25519", "ssh_host_ed25519_key.pub", LIBSSH2_KNOWNHOST_KEY_ED25519)
+            case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: ("ECDSA", "ssh_host_ecdsa_key.pub", LIBSSH2_KNOWNHOST_KEY_ECDSA_256)
+            case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: ("ECDSA", "ssh_host_ecdsa_key.pub", LIBSSH2_KNOWNHOST_KEY_ECDSA_384)
+            case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: ("ECDSA", "ssh_host_ecdsa_key.pub", LIBSSH2_KNOWNHOST_KEY_ECDSA_521)
+            case LIBSSH2_HOSTKEY_TYPE_RSA: ("RSA", "ssh_host_rsa_key.pub", LIBSSH2_KNOWNHOST_KEY_SSHRSA)
+            default: ("unknown", "ssh_host_*_key.pub", LIBSSH2_KNOWNHOST_KEY_UNKNOWN)
+            }
         let pin =
-            "pin it in the site file (ssh: {host_key: \(fingerprint)}) once you have checked it on the server "
-            + "with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`"
+            "once you have checked it on the server with `ssh-keygen -lf /etc/ssh/\(keyFile)`, pass it as "
+            + "--host-key \(fingerprint) (or add the server to your known_hosts)"
         switch trust {
         case .fingerprint(let expected):
             guard expected == fingerprint else {
                 throw SSHError(
-                    "\(target): the host key is \(fingerprint), not the pinned \(expected); refused — "
-                        + "the server was reinstalled, or someone is in between; if you checked the new key on "
-                        + "the server, \(pin)")
+                    "\(target): the \(name) host key is \(fingerprint), not the pinned \(expected); refused — "
+                        + "the server was reinstalled, or someone is in between; \(pin)")
             }
         case .knownHosts(let file):
             guard let knownHosts = libssh2_knownhost_init(session) else {
@@ -307,29 +338,25 @@ package final class SSHConnection: @unchecked Sendable {
             {
                 throw SSHError("\(file.path) is not a known_hosts file: \(lastError(session))")
             }
-            var length = 0
-            var type: Int32 = 0
-            guard let key = libssh2_session_hostkey(session, &length, &type) else {
-                throw SSHError("\(target): the server showed no host key")
-            }
             var entry: UnsafeMutablePointer<libssh2_knownhost>?
+            // With the key's type: a host known only by a key of another type is not a changed key.
             let check = libssh2_knownhost_checkp(
                 knownHosts, target.host, Int32(target.port), key, length,
-                LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW, &entry)
+                LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownType, &entry)
             switch check {
             case LIBSSH2_KNOWNHOST_CHECK_MATCH:
                 break
             case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+                let entryName = target.port == 22 ? target.host : "[\(target.host)]:\(target.port)"
                 throw SSHError(
-                    "\(target): THE HOST KEY CHANGED: \(file.path) knows another key for \(target.host), the server "
-                        + "showed \(fingerprint); refused — the server was reinstalled, or someone is in between. "
-                        + "If you checked the new key on the server, remove the old entry with "
-                        + "`ssh-keygen -R \(target.port == 22 ? target.host : "[\(target.host)]:\(target.port)") -f \(file.path)`"
-                )
+                    "\(target): THE HOST KEY CHANGED: \(file.path) knows another \(name) key for \(target.host), "
+                        + "the server showed \(fingerprint); refused — the server was reinstalled, or someone is in "
+                        + "between. If you checked the new key on the server, remove the old entry with "
+                        + "`ssh-keygen -R \(entryName) -f \(file.path)`")
             default:
                 throw SSHError(
-                    "\(target): the host key \(fingerprint) is not in \(file.path); refused (no trust on first use): "
-                        + pin)
+                    "\(target): the \(name) host key \(fingerprint) is not in \(file.path); refused (no trust on "
+                        + "first use): " + pin)
             }
         }
         return fingerprint

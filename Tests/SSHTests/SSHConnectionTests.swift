@@ -34,7 +34,7 @@ import Testing
         await #expect {
             _ = try await SSHConnection.open(target, trust: .fingerprint(pinned), privateKey: server.clientKey)
         } throws: { error in
-            "\(error)".contains("the host key is \(fingerprint), not the pinned \(pinned); refused")
+            "\(error)".contains("the ED25519 host key is \(fingerprint), not the pinned \(pinned); refused")
         }
 
         let knownHosts = server.folder.appendingPathComponent("known_hosts")
@@ -43,8 +43,8 @@ import Testing
             _ = try await SSHConnection.open(target, trust: .knownHosts(knownHosts), privateKey: server.clientKey)
         } throws: { error in
             "\(error)".contains(
-                "the host key \(fingerprint) is not in \(knownHosts.path); refused (no trust on first use)")
-                && "\(error)".contains("ssh: {host_key: \(fingerprint)}")
+                "the ED25519 host key \(fingerprint) is not in \(knownHosts.path); refused (no trust on first use)")
+                && "\(error)".contains("pass it as --host-key \(fingerprint)")
         }
 
         // Another key for this host and port: loudly refused, with the way to replace the entry.

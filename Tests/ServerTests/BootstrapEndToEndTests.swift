@@ -31,9 +31,24 @@ import Testing
             ["node", "bootstrap", target, "--known-hosts", knownHosts.path] + common)
         #expect(unknown.status == 1)
         #expect(
-            unknown.standardError.contains("the host key \(try ssh.fingerprint) is not in \(knownHosts.path)"),
+            unknown.standardError.contains("the ED25519 host key \(try ssh.fingerprint) is not in \(knownHosts.path)"),
             "\(unknown.standardError)")
         #expect(!FileManager.default.fileExists(atPath: prefix.path))
+
+        // A prefix that is not a folder of the agent's own is refused before anything changes there.
+        let shallow = try await cluster.stellwerk(
+            ["node", "bootstrap", target, "--host-key", try ssh.fingerprint] + common + ["--prefix", "/opt"])
+        #expect(shallow.status != 0)
+        #expect(shallow.standardError.contains("give an absolute folder of its own"), "\(shallow.standardError)")
+        let foreign = cluster.root.appendingPathComponent("someone-elses")
+        try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
+        try Data("keep\n".utf8).write(to: foreign.appendingPathComponent("file"))
+        let taken = try await cluster.stellwerk(
+            ["node", "bootstrap", target, "--host-key", try ssh.fingerprint] + common + ["--prefix", foreign.path])
+        #expect(taken.status == 1)
+        #expect(taken.standardError.contains("exists and holds other things"), "\(taken.standardError)")
+        let mode = try FileManager.default.attributesOfItem(atPath: foreign.path)[.posixPermissions] as? Int
+        #expect(mode != 0o700)
 
         let bootstrapped = try await cluster.stellwerk(
             ["node", "bootstrap", target, "--host-key", try ssh.fingerprint] + common)

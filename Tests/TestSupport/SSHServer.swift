@@ -31,6 +31,9 @@ package final class SSHServer: @unchecked Sendable {
         for (key, comment) in [(hostKey, "test-host"), (clientKey, "test-client")] {
             try Self.keygen(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key.path])
         }
+        // An ECDSA host key too, as a Debian server has: the client must still see the Ed25519 one.
+        let ecdsa = folder.appendingPathComponent("host_ecdsa")
+        try Self.keygen(["-q", "-t", "ecdsa", "-N", "", "-C", "test-host", "-f", ecdsa.path])
         try FileManager.default.copyItem(
             at: clientKey.appendingPathExtension("pub"), to: folder.appendingPathComponent("authorized_keys"))
         // sshd insists on its privilege-separation folder.
@@ -38,6 +41,7 @@ package final class SSHServer: @unchecked Sendable {
         let configuration = """
             Port \(port)
             ListenAddress \(host)
+            HostKey \(ecdsa.path)
             HostKey \(hostKey.path)
             PidFile \(folder.path)/sshd.pid
             AuthorizedKeysFile \(folder.path)/authorized_keys

@@ -50,8 +50,20 @@ struct BootstrapNode: AsyncParsableCommand {
     @Flag(help: "Join again with a new token, even when the node has an identity.") var rejoin = false
 
     func validate() throws {
-        guard prefix.hasPrefix("/"), !prefix.contains("'"), !prefix.split(separator: "/").contains("..") else {
-            throw ValidationError("--prefix \(prefix): give an absolute path without .. or quotes")
+        // It goes into shell commands and a systemd unit: plain path characters only.
+        let plain = prefix.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                || "._/-".unicodeScalars.contains($0)
+        }
+        guard prefix.hasPrefix("/"), prefix.split(separator: "/").count >= 2, plain,
+            !prefix.split(separator: "/").contains("..")
+        else {
+            throw ValidationError(
+                "--prefix \(prefix): give an absolute folder of its own, two levels deep at least (letters, digits, . _ - /)"
+            )
+        }
+        if let orchestratorURL, !Self.isPlainURL(orchestratorURL) {
+            throw ValidationError("--orchestrator-url \(orchestratorURL): give https://HOST[:PORT]")
         }
         if hostKey != nil, knownHosts != nil { throw ValidationError("give --host-key or --known-hosts, not both") }
     }
@@ -109,6 +121,15 @@ struct BootstrapNode: AsyncParsableCommand {
             throw CLIError("\(target) is \(theirs); this stellwerk-agent is built for Linux \(machine)")
         }
 
+        // A folder of the agent's own: never one that holds something else (chmod 700 on /opt would hurt).
+        let foreign = try await remote(
+            "\(sudo)sh -c 'test -d \(prefix) && ! test -e \(prefix)/bin/stellwerk-agent "
+                + "&& test -n \"$(ls -A \(prefix))\" && echo yes || echo no'", what: "looking at \(prefix)")
+        guard foreign == "no" else {
+            throw CLIError(
+                "\(target): \(prefix) exists and holds other things; give --prefix a folder of the agent's own")
+        }
+
         // The binary: uploaded only when it differs, and checked on the server after the upload.
         let installed = try await remote(
             "\(sudo)mkdir -p \(quoted)/bin && \(sudo)chmod 700 \(quoted) && "
@@ -138,9 +159,10 @@ struct BootstrapNode: AsyncParsableCommand {
         let joined = try await remote(
             "\(sudo)test -f \(data)/identity/node.pem && echo yes || echo no", what: "looking for an identity")
         let joins = joined == "no" || rejoin
+        let systemd =
+            try await remote("test -d /run/systemd/system && echo yes || echo no", what: "looking for systemd") == "yes"
         if joins {
-            try await stopAgent(remote, sudo: sudo, quoted: quoted)
-            if joined == "yes" { _ = try await remote("\(sudo)rm -rf \(data)/identity", what: "removing the identity") }
+            // Everything the join needs first: a failure here leaves the node as it was.
             let url = try orchestrator()
             let authority = try String(contentsOfFile: try authorityPath(), encoding: .utf8)
             let fingerprint = try CertificateFingerprint.of(pem: authority)
@@ -148,6 +170,8 @@ struct BootstrapNode: AsyncParsableCommand {
                 try await server.send(
                     .createJoinToken(JoinTokenRequest(environment: env, site: site, node: node, ttlSeconds: 600)))
             }
+            try await stopAgent(remote, sudo: sudo, systemd: systemd)
+            if joined == "yes" { _ = try await remote("\(sudo)rm -rf \(data)/identity", what: "removing the identity") }
             _ = try await remote(
                 "\(sudo)\(agent) join '\(url)' --token-file - --ca-fingerprint \(fingerprint) --data \(data)",
                 input: Data((token.token + "\n").utf8), what: "joining")
@@ -155,9 +179,8 @@ struct BootstrapNode: AsyncParsableCommand {
         }
 
         // Running: under systemd where there is one, else a detached process with a PID file.
-        let systemd = try await remote(
-            "test -d /run/systemd/system && echo yes || echo no", what: "looking for systemd")
-        if systemd == "yes" {
+        let starting = Date()
+        if systemd {
             let unit = """
                 [Unit]
                 Description=Stellwerk agent
@@ -178,19 +201,27 @@ struct BootstrapNode: AsyncParsableCommand {
                     + "\(sudo)systemctl \(replaced || joins ? "restart" : "start") stellwerk-agent",
                 input: Data(unit.utf8), what: "starting the agent's systemd unit")
         } else {
-            if replaced && !joins { try await stopAgent(remote, sudo: sudo, quoted: quoted) }
-            _ = try await remote(
-                "cd \(quoted) && if ! { test -f agent.pid && kill -0 \"$(cat agent.pid)\" 2>/dev/null; }; then "
-                    + "\(sudo)setsid nohup \(agent) run --data \(data) >> agent.log 2>&1 < /dev/null & "
-                    + "echo $! | \(sudo)tee agent.pid >/dev/null; fi", what: "starting the agent")
+            if replaced && !joins { try await stopAgent(remote, sudo: sudo, systemd: false) }
+            // The whole script as the agent's user (root, or through sudo): the folder is 0700.
+            let script = """
+                cd \(prefix) || exit 1
+                if test -f agent.pid && tr '\\0' ' ' < "/proc/$(cat agent.pid)/cmdline" 2>/dev/null | grep -q stellwerk-agent
+                then exit 0; fi
+                setsid nohup \(prefix)/bin/stellwerk-agent run --data \(prefix)/data >> agent.log 2>&1 < /dev/null &
+                echo $! > agent.pid
+
+                """
+            _ = try await remote("\(sudo)sh -s", input: Data(script.utf8), what: "starting the agent")
         }
 
-        // Done when the orchestrator hears from it.
+        // Done when the orchestrator hears from it after the start (joining alone marks a node seen).
         try await connection.with { server in
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
                 let status = try await server.send(.status(environment: env))
-                if status.environments.first?.nodes.first(where: { $0.node == node })?.connection == .connected {
+                if let seen = status.environments.first?.nodes.first(where: { $0.node == node }),
+                    seen.connection == .connected, (seen.lastSeen ?? .distantPast) > starting.addingTimeInterval(-1)
+                {
                     return
                 }
                 try await Task.sleep(for: .milliseconds(250))
@@ -202,20 +233,43 @@ struct BootstrapNode: AsyncParsableCommand {
         terminal.line("\(node) reports to the orchestrator.")
     }
 
-    /// Stops an agent this command started without systemd, by its PID file.
+    /// Stops the agent: its systemd unit, or the process this command started, by its PID file once
+    /// sure the PID is still the agent's — and waits until it is gone.
     private func stopAgent(
-        _ remote: (String, Data?, String) async throws -> String, sudo: String, quoted: String
+        _ remote: (String, Data?, String) async throws -> String, sudo: String, systemd: Bool
     ) async throws {
-        _ = try await remote(
-            "cd \(quoted) && if test -f agent.pid; then \(sudo)kill \"$(cat agent.pid)\" 2>/dev/null; "
-                + "\(sudo)rm -f agent.pid; fi; true", nil, "stopping the agent")
+        if systemd {
+            _ = try await remote("\(sudo)systemctl stop stellwerk-agent 2>/dev/null; true", nil, "stopping the agent")
+            return
+        }
+        let script = """
+            cd \(prefix) 2>/dev/null || exit 0
+            test -f agent.pid || exit 0
+            pid=$(cat agent.pid)
+            if tr '\\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q stellwerk-agent; then
+              kill "$pid"
+              i=0
+              while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+            fi
+            rm -f agent.pid
+
+            """
+        _ = try await remote("\(sudo)sh -s", Data(script.utf8), "stopping the agent")
+    }
+
+    /// `https://HOST[:PORT][/PATH]` without whitespace or quotes: it goes into a shell command.
+    static func isPlainURL(_ text: String) -> Bool {
+        text.hasPrefix("https://") && text.count > 8
+            && !text.contains { $0.isWhitespace || "'\"\\`$;&|<>()".contains($0) }
     }
 
     private func orchestrator() throws -> String {
-        if let orchestratorURL { return orchestratorURL }
-        guard let url = connection.serverURL ?? ProcessInfo.processInfo.environment["STELLWERK_SERVER"] else {
+        guard
+            let url = orchestratorURL ?? connection.serverURL ?? ProcessInfo.processInfo.environment["STELLWERK_SERVER"]
+        else {
             throw CLIError("no orchestrator address: pass --orchestrator-url URL (as the server reaches it)")
         }
+        guard Self.isPlainURL(url) else { throw CLIError("\(url): give the orchestrator as https://HOST[:PORT]") }
         return url
     }
 
