@@ -849,6 +849,8 @@ extension AgentDaemonTests {
         }
 
         var all: [String] { lock.withLock { events } }
+
+        func began(_ service: String) -> Bool { lock.withLock { events.contains("begin \(service)") } }
     }
 
     private func spec(_ service: String) -> InstanceSpec {
@@ -868,7 +870,15 @@ extension AgentDaemonTests {
             specs, startsAfter: ["sensors": ["broker"], "visualization": ["sensors", "gone"]], atOnce: 3
         ) { spec in
             log.begin(spec.service)
-            try? await Task.sleep(for: .milliseconds(30))
+            // Two that depend on nothing each wait for the other to begin: they only get past this
+            // if they run side by side.
+            if let other = ["catalog": "portal", "portal": "catalog"][spec.service] {
+                try? await waitUntil(
+                    "\(other) to begin beside \(spec.service)", within: .seconds(10), every: .milliseconds(5)
+                ) {
+                    log.began(other)
+                }
+            }
             log.end(spec.service)
             return spec.service.count
         }
@@ -879,6 +889,8 @@ extension AgentDaemonTests {
         #expect(index("end broker") < index("begin sensors"), "\(events)")
         #expect(index("end sensors") < index("begin visualization"), "\(events)")
         // Independent ones overlap, but never more than three at once.
+        #expect(
+            index("begin portal") < index("end catalog") && index("begin catalog") < index("end portal"), "\(events)")
         #expect(log.mostAtOnce > 1 && log.mostAtOnce <= 3, "\(log.mostAtOnce)")
     }
 

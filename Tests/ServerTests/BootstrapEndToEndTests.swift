@@ -40,6 +40,13 @@ import Testing
             ["node", "bootstrap", target, "--host-key", try ssh.fingerprint] + common + ["--prefix", "/opt"])
         #expect(shallow.status != 0)
         #expect(shallow.standardError.contains("give an absolute folder of its own"), "\(shallow.standardError)")
+        // An orchestrator address goes into a command on the server: shell characters are refused.
+        let injected = try await cluster.stellwerk(
+            ["node", "bootstrap", target, "--host-key", try ssh.fingerprint] + common
+                + ["--orchestrator-url", "https://x'; touch \(prefix.path)-owned; '"])
+        #expect(injected.status != 0)
+        #expect(injected.standardError.contains("give https://HOST[:PORT]"), "\(injected.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: prefix.path + "-owned"))
         let foreign = cluster.root.appendingPathComponent("someone-elses")
         try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
         try Data("keep\n".utf8).write(to: foreign.appendingPathComponent("file"))

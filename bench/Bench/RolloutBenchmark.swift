@@ -136,7 +136,9 @@ private struct RolloutRig {
             kill(server, SIGTERM)
             Spawn.waitForExit(server)
         }
-        while !FileManager.default.fileExists(atPath: portFile.path) { try await Task.sleep(for: .milliseconds(50)) }
+        try await waitUntil("the server to listen", within: .seconds(60), every: .milliseconds(50)) {
+            FileManager.default.fileExists(atPath: portFile.path)
+        }
         let serverPort = try String(contentsOf: portFile, encoding: .utf8).trimmingCharacters(
             in: .whitespacesAndNewlines)
         let url = "https://127.0.0.1:\(serverPort)"
@@ -189,12 +191,14 @@ private struct RolloutRig {
         }
         let first = try release("1", stellwerk)
         let second = try release("2", stellwerk)
-        // Every agent has long-polled once and waits.
-        try await Task.sleep(for: .seconds(2))
-
         let connection = try OrchestratorConnection(
             url: url, authority: try String(contentsOf: authority, encoding: .utf8), token: token)
         defer { Task { await connection.shutdown() } }
+        // Every agent has reported (and so waits in its long-poll) before the clock starts.
+        try await waitUntil("every agent to report", within: .seconds(60), every: .milliseconds(50)) {
+            let nodes = try await connection.send(.status(environment: "bench")).environments.first?.nodes ?? []
+            return nodes.count == self.nodes && nodes.allSatisfy { $0.connection == .connected }
+        }
         var lines = ["\(nodes) node\(nodes == 1 ? "" : "s"):"]
         let plan = try stellwerk(["plan", "--env", "bench", "--release", first]).seconds
         var seq = try audit(after: 0).last?.seq ?? 0

@@ -65,11 +65,15 @@ package struct ServerFiles: Sendable {
 package enum Tokens {
     /// A new token: a readable prefix and 32 random bytes, URL-safe.
     package static func make(prefix: String) -> String {
+        "\(prefix)_\(random(bytes: 32))"
+    }
+
+    /// `bytes` random bytes as URL-safe base64 without padding.
+    static func random(bytes count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let text = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+        let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return "\(prefix)_\(text)"
     }
 
     package static func hash(_ token: String) -> String {

@@ -96,9 +96,7 @@ struct Enrollment: Sendable {
             guard written > known else { return nil }
             return DesiredStateResponse(
                 serial: written, state: state,
-                secrets: try await secrets.delivery(
-                    for: state, serial: written, certificate: agent.certificate,
-                    joinedSite: try await store.site(ofNode: agent.node, environment: agent.environment)))
+                secrets: try await secrets.delivery(for: state, serial: written, certificate: agent.certificate))
         }
         // No desired state (never given one, or its instances were removed): an empty one, at the
         // environment's serial, tells the agent to run nothing.

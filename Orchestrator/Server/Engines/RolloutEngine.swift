@@ -20,22 +20,24 @@ package actor RolloutEngine {
         self.hub = hub
     }
 
-    /// One pass over every active rollout.
-    /// Advances every active rollout; true while one has nodes in flight (installing, health,
-    /// rolling back), whose reports should wake the engine — not for one that is paused or waits.
+    /// One pass over every active rollout; true while one has nodes in flight (installing, health,
+    /// rolling back), whose reports should wake the engine — not for one that only waits.
     @discardableResult
     package func advanceAll(now: Date = Date()) async throws -> Bool {
-        let active = try await store.activeRollouts().filter(\.state.isActive)
-        for record in active { try await advance(record, state: record.state, now: now) }
-        return try await store.activeRollouts().contains { record in
-            guard record.state == .running || record.state == .rollingBack,
-                let document = try? RolloutDocument.decode(record.document)
-            else { return false }
-            return document.steps.contains { [.installing, .health, .rollingBack].contains($0.state) }
+        var inFlight = false
+        for record in try await store.activeRollouts() where record.state.isActive {
+            inFlight = try await advance(record, state: record.state, now: now) || inFlight
         }
+        return inFlight
     }
 
-    private func advance(_ record: RolloutRecord, state: RolloutState, now: Date) async throws {
+    /// Whether `document` in `state` still has nodes whose next report decides something.
+    private static func hasNodesInFlight(_ document: RolloutDocument, _ state: RolloutState) -> Bool {
+        state.isActive && document.steps.contains { [.installing, .health, .rollingBack].contains($0.state) }
+    }
+
+    /// Advances one rollout; returns whether it has nodes in flight afterwards.
+    private func advance(_ record: RolloutRecord, state: RolloutState, now: Date) async throws -> Bool {
         let original = try RolloutDocument.decode(record.document)
         var document = original
         var next = state
@@ -86,21 +88,23 @@ package actor RolloutEngine {
         case .rollingBack:
             next = try await rollBack(&document, record: record, reports: reports, connected: connected, now: now)
         default:
-            return
+            return false
         }
 
-        guard document != original || next != state else { return }
+        guard document != original || next != state else { return Self.hasNodesInFlight(document, next) }
+        // Refused when an operator changed it meanwhile: the next pass looks again.
         guard
             try await store.updateRollout(
                 id: record.id, state: next, document: try document.encoded(), actor: "rollout:\(record.id)", at: now,
                 expecting: state)
-        else { return }
+        else { return true }
         hub.publish(.rollout, environment: record.environment, object: record.id, detail: next.rawValue)
         for (index, step) in document.steps.enumerated() where original.steps[index].state != step.state {
             hub.publish(
                 .rolloutStep, environment: record.environment, object: "\(record.id)/\(step.node)",
                 detail: "\(step.state.rawValue): \(step.detail)")
         }
+        return Self.hasNodesInFlight(document, next)
     }
 
     /// Starts the waiting steps of `wave`: one desired-state write for all of them.

@@ -167,9 +167,7 @@ struct SecretVault: Sendable {
     /// secret that is not held, is held for another site than the one the node joined for, or was
     /// changed after the state was written (its fingerprint there is another), or cannot be opened, is
     /// named in ``DeliveredSecrets/refused`` with why, so the node's error says it.
-    func delivery(
-        for state: NodeDesiredState, serial: Int, certificate: [UInt8], joinedSite: String?
-    ) async throws -> SealedSecrets? {
+    func delivery(for state: NodeDesiredState, serial: Int, certificate: [UInt8]) async throws -> SealedSecrets? {
         var names: Set<String> = []
         var planned: [String: String] = [:]
         for instance in state.instances {
@@ -181,7 +179,7 @@ struct SecretVault: Sendable {
         let held = Dictionary(
             try await store.secrets(environment: state.environment).map { ($0.name, $0) },
             uniquingKeysWith: { a, _ in a })
-        let site = joinedSite ?? state.site
+        let site = try await store.site(ofNode: state.node, environment: state.environment) ?? state.site
         for name in names.sorted() {
             guard let record = held[name] else {
                 delivered.refused[name] =
@@ -269,9 +267,7 @@ struct SecretVault: Sendable {
         case .value:
             throw .badRequest("a secret of kind 'value' is given with `secret set`, not generated")
         case .token:
-            let count = length ?? previous.flatMap { Data(base64URL: $0)?.count } ?? 32
-            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            return Data(bytes).base64URLEncoded
+            return Tokens.random(bytes: length ?? previous.flatMap { Data(base64URL: $0)?.count } ?? 32)
         case .password:
             // No 0/O, 1/l/I: read off a screen and typed in, a password must not be ambiguous.
             let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
@@ -297,11 +293,6 @@ enum Ed25519PEM {
 }
 
 extension Data {
-    fileprivate var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
     fileprivate init?(base64URL text: String) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
