@@ -57,8 +57,9 @@ package struct SSHError: Error, CustomStringConvertible, Sendable {
 
 /// One authenticated SSH session: commands and SFTP uploads over it. libssh2 is blocking and a
 /// session is not thread-safe, so every call runs on the connection's own serial queue, off the
-/// cooperative threads. Connecting and the handshake have a timeout; after that a blocking call
-/// waits as long as the command runs (a hung command holds its connection).
+/// cooperative threads. Connecting and the handshake have a timeout; commands and uploads have a
+/// silence limit of their own: a call fails when the server sends nothing for that long (a command
+/// that works quietly, such as a checksum of a large file under load, needs more than a handshake).
 package final class SSHConnection: @unchecked Sendable {
     private let queue: DispatchQueue
     private let socket: Int32
@@ -154,9 +155,13 @@ package final class SSHConnection: @unchecked Sendable {
     }
 
     /// Runs `command` with the login shell of the user; at most `limit` bytes of each output are kept.
-    package func run(_ command: String, input: Data? = nil, limit: Int = 1 << 20) async throws -> Output {
+    /// It fails when the server sends nothing for `silence`.
+    package func run(
+        _ command: String, input: Data? = nil, limit: Int = 1 << 20, silence: Duration = .seconds(300)
+    ) async throws -> Output {
         try await Self.run(on: queue) { [self] in
             let (session, target) = (self.session, self.target)
+            Self.limitSilence(session, to: silence)
             guard let channel = cssh2_channel_open_session(session) else {
                 throw SSHError("\(target): no channel for a command: \(Self.lastError(session))")
             }
@@ -196,9 +201,13 @@ package final class SSHConnection: @unchecked Sendable {
 
     /// Uploads `file` by SFTP to `path` with `mode`, through a temporary name beside it that is
     /// renamed into place once complete, so a broken upload never leaves a half file under `path`.
-    package func upload(_ file: URL, to path: String, mode: Int32 = 0o644) async throws {
+    /// It fails when the server acknowledges nothing for `silence`.
+    package func upload(
+        _ file: URL, to path: String, mode: Int32 = 0o644, silence: Duration = .seconds(120)
+    ) async throws {
         try await Self.run(on: queue) { [self] in
             let (session, target) = (self.session, self.target)
+            Self.limitSilence(session, to: silence)
             guard let handle = FileHandle(forReadingAtPath: file.path) else {
                 throw SSHError("cannot read \(file.path)")
             }
@@ -393,7 +402,16 @@ package final class SSHConnection: @unchecked Sendable {
         return String(decoding: collected, as: UTF8.self)
     }
 
+    /// How long one blocking call may wait for the server (libssh2 keeps one limit per session).
+    private static func limitSilence(_ session: OpaquePointer, to silence: Duration) {
+        let seconds = max(1, min(silence.components.seconds, 86_400))
+        libssh2_session_set_timeout(session, Int(seconds) * 1000)
+    }
+
     private static func lastError(_ session: OpaquePointer) -> String {
+        if libssh2_session_last_errno(session) == LIBSSH2_ERROR_TIMEOUT {
+            return "the server sent nothing for \(libssh2_session_get_timeout(session) / 1000) s"
+        }
         var message: UnsafeMutablePointer<CChar>?
         var length: Int32 = 0
         let code = libssh2_session_last_error(session, &message, &length, 0)

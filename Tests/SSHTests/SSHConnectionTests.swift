@@ -101,6 +101,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: remote + ".stellwerk-partial"))
     }
 
+    @Test func aCommandSilentPastItsLimit_fails_andAQuietOneWithinIt_succeeds() async throws {
+        let connection = try await SSHConnection.open(
+            target, trust: .fingerprint(try server.fingerprint), privateKey: server.clientKey)
+        await #expect {
+            _ = try await connection.run("sleep 30", silence: .seconds(1))
+        } throws: { error in
+            "\(error)".contains("the server sent nothing for 1 s")
+        }
+        // Longer than the handshake's limit would allow, within the command's own.
+        let quiet = try await SSHConnection.open(
+            target, trust: .fingerprint(try server.fingerprint), privateKey: server.clientKey, timeout: .seconds(1))
+        let output = try await quiet.run("sleep 2; echo done", silence: .seconds(60))
+        #expect(output.status == 0)
+        #expect(output.standardOutput == "done\n")
+    }
+
     @Test func targets_areReadFromSSHURLs_andBadOnesSayTheForm() throws {
         #expect(
             try SSHTarget(parsing: "ssh://root@kl-live-1.example") == SSHTarget(user: "root", host: "kl-live-1.example")
