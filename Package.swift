@@ -162,7 +162,7 @@ let package = Package(
         // SSH to municipal servers through libssh2: host keys checked, key authentication, commands,
         // SFTP uploads; blocking calls on a queue of each connection's own.
         .target(
-            name: "SSHTransport", dependencies: ["CLibSSH2"], path: "Orchestrator/SSH",
+            name: "SSHTransport", dependencies: ["CLibSSH2", "StellwerkAPI"], path: "Orchestrator/SSH",
             swiftSettings: strictSettings),
         // The server: agent API (mTLS), operator API, rollout and promotion engines.
         .target(

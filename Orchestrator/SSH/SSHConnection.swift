@@ -2,43 +2,7 @@ import CLibSSH2
 import Dispatch
 package import Foundation
 import Glibc
-
-/// An SSH server to reach: `ssh://USER@HOST[:PORT]`.
-package struct SSHTarget: Sendable, Hashable, CustomStringConvertible {
-    package var user: String
-    package var host: String
-    package var port: Int
-
-    package init(user: String, host: String, port: Int = 22) {
-        self.user = user
-        self.host = host
-        self.port = port
-    }
-
-    /// Reads `ssh://USER@HOST[:PORT]`; anything else is an error that shows the form.
-    package init(parsing text: String) throws(SSHError) {
-        let form = "give ssh://USER@HOST or ssh://USER@HOST:PORT"
-        guard text.hasPrefix("ssh://") else { throw SSHError("\(text): \(form)") }
-        let rest = text.dropFirst("ssh://".count)
-        guard let at = rest.firstIndex(of: "@"), at != rest.startIndex else { throw SSHError("\(text): \(form)") }
-        user = String(rest[..<at])
-        var address = rest[rest.index(after: at)...]
-        port = 22
-        if let colon = address.lastIndex(of: ":"), !address.hasSuffix("]") {
-            guard let number = Int(address[address.index(after: colon)...]), (1...65535).contains(number) else {
-                throw SSHError("\(text): the port must be a number from 1 to 65535")
-            }
-            port = number
-            address = address[..<colon]
-        }
-        host = String(address)
-        guard !host.isEmpty, !user.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }),
-            !host.contains(where: { $0 == "/" || $0.isWhitespace })
-        else { throw SSHError("\(text): \(form)") }
-    }
-
-    package var description: String { "ssh://\(user)@\(host)\(port == 22 ? "" : ":\(port)")" }
-}
+package import StellwerkAPI
 
 /// Whom the orchestrator believes a server to be. There is no trust on first use: an unknown key is
 /// refused with its fingerprint and the way to pin it, a changed key loudly.
@@ -52,7 +16,31 @@ package enum HostKeyTrust: Sendable {
 /// A failure of SSH, in one sentence that says what and, where it helps, what to do.
 package struct SSHError: Error, CustomStringConvertible, Sendable {
     package let description: String
-    package init(_ description: String) { self.description = description }
+    /// Whether the server broke off the handshake (worth another try), not refused us.
+    package let handshake: Bool
+    package init(_ description: String, handshake: Bool = false) {
+        self.description = description
+        self.handshake = handshake
+    }
+}
+
+/// How the orchestrator signs in: an Ed25519 key file, or the keys a running ssh-agent holds.
+/// Passwords are not offered.
+package enum SSHCredentials: Sendable {
+    case keyFile(URL, passphrase: String? = nil)
+    /// The agent at `socket`, or at `$SSH_AUTH_SOCK` when `nil`.
+    case agent(socket: String? = nil)
+}
+
+/// A bastion the server is reached through: an SSH server of its own, with its own host key.
+package struct JumpHost: Sendable {
+    package var target: SSHTarget
+    package var trust: HostKeyTrust
+
+    package init(_ target: SSHTarget, trust: HostKeyTrust) {
+        self.target = target
+        self.trust = trust
+    }
 }
 
 /// One authenticated SSH session: commands and SFTP uploads over it. libssh2 is blocking and a
@@ -64,32 +52,91 @@ package final class SSHConnection: @unchecked Sendable {
     private let queue: DispatchQueue
     private let socket: Int32
     private let session: OpaquePointer
+    /// The jump host's connection this one runs through, kept open as long as this one.
+    private let tunnel: SSHConnection?
     package let target: SSHTarget
     /// The server's host key, as `SHA256:…`.
     package let hostKey: String
 
     private static let initialised: Int32 = libssh2_init(0)
 
-    private init(queue: DispatchQueue, socket: Int32, session: OpaquePointer, target: SSHTarget, hostKey: String) {
+    private init(
+        queue: DispatchQueue, socket: Int32, session: OpaquePointer, tunnel: SSHConnection?, target: SSHTarget,
+        hostKey: String
+    ) {
         self.queue = queue
         self.socket = socket
         self.session = session
+        self.tunnel = tunnel
         self.target = target
         self.hostKey = hostKey
     }
 
-    /// Connects, checks the host key against `trust` before anything else is sent, and authenticates
-    /// with the Ed25519 (or ECDSA) key in `privateKey` (OpenSSH format; RSA is not offered: libssh2
-    /// signs only with SHA-1 RSA, which current servers refuse).
+    /// Connects with the Ed25519 (or ECDSA) key in `privateKey` (OpenSSH format).
     package static func open(
         _ target: SSHTarget, trust: HostKeyTrust, privateKey: URL, passphrase: String? = nil,
         timeout: Duration = .seconds(15)
+    ) async throws -> SSHConnection {
+        try await open(
+            target, trust: trust, credentials: .keyFile(privateKey, passphrase: passphrase), timeout: timeout)
+    }
+
+    /// Connects (through `jump` when given), checks the host key against `trust` before anything
+    /// else is sent, and authenticates with `credentials` (RSA keys are not offered: libssh2 signs
+    /// only with SHA-1 RSA, which current servers refuse). The jump host's key is checked and the
+    /// same credentials are used there.
+    package static func open(
+        _ target: SSHTarget, trust: HostKeyTrust, credentials: SSHCredentials, jump: JumpHost? = nil,
+        timeout: Duration = .seconds(15)
+    ) async throws -> SSHConnection {
+        // A handshake a busy server broke off (sshd drops connections past MaxStartups, as when many
+        // nodes are bootstrapped through one bastion) is tried three times more, after 0.25, 0.5 and 1 s.
+        var attempt = 1
+        while true {
+            do {
+                var tunnel: SSHConnection?
+                var tunnelled: Int32?
+                if let jump {
+                    let bastion = try await open(
+                        jump.target, trust: jump.trust, credentials: credentials, pin: .jumpHost, timeout: timeout)
+                    tunnelled = try await bastion.forward(to: target)
+                    tunnel = bastion
+                }
+                return try await open(
+                    target, trust: trust, credentials: credentials, pin: .server, timeout: timeout,
+                    socket: tunnelled, tunnel: tunnel)
+            } catch let error as SSHError where error.handshake && attempt < 4 {
+                try await Task.sleep(for: .milliseconds(125 << attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    /// Where an operator pins a host key: the server's, or its jump host's.
+    private enum Pin {
+        case server, jumpHost
+
+        func advice(_ fingerprint: String) -> String {
+            switch self {
+            case .server:
+                "pin it as `ssh: {host_key: \(fingerprint)}` on the node in its site file, or pass --host-key "
+                    + "\(fingerprint) (or add the server to your known_hosts)"
+            case .jumpHost:
+                "pin it as `ssh: {jump_host_key: \(fingerprint)}` in the site file, or pass --jump-host-key "
+                    + "\(fingerprint) (or add the jump host to your known_hosts)"
+            }
+        }
+    }
+
+    private static func open(
+        _ target: SSHTarget, trust: HostKeyTrust, credentials: SSHCredentials, pin: Pin, timeout: Duration,
+        socket tunnelled: Int32? = nil, tunnel: SSHConnection? = nil
     ) async throws -> SSHConnection {
         let queue = DispatchQueue(label: "stellwerk.ssh.\(target.host)")
         return try await run(on: queue) {
             guard initialised == 0 else { throw SSHError("libssh2 could not be initialised") }
             let milliseconds = Int(timeout.components.seconds * 1000)
-            let socket = try connect(target, timeoutMilliseconds: milliseconds)
+            let socket = try tunnelled ?? connect(target, timeoutMilliseconds: milliseconds)
             guard let session = cssh2_session_init() else {
                 close(socket)
                 throw SSHError("libssh2 could not make a session")
@@ -108,25 +155,58 @@ package final class SSHConnection: @unchecked Sendable {
                 session, LIBSSH2_METHOD_HOSTKEY,
                 "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa")
             guard libssh2_session_handshake(session, socket) == 0 else {
-                throw fail(SSHError("\(target): the SSH handshake failed: \(lastError(session))"))
+                throw fail(SSHError("\(target): the SSH handshake failed: \(lastError(session))", handshake: true))
             }
             libssh2_keepalive_config(session, 1, 15)
             let fingerprint: String
             do {
-                fingerprint = try verify(session, target: target, trust: trust)
+                fingerprint = try verify(session, target: target, trust: trust, pin: pin)
+                try authenticate(session, target: target, credentials: credentials)
             } catch let error as SSHError {
                 throw fail(error)
             }
+            return SSHConnection(
+                queue: queue, socket: socket, session: session, tunnel: tunnel, target: target, hostKey: fingerprint)
+        }
+    }
+
+    private static func authenticate(_ session: OpaquePointer, target: SSHTarget, credentials: SSHCredentials) throws {
+        switch credentials {
+        case .keyFile(let privateKey, let passphrase):
             guard
                 cssh2_userauth_publickey_fromfile(session, target.user, privateKey.path, passphrase) == 0
             else {
-                throw fail(
-                    SSHError(
-                        "\(target): the server did not accept the key \(privateKey.path) for \(target.user): "
-                            + "\(lastError(session)); its public half must be in the user's authorized_keys"))
+                throw SSHError(
+                    "\(target): the server did not accept the key \(privateKey.path) for \(target.user): "
+                        + "\(lastError(session)); its public half must be in the user's authorized_keys")
             }
-            return SSHConnection(
-                queue: queue, socket: socket, session: session, target: target, hostKey: fingerprint)
+        case .agent(let socket):
+            guard let path = socket ?? ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !path.isEmpty else {
+                throw SSHError("no ssh-agent: SSH_AUTH_SOCK is not set; start one (`eval $(ssh-agent)`, `ssh-add`)")
+            }
+            guard let agent = libssh2_agent_init(session) else { throw SSHError("libssh2 could not make an agent") }
+            defer { libssh2_agent_free(agent) }
+            libssh2_agent_set_identity_path(agent, path)
+            guard libssh2_agent_connect(agent) == 0 else {
+                throw SSHError("no ssh-agent answers at \(path): \(lastError(session))")
+            }
+            defer { _ = libssh2_agent_disconnect(agent) }
+            guard libssh2_agent_list_identities(agent) == 0 else {
+                throw SSHError("the ssh-agent at \(path) did not list its keys: \(lastError(session))")
+            }
+            var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
+            var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
+            var offered = 0
+            while libssh2_agent_get_identity(agent, &identity, previous) == 0, let key = identity {
+                offered += 1
+                if libssh2_agent_userauth(agent, target.user, key) == 0 { return }
+                previous = key
+            }
+            throw SSHError(
+                offered == 0
+                    ? "the ssh-agent at \(path) holds no keys; add one with `ssh-add`"
+                    : "\(target): the server accepted none of the ssh-agent's \(offered) key\(offered == 1 ? "" : "s") "
+                        + "for \(target.user); the public half must be in the user's authorized_keys")
         }
     }
 
@@ -222,7 +302,7 @@ package final class SSHConnection: @unchecked Sendable {
                     sftp, partial, UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC), Int(mode))
             else { throw SSHError("\(target): cannot write \(partial): \(Self.lastError(session))") }
             do {
-                while let piece = try handle.read(upToCount: 64 * 1024), !piece.isEmpty {
+                while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {
                     var offset = 0
                     while offset < piece.count {
                         let written = piece.withUnsafeBytes { raw in
@@ -248,6 +328,112 @@ package final class SSHConnection: @unchecked Sendable {
                 _ = cssh2_sftp_unlink(sftp, partial)
                 throw SSHError("\(target): cannot put \(path) in place: \(Self.lastError(session))")
             }
+        }
+    }
+
+    // MARK: Tunnels
+
+    /// Asks this server (a jump host) to connect on to `target` and returns a local socket that
+    /// carries that connection, for a session of its own. From then on this connection does nothing
+    /// else: its queue pumps bytes both ways until the session on the socket ends.
+    fileprivate func forward(to target: SSHTarget) async throws -> Int32 {
+        try await Self.run(on: queue) { [self] () throws -> Int32 in
+            guard let channel = cssh2_channel_direct_tcpip(session, target.host, Int32(target.port)) else {
+                throw SSHError(
+                    "\(self.target): the jump host would not connect on to \(target.host):\(target.port): "
+                        + "\(Self.lastError(session))")
+            }
+            var pair: [Int32] = [0, 0]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0
+            else {
+                libssh2_channel_free(channel)
+                throw SSHError("no socket pair for the jump host: \(String(cString: strerror(errno)))")
+            }
+            let (pump, carried) = (Pump(channel: channel), pair[1])
+            queue.async { [self] in pump.run(session: session, socket: socket, local: carried) }
+            return pair[0]
+        }
+    }
+
+    /// Carries bytes between a direct-tcpip channel and one end of a socket pair, without ever
+    /// blocking on either side (the session on the other end may be writing while the far server
+    /// writes too), until one side ends.
+    private struct Pump: @unchecked Sendable {
+        let channel: OpaquePointer
+
+        func run(session: OpaquePointer, socket: Int32, local: Int32) {
+            libssh2_session_set_blocking(session, 0)
+            _ = fcntl(local, F_SETFL, fcntl(local, F_GETFL) | O_NONBLOCK)
+            var buffer = [CChar](repeating: 0, count: 32 * 1024)
+            var toLocal: [CChar] = []
+            var toChannel: [CChar] = []
+            var localEnded = false
+            var channelEnded = false
+            while !(localEnded && toChannel.isEmpty) && !(channelEnded && toLocal.isEmpty) {
+                var progressed = false
+                if toLocal.isEmpty && !channelEnded {
+                    let count = libssh2_channel_read_ex(channel, 0, &buffer, buffer.count)
+                    if count > 0 {
+                        toLocal = Array(buffer[0..<count])
+                        progressed = true
+                    } else if count == 0, libssh2_channel_eof(channel) != 0 {
+                        channelEnded = true
+                    } else if count < 0, count != LIBSSH2_ERROR_EAGAIN {
+                        break
+                    }
+                }
+                if !toLocal.isEmpty {
+                    let sent = toLocal.withUnsafeBytes { send(local, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if sent > 0 {
+                        toLocal.removeFirst(sent)
+                        progressed = true
+                    } else if errno != EAGAIN && errno != EWOULDBLOCK {
+                        break
+                    }
+                }
+                if toChannel.isEmpty && !localEnded {
+                    let count = buffer.withUnsafeMutableBytes { recv(local, $0.baseAddress, $0.count, 0) }
+                    if count > 0 {
+                        toChannel = Array(buffer[0..<count])
+                        progressed = true
+                    } else if count == 0 {
+                        localEnded = true
+                    } else if errno != EAGAIN && errno != EWOULDBLOCK {
+                        localEnded = true
+                    }
+                }
+                if !toChannel.isEmpty {
+                    let written = libssh2_channel_write_ex(channel, 0, toChannel, toChannel.count)
+                    if written > 0 {
+                        toChannel.removeFirst(written)
+                        progressed = true
+                    } else if written != LIBSSH2_ERROR_EAGAIN {
+                        break
+                    }
+                }
+                // A write may have read packets for the channel into libssh2's buffer: no waiting then.
+                if progressed || (toLocal.isEmpty && !channelEnded && libssh2_poll_channel_read(channel, 0) != 0) {
+                    continue
+                }
+                var next: Int32 = 0
+                _ = libssh2_keepalive_send(session, &next)
+                let directions = libssh2_session_block_directions(session)
+                var remoteEvents = Int16(POLLIN)
+                if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { remoteEvents |= Int16(POLLOUT) }
+                var localEvents: Int16 = 0
+                if toChannel.isEmpty && !localEnded { localEvents |= Int16(POLLIN) }
+                if !toLocal.isEmpty { localEvents |= Int16(POLLOUT) }
+                var watched = [
+                    pollfd(fd: socket, events: remoteEvents, revents: 0),
+                    pollfd(fd: local, events: localEvents, revents: 0),
+                ]
+                _ = poll(&watched, 2, 200)
+            }
+            close(local)
+            libssh2_session_set_blocking(session, 1)
+            libssh2_session_set_timeout(session, 5000)
+            _ = libssh2_channel_close(channel)
+            libssh2_channel_free(channel)
         }
     }
 
@@ -297,6 +483,10 @@ package final class SSHConnection: @unchecked Sendable {
             }
             if result == 0 {
                 _ = fcntl(socket, F_SETFL, flags)
+                // SSH sends small packets (window adjustments, acknowledgements) it then waits on:
+                // Nagle's algorithm would hold each for the peer's delayed ACK, 40 ms a round.
+                var on: Int32 = 1
+                _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
                 return socket
             }
             close(socket)
@@ -306,7 +496,9 @@ package final class SSHConnection: @unchecked Sendable {
 
     /// The host key's fingerprint, once it is the one `trust` expects; else an error saying which
     /// key the server showed and how to trust it, or that it changed.
-    private static func verify(_ session: OpaquePointer, target: SSHTarget, trust: HostKeyTrust) throws -> String {
+    private static func verify(
+        _ session: OpaquePointer, target: SSHTarget, trust: HostKeyTrust, pin: Pin
+    ) throws -> String {
         guard let hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256) else {
             throw SSHError("\(target): the server showed no host key")
         }
@@ -327,15 +519,15 @@ package final class SSHConnection: @unchecked Sendable {
             case LIBSSH2_HOSTKEY_TYPE_RSA: ("RSA", "ssh_host_rsa_key.pub", LIBSSH2_KNOWNHOST_KEY_SSHRSA)
             default: ("unknown", "ssh_host_*_key.pub", LIBSSH2_KNOWNHOST_KEY_UNKNOWN)
             }
-        let pin =
-            "once you have checked it on the server with `ssh-keygen -lf /etc/ssh/\(keyFile)`, pass it as "
-            + "--host-key \(fingerprint) (or add the server to your known_hosts)"
+        let advice =
+            "once you have checked it on the server with `ssh-keygen -lf /etc/ssh/\(keyFile)`, "
+            + pin.advice(fingerprint)
         switch trust {
         case .fingerprint(let expected):
             guard expected == fingerprint else {
                 throw SSHError(
                     "\(target): the \(name) host key is \(fingerprint), not the pinned \(expected); refused — "
-                        + "the server was reinstalled, or someone is in between; \(pin)")
+                        + "the server was reinstalled, or someone is in between; \(advice)")
             }
         case .knownHosts(let file):
             guard let knownHosts = libssh2_knownhost_init(session) else {
@@ -356,7 +548,7 @@ package final class SSHConnection: @unchecked Sendable {
             case LIBSSH2_KNOWNHOST_CHECK_MATCH:
                 break
             case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-                let entryName = target.port == 22 ? target.host : "[\(target.host)]:\(target.port)"
+                let entryName = target.knownHostsName
                 throw SSHError(
                     "\(target): THE HOST KEY CHANGED: \(file.path) knows another \(name) key for \(target.host), "
                         + "the server showed \(fingerprint); refused — the server was reinstalled, or someone is in "
@@ -365,7 +557,7 @@ package final class SSHConnection: @unchecked Sendable {
             default:
                 throw SSHError(
                     "\(target): the \(name) host key \(fingerprint) is not in \(file.path); refused (no trust on "
-                        + "first use): " + pin)
+                        + "first use): " + advice)
             }
         }
         return fingerprint
@@ -395,8 +587,7 @@ package final class SSHConnection: @unchecked Sendable {
             if count == 0 { break }
             guard count > 0 else { throw SSHError("\(target): reading failed: \(lastError(session))") }
             if collected.count < limit {
-                collected.append(
-                    contentsOf: buffer[0..<min(count, limit - collected.count)].map { UInt8(bitPattern: $0) })
+                buffer.withUnsafeBytes { collected.append(contentsOf: $0.prefix(min(count, limit - collected.count))) }
             }
         }
         return String(decoding: collected, as: UTF8.self)
@@ -415,6 +606,7 @@ package final class SSHConnection: @unchecked Sendable {
         var message: UnsafeMutablePointer<CChar>?
         var length: Int32 = 0
         let code = libssh2_session_last_error(session, &message, &length, 0)
-        return message.map { String(cString: $0) } ?? "libssh2 error \(code)"
+        let text = message.map { String(cString: $0) } ?? ""
+        return text.isEmpty ? "libssh2 error \(code)" : "\(text) (libssh2 error \(code))"
     }
 }

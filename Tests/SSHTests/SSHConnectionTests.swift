@@ -1,5 +1,6 @@
 import Foundation
 import SSHTransport
+import StellwerkAPI
 import TestSupport
 import Testing
 
@@ -44,7 +45,8 @@ import Testing
         } throws: { error in
             "\(error)".contains(
                 "the ED25519 host key \(fingerprint) is not in \(knownHosts.path); refused (no trust on first use)")
-                && "\(error)".contains("pass it as --host-key \(fingerprint)")
+                && "\(error)".contains("pin it as `ssh: {host_key: \(fingerprint)}` on the node in its site file")
+                && "\(error)".contains("or pass --host-key \(fingerprint)")
         }
 
         // Another key for this host and port: loudly refused, with the way to replace the entry.
@@ -117,6 +119,108 @@ import Testing
         #expect(output.standardOutput == "done\n")
     }
 
+    @Test func throughAJumpHost_theServerIsReached_andAJumpHostThatRefusesOrIsUnknownIsNamed() async throws {
+        let jump = try SSHServer(host: "127.0.57.2", configuration: ["LogLevel DEBUG1"], authorizing: server.clientKey)
+        let bastion = SSHTarget(user: jump.user, host: jump.host, port: jump.port)
+        let connection = try await SSHConnection.open(
+            target, trust: .fingerprint(try server.fingerprint), credentials: .keyFile(server.clientKey),
+            jump: JumpHost(bastion, trust: .fingerprint(try jump.fingerprint)))
+        #expect(connection.hostKey == (try server.fingerprint))
+        #expect(try await connection.run("echo through").standardOutput == "through\n")
+        // Enough bytes both ways to fill every buffer on the path: an upload, and output read back.
+        let file = server.folder.appendingPathComponent("through-the-jump")
+        try Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: file)
+        let remote = server.folder.appendingPathComponent("arrived-through-the-jump").path
+        try await connection.upload(file, to: remote)
+        let sums = try await connection.run("sha256sum \(file.path) \(remote) | cut -d' ' -f1 | uniq | wc -l")
+        #expect(sums.standardOutput == "1\n")
+        let echoed = try await connection.run("base64 -w0 \(remote)", limit: 5_000_000)
+        #expect(Data(base64Encoded: echoed.standardOutput) == (try Data(contentsOf: file)))
+        // The jump host carried it: it logged the connection on to the server.
+        #expect(jump.log.contains("target \(server.host) port \(server.port)"), "\(jump.log)")
+
+        // The jump host's own key is checked, and pinned apart from the server's.
+        let jumpKey = try jump.fingerprint
+        await #expect {
+            _ = try await SSHConnection.open(
+                target, trust: .fingerprint(try server.fingerprint), credentials: .keyFile(server.clientKey),
+                jump: JumpHost(bastion, trust: .fingerprint(try server.fingerprint)))
+        } throws: { error in
+            "\(error)".contains("\(bastion): the ED25519 host key is \(jumpKey)")
+                && "\(error)".contains("jump_host_key: \(jumpKey)")
+        }
+        let refusing = try SSHServer(
+            host: "127.0.57.3", configuration: ["AllowTcpForwarding no"], authorizing: server.clientKey)
+        let refusingTarget = SSHTarget(user: refusing.user, host: refusing.host, port: refusing.port)
+        await #expect {
+            _ = try await SSHConnection.open(
+                target, trust: .fingerprint(try server.fingerprint), credentials: .keyFile(server.clientKey),
+                jump: JumpHost(refusingTarget, trust: .fingerprint(try refusing.fingerprint)))
+        } throws: { error in
+            "\(error)".hasPrefix(
+                "\(refusingTarget): the jump host would not connect on to \(server.host):\(server.port)")
+        }
+    }
+
+    @Test func theKeysOfAnSSHAgent_signIn_andAnAgentWithoutTheKeyOrNoAgentIsNamed() async throws {
+        let agent = try SSHAgent(holding: server.clientKey)
+        let connection = try await SSHConnection.open(
+            target, trust: .fingerprint(try server.fingerprint), credentials: .agent(socket: agent.socket))
+        #expect(try await connection.run("echo agent").standardOutput == "agent\n")
+
+        let stranger = server.folder.appendingPathComponent("stranger-in-agent")
+        try SSHServer.makeKey(at: stranger)
+        let other = try SSHAgent(holding: stranger)
+        await #expect {
+            _ = try await SSHConnection.open(
+                target, trust: .fingerprint(try server.fingerprint), credentials: .agent(socket: other.socket))
+        } throws: { error in
+            "\(error)".contains("the server accepted none of the ssh-agent's 1 key for \(server.user)")
+        }
+        let nowhere = server.folder.appendingPathComponent("no-agent.sock").path
+        await #expect {
+            _ = try await SSHConnection.open(
+                target, trust: .fingerprint(try server.fingerprint), credentials: .agent(socket: nowhere))
+        } throws: { error in
+            "\(error)".contains("no ssh-agent answers at \(nowhere)")
+        }
+    }
+
+    @Test func aHandshakeTheServerBrokeOff_isTriedAgain() async throws {
+        // sshd drops connections past MaxStartups, as a bastion does when many nodes are bootstrapped
+        // at once: one silent connection holds the only start-up place until sshd has dropped ours.
+        let busy = try SSHServer(host: "127.0.57.4", configuration: ["MaxStartups 1"])
+        // The silent connection holds the place once sshd greets it (the start-up probe may hold it
+        // a moment first: sshd then closes ours at once, and it tries again).
+        var blocker: Int32 = -1
+        try await waitUntil("sshd to greet one silent connection") {
+            if blocker >= 0 { close(blocker) }
+            blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(busy.port).bigEndian
+            inet_pton(AF_INET, busy.host, &address.sin_addr)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(blocker, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            var greeting = [UInt8](repeating: 0, count: 64)
+            return connected == 0 && recv(blocker, &greeting, greeting.count, 0) > 0
+        }
+        let held = blocker
+        let release = Task {
+            try await waitUntil("sshd to drop a connection") { busy.log.contains("past MaxStartups") }
+            close(held)
+        }
+        let connection = try await SSHConnection.open(
+            SSHTarget(user: busy.user, host: busy.host, port: busy.port), trust: .fingerprint(try busy.fingerprint),
+            privateKey: busy.clientKey)
+        try await release.value
+        #expect(try await connection.run("echo again").standardOutput == "again\n")
+        #expect(busy.log.contains("past MaxStartups"), "\(busy.log)")
+    }
+
     @Test func targets_areReadFromSSHURLs_andBadOnesSayTheForm() throws {
         #expect(
             try SSHTarget(parsing: "ssh://root@kl-live-1.example") == SSHTarget(user: "root", host: "kl-live-1.example")
@@ -124,10 +228,20 @@ import Testing
         #expect(
             try SSHTarget(parsing: "ssh://deploy@127.0.0.1:2222")
                 == SSHTarget(user: "deploy", host: "127.0.0.1", port: 2222))
+        let v6 = try SSHTarget(parsing: "ssh://root@[2001:db8::1]:2222")
+        #expect(v6 == SSHTarget(user: "root", host: "2001:db8::1", port: 2222))
+        #expect(v6.description == "ssh://root@[2001:db8::1]:2222")
+        #expect(v6.knownHostsName == "[2001:db8::1]:2222")
+        #expect(try SSHTarget(parsing: "ssh://root@[::1]").port == 22)
+        #expect(SSHTarget.isFingerprint("SHA256:Rh7Ae8TATx9CWtDorNQiD0VSW7YXitqNttyIk36y/es"))
+        #expect(!SSHTarget.isFingerprint("SHA256:Rh7Ae8TATx9CWtDorNQiD0VSW7YXitqNttyIk36y/e"))
+        #expect(!SSHTarget.isFingerprint("MD5:Rh7Ae8TATx9CWtDorNQiD0VSW7YXitqNttyIk36y/es"))
         for bad in [
             "root@host", "ssh://host", "ssh://root@host:0", "ssh://root@host:99999", "ssh://root@", "ssh://root@ho st",
+            "ssh://root@host:99999999999999999999999", "ssh://root@[host]:22", "ssh://root@[::1", "ssh://root@[::1]x",
+            "ssh://@host", "ssh://ro'ot@host",
         ] {
-            #expect(throws: SSHError.self, "\(bad)") { try SSHTarget(parsing: bad) }
+            #expect(throws: SSHTargetError.self, "\(bad)") { try SSHTarget(parsing: bad) }
         }
     }
 }

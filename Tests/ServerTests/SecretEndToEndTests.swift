@@ -167,8 +167,12 @@ import Testing
             .post, Endpoints.startRollout.path, body: Data(#"{"plan": \#(changed.standardOutput)}"#.utf8))
         #expect(started.status == 201, "\(String(decoding: started.body, as: UTF8.self))")
         let rollout = try WireJSON.decoder().decode(RolloutView.self, from: started.body)
-        // Paused at once (its one wave stays healthy for a second first), so it is surely still active.
+        // Paused at once; once its nodes finished it stays paused (not succeeded) until resumed.
         #expect(try await api.send(.pauseRollout(rollout.id)).state == .paused)
+        try await cluster.waitFor("the paused rollout's nodes to finish") {
+            try await api.send(.rollout(rollout.id)).steps.allSatisfy { $0.state == .done }
+        }
+        #expect(try await api.send(.rollout(rollout.id)).state == .paused)
         let during = try await cluster.stellwerk(["secret", "rotate", "b-token", "--env", "e2e"])
         #expect(during.status == 1)
         #expect(

@@ -66,9 +66,7 @@ package final class MosquittoServer: @unchecked Sendable {
     /// Stops the broker (SIGTERM: it saves its persistence file) and waits until it is gone.
     package func stop() {
         guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        Spawn.terminate(pid)
         pid = 0
     }
 

@@ -17,8 +17,11 @@ package final class SSHServer: @unchecked Sendable {
     package var hostKey: URL { folder.appendingPathComponent("host_ed25519") }
     package var clientKey: URL { folder.appendingPathComponent("client_ed25519") }
 
-    /// Starts sshd on `host` (a loopback address of the test's own) and waits until it listens.
-    package init(host: String) throws {
+    /// Starts sshd on `host` (a loopback address of the test's own) and waits until it listens;
+    /// `configuration` adds sshd_config lines (a jump host that refuses to forward, a debug log).
+    /// `authorizing` puts another client key in its authorized_keys (one key for a jump host and the
+    /// server behind it).
+    package init(host: String, configuration extra: [String] = [], authorizing other: URL? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw TestServerError("OpenSSH's server is not installed (no \(Self.executable)); install openssh-server")
         }
@@ -34,11 +37,12 @@ package final class SSHServer: @unchecked Sendable {
         // An ECDSA host key too, as a Debian server has: the client must still see the Ed25519 one.
         let ecdsa = folder.appendingPathComponent("host_ecdsa")
         try Self.keygen(["-q", "-t", "ecdsa", "-N", "", "-C", "test-host", "-f", ecdsa.path])
-        try FileManager.default.copyItem(
-            at: clientKey.appendingPathExtension("pub"), to: folder.appendingPathComponent("authorized_keys"))
+        var authorized = try String(contentsOf: clientKey.appendingPathExtension("pub"), encoding: .utf8)
+        if let other { authorized += try String(contentsOf: other.appendingPathExtension("pub"), encoding: .utf8) }
+        try authorized.write(to: folder.appendingPathComponent("authorized_keys"), atomically: true, encoding: .utf8)
         // sshd insists on its privilege-separation folder.
         try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
-        let configuration = """
+        let standard = """
             Port \(port)
             ListenAddress \(host)
             HostKey \(ecdsa.path)
@@ -54,6 +58,8 @@ package final class SSHServer: @unchecked Sendable {
             Subsystem sftp internal-sftp
             LogLevel VERBOSE
             """
+        // sshd takes the first value of a keyword: the test's own lines go first.
+        let configuration = extra.map { $0 + "\n" }.joined() + standard
         try configuration.write(to: folder.appendingPathComponent("sshd_config"), atomically: true, encoding: .utf8)
         // -D: in the foreground, so this test holds its process; -e: log to the file given as output.
         pid = try Spawn.server(
@@ -64,11 +70,7 @@ package final class SSHServer: @unchecked Sendable {
     }
 
     deinit {
-        if pid > 0 {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
+        Spawn.terminate(pid)
         try? FileManager.default.removeItem(at: folder)
     }
 

@@ -26,9 +26,7 @@ package enum ServiceLauncher {
     /// `pid` becomes 0, so stopping twice does nothing.
     package static func stop(_ pid: inout pid_t) {
         guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        Spawn.terminate(pid)
         pid = 0
     }
 }

@@ -101,6 +101,14 @@ package enum Spawn {
 }
 
 extension Spawn {
+    /// Ends a process this test started (SIGTERM) and waits for it; nothing for a PID of 0.
+    package static func terminate(_ pid: pid_t) {
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
     /// Runs `command` in a shell once this test process has gone, however it ended (Swift Testing has
     /// no hook after the last test), so a crashed test run leaves no servers or agents behind.
     package static func whenThisProcessEnds(_ command: String) throws {

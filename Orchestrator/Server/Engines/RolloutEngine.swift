@@ -69,7 +69,9 @@ package actor RolloutEngine {
             } else if let wave, state == .running {
                 try await start(wave: wave, in: &document, record: record, connected: connected, now: now)
                 if document.steps.allSatisfy(\.state.isFinished) { next = .succeeded }
-            } else if wave == nil {
+            } else if wave == nil, state == .running {
+                // A paused rollout whose last steps finished stays paused: the operator who paused it
+                // decides when it ends, and nothing that depends on its end starts behind their back.
                 next = .succeeded
                 document.message = "every node runs release \(record.release)"
             }

@@ -24,4 +24,7 @@ static inline int cssh2_sftp_rename(LIBSSH2_SFTP *sftp, const char *from, const 
         LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE);
 }
 static inline int cssh2_sftp_unlink(LIBSSH2_SFTP *sftp, const char *path) { return libssh2_sftp_unlink(sftp, path); }
+static inline LIBSSH2_CHANNEL *cssh2_channel_direct_tcpip(LIBSSH2_SESSION *s, const char *host, int port) {
+    return libssh2_channel_direct_tcpip(s, host, port);
+}
 #endif
