@@ -54,6 +54,7 @@ package final class SSHConnection: @unchecked Sendable {
     private let session: OpaquePointer
     /// The jump host's connection this one runs through, kept open as long as this one.
     private let tunnel: SSHConnection?
+    private let ending: Ending
     package let target: SSHTarget
     /// The server's host key, as `SHA256:…`.
     package let hostKey: String
@@ -68,6 +69,7 @@ package final class SSHConnection: @unchecked Sendable {
         self.socket = socket
         self.session = session
         self.tunnel = tunnel
+        ending = Ending(session: session, socket: socket)
         self.target = target
         self.hostKey = hostKey
     }
@@ -94,17 +96,21 @@ package final class SSHConnection: @unchecked Sendable {
         var attempt = 1
         while true {
             do {
-                var tunnel: SSHConnection?
-                var tunnelled: Int32?
-                if let jump {
-                    let bastion = try await open(
-                        jump.target, trust: jump.trust, credentials: credentials, pin: .jumpHost, timeout: timeout)
-                    tunnelled = try await bastion.forward(to: target)
-                    tunnel = bastion
+                guard let jump else {
+                    return try await open(
+                        target, trust: trust, credentials: credentials, pin: .server, timeout: timeout)
                 }
-                return try await open(
-                    target, trust: trust, credentials: credentials, pin: .server, timeout: timeout,
-                    socket: tunnelled, tunnel: tunnel)
+                let bastion = try await open(
+                    jump.target, trust: jump.trust, credentials: credentials, pin: .jumpHost, timeout: timeout)
+                do {
+                    let tunnelled = try await bastion.forward(to: target)
+                    return try await open(
+                        target, trust: trust, credentials: credentials, pin: .server, timeout: timeout,
+                        socket: tunnelled, tunnel: bastion)
+                } catch {
+                    await bastion.close()
+                    throw error
+                }
             } catch let error as SSHError where error.handshake && attempt < 4 {
                 try await Task.sleep(for: .milliseconds(125 << attempt))
                 attempt += 1
@@ -138,13 +144,13 @@ package final class SSHConnection: @unchecked Sendable {
             let milliseconds = Int(timeout.components.seconds * 1000)
             let socket = try tunnelled ?? connect(target, timeoutMilliseconds: milliseconds)
             guard let session = cssh2_session_init() else {
-                close(socket)
+                Glibc.close(socket)
                 throw SSHError("libssh2 could not make a session")
             }
             func fail(_ error: SSHError) -> SSHError {
                 _ = cssh2_session_disconnect(session, "stellwerk: \(error.description.prefix(100))")
                 libssh2_session_free(session)
-                close(socket)
+                Glibc.close(socket)
                 return error
             }
             libssh2_session_set_blocking(session, 1)
@@ -211,18 +217,48 @@ package final class SSHConnection: @unchecked Sendable {
     }
 
     deinit {
-        let ended = Ended(session: session, socket: socket)
-        queue.async {
-            _ = cssh2_session_disconnect(ended.session, "stellwerk: done")
-            libssh2_session_free(ended.session)
-            Glibc.close(ended.socket)
+        let ending = ending
+        queue.async { ending.end() }
+    }
+
+    /// Ends the session now and waits until it has ended (and the jump host's after it). A process
+    /// that exits while a session is still torn down on another thread may crash in OpenSSL's
+    /// cleanup, so commands close their connections before they end.
+    package func close() async {
+        let ending = ending
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            queue.async {
+                ending.end()
+                done.resume()
+            }
+        }
+        await tunnel?.close()
+    }
+
+    /// The end of a session, once: by `close()`, or after the connection is gone. Touched only on
+    /// the connection's queue.
+    private final class Ending: @unchecked Sendable {
+        let session: OpaquePointer
+        let socket: Int32
+        private(set) var ended = false
+
+        init(session: OpaquePointer, socket: Int32) {
+            self.session = session
+            self.socket = socket
+        }
+
+        func end() {
+            guard !ended else { return }
+            ended = true
+            _ = cssh2_session_disconnect(session, "stellwerk: done")
+            libssh2_session_free(session)
+            Glibc.close(socket)
         }
     }
 
-    /// A session to end on the connection's queue, after the connection itself is gone.
-    private struct Ended: @unchecked Sendable {
-        let session: OpaquePointer
-        let socket: Int32
+    /// Throws when `close()` ended the session already.
+    private func checkOpen() throws {
+        if ending.ended { throw SSHError("\(target): the connection was closed") }
     }
 
     // MARK: Commands
@@ -240,6 +276,7 @@ package final class SSHConnection: @unchecked Sendable {
         _ command: String, input: Data? = nil, limit: Int = 1 << 20, silence: Duration = .seconds(300)
     ) async throws -> Output {
         try await Self.run(on: queue) { [self] in
+            try checkOpen()
             let (session, target) = (self.session, self.target)
             Self.limitSilence(session, to: silence)
             guard let channel = cssh2_channel_open_session(session) else {
@@ -286,6 +323,7 @@ package final class SSHConnection: @unchecked Sendable {
         _ file: URL, to path: String, mode: Int32 = 0o644, silence: Duration = .seconds(120)
     ) async throws {
         try await Self.run(on: queue) { [self] in
+            try checkOpen()
             let (session, target) = (self.session, self.target)
             Self.limitSilence(session, to: silence)
             guard let handle = FileHandle(forReadingAtPath: file.path) else {
@@ -429,7 +467,7 @@ package final class SSHConnection: @unchecked Sendable {
                 ]
                 _ = poll(&watched, 2, 200)
             }
-            close(local)
+            Glibc.close(local)
             libssh2_session_set_blocking(session, 1)
             libssh2_session_set_timeout(session, 5000)
             _ = libssh2_channel_close(channel)
@@ -489,7 +527,7 @@ package final class SSHConnection: @unchecked Sendable {
                 _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
                 return socket
             }
-            close(socket)
+            Glibc.close(socket)
         }
         throw SSHError("\(target): cannot connect: \(reason)")
     }

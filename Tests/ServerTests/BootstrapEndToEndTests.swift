@@ -86,4 +86,71 @@ import Testing
         #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
         #expect(try await cluster.status().environments.first?.nodes.first?.instances.map(\.state) == [.running])
     }
+
+    @Test func allNodesOfASite_fromItsSiteFile_inParallel_thenARolloutInPullMode() async throws {
+        // Three servers, each an sshd of its own on the node's address, one key signing in to all.
+        let first = try SSHServer(host: "127.0.59.1")
+        let servers =
+            [first] + (try (2...3).map { try SSHServer(host: "127.0.59.\($0)", authorizing: first.clientKey) })
+        let prefixes = try Fixtures.temporaryFolder("stellwerk-bootstrap-all")
+        defer {
+            for pid in SecretEndToEndTests.commandLinesContaining(prefixes.path) { kill(pid, SIGTERM) }
+            try? FileManager.default.removeItem(at: prefixes)
+        }
+        func ssh(_ index: Int, hostKey: String) -> String {
+            let prefix = prefixes.appendingPathComponent("m\(index + 1)").path
+            return "ssh: {port: \(servers[index].port), host_key: \"\(hostKey)\", prefix: \(prefix)}"
+        }
+        let keys = try servers.map { try $0.fingerprint }
+        // m3 pinned to m1's key: refused, while the others go on.
+        let cluster = try LocalCluster(
+            block: 59,
+            nodes: (0..<3).map {
+                LocalCluster.Node(name: "m\($0 + 1)", site: "a", yaml: ssh($0, hostKey: keys[$0 == 2 ? 0 : $0]))
+            }, sites: ["a": "ssh: {user: \(first.user)}"])
+        defer { cluster.tearDown() }
+        try await cluster.startServer()
+        try await cluster.recordPolicies()
+        let common = [
+            "node", "bootstrap", "--env", "e2e", "--site", "a", "--all", "--identity", first.clientKey.path,
+            "--agent-binary", ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
+        ]
+
+        let partly = try await cluster.stellwerk(common)
+        #expect(partly.status == 1, "\(partly.standardOutput)\(partly.standardError)")
+        #expect(partly.standardOutput.contains("m1: Joined m1 to e2e (site a)."), "\(partly.standardOutput)")
+        #expect(partly.standardOutput.contains("m2: m2 reports to the orchestrator."), "\(partly.standardOutput)")
+        #expect(
+            partly.standardError.contains(
+                "m3: ssh://\(first.user)@127.0.59.3:\(servers[2].port): the ED25519 host key is \(keys[2]), not the pinned \(keys[0])"
+            ),
+            "\(partly.standardError)")
+        #expect(
+            partly.standardError.contains("1 of 3 nodes of a failed (m3); the others report to the orchestrator"),
+            "\(partly.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: prefixes.appendingPathComponent("m3").path))
+        let connected = try await cluster.status().environments.first?.nodes.filter { $0.connection == .connected }
+        #expect(connected?.map(\.node).sorted() == ["m1", "m2"])
+
+        // The key corrected in the site file: m3 is installed; m1 and m2 keep what they have.
+        let siteFile = cluster.workspace.appendingPathComponent("Environments/e2e/sites/a.yaml")
+        let corrected = try String(contentsOf: siteFile, encoding: .utf8).replacingOccurrences(
+            of: ssh(2, hostKey: keys[0]), with: ssh(2, hostKey: keys[2]))
+        try corrected.write(to: siteFile, atomically: true, encoding: .utf8)
+        let rest = try await cluster.stellwerk(common)
+        #expect(rest.status == 0, "\(rest.standardOutput)\(rest.standardError)")
+        #expect(rest.standardOutput.contains("m1: stellwerk-agent"), "\(rest.standardOutput)")
+        #expect(rest.standardOutput.contains("is installed already"))
+        #expect(rest.standardOutput.contains("m3: Installed stellwerk-agent"))
+        #expect(rest.standardOutput.contains("All 3 nodes of a report to the orchestrator."))
+        #expect(rest.standardOutput.components(separatedBy: "Joined").count - 1 == 1, "\(rest.standardOutput)")
+
+        // A rollout to the three in pull mode, as to any other agents.
+        let release = try await cluster.release(version: "1")
+        let applied = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", release])
+        #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
+        let nodes = try await cluster.status().environments.first?.nodes ?? []
+        #expect(nodes.map(\.node).sorted() == ["m1", "m2", "m3"])
+        #expect(nodes.allSatisfy { $0.instances.map(\.state) == [.running] }, "\(nodes)")
+    }
 }

@@ -28,6 +28,8 @@ final class LocalCluster: @unchecked Sendable {
         var name: String
         var site: String
         var environment = "e2e"
+        /// YAML lines added to the node in its site file (such as `ssh: {…}`).
+        var yaml = ""
     }
 
     static let e2eNodes = [Node(name: "n1", site: "a"), Node(name: "n2", site: "a"), Node(name: "n3", site: "b")]
@@ -97,7 +99,10 @@ final class LocalCluster: @unchecked Sendable {
         let bySite = Dictionary(grouping: nodes) { "\($0.environment)/\($0.site)" }
         for members in bySite.values {
             let site = members[0].site
-            let list = members.map { "  - name: \($0.name)\n    address: \(addresses[$0.name]!)\n" }.joined()
+            let list = members.map {
+                "  - name: \($0.name)\n    address: \(addresses[$0.name]!)\n"
+                    + ($0.yaml.isEmpty ? "" : "    \($0.yaml)\n")
+            }.joined()
             files["Environments/\(members[0].environment)/sites/\(site).yaml"] = """
                 name: \(site)
                 display_name: Gemeinde \(site.uppercased())

@@ -78,6 +78,53 @@ package struct SiteDefinition: Sendable {
     package var nodes: [NodeDefinition]
     package var services: [ServiceAssignment]
     package var maintenanceWindows: [MaintenanceWindow]
+    /// How its servers are reached by SSH, unless a node says otherwise.
+    package var ssh = SSHSettings()
+
+    /// The SSH settings of `node`: its own, over the site's.
+    package func ssh(for node: NodeDefinition) -> SSHSettings {
+        SSHSettings(
+            user: node.ssh.user ?? ssh.user, port: node.ssh.port ?? ssh.port, hostKey: node.ssh.hostKey,
+            jump: node.ssh.jump ?? ssh.jump, jumpHostKey: node.ssh.jump == nil ? ssh.jumpHostKey : node.ssh.jumpHostKey,
+            prefix: node.ssh.prefix ?? ssh.prefix)
+    }
+}
+
+/// How `stellwerk node bootstrap` reaches a server (`ssh:` of a site or a node); what is not given
+/// comes from the command line or its defaults (root, port 22, /var/lib/stellwerk).
+package struct SSHSettings: Sendable {
+    package var user: Located<String>?
+    package var port: Located<Int>?
+    /// `SHA256:…`: the server's host key, pinned (nodes only: a key belongs to one server).
+    package var hostKey: Located<String>?
+    /// `ssh://USER@HOST[:PORT]` of the bastion the server is reached through.
+    package var jump: Located<String>?
+    package var jumpHostKey: Located<String>?
+    /// Where the agent lives on the server.
+    package var prefix: Located<String>?
+
+    package init(
+        user: Located<String>? = nil, port: Located<Int>? = nil, hostKey: Located<String>? = nil,
+        jump: Located<String>? = nil, jumpHostKey: Located<String>? = nil, prefix: Located<String>? = nil
+    ) {
+        self.user = user
+        self.port = port
+        self.hostKey = hostKey
+        self.jump = jump
+        self.jumpHostKey = jumpHostKey
+        self.prefix = prefix
+    }
+
+    /// Whether `path` may be the agent's folder: absolute, two levels deep at least, plain path
+    /// characters only (it goes into shell commands and a systemd unit), no `..`.
+    package static func isPlainPrefix(_ path: String) -> Bool {
+        let plain = path.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                || "._/-".unicodeScalars.contains($0)
+        }
+        let segments = path.split(separator: "/")
+        return path.hasPrefix("/") && segments.count >= 2 && plain && !segments.contains("..")
+    }
 }
 
 /// One server at a site.
@@ -86,6 +133,7 @@ package struct NodeDefinition: Sendable {
     package var address: Located<String>
     package var labels: [String: String]
     package var location: SourceLocation
+    package var ssh = SSHSettings()
 }
 
 /// A blueprint a site runs, where, and with which values.

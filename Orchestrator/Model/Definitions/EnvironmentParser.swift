@@ -1,3 +1,5 @@
+import StellwerkAPI
+
 /// Reads `environment.yaml` and site documents, reporting every problem to the sink.
 struct EnvironmentParser {
     let sink: DiagnosticSink
@@ -8,7 +10,7 @@ struct EnvironmentParser {
         "lost_after", "on_disconnected",
     ]
     static let promotionKeys = ["soak", "approvals", "windows", "canary_site", "max_sites_in_flight"]
-    static let siteKeys = ["name", "display_name", "nodes", "services", "maintenance_windows"]
+    static let siteKeys = ["name", "display_name", "nodes", "services", "maintenance_windows", "ssh"]
 
     func parseEnvironment(_ root: YAMLNode, file: String, sites: [SiteDefinition]) -> EnvironmentDefinition? {
         guard let fields = MappingFields(root, context: "the environment", allowed: Self.environmentKeys, sink: sink)
@@ -103,10 +105,11 @@ struct EnvironmentParser {
         }
         let services = (fields.entries("services") ?? []).compactMap { parseService($0, context: context, file: file) }
         let windows = (fields.list("maintenance_windows") ?? []).compactMap { parseWindow($0, context: context) }
+        let ssh = fields.node("ssh").flatMap { parseSSH($0, context: context, node: false) } ?? SSHSettings()
         guard let name else { return nil }
         return SiteDefinition(
             name: name, file: file, displayName: displayName?.value ?? "", nodes: nodes, services: services,
-            maintenanceWindows: windows)
+            maintenanceWindows: windows, ssh: ssh)
     }
 
     /// The workspace path of `path`, which a site file at `siteFile` (`Environments/ENV/sites/NAME.yaml`)
@@ -129,7 +132,7 @@ struct EnvironmentParser {
     private func parseNode(_ node: YAMLNode, context: String) -> NodeDefinition? {
         guard
             let fields = MappingFields(
-                node, context: "a node of \(context)", allowed: ["name", "address", "labels"], sink: sink),
+                node, context: "a node of \(context)", allowed: ["name", "address", "labels", "ssh"], sink: sink),
             let name = fields.name("name", required: true),
             let address = fields.string("address", required: true)
         else { return nil }
@@ -140,7 +143,80 @@ struct EnvironmentParser {
         }
         var labels: [String: String] = [:]
         for (key, value) in fields.stringMap("labels") ?? [] { labels[key.value] = value.value }
-        return NodeDefinition(name: name, address: address, labels: labels, location: fields.location)
+        let ssh =
+            fields.node("ssh").flatMap { parseSSH($0, context: "node '\(name.value)' of \(context)", node: true) }
+            ?? SSHSettings()
+        return NodeDefinition(name: name, address: address, labels: labels, location: fields.location, ssh: ssh)
+    }
+
+    /// `ssh:` of a site (defaults for its nodes) or of one node.
+    private func parseSSH(_ value: YAMLNode, context: String, node: Bool) -> SSHSettings? {
+        guard
+            let fields = MappingFields(
+                value, context: "ssh of \(context)",
+                allowed: ["user", "port", "host_key", "jump", "jump_host_key", "prefix"], sink: sink)
+        else { return nil }
+        var settings = SSHSettings(
+            user: fields.string("user"), port: fields.int("port", range: 1...65535), hostKey: fields.string("host_key"),
+            jump: fields.string("jump"), jumpHostKey: fields.string("jump_host_key"), prefix: fields.string("prefix"))
+        if let user = settings.user, !Self.isUserName(user.value) {
+            sink.error(
+                "'\(user.value)' is not a user name", at: user.location,
+                hint: "lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32 long")
+            settings.user = nil
+        }
+        if let hostKey = settings.hostKey {
+            if !node {
+                sink.error(
+                    "a host key belongs to one server, not to a site", at: hostKey.location,
+                    hint: "put host_key under the ssh of the node it belongs to")
+                settings.hostKey = nil
+            } else if !SSHTarget.isFingerprint(hostKey.value) {
+                sink.error(
+                    "'\(hostKey.value)' is not a host key fingerprint", at: hostKey.location,
+                    hint: "write SHA256:… as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server"
+                )
+                settings.hostKey = nil
+            }
+        }
+        if let jump = settings.jump {
+            do {
+                _ = try SSHTarget(parsing: jump.value)
+            } catch {
+                sink.error("the jump host \(error.description)", at: jump.location)
+                settings.jump = nil
+            }
+        }
+        if let key = settings.jumpHostKey {
+            if !fields.has("jump") {
+                sink.error(
+                    "jump_host_key without a jump host", at: key.location,
+                    hint: "give the bastion as jump: ssh://USER@HOST beside it")
+            } else if !SSHTarget.isFingerprint(key.value) {
+                sink.error(
+                    "'\(key.value)' is not a host key fingerprint", at: key.location,
+                    hint:
+                        "write SHA256:… as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the bastion")
+                settings.jumpHostKey = nil
+            }
+        }
+        if let prefix = settings.prefix, !SSHSettings.isPlainPrefix(prefix.value) {
+            sink.error(
+                "'\(prefix.value)' cannot be the agent's folder", at: prefix.location,
+                hint: "give an absolute folder of its own, two levels deep at least (letters, digits, . _ - /)")
+            settings.prefix = nil
+        }
+        return settings
+    }
+
+    /// A POSIX login name, as `useradd` takes it.
+    static func isUserName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, text.unicodeScalars.count <= 32,
+            ("a"..."z").contains(first) || first == "_"
+        else { return false }
+        return text.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+        }
     }
 
     private func parseService(_ pair: YAMLPair, context: String, file: String) -> ServiceAssignment? {
