@@ -316,12 +316,23 @@ package final class SSHConnection: @unchecked Sendable {
 
     // MARK: Files
 
+    /// What an upload sent.
+    package struct Upload: Sendable {
+        /// Where it began: above 0 when it went on from a partial file an earlier upload left.
+        package var resumedAt: Int
+        package var sent: Int
+    }
+
     /// Uploads `file` by SFTP to `path` with `mode`, through a temporary name beside it that is
     /// renamed into place once complete, so a broken upload never leaves a half file under `path`.
-    /// It fails when the server acknowledges nothing for `silence`.
+    /// With `digest` (the file's SHA-256) the temporary file is named after the content and kept when
+    /// the connection breaks, and the next upload of the same content goes on where it ended: its
+    /// bytes can only be the start of that same file. Checking what arrived stays the caller's (a
+    /// checksum on the server). It fails when the server acknowledges nothing for `silence`.
+    @discardableResult
     package func upload(
-        _ file: URL, to path: String, mode: Int32 = 0o644, silence: Duration = .seconds(120)
-    ) async throws {
+        _ file: URL, to path: String, mode: Int32 = 0o644, digest: String? = nil, silence: Duration = .seconds(120)
+    ) async throws -> Upload {
         try await Self.run(on: queue) { [self] in
             try checkOpen()
             let (session, target) = (self.session, self.target)
@@ -330,15 +341,36 @@ package final class SSHConnection: @unchecked Sendable {
                 throw SSHError("cannot read \(file.path)")
             }
             defer { try? handle.close() }
+            let size = try handle.seekToEnd()
             guard let sftp = libssh2_sftp_init(session) else {
                 throw SSHError("\(target): SFTP is not available: \(Self.lastError(session))")
             }
             defer { libssh2_sftp_shutdown(sftp) }
-            let partial = path + ".stellwerk-partial"
-            guard
-                let remote = cssh2_sftp_open(
-                    sftp, partial, UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC), Int(mode))
-            else { throw SSHError("\(target): cannot write \(partial): \(Self.lastError(session))") }
+            let partial = digest.map { "\(path).\($0.prefix(16)).partial" } ?? "\(path).stellwerk-partial"
+            func open(truncating: Bool) throws -> OpaquePointer {
+                let flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (truncating ? LIBSSH2_FXF_TRUNC : 0)
+                guard let remote = cssh2_sftp_open(sftp, partial, UInt(flags), Int(mode)) else {
+                    throw SSHError("\(target): cannot write \(partial): \(Self.lastError(session))")
+                }
+                return remote
+            }
+            var remote = try open(truncating: digest == nil)
+            var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+            var resumedAt: UInt64 = 0
+            if digest != nil, libssh2_sftp_fstat_ex(remote, &attributes, 0) == 0,
+                attributes.flags & UInt(LIBSSH2_SFTP_ATTR_SIZE) != 0
+            {
+                if attributes.filesize <= size {
+                    resumedAt = attributes.filesize
+                } else {
+                    // Longer than the file it is named after: not a start of it; begun again.
+                    _ = cssh2_sftp_close(remote)
+                    remote = try open(truncating: true)
+                }
+            }
+            libssh2_sftp_seek64(remote, resumedAt)
+            try handle.seek(toOffset: resumedAt)
+            var sent = 0
             do {
                 while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {
                     var offset = 0
@@ -352,11 +384,13 @@ package final class SSHConnection: @unchecked Sendable {
                             throw SSHError("\(target): writing \(partial) failed: \(Self.lastError(session))")
                         }
                         offset += written
+                        sent += written
                     }
                 }
             } catch {
                 _ = cssh2_sftp_close(remote)
-                _ = cssh2_sftp_unlink(sftp, partial)
+                // Kept for the next upload of the same content; a partial of no known content goes.
+                if digest == nil { _ = cssh2_sftp_unlink(sftp, partial) }
                 throw error
             }
             _ = cssh2_sftp_close(remote)
@@ -366,6 +400,7 @@ package final class SSHConnection: @unchecked Sendable {
                 _ = cssh2_sftp_unlink(sftp, partial)
                 throw SSHError("\(target): cannot put \(path) in place: \(Self.lastError(session))")
             }
+            return Upload(resumedAt: Int(resumedAt), sent: sent)
         }
     }
 

@@ -221,6 +221,41 @@ import Testing
         #expect(busy.log.contains("past MaxStartups"), "\(busy.log)")
     }
 
+    @Test func anUploadTheServerBrokeOff_goesOnWhereItEnded() async throws {
+        let file = server.folder.appendingPathComponent("large-artifact")
+        let size = 128 << 20
+        try Data(count: size).write(to: file)
+        let digestFile = server.folder.appendingPathComponent("digest")
+        try Spawn.run("/usr/bin/sha256sum", [file.path], standardOutput: digestFile.path)
+        let digest = String(try String(contentsOf: digestFile, encoding: .utf8).prefix(64))
+        let remote = server.folder.appendingPathComponent("arrived").path
+        let partial = "\(remote).\(digest.prefix(16)).partial"
+        func sizeOfPartial() -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: partial))?[.size] as? Int) ?? 0
+        }
+
+        let connection = try await SSHConnection.open(
+            target, trust: .fingerprint(try server.fingerprint), privateKey: server.clientKey)
+        let upload = Task { try await connection.upload(file, to: remote, digest: digest) }
+        try await waitUntil("a part of the upload to arrive", every: .milliseconds(5)) { sizeOfPartial() > 1 << 20 }
+        server.crash()
+        await #expect(throws: SSHError.self) { try await upload.value }
+        let kept = sizeOfPartial()
+        #expect(kept > 1 << 20 && kept < size, "\(kept)")
+        #expect(!FileManager.default.fileExists(atPath: remote))
+
+        try server.start()
+        let again = try await SSHConnection.open(
+            target, trust: .fingerprint(try server.fingerprint), privateKey: server.clientKey)
+        let resumed = try await again.upload(file, to: remote, digest: digest)
+        #expect(resumed.resumedAt == kept)
+        #expect(resumed.sent == size - kept)
+        let arrived = try await again.run("sha256sum \(remote) | cut -d' ' -f1")
+        #expect(arrived.standardOutput == digest + "\n")
+        #expect(!FileManager.default.fileExists(atPath: partial))
+        await again.close()
+    }
+
     @Test func targets_areReadFromSSHURLs_andBadOnesSayTheForm() throws {
         #expect(
             try SSHTarget(parsing: "ssh://root@kl-live-1.example") == SSHTarget(user: "root", host: "kl-live-1.example")

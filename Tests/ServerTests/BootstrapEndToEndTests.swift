@@ -57,10 +57,45 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: foreign.path)[.posixPermissions] as? Int
         #expect(mode != 0o700)
 
+        // The server dies during the upload: the part that arrived is kept, and the next run goes on
+        // from there.
+        let binary = ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent")
+        let digestFile = cluster.root.appendingPathComponent("agent.sha256")
+        try Spawn.run("/usr/bin/sha256sum", [binary.path], standardOutput: digestFile.path)
+        let digest = String(try String(contentsOf: digestFile, encoding: .utf8).prefix(64))
+        let home = String(cString: getpwuid(getuid()).pointee.pw_dir)
+        let partial = "\(home)/.stellwerk-upload/n1/stellwerk-agent.\(digest.prefix(16)).partial"
+        defer { try? FileManager.default.removeItem(atPath: "\(home)/.stellwerk-upload/n1") }
+        func sizeOfPartial() -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: partial))?[.size] as? Int) ?? 0
+        }
+        let fingerprint = try ssh.fingerprint
+        let interrupted = Task {
+            try await cluster.stellwerk(["node", "bootstrap", target, "--host-key", fingerprint] + common)
+        }
+        try await waitUntil("a part of the agent to arrive", every: .milliseconds(5)) { sizeOfPartial() > 1 << 20 }
+        ssh.crash()
+        let broken = try await interrupted.value
+        #expect(broken.status == 1)
+        #expect(
+            broken.standardError.contains("run it again to go on where the upload ended"), "\(broken.standardError)")
+        let kept = sizeOfPartial()
+        #expect(kept > 1 << 20, "\(kept)")
+        try ssh.start()
+
+        // Every command line on the machine, watched while the token is made, handed over and redeemed.
+        let watcher = CommandLineWatcher()
         let bootstrapped = try await cluster.stellwerk(
             ["node", "bootstrap", target, "--host-key", try ssh.fingerprint] + common)
+        let seen = watcher.stop()
         #expect(bootstrapped.status == 0, "\(bootstrapped.standardOutput)\(bootstrapped.standardError)")
+        #expect(seen.contains { $0.contains("stellwerk-agent join") && $0.contains("--token-file -") }, "\(seen)")
+        #expect(!seen.contains { $0.contains("swj") }, "a join token on a command line: \(seen)")
+        #expect(
+            bootstrapped.standardOutput.contains("Went on with the upload where it ended, at \(kept >> 20) of "),
+            "\(bootstrapped.standardOutput)")
         #expect(bootstrapped.standardOutput.contains("Installed stellwerk-agent"), "\(bootstrapped.standardOutput)")
+        #expect(!FileManager.default.fileExists(atPath: partial))
         #expect(bootstrapped.standardOutput.contains("Joined n1 to e2e (site a)."))
         #expect(bootstrapped.standardOutput.contains("n1 reports to the orchestrator."))
         #expect(try await cluster.status().environments.first?.nodes.first?.connection == .connected)
@@ -152,5 +187,37 @@ import Testing
         let nodes = try await cluster.status().environments.first?.nodes ?? []
         #expect(nodes.map(\.node).sorted() == ["m1", "m2", "m3"])
         #expect(nodes.allSatisfy { $0.instances.map(\.state) == [.running] }, "\(nodes)")
+    }
+}
+
+/// Samples every process's command line on the machine until stopped, from a thread of its own.
+final class CommandLineWatcher: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: Set<String> = []
+    private var running = true
+    private let finished = DispatchSemaphore(value: 0)
+
+    init() {
+        Thread.detachNewThread { [self] in
+            while lock.withLock({ running }) {
+                let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+                var found: [String] = []
+                for entry in entries where entry.first?.isNumber == true {
+                    guard let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty
+                    else { continue }
+                    found.append(String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self))
+                }
+                lock.withLock { lines.formUnion(found) }
+                usleep(2_000)
+            }
+            finished.signal()
+        }
+    }
+
+    /// Stops watching and returns every command line seen.
+    func stop() -> Set<String> {
+        lock.withLock { running = false }
+        finished.wait()
+        return lock.withLock { lines }
     }
 }

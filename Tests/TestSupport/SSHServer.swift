@@ -61,12 +61,46 @@ package final class SSHServer: @unchecked Sendable {
         // sshd takes the first value of a keyword: the test's own lines go first.
         let configuration = extra.map { $0 + "\n" }.joined() + standard
         try configuration.write(to: folder.appendingPathComponent("sshd_config"), atomically: true, encoding: .utf8)
+        try start()
+    }
+
+    /// Starts sshd with its configuration, on its address and port.
+    package func start() throws {
         // -D: in the foreground, so this test holds its process; -e: log to the file given as output.
         pid = try Spawn.server(
             Self.executable, ["-D", "-e", "-f", folder.appendingPathComponent("sshd_config").path],
             marker: folder.path, host: host, port: port, name: "sshd",
             standardOutput: folder.appendingPathComponent("sshd.log").path
         ) { [folder] in (try? String(contentsOf: folder.appendingPathComponent("sshd.log"), encoding: .utf8)) ?? "" }
+    }
+
+    /// Ends sshd and every session it runs at once (SIGKILL), as a server that loses power does.
+    package func crash() {
+        guard pid > 0 else { return }
+        var family = [pid]
+        var index = 0
+        while index < family.count {
+            family += Self.children(of: family[index])
+            index += 1
+        }
+        for member in family.reversed() { kill(member, SIGKILL) }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
+    /// The processes whose parent is `parent`, from /proc.
+    private static func children(of parent: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // After the command's name: state, then the parent's PID.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == parent ? pid : nil
+        }
     }
 
     deinit {

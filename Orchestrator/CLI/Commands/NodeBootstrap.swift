@@ -70,9 +70,11 @@ struct NodeBootstrap: Sendable {
             throw CLIError("\(target) is \(theirs); this stellwerk-agent is built for Linux \(machine)")
         }
 
-        // A folder of the agent's own: never one that holds something else (chmod 700 on /opt would hurt).
+        // A folder of the agent's own: never one that holds something else (chmod 700 on /opt would
+        // hurt). Ours is marked when made, so a bootstrap broken off before the binary was in place
+        // can be run again.
         let foreign = try await remote(
-            "\(sudo)sh -c 'test -d \(prefix) && ! test -e \(prefix)/bin/stellwerk-agent "
+            "\(sudo)sh -c 'test -d \(prefix) && ! test -e \(prefix)/bin/stellwerk-agent && ! test -e \(prefix)/.stellwerk "
                 + "&& test -n \"$(ls -A \(prefix))\" && echo yes || echo no'", what: "looking at \(prefix)")
         guard foreign == "no" else {
             throw CLIError(
@@ -81,18 +83,31 @@ struct NodeBootstrap: Sendable {
 
         // The binary: uploaded only when it differs, and checked on the server after the upload.
         let installed = try await remote(
-            "\(sudo)mkdir -p \(quoted)/bin && \(sudo)chmod 700 \(quoted) && "
+            "\(sudo)mkdir -p \(quoted)/bin && \(sudo)chmod 700 \(quoted) && \(sudo)touch \(quoted)/.stellwerk && "
                 + "(\(sudo)sha256sum \(agent) 2>/dev/null || true) | cut -d' ' -f1", what: "looking at \(prefix)")
         let replaced = installed != digest
         if replaced {
-            let scratch = try await remote("mktemp -d", what: "making a folder for the upload")
+            // A folder of the login user's own (SFTP writes as that user, not through sudo) where a
+            // broken upload of this binary is kept and continued next time; older leftovers go.
+            let scratch = try await remote(
+                "umask 077 && mkdir -p .stellwerk-upload/\(node) && cd .stellwerk-upload/\(node) && "
+                    + "find . -name '*.partial' ! -name 'stellwerk-agent.\(digest.prefix(16)).partial' -delete && pwd",
+                what: "making a folder for the upload")
+            let upload: SSHConnection.Upload
             do {
-                try await ssh.upload(binary, to: "\(scratch)/stellwerk-agent", mode: 0o755)
+                upload = try await ssh.upload(
+                    binary, to: "\(scratch)/stellwerk-agent", mode: 0o755, digest: digest)
             } catch {
-                throw CLIError("\(error)")
+                throw CLIError("\(error); run it again to go on where the upload ended")
+            }
+            if upload.resumedAt > 0 {
+                say(
+                    "Went on with the upload where it ended, at \(upload.resumedAt >> 20) of \((upload.resumedAt + upload.sent) >> 20) MiB."
+                )
             }
             _ = try await remote(
-                "\(sudo)install -m 0755 '\(scratch)/stellwerk-agent' \(agent) && rm -rf '\(scratch)'",
+                "\(sudo)install -m 0755 '\(scratch)/stellwerk-agent' \(agent) && rm -rf '\(scratch)' && "
+                    + "(rmdir .stellwerk-upload 2>/dev/null; true)",
                 what: "installing the agent")
             let arrived = try await remote("\(sudo)sha256sum \(agent) | cut -d' ' -f1", what: "checking the agent")
             guard arrived == digest else {
