@@ -168,7 +168,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "StellwerkAPI", "Store", "Authority", "Identity", "Artifacts", "Telemetry",
+                "StellwerkAPI", "Store", "Authority", "Identity", "Artifacts", "Telemetry", "SSHTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

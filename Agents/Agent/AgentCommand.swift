@@ -37,6 +37,10 @@ struct ApplyCommand: AsyncParsableCommand {
             `current` to it. If anything fails after the old process stopped, the data is restored and the \
             previous release runs again. Instances no longer desired are stopped; their data is kept.
 
+            The state may also be what an orchestrator pushes over SSH to a node that cannot call out \
+            (`transport: ssh`): the state with the serial it was written at and the secret values it \
+            names, which are kept in memory and the rendered configs only.
+
             Exit status 0 when every instance runs its desired release, 1 when one failed (the report says \
             which and why), 64 for a wrong command line.
 
@@ -60,14 +64,15 @@ struct ApplyCommand: AsyncParsableCommand {
     var secrets: String?
 
     func run() async throws {
-        let (state, reconciler): (NodeDesiredState, Reconciler)
+        let (state, reconciler, serial): (NodeDesiredState, Reconciler, Int?)
         do {
-            (state, reconciler) = try LocalDesiredState.prepare(
+            (state, reconciler, serial) = try LocalDesiredState.prepare(
                 desired: desired, data: data, orchestratorKey: orchestratorKey, artifacts: artifacts, secrets: secrets)
         } catch let error as AgentError {
             throw ValidationError(error.description)
         }
-        let report = await reconciler.apply(state)
+        var report = await reconciler.apply(state)
+        report.desiredSerial = serial
         StandardStreams.write(try WireJSON.encoder(pretty: true).encode(report) + Data("\n".utf8), to: .output)
         if report.instances.contains(where: { $0.lastError != nil }) { throw ExitCode(1) }
     }

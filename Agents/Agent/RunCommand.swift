@@ -89,7 +89,7 @@ struct RunCommand: AsyncParsableCommand {
             guard let orchestratorKey, let artifacts else {
                 throw ValidationError("--desired needs --orchestrator-key and --artifacts too")
             }
-            let (state, reconciler) = try LocalDesiredState.prepare(
+            let (state, reconciler, _) = try LocalDesiredState.prepare(
                 desired: desired, data: data, orchestratorKey: orchestratorKey, artifacts: artifacts, secrets: secrets)
             service = AgentService(
                 reconciler: reconciler, data: URL(fileURLWithPath: data), settings: settings, orchestrator: nil,

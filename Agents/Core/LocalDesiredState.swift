@@ -5,10 +5,11 @@ package import StellwerkAPI
 /// and the folder its artifacts are in: the agent without an orchestrator.
 package enum LocalDesiredState {
     /// Reads the desired state (`-` for standard input), the key and the secrets, and opens the
-    /// agent's state in `data`.
+    /// agent's state in `data`. The state may come as an orchestrator pushes it (``PushedState``:
+    /// with its serial and secret values); the serial is returned for the report.
     package static func prepare(
         desired: String, data: String, orchestratorKey: String, artifacts: String, secrets: String?
-    ) throws -> (NodeDesiredState, Reconciler) {
+    ) throws -> (NodeDesiredState, Reconciler, serial: Int?) {
         let desiredData: Data
         if desired == "-" {
             desiredData = try StandardStreams.readInput()
@@ -18,11 +19,15 @@ package enum LocalDesiredState {
             }
             desiredData = contents
         }
+        let pushed = try? WireJSON.decoder().decode(PushedState.self, from: desiredData)
         let state: NodeDesiredState
         do {
-            state = try WireJSON.decoder().decode(NodeDesiredState.self, from: desiredData)
+            state = try pushed?.state ?? WireJSON.decoder().decode(NodeDesiredState.self, from: desiredData)
         } catch {
             throw AgentError("\(desired) is not a desired state: \(error)")
+        }
+        if pushed?.secrets != nil, secrets != nil {
+            throw AgentError("the pushed state carries its secrets; --secrets is for a state without")
         }
         guard let keyText = try? String(contentsOfFile: orchestratorKey, encoding: .utf8),
             let key = Data(base64Encoded: keyText.trimmedOfWhitespace), key.count == 32
@@ -30,12 +35,12 @@ package enum LocalDesiredState {
             throw AgentError("\(orchestratorKey) does not hold a base64 Ed25519 public key (32 bytes)")
         }
         let folder = URL(fileURLWithPath: data)
-        let reconciler = Reconciler(
-            configuration: AgentConfiguration(
-                dataFolder: folder, orchestratorKey: key, artifactFolder: URL(fileURLWithPath: artifacts),
-                secrets: try readSecrets(secrets)),
-            state: try AgentState(folder: folder))
-        return (state, reconciler)
+        var configuration = AgentConfiguration(
+            dataFolder: folder, orchestratorKey: key, artifactFolder: URL(fileURLWithPath: artifacts),
+            secrets: try pushed?.secrets?.values ?? readSecrets(secrets))
+        configuration.refusedSecrets = pushed?.secrets?.refused ?? [:]
+        let reconciler = Reconciler(configuration: configuration, state: try AgentState(folder: folder))
+        return (state, reconciler, pushed?.serial)
     }
 
     /// The node's secret values: a JSON object of names and values, or none.

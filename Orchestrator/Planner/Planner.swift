@@ -35,7 +35,7 @@ package struct Planner: Sendable {
         return NodeDesiredState(
             node: node.name, site: site.name, environment: environment.name, address: node.address,
             instances: node.instances.map { instanceSpec($0, secrets: secrets) },
-            startsAfter: order.isEmpty ? nil : order)
+            startsAfter: order.isEmpty ? nil : order, push: node.push)
     }
 
     private func instanceSpec(_ instance: ResolvedInstance, secrets: [String: String]) -> InstanceSpec {

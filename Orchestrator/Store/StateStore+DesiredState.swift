@@ -39,6 +39,20 @@ extension StateStore {
         }
     }
 
+    /// Every desired state the orchestrator pushes over SSH (`transport: ssh`), in every environment,
+    /// with the serial it was written at.
+    package func pushedDesiredStates() async throws -> [(serial: Int, state: NodeDesiredState)] {
+        try await read { connection in
+            // The text test only narrows the rows down; the decoded state decides.
+            try connection.query(
+                "SELECT serial, document FROM desired_states WHERE document LIKE '%\"push\"%' ORDER BY environment, node"
+            ).compactMap { row in
+                let state = try Self.decode(NodeDesiredState.self, row.text(1), what: "desired state")
+                return state.push == nil ? nil : (row.integer(0), state)
+            }
+        }
+    }
+
     /// One node's desired state and the serial it was written at; `nil` when it has none.
     package func desiredState(environment: String, node: String) async throws -> (serial: Int, state: NodeDesiredState)?
     {

@@ -70,6 +70,48 @@ package struct SSHTarget: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension SSHTarget {
+    /// Whether `text` is a POSIX login name as `useradd` takes it.
+    package static func isUserName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, text.unicodeScalars.count <= 32,
+            ("a"..."z").contains(first) || first == "_"
+        else { return false }
+        return text.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+        }
+    }
+
+    /// Whether `path` may be the agent's folder on a server: absolute, two levels deep at least, plain
+    /// path characters only (it goes into shell commands and a systemd unit), no `..`.
+    package static func isPlainPrefix(_ path: String) -> Bool {
+        let plain = path.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                || "._/-".unicodeScalars.contains($0)
+        }
+        let segments = path.split(separator: "/")
+        return path.hasPrefix("/") && segments.count >= 2 && plain && !segments.contains("..")
+    }
+}
+
+extension PushTarget {
+    /// What makes this target unusable, or nil: the orchestrator checks a target from a plan again
+    /// before its values go into commands on the node.
+    package var problem: String? {
+        if !SSHTarget.isUserName(user) { return "'\(user)' is not a user name" }
+        if !SSHTarget.isPlainPrefix(prefix) { return "'\(prefix)' cannot be the agent's folder" }
+        if !(1...65535).contains(port) { return "port \(port) is not from 1 to 65535" }
+        if host.isEmpty || host.contains(where: { $0.isWhitespace || "'\"@/\\".contains($0) }) {
+            return "'\(host)' is not a host"
+        }
+        if !SSHTarget.isFingerprint(hostKey) { return "its host key is not pinned as SHA256:…" }
+        if let jump {
+            guard (try? SSHTarget(parsing: jump)) != nil else { return "the jump host \(jump) is not ssh://USER@HOST" }
+            if !SSHTarget.isFingerprint(jumpHostKey ?? "") { return "the jump host's key is not pinned as SHA256:…" }
+        }
+        return nil
+    }
+}
+
 /// An `ssh://` address that is not one, with the form to use.
 package struct SSHTargetError: Error, CustomStringConvertible, Sendable {
     package let description: String

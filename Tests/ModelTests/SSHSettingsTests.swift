@@ -1,4 +1,5 @@
 import Model
+import StellwerkAPI
 import TestSupport
 import Testing
 
@@ -66,5 +67,43 @@ import Testing
         expect(
             diagnostic, file: FixturePath.alpha, line: position.line, column: position.column,
             message: "a host key belongs to one server, not to a site", hint: "under the ssh of the node")
+    }
+
+    @Test func aPushNode_needsItsHostKeyPinned_andATransportIsPullOrSSH() throws {
+        let unpinned = try Fixtures.files(
+            changing: FixturePath.alpha, "address: 127.0.1.1", to: "address: 127.0.1.1\n    transport: ssh")
+        let diagnostic = try onlyError(unpinned)
+        let at = try position(of: "ssh", in: unpinned[FixturePath.alpha])
+        expect(
+            diagnostic, file: FixturePath.alpha, line: at.line, column: at.column,
+            message: "node 'alpha-1' is pushed to over SSH, but its host key is not pinned", hint: "host_key")
+
+        let jumpUnpinned = try Fixtures.files(
+            changing: FixturePath.alpha, "address: 127.0.1.1",
+            to:
+                "address: 127.0.1.1\n    transport: ssh\n    ssh: {host_key: \"\(Self.key)\", jump: \"ssh://j@bastion\"}"
+        )
+        #expect(
+            try onlyError(jumpUnpinned).message
+                == "node 'alpha-1' is pushed to through a jump host whose key is not pinned")
+
+        let typo = try Fixtures.files(
+            changing: FixturePath.alpha, "address: 127.0.1.1", to: "address: 127.0.1.1\n    transport: shh")
+        let wrong = try onlyError(typo)
+        #expect(wrong.message == "'shh' is not a transport")
+        #expect(wrong.hint == "did you mean 'ssh'?")
+
+        let pushed = try Fixtures.files(
+            changing: FixturePath.alpha, "address: 127.0.1.1",
+            to: "address: 127.0.1.1\n    transport: ssh\n    ssh: {host_key: \"\(Self.key)\", user: deploy}")
+        let workspace = try Fixtures.load(pushed)
+        let site = try #require(workspace.environments["sandbox"]?.sites.first { $0.name.value == "alpha" })
+        let node = try #require(site.nodes.first)
+        let target = try #require(site.pushTarget(for: node))
+        #expect(
+            target
+                == PushTarget(
+                    user: "deploy", host: "127.0.1.1", port: 22, hostKey: Self.key, prefix: "/var/lib/stellwerk"))
+        #expect(target.problem == nil)
     }
 }

@@ -124,9 +124,8 @@ import Testing
 
     @Test func allNodesOfASite_fromItsSiteFile_inParallel_thenARolloutInPullMode() async throws {
         // Three servers, each an sshd of its own on the node's address, one key signing in to all.
-        let first = try SSHServer(host: "127.0.59.1")
-        let servers =
-            [first] + (try (2...3).map { try SSHServer(host: "127.0.59.\($0)", authorizing: first.clientKey) })
+        let servers = try SSHServer.several(3, block: 59)
+        let first = servers[0]
         let prefixes = try Fixtures.temporaryFolder("stellwerk-bootstrap-all")
         defer {
             for pid in SecretEndToEndTests.commandLinesContaining(prefixes.path) { kill(pid, SIGTERM) }

@@ -179,7 +179,8 @@ import Testing
             during.standardError.contains(
                 "rollout \(rollout.id) is paused in e2e; change secret 'b-token' once it ended"),
             "\(during.standardError)")
-        #expect(try await api.send(.resumeRollout(rollout.id)).state == .running)
+        // Resumed with nothing left to do, it may have ended by the time the answer is read.
+        #expect([.running, .succeeded].contains(try await api.send(.resumeRollout(rollout.id)).state))
         try await cluster.waitFor("the rollout of the rotated secret to succeed") {
             try await api.send(.rollout(rollout.id)).state == .succeeded
         }

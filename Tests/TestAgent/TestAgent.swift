@@ -22,7 +22,7 @@ enum TestAgent {
             let key = options["--orchestrator-key"], let artifacts = options["--artifacts"]
         else { fail("--desired, --data, --orchestrator-key and --artifacts are required") }
         do {
-            let (state, reconciler) = try LocalDesiredState.prepare(
+            let (state, reconciler, _) = try LocalDesiredState.prepare(
                 desired: desired, data: data, orchestratorKey: key, artifacts: artifacts, secrets: options["--secrets"])
             if let step = options["--pause-at"] {
                 let marker = URL(fileURLWithPath: data).appendingPathComponent("paused-at-\(step)").path

@@ -64,6 +64,14 @@ package final class SSHServer: @unchecked Sendable {
         try start()
     }
 
+    /// `count` servers on 127.0.`block`.1, .2, …, as the nodes of a test cluster's block are: one key
+    /// (the first server's client key) signs in to all.
+    package static func several(_ count: Int, block: Int) throws -> [SSHServer] {
+        let first = try SSHServer(host: "127.0.\(block).1")
+        return [first]
+            + (try (1..<count).map { try SSHServer(host: "127.0.\(block).\($0 + 1)", authorizing: first.clientKey) })
+    }
+
     /// Starts sshd with its configuration, on its address and port.
     package func start() throws {
         // -D: in the foreground, so this test holds its process; -e: log to the file given as output.

@@ -76,7 +76,7 @@ struct BootstrapNode: AsyncParsableCommand {
             throw ValidationError(
                 "--all takes each node's address and host key from the site file; drop the SSH-URL and --host-key")
         }
-        if let prefix, !SSHSettings.isPlainPrefix(prefix) {
+        if let prefix, !SSHTarget.isPlainPrefix(prefix) {
             throw ValidationError(
                 "--prefix \(prefix): give an absolute folder of its own, two levels deep at least (letters, digits, . _ - /)"
             )
@@ -137,8 +137,11 @@ struct BootstrapNode: AsyncParsableCommand {
             return failures.sorted { NaturalOrder.less($0.0, $1.0) }
         }
         if failures.isEmpty {
+            let pushed = servers.filter(\.pushed).count
             terminal.line(
-                "All \(servers.count) node\(servers.count == 1 ? "" : "s") of \(site) report to the orchestrator.")
+                pushed == 0
+                    ? "All \(servers.count) node\(servers.count == 1 ? "" : "s") of \(site) report to the orchestrator."
+                    : "All \(servers.count) nodes of \(site) are ready (\(pushed) pushed to over SSH).")
             return
         }
         for (node, failure) in failures { terminal.line("\(node): \(failure)", to: .standardError) }
@@ -212,7 +215,8 @@ struct BootstrapNode: AsyncParsableCommand {
             }
             return NodeBootstrap(
                 options: self, node: name, target: target, trust: trust, jump: bastion, credentials: credentials,
-                prefix: prefix ?? settings.prefix?.value ?? "/var/lib/stellwerk", binary: binary, digest: digest)
+                prefix: prefix ?? settings.prefix?.value ?? SSHSettings.defaultPrefix, binary: binary, digest: digest,
+                pushed: definition?.pushed?.value == true)
         }
     }
 

@@ -17,6 +17,8 @@ struct NodeBootstrap: Sendable {
     let prefix: String
     let binary: URL
     let digest: String
+    /// `transport: ssh`: the orchestrator pushes to the node, so no agent joins or runs there.
+    var pushed = false
 
     var env: String { options.env }
     var site: String { options.site }
@@ -116,6 +118,11 @@ struct NodeBootstrap: Sendable {
             say("Installed stellwerk-agent \(digest.prefix(12)) at \(prefix)/bin.")
         } else {
             say("stellwerk-agent \(digest.prefix(12)) is installed already.")
+        }
+
+        if pushed {
+            say("\(node) is pushed to over SSH: no agent runs there; the orchestrator pushes its state.")
+            return
         }
 
         // Joining, once (or again when asked): the token goes over the channel's standard input.

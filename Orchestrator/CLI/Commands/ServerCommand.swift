@@ -96,6 +96,18 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(help: "Let approvers read secret values back (`stellwerk secret show`); for a local platform only.")
     var revealSecrets = false
 
+    @Option(
+        help: ArgumentHelp(
+            "The orchestrator's SSH key (Ed25519, OpenSSH format, mode 0600) for nodes with `transport: ssh`; its public half goes in their authorized_keys.",
+            valueName: "FILE"))
+    var sshKey: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between pushes to a settled push node (1–3600); a new state is pushed at once.",
+            valueName: "SECONDS"))
+    var pushInterval = 15
+
     func validate() throws {
         guard (1...10_000).contains(refusedJoinsPerMinute) else {
             throw ValidationError("--refused-joins-per-minute \(refusedJoinsPerMinute): give a number from 1 to 10000")
@@ -114,6 +126,9 @@ struct ServerCommand: AsyncParsableCommand {
         }
         guard (1...300).contains(handshakeTimeout) else {
             throw ValidationError("--handshake-timeout \(handshakeTimeout): give a number of seconds from 1 to 300")
+        }
+        guard (1...3600).contains(pushInterval) else {
+            throw ValidationError("--push-interval \(pushInterval): give a number of seconds from 1 to 3600")
         }
     }
 
@@ -164,6 +179,18 @@ struct ServerCommand: AsyncParsableCommand {
             throw CLIError(error.description)
         }
         configuration.revealSecrets = revealSecrets
+        if let sshKey {
+            // A private key others may read is one others may have: refused, as ssh itself does.
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: sshKey),
+                let mode = attributes[.posixPermissions] as? Int
+            else { throw CLIError("--ssh-key \(sshKey): no such file") }
+            guard mode & 0o077 == 0 else {
+                throw CLIError(
+                    "--ssh-key \(sshKey): others may read it (mode \(String(mode, radix: 8))); chmod 600 \(sshKey)")
+            }
+            configuration.sshKey = URL(fileURLWithPath: sshKey)
+        }
+        configuration.pushInterval = .seconds(pushInterval)
         let server = OrchestratorServer(configuration: configuration, files: files, store: stateStore, logger: logger)
         do {
             let (resealed, unreadable) = try await server.prepareSecrets()

@@ -81,6 +81,18 @@ package struct SiteDefinition: Sendable {
     /// How its servers are reached by SSH, unless a node says otherwise.
     package var ssh = SSHSettings()
 
+    /// How the orchestrator pushes to `node` when it is a push node: its SSH settings with their
+    /// defaults (root, port 22, /var/lib/stellwerk); `nil` for a node whose agent calls in.
+    package func pushTarget(for node: NodeDefinition) -> PushTarget? {
+        guard node.pushed?.value == true else { return nil }
+        let settings = ssh(for: node)
+        return PushTarget(
+            user: settings.user?.value ?? "root", host: node.address.value, port: settings.port?.value ?? 22,
+            hostKey: settings.hostKey?.value ?? "", jump: settings.jump?.value,
+            jumpHostKey: settings.jumpHostKey?.value,
+            prefix: settings.prefix?.value ?? SSHSettings.defaultPrefix)
+    }
+
     /// The SSH settings of `node`: its own, over the site's.
     package func ssh(for node: NodeDefinition) -> SSHSettings {
         SSHSettings(
@@ -115,16 +127,8 @@ package struct SSHSettings: Sendable {
         self.prefix = prefix
     }
 
-    /// Whether `path` may be the agent's folder: absolute, two levels deep at least, plain path
-    /// characters only (it goes into shell commands and a systemd unit), no `..`.
-    package static func isPlainPrefix(_ path: String) -> Bool {
-        let plain = path.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-                || "._/-".unicodeScalars.contains($0)
-        }
-        let segments = path.split(separator: "/")
-        return path.hasPrefix("/") && segments.count >= 2 && plain && !segments.contains("..")
-    }
+    /// Where the agent lives on a server unless a site file or the command line says otherwise.
+    package static let defaultPrefix = "/var/lib/stellwerk"
 }
 
 /// One server at a site.
@@ -134,6 +138,8 @@ package struct NodeDefinition: Sendable {
     package var labels: [String: String]
     package var location: SourceLocation
     package var ssh = SSHSettings()
+    /// `transport: ssh`: the node cannot call out, so the orchestrator pushes its state over SSH.
+    package var pushed: Located<Bool>?
 }
 
 /// A blueprint a site runs, where, and with which values.

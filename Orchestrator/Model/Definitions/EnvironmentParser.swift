@@ -107,9 +107,11 @@ struct EnvironmentParser {
         let windows = (fields.list("maintenance_windows") ?? []).compactMap { parseWindow($0, context: context) }
         let ssh = fields.node("ssh").flatMap { parseSSH($0, context: context, node: false) } ?? SSHSettings()
         guard let name else { return nil }
-        return SiteDefinition(
+        let site = SiteDefinition(
             name: name, file: file, displayName: displayName?.value ?? "", nodes: nodes, services: services,
             maintenanceWindows: windows, ssh: ssh)
+        checkPushNodes(of: site)
+        return site
     }
 
     /// The workspace path of `path`, which a site file at `siteFile` (`Environments/ENV/sites/NAME.yaml`)
@@ -132,7 +134,8 @@ struct EnvironmentParser {
     private func parseNode(_ node: YAMLNode, context: String) -> NodeDefinition? {
         guard
             let fields = MappingFields(
-                node, context: "a node of \(context)", allowed: ["name", "address", "labels", "ssh"], sink: sink),
+                node, context: "a node of \(context)", allowed: ["name", "address", "labels", "ssh", "transport"],
+                sink: sink),
             let name = fields.name("name", required: true),
             let address = fields.string("address", required: true)
         else { return nil }
@@ -146,7 +149,41 @@ struct EnvironmentParser {
         let ssh =
             fields.node("ssh").flatMap { parseSSH($0, context: "node '\(name.value)' of \(context)", node: true) }
             ?? SSHSettings()
-        return NodeDefinition(name: name, address: address, labels: labels, location: fields.location, ssh: ssh)
+        var pushed: Located<Bool>?
+        if let transport = fields.string("transport") {
+            switch transport.value {
+            case "pull": pushed = Located(false, at: transport.location)
+            case "ssh": pushed = Located(true, at: transport.location)
+            default:
+                sink.error(
+                    "'\(transport.value)' is not a transport", at: transport.location,
+                    hint: Suggestion.hint(for: transport.value, in: ["pull", "ssh"]))
+            }
+        }
+        return NodeDefinition(
+            name: name, address: address, labels: labels, location: fields.location, ssh: ssh, pushed: pushed)
+    }
+
+    /// A push node is reached by the orchestrator itself, which has no known_hosts of an operator's:
+    /// its host key (and a jump host's) must be pinned in the site file.
+    private func checkPushNodes(of site: SiteDefinition) {
+        for node in site.nodes {
+            guard let pushed = node.pushed, pushed.value else { continue }
+            let settings = site.ssh(for: node)
+            if settings.hostKey == nil {
+                sink.error(
+                    "node '\(node.name.value)' is pushed to over SSH, but its host key is not pinned",
+                    at: pushed.location,
+                    hint:
+                        "add ssh: {host_key: SHA256:…} to the node, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server"
+                )
+            }
+            if settings.jump != nil, settings.jumpHostKey == nil {
+                sink.error(
+                    "node '\(node.name.value)' is pushed to through a jump host whose key is not pinned",
+                    at: pushed.location, hint: "add jump_host_key: SHA256:… beside jump")
+            }
+        }
     }
 
     /// `ssh:` of a site (defaults for its nodes) or of one node.
@@ -159,7 +196,7 @@ struct EnvironmentParser {
         var settings = SSHSettings(
             user: fields.string("user"), port: fields.int("port", range: 1...65535), hostKey: fields.string("host_key"),
             jump: fields.string("jump"), jumpHostKey: fields.string("jump_host_key"), prefix: fields.string("prefix"))
-        if let user = settings.user, !Self.isUserName(user.value) {
+        if let user = settings.user, !SSHTarget.isUserName(user.value) {
             sink.error(
                 "'\(user.value)' is not a user name", at: user.location,
                 hint: "lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32 long")
@@ -200,23 +237,13 @@ struct EnvironmentParser {
                 settings.jumpHostKey = nil
             }
         }
-        if let prefix = settings.prefix, !SSHSettings.isPlainPrefix(prefix.value) {
+        if let prefix = settings.prefix, !SSHTarget.isPlainPrefix(prefix.value) {
             sink.error(
                 "'\(prefix.value)' cannot be the agent's folder", at: prefix.location,
                 hint: "give an absolute folder of its own, two levels deep at least (letters, digits, . _ - /)")
             settings.prefix = nil
         }
         return settings
-    }
-
-    /// A POSIX login name, as `useradd` takes it.
-    static func isUserName(_ text: String) -> Bool {
-        guard let first = text.unicodeScalars.first, text.unicodeScalars.count <= 32,
-            ("a"..."z").contains(first) || first == "_"
-        else { return false }
-        return text.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
-        }
     }
 
     private func parseService(_ pair: YAMLPair, context: String, file: String) -> ServiceAssignment? {

@@ -141,7 +141,7 @@ package struct EnvironmentResolver: Sendable {
                         name: node.name.value, address: node.address.value, labels: node.labels,
                         instances: (instancesByNode["\(site.name.value)/\(node.name.value)"] ?? []).sorted {
                             $0.service < $1.service
-                        })
+                        }, push: site.pushTarget(for: node))
                 },
                 maintenanceWindows: site.maintenanceWindows)
         }

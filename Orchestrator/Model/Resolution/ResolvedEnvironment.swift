@@ -33,6 +33,8 @@ package struct ResolvedNode: Sendable {
     package var labels: [String: String]
     /// Instances sorted by service name.
     package var instances: [ResolvedInstance]
+    /// How the orchestrator pushes to it; `nil` when its agent calls in.
+    package var push: PushTarget? = nil
 }
 
 /// A parameter's final value on one instance.

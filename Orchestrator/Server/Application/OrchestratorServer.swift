@@ -34,6 +34,10 @@ package struct ServerConfiguration: Sendable {
     package var secretKeyring = SecretKeyring(current: SymmetricKey(size: .bits256))
     /// Whether approvers may read secret values back (a local platform only).
     package var revealSecrets = false
+    /// The key the orchestrator signs in with to nodes it pushes to (`transport: ssh`).
+    package var sshKey: URL?
+    /// How often a settled push node is pushed to again.
+    package var pushInterval: Duration = .seconds(15)
 
     /// - Parameters:
     ///   - lostAfter: default 120 s.
@@ -164,6 +168,10 @@ package struct OrchestratorServer: Sendable {
                         service: LeasedLoop(
                             name: PromotionEngine.leaseName, holder: files.serverID, store: store, logger: logger,
                             tick: tick, wake: hub.engines, pass: { try await promotions.advanceAll() })),
+                    .init(
+                        service: PushDriver(
+                            store: store, hub: hub, files: files, secrets: secrets, key: configuration.sshKey,
+                            holder: files.serverID, interval: configuration.pushInterval, logger: logger)),
                     .init(
                         service: DisconnectSweeper(
                             store: store, hub: hub, lostAfter: configuration.lostAfter, logger: logger)),

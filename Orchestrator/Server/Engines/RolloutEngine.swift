@@ -306,7 +306,8 @@ package actor RolloutEngine {
                 targets[index]?.previous
                     ?? NodeDesiredState(
                         node: document.steps[index].node, site: document.steps[index].site,
-                        environment: record.environment, address: document.steps[index].address, instances: [])
+                        environment: record.environment, address: document.steps[index].address, instances: [],
+                        push: targets[index]?.target.push)
             }
             let serial = try await write(states, environment: record.environment, rollout: record.id)
             for index in toStart {

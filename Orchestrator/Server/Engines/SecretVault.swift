@@ -168,6 +168,14 @@ struct SecretVault: Sendable {
     /// changed after the state was written (its fingerprint there is another), or cannot be opened, is
     /// named in ``DeliveredSecrets/refused`` with why, so the node's error says it.
     func delivery(for state: NodeDesiredState, serial: Int, certificate: [UInt8]) async throws -> SealedSecrets? {
+        guard let delivered = try await values(for: state) else { return nil }
+        return try SecretSealing.seal(
+            delivered, toCertificate: certificate, environment: state.environment, node: state.node, serial: serial)
+    }
+
+    /// The values `state` names, and why each it cannot have is refused; nil when it names none. For
+    /// sealing to a node's key, or for a push node's SSH channel.
+    func values(for state: NodeDesiredState) async throws -> DeliveredSecrets? {
         var names: Set<String> = []
         var planned: [String: String] = [:]
         for instance in state.instances {
@@ -204,8 +212,7 @@ struct SecretVault: Sendable {
                 delivered.refused[name] = "the orchestrator cannot deliver it: \(error)"
             }
         }
-        return try SecretSealing.seal(
-            delivered, toCertificate: certificate, environment: state.environment, node: state.node, serial: serial)
+        return delivered
     }
 
     // MARK: Key-encryption key

@@ -19,10 +19,13 @@ public struct NodeDesiredState: Codable, Sendable, Hashable {
     /// For an instance that depends on others on this node, those services: the agent converges them
     /// first and the rest side by side. `nil` when no instance depends on another here.
     public var startsAfter: [String: [String]]?
+    /// For a node that cannot call out (`transport: ssh`): how the orchestrator reaches it to push
+    /// this state. `nil` for a node whose agent fetches its state.
+    public var push: PushTarget?
 
     public init(
         node: String, site: String, environment: String, address: String, instances: [InstanceSpec],
-        releases: [SignedReleaseManifest] = [], startsAfter: [String: [String]]? = nil
+        releases: [SignedReleaseManifest] = [], startsAfter: [String: [String]]? = nil, push: PushTarget? = nil
     ) {
         self.node = node
         self.site = site
@@ -31,10 +34,11 @@ public struct NodeDesiredState: Codable, Sendable, Hashable {
         self.instances = instances
         self.releases = releases
         self.startsAfter = startsAfter
+        self.push = push
     }
 
     private enum CodingKeys: String, CodingKey {
-        case node, site, environment, address, instances, releases, startsAfter
+        case node, site, environment, address, instances, releases, startsAfter, push
     }
 
     /// Reads desired states written before releases were carried along with no releases.
@@ -47,6 +51,50 @@ public struct NodeDesiredState: Codable, Sendable, Hashable {
         instances = try container.decode([InstanceSpec].self, forKey: .instances)
         releases = try container.decodeIfPresent([SignedReleaseManifest].self, forKey: .releases) ?? []
         startsAfter = try container.decodeIfPresent([String: [String]].self, forKey: .startsAfter)
+        push = try container.decodeIfPresent(PushTarget.self, forKey: .push)
+    }
+}
+
+/// How the orchestrator reaches a push node over SSH (the node's `ssh:` in its site file). No secret:
+/// the orchestrator signs in with a key of its own, and the host key is pinned.
+public struct PushTarget: Codable, Sendable, Hashable {
+    public var user: String
+    public var host: String
+    public var port: Int
+    /// `SHA256:…`: the only key the orchestrator accepts from the node.
+    public var hostKey: String
+    /// `ssh://USER@HOST[:PORT]` of a bastion in between, and its pinned key.
+    public var jump: String?
+    public var jumpHostKey: String?
+    /// The agent's folder on the node.
+    public var prefix: String
+
+    public init(
+        user: String, host: String, port: Int, hostKey: String, jump: String? = nil, jumpHostKey: String? = nil,
+        prefix: String
+    ) {
+        self.user = user
+        self.host = host
+        self.port = port
+        self.hostKey = hostKey
+        self.jump = jump
+        self.jumpHostKey = jumpHostKey
+        self.prefix = prefix
+    }
+}
+
+/// What the orchestrator hands a push node's `stellwerk-agent apply --desired -` over SSH: the
+/// state, the serial it was written at, and the secret values it names (in the clear: the SSH channel
+/// is the node's, checked by its pinned host key).
+public struct PushedState: Codable, Sendable, Hashable {
+    public var serial: Int
+    public var state: NodeDesiredState
+    public var secrets: DeliveredSecrets?
+
+    public init(serial: Int, state: NodeDesiredState, secrets: DeliveredSecrets? = nil) {
+        self.serial = serial
+        self.state = state
+        self.secrets = secrets
     }
 }
 

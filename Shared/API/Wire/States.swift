@@ -150,6 +150,8 @@ public enum EventKind: String, WireEnum {
     case nodeDisconnected = "node.disconnected"
     case nodeRevoked = "node.revoked"
     case nodeRemoved = "node.removed"
+    /// The orchestrator could not push a node's desired state over SSH (`transport: ssh`), and why.
+    case nodePushFailed = "node.push-failed"
     case lockBroken = "lock.broken"
     /// An environment's policy was proposed or recorded.
     case policy
