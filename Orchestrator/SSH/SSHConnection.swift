@@ -58,6 +58,8 @@ package final class SSHConnection: @unchecked Sendable {
     package let target: SSHTarget
     /// The server's host key, as `SHA256:…`.
     package let hostKey: String
+    /// The jump host's key, as `SHA256:…`, when the connection runs through one.
+    package var jumpHostKey: String? { tunnel?.hostKey }
 
     private static let initialised: Int32 = libssh2_init(0)
 
@@ -140,9 +142,12 @@ package final class SSHConnection: @unchecked Sendable {
     ) async throws -> SSHConnection {
         let queue = DispatchQueue(label: "stellwerk.ssh.\(target.host)")
         return try await run(on: queue) {
-            guard initialised == 0 else { throw SSHError("libssh2 could not be initialised") }
             let milliseconds = Int(timeout.components.seconds * 1000)
             let socket = try tunnelled ?? connect(target, timeoutMilliseconds: milliseconds)
+            guard initialised == 0 else {
+                Glibc.close(socket)
+                throw SSHError("libssh2 could not be initialised")
+            }
             guard let session = cssh2_session_init() else {
                 Glibc.close(socket)
                 throw SSHError("libssh2 could not make a session")
@@ -250,6 +255,8 @@ package final class SSHConnection: @unchecked Sendable {
         func end() {
             guard !ended else { return }
             ended = true
+            // A goodbye to a server that stopped answering waits no longer than this.
+            libssh2_session_set_timeout(session, 5000)
             _ = cssh2_session_disconnect(session, "stellwerk: done")
             libssh2_session_free(session)
             Glibc.close(socket)
@@ -442,7 +449,11 @@ package final class SSHConnection: @unchecked Sendable {
             var toChannel: [CChar] = []
             var localEnded = false
             var channelEnded = false
+            var lastProgress = ContinuousClock.now
             while !(localEnded && toChannel.isEmpty) && !(channelEnded && toLocal.isEmpty) {
+                // Once the session on the socket has gone, what it left is sent for a few seconds at
+                // most: a far end that stopped taking data must not hold the jump host for good.
+                if localEnded, ContinuousClock.now - lastProgress > .seconds(5) { break }
                 var progressed = false
                 if toLocal.isEmpty && !channelEnded {
                     let count = libssh2_channel_read_ex(channel, 0, &buffer, buffer.count)
@@ -486,19 +497,24 @@ package final class SSHConnection: @unchecked Sendable {
                 }
                 // A write may have read packets for the channel into libssh2's buffer: no waiting then.
                 if progressed || (toLocal.isEmpty && !channelEnded && libssh2_poll_channel_read(channel, 0) != 0) {
+                    lastProgress = .now
                     continue
                 }
                 var next: Int32 = 0
                 _ = libssh2_keepalive_send(session, &next)
                 let directions = libssh2_session_block_directions(session)
-                var remoteEvents = Int16(POLLIN)
+                // Only what would let the loop go on: data from the far end while there is room for
+                // it, and the socket pair not at all once its session has gone (its hang-up would
+                // wake every poll at once).
+                var remoteEvents: Int16 = 0
+                if toLocal.isEmpty || directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { remoteEvents |= Int16(POLLIN) }
                 if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { remoteEvents |= Int16(POLLOUT) }
                 var localEvents: Int16 = 0
                 if toChannel.isEmpty && !localEnded { localEvents |= Int16(POLLIN) }
                 if !toLocal.isEmpty { localEvents |= Int16(POLLOUT) }
                 var watched = [
                     pollfd(fd: socket, events: remoteEvents, revents: 0),
-                    pollfd(fd: local, events: localEvents, revents: 0),
+                    pollfd(fd: localEnded && toLocal.isEmpty ? -1 : local, events: localEvents, revents: 0),
                 ]
                 _ = poll(&watched, 2, 200)
             }

@@ -47,8 +47,11 @@ extension StateStore {
             try connection.query(
                 "SELECT serial, document FROM desired_states WHERE document LIKE '%\"push\"%' ORDER BY environment, node"
             ).compactMap { row in
-                let state = try Self.decode(NodeDesiredState.self, row.text(1), what: "desired state")
-                return state.push == nil ? nil : (row.integer(0), state)
+                // One state that cannot be read (the rollout engine says so) stops no other's push.
+                guard let state = try? Self.decode(NodeDesiredState.self, row.text(1), what: "desired state"),
+                    state.push != nil
+                else { return nil }
+                return (row.integer(0), state)
             }
         }
     }

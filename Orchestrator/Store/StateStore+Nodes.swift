@@ -19,7 +19,8 @@ extension StateStore {
                     labels = excluded.labels,
                     certificate_fingerprint = COALESCE(excluded.certificate_fingerprint, nodes.certificate_fingerprint),
                     last_seen = COALESCE(excluded.last_seen, nodes.last_seen),
-                    connection = excluded.connection
+                    connection = excluded.connection,
+                    push = CASE WHEN excluded.certificate_fingerprint IS NULL THEN nodes.push END
                 """, .text(node.environment), .text(node.name), .text(node.site), .text(node.address), .text(labels),
                 SQLValue(node.certificateFingerprint), SQLValue(node.lastSeen.map(Self.milliseconds)),
                 .text(node.connection.rawValue))
@@ -31,6 +32,42 @@ extension StateStore {
                         object: node.name, detail: "site \(node.site), address \(node.address)"),
                     at: now, on: connection)
             }
+        }
+    }
+
+    /// Registers how the orchestrator pushes to a node that cannot call out (an admin's act, audited):
+    /// the node is added (pending until a push reaches it) or its registration replaced. A node that
+    /// joins with a certificate later is a pull node again: joining clears it.
+    package func registerPush(
+        environment: String, node: String, site: String, target: PushTarget, actor: String, at now: Date = Date()
+    ) async throws {
+        let document = try Self.encode(target)
+        try await transaction { connection in
+            try connection.run(
+                """
+                INSERT INTO nodes (environment, name, site, address, labels, connection, push)
+                VALUES ($1, $2, $3, $4, '{}', 'pending', $5)
+                ON CONFLICT (environment, name) DO UPDATE SET site = excluded.site, address = excluded.address,
+                    push = excluded.push
+                """, .text(environment), .text(node), .text(site), .text(target.host), .text(document))
+            _ = try Self.appendAudit(
+                AuditEvent(
+                    actor: actor, action: "node.push-register", environment: environment, object: node,
+                    detail: "ssh://\(target.user)@\(target.host):\(target.port), host key \(target.hostKey)"
+                        + (target.jump.map { " through \($0)" } ?? "") + ", prefix \(target.prefix)"),
+                at: now, on: connection)
+        }
+    }
+
+    /// Every registered push target, by `environment/node`.
+    package func pushTargets() async throws -> [String: PushTarget] {
+        try await read { connection in
+            var targets: [String: PushTarget] = [:]
+            for row in try connection.query("SELECT environment, name, push FROM nodes WHERE push IS NOT NULL") {
+                targets["\(row.text(0))/\(row.text(1))"] = try Self.decode(
+                    PushTarget.self, row.text(2), what: "push target")
+            }
+            return targets
         }
     }
 

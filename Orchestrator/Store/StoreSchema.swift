@@ -158,6 +158,10 @@ package enum StoreSchema {
                 "ALTER TABLE secrets ADD COLUMN kind TEXT NOT NULL DEFAULT 'value'",
                 "ALTER TABLE secrets ADD COLUMN site TEXT",
             ]),
+        Migration(
+            version: 8,
+            summary: "how the orchestrator pushes to a node that cannot call out, as an admin registered it",
+            statements: ["ALTER TABLE nodes ADD COLUMN push TEXT"]),
     ]
 
     package static var latestVersion: Int { migrations.last?.version ?? 0 }

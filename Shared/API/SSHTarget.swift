@@ -93,6 +93,13 @@ extension SSHTarget {
     }
 }
 
+extension String {
+    /// This text in single quotes for a POSIX shell, a quote inside closed and escaped.
+    package var shellQuoted: String {
+        "'" + split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+}
+
 extension PushTarget {
     /// What makes this target unusable, or nil: the orchestrator checks a target from a plan again
     /// before its values go into commands on the node.

@@ -14,7 +14,7 @@ import Testing
             #expect(endpoint.path.hasPrefix("/"), "\(key)")
             #expect(!endpoint.summary.isEmpty, "\(key) has no summary")
         }
-        #expect(Endpoints.all.count == 54)
+        #expect(Endpoints.all.count == 55)
     }
 
     @Test func calls_fillTheirPathsAndQueries_percentEncodingWhatTheyCarry() {

@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized) struct BootstrapEndToEndTests {
     @Test func bootstrap_installsJoinsAndStartsTheAgent_onceAndIdempotently() async throws {
         let cluster = try LocalCluster(block: 58, nodes: [LocalCluster.Node(name: "n1", site: "a")])
-        let ssh = try SSHServer(host: "127.0.58.10")
+        let ssh = try SSHServer(host: "127.0.58.10", recordingCommands: true)
         let prefix = cluster.root.appendingPathComponent("nodes/n1-over-ssh")
         defer {
             // The agent and its services were started over SSH: ended here by what they run from.
@@ -83,13 +83,18 @@ import Testing
         #expect(kept > 1 << 20, "\(kept)")
         try ssh.start()
 
-        // Every command line on the machine, watched while the token is made, handed over and redeemed.
+        // Every process's command line on the machine, sampled while the token is made, handed over and
+        // redeemed.
         let watcher = CommandLineWatcher()
         let bootstrapped = try await cluster.stellwerk(
             ["node", "bootstrap", target, "--host-key", try ssh.fingerprint] + common)
         let seen = watcher.stop()
         #expect(bootstrapped.status == 0, "\(bootstrapped.standardOutput)\(bootstrapped.standardError)")
-        #expect(seen.contains { $0.contains("stellwerk-agent join") && $0.contains("--token-file -") }, "\(seen)")
+        // The join reads its token from standard input: no command that went over the channel (the
+        // server recorded each) holds one, nor any process seen meanwhile (a sample, every 2 ms, of
+        // every process on the machine).
+        #expect(ssh.commands.contains { $0.contains("stellwerk-agent join") && $0.contains("--token-file -") })
+        #expect(!ssh.commands.contains { $0.contains("swj") }, "\(ssh.commands)")
         #expect(!seen.contains { $0.contains("swj") }, "a join token on a command line: \(seen)")
         #expect(
             bootstrapped.standardOutput.contains("Went on with the upload where it ended, at \(kept >> 20) of "),

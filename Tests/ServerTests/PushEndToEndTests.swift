@@ -8,7 +8,7 @@ import Testing
 /// `stellwerk-agent apply` gives back. Canary, health gates and the rollback work as for pull nodes.
 @Suite(.serialized) struct PushEndToEndTests {
     @Test func threePushNodes_deployAndUpgrade_andAFailingCanaryRollsBack_whileAnUnreachableOneShowsSo() async throws {
-        let servers = try SSHServer.several(3, block: 60)
+        let servers = try SSHServer.several(3, block: 60, recordingCommands: true)
         let first = servers[0]
         let prefixes = try Fixtures.temporaryFolder("stellwerk-push")
         defer {
@@ -24,7 +24,7 @@ import Testing
         }
         let cluster = try LocalCluster(block: 60, nodes: nodes, secrets: ["a": "a-token"])
         // The orchestrator signs in with the key the three servers authorize.
-        cluster.serverArguments = ["--ssh-key", first.clientKey.path]
+        cluster.serverArguments = ["--ssh-key", first.clientKey.path, "--push-interval", "2"]
         defer { cluster.tearDown() }
         try await cluster.startServer()
         try await cluster.recordPolicies()
@@ -53,7 +53,9 @@ import Testing
         let watcher = CommandLineWatcher()
         let deployed = try await cluster.stellwerk(["apply", "--env", "e2e", "--release", v1, "--json"])
         let seen = watcher.stop()
-        #expect(seen.contains { $0.contains("stellwerk-agent apply --desired -") }, "\(seen)")
+        let commands = servers.flatMap(\.commands)
+        #expect(commands.contains { $0.contains("stellwerk-agent apply --desired -") }, "\(commands)")
+        #expect(!commands.contains { $0.contains(planted) })
         #expect(!seen.contains { $0.contains(planted) })
         #expect(deployed.status == 0, "\(deployed.standardOutput)\(deployed.standardError)")
         var status = try await cluster.status()
@@ -96,6 +98,30 @@ import Testing
         for node in try #require(status.environments.first?.nodes) {
             #expect(node.instances.map(\.release) == [v1], "\(node.node)")
             #expect(node.instances.map(\.state) == [.running], "\(node.node)")
+        }
+
+        // Pushes go where an admin registered them (bootstrap did, with the keys it checked), never
+        // where a plan alone says: registered elsewhere, the plan's settings no longer match.
+        let audit = try await cluster.stellwerk(["audit", "--env", "e2e", "--json"])
+        #expect(audit.standardOutput.components(separatedBy: "node.push-register").count - 1 == 3)
+        let api = try cluster.adminConnection()
+        defer { Task { await api.shutdown() } }
+        let elsewhere = prefixes.appendingPathComponent("elsewhere").path
+        let registration = PushRegistration(
+            site: "a",
+            target: PushTarget(
+                user: first.user, host: servers[1].host, port: servers[1].port, hostKey: try servers[1].fingerprint,
+                prefix: elsewhere))
+        _ = try await api.send(.registerPushNode("p2", environment: "e2e", registration))
+        try await cluster.waitFor("the server to refuse the plan's settings for p2") {
+            (try String(contentsOf: cluster.serverLog, encoding: .utf8)).contains(
+                "the ssh settings the plan has for p2 differ from those registered")
+        }
+        #expect(!FileManager.default.fileExists(atPath: elsewhere))
+        var bad = registration
+        bad.target.prefix = "/tmp/x; rm -rf /"
+        await #expect(throws: (any Error).self) {
+            try await api.send(.registerPushNode("p2", environment: "e2e", bad))
         }
 
         // A node out of reach: named on the event stream, and shown disconnected once lost_after passes.

@@ -21,7 +21,11 @@ package final class SSHServer: @unchecked Sendable {
     /// `configuration` adds sshd_config lines (a jump host that refuses to forward, a debug log).
     /// `authorizing` puts another client key in its authorized_keys (one key for a jump host and the
     /// server behind it).
-    package init(host: String, configuration extra: [String] = [], authorizing other: URL? = nil) throws {
+    /// With `recordingCommands`, every command a client runs is written to a log first (`commands`),
+    /// so a test sees exactly what went over the channel as a command line.
+    package init(
+        host: String, configuration extra: [String] = [], authorizing other: URL? = nil, recordingCommands: Bool = false
+    ) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw TestServerError("OpenSSH's server is not installed (no \(Self.executable)); install openssh-server")
         }
@@ -57,7 +61,25 @@ package final class SSHServer: @unchecked Sendable {
             StrictModes no
             Subsystem sftp internal-sftp
             LogLevel VERBOSE
+            SetEnv HOME=\(folder.path)
             """
+        // HOME is the server's folder: bash run by sshd reads ~/.bashrc, and the test machine's own
+        // (a pyenv that takes a lock a killed session may leave behind) must not slow or stop the
+        // commands. Sessions still start in the user's home directory.
+        var extra = extra
+        if recordingCommands {
+            // Runs in place of each command; SFTP (the subsystem's name as its command) goes to OpenSSH's server.
+            let wrapper = folder.appendingPathComponent("record-command")
+            try """
+            #!/bin/sh
+            case "$SSH_ORIGINAL_COMMAND" in ""|internal-sftp|sftp) exec /usr/lib/openssh/sftp-server ;; esac
+            printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> '\(folder.path)/commands.log'
+            exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+
+            """.write(to: wrapper, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper.path)
+            extra.append("ForceCommand \(wrapper.path)")
+        }
         // sshd takes the first value of a keyword: the test's own lines go first.
         let configuration = extra.map { $0 + "\n" }.joined() + standard
         try configuration.write(to: folder.appendingPathComponent("sshd_config"), atomically: true, encoding: .utf8)
@@ -66,10 +88,14 @@ package final class SSHServer: @unchecked Sendable {
 
     /// `count` servers on 127.0.`block`.1, .2, …, as the nodes of a test cluster's block are: one key
     /// (the first server's client key) signs in to all.
-    package static func several(_ count: Int, block: Int) throws -> [SSHServer] {
-        let first = try SSHServer(host: "127.0.\(block).1")
+    package static func several(_ count: Int, block: Int, recordingCommands: Bool = false) throws -> [SSHServer] {
+        let first = try SSHServer(host: "127.0.\(block).1", recordingCommands: recordingCommands)
         return [first]
-            + (try (1..<count).map { try SSHServer(host: "127.0.\(block).\($0 + 1)", authorizing: first.clientKey) })
+            + (try (1..<count).map {
+                try SSHServer(
+                    host: "127.0.\(block).\($0 + 1)", authorizing: first.clientKey, recordingCommands: recordingCommands
+                )
+            })
     }
 
     /// Starts sshd with its configuration, on its address and port.
@@ -133,6 +159,12 @@ package final class SSHServer: @unchecked Sendable {
                 .split(separator: " ").prefix(2).joined(separator: " ")
             return "[\(host)]:\(port) \(key)\n"
         }
+    }
+
+    /// The commands clients ran, in order (with `recordingCommands`).
+    package var commands: [String] {
+        ((try? String(contentsOf: folder.appendingPathComponent("commands.log"), encoding: .utf8)) ?? "")
+            .split(separator: "\n").map(String.init)
     }
 
     /// What sshd logged, for failure messages.

@@ -16,6 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, ServerBenchmark.self, RolloutBenchmark.self,
+            SSHBenchmark.self,
             CatalogBenchmark.self,
             SensorsBenchmark.self, VisualizationBenchmark.self,
             GenerateWorkspace.self,

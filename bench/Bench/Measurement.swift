@@ -5,6 +5,11 @@ import TestSupport
 /// Wall-clock and memory readings for one benchmark run.
 enum Measurement {
     /// Seconds `body` took, measured with the monotonic clock.
+    /// `850 ms` below a second, `2.31 s` above.
+    static func duration(_ seconds: Double) -> String {
+        seconds < 1 ? String(format: "%.0f ms", seconds * 1000) : String(format: "%.2f s", seconds)
+    }
+
     static func seconds<T>(_ body: () throws -> T) rethrows -> (T, Double) {
         let clock = ContinuousClock()
         var result: T?

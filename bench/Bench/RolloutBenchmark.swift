@@ -67,109 +67,27 @@ private struct RolloutRig {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 
-    var workspace: URL { root.appendingPathComponent("workspace") }
     func address(_ index: Int) -> String { "127.0.150.\(index)" }
     func nodeName(_ index: Int) -> String { "n\(index)" }
     func data(_ index: Int) -> URL { root.appendingPathComponent("nodes/\(nodeName(index))") }
 
-    func environmentFile(maxInFlight: String) -> String {
-        """
-        name: bench
-        description: Rollout benchmark.
-        rollout:
-          canary: 0
-          max_in_flight: \(maxInFlight)
-          min_healthy_time: 0s
-          healthy_deadline: 60s
-          progress_deadline: 5m
-          auto_rollback: false
-          lost_after: 60s
-          on_disconnected: wait
-
-        """
-    }
-
-    func writeWorkspace() throws {
-        let list = (1...nodes).map { "  - name: \(nodeName($0))\n    address: \(address($0))\n" }.joined()
-        try Fixtures.write(
-            [
-                "Blueprints/web.yaml": """
-                name: web
-                description: The benchmark's service.
-                component:
-                  product: stellwerk-test-service
-                  args: [--host, "{{ node.address }}", --port, "{{ param.port }}"]
-                parameters:
-                  port:
-                    type: port
-                    default: \(port)
-                health:
-                  http: {port: http, path: /health}
-                  interval: 1s
-                  timeout: 1s
-                  retries: 2
-                ports:
-                  http: port
-
-                """,
-                "Environments/bench/environment.yaml": environmentFile(maxInFlight: "100%"),
-                "Environments/bench/sites/s.yaml":
-                    "name: s\ndisplay_name: Benchmark\nnodes:\n\(list)services:\n  web: {}\n",
-            ], under: workspace)
-    }
-
     func measure() async throws -> String {
         defer { try? FileManager.default.removeItem(at: root) }
-        try writeWorkspace()
-        let portFile = root.appendingPathComponent("port")
-        let server = try Spawn.run(
-            products.appendingPathComponent("stellwerk").path,
-            [
-                "server", "--data", root.appendingPathComponent("server").path, "--listen", "127.0.0.1:0",
-                "--port-file", portFile.path, "--admin-token-file", root.appendingPathComponent("admin").path,
-            ], standardOutput: root.appendingPathComponent("server.log").path, wait: false
-        ).pid
+        let list = (1...nodes).map { "  - name: \(nodeName($0))\n    address: \(address($0))\n" }.joined()
+        let server = try await BenchServer.start(products: products, root: root, site: list, port: port)
         var agents: [pid_t] = []
         defer {
             for pid in agents { kill(pid, SIGTERM) }
             for pid in agents { Spawn.waitForExit(pid) }
-            kill(server, SIGTERM)
-            Spawn.waitForExit(server)
-        }
-        try await waitUntil("the server to listen", within: .seconds(60), every: .milliseconds(50)) {
-            FileManager.default.fileExists(atPath: portFile.path)
-        }
-        let serverPort = try String(contentsOf: portFile, encoding: .utf8).trimmingCharacters(
-            in: .whitespacesAndNewlines)
-        let url = "https://127.0.0.1:\(serverPort)"
-        let token = try String(contentsOf: root.appendingPathComponent("admin"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let authority = root.appendingPathComponent("server/ca/ca.pem")
-        let environment = ["STELLWERK_SERVER": url, "STELLWERK_TOKEN": token, "STELLWERK_CA": authority.path]
-        func stellwerk(_ arguments: [String]) throws -> (output: String, seconds: Double) {
-            let output = root.appendingPathComponent("cli.out")
-            try? FileManager.default.removeItem(at: output)
-            let (status, seconds) = try Measurement.seconds {
-                try Spawn.run(
-                    products.appendingPathComponent("stellwerk").path, arguments, environment: environment,
-                    directory: workspace.path, standardOutput: output.path,
-                    standardError: root.appendingPathComponent("cli.err").path
-                ).status
-            }
-            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-            guard status == 0 else {
-                let errors = (try? String(contentsOf: root.appendingPathComponent("cli.err"), encoding: .utf8)) ?? ""
-                throw ValidationError("stellwerk \(arguments.joined(separator: " ")) failed: \(errors)")
-            }
-            return (text, seconds)
+            server.stop()
         }
         let log = try String(contentsOf: root.appendingPathComponent("server.log"), encoding: .utf8)
         let fingerprint = String(
             log.split(separator: "\n").first { $0.hasPrefix("CA fingerprint") }?.split(separator: " ").last ?? "")
 
-        _ = try stellwerk(["policy", "apply", "--env", "bench"])
+        _ = try server.stellwerk(["policy", "apply", "--env", "bench"])
         for index in 1...nodes {
-            let issued = try stellwerk([
+            let issued = try server.stellwerk([
                 "token", "create", "--env", "bench", "--site", "s", "--node", nodeName(index), "--ttl", "10m",
             ])
             let tokenFile = root.appendingPathComponent("\(nodeName(index)).token")
@@ -177,7 +95,7 @@ private struct RolloutRig {
             let joined = try Spawn.run(
                 products.appendingPathComponent("stellwerk-agent").path,
                 [
-                    "join", url, "--token-file", tokenFile.path, "--ca-fingerprint", fingerprint, "--data",
+                    "join", server.url, "--token-file", tokenFile.path, "--ca-fingerprint", fingerprint, "--data",
                     data(index).path,
                 ]
             ).status
@@ -189,10 +107,10 @@ private struct RolloutRig {
                     standardOutput: root.appendingPathComponent("\(nodeName(index)).log").path, wait: false
                 ).pid)
         }
-        let first = try release("1", stellwerk)
-        let second = try release("2", stellwerk)
+        let first = try server.release("1")
+        let second = try server.release("2")
         let connection = try OrchestratorConnection(
-            url: url, authority: try String(contentsOf: authority, encoding: .utf8), token: token)
+            url: server.url, authority: try String(contentsOf: server.authority, encoding: .utf8), token: server.token)
         defer { Task { await connection.shutdown() } }
         // Every agent has reported (and so waits in its long-poll) before the clock starts.
         try await waitUntil("every agent to report", within: .seconds(60), every: .milliseconds(50)) {
@@ -200,43 +118,19 @@ private struct RolloutRig {
             return nodes.count == self.nodes && nodes.allSatisfy { $0.connection == .connected }
         }
         var lines = ["\(nodes) node\(nodes == 1 ? "" : "s"):"]
-        let plan = try stellwerk(["plan", "--env", "bench", "--release", first]).seconds
+        let plan = try server.stellwerk(["plan", "--env", "bench", "--release", first]).seconds
         var seq = try audit(after: 0).last?.seq ?? 0
-        let deploy = try stellwerk(["apply", "--env", "bench", "--release", first]).seconds
+        let deploy = try server.stellwerk(["apply", "--env", "bench", "--release", first]).seconds
         lines.append(try await describe("deploy", deploy, plan: plan, after: seq, connection))
-        let noop = try stellwerk(["apply", "--env", "bench", "--release", first]).seconds
+        let noop = try server.stellwerk(["apply", "--env", "bench", "--release", first]).seconds
         lines.append("  no-op    \(Self.format(noop)) (plan, nothing to roll out)")
-        try Data(environmentFile(maxInFlight: "25%").utf8).write(
-            to: workspace.appendingPathComponent("Environments/bench/environment.yaml"))
-        _ = try stellwerk(["policy", "apply", "--env", "bench"])
-        let upgradePlan = try stellwerk(["plan", "--env", "bench", "--release", second]).seconds
+        try server.rollOut(maxInFlight: "25%")
+        let upgradePlan = try server.stellwerk(["plan", "--env", "bench", "--release", second]).seconds
         seq = try audit(after: 0).last?.seq ?? 0
-        let upgrade = try stellwerk(["apply", "--env", "bench", "--release", second]).seconds
+        let upgrade = try server.stellwerk(["apply", "--env", "bench", "--release", second]).seconds
         lines.append(try await describe("upgrade", upgrade, plan: upgradePlan, after: seq, connection))
         for line in lines { print(line) }
         return lines.joined(separator: "\n")
-    }
-
-    /// A release of the test service, with `version` in its archive so each is a new artifact.
-    private func release(
-        _ version: String, _ stellwerk: ([String]) throws -> (output: String, seconds: Double)
-    )
-        throws -> String
-    {
-        let content = root.appendingPathComponent("release-\(version)")
-        try FileManager.default.createDirectory(at: content, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            at: products.appendingPathComponent("stellwerk-test-service"),
-            to: content.appendingPathComponent("stellwerk-test-service"))
-        try Data(version.utf8).write(to: content.appendingPathComponent("VERSION"))
-        let tar = root.appendingPathComponent("release-\(version).tar")
-        guard
-            try Spawn.run("/bin/tar", ["-cf", tar.path, "-C", content.path, "stellwerk-test-service", "VERSION"])
-                .status == 0
-        else { throw ValidationError("tar failed") }
-        return try stellwerk([
-            "release", "create", "--version", version, "--artifact", "stellwerk-test-service=\(tar.path)",
-        ]).output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The server's audit log from its store, in milliseconds: (seq, at, action, detail).
@@ -304,9 +198,7 @@ private struct RolloutRig {
         return first
     }
 
-    static func format(_ seconds: Double) -> String {
-        seconds < 1 ? String(format: "%.0f ms", seconds * 1000) : String(format: "%.2f s", seconds)
-    }
+    static func format(_ seconds: Double) -> String { Measurement.duration(seconds) }
 
     /// Median and most of a per-node figure.
     static func spread(_ values: [Double]) -> String {

@@ -72,6 +72,8 @@ struct BootstrapNode: AsyncParsableCommand {
 
     func validate() throws {
         guard (node != nil) != all else { throw ValidationError("give --node NODE or --all") }
+        // It names a folder on the server and goes into commands there.
+        if let node, !Names.isValid(node) { throw ValidationError("--node \(node): \(Names.rule)") }
         if all, server != nil || hostKey != nil {
             throw ValidationError(
                 "--all takes each node's address and host key from the site file; drop the SSH-URL and --host-key")

@@ -108,7 +108,7 @@ struct NodeBootstrap: Sendable {
                 )
             }
             _ = try await remote(
-                "\(sudo)install -m 0755 '\(scratch)/stellwerk-agent' \(agent) && rm -rf '\(scratch)' && "
+                "\(sudo)install -m 0755 \((scratch + "/stellwerk-agent").shellQuoted) \(agent) && rm -rf \(scratch.shellQuoted) && "
                     + "(rmdir .stellwerk-upload 2>/dev/null; true)",
                 what: "installing the agent")
             let arrived = try await remote("\(sudo)sha256sum \(agent) | cut -d' ' -f1", what: "checking the agent")
@@ -120,7 +120,24 @@ struct NodeBootstrap: Sendable {
             say("stellwerk-agent \(digest.prefix(12)) is installed already.")
         }
 
+        let systemd =
+            try await remote("test -d /run/systemd/system && echo yes || echo no", what: "looking for systemd") == "yes"
         if pushed {
+            // No agent of its own there any more (a node that was a pull node), and the orchestrator
+            // told where to push: the registration carries the host key checked just now.
+            if systemd {
+                _ = try await remote(
+                    "\(sudo)systemctl disable --now stellwerk-agent >/dev/null 2>&1; true", what: "stopping the agent")
+            } else {
+                try await stopAgent(remote, sudo: sudo, systemd: false)
+            }
+            let registered = PushTarget(
+                user: target.user, host: target.host, port: target.port, hostKey: ssh.hostKey,
+                jump: jump?.target.description, jumpHostKey: ssh.jumpHostKey, prefix: prefix)
+            try await options.connection.with { server in
+                try await server.send(
+                    .registerPushNode(node, environment: env, PushRegistration(site: site, target: registered)))
+            }
             say("\(node) is pushed to over SSH: no agent runs there; the orchestrator pushes its state.")
             return
         }
@@ -130,8 +147,6 @@ struct NodeBootstrap: Sendable {
         let joined = try await remote(
             "\(sudo)test -f \(data)/identity/node.pem && echo yes || echo no", what: "looking for an identity")
         let joins = joined == "no" || rejoin
-        let systemd =
-            try await remote("test -d /run/systemd/system && echo yes || echo no", what: "looking for systemd") == "yes"
         if joins {
             // Everything the join needs first: a failure here leaves the node as it was.
             let url = try options.orchestrator()

@@ -39,6 +39,18 @@ struct AccessController: Sendable {
             }
             return view
         }
+        router.on(Endpoints.registerPushNode) { request in
+            let (environment, node) = (try request.parameter("env"), try request.parameter("node"))
+            let registration = request.body
+            guard Names.isValid(node), Names.isValid(registration.site) else {
+                throw APIError.badRequest("node and site must be names: \(Names.rule)")
+            }
+            if let problem = registration.target.problem { throw APIError.badRequest("target: \(problem)") }
+            try await store.registerPush(
+                environment: environment, node: node, site: registration.site, target: registration.target,
+                actor: try request.user.actor)
+            return NoContent()
+        }
         router.on(Endpoints.removeNode) { request in
             let (environment, node) = (try request.parameter("env"), try request.parameter("node"))
             let force: Bool

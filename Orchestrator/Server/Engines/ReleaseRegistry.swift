@@ -16,7 +16,7 @@ struct ReleaseRegistry: Sendable {
     /// The file of the artifact `sha256` (64 hex digits, any case); refuses any other name.
     func artifactFile(_ sha256: String) throws(APIError) -> (sha256: String, path: String) {
         let sha = sha256.lowercased()
-        guard sha.count == 64, sha.allSatisfy(\.isHexDigit) else {
+        guard Hex.isSHA256(sha) else {
             throw .badRequest("an artifact is named by its SHA-256: 64 hex digits")
         }
         return (sha, files.artifactFolder.appendingPathComponent(sha).path)

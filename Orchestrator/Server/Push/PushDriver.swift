@@ -10,7 +10,8 @@ import Store
 /// converges the node again, as a pull agent does, and tells whether it is in reach. Its report is
 /// recorded as a pull agent's is: canaries, batches, health gates, rollbacks, status and events work
 /// alike. A node out of reach is named on the event stream (`node.push-failed`) and shows
-/// disconnected once its environment's `lost_after` passes.
+/// disconnected once its environment's `lost_after` passes. Pushes go only to nodes an admin
+/// registered (`stellwerk node bootstrap`), with the registered settings.
 ///
 /// One server pushes at a time (a lease), at most `atOnce` nodes at once.
 struct PushDriver: Service {
@@ -77,16 +78,29 @@ struct PushDriver: Service {
         let key = "\(state.environment)/\(state.node)"
         var failed = false
         do {
-            guard let target = state.push else { return }
-            if let problem = target.problem { throw PushError("the node's ssh settings cannot be used: \(problem)") }
+            // Only where an admin registered it: a plan (an operator's) cannot send a node's secrets
+            // and the orchestrator's key to a host of its choosing.
+            guard let target = try await store.pushTargets()[key] else {
+                throw PushError(
+                    "\(state.node) is not registered for pushes; an admin registers it with `stellwerk node bootstrap`")
+            }
+            guard state.push == target else {
+                throw PushError(
+                    "the ssh settings the plan has for \(state.node) differ from those registered; "
+                        + "bootstrap it again to register the site file's")
+            }
+            if let problem = target.problem {
+                throw PushError("the registered ssh settings cannot be used: \(problem)")
+            }
             guard let sshKey = self.key else {
                 throw PushError("this orchestrator has no SSH key; start it with --ssh-key FILE")
             }
+            // Pushed only while this server leads; another that took over pushes from there.
+            guard try await store.acquireLease(Self.leaseName, holder: holder, for: 15) != nil else { return }
             let report = try await PushSession(
                 state: state, serial: serial, target: target, key: sshKey, signingKey: try files.signingPublicKey,
                 artifactFolder: files.artifactFolder, secrets: try await secrets.values(for: state)
             ).push()
-            try await recordNode(state, target: target, seen: true)
             try await store.recordReport(report)
             hub.publish(
                 .nodeReport, environment: state.environment, object: state.node,
@@ -95,23 +109,9 @@ struct PushDriver: Service {
         } catch {
             failed = true
             logger.warning("push to \(state.node) in \(state.environment): \(error)")
-            try? await recordNode(state, target: state.push, seen: false)
             hub.publish(.nodePushFailed, environment: state.environment, object: state.node, detail: "\(error)")
         }
         await book.finish(key, serial: serial, failed: failed)
-    }
-
-    /// The node in the store, so status shows it: connected once a push reached it, and a node never
-    /// reached yet as pending.
-    private func recordNode(_ state: NodeDesiredState, target: PushTarget?, seen: Bool) async throws {
-        let existing = try await store.nodes(environment: state.environment).first { $0.name == state.node }
-        guard seen || existing == nil else { return }
-        try await store.upsertNode(
-            NodeRecord(
-                environment: state.environment, name: state.node, site: state.site,
-                address: target?.host ?? state.address, labels: existing?.labels ?? [:],
-                certificateFingerprint: nil, lastSeen: seen ? Date() : nil, connection: seen ? .connected : .pending),
-            actor: "push")
     }
 }
 

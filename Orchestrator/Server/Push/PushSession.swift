@@ -47,6 +47,10 @@ struct PushSession {
             what: "preparing the node (bootstrap it first with `stellwerk node bootstrap`)")
         let present = Set(listing.split(separator: "\n").map(String.init))
         let needed = Set(state.instances.compactMap(\.artifact.sha256)).sorted()
+        // A digest names a file here and there: nothing but 64 hex digits may reach a path.
+        for sha256 in needed where !Hex.isSHA256(sha256) {
+            throw SSHError("the state names an artifact '\(sha256.prefix(80))' that is not a SHA-256")
+        }
         var folder: String?
         for sha256 in needed where !present.contains("\(sha256).tar") {
             let file = artifactFolder.appendingPathComponent(sha256)
@@ -59,8 +63,13 @@ struct PushSession {
             }
             let upload = "\(folder!)/\(sha256).tar"
             try await ssh.upload(file, to: upload, mode: 0o600, digest: sha256)
+            // Checked before it goes in place: a broken one would be listed as present next time.
             _ = try await run(
-                ssh, "\(sudo)mv '\(upload)' \(prefix)/artifacts/\(sha256).tar", what: "putting the artifact in place")
+                ssh,
+                "if [ \"$(sha256sum \(upload.shellQuoted) | cut -d' ' -f1)\" = \(sha256) ]; then "
+                    + "\(sudo)mv \(upload.shellQuoted) \(prefix)/artifacts/\(sha256).tar; "
+                    + "else rm -f \(upload.shellQuoted); echo 'the upload arrived damaged' >&2; exit 1; fi",
+                what: "putting the artifact \(sha256.prefix(12)) in place")
         }
         let pushed = try WireJSON.encoder().encode(PushedState(serial: serial, state: state, secrets: secrets))
         let output = try await ssh.run(

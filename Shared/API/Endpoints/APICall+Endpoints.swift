@@ -74,6 +74,12 @@ extension APICall where Body == NoBody, Answer == NodeCertificateView {
     }
 }
 
+extension APICall where Body == PushRegistration, Answer == NoContent {
+    public static func registerPushNode(_ node: String, environment: String, _ registration: PushRegistration) -> Self {
+        Endpoints.registerPushNode.call(["env": environment, "node": node], body: registration)
+    }
+}
+
 extension APICall where Body == NoBody, Answer == [UserView] {
     public static var users: Self { Endpoints.users.call() }
 }

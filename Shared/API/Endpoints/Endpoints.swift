@@ -88,6 +88,12 @@ public enum Endpoints {
         .post, "/v1/environments/{env}/nodes/{node}/revoke", access: .role(.administer, .path("env")),
         summary: "Revoke the node's certificates at once (audited); it must join again with a new token.")
 
+    public static let registerPushNode = Endpoint<PushRegistration, NoContent>(
+        .put, "/v1/environments/{env}/nodes/{node}/push", access: .role(.administer, .path("env")),
+        summary:
+            "Register how the orchestrator pushes to a node that cannot call out (`transport: ssh`; audited); `stellwerk node bootstrap` does it."
+    )
+
     public static let removeNode = Endpoint<NoBody, NoContent>(
         .delete, "/v1/environments/{env}/nodes/{node}", access: .role(.administer, .path("env")),
         summary:
@@ -216,7 +222,7 @@ public enum Endpoints {
         artifact.erased, uploadArtifact.erased, createRelease.erased, releases.erased, release.erased,
         whoami.erased, createJoinToken.erased, joinTokens.erased, createUser.erased, users.erased, revokeUser.erased,
         approveUser.erased,
-        nodes.erased, revokeNode.erased, removeNode.erased,
+        nodes.erased, revokeNode.erased, registerPushNode.erased, removeNode.erased,
         status.erased, snapshot.erased, policy.erased, proposePolicy.erased, approvePolicy.erased,
         startRollout.erased, rollouts.erased, rollout.erased, pauseRollout.erased, resumeRollout.erased,
         cancelRollout.erased, rollback.erased, rollbackPreview.erased,

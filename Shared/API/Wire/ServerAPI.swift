@@ -128,6 +128,19 @@ public struct DesiredStateResponse: Codable, Sendable, Hashable {
 
 // MARK: Operators
 
+/// `PUT /v1/environments/{env}/nodes/{node}/push`: how the orchestrator pushes to a node that
+/// cannot call out, registered by an admin (`stellwerk node bootstrap` does it with the host key it
+/// checked). Pushes go only where a registration says, whatever a plan carries.
+public struct PushRegistration: Codable, Sendable, Hashable {
+    public var site: String
+    public var target: PushTarget
+
+    public init(site: String, target: PushTarget) {
+        self.site = site
+        self.target = target
+    }
+}
+
 /// `POST /v1/join-tokens`.
 public struct JoinTokenRequest: Codable, Sendable, Hashable {
     public var environment: String
