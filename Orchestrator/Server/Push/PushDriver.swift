@@ -78,16 +78,12 @@ struct PushDriver: Service {
         let key = "\(state.environment)/\(state.node)"
         var failed = false
         do {
-            // Only where an admin registered it: a plan (an operator's) cannot send a node's secrets
-            // and the orchestrator's key to a host of its choosing.
+            // Only where and how an admin registered it, whatever the plan (an operator's) says: no
+            // plan sends a node's secrets or the orchestrator's key to a host of its choosing, and a
+            // node bootstrapped again (a new host key) is pushed to the new way at once.
             guard let target = try await store.pushTargets()[key] else {
                 throw PushError(
                     "\(state.node) is not registered for pushes; an admin registers it with `stellwerk node bootstrap`")
-            }
-            guard state.push == target else {
-                throw PushError(
-                    "the ssh settings the plan has for \(state.node) differ from those registered; "
-                        + "bootstrap it again to register the site file's")
             }
             if let problem = target.problem {
                 throw PushError("the registered ssh settings cannot be used: \(problem)")
