@@ -5,7 +5,8 @@ import Testing
 
 /// Push mode (issue #20): nodes marked `transport: ssh` cannot call out, so the orchestrator pushes
 /// their desired state over SSH — real sshds on loopback, one per node — and records the reports
-/// `stellwerk-agent apply` gives back. Canary, health gates and the rollback work as for pull nodes.
+/// `stellwerk-agent apply` gives back. Canary, health gates and the rollback work as for pull nodes,
+/// and one rollout takes push and pull nodes alike.
 @Suite(.serialized) struct PushEndToEndTests {
     @Test func threePushNodes_deployAndUpgrade_andAFailingCanaryRollsBack_whileAnUnreachableOneShowsSo() async throws {
         let servers = try SSHServer.several(3, block: 60, recordingCommands: true)
@@ -22,7 +23,10 @@ import Testing
                     "transport: ssh\n    ssh: {port: \(servers[index].port), host_key: \"\(try servers[index].fingerprint)\", "
                     + "prefix: \(prefixes.appendingPathComponent("p\(index + 1)").path)}")
         }
-        let cluster = try LocalCluster(block: 60, nodes: nodes, secrets: ["a": "a-token"])
+        // And one pull node at another site, in the same rollouts.
+        let cluster = try LocalCluster(
+            block: 60, nodes: nodes + [LocalCluster.Node(name: "q4", site: "b")],
+            secrets: ["a": "a-token", "b": "a-token"])
         // The orchestrator signs in with the key the three servers authorize.
         cluster.serverArguments = ["--ssh-key", first.clientKey.path, "--push-interval", "2"]
         defer { cluster.tearDown() }
@@ -37,6 +41,8 @@ import Testing
         #expect(bootstrapped.status == 0, "\(bootstrapped.standardOutput)\(bootstrapped.standardError)")
         #expect(bootstrapped.standardOutput.contains("All 3 nodes of a are ready (3 pushed to over SSH)."))
         #expect(SecretEndToEndTests.commandLinesContaining(prefixes.path).isEmpty)
+        _ = try await cluster.join("q4", site: "b")
+        try cluster.startAgent("q4")
 
         // The secret the service renders travels in the SSH channel: on no command line, in no file
         // but the rendered config.
@@ -60,7 +66,7 @@ import Testing
         #expect(deployed.status == 0, "\(deployed.standardOutput)\(deployed.standardError)")
         var status = try await cluster.status()
         let shown = try #require(status.environments.first?.nodes)
-        #expect(shown.map(\.node) == ["p1", "p2", "p3"])
+        #expect(shown.map(\.node) == ["p1", "p2", "p3", "q4"])
         for node in shown {
             #expect(node.connection == .connected, "\(node.node)")
             #expect(node.instances.map(\.release) == [v1], "\(node.node)")
@@ -93,7 +99,9 @@ import Testing
         let view = try WireJSON.decoder().decode(RolloutView.self, from: Data(failing.standardOutput.utf8))
         #expect(view.state == .rolledBack, "\(view.message)")
         #expect(view.message.contains("canary failed on p1"), "\(view.message)")
-        #expect(view.steps.map(\.state) == [.rolledBack, .notStarted, .notStarted], "\(view.steps.map(\.detail))")
+        #expect(
+            view.steps.map(\.state) == [.rolledBack, .notStarted, .notStarted, .notStarted],
+            "\(view.steps.map(\.detail))")
         status = try await cluster.status()
         for node in try #require(status.environments.first?.nodes) {
             #expect(node.instances.map(\.release) == [v1], "\(node.node)")
