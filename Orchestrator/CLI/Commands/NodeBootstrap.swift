@@ -134,7 +134,7 @@ struct NodeBootstrap: Sendable {
             let registered = PushTarget(
                 user: target.user, host: target.host, port: target.port, hostKey: ssh.hostKey,
                 jump: jump?.target.description, jumpHostKey: ssh.jumpHostKey, prefix: prefix)
-            try await options.connection.with { server in
+            _ = try await options.connection.with { server in
                 try await server.send(
                     .registerPushNode(node, environment: env, PushRegistration(site: site, target: registered)))
             }
