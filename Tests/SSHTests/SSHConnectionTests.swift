@@ -113,8 +113,8 @@ import Testing
         }
         // Longer than the handshake's limit would allow, within the command's own.
         let quiet = try await SSHConnection.open(
-            target, trust: .fingerprint(try server.fingerprint), privateKey: server.clientKey, timeout: .seconds(1))
-        let output = try await quiet.run("sleep 2; echo done", silence: .seconds(60))
+            target, trust: .fingerprint(try server.fingerprint), privateKey: server.clientKey, timeout: .seconds(4))
+        let output = try await quiet.run("sleep 6; echo done", silence: .seconds(60))
         #expect(output.status == 0)
         #expect(output.standardOutput == "done\n")
     }

@@ -64,6 +64,8 @@ private struct PushRig {
     func measure() async throws -> String {
         defer { try? FileManager.default.removeItem(at: root) }
         let servers = try SSHServer.several(nodes, block: 151)
+        // The sshds end with their objects: kept to the end of the measurement.
+        defer { withExtendedLifetime(servers) {} }
         let key = servers[0].clientKey
         let list = try servers.enumerated().map { index, server in
             "  - name: n\(index + 1)\n    address: \(server.host)\n    transport: ssh\n"

@@ -57,8 +57,11 @@ struct PushSession {
             // Not kept here (an artifact the node fetches from its own URL): the agent says so.
             guard FileManager.default.fileExists(atPath: file.path) else { continue }
             if folder == nil {
+                // The node's own folder (a name: checked when it was planned), as bootstrap's is.
+                guard Names.isValid(state.node) else { throw SSHError("'\(state.node)' is not a node name") }
                 folder = try await run(
-                    ssh, "umask 077 && mkdir -p .stellwerk-upload/push && cd .stellwerk-upload/push && pwd",
+                    ssh,
+                    "umask 077 && mkdir -p .stellwerk-upload/push-\(state.node) && cd .stellwerk-upload/push-\(state.node) && pwd",
                     what: "making a folder for uploads")
             }
             let upload = "\(folder!)/\(sha256).tar"
