@@ -192,6 +192,38 @@ import Testing
         #expect(nodes.map(\.node).sorted() == ["m1", "m2", "m3"])
         #expect(nodes.allSatisfy { $0.instances.map(\.state) == [.running] }, "\(nodes)")
     }
+
+    @Test func aServerWithoutSpaceForTheAgent_isRefusedInOneLine_andNothingJoinsOrRuns() async throws {
+        // A 1 MiB filesystem where the agent would live, seen only by that sshd and its sessions.
+        let disk = try Fixtures.temporaryFolder("stellwerk-small-disk")
+        let ssh = try SSHServer(host: "127.0.61.10", smallDisk: (disk, 1 << 20))
+        let home = String(cString: getpwuid(getuid()).pointee.pw_dir)
+        defer {
+            try? FileManager.default.removeItem(atPath: "\(home)/.stellwerk-upload/n1")
+            try? FileManager.default.removeItem(at: disk)
+        }
+        let cluster = try LocalCluster(block: 61, nodes: [LocalCluster.Node(name: "n1", site: "a")])
+        defer { cluster.tearDown() }
+        try await cluster.startServer()
+        try await cluster.recordPolicies()
+        let prefix = disk.appendingPathComponent("stellwerk").path
+        let full = try await cluster.stellwerk([
+            "node", "bootstrap", "ssh://\(ssh.user)@\(ssh.host):\(ssh.port)", "--env", "e2e", "--site", "a", "--node",
+            "n1", "--host-key", try ssh.fingerprint, "--identity", ssh.clientKey.path, "--prefix", prefix,
+            "--agent-binary", ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
+        ])
+        #expect(full.status == 1)
+        let lines = full.standardError.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count == 1, "\(full.standardError)")
+        #expect(
+            full.standardError.contains("installing the agent failed")
+                && full.standardError.contains("No space left on device"), "\(full.standardError)")
+        // Nothing went further: no join token was made, the node never reported, nothing runs there.
+        let tokens = try await cluster.stellwerk(["token", "list", "--json"])
+        #expect(!tokens.standardOutput.contains("\"node\" : \"n1\""), "\(tokens.standardOutput)")
+        #expect(try await cluster.status().environments.first?.nodes.contains { $0.node == "n1" } != true)
+        #expect(SecretEndToEndTests.commandLinesContaining(prefix).isEmpty)
+    }
 }
 
 /// Samples every process's command line on the machine until stopped, from a thread of its own.

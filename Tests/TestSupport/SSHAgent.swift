@@ -22,13 +22,12 @@ package final class SSHAgent: @unchecked Sendable {
         pid = try Spawn.run(Self.executable, ["-D", "-a", socket], wait: false).pid
         try Spawn.whenThisProcessEnds(
             "tr '\\0' ' ' < /proc/\(pid)/cmdline 2>/dev/null | grep -qF '\(socket)' && kill -TERM \(pid)")
+        // The socket file appears before the agent listens on it: adding is tried until it takes.
         let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: socket) {
-            guard Date() < deadline else { throw TestServerError("ssh-agent did not make \(socket) within 10 s") }
+        while try Spawn.run("/usr/bin/ssh-add", ["-q", key.path], environment: ["SSH_AUTH_SOCK": socket]).status != 0 {
+            guard Date() < deadline else { throw TestServerError("ssh-add \(key.path) failed for 10 s") }
             usleep(20_000)
         }
-        let added = try Spawn.run("/usr/bin/ssh-add", ["-q", key.path], environment: ["SSH_AUTH_SOCK": socket])
-        guard added.status == 0 else { throw TestServerError("ssh-add \(key.path) failed") }
     }
 
     deinit {

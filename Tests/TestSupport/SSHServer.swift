@@ -11,6 +11,8 @@ package final class SSHServer: @unchecked Sendable {
     package let folder: URL
     package let user: String
     private var pid: pid_t = 0
+    /// A small filesystem of the server's own, seen only by it and its sessions (a mount namespace).
+    private var smallDisk: (folder: URL, bytes: Int)?
 
     package static let executable = "/usr/sbin/sshd"
 
@@ -22,14 +24,19 @@ package final class SSHServer: @unchecked Sendable {
     /// `authorizing` puts another client key in its authorized_keys (one key for a jump host and the
     /// server behind it).
     /// With `recordingCommands`, every command a client runs is written to a log first (`commands`),
-    /// so a test sees exactly what went over the channel as a command line.
+    /// so a test sees exactly what went over the channel as a command line. With `smallDisk`, a
+    /// tmpfs of that many bytes is mounted at that folder for the server and its sessions only (a
+    /// mount namespace of their own), as a server whose disk is full.
     package init(
-        host: String, configuration extra: [String] = [], authorizing other: URL? = nil, recordingCommands: Bool = false
+        host: String, configuration extra: [String] = [], authorizing other: URL? = nil,
+        recordingCommands: Bool = false,
+        smallDisk: (folder: URL, bytes: Int)? = nil
     ) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw TestServerError("OpenSSH's server is not installed (no \(Self.executable)); install openssh-server")
         }
         self.host = host
+        self.smallDisk = smallDisk
         port = try FreePort.find(host: host)
         folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
             "stellwerk-sshd-\(UUID().uuidString.prefix(8))")
@@ -101,9 +108,20 @@ package final class SSHServer: @unchecked Sendable {
     /// Starts sshd with its configuration, on its address and port.
     package func start() throws {
         // -D: in the foreground, so this test holds its process; -e: log to the file given as output.
+        var executable = Self.executable
+        var arguments = ["-D", "-e", "-f", folder.appendingPathComponent("sshd_config").path]
+        if let (disk, bytes) = smallDisk {
+            try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
+            // unshare and sh exec in turn: the process is sshd's, under the same PID.
+            arguments =
+                [
+                    "-m", "/bin/sh", "-c", "mount -t tmpfs -o size=\(bytes) tmpfs \"$0\" && exec \"$@\"", disk.path,
+                    executable,
+                ] + arguments
+            executable = "/usr/bin/unshare"
+        }
         pid = try Spawn.server(
-            Self.executable, ["-D", "-e", "-f", folder.appendingPathComponent("sshd_config").path],
-            marker: folder.path, host: host, port: port, name: "sshd",
+            executable, arguments, marker: folder.path, host: host, port: port, name: "sshd",
             standardOutput: folder.appendingPathComponent("sshd.log").path
         ) { [folder] in (try? String(contentsOf: folder.appendingPathComponent("sshd.log"), encoding: .utf8)) ?? "" }
     }
