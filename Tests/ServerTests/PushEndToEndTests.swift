@@ -126,7 +126,7 @@ import Testing
             (try String(contentsOf: cluster.serverLog, encoding: .utf8)).contains("no agent at \(elsewhere)/bin")
         }
         var bad = registration
-        bad.target.prefix = "/tmp/x; rm -rf /"
+        bad.target.prefix = "/srv/stellwerk; rm -rf /"
         await #expect(throws: (any Error).self) {
             try await api.send(.registerPushNode("p2", environment: "e2e", bad))
         }
@@ -141,5 +141,29 @@ import Testing
         }
         #expect(
             try await cluster.status().environments.first?.nodes.first { $0.node == "p1" }?.connection == .connected)
+    }
+
+    @Test func anSSHKeyOthersMayRead_orNone_orABadPushInterval_refusesTheStart() async throws {
+        let folder = try Fixtures.temporaryFolder("stellwerk-push-key")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func start(_ options: [String]) async throws -> ProcessRunner.Result {
+            try await ProcessRunner.run(
+                "stellwerk",
+                ["server", "--data", folder.appendingPathComponent("data").path, "--listen", "127.0.0.1:1"] + options)
+        }
+        let key = folder.appendingPathComponent("ssh_key")
+        try SSHServer.makeKey(at: key)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: key.path)
+        let open = try await start(["--ssh-key", key.path])
+        #expect(open.status == 1)
+        #expect(
+            open.standardError.contains("--ssh-key \(key.path): others may read it (mode 644); chmod 600"),
+            "\(open.standardError)")
+        let missing = try await start(["--ssh-key", folder.appendingPathComponent("nope").path])
+        #expect(missing.status == 1)
+        #expect(missing.standardError.contains("nope: no such file"), "\(missing.standardError)")
+        let interval = try await start(["--push-interval", "0"])
+        #expect(interval.status != 0)
+        #expect(interval.standardError.contains("--push-interval 0: give a number of seconds from 1 to 3600"))
     }
 }

@@ -162,13 +162,20 @@ import Testing
         #expect(changed.standardOutput.contains("\"secret\""), "\(changed.standardOutput)")
         let rendering = try await cluster.stellwerk(["plan", "--env", "e2e", "--release", release])
         #expect(rendering.standardOutput.contains("secret token changed"), "\(rendering.standardOutput)")
-        // While its rollout runs, the secret stays as planned.
+        // While its rollout runs, the secret stays as planned. n3's agent is stopped until the
+        // rollout is paused, so the rollout is surely still running when the pause comes.
+        cluster.stopAgent("n3")
         let started = try await api.exchange(
             .post, Endpoints.startRollout.path, body: Data(#"{"plan": \#(changed.standardOutput)}"#.utf8))
         #expect(started.status == 201, "\(String(decoding: started.body, as: UTF8.self))")
         let rollout = try WireJSON.decoder().decode(RolloutView.self, from: started.body)
-        // Paused at once; once its nodes finished it stays paused (not succeeded) until resumed.
+        // Paused once its wave began; once its nodes finished it stays paused (not succeeded) until
+        // resumed.
+        try await cluster.waitFor("the rollout's wave to begin") {
+            try await api.send(.rollout(rollout.id)).steps.contains { $0.state == .installing }
+        }
         #expect(try await api.send(.pauseRollout(rollout.id)).state == .paused)
+        try cluster.startAgent("n3")
         try await cluster.waitFor("the paused rollout's nodes to finish") {
             try await api.send(.rollout(rollout.id)).steps.allSatisfy { $0.state == .done }
         }

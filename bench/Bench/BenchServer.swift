@@ -13,6 +13,24 @@ struct BenchServer {
     var workspace: URL { root.appendingPathComponent("workspace") }
     var authority: URL { root.appendingPathComponent("server/ca/ca.pem") }
 
+    /// Where stellwerk, stellwerk-agent and the test service are: next to this executable.
+    static var productsFolder: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    /// The node counts `--nodes` names ("1,10,30"), each within `range`; a part that is not one is an
+    /// error, not left out.
+    static func nodeCounts(_ text: String, within range: ClosedRange<Int>) throws -> [Int] {
+        let counts = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard counts.allSatisfy({ $0.map(range.contains) == true }) else {
+            throw ValidationError(
+                "--nodes \(text): give counts from \(range.lowerBound) to \(range.upperBound), such as 1,10,30")
+        }
+        return counts.compactMap { $0 }
+    }
+
     /// The `web` blueprint, serving on `port` at the node's address.
     static func blueprint(port: Int) -> String {
         """

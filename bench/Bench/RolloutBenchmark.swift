@@ -29,22 +29,12 @@ struct RolloutBenchmark: AsyncParsableCommand {
 
     @Option(help: "Node counts to measure, comma-separated (1 to 250 each).") var nodes = "1,10,30"
 
-    func validate() throws {
-        guard !counts.isEmpty, counts.allSatisfy({ (1...250).contains($0) }) else {
-            throw ValidationError("--nodes \(nodes): give counts from 1 to 250, such as 1,10,30")
-        }
-    }
-
-    private var counts: [Int] {
-        nodes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    }
+    func validate() throws { _ = try BenchServer.nodeCounts(nodes, within: 1...250) }
 
     func run() async throws {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
         var summary: [String] = []
-        for count in counts {
-            let figures = try await RolloutRig(products: products, nodes: count).measure()
+        for count in try BenchServer.nodeCounts(nodes, within: 1...250) {
+            let figures = try await RolloutRig(products: BenchServer.productsFolder, nodes: count).measure()
             summary.append(figures)
         }
         print("")

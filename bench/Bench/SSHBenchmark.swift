@@ -25,22 +25,12 @@ struct SSHBenchmark: AsyncParsableCommand {
 
     @Option(help: "Node counts to measure, comma-separated (1 to 100 each).") var nodes = "1,10,30"
 
-    func validate() throws {
-        guard !counts.isEmpty, counts.allSatisfy({ (1...100).contains($0) }) else {
-            throw ValidationError("--nodes \(nodes): give counts from 1 to 100, such as 1,10,30")
-        }
-    }
-
-    private var counts: [Int] {
-        nodes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    }
+    func validate() throws { _ = try BenchServer.nodeCounts(nodes, within: 1...100) }
 
     func run() async throws {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
         var summary: [String] = []
-        for count in counts {
-            summary.append(try await PushRig(products: products, nodes: count).measure())
+        for count in try BenchServer.nodeCounts(nodes, within: 1...100) {
+            summary.append(try await PushRig(products: BenchServer.productsFolder, nodes: count).measure())
         }
         print("")
         for line in summary { print(line) }
