@@ -237,8 +237,8 @@ import Testing
         let connection = try await SSHConnection.open(
             target, trust: .fingerprint(try server.fingerprint), privateKey: server.clientKey)
         let upload = Task { try await connection.upload(file, to: remote, digest: digest) }
-        try await waitUntil("a part of the upload to arrive", every: .milliseconds(5)) { sizeOfPartial() > 1 << 20 }
-        server.crash()
+        try await whenFile(partial, growsBeyond: 1 << 20, "a part of the upload to arrive") { [server] in server.crash()
+        }
         await #expect(throws: SSHError.self) { try await upload.value }
         let kept = sizeOfPartial()
         #expect(kept > 1 << 20 && kept < size, "\(kept)")

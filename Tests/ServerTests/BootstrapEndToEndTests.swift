@@ -73,8 +73,7 @@ import Testing
         let interrupted = Task {
             try await cluster.stellwerk(["node", "bootstrap", target, "--host-key", fingerprint] + common)
         }
-        try await waitUntil("a part of the agent to arrive", every: .milliseconds(5)) { sizeOfPartial() > 1 << 20 }
-        ssh.crash()
+        try await whenFile(partial, growsBeyond: 1 << 20, "a part of the agent to arrive") { [ssh] in ssh.crash() }
         let broken = try await interrupted.value
         #expect(broken.status == 1)
         #expect(
