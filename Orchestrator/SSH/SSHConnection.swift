@@ -321,6 +321,24 @@ package final class SSHConnection: @unchecked Sendable {
         }
     }
 
+    /// What runs a command as root here: nothing when signed in as root, `sudo -n ` for any other
+    /// user once sudo has shown it works without a password. A user it does not work for is refused
+    /// with what sudo said and how to allow it, before anything is changed on the server.
+    package func rootPrefix() async throws -> String {
+        guard target.user != "root" else { return "" }
+        let output = try await run("sudo -n true", limit: 4096, silence: .seconds(30))
+        guard output.status != 0 else { return "sudo -n " }
+        let said = output.standardError.split(separator: "\n").first.map(String.init) ?? "exit \(output.status)"
+        if output.status == 127 {
+            throw SSHError(
+                "\(target): \(target.user) is not root and sudo is not installed there (\(said)); "
+                    + "install sudo and allow \(target.user) to use it without a password, or sign in as root")
+        }
+        throw SSHError(
+            "\(target): \(target.user) may not run commands as root without a password (sudo -n said: \(said)); "
+                + "allow it with a sudoers line \"\(target.user) ALL=(root) NOPASSWD: ALL\", or sign in as root")
+    }
+
     // MARK: Files
 
     /// What an upload sent.

@@ -223,6 +223,64 @@ import Testing
         #expect(try await cluster.status().environments.first?.nodes.contains { $0.node == "n1" } != true)
         #expect(SecretEndToEndTests.commandLinesContaining(prefix).isEmpty)
     }
+
+    @Test(.enabled(if: TestAccount.available || ProcessInfo.processInfo.environment["CI"] == "true"))
+    func aUserWithoutSudoRights_isRefusedInOneLine_andOneWithThem_bootstrapsThroughSudo() async throws {
+        let refused = try SSHServer(host: "127.0.62.10", user: try TestAccount.ensure(TestAccount.withoutSudo))
+        let allowed = try SSHServer(
+            host: "127.0.62.11", user: try TestAccount.ensure(TestAccount.withSudo, sudo: true),
+            authorizing: refused.clientKey)
+        let cluster = try LocalCluster(
+            block: 62, nodes: [LocalCluster.Node(name: "n1", site: "a"), LocalCluster.Node(name: "n2", site: "a")])
+        let prefix = cluster.root.appendingPathComponent("nodes/over-ssh")
+        defer {
+            for pid in SecretEndToEndTests.commandLinesContaining(prefix.path) { kill(pid, SIGTERM) }
+            cluster.tearDown()
+        }
+        try await cluster.startServer()
+        try await cluster.recordPolicies()
+        func bootstrap(_ server: SSHServer, _ node: String) async throws -> ProcessRunner.Result {
+            try await cluster.stellwerk([
+                "node", "bootstrap", "ssh://\(server.user)@\(server.host):\(server.port)", "--env", "e2e", "--site",
+                "a", "--node", node, "--host-key", try server.fingerprint, "--identity", refused.clientKey.path,
+                "--prefix", prefix.appendingPathComponent(node).path, "--agent-binary",
+                ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
+            ])
+        }
+
+        // Refused before anything is made on the server or a token on the orchestrator.
+        let withoutSudo = try await bootstrap(refused, "n1")
+        #expect(withoutSudo.status == 1)
+        let lines = withoutSudo.standardError.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count == 1, "\(withoutSudo.standardError)")
+        #expect(
+            withoutSudo.standardError.contains(
+                "\(TestAccount.withoutSudo) may not run commands as root without a password (sudo -n said: "),
+            "\(withoutSudo.standardError)")
+        #expect(
+            withoutSudo.standardError.contains("\"\(TestAccount.withoutSudo) ALL=(root) NOPASSWD: ALL\""),
+            "\(withoutSudo.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: prefix.appendingPathComponent("n1").path))
+        let tokens = try await cluster.stellwerk(["token", "list", "--json"])
+        #expect(!tokens.standardOutput.contains("\"node\" : \"n1\""), "\(tokens.standardOutput)")
+
+        // Through sudo: installed root's, the upload in the user's own home, the agent running as root.
+        let home = TestAccount.home(TestAccount.withSudo)
+        defer { try? FileManager.default.removeItem(atPath: "\(home)/.stellwerk-upload") }
+        let withSudo = try await bootstrap(allowed, "n2")
+        #expect(withSudo.status == 0, "\(withSudo.standardOutput)\(withSudo.standardError)")
+        #expect(withSudo.standardOutput.contains("signed in as \(TestAccount.withSudo)."), "\(withSudo.standardOutput)")
+        #expect(withSudo.standardOutput.contains("n2 reports to the orchestrator."), "\(withSudo.standardOutput)")
+        let agent = prefix.appendingPathComponent("n2/bin/stellwerk-agent").path
+        #expect((try FileManager.default.attributesOfItem(atPath: agent)[.ownerAccountID] as? Int) == 0)
+        let pid = try String(contentsOf: prefix.appendingPathComponent("n2/agent.pid"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // /proc/PID belongs to whom the process runs as.
+        #expect((try FileManager.default.attributesOfItem(atPath: "/proc/\(pid)")[.ownerAccountID] as? Int) == 0)
+        #expect(!FileManager.default.fileExists(atPath: "\(home)/.stellwerk-upload/n2"))
+        let nodes = try await cluster.status().environments.first?.nodes ?? []
+        #expect(nodes.map(\.node) == ["n2"])
+    }
 }
 
 /// Samples every process's command line on the machine until stopped, from a thread of its own.

@@ -26,9 +26,10 @@ package final class SSHServer: @unchecked Sendable {
     /// With `recordingCommands`, every command a client runs is written to a log first (`commands`),
     /// so a test sees exactly what went over the channel as a command line. With `smallDisk`, a
     /// tmpfs of that many bytes is mounted at that folder for the server and its sessions only (a
-    /// mount namespace of their own), as a server whose disk is full.
+    /// mount namespace of their own), as a server whose disk is full. `user` is whom a client signs
+    /// in as (the test's own user unless given: a `TestAccount`).
     package init(
-        host: String, configuration extra: [String] = [], authorizing other: URL? = nil,
+        host: String, user: String? = nil, configuration extra: [String] = [], authorizing other: URL? = nil,
         recordingCommands: Bool = false,
         smallDisk: (folder: URL, bytes: Int)? = nil
     ) throws {
@@ -41,7 +42,7 @@ package final class SSHServer: @unchecked Sendable {
         folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
             "stellwerk-sshd-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        user = String(cString: getpwuid(getuid()).pointee.pw_name)
+        self.user = user ?? String(cString: getpwuid(getuid()).pointee.pw_name)
         for (key, comment) in [(hostKey, "test-host"), (clientKey, "test-client")] {
             try Self.keygen(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key.path])
         }
@@ -50,7 +51,10 @@ package final class SSHServer: @unchecked Sendable {
         try Self.keygen(["-q", "-t", "ecdsa", "-N", "", "-C", "test-host", "-f", ecdsa.path])
         var authorized = try String(contentsOf: clientKey.appendingPathExtension("pub"), encoding: .utf8)
         if let other { authorized += try String(contentsOf: other.appendingPathExtension("pub"), encoding: .utf8) }
-        try authorized.write(to: folder.appendingPathComponent("authorized_keys"), atomically: true, encoding: .utf8)
+        let authorizedKeys = folder.appendingPathComponent("authorized_keys")
+        try authorized.write(to: authorizedKeys, atomically: true, encoding: .utf8)
+        // sshd reads it as the user signing in.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: authorizedKeys.path)
         // sshd insists on its privilege-separation folder.
         try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         let standard = """

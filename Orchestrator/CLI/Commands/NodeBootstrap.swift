@@ -45,7 +45,12 @@ struct NodeBootstrap: Sendable {
 
     /// Everything after signing in.
     private func install(over ssh: SSHConnection, say: @Sendable (String) -> Void) async throws {
-        let sudo = target.user == "root" ? "" : "sudo -n "
+        let sudo: String
+        do {
+            sudo = try await ssh.rootPrefix()
+        } catch {
+            throw CLIError("\(error)")
+        }
         func remote(_ command: String, input: Data? = nil, what: String) async throws -> String {
             let output: SSHConnection.Output
             do {

@@ -36,7 +36,7 @@ struct PushSession {
     }
 
     private func converge(over ssh: SSHConnection) async throws -> NodeReport {
-        let sudo = target.user == "root" ? "" : "sudo -n "
+        let sudo = try await ssh.rootPrefix()
         let prefix = target.prefix
         // The agent's folders, the key it checks releases with, and the artifacts it has.
         let listing = try await run(
