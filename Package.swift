@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", exact: "0.9.20"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // swift-configuration support is not used; leaving that trait out keeps it out of the build.
         .package(
@@ -306,10 +307,23 @@ let package = Package(
             ],
             path: "Services/Visualization",
             swiftSettings: strictSettings),
+        // Timetables (GTFS in and out, departures), for the multimodal traffic use case.
+        .target(
+            name: "Mobility",
+            dependencies: [
+                "ServiceSupport", "Database", "Telemetry",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/Mobility",
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "Datenplattform",
             dependencies: [
-                "Catalog", "Portal", "Sensors", "Visualization", "ServiceSupport",
+                "Catalog", "Portal", "Sensors", "Visualization", "Mobility", "ServiceSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -322,7 +336,7 @@ let package = Package(
             dependencies: [
                 "Model", "Planner", "StellwerkAPI", "Store", "WorkspaceFiles", "TestSupport", "AgentCore", "Artifacts",
                 "Database", "stellwerk-test-service", "OrchestratorClient", "Identity", "StellwerkCLI", "Catalog",
-                "Datenplattform", "HTTPTransport", "SensorThings", "Visualization",
+                "Datenplattform", "HTTPTransport", "SensorThings", "Visualization", "Mobility",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -425,6 +439,17 @@ let package = Package(
             name: "VisualizationTests",
             dependencies: ["Visualization", "SensorThings", "ServiceSupport", "TestSupport", "HTTPTransport"],
             path: "Tests/VisualizationTests",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "MobilityTests",
+            dependencies: [
+                "Mobility", "ServiceSupport", "Database", "TestSupport", "HTTPTransport",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/MobilityTests",
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibraryTests",

@@ -17,10 +17,6 @@ package struct CatalogConfiguration: Sendable {
     package var logLevel: String
 
     private struct File: Decodable {
-        struct Listen: Decodable {
-            var host: String
-            var port: Int
-        }
         struct DCAT: Decodable {
             var publisher: String?
             var contributorId: String?
@@ -32,7 +28,7 @@ package struct CatalogConfiguration: Sendable {
                 case pageSize = "page_size"
             }
         }
-        var listen: Listen
+        var listen: ServiceListen
         var publicUrl: String
         var database: String
         var adminToken: String?
@@ -70,9 +66,7 @@ package struct CatalogConfiguration: Sendable {
     package static func load(_ path: String) throws -> CatalogConfiguration {
         let file = try ServiceConfigurationFile.decode(File.self, from: path)
         try ServiceDatabase.checkLocation(file.database, in: path)
-        guard (1...65535).contains(file.listen.port) else {
-            throw ServiceStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
-        }
+        try file.listen.check(in: path)
         return CatalogConfiguration(
             host: file.listen.host, port: file.listen.port,
             publicURL: file.publicUrl.hasSuffix("/") ? String(file.publicUrl.dropLast()) : file.publicUrl,

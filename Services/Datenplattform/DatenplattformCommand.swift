@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Logging
+import Mobility
 import Portal
 import Sensors
 import ServiceSupport
@@ -25,12 +26,15 @@ struct DatenplattformCommand: AsyncParsableCommand {
               datenplattform sensors migrate --config sensors.yaml
               datenplattform sensors --config sensors.yaml
               datenplattform visualization --config visualization.yaml
+              datenplattform mobility migrate --config mobility.yaml
+              datenplattform mobility import gtfs.zip --config mobility.yaml
+              datenplattform mobility --config mobility.yaml
               datenplattform migrations
             """,
         version: "0.2.0-dev",
         subcommands: [
             CatalogCommand.self, PortalCommand.self, VisualizationCommand.self, SensorsCommand.self,
-            MigrationsCommand.self,
+            MobilityCommand.self, MigrationsCommand.self,
         ])
 }
 
@@ -220,6 +224,6 @@ struct MigrationsCommand: ParsableCommand {
             """)
 
     func run() {
-        for id in CatalogStore.migrationIDs + SensorStore.migrationIDs { print(id) }
+        for id in CatalogStore.migrationIDs + SensorStore.migrationIDs + MobilityStore.migrationIDs { print(id) }
     }
 }

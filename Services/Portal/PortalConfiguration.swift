@@ -22,10 +22,6 @@ package struct PortalConfiguration: Sendable {
     package var site: String
 
     private struct File: Decodable {
-        struct Listen: Decodable {
-            var host: String
-            var port: Int
-        }
         struct Catalog: Decodable {
             var apiUrl: String
             var publicUrl: String?
@@ -37,7 +33,7 @@ package struct PortalConfiguration: Sendable {
                 case timeout
             }
         }
-        var listen: Listen
+        var listen: ServiceListen
         var publicUrl: String
         var title: String
         var language: String?
@@ -83,6 +79,7 @@ package struct PortalConfiguration: Sendable {
         } catch {
             throw ServiceStartError(error.description)
         }
+        try file.listen.check(in: path)
         guard let language = PortalLanguage(rawValue: file.language ?? "de") else {
             throw ServiceStartError("\(path): language must be de or en, not '\(file.language ?? "")'")
         }

@@ -69,10 +69,6 @@ package struct SensorsConfiguration: Sendable {
     }
 
     private struct File: Decodable {
-        struct Listen: Decodable {
-            var host: String
-            var port: Int
-        }
         struct MQTT: Decodable {
             var broker: String?
             var user: String?
@@ -89,7 +85,7 @@ package struct SensorsConfiguration: Sendable {
                 case outboxLimit = "outbox_limit"
             }
         }
-        var listen: Listen
+        var listen: ServiceListen
         var publicUrl: String
         var database: String
         var adminToken: String?
@@ -152,9 +148,7 @@ package struct SensorsConfiguration: Sendable {
     package static func load(_ path: String) throws(ServiceStartError) -> SensorsConfiguration {
         let file = try ServiceConfigurationFile.decode(File.self, from: path)
         try ServiceDatabase.checkLocation(file.database, in: path)
-        guard (1...65535).contains(file.listen.port) else {
-            throw ServiceStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
-        }
+        try file.listen.check(in: path)
         let maximum = file.maxPageSize ?? 1000
         guard (1...10_000).contains(maximum) else {
             throw ServiceStartError("\(path): max_page_size \(maximum) is not between 1 and 10000")

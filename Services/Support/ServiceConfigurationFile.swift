@@ -58,3 +58,16 @@ package enum ServiceConfigurationFile {
         }
     }
 }
+
+/// `listen: {host: …, port: …}`, where every service's file says it listens.
+package struct ServiceListen: Decodable, Sendable {
+    package var host: String
+    package var port: Int
+
+    /// Refuses a port that is not a TCP port, naming the file.
+    package func check(in path: String) throws(ServiceStartError) {
+        guard (1...65535).contains(port) else {
+            throw ServiceStartError("\(path): listen.port \(port) is not a TCP port")
+        }
+    }
+}

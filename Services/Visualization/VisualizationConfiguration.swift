@@ -51,11 +51,7 @@ package struct VisualizationConfiguration: Sendable {
     }
 
     private struct File: Decodable {
-        struct Listen: Decodable {
-            var host: String
-            var port: Int
-        }
-        var listen: Listen
+        var listen: ServiceListen
         var publicUrl: String
         var sensorsUrl: String
         var sourceTimeout: String?
@@ -85,9 +81,7 @@ package struct VisualizationConfiguration: Sendable {
     /// Reads `path`; a missing key, a wrong type or a value out of range is one line naming it.
     package static func load(_ path: String) throws(ServiceStartError) -> VisualizationConfiguration {
         let file = try ServiceConfigurationFile.decode(File.self, from: path)
-        guard (1...65535).contains(file.listen.port) else {
-            throw ServiceStartError("\(path): listen.port \(file.listen.port) is not a TCP port")
-        }
+        try file.listen.check(in: path)
         for (key, url) in [("public_url", file.publicUrl), ("sensors_url", file.sensorsUrl)]
             + (file.portalUrl.flatMap { $0.isEmpty ? nil : [("portal_url", $0)] } ?? [])
             + (file.catalogUrl.flatMap { $0.isEmpty ? nil : [("catalog_url", $0)] } ?? [])

@@ -322,7 +322,7 @@ import Testing
         #expect(version.status == 0)
         #expect(version.standardOutput == "0.2.0-dev\n")
         // A configuration a service cannot read is one line naming the file.
-        for service in ["sensors", "visualization"] {
+        for service in ["sensors", "visualization", "mobility"] {
             let unreadable = try await ProcessRunner.run("datenplattform", [service, "--config", "x.yaml"])
             #expect(unreadable.status != 0)
             #expect(
@@ -331,7 +331,8 @@ import Testing
         }
         let migrations = try await ProcessRunner.run("datenplattform", ["migrations"])
         #expect(
-            migrations.standardOutput.hasSuffix("catalog-0002\nsensors-0001\nsensors-0002\nsensors-0003\n"),
+            migrations.standardOutput.hasSuffix(
+                "catalog-0002\nsensors-0001\nsensors-0002\nsensors-0003\nmobility-0001\n"),
             "\(migrations.standardOutput)")
         let unknown = try await ProcessRunner.run("datenplattform", ["run"])
         #expect(unknown.status != 0)

@@ -125,9 +125,17 @@ enum TestService {
             // One slow or silent client must not stop the service answering everyone else.
             var limit = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            // The whole head, however many reads it takes: closing with part of it unread would make
+            // the kernel reset the connection, and the client could lose the answer.
+            var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
-            let count = read(client, &buffer, buffer.count)
-            let request = count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+            while received.count < 65536 {
+                let count = read(client, &buffer, buffer.count)
+                guard count > 0 else { break }
+                received += buffer[0..<count]
+                if received.count >= 4 && received.suffix(4) == [13, 10, 13, 10] { break }
+            }
+            let request = String(decoding: received, as: UTF8.self)
             let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
             let (status, body): (Int, String)
             switch path {

@@ -18,7 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
             PlanBenchmark.self, StoreBenchmark.self, AgentBenchmark.self, ServerBenchmark.self, RolloutBenchmark.self,
             SSHBenchmark.self,
             CatalogBenchmark.self,
-            SensorsBenchmark.self, VisualizationBenchmark.self,
+            SensorsBenchmark.self, VisualizationBenchmark.self, MobilityBenchmark.self,
             GenerateWorkspace.self,
         ])
 }

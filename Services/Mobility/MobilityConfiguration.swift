@@ -1,0 +1,73 @@
+import Foundation
+package import ServiceSupport
+
+/// The mobility service's configuration file (`mobility.yaml`, rendered by the agent from the
+/// blueprint).
+package struct MobilityConfiguration: Sendable {
+    package var host: String
+    package var port: Int
+    /// The address clients use; links in answers start with it.
+    package var publicURL: String
+    /// `sqlite:PATH` (relative to the working folder) or a `postgres://` URL.
+    package var database: String
+    /// Where each feed version's archive is kept for republication.
+    package var feedsFolder: String
+    /// The token that allows imports (`POST /api/gtfs/feeds`) as `Authorization: Bearer …`; empty
+    /// (the default) means nobody may import over HTTP.
+    package var adminToken: String
+    /// The largest GTFS archive taken over HTTP, in bytes.
+    package var maximumUploadBytes: Int
+    package var logLevel: String
+
+    package init(
+        host: String, port: Int, publicURL: String, database: String, feedsFolder: String, adminToken: String = "",
+        maximumUploadBytes: Int = 512 << 20, logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.database = database
+        self.feedsFolder = feedsFolder
+        self.adminToken = adminToken
+        self.maximumUploadBytes = maximumUploadBytes
+        self.logLevel = logLevel
+    }
+
+    private struct File: Decodable {
+        var listen: ServiceListen
+        var publicUrl: String
+        var database: String
+        var feedsFolder: String?
+        var adminToken: String?
+        var maxUploadMegabytes: Int?
+        var logLevel: String?
+
+        enum CodingKeys: String, CodingKey {
+            case listen, database
+            case publicUrl = "public_url"
+            case feedsFolder = "feeds_folder"
+            case adminToken = "admin_token"
+            case maxUploadMegabytes = "max_upload_megabytes"
+            case logLevel = "log_level"
+        }
+    }
+
+    package static func load(_ path: String) throws(ServiceStartError) -> MobilityConfiguration {
+        let file = try ServiceConfigurationFile.decode(File.self, from: path)
+        try ServiceDatabase.checkLocation(file.database, in: path)
+        try file.listen.check(in: path)
+        let megabytes = file.maxUploadMegabytes ?? 512
+        guard (1...1024).contains(megabytes) else {
+            throw ServiceStartError("\(path): max_upload_megabytes \(megabytes) is not between 1 and 1024")
+        }
+        let level = file.logLevel ?? "info"
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            throw ServiceStartError(
+                "\(path): log_level '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        return MobilityConfiguration(
+            host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
+            feedsFolder: file.feedsFolder ?? "gtfs", adminToken: file.adminToken ?? "",
+            maximumUploadBytes: megabytes << 20, logLevel: level)
+    }
+}

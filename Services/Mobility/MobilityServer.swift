@@ -1,0 +1,235 @@
+import Foundation
+package import Hummingbird
+package import Logging
+import ServiceSupport
+import Telemetry
+
+/// Why a mobility request failed; answered as `{"error": {"status": …, "message": …}}` (and the
+/// feed's problems, each with file and line, when an import is refused).
+enum MobilityError: Error {
+    case noFeed
+    case notFound(String)
+    case badRequest(String)
+    case unauthorized
+    case tooLarge(Int)
+    case refused(GTFSRefusal)
+
+    var status: Int {
+        switch self {
+        case .noFeed, .notFound: 404
+        case .badRequest: 400
+        case .unauthorized: 401
+        case .tooLarge: 413
+        case .refused: 422
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .noFeed: "no GTFS feed has been imported yet"
+        case .notFound(let what): what
+        case .badRequest(let what): what
+        case .unauthorized: "importing needs the service's admin token (Authorization: Bearer …)"
+        case .tooLarge(let limit): "the archive is larger than \(limit >> 20) MiB"
+        case .refused(let refusal):
+            "the feed was refused with \(refusal.problems.count + refusal.more) problem(s); the feed served before is still served"
+        }
+    }
+}
+
+/// The mobility service over HTTP: GTFS feed versions and their import, the served feed
+/// republished as a zip, stops and their departure boards.
+package struct MobilityServer: Sendable {
+    let store: MobilityStore
+    let configuration: MobilityConfiguration
+    let logger: Logger
+    let board: DepartureBoard
+    private let requests = Counters(labels: ["route", "status"])
+
+    package init(store: MobilityStore, configuration: MobilityConfiguration, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        board = DepartureBoard(store: store)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = ServiceHTTP.router(
+            logger: logger,
+            health: { [store] in
+                do {
+                    try await store.ping()
+                    return nil
+                } catch {
+                    return "the store does not answer"
+                }
+            },
+            metrics: { [store, requests] page in
+                page.counter(
+                    "mobility_requests_total", help: "Mobility API requests, by route and status.",
+                    samples: requests.samples())
+                if let feed = try? await store.servedFeed() {
+                    page.gauge(
+                        "mobility_gtfs_feed_version", help: "The GTFS feed version served.", value: Double(feed.version)
+                    )
+                    page.gauge(
+                        "mobility_gtfs_stop_times", help: "Stop times in the served feed.",
+                        value: Double(feed.stopTimes))
+                }
+            })
+        routes(router)
+        try await ServiceHTTP.serve(
+            router, host: configuration.host, port: configuration.port, name: "mobility", logger: logger,
+            onRunning: onRunning)
+    }
+
+    /// The service's own routes on `router` (the tests run them in process).
+    package func routes(_ router: Router<BasicRequestContext>) {
+        router.get("/api/gtfs/feeds") { _, _ in
+            try await answer("feeds") { ["feeds": try await store.feedVersions()] }
+        }
+        router.post("/api/gtfs/feeds") { request, _ in
+            try await answer("import", status: 201) { ["feed": try await importFeed(request)] }
+        }
+        router.get("/gtfs/feed.zip") { _, _ in
+            do {
+                guard let feed = try await store.servedFeed() else { throw MobilityError.noFeed }
+                let file = URL(fileURLWithPath: configuration.feedsFolder).appendingPathComponent(
+                    MobilityStore.fileName(of: feed))
+                let data = try Data(contentsOf: file, options: .alwaysMapped)
+                requests.add(["feed.zip", "200"])
+                return Response(
+                    status: .ok,
+                    headers: [
+                        .contentType: "application/zip", .eTag: "\"\(feed.sha256)\"",
+                        .contentDisposition: "attachment; filename=\"gtfs.zip\"",
+                    ], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            } catch let error as MobilityError {
+                return failure(error, route: "feed.zip")
+            }
+        }
+        router.get("/api/stops/{id}/departures") { request, context in
+            try await answer("departures") { () -> DepartureBoard.Board in
+                let id = context.parameters.get("id") ?? ""
+                let query = request.uri.queryParameters
+                let hours = try Self.bounded(query["hours"].map(String.init), name: "hours", in: 1...24, default: 2)
+                let limit = try Self.bounded(query["limit"].map(String.init), name: "limit", in: 1...200, default: 20)
+                var from = Date()
+                if let text = query["at"].map(String.init) {
+                    guard text.utf8.count <= 40, let at = ISO8601DateFormatter().date(from: text),
+                        abs(at.timeIntervalSinceNow) < 366 * 86_400 * 10
+                    else {
+                        throw MobilityError.badRequest(
+                            "at '\(text.prefix(40))' is not a time in ISO 8601 with its offset (2026-12-07T08:00:00+01:00)"
+                        )
+                    }
+                    from = at
+                }
+                guard let board = try await board.board(stopID: id, from: from, hours: hours, limit: limit) else {
+                    throw MobilityError.notFound("the served feed has no stop '\(id.prefix(80))'")
+                }
+                return board
+            }
+        }
+    }
+
+    /// A whole number from a query parameter, within `range`.
+    static func bounded(_ text: String?, name: String, in range: ClosedRange<Int>, default value: Int) throws -> Int {
+        guard let text else { return value }
+        guard text.utf8.count <= 6, let number = Int(text), range.contains(number) else {
+            throw MobilityError.badRequest(
+                "\(name) '\(text.prefix(40))' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    /// Reads the request body into a temporary file (at most the configured size) and imports it.
+    private func importFeed(_ request: Request) async throws -> MobilityStore.FeedVersion {
+        let authorization = request.headers[.authorization] ?? ""
+        guard authorization.hasPrefix("Bearer "),
+            AccessToken.matches(String(authorization.dropFirst("Bearer ".count)), configuration.adminToken)
+        else { throw MobilityError.unauthorized }
+        let upload = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "mobility-upload-\(UUID().uuidString).zip")
+        _ = FileManager.default.createFile(atPath: upload.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        defer { try? FileManager.default.removeItem(at: upload) }
+        let handle = try FileHandle(forWritingTo: upload)
+        var received = 0
+        do {
+            for try await buffer in request.body {
+                received += buffer.readableBytes
+                guard received <= configuration.maximumUploadBytes else {
+                    throw MobilityError.tooLarge(configuration.maximumUploadBytes)
+                }
+                try handle.write(contentsOf: Data(buffer.readableBytesView))
+            }
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        guard received > 0 else { throw MobilityError.badRequest("the request has no body: send the GTFS zip") }
+        do {
+            let feed = try await store.importFeed(
+                upload, named: "upload", into: URL(fileURLWithPath: configuration.feedsFolder))
+            logger.info(
+                "gtfs: imported version \(feed.version) (\(feed.stops) stops, \(feed.trips) trips, \(feed.stopTimes) stop times)"
+            )
+            return feed
+        } catch let refusal as GTFSRefusal {
+            logger.warning("gtfs: an upload was refused with \(refusal.problems.count + refusal.more) problem(s)")
+            throw MobilityError.refused(refusal)
+        } catch let problem as GTFSError {
+            throw MobilityError.refused(GTFSRefusal(problems: [problem], more: 0))
+        }
+    }
+
+    /// Runs `body` and answers its value as JSON, or the error it threw.
+    private func answer<T: Encodable>(
+        _ route: String, status: Int = 200, _ body: () async throws -> T
+    ) async throws -> Response {
+        do {
+            let value = try await body()
+            requests.add([route, String(status)])
+            return Self.json(try Self.encoder.encode(value), status: status)
+        } catch let error as MobilityError {
+            return failure(error, route: route)
+        }
+    }
+
+    private func failure(_ error: MobilityError, route: String) -> Response {
+        requests.add([route, String(error.status)])
+        struct Envelope: Encodable {
+            struct Problem: Encodable {
+                var file: String
+                var line: Int?
+                var message: String
+            }
+            struct Body: Encodable {
+                var status: Int
+                var message: String
+                var problems: [Problem]?
+            }
+            var error: Body
+        }
+        var problems: [Envelope.Problem]?
+        if case .refused(let refusal) = error {
+            problems = refusal.problems.map { Envelope.Problem(file: $0.file, line: $0.line, message: $0.message) }
+        }
+        let envelope = Envelope(error: .init(status: error.status, message: error.message, problems: problems))
+        return Self.json((try? Self.encoder.encode(envelope)) ?? Data(), status: error.status)
+    }
+
+    static func json(_ data: Data, status: Int) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

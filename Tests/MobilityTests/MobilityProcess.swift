@@ -1,0 +1,85 @@
+import Foundation
+import HTTPTransport
+import TestSupport
+
+/// `datenplattform mobility` as a real process on its own loopback address, with a fresh database,
+/// called over HTTP as clients do.
+final class MobilityProcess: @unchecked Sendable {
+    let root: URL
+    let host: String
+    let port: Int
+    let token = "mobility-test-token-\(UUID().uuidString.prefix(8))"
+    private(set) var pid: pid_t = 0
+    var config: URL { root.appendingPathComponent("mobility.yaml") }
+    var url: String { "http://\(host):\(port)" }
+
+    init(host: String) async throws {
+        root = try Fixtures.temporaryFolder("stellwerk-mobility")
+        self.host = host
+        port = try FreePort.find(host: host)
+        try Data(
+            """
+            listen:
+              host: \(host)
+              port: \(port)
+            public_url: http://\(host):\(port)
+            database: sqlite:data/mobility.sqlite
+            feeds_folder: data/gtfs
+            admin_token: \(token)
+            max_upload_megabytes: 8
+            log_level: warning
+
+            """.utf8
+        ).write(to: config)
+        let migrated = try await datenplattform(["migrate"])
+        guard migrated.status == 0 else { throw TestServerError("mobility migrate failed: \(migrated.standardError)") }
+    }
+
+    /// `datenplattform mobility ARGUMENTS --config …` in the service's folder.
+    func datenplattform(_ arguments: [String]) async throws -> ProcessRunner.Result {
+        try await ProcessRunner.run("datenplattform", ["mobility"] + arguments + ["--config", config.path], in: root)
+    }
+
+    func start() async throws {
+        pid = try await ServiceLauncher.start(
+            ["mobility", "--config", config.path], in: root, log: log, marker: root.path
+        ) { (try? await self.send(.GET, "/health").status) == 200 }
+    }
+
+    var log: URL { root.appendingPathComponent("mobility.log") }
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        ServiceLauncher.stop(&pid)
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    struct Reply {
+        var status: Int
+        var body: Data
+        var headers: [String: String]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var object: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        var error: [String: Any] { object["error"] as? [String: Any] ?? [:] }
+    }
+
+    func send(
+        _ method: HTTPExchange.Method, _ path: String, body: Data? = nil, authorization: String? = nil
+    ) async throws -> Reply {
+        var headers: [(String, String)] = []
+        if body != nil { headers.append(("Content-Type", "application/zip")) }
+        if let authorization { headers.append(("Authorization", authorization)) }
+        let answer = try await Self.http.fetch(
+            url + path, method: method, headers: headers, body: body, timeout: .seconds(60), limit: 64 << 20)
+        var fields: [String: String] = [:]
+        for field in answer.headers { fields[field.name.lowercased()] = field.value }
+        return Reply(status: answer.status, body: answer.body, headers: fields)
+    }
+
+    /// Uploads a GTFS zip with the admin token.
+    func upload(_ zip: URL) async throws -> Reply {
+        try await send(.POST, "/api/gtfs/feeds", body: try Data(contentsOf: zip), authorization: "Bearer \(token)")
+    }
+
+    private static let http = HTTPExchange()
+}
