@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", exact: "0.9.20"),
+        // Its runtime only: the GTFS-Realtime types are generated once and committed
+        // (scripts/generate-gtfs-realtime), since the protoc plugin costs minutes per cold build.
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // swift-configuration support is not used; leaving that trait out keeps it out of the build.
         .package(
@@ -307,13 +310,16 @@ let package = Package(
             ],
             path: "Services/Visualization",
             swiftSettings: strictSettings),
-        // Timetables (GTFS in and out, departures), for the multimodal traffic use case.
+        // Timetables (GTFS and GTFS-Realtime in and out, departures), for the multimodal traffic use case.
         .target(
             name: "Mobility",
             dependencies: [
-                "ServiceSupport", "Database", "Telemetry",
+                "ServiceSupport", "Database", "Telemetry", "HTTPTransport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -445,6 +451,7 @@ let package = Package(
             dependencies: [
                 "Mobility", "ServiceSupport", "Database", "TestSupport", "HTTPTransport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,7 +16,8 @@ struct DatenplattformCommand: AsyncParsableCommand {
         abstract: "Run one service of the open data platform.",
         discussion: """
             Built so far: the data catalog (CKAN Action API, DCAT-AP.de), the portal, the sensor \
-            service (SensorThings API, MQTT, alerts) and the visualization service's charts.
+            service (SensorThings API, MQTT, alerts), the visualization service's charts, and the \
+            mobility service's timetables (GTFS and GTFS-Realtime).
 
             Examples:
               datenplattform catalog migrate --config catalog.yaml

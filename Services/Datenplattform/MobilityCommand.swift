@@ -11,8 +11,9 @@ struct MobilityCommand: AsyncParsableCommand {
         abstract: "The mobility service: GTFS timetables imported, republished and asked for departures.",
         discussion: """
             Built so far: GTFS import with validation (every problem with its file and line; a feed \
-            with problems is refused whole), feed versions, the served feed republished as a zip, and \
-            departure boards per stop. GTFS-Realtime, parking and traffic counts are not built yet.
+            with problems is refused whole), feed versions, the served feed republished as a zip, \
+            departure boards per stop, and GTFS-Realtime in and out. Parking and traffic counts are \
+            not built yet.
             """,
         subcommands: [Serve.self, Migrate.self, Import.self, SyntheticFeedCommand.self], defaultSubcommand: Serve.self)
 

@@ -7,11 +7,14 @@ import Synchronization
 /// run on that day, in the order they leave.
 package final class DepartureBoard: Sendable {
     let store: MobilityStore
+    /// The realtime sources, when any is configured.
+    let realtime: RealtimeFeeds?
     /// The served version's calendar, read once per version.
     private let calendars = Mutex<(version: Int, calendar: ServiceCalendar)?>(nil)
 
-    package init(store: MobilityStore) {
+    package init(store: MobilityStore, realtime: RealtimeFeeds? = nil) {
         self.store = store
+        self.realtime = realtime
     }
 
     package struct Stop: Codable, Sendable, Equatable {
@@ -33,17 +36,33 @@ package final class DepartureBoard: Sendable {
         /// The platform or pole it leaves from (a station's board lists all of them).
         package var stopID: String
         package var platform: String?
+        package var stopSequence: Int
         /// The service day it belongs to, `YYYYMMDD`.
         package var serviceDate: String
         /// When it leaves by the timetable, ISO 8601 with the feed's offset.
         package var scheduled: String
+        /// When it leaves by the realtime data, and how late that is; nil when there is none for it.
+        package var expected: String?
+        package var delaySeconds: Int?
+        /// Its trip is cancelled or its stop skipped.
+        package var cancelled: Bool
+    }
+
+    /// Where the realtime data on a board stands: `stale` when a source gave nothing current (its
+    /// data is then not applied).
+    package struct RealtimeState: Codable, Sendable, Equatable {
+        package var stale: Bool
+        package var producedAt: String?
     }
 
     package struct Board: Codable, Sendable {
         package var stop: Stop
         package var feedVersion: Int
         package var from: String
+        /// nil when the service has no realtime source.
+        package var realtime: RealtimeState?
         package var departures: [Departure]
+        package var alerts: [RealtimeSnapshot.BoardAlert]
     }
 
     /// The board of `stopID` from `instant` for `hours`, at most `limit` departures; nil when the
@@ -54,7 +73,7 @@ package final class DepartureBoard: Sendable {
         guard let zone = TimeZone(identifier: feed.timezone) else { throw MobilityError.noFeed }
         let version = Int64(feed.version)
         let days = ServiceDay.around(instant, in: zone)
-        let rows = try await store.pool.withConnection { connection -> (Stop, [(Date, Departure)])? in
+        let rows = try await store.pool.withConnection { connection -> (Stop, [(Date, Departure)], Set<String>)? in
             guard
                 let stopRow = try connection.query(
                     "SELECT key, stop_id, name, latitude, longitude, location_type, platform FROM gtfs_stops "
@@ -65,11 +84,21 @@ package final class DepartureBoard: Sendable {
                 id: stopRow.text(1), name: stopRow.optionalText(2), latitude: stopRow.optionalReal(3),
                 longitude: stopRow.optionalReal(4), locationType: stopRow.integer(5), platform: stopRow.optionalText(6))
             var keys = [Int64(stopRow.integer(0))]
+            // The stop, its platforms and its station: an alert may name any of them.
+            var stopIDs: Set<String> = [stop.id]
             if stop.locationType == 1 {
-                keys += try connection.query(
-                    "SELECT key FROM gtfs_stops WHERE feed = $1 AND parent_key = $2", .integer(version),
-                    .integer(keys[0])
-                ).map { Int64($0.integer(0)) }
+                for row in try connection.query(
+                    "SELECT key, stop_id FROM gtfs_stops WHERE feed = $1 AND parent_key = $2", .integer(version),
+                    .integer(keys[0]))
+                {
+                    keys.append(Int64(row.integer(0)))
+                    stopIDs.insert(row.text(1))
+                }
+            } else if let parent = try connection.query(
+                "SELECT p.stop_id FROM gtfs_stops s JOIN gtfs_stops p ON p.feed = s.feed AND p.key = s.parent_key "
+                    + "WHERE s.feed = $1 AND s.key = $2", .integer(version), .integer(keys[0])
+            ).first {
+                stopIDs.insert(parent.text(0))
             }
             var found: [(Date, Departure)] = []
             let end = instant.addingTimeInterval(Double(hours) * 3600)
@@ -91,7 +120,7 @@ package final class DepartureBoard: Sendable {
                 let rows = try connection.execute(
                     """
                     SELECT st.departure, t.trip_id, COALESCE(st.headsign, t.headsign), r.route_id, r.short_name,
-                        r.long_name, r.route_type, s.stop_id, s.platform
+                        r.long_name, r.route_type, s.stop_id, s.platform, st.stop_sequence
                     FROM gtfs_stop_times st
                     JOIN gtfs_trips t ON t.feed = st.feed AND t.key = st.trip_key
                     JOIN gtfs_routes r ON r.feed = t.feed AND r.key = t.route_key
@@ -109,22 +138,35 @@ package final class DepartureBoard: Sendable {
                                 tripID: row.text(1), routeID: row.text(3), routeShortName: row.optionalText(4),
                                 routeLongName: row.optionalText(5), routeType: row.integer(6),
                                 headsign: row.optionalText(2),
-                                stopID: row.text(7), platform: row.optionalText(8), serviceDate: day.date.text,
-                                scheduled: "")
+                                stopID: row.text(7), platform: row.optionalText(8), stopSequence: row.integer(9),
+                                serviceDate: day.date.text, scheduled: "", cancelled: false)
                         ))
                 }
             }
-            return (stop, found)
+            return (stop, found, stopIDs)
         }
-        guard let (stop, found) = rows else { return nil }
+        guard let (stop, found, stopIDs) = rows else { return nil }
         let format = Date.ISO8601FormatStyle(timeZoneSeparator: .colon, timeZone: zone)
+        let snapshot = realtime?.current(at: Date())
         let departures = found.sorted { $0.0 < $1.0 }.prefix(limit).map { leaves, departure in
             var departure = departure
             departure.scheduled = leaves.formatted(format)
+            if let change = snapshot?.change(
+                trip: departure.tripID, serviceDate: departure.serviceDate, sequence: departure.stopSequence,
+                stopID: departure.stopID, scheduled: leaves)
+            {
+                departure.expected = change.expected?.formatted(format)
+                departure.delaySeconds = change.delaySeconds
+                departure.cancelled = change.cancelled
+            }
             return departure
         }
         return Board(
-            stop: stop, feedVersion: feed.version, from: instant.formatted(format), departures: Array(departures))
+            stop: stop, feedVersion: feed.version, from: instant.formatted(format),
+            realtime: snapshot.flatMap {
+                $0.configured ? RealtimeState(stale: $0.stale, producedAt: $0.producedAt?.formatted(format)) : nil
+            }, departures: Array(departures),
+            alerts: snapshot?.alerts(at: instant, stops: stopIDs, routes: Set(departures.map(\.routeID))) ?? [])
     }
 
     private func calendar(of version: Int) async throws -> ServiceCalendar {

@@ -17,12 +17,22 @@ package struct MobilityConfiguration: Sendable {
     package var adminToken: String
     /// The largest GTFS archive taken over HTTP, in bytes.
     package var maximumUploadBytes: Int
+    /// GTFS-Realtime sources (URLs of FeedMessages with trip updates, alerts or both).
+    package var realtimeSources: [String]
+    /// Seconds between two fetches of every source.
+    package var realtimeInterval: Int
+    /// Seconds after which a source's data is stale.
+    package var realtimeStaleAfter: Int
     package var logLevel: String
 
     package init(
         host: String, port: Int, publicURL: String, database: String, feedsFolder: String, adminToken: String = "",
-        maximumUploadBytes: Int = 512 << 20, logLevel: String = "info"
+        maximumUploadBytes: Int = 512 << 20, realtimeSources: [String] = [], realtimeInterval: Int = 30,
+        realtimeStaleAfter: Int = 120, logLevel: String = "info"
     ) {
+        self.realtimeSources = realtimeSources
+        self.realtimeInterval = realtimeInterval
+        self.realtimeStaleAfter = realtimeStaleAfter
         self.host = host
         self.port = port
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -41,9 +51,20 @@ package struct MobilityConfiguration: Sendable {
         var adminToken: String?
         var maxUploadMegabytes: Int?
         var logLevel: String?
+        struct Realtime: Decodable {
+            var sources: String?
+            var interval: String?
+            var staleAfter: String?
+
+            enum CodingKeys: String, CodingKey {
+                case sources, interval
+                case staleAfter = "stale_after"
+            }
+        }
+        var realtime: Realtime?
 
         enum CodingKeys: String, CodingKey {
-            case listen, database
+            case listen, database, realtime
             case publicUrl = "public_url"
             case feedsFolder = "feeds_folder"
             case adminToken = "admin_token"
@@ -65,9 +86,35 @@ package struct MobilityConfiguration: Sendable {
             throw ServiceStartError(
                 "\(path): log_level '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
         }
+        let sources = (file.realtime?.sources ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        for source in sources
+        where !(source.hasPrefix("http://") || source.hasPrefix("https://")) || source.utf8.count > 2000 {
+            throw ServiceStartError(
+                "\(path): realtime.sources: '\(source.prefix(80))' is not an http:// or https:// URL")
+        }
+        func seconds(
+            _ text: String?, _ key: String, default value: Int, in range: ClosedRange<Int64>
+        ) throws(ServiceStartError) -> Int {
+            guard let text else { return value }
+            guard let seconds = ServiceConfigurationFile.seconds(text), range.contains(seconds) else {
+                throw ServiceStartError(
+                    "\(path): realtime.\(key) '\(text.prefix(40))' is not a duration from \(range.lowerBound)s to \(range.upperBound)s (as 30s, 2m)"
+                )
+            }
+            return Int(seconds)
+        }
+        let interval = try seconds(file.realtime?.interval, "interval", default: 30, in: 1...3600)
+        let stale = try seconds(
+            file.realtime?.staleAfter, "stale_after", default: max(120, 4 * interval), in: 10...86_400)
+        guard stale > interval else {
+            throw ServiceStartError("\(path): realtime.stale_after must be longer than realtime.interval")
+        }
         return MobilityConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
             feedsFolder: file.feedsFolder ?? "gtfs", adminToken: file.adminToken ?? "",
-            maximumUploadBytes: megabytes << 20, logLevel: level)
+            maximumUploadBytes: megabytes << 20, realtimeSources: sources, realtimeInterval: interval,
+            realtimeStaleAfter: stale, logLevel: level)
     }
 }

@@ -1,13 +1,16 @@
 import Foundation
 package import Hummingbird
 package import Logging
+import ServiceLifecycle
 import ServiceSupport
+import SwiftProtobuf
 import Telemetry
 
 /// Why a mobility request failed; answered as `{"error": {"status": …, "message": …}}` (and the
 /// feed's problems, each with file and line, when an import is refused).
 enum MobilityError: Error {
     case noFeed
+    case noRealtime
     case notFound(String)
     case badRequest(String)
     case unauthorized
@@ -16,7 +19,7 @@ enum MobilityError: Error {
 
     var status: Int {
         switch self {
-        case .noFeed, .notFound: 404
+        case .noFeed, .noRealtime, .notFound: 404
         case .badRequest: 400
         case .unauthorized: 401
         case .tooLarge: 413
@@ -27,6 +30,7 @@ enum MobilityError: Error {
     var message: String {
         switch self {
         case .noFeed: "no GTFS feed has been imported yet"
+        case .noRealtime: "no GTFS-Realtime source is configured (realtime.sources)"
         case .notFound(let what): what
         case .badRequest(let what): what
         case .unauthorized: "importing needs the service's admin token (Authorization: Bearer …)"
@@ -44,13 +48,20 @@ package struct MobilityServer: Sendable {
     let configuration: MobilityConfiguration
     let logger: Logger
     let board: DepartureBoard
+    let realtime: RealtimeFeeds?
     private let requests = Counters(labels: ["route", "status"])
+    private let fetches = Counters(labels: ["outcome"])
 
     package init(store: MobilityStore, configuration: MobilityConfiguration, logger: Logger) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
-        board = DepartureBoard(store: store)
+        realtime =
+            configuration.realtimeSources.isEmpty
+            ? nil
+            : RealtimeFeeds(
+                sources: configuration.realtimeSources, staleAfter: TimeInterval(configuration.realtimeStaleAfter))
+        board = DepartureBoard(store: store, realtime: realtime)
     }
 
     static let encoder: JSONEncoder = {
@@ -75,6 +86,15 @@ package struct MobilityServer: Sendable {
                 page.counter(
                     "mobility_requests_total", help: "Mobility API requests, by route and status.",
                     samples: requests.samples())
+                if let realtime {
+                    page.counter(
+                        "mobility_realtime_fetches_total", help: "Fetches of GTFS-Realtime sources, by outcome.",
+                        samples: fetches.samples())
+                    let snapshot = realtime.current(at: Date())
+                    page.gauge(
+                        "mobility_realtime_stale", help: "1 while a GTFS-Realtime source has nothing current.",
+                        value: snapshot.stale ? 1 : 0)
+                }
                 if let feed = try? await store.servedFeed() {
                     page.gauge(
                         "mobility_gtfs_feed_version", help: "The GTFS feed version served.", value: Double(feed.version)
@@ -85,9 +105,16 @@ package struct MobilityServer: Sendable {
                 }
             })
         routes(router)
+        var services: [any Service] = []
+        if let realtime {
+            services.append(
+                RealtimePoller(
+                    feeds: realtime, interval: .seconds(configuration.realtimeInterval), logger: logger, counts: fetches
+                ))
+        }
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "mobility", logger: logger,
-            onRunning: onRunning)
+            services: services, onRunning: onRunning)
     }
 
     /// The service's own routes on `router` (the tests run them in process).
@@ -113,6 +140,31 @@ package struct MobilityServer: Sendable {
                     ], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
             } catch let error as MobilityError {
                 return failure(error, route: "feed.zip")
+            }
+        }
+        router.get("/api/realtime") { _, _ in
+            try await answer("realtime") { () -> [String: [RealtimeFeeds.Status]] in
+                guard let realtime else { throw MobilityError.noRealtime }
+                return ["sources": realtime.statuses(at: Date())]
+            }
+        }
+        for (path, alerts) in [("trip-updates", false), ("service-alerts", true)] {
+            router.get("/gtfs-rt/\(path).pb") { _, _ in
+                guard let realtime else { return failure(.noRealtime, route: path) }
+                requests.add([path, "200"])
+                let message = realtime.current(at: Date()).message(alerts: alerts, at: Date())
+                return Response(
+                    status: .ok, headers: [.contentType: "application/x-protobuf"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: try message.serializedBytes() as [UInt8])))
+            }
+            // The same as JSON (protobuf's JSON mapping), to read by eye, with whether it is stale.
+            router.get("/gtfs-rt/\(path).json") { _, _ in
+                guard let realtime else { return failure(.noRealtime, route: path) }
+                requests.add([path, "200"])
+                let snapshot = realtime.current(at: Date())
+                let feed = try snapshot.message(alerts: alerts, at: Date()).jsonString()
+                let body = "{\"stale\": \(snapshot.stale), \"feed\": \(feed)}"
+                return Self.json(Data(body.utf8), status: 200)
             }
         }
         router.get("/api/stops/{id}/departures") { request, context in

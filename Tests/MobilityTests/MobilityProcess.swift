@@ -13,7 +13,7 @@ final class MobilityProcess: @unchecked Sendable {
     var config: URL { root.appendingPathComponent("mobility.yaml") }
     var url: String { "http://\(host):\(port)" }
 
-    init(host: String) async throws {
+    init(host: String, extra: String = "") async throws {
         root = try Fixtures.temporaryFolder("stellwerk-mobility")
         self.host = host
         port = try FreePort.find(host: host)
@@ -28,6 +28,7 @@ final class MobilityProcess: @unchecked Sendable {
             admin_token: \(token)
             max_upload_megabytes: 8
             log_level: warning
+            \(extra)
 
             """.utf8
         ).write(to: config)

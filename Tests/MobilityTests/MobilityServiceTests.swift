@@ -158,3 +158,89 @@ import Testing
         }
     }
 }
+
+/// The service with a GTFS-Realtime source over HTTP: fetched, applied, republished for the
+/// reference bindings, and a source gone wrong shown with its reason.
+@Suite(.serialized) struct MobilityRealtimeServiceTests {
+    @Test(.enabled(if: MobilityServiceTests.pythonAvailable || MobilityServiceTests.required))
+    func aRealtimeSource_reachesTheBoards_andTheRepublishedFeedIsReadByTheReferenceBindings() async throws {
+        try #require(MobilityServiceTests.pythonAvailable, "the Python clients are missing: run scripts/python-clients")
+        let source = RealtimeSource(host: "127.0.67.30")
+        try await source.start()
+        defer { source.stop() }
+        source.serve(try RealtimeTests.feed().serializedBytes())
+        let mobility = try await MobilityProcess(
+            host: "127.0.67.31", extra: "realtime:\n  sources: \(source.url)\n  interval: 1s\n  stale_after: 60s")
+        defer { mobility.stop() }
+        #expect(
+            try await mobility.datenplattform([
+                "import", try GTFSFeeds.zip(GTFSFeeds.synthetic, in: mobility.root).path,
+            ]).status == 0)
+        try await mobility.start()
+        // The first fetch comes within the first interval.
+        var board = MobilityProcess.Reply(status: 0, body: Data(), headers: [:])
+        for _ in 0..<100 {
+            board = try await mobility.send(.GET, "/api/stops/s0/departures?at=2026-12-07T08:00:00%2B01:00&hours=1")
+            if (board.object["realtime"] as? [String: Any])?["stale"] as? Bool == false { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let departures = board.object["departures"] as? [[String: Any]] ?? []
+        #expect(departures.first?["delay_seconds"] as? Int == 120, "\(board.text)")
+        #expect(departures.first?["expected"] as? String == "2026-12-07T08:02:00+01:00")
+        #expect(departures.dropFirst().first?["cancelled"] as? Bool == true)
+        #expect((board.object["alerts"] as? [[String: Any]])?.first?["id"] as? String == "baustelle")
+
+        let output = mobility.root.appendingPathComponent("gtfs-rt.out").path
+        let status = try await offloaded {
+            try Spawn.run(
+                MobilityServiceTests.python.path,
+                [
+                    Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/gtfs_realtime_feed.py").path,
+                    mobility.url, "r0-weekday-9-0", "120", "baustelle",
+                ], standardOutput: output, standardError: output
+            ).status
+        }
+        let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(status == 0 && printed.hasSuffix("4 trip updates, 2 alerts\nok\n"), "\(printed)")
+        let json = try await mobility.send(.GET, "/gtfs-rt/trip-updates.json")
+        #expect(
+            json.object["stale"] as? Bool == false && json.text.contains("\"tripId\":\"r0-weekday-9-0\""),
+            "\(json.text)")
+
+        // The source breaks: its reason is shown, and what it gave before is still served until stale.
+        source.serve(Data("<html>Wartungsarbeiten</html>".utf8))
+        var shown = ""
+        for _ in 0..<100 {
+            let realtime = try await mobility.send(.GET, "/api/realtime")
+            shown = (realtime.object["sources"] as? [[String: Any]])?.first?["last_error"] as? String ?? ""
+            if !shown.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(shown.hasPrefix("the body is not a GTFS-Realtime FeedMessage (protobuf)"), "\(shown)")
+        let still = try await mobility.send(.GET, "/api/stops/s0/departures?at=2026-12-07T08:00:00%2B01:00&hours=1")
+        #expect((still.object["departures"] as? [[String: Any]])?.first?["delay_seconds"] as? Int == 120)
+        // Data an hour old: stale at once, no longer applied, the republished feed empty with the old time.
+        source.serve(try RealtimeTests.feed(producedAt: Date().addingTimeInterval(-3600)).serializedBytes())
+        var stale = MobilityProcess.Reply(status: 0, body: Data(), headers: [:])
+        for _ in 0..<100 {
+            stale = try await mobility.send(.GET, "/gtfs-rt/trip-updates.json")
+            if stale.object["stale"] as? Bool == true { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(stale.object["stale"] as? Bool == true, "\(stale.text)")
+        #expect(!stale.text.contains("tripUpdate"), "\(stale.text)")
+        let metrics = try await mobility.send(.GET, "/metrics")
+        #expect(metrics.text.contains("mobility_realtime_stale 1"), "\(metrics.text)")
+    }
+
+    @Test func withoutASource_theRealtimeRoutesSaySo() async throws {
+        let mobility = try await MobilityProcess(host: "127.0.67.32")
+        defer { mobility.stop() }
+        try await mobility.start()
+        for path in ["/gtfs-rt/trip-updates.pb", "/api/realtime"] {
+            let answer = try await mobility.send(.GET, path)
+            #expect(answer.status == 404)
+            #expect(answer.error["message"] as? String == "no GTFS-Realtime source is configured (realtime.sources)")
+        }
+    }
+}

@@ -103,6 +103,10 @@ enum TestService {
     static func serve(
         host: String, port: UInt16, health: Int, unhealthyAfter: Date?, healthyFrom: Date?, file: String?
     ) {
+        // A client that hangs up before its answer is written (a health probe that timed out on a busy
+        // machine) must not end the service: without this, the write raised SIGPIPE, the process died,
+        // the agent restarted it, and the connections waiting in its queue were closed unanswered.
+        signal(SIGPIPE, SIG_IGN)
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
