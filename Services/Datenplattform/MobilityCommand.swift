@@ -126,17 +126,34 @@ struct MobilityCommand: AsyncParsableCommand {
         @Option(help: "Bus lines (1 to 10000).") var routes = 4
         @Option(help: "Stops each trip serves (2 to 200).") var stopsPerTrip = 10
         @Option(help: "Weekday trips per line and direction (1 to 1000).") var trips = 60
+        @Option(
+            help: ArgumentHelp(
+                "The first day of service (YYYYMMDD; default: 1 January of this year).", valueName: "DATE"))
+        var start: String?
+        @Option(help: "Years of service, from the first day's year (1 to 10).") var years = 2
 
         func validate() throws {
             guard (2...100_000).contains(stops), (1...10_000).contains(routes), (2...200).contains(stopsPerTrip),
-                (1...1000).contains(trips)
-            else { throw ValidationError("--stops, --routes, --stops-per-trip or --trips is out of its range") }
+                (1...1000).contains(trips), (1...10).contains(years)
+            else {
+                throw ValidationError("--stops, --routes, --stops-per-trip, --trips or --years is out of its range")
+            }
+            if let start,
+                start.utf8.count != 8 || !start.allSatisfy(\.isASCII) || !start.allSatisfy(\.isNumber)
+                    || !(1900...9000).contains(Int(start.prefix(4)) ?? 0)
+            {
+                throw ValidationError("--start \(start.prefix(20)) is not a date YYYYMMDD")
+            }
         }
 
         func run() throws {
-            let feed = SyntheticFeed(stops: stops, routes: routes, stopsPerTrip: stopsPerTrip, tripsPerDirection: trips)
+            var feed = SyntheticFeed(stops: stops, routes: routes, stopsPerTrip: stopsPerTrip, tripsPerDirection: trips)
+            feed.start = start ?? "\(Calendar(identifier: .gregorian).component(.year, from: Date()))0101"
+            feed.years = years
             try feed.write(to: URL(fileURLWithPath: file))
-            print("wrote \(file): a synthetic feed of \(stops) stops and \(routes) lines")
+            print(
+                "wrote \(file): a synthetic feed of \(stops) stops and \(routes) lines from \(feed.start), \(years) year(s)"
+            )
         }
     }
 }

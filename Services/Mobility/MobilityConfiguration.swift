@@ -23,13 +23,16 @@ package struct MobilityConfiguration: Sendable {
     package var realtimeInterval: Int
     /// Seconds after which a source's data is stale.
     package var realtimeStaleAfter: Int
+    /// Whether the service makes up GTFS-Realtime of its own at `/synthetic/gtfs-rt.pb` (sandboxes).
+    package var syntheticRealtime: Bool
     package var logLevel: String
 
     package init(
         host: String, port: Int, publicURL: String, database: String, feedsFolder: String, adminToken: String = "",
         maximumUploadBytes: Int = 512 << 20, realtimeSources: [String] = [], realtimeInterval: Int = 30,
-        realtimeStaleAfter: Int = 120, logLevel: String = "info"
+        realtimeStaleAfter: Int = 120, syntheticRealtime: Bool = false, logLevel: String = "info"
     ) {
+        self.syntheticRealtime = syntheticRealtime
         self.realtimeSources = realtimeSources
         self.realtimeInterval = realtimeInterval
         self.realtimeStaleAfter = realtimeStaleAfter
@@ -55,9 +58,10 @@ package struct MobilityConfiguration: Sendable {
             var sources: String?
             var interval: String?
             var staleAfter: String?
+            var synthetic: Bool?
 
             enum CodingKeys: String, CodingKey {
-                case sources, interval
+                case sources, interval, synthetic
                 case staleAfter = "stale_after"
             }
         }
@@ -113,8 +117,8 @@ package struct MobilityConfiguration: Sendable {
         }
         return MobilityConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
-            feedsFolder: file.feedsFolder ?? "gtfs", adminToken: file.adminToken ?? "",
+            feedsFolder: file.feedsFolder ?? "data/gtfs", adminToken: file.adminToken ?? "",
             maximumUploadBytes: megabytes << 20, realtimeSources: sources, realtimeInterval: interval,
-            realtimeStaleAfter: stale, logLevel: level)
+            realtimeStaleAfter: stale, syntheticRealtime: file.realtime?.synthetic ?? false, logLevel: level)
     }
 }

@@ -167,6 +167,15 @@ package struct MobilityServer: Sendable {
                 return Self.json(Data(body.utf8), status: 200)
             }
         }
+        if configuration.syntheticRealtime {
+            router.get("/synthetic/gtfs-rt.pb") { _, _ in
+                let message = try await SyntheticRealtime(store: store).message(at: Date())
+                requests.add(["synthetic", "200"])
+                return Response(
+                    status: .ok, headers: [.contentType: "application/x-protobuf"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: try message.serializedBytes() as [UInt8])))
+            }
+        }
         router.get("/api/stops/{id}/departures") { request, context in
             try await answer("departures") { () -> DepartureBoard.Board in
                 let id = context.parameters.get("id") ?? ""

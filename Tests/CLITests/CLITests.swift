@@ -38,7 +38,7 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(
             result.standardOutput.hasPrefix(
-                "valid: 5 blueprints, 4 environments (live, local-live, local-sandbox, sandbox), 16 sites"))
+                "valid: 6 blueprints, 4 environments (live, local-live, local-sandbox, sandbox), 16 sites"))
     }
 
     @Test func plan_showsWhatANodeMustBringItself_aDebianPackage() async throws {
@@ -158,7 +158,7 @@ import Testing
 
     // MARK: plan
 
-    @Test func plan_onTheShippedSandbox_createsTheFiveServicesAtTheSixSites() async throws {
+    @Test func plan_onTheShippedSandbox_createsTheSixServicesAtTheSixSites() async throws {
         let result = try await ProcessRunner.run(
             "stellwerk", ["plan", "--env", "sandbox", "--root", Fixtures.repositoryRoot.path])
         #expect(result.status == 0, "\(result.standardError)")
@@ -173,11 +173,12 @@ import Testing
         #expect(output.components(separatedBy: "+ portal ").count - 1 == 6)
         #expect(output.components(separatedBy: "+ sensors ").count - 1 == 6)
         #expect(output.components(separatedBy: "+ visualization ").count - 1 == 6)
+        #expect(output.components(separatedBy: "+ mobility ").count - 1 == 1)
         #expect(
             output.components(separatedBy: "+ mqtt-broker    create · needs Debian package mosquitto").count - 1 == 6)
         #expect(
             output.hasSuffix(
-                "Plan: 25 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n"
+                "Plan: 26 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n"
                     + "Rollout: 6 nodes in 3 waves (canary 1, then at most 3 at a time); "
                     + "each stays healthy 10s before the next: at least 30s.\n"), "\(output)")
     }

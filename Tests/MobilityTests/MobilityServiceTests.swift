@@ -136,7 +136,8 @@ import Testing
         defer { mobility.stop() }
         let zip = mobility.root.appendingPathComponent("synthetic.zip")
         let written = try await ProcessRunner.run(
-            "datenplattform", ["mobility", "synthetic-feed", zip.path], in: mobility.root)
+            "datenplattform", ["mobility", "synthetic-feed", zip.path, "--start", "20260101", "--years", "1"],
+            in: mobility.root)
         #expect(written.status == 0, "\(written.standardError)")
         #expect(try await mobility.datenplattform(["import", zip.path]).status == 0)
         try await mobility.start()

@@ -158,3 +158,30 @@ struct RealtimeTests {
         #expect(status.lastError == "only FULL_DATASET feeds are taken, not DIFFERENTIAL")
     }
 }
+
+/// The made-up realtime a sandbox runs on: over the served timetable, the same for a trip each time.
+struct SyntheticRealtimeTests {
+    @Test func theTripsStartingAroundNow_areLateOnTimeOrCancelled_theSameEachTime() async throws {
+        let folder = try Fixtures.temporaryFolder("stellwerk-gtfs-rt")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try await GTFSFeeds.store(in: folder)
+        defer { store.close() }
+        let producer = SyntheticRealtime(store: store)
+        #expect(try await producer.message(at: RealtimeTests.morning).entity.isEmpty)
+        _ = try await store.importFeed(
+            try GTFSFeeds.zip(GTFSFeeds.synthetic, in: folder), named: "synthetic.zip", into: folder)
+        let message = try await producer.message(at: RealtimeTests.morning)
+        // 07:00 to 09:00 on a Monday: 3 trips an hour per line and direction, 4 lines, both directions.
+        #expect(message.entity.count == 2 * 3 * 4 * 2, "\(message.entity.count)")
+        #expect(
+            message.entity.allSatisfy { $0.id.hasPrefix("synthetic-") && $0.tripUpdate.trip.startDate == "20261207" })
+        let cancelled = message.entity.filter { $0.tripUpdate.trip.scheduleRelationship == .canceled }
+        let delays = message.entity.compactMap { $0.tripUpdate.stopTimeUpdate.first?.departure.delay }
+        #expect(!cancelled.isEmpty && cancelled.count < message.entity.count / 5, "\(cancelled.count)")
+        #expect(delays.contains(0) && delays.contains { $0 > 0 } && delays.allSatisfy { (0...420).contains($0) })
+        #expect(try await producer.message(at: RealtimeTests.morning).entity == message.entity)
+        // Christmas Day has no service, so nothing to be late.
+        let christmas = ISO8601DateFormatter().date(from: "2026-12-25T10:00:00+01:00")!
+        #expect(try await producer.message(at: christmas).entity.isEmpty)
+    }
+}

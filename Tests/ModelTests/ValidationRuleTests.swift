@@ -904,7 +904,10 @@ import WorkspaceFiles
             return
         }
         #expect(workspace.warnings.isEmpty, "\(describe(workspace.warnings))")
-        #expect(workspace.blueprints.keys.sorted() == ["catalog", "mqtt-broker", "portal", "sensors", "visualization"])
+        #expect(
+            workspace.blueprints.keys.sorted() == [
+                "catalog", "mobility", "mqtt-broker", "portal", "sensors", "visualization",
+            ])
         #expect(workspace.environmentNames == ["live", "local-live", "local-sandbox", "sandbox"])
         #expect(workspace.siteTemplates == ["Blueprints/templates/municipality.yaml"])
         for name in workspace.environmentNames {

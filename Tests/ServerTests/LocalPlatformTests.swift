@@ -21,7 +21,7 @@ import Testing
             guard line.hasPrefix("local-") else { return nil }
             return line.split(separator: " ").last.map(String.init)
         }
-        #expect(urls.count == 26, "\(text)")
+        #expect(urls.count == 32, "\(text)")
         for environment in ["local-sandbox", "local-live"] {
             let kusel = text.split(separator: "\n").filter { $0.hasPrefix(environment + " ") && $0.contains(" kusel ") }
             #expect(kusel.contains { $0.contains(" portal ") }, "\(environment)")
@@ -123,7 +123,7 @@ import Testing
         decoder.dateDecodingStrategy = .iso8601
         let document = try decoder.decode(StatusDocument.self, from: Data(status.standardOutput.utf8))
         let instances = document.environments.flatMap { $0.nodes.flatMap(\.instances) }
-        #expect(instances.count == 18)
+        #expect(instances.count == 20)
         #expect(Set(instances.map(\.release)).count == 1)
         #expect(instances.allSatisfy { $0.state == .running }, "\(instances.map(\.state))")
 
@@ -178,7 +178,7 @@ import Testing
         #expect(left.isEmpty, "processes left behind: \(left)")
         // Every agent and the eighteen services it had started, counted for the operator.
         #expect(
-            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 18 services."),
+            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 20 services."),
             "\(printed())")
     }
 

@@ -378,6 +378,7 @@ struct UpCommand: AsyncParsableCommand {
         _ environment: ResolvedEnvironment, platform: LocalPlatform, binaries: Binaries, root: URL, terminal: Terminal
     ) throws {
         try seedGauges(environment, platform: platform, binaries: binaries, root: root, terminal: terminal)
+        try seedTimetable(environment, platform: platform, binaries: binaries, terminal: terminal)
         guard
             let node = environment.sites.flatMap(\.nodes).first(where: { node in
                 node.instances.contains { $0.service == "catalog" }
@@ -417,6 +418,36 @@ struct UpCommand: AsyncParsableCommand {
                 }
                 let line = output.text.split(separator: "\n").last.map(String.init) ?? ""
                 terminal.line("Synthetic gauges for \(site.name) (\(environment.name)): \(line)")
+            }
+        }
+    }
+
+    /// Imports a synthetic regional timetable (`datenplattform mobility synthetic-feed`, from 1 January
+    /// of this year for two years) into each mobility service once, the same way.
+    private func seedTimetable(
+        _ environment: ResolvedEnvironment, platform: LocalPlatform, binaries: Binaries, terminal: Terminal
+    ) throws {
+        for site in environment.sites {
+            for node in site.nodes where node.instances.contains(where: { $0.service == "mobility" }) {
+                let folder = platform.nodeData(node.name).appendingPathComponent("instances/mobility/current")
+                let log = platform.logs.appendingPathComponent("seed-\(environment.name)-\(site.name)-mobility.log")
+                let feed = platform.folder.appendingPathComponent("synthetic-gtfs.zip")
+                let written = try LocalProcesses.run(
+                    binaries.datenplattform.path, ["mobility", "synthetic-feed", feed.path], in: folder, log: log)
+                let output =
+                    written.status == 0
+                    ? try LocalProcesses.run(
+                        binaries.datenplattform.path,
+                        ["mobility", "import", feed.path, "--config", "mobility.yaml", "--only-if-empty"], in: folder,
+                        log: log) : written
+                try? FileManager.default.removeItem(at: feed)
+                guard output.status == 0 else {
+                    throw CLIError(
+                        "loading the synthetic timetable into \(site.name) (\(environment.name)) failed; see \(log.path)"
+                    )
+                }
+                let line = output.text.split(separator: "\n").last.map(String.init) ?? ""
+                terminal.line("Synthetic timetable for \(site.name) (\(environment.name)): \(line)")
             }
         }
     }
@@ -487,6 +518,15 @@ struct UpCommand: AsyncParsableCommand {
                         case "portal": rows.append([environment.name, site.name, "portal", "\(base)/"])
                         case "sensors":
                             rows.append([environment.name, site.name, "SensorThings API", "\(base)/v1.1"])
+                        case "mobility":
+                            // The synthetic timetable's station, its feed, and the realtime it carries.
+                            rows.append([
+                                environment.name, site.name, "departures", "\(base)/api/stops/hbf/departures",
+                            ])
+                            rows.append([environment.name, site.name, "GTFS feed", "\(base)/gtfs/feed.zip"])
+                            rows.append([
+                                environment.name, site.name, "GTFS-Realtime", "\(base)/gtfs-rt/trip-updates.pb",
+                            ])
                         case "visualization":
                             // The site's first seeded gauge, over the last week, and the site's dashboards.
                             rows.append([

@@ -11,8 +11,9 @@ package struct SyntheticFeed: Sendable {
     package var stopsPerTrip = 10
     /// Weekday trips per route and direction; weekend ones are a third of them.
     package var tripsPerDirection = 60
-    /// The first day of service (YYYYMMDD); it runs to the end of that year.
+    /// The first day of service (YYYYMMDD); it runs to the end of that year and `years − 1` more.
     package var start = "20260101"
+    package var years = 1
 
     package init(stops: Int = 40, routes: Int = 4, stopsPerTrip: Int = 10, tripsPerDirection: Int = 60) {
         self.stops = stops
@@ -53,7 +54,8 @@ package struct SyntheticFeed: Sendable {
             routeLines.append("r\(route),SYN,\(101 + route),Linie \(101 + route) (synthetisch),3,0A5FA5")
         }
         files["routes.txt"] = routeLines.joined(separator: "\n") + "\n"
-        let end = "\(start.prefix(4))1231"
+        let firstYear = Int(start.prefix(4)) ?? 2026
+        let end = "\(firstYear + max(1, years) - 1)1231"
         files["calendar.txt"] = """
             service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date
             weekday,1,1,1,1,1,0,0,\(start),\(end)
@@ -61,13 +63,9 @@ package struct SyntheticFeed: Sendable {
 
             """
         // No service on Christmas Day, whatever weekday it is.
-        let year = start.prefix(4)
-        files["calendar_dates.txt"] = """
-            service_id,date,exception_type
-            weekday,\(year)1225,2
-            weekend,\(year)1225,2
-
-            """
+        files["calendar_dates.txt"] =
+            "service_id,date,exception_type\n"
+            + (firstYear..<(firstYear + max(1, years))).map { "weekday,\($0)1225,2\nweekend,\($0)1225,2\n" }.joined()
         var tripLines = ["route_id,service_id,trip_id,trip_headsign,direction_id"]
         var timeLines = ["trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type,drop_off_type"]
         tripLines.reserveCapacity(routes * tripsPerDirection * 3)
