@@ -25,13 +25,36 @@ package struct MobilityConfiguration: Sendable {
     package var realtimeStaleAfter: Int
     /// Whether the service makes up GTFS-Realtime of its own at `/synthetic/gtfs-rt.pb` (sandboxes).
     package var syntheticRealtime: Bool
+    /// The parking sources: Kaiserslautern's XML feed with the site's parking file, ParkAPI v3 JSON.
+    package var parking = Parking()
+
+    package struct Parking: Sendable {
+        package var kaiserslauternXML: String?
+        /// The parking file's sites, by the feed's names (read when the configuration is loaded).
+        package var sites: [String: ParkingSite] = [:]
+        package var parkAPISources: [String] = []
+        package var interval = 300
+        package var staleAfter = 1800
+        /// Whether the service makes up a Kaiserslautern feed over the parking file at
+        /// `/synthetic/parking/kaiserslautern.xml` (sandboxes).
+        package var synthetic = false
+
+        package init() {}
+
+        package var sources: [ParkingFeeds.Source] {
+            (kaiserslauternXML.map { [ParkingFeeds.Source(url: $0, kind: .kaiserslauternXML(sites: sites))] } ?? [])
+                + parkAPISources.map { ParkingFeeds.Source(url: $0, kind: .parkAPI) }
+        }
+    }
     package var logLevel: String
 
     package init(
         host: String, port: Int, publicURL: String, database: String, feedsFolder: String, adminToken: String = "",
         maximumUploadBytes: Int = 512 << 20, realtimeSources: [String] = [], realtimeInterval: Int = 30,
-        realtimeStaleAfter: Int = 120, syntheticRealtime: Bool = false, logLevel: String = "info"
+        realtimeStaleAfter: Int = 120, syntheticRealtime: Bool = false, parking: Parking = Parking(),
+        logLevel: String = "info"
     ) {
+        self.parking = parking
         self.syntheticRealtime = syntheticRealtime
         self.realtimeSources = realtimeSources
         self.realtimeInterval = realtimeInterval
@@ -66,15 +89,36 @@ package struct MobilityConfiguration: Sendable {
             }
         }
         var realtime: Realtime?
+        struct Parking: Decodable {
+            var kaiserslauternXml: String?
+            var sites: String?
+            var parkapiSources: String?
+            var interval: String?
+            var staleAfter: String?
+            var synthetic: Bool?
+
+            enum CodingKeys: String, CodingKey {
+                case sites, interval, synthetic
+                case kaiserslauternXml = "kaiserslautern_xml"
+                case parkapiSources = "parkapi_sources"
+                case staleAfter = "stale_after"
+            }
+        }
+        var parking: Parking?
 
         enum CodingKeys: String, CodingKey {
-            case listen, database, realtime
+            case listen, database, realtime, parking
             case publicUrl = "public_url"
             case feedsFolder = "feeds_folder"
             case adminToken = "admin_token"
             case maxUploadMegabytes = "max_upload_megabytes"
             case logLevel = "log_level"
         }
+    }
+
+    /// When a file was last changed (the parking file's sites are as old as it).
+    static func modified(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? Date()
     }
 
     package static func load(_ path: String) throws(ServiceStartError) -> MobilityConfiguration {
@@ -90,13 +134,14 @@ package struct MobilityConfiguration: Sendable {
             throw ServiceStartError(
                 "\(path): log_level '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
         }
-        let sources = (file.realtime?.sources ?? "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }.filter { !$0.isEmpty }
-        for source in sources
-        where !(source.hasPrefix("http://") || source.hasPrefix("https://")) || source.utf8.count > 2000 {
-            throw ServiceStartError(
-                "\(path): realtime.sources: '\(source.prefix(80))' is not an http:// or https:// URL")
+        func urls(_ text: String?, _ key: String) throws(ServiceStartError) -> [String] {
+            let urls = (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
+            for url in urls where !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.utf8.count > 2000 {
+                throw ServiceStartError("\(path): \(key): '\(url.prefix(80))' is not an http:// or https:// URL")
+            }
+            return urls
         }
         func seconds(
             _ text: String?, _ key: String, default value: Int, in range: ClosedRange<Int64>
@@ -104,21 +149,48 @@ package struct MobilityConfiguration: Sendable {
             guard let text else { return value }
             guard let seconds = ServiceConfigurationFile.seconds(text), range.contains(seconds) else {
                 throw ServiceStartError(
-                    "\(path): realtime.\(key) '\(text.prefix(40))' is not a duration from \(range.lowerBound)s to \(range.upperBound)s (as 30s, 2m)"
+                    "\(path): \(key) '\(text.prefix(40))' is not a duration from \(range.lowerBound)s to \(range.upperBound)s (as 30s, 2m)"
                 )
             }
             return Int(seconds)
         }
-        let interval = try seconds(file.realtime?.interval, "interval", default: 30, in: 1...3600)
+        let sources = try urls(file.realtime?.sources, "realtime.sources")
+        let interval = try seconds(file.realtime?.interval, "realtime.interval", default: 30, in: 1...3600)
         let stale = try seconds(
-            file.realtime?.staleAfter, "stale_after", default: max(120, 4 * interval), in: 10...86_400)
+            file.realtime?.staleAfter, "realtime.stale_after", default: max(120, 4 * interval), in: 10...86_400)
         guard stale > interval else {
             throw ServiceStartError("\(path): realtime.stale_after must be longer than realtime.interval")
+        }
+        var parking = Parking()
+        if let section = file.parking {
+            parking.kaiserslauternXML = try urls(section.kaiserslauternXml, "parking.kaiserslautern_xml").first
+            parking.parkAPISources = try urls(section.parkapiSources, "parking.parkapi_sources")
+            parking.synthetic = section.synthetic ?? false
+            parking.interval = try seconds(section.interval, "parking.interval", default: 300, in: 10...86_400)
+            parking.staleAfter = try seconds(
+                section.staleAfter, "parking.stale_after", default: max(1800, 4 * parking.interval), in: 60...604_800)
+            if let sites = section.sites, !sites.isEmpty {
+                // Relative to the configuration's folder, as the agent renders both side by side.
+                let file =
+                    sites.hasPrefix("/")
+                    ? sites : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(sites).path
+                do {
+                    parking.sites = try ParkingSitesFile.load(file, updatedAt: Self.modified(file))
+                } catch {
+                    throw ServiceStartError(error.description)
+                }
+            }
+            if parking.kaiserslauternXML != nil || parking.synthetic, parking.sites.isEmpty {
+                throw ServiceStartError(
+                    "\(path): parking.sites must name a parking file with the car parks: Kaiserslautern's feed has no positions"
+                )
+            }
         }
         return MobilityConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
             feedsFolder: file.feedsFolder ?? "data/gtfs", adminToken: file.adminToken ?? "",
             maximumUploadBytes: megabytes << 20, realtimeSources: sources, realtimeInterval: interval,
-            realtimeStaleAfter: stale, syntheticRealtime: file.realtime?.synthetic ?? false, logLevel: level)
+            realtimeStaleAfter: stale, syntheticRealtime: file.realtime?.synthetic ?? false, parking: parking,
+            logLevel: level)
     }
 }

@@ -11,6 +11,7 @@ import Telemetry
 enum MobilityError: Error {
     case noFeed
     case noRealtime
+    case noParking
     case notFound(String)
     case badRequest(String)
     case unauthorized
@@ -19,7 +20,7 @@ enum MobilityError: Error {
 
     var status: Int {
         switch self {
-        case .noFeed, .noRealtime, .notFound: 404
+        case .noFeed, .noRealtime, .noParking, .notFound: 404
         case .badRequest: 400
         case .unauthorized: 401
         case .tooLarge: 413
@@ -31,6 +32,7 @@ enum MobilityError: Error {
         switch self {
         case .noFeed: "no GTFS feed has been imported yet"
         case .noRealtime: "no GTFS-Realtime source is configured (realtime.sources)"
+        case .noParking: "no parking source is configured (parking.kaiserslautern_xml, parking.parkapi_sources)"
         case .notFound(let what): what
         case .badRequest(let what): what
         case .unauthorized: "importing needs the service's admin token (Authorization: Bearer …)"
@@ -49,8 +51,10 @@ package struct MobilityServer: Sendable {
     let logger: Logger
     let board: DepartureBoard
     let realtime: RealtimeFeeds?
-    private let requests = Counters(labels: ["route", "status"])
+    let parking: ParkingFeeds?
+    let requests = Counters(labels: ["route", "status"])
     private let fetches = Counters(labels: ["outcome"])
+    private let parkingFetches = Counters(labels: ["outcome"])
 
     package init(store: MobilityStore, configuration: MobilityConfiguration, logger: Logger) {
         self.store = store
@@ -62,6 +66,10 @@ package struct MobilityServer: Sendable {
             : RealtimeFeeds(
                 sources: configuration.realtimeSources, staleAfter: TimeInterval(configuration.realtimeStaleAfter))
         board = DepartureBoard(store: store, realtime: realtime)
+        let parkingSources = configuration.parking.sources
+        parking =
+            parkingSources.isEmpty && !configuration.parking.synthetic
+            ? nil : ParkingFeeds(sources: parkingSources, staleAfter: TimeInterval(configuration.parking.staleAfter))
     }
 
     static let encoder: JSONEncoder = {
@@ -95,6 +103,16 @@ package struct MobilityServer: Sendable {
                         "mobility_realtime_stale", help: "1 while a GTFS-Realtime source has nothing current.",
                         value: snapshot.stale ? 1 : 0)
                 }
+                if let parking {
+                    page.counter(
+                        "mobility_parking_fetches_total", help: "Fetches of parking sources, by outcome.",
+                        samples: parkingFetches.samples())
+                    let sites = parking.sites(at: Date())
+                    page.gauge("mobility_parking_sites", help: "Parking sites served.", value: Double(sites.count))
+                    page.gauge(
+                        "mobility_parking_sites_with_occupancy", help: "Parking sites served with current occupancy.",
+                        value: Double(sites.filter { $0.realtime != nil }.count))
+                }
                 if let feed = try? await store.servedFeed() {
                     page.gauge(
                         "mobility_gtfs_feed_version", help: "The GTFS feed version served.", value: Double(feed.version)
@@ -108,9 +126,20 @@ package struct MobilityServer: Sendable {
         var services: [any Service] = []
         if let realtime {
             services.append(
-                RealtimePoller(
-                    feeds: realtime, interval: .seconds(configuration.realtimeInterval), logger: logger, counts: fetches
-                ))
+                SourcePoller(
+                    name: "realtime", sources: realtime.sources, interval: .seconds(configuration.realtimeInterval),
+                    logger: logger, counts: fetches, bodyLimit: 32 << 20,
+                    accept: { body, url, now in try realtime.accept(body, from: url, at: now) },
+                    failed: { url, reason, now in realtime.failed(url, reason, at: now) }))
+        }
+        if let parking, !parking.sources.isEmpty {
+            services.append(
+                SourcePoller(
+                    name: "parking", sources: parking.sources.map(\.url),
+                    interval: .seconds(configuration.parking.interval), logger: logger, counts: parkingFetches,
+                    bodyLimit: ParkAPIInput.byteLimit,
+                    accept: { body, url, now in try parking.accept(body, from: url, at: now) },
+                    failed: { url, reason, now in parking.failed(url, reason, at: now) }))
         }
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "mobility", logger: logger,
@@ -176,6 +205,7 @@ package struct MobilityServer: Sendable {
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: try message.serializedBytes() as [UInt8])))
             }
         }
+        parkingRoutes(router)
         router.get("/api/stops/{id}/departures") { request, context in
             try await answer("departures") { () -> DepartureBoard.Board in
                 let id = context.parameters.get("id") ?? ""
@@ -253,7 +283,7 @@ package struct MobilityServer: Sendable {
     }
 
     /// Runs `body` and answers its value as JSON, or the error it threw.
-    private func answer<T: Encodable>(
+    func answer<T: Encodable>(
         _ route: String, status: Int = 200, _ body: () async throws -> T
     ) async throws -> Response {
         do {
@@ -265,7 +295,7 @@ package struct MobilityServer: Sendable {
         }
     }
 
-    private func failure(_ error: MobilityError, route: String) -> Response {
+    func failure(_ error: MobilityError, route: String) -> Response {
         requests.add([route, String(error.status)])
         struct Envelope: Encodable {
             struct Problem: Encodable {

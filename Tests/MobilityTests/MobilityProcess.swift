@@ -13,10 +13,14 @@ final class MobilityProcess: @unchecked Sendable {
     var config: URL { root.appendingPathComponent("mobility.yaml") }
     var url: String { "http://\(host):\(port)" }
 
-    init(host: String, extra: String = "") async throws {
+    /// `extra` adds configuration lines (`{url}` stands for the service's own address); `files` are
+    /// written beside the configuration first (a parking file).
+    init(host: String, extra: String = "", files: [String: String] = [:]) async throws {
         root = try Fixtures.temporaryFolder("stellwerk-mobility")
         self.host = host
         port = try FreePort.find(host: host)
+        for (name, content) in files { try Data(content.utf8).write(to: root.appendingPathComponent(name)) }
+        let extra = extra.replacingOccurrences(of: "{url}", with: "http://\(host):\(port)")
         try Data(
             """
             listen:

@@ -9,6 +9,9 @@ import Testing
 @Suite(.serialized) struct MobilityServiceTests {
     static let python = Fixtures.repositoryRoot.appendingPathComponent(".build/python-clients/bin/python")
     static let pythonAvailable = FileManager.default.isExecutableFile(atPath: python.path)
+    /// parkapi-sources lives in an environment of its own (scripts/python-clients says why).
+    static let parkAPIPython = Fixtures.repositoryRoot.appendingPathComponent(".build/python-parkapi/bin/python")
+    static let parkAPIAvailable = FileManager.default.isExecutableFile(atPath: parkAPIPython.path)
     static let required = ProcessInfo.processInfo.environment["CI"] == "true"
 
     @Test func importsOverTheAPI_refusalsSayWhatAndWhere_andTheBoardsAnswer() async throws {
@@ -243,5 +246,80 @@ import Testing
             #expect(answer.status == 404)
             #expect(answer.error["message"] as? String == "no GTFS-Realtime source is configured (realtime.sources)")
         }
+    }
+}
+
+/// Parking over HTTP: the service's own synthetic Kaiserslautern feed fetched like a real one, and
+/// its ParkAPI v3 output held against parkapi-sources' validators.
+@Suite(.serialized) struct MobilityParkingServiceTests {
+    @Test(.enabled(if: MobilityServiceTests.parkAPIAvailable || MobilityServiceTests.required))
+    func theKaiserslauternFeed_comesOutAsParkAPIv3_thatParkAPIsValidatorsAccept() async throws {
+        try #require(MobilityServiceTests.parkAPIAvailable, "parkapi-sources is missing: run scripts/python-clients")
+        let mobility = try await MobilityProcess(
+            host: "127.0.67.50",
+            extra: """
+                parking:
+                  kaiserslautern_xml: {url}/synthetic/parking/kaiserslautern.xml
+                  sites: parking-sites.yaml
+                  interval: 10s
+                  synthetic: true
+                """, files: ["parking-sites.yaml": ParkingTests.sitesFile])
+        defer { mobility.stop() }
+        try await mobility.start()
+        var sites: [[String: Any]] = []
+        for _ in 0..<100 {
+            let answer = try await mobility.send(.GET, "/api/parking/v3/parking-sites")
+            sites = answer.object["items"] as? [[String: Any]] ?? []
+            if sites.contains(where: { $0["has_realtime_data"] as? Bool == true }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // The feed's car parks with their occupancy; Messeplatz, which the feed does not name, without.
+        #expect(
+            sites.map { $0["uid"] as? String } == [
+                "kaiserslautern-p-messeplatz", "kaiserslautern-ph-altstadt", "kaiserslautern-ph-lutrinastrasse",
+            ])
+        let output = mobility.root.appendingPathComponent("parkapi.out").path
+        let status = try await offloaded {
+            try Spawn.run(
+                MobilityServiceTests.parkAPIPython.path,
+                [
+                    Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/parkapi_sites.py").path,
+                    mobility.url + "/api/parking/v3/parking-sites", "3", "3",
+                ], standardOutput: output, standardError: output
+            ).status
+        }
+        let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(status == 0 && printed.hasSuffix("3 sites, 3 with occupancy\nok\n"), "\(printed)\n\(mobility.logText)")
+        let one = try await mobility.send(.GET, "/api/parking/v3/parking-sites/kaiserslautern-ph-altstadt")
+        #expect(one.object["name"] as? String == "PH Altstadt (synthetisch)")
+        let missing = try await mobility.send(.GET, "/api/parking/v3/parking-sites/nirgendwo")
+        #expect(missing.status == 404 && missing.error["message"] as? String == "no parking site 'nirgendwo'")
+        let sources = try await mobility.send(.GET, "/api/parking/sources")
+        let first = (sources.object["sources"] as? [[String: Any]])?.first
+        #expect(
+            first?["format"] as? String == "kaiserslautern-xml" && first?["stale"] as? Bool == false, "\(sources.text)")
+    }
+
+    @Test func aConfigurationWithoutTheParkingFile_isRefusedInOneLine() async throws {
+        let root = try Fixtures.temporaryFolder("stellwerk-mobility-config")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = root.appendingPathComponent("mobility.yaml")
+        try Data(
+            """
+            listen: {host: 127.0.67.51, port: 18051}
+            public_url: http://127.0.67.51:18051
+            database: sqlite:data/mobility.sqlite
+            parking:
+              kaiserslautern_xml: https://www.kaiserslautern.example/pls.xml
+
+            """.utf8
+        ).write(to: config)
+        let refused = try await ProcessRunner.run(
+            "datenplattform", ["mobility", "migrate", "--config", config.path], in: root)
+        #expect(refused.status != 0)
+        #expect(
+            refused.standardError
+                == "Error: \(config.path): parking.sites must name a parking file with the car parks: Kaiserslautern's feed has no positions\n",
+            "\(refused.standardError)")
     }
 }

@@ -21,7 +21,7 @@ import Testing
             guard line.hasPrefix("local-") else { return nil }
             return line.split(separator: " ").last.map(String.init)
         }
-        #expect(urls.count == 32, "\(text)")
+        #expect(urls.count == 34, "\(text)")
         for environment in ["local-sandbox", "local-live"] {
             let kusel = text.split(separator: "\n").filter { $0.hasPrefix(environment + " ") && $0.contains(" kusel ") }
             #expect(kusel.contains { $0.contains(" portal ") }, "\(environment)")

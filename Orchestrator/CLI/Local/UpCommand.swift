@@ -495,6 +495,12 @@ struct UpCommand: AsyncParsableCommand {
         }
     }
 
+    /// Whether a mobility instance's rendered configuration names a parking source.
+    static func hasParking(_ instance: ResolvedInstance) -> Bool {
+        guard let file = instance.configFiles.first(where: { $0.path == "mobility.yaml" }) else { return false }
+        return file.content.contains("kaiserslautern_xml: \"http") || file.content.contains("parkapi_sources: \"http")
+    }
+
     private func printSummary(
         environments: [ResolvedEnvironment], url: String, platform: LocalPlatform, terminal: Terminal
     ) {
@@ -527,6 +533,12 @@ struct UpCommand: AsyncParsableCommand {
                             rows.append([
                                 environment.name, site.name, "GTFS-Realtime", "\(base)/gtfs-rt/trip-updates.pb",
                             ])
+                            if Self.hasParking(instance) {
+                                rows.append([
+                                    environment.name, site.name, "parking (ParkAPI)",
+                                    "\(base)/api/parking/v3/parking-sites",
+                                ])
+                            }
                         case "visualization":
                             // The site's first seeded gauge, over the last week, and the site's dashboards.
                             rows.append([
