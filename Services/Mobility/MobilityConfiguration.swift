@@ -27,6 +27,16 @@ package struct MobilityConfiguration: Sendable {
     package var syntheticRealtime: Bool
     /// The parking sources: Kaiserslautern's XML feed with the site's parking file, ParkAPI v3 JSON.
     package var parking = Parking()
+    /// The data catalog the service lists its datasets in, when one is configured.
+    package var catalog: Catalog?
+
+    package struct Catalog: Sendable {
+        package var url: String
+        package var token: String
+        package var organization: String
+        package var license: String
+        package var datasetPrefix: String
+    }
 
     package struct Parking: Sendable {
         package var kaiserslauternXML: String?
@@ -52,8 +62,9 @@ package struct MobilityConfiguration: Sendable {
         host: String, port: Int, publicURL: String, database: String, feedsFolder: String, adminToken: String = "",
         maximumUploadBytes: Int = 512 << 20, realtimeSources: [String] = [], realtimeInterval: Int = 30,
         realtimeStaleAfter: Int = 120, syntheticRealtime: Bool = false, parking: Parking = Parking(),
-        logLevel: String = "info"
+        catalog: Catalog? = nil, logLevel: String = "info"
     ) {
+        self.catalog = catalog
         self.parking = parking
         self.syntheticRealtime = syntheticRealtime
         self.realtimeSources = realtimeSources
@@ -105,9 +116,22 @@ package struct MobilityConfiguration: Sendable {
             }
         }
         var parking: Parking?
+        struct Catalog: Decodable {
+            var url: String?
+            var token: String?
+            var organization: String?
+            var license: String?
+            var datasetPrefix: String?
+
+            enum CodingKeys: String, CodingKey {
+                case url, token, organization, license
+                case datasetPrefix = "dataset_prefix"
+            }
+        }
+        var catalog: Catalog?
 
         enum CodingKeys: String, CodingKey {
-            case listen, database, realtime, parking
+            case listen, database, realtime, parking, catalog
             case publicUrl = "public_url"
             case feedsFolder = "feeds_folder"
             case adminToken = "admin_token"
@@ -186,11 +210,36 @@ package struct MobilityConfiguration: Sendable {
                 )
             }
         }
+        var catalog: Catalog?
+        // Listing datasets is a write: without a token there is nothing to do (the blueprint always
+        // names the catalog it depends on).
+        if let section = file.catalog, let url = try urls(section.url, "catalog.url").first,
+            let token = section.token, !token.isEmpty
+        {
+            func name(
+                _ value: String?, _ key: String, default fallback: String? = nil
+            ) throws(ServiceStartError) -> String {
+                let value = (value?.isEmpty == false ? value : nil) ?? fallback ?? ""
+                guard (2...100).contains(value.count),
+                    value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || "-_./".contains($0)) })
+                else {
+                    throw ServiceStartError(
+                        "\(path): \(key) '\(value.prefix(40))' must be 2 to 100 lowercase letters, digits, '-', '_', '.' or '/'"
+                    )
+                }
+                return value
+            }
+            catalog = Catalog(
+                url: url.hasSuffix("/") ? String(url.dropLast()) : url, token: token,
+                organization: try name(section.organization, "catalog.organization"),
+                license: try name(section.license, "catalog.license", default: "dl-by-de/2.0"),
+                datasetPrefix: try name(section.datasetPrefix, "catalog.dataset_prefix", default: "mobilitaet"))
+        }
         return MobilityConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
             feedsFolder: file.feedsFolder ?? "data/gtfs", adminToken: file.adminToken ?? "",
             maximumUploadBytes: megabytes << 20, realtimeSources: sources, realtimeInterval: interval,
             realtimeStaleAfter: stale, syntheticRealtime: file.realtime?.synthetic ?? false, parking: parking,
-            logLevel: level)
+            catalog: catalog, logLevel: level)
     }
 }

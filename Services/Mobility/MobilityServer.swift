@@ -55,6 +55,8 @@ package struct MobilityServer: Sendable {
     let requests = Counters(labels: ["route", "status"])
     private let fetches = Counters(labels: ["outcome"])
     private let parkingFetches = Counters(labels: ["outcome"])
+    /// Rung after every import over HTTP, for the catalog registration.
+    private let imported = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     package init(store: MobilityStore, configuration: MobilityConfiguration, logger: Logger) {
         self.store = store
@@ -131,6 +133,12 @@ package struct MobilityServer: Sendable {
                     logger: logger, counts: fetches, bodyLimit: 32 << 20,
                     accept: { body, url, now in try realtime.accept(body, from: url, at: now) },
                     failed: { url, reason, now in realtime.failed(url, reason, at: now) }))
+        }
+        if let catalog = configuration.catalog {
+            services.append(
+                CatalogRegistration(
+                    catalog: catalog, configuration: configuration, store: store, logger: logger,
+                    imports: imported.stream))
         }
         if let parking, !parking.sources.isEmpty {
             services.append(
@@ -247,8 +255,10 @@ package struct MobilityServer: Sendable {
         guard authorization.hasPrefix("Bearer "),
             AccessToken.matches(String(authorization.dropFirst("Bearer ".count)), configuration.adminToken)
         else { throw MobilityError.unauthorized }
-        let upload = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
-            "mobility-upload-\(UUID().uuidString).zip")
+        // Beside the kept archives (the same disk, not a small /tmp), in a folder of its own.
+        let incoming = URL(fileURLWithPath: configuration.feedsFolder).appendingPathComponent(".incoming")
+        try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+        let upload = incoming.appendingPathComponent("\(UUID().uuidString).zip")
         _ = FileManager.default.createFile(atPath: upload.path, contents: nil, attributes: [.posixPermissions: 0o600])
         defer { try? FileManager.default.removeItem(at: upload) }
         let handle = try FileHandle(forWritingTo: upload)
@@ -270,6 +280,7 @@ package struct MobilityServer: Sendable {
         do {
             let feed = try await store.importFeed(
                 upload, named: "upload", into: URL(fileURLWithPath: configuration.feedsFolder))
+            imported.continuation.yield()
             logger.info(
                 "gtfs: imported version \(feed.version) (\(feed.stops) stops, \(feed.trips) trips, \(feed.stopTimes) stop times)"
             )

@@ -61,10 +61,11 @@ import Testing
         let huge = try await mobility.send(
             .POST, "/api/gtfs/feeds", body: Data(count: 9 << 20), authorization: "Bearer \(mobility.token)")
         #expect(huge.status == 413, "\(huge.text)")
+        // No upload is left behind, taken or not.
         #expect(
-            try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter {
-                $0.hasPrefix("mobility-upload-")
-            }.isEmpty)
+            try FileManager.default.contentsOfDirectory(
+                atPath: mobility.root.appendingPathComponent("data/gtfs/.incoming").path
+            ).isEmpty)
 
         // The zip comes back as it was imported.
         let zip = try await mobility.send(.GET, "/gtfs/feed.zip")

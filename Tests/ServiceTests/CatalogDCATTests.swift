@@ -13,7 +13,7 @@ import Testing
     static let available = validator != nil && CatalogInteropTests.available
 
     /// Runs the validator on `file`; returns its exit status and output.
-    private func validate(_ file: URL) async throws -> (Int32, String) {
+    static func validate(_ file: URL) async throws -> (Int32, String) {
         let output = file.path + ".validation"
         let validator = try #require(Self.validator).path
         let status = try await offloaded {
@@ -46,7 +46,7 @@ import Testing
             documents.append(file)
         }
         for document in documents {
-            let (status, output) = try await validate(document)
+            let (status, output) = try await Self.validate(document)
             #expect(status == 0, "\(document.lastPathComponent): \(output)")
             #expect(output.contains("0 Verstöße / violations"), "\(document.lastPathComponent): \(output)")
         }
@@ -56,7 +56,7 @@ import Testing
         try Data(
             turtle.split(separator: "\n").filter { !$0.contains("dct:description") }.joined(separator: "\n").utf8
         ).write(to: broken)
-        #expect(try await validate(broken).0 == 1)
+        #expect(try await Self.validate(broken).0 == 1)
     }
 
     @Test func catalogPages_followHydra_andFilterByDateAndText() async throws {

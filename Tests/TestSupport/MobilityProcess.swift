@@ -1,21 +1,20 @@
-import Foundation
-import HTTPTransport
-import TestSupport
+package import Foundation
+package import HTTPTransport
 
 /// `datenplattform mobility` as a real process on its own loopback address, with a fresh database,
 /// called over HTTP as clients do.
-final class MobilityProcess: @unchecked Sendable {
-    let root: URL
-    let host: String
-    let port: Int
-    let token = "mobility-test-token-\(UUID().uuidString.prefix(8))"
-    private(set) var pid: pid_t = 0
-    var config: URL { root.appendingPathComponent("mobility.yaml") }
-    var url: String { "http://\(host):\(port)" }
+package final class MobilityProcess: @unchecked Sendable {
+    package let root: URL
+    package let host: String
+    package let port: Int
+    package let token = "mobility-test-token-\(UUID().uuidString.prefix(8))"
+    package private(set) var pid: pid_t = 0
+    package var config: URL { root.appendingPathComponent("mobility.yaml") }
+    package var url: String { "http://\(host):\(port)" }
 
     /// `extra` adds configuration lines (`{url}` stands for the service's own address); `files` are
     /// written beside the configuration first (a parking file).
-    init(host: String, extra: String = "", files: [String: String] = [:]) async throws {
+    package init(host: String, extra: String = "", files: [String: String] = [:]) async throws {
         root = try Fixtures.temporaryFolder("stellwerk-mobility")
         self.host = host
         port = try FreePort.find(host: host)
@@ -41,34 +40,40 @@ final class MobilityProcess: @unchecked Sendable {
     }
 
     /// `datenplattform mobility ARGUMENTS --config …` in the service's folder.
-    func datenplattform(_ arguments: [String]) async throws -> ProcessRunner.Result {
+    package func datenplattform(_ arguments: [String]) async throws -> ProcessRunner.Result {
         try await ProcessRunner.run("datenplattform", ["mobility"] + arguments + ["--config", config.path], in: root)
     }
 
-    func start() async throws {
+    package func start() async throws {
         pid = try await ServiceLauncher.start(
             ["mobility", "--config", config.path], in: root, log: log, marker: root.path
         ) { (try? await self.send(.GET, "/health").status) == 200 }
     }
 
-    var log: URL { root.appendingPathComponent("mobility.log") }
-    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    package var log: URL { root.appendingPathComponent("mobility.log") }
+    package var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
-    func stop() {
+    package func stop() {
         ServiceLauncher.stop(&pid)
         try? FileManager.default.removeItem(at: root)
     }
 
-    struct Reply {
-        var status: Int
-        var body: Data
-        var headers: [String: String]
-        var text: String { String(decoding: body, as: UTF8.self) }
-        var object: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
-        var error: [String: Any] { object["error"] as? [String: Any] ?? [:] }
+    package struct Reply {
+        package var status: Int
+        package var body: Data
+        package var headers: [String: String]
+        package var text: String { String(decoding: body, as: UTF8.self) }
+        package var object: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        package var error: [String: Any] { object["error"] as? [String: Any] ?? [:] }
+
+        package init(status: Int, body: Data, headers: [String: String]) {
+            self.status = status
+            self.body = body
+            self.headers = headers
+        }
     }
 
-    func send(
+    package func send(
         _ method: HTTPExchange.Method, _ path: String, body: Data? = nil, authorization: String? = nil
     ) async throws -> Reply {
         var headers: [(String, String)] = []
@@ -82,7 +87,7 @@ final class MobilityProcess: @unchecked Sendable {
     }
 
     /// Uploads a GTFS zip with the admin token.
-    func upload(_ zip: URL) async throws -> Reply {
+    package func upload(_ zip: URL) async throws -> Reply {
         try await send(.POST, "/api/gtfs/feeds", body: try Data(contentsOf: zip), authorization: "Bearer \(token)")
     }
 
