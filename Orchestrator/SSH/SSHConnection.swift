@@ -400,10 +400,12 @@ package final class SSHConnection: @unchecked Sendable {
                 while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {
                     var offset = 0
                     while offset < piece.count {
-                        let written = piece.withUnsafeBytes { raw in
-                            libssh2_sftp_write(
-                                remote, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset,
-                                piece.count - offset)
+                        let written = Self.uninterrupted(session) {
+                            piece.withUnsafeBytes { raw in
+                                libssh2_sftp_write(
+                                    remote, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset,
+                                    piece.count - offset)
+                            }
                         }
                         guard written > 0 else {
                             throw SSHError("\(target): writing \(partial) failed: \(Self.lastError(session))")
@@ -674,9 +676,11 @@ package final class SSHConnection: @unchecked Sendable {
     {
         var offset = 0
         while offset < data.count {
-            let written = data.withUnsafeBytes { raw in
-                cssh2_channel_write(
-                    channel, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, data.count - offset)
+            let written = uninterrupted(session) {
+                data.withUnsafeBytes { raw in
+                    cssh2_channel_write(
+                        channel, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, data.count - offset)
+                }
             }
             guard written > 0 else { throw SSHError("\(target): sending input failed: \(lastError(session))") }
             offset += written
@@ -690,7 +694,9 @@ package final class SSHConnection: @unchecked Sendable {
         var collected = Data()
         var buffer = [CChar](repeating: 0, count: 32 * 1024)
         while true {
-            let count = buffer.withUnsafeMutableBufferPointer { next($0.baseAddress!, $0.count) }
+            let count = uninterrupted(session) {
+                buffer.withUnsafeMutableBufferPointer { next($0.baseAddress!, $0.count) }
+            }
             if count == 0 { break }
             guard count > 0 else { throw SSHError("\(target): reading failed: \(lastError(session))") }
             if collected.count < limit {
@@ -704,6 +710,25 @@ package final class SSHConnection: @unchecked Sendable {
     private static func limitSilence(_ session: OpaquePointer, to silence: Duration) {
         let seconds = max(1, min(silence.components.seconds, 86_400))
         libssh2_session_set_timeout(session, Int(seconds) * 1000)
+    }
+
+    /// Runs a blocking libssh2 call again when a signal only cut its wait short. libssh2 1.10
+    /// (Debian 12's) reports a poll() that a signal interrupted — SIGCHLD when any child process of
+    /// ours ends — as a timeout ("Error waiting on socket"), though nothing timed out; the call
+    /// itself can be made again, as in non-blocking use. A real timeout or any other failure is
+    /// returned as it came.
+    static func uninterrupted(_ session: OpaquePointer, _ call: () -> Int) -> Int {
+        var tries = 0
+        while true {
+            let result = call()
+            let interrupted = errno == EINTR
+            guard result == Int(LIBSSH2_ERROR_TIMEOUT), interrupted, tries < 1000 else { return result }
+            var message: UnsafeMutablePointer<CChar>?
+            var length: Int32 = 0
+            _ = libssh2_session_last_error(session, &message, &length, 0)
+            guard message.map({ String(cString: $0) }) == "Error waiting on socket" else { return result }
+            tries += 1
+        }
     }
 
     private static func lastError(_ session: OpaquePointer) -> String {
