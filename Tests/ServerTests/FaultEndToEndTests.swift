@@ -201,11 +201,11 @@ import Testing
         defer { flood.forEach { $0.close() } }
         #expect(flood.count == 200)
 
-        // Everyone else is served meanwhile.
+        // Everyone else is served meanwhile (with descriptors exhausted, these would find no
+        // connection at all). How fast is a benchmark's question, not a test's: a busy CI machine
+        // took 8 s once.
         let admin = try cluster.adminConnection()
-        let started = ContinuousClock.now
         #expect(try await admin.exchange(.get, "/health").status == 200)
-        #expect(ContinuousClock.now - started < .seconds(5))
         #expect(try await cluster.stellwerk(["status"]).status == 0)
         await admin.shutdown()
 
