@@ -184,10 +184,9 @@ import Testing
         try await mobility.start()
         // The first fetch comes within the first interval.
         var board = MobilityProcess.Reply(status: 0, body: Data(), headers: [:])
-        for _ in 0..<100 {
+        try await waitUntil("the board carries current realtime") {
             board = try await mobility.send(.GET, "/api/stops/s0/departures?at=2026-12-07T08:00:00%2B01:00&hours=1")
-            if (board.object["realtime"] as? [String: Any])?["stale"] as? Bool == false { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return (board.object["realtime"] as? [String: Any])?["stale"] as? Bool == false
         }
         let departures = board.object["departures"] as? [[String: Any]] ?? []
         #expect(departures.first?["delay_seconds"] as? Int == 120, "\(board.text)")
@@ -215,11 +214,10 @@ import Testing
         // The source breaks: its reason is shown, and what it gave before is still served until stale.
         source.serve(Data("<html>Wartungsarbeiten</html>".utf8))
         var shown = ""
-        for _ in 0..<100 {
+        try await waitUntil("the source's refusal is shown") {
             let realtime = try await mobility.send(.GET, "/api/realtime")
             shown = (realtime.object["sources"] as? [[String: Any]])?.first?["last_error"] as? String ?? ""
-            if !shown.isEmpty { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return !shown.isEmpty
         }
         #expect(shown.hasPrefix("the body is not a GTFS-Realtime FeedMessage (protobuf)"), "\(shown)")
         let still = try await mobility.send(.GET, "/api/stops/s0/departures?at=2026-12-07T08:00:00%2B01:00&hours=1")
@@ -227,10 +225,9 @@ import Testing
         // Data an hour old: stale at once, no longer applied, the republished feed empty with the old time.
         source.serve(try RealtimeTests.feed(producedAt: Date().addingTimeInterval(-3600)).serializedBytes())
         var stale = MobilityProcess.Reply(status: 0, body: Data(), headers: [:])
-        for _ in 0..<100 {
+        try await waitUntil("the republished feed is marked stale") {
             stale = try await mobility.send(.GET, "/gtfs-rt/trip-updates.json")
-            if stale.object["stale"] as? Bool == true { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return stale.object["stale"] as? Bool == true
         }
         #expect(stale.object["stale"] as? Bool == true, "\(stale.text)")
         #expect(!stale.text.contains("tripUpdate"), "\(stale.text)")
@@ -268,11 +265,10 @@ import Testing
         defer { mobility.stop() }
         try await mobility.start()
         var sites: [[String: Any]] = []
-        for _ in 0..<100 {
+        try await waitUntil("the parking sites carry occupancy") {
             let answer = try await mobility.send(.GET, "/api/parking/v3/parking-sites")
             sites = answer.object["items"] as? [[String: Any]] ?? []
-            if sites.contains(where: { $0["has_realtime_data"] as? Bool == true }) { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return sites.contains { $0["has_realtime_data"] as? Bool == true }
         }
         // The feed's car parks with their occupancy; Messeplatz, which the feed does not name, without.
         #expect(

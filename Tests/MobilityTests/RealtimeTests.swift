@@ -106,6 +106,10 @@ struct RealtimeTests {
         #expect(now.alerts.map(\.id) == ["baustelle"])
         #expect(now.alerts.first?.header == "Umleitung wegen Bauarbeiten (synthetisch)")
         #expect(now.alerts.first?.cause == "CONSTRUCTION" && now.alerts.first?.effect == "DETOUR")
+        // The same data an hour later, nothing new fetched: the merge no longer holds it.
+        let anHourOn = feeds.current(at: Date().addingTimeInterval(3600))
+        #expect(anHourOn.stale && anHourOn.update(of: "r0-weekday-9-0", on: "20261207") == nil)
+        #expect(feeds.current(at: Date()).update(of: "r0-weekday-9-0", on: "20261207") != nil)
 
         // Farther along line 101's 08:00 trip: stop 3 carries on stop 1's delay; stop 6 takes stop 5's.
         let path = try await store.pool.withConnection { connection in

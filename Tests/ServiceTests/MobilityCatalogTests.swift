@@ -48,10 +48,10 @@ import Testing
             return reply.status == 200 ? reply.result as? [String: Any] : nil
         }
         var timetable: [String: Any]?
-        for _ in 0..<100 {
+        try await waitUntil("both datasets are in the catalog") {
             timetable = try await dataset("mobilitaet-fahrplan")
-            if timetable != nil, try await dataset("mobilitaet-parken") != nil { break }
-            try await Task.sleep(for: .milliseconds(100))
+            guard timetable != nil else { return false }
+            return try await dataset("mobilitaet-parken") != nil
         }
         let listed = try #require(timetable, "\(mobility.logText)")
         let resources = listed["resources"] as? [[String: Any]] ?? []
@@ -73,18 +73,12 @@ import Testing
         // A new feed version over the API: the catalog hears of it at once.
         let upload = try await mobility.upload(feed)
         #expect(upload.status == 201, "\(upload.text)")
-        var updated = false
-        for _ in 0..<100 {
+        try await waitUntil("the catalog lists version 2") {
             let description =
                 (try await dataset("mobilitaet-fahrplan")?["resources"] as? [[String: Any]])?.first?[
                     "description"] as? String
-            if description?.contains("Version 2") == true {
-                updated = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
+            return description?.contains("Version 2") == true
         }
-        #expect(updated, "\(mobility.logText)")
 
         for name in ["mobilitaet-fahrplan", "mobilitaet-parken"] {
             let turtle = try await catalog.get("/dataset/\(name).ttl")

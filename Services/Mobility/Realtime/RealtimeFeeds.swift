@@ -10,7 +10,16 @@ import Synchronization
 package final class RealtimeFeeds: Sendable {
     package let sources: [String]
     package let staleAfter: TimeInterval
-    private let state = Mutex<[String: Source]>([:])
+    private let state = Mutex(State())
+    /// The last merge, with what it was made of: boards ask for it on every request, and it changes
+    /// only when a source gives new data or turns stale.
+    private let merged = Mutex<(generation: Int, current: [String], snapshot: RealtimeSnapshot)?>(nil)
+
+    private struct State {
+        var sources: [String: Source] = [:]
+        /// Counts the messages taken, so a merge knows whether it is still the latest.
+        var generation = 0
+    }
 
     /// The most entities one message may hold: far above a whole German state's trips in a day.
     static let entityLimit = 200_000
@@ -56,9 +65,10 @@ package final class RealtimeFeeds: Sendable {
             // A producer's clock ahead of ours does not make its data newer than now.
             produced = min(now, Date(timeIntervalSince1970: TimeInterval(message.header.timestamp)))
         }
-        state.withLock { sources in
-            sources[url] = Source(
+        state.withLock { state in
+            state.sources[url] = Source(
                 message: message, producedAt: produced, fetchedAt: now, attemptedAt: now, lastError: nil)
+            state.generation += 1
         }
     }
 
@@ -69,11 +79,11 @@ package final class RealtimeFeeds: Sendable {
 
     /// Notes a fetch of `url` that failed.
     package func failed(_ url: String, _ reason: String, at now: Date) {
-        state.withLock { sources in
-            var source = sources[url] ?? Source()
+        state.withLock { state in
+            var source = state.sources[url] ?? Source()
             source.attemptedAt = now
             source.lastError = reason
-            sources[url] = source
+            state.sources[url] = source
         }
     }
 
@@ -90,7 +100,7 @@ package final class RealtimeFeeds: Sendable {
     }
 
     package func statuses(at now: Date) -> [Status] {
-        let kept = state.withLock { $0 }
+        let kept = state.withLock { $0.sources }
         func text(_ date: Date?) -> String? { date.map { $0.formatted(.iso8601) } }
         return sources.map { url in
             let source = kept[url] ?? Source()
@@ -112,7 +122,19 @@ package final class RealtimeFeeds: Sendable {
     /// later source's update of a trip replacing an earlier one's), and when the oldest of them was
     /// produced.
     package func current(at now: Date) -> RealtimeSnapshot {
-        let kept = state.withLock { $0 }
+        let (kept, generation) = state.withLock { ($0.sources, $0.generation) }
+        let current = sources.filter { url in
+            kept[url].map { $0.message != nil && !isStale($0, at: now) } ?? false
+        }
+        if let last = merged.withLock({ $0 }), last.generation == generation, last.current == current {
+            return last.snapshot
+        }
+        let snapshot = merge(kept, at: now)
+        merged.withLock { $0 = (generation, current, snapshot) }
+        return snapshot
+    }
+
+    private func merge(_ kept: [String: Source], at now: Date) -> RealtimeSnapshot {
         var snapshot = RealtimeSnapshot()
         snapshot.configured = !sources.isEmpty
         var oldestCurrent: Date?
@@ -155,7 +177,7 @@ package struct RealtimeSnapshot: Sendable {
     static func key(_ trip: String, _ startDate: String) -> String { trip + "\u{0}" + startDate }
 
     /// The update of `trip` on `serviceDate`, or one that names no date.
-    func update(of trip: String, on serviceDate: String) -> TransitRealtime_TripUpdate? {
+    package func update(of trip: String, on serviceDate: String) -> TransitRealtime_TripUpdate? {
         (tripUpdates[Self.key(trip, serviceDate)] ?? tripUpdates[Self.key(trip, "")])?.tripUpdate
     }
 
