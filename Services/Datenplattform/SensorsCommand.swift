@@ -88,7 +88,8 @@ struct SensorsCommand: AsyncParsableCommand {
         @Option(help: "The member whose gauges to load, as the file names it (kusel, kaiserslautern, …).")
         var site: String
         @Option(help: "Days of readings every 15 minutes up to now (0 to 31).") var days = 7
-        @Flag(help: "Leave a store that holds any Thing alone.") var onlyIfEmpty = false
+        @Flag(help: "Load only the gauges whose Thing (by name) the store does not have yet.")
+        var onlyMissing = false
 
         func run() async throws {
             let configuration = try options.load()
@@ -103,15 +104,15 @@ struct SensorsCommand: AsyncParsableCommand {
             let summary: SensorSeed.Summary
             do {
                 summary = try await SensorSeed.load(
-                    file: file, site: site, days: days, onlyIfEmpty: onlyIfEmpty, store: store,
+                    file: file, site: site, days: days, onlyMissing: onlyMissing, store: store,
                     configuration: configuration, now: Int64(Date().timeIntervalSince1970 * 1000))
             } catch {
                 throw ServiceStartError(error.description)
             }
-            print(
-                summary.skipped
-                    ? "the store already holds Things; nothing loaded"
-                    : "loaded \(summary.gauges) synthetic gauge(s) with \(summary.observations) readings")
+            var line = "loaded \(summary.gauges) synthetic gauge(s) with \(summary.observations) readings"
+            if summary.present > 0 { line += ", \(summary.present) there already" }
+            if let first = summary.firstDatastream { line += "; the first gauge is Datastream \(first)" }
+            print(line)
         }
     }
 }

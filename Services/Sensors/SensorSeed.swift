@@ -10,15 +10,18 @@ package enum SensorSeed {
     package struct Summary: Sendable {
         package var gauges = 0
         package var observations = 0
-        /// True when the store already held Things and `onlyIfEmpty` left it alone.
-        package var skipped = false
+        /// Gauges whose Thing the store had already, left alone with `onlyMissing`.
+        package var present = 0
+        /// The water-level Datastream of the site's first gauge, loaded now or before: what a link to
+        /// "the site's chart" points to, whatever other services made in the store first.
+        package var firstDatastream: Int64?
     }
 
     /// Minutes between two synthetic readings, as the federal gauges report.
     static let interval: Int64 = 15 * 60_000
 
     package static func load(
-        file: String, site: String, days: Int, onlyIfEmpty: Bool, store: SensorStore,
+        file: String, site: String, days: Int, onlyMissing: Bool, store: SensorStore,
         configuration: SensorsConfiguration, now: Int64
     ) async throws(SeedError) -> Summary {
         guard (0...31).contains(days) else { throw SeedError("--days \(days) is not between 0 and 31") }
@@ -39,30 +42,37 @@ package enum SensorSeed {
         }
         var summary = Summary()
         do {
-            if onlyIfEmpty {
-                let things = try await store.pool.withConnection { connection in
-                    try connection.execute("SELECT COUNT(*) FROM things", []).first?.integer(0) ?? 0
-                }
-                if things > 0 {
-                    summary.skipped = true
-                    return summary
+            let writer = EntityWriter(store: store, configuration: configuration, now: { now })
+            func datastream(of thing: Int64) async throws -> Int64 {
+                try await store.pool.withConnection { connection in
+                    Int64(
+                        try connection.execute(
+                            "SELECT id FROM datastreams WHERE thing_id = $1 ORDER BY id LIMIT 1", [.integer(thing)]
+                        ).first?.integer(0) ?? 0)
                 }
             }
-            let writer = EntityWriter(store: store, configuration: configuration, now: { now })
             for (index, gauge) in gauges.enumerated() {
                 let thing = try thingJSON(gauge)
-                let created = try await writer.create(thing, at: try ResourcePath.parse(["Things"])).created
-                let datastream = try await store.pool.withConnection { connection in
-                    try connection.execute(
-                        "SELECT id FROM datastreams WHERE thing_id = $1 ORDER BY id LIMIT 1", [.integer(created.id)]
-                    ).first?.integer(0) ?? 0
+                if onlyMissing, let name = thing["name"]?.string,
+                    let existing = try await store.pool.withConnection({ connection in
+                        try connection.execute(
+                            "SELECT id FROM things WHERE name = $1 ORDER BY id LIMIT 1", [.text(name)]
+                        ).first.map { Int64($0.integer(0)) }
+                    })
+                {
+                    if index == 0 { summary.firstDatastream = try await datastream(of: existing) }
+                    summary.present += 1
+                    continue
                 }
+                let created = try await writer.create(thing, at: try ResourcePath.parse(["Things"])).created
+                let datastream = try await datastream(of: created.id)
+                if index == 0 { summary.firstDatastream = datastream }
                 let rows = readings(gauge, index: index, days: days, now: now)
                 if !rows.isEmpty {
                     let links = try await writer.createObservations(
                         .array([
                             .object([
-                                ("Datastream", .object([("@iot.id", .integer(Int64(datastream)))])),
+                                ("Datastream", .object([("@iot.id", .integer(datastream))])),
                                 ("components", .array([.string("phenomenonTime"), .string("result")])),
                                 ("dataArray", .array(rows)),
                             ])

@@ -15,14 +15,28 @@ import Testing
                 "datenplattform", ["sensors", "seed", Self.gauges, "--config", sensors.config.path] + extra,
                 in: sensors.root)
         }
-        let loaded = try await seed(["--site", "kusel", "--days", "1", "--only-if-empty"])
-        #expect(loaded.status == 0, "\(loaded.standardError)")
-        #expect(loaded.standardOutput == "loaded 2 synthetic gauge(s) with 194 readings\n")
-        let again = try await seed(["--site", "kusel", "--only-if-empty"])
-        #expect(again.standardOutput == "the store already holds Things; nothing loaded\n")
-
+        // Another service made its Thing first (as the mobility service does for car parks): the
+        // gauges are loaded all the same, and the seed says which Datastream is the first gauge's.
         try await sensors.start()
-        let things = try await sensors.get("/Things", [("$expand", "Datastreams")]).values
+        let carPark = try await sensors.post(
+            "/Things",
+            #"{"name": "PH Altstadt", "description": "-", "Datastreams": [{"name": "Freie Stellplätze", "description": "-", "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CountObservation", "unitOfMeasurement": {"name": "Stellplatz", "symbol": "Plätze", "definition": "-"}, "Sensor": {"name": "P", "description": "-", "encodingType": "text/plain", "metadata": "-"}, "ObservedProperty": {"name": "Frei", "definition": "urn:f", "description": "-"}}]}"#
+        )
+        #expect(carPark.status == 201, "\(carPark.text)")
+        let loaded = try await seed(["--site", "kusel", "--days", "1", "--only-missing"])
+        #expect(loaded.status == 0, "\(loaded.standardError)")
+        #expect(
+            loaded.standardOutput
+                == "loaded 2 synthetic gauge(s) with 194 readings; the first gauge is Datastream 2\n")
+        let again = try await seed(["--site", "kusel", "--only-missing"])
+        #expect(
+            again.standardOutput
+                == "loaded 0 synthetic gauge(s) with 0 readings, 2 there already; the first gauge is Datastream 2\n")
+
+        let things = try await sensors.get(
+            "/Things", [("$expand", "Datastreams"), ("$filter", "name ne 'PH Altstadt'")]
+        )
+        .values
         #expect(things.count == 2)
         #expect(things.allSatisfy { ($0["properties"] as? [String: Any])?["synthetic"] as? Bool == true })
         let stations = try await sensors.send(

@@ -123,19 +123,22 @@ struct UpCommand: AsyncParsableCommand {
         terminal.line("Release \(release.manifest.id) of \(binaries.datenplattform.path).")
 
         try await rollOut(release.manifest.id, to: environments[0], admin: admin, terminal: terminal)
-        try seed(environments[0], platform: platform, binaries: binaries, root: root, terminal: terminal)
+        var gauges = try seed(environments[0], platform: platform, binaries: binaries, root: root, terminal: terminal)
         if promote {
             try await promoteRelease(
                 release.manifest.id, into: environments[1], platform: platform, url: url, admin: admin,
                 terminal: terminal)
-            try seed(environments[1], platform: platform, binaries: binaries, root: root, terminal: terminal)
+            gauges.merge(
+                try seed(environments[1], platform: platform, binaries: binaries, root: root, terminal: terminal)
+            ) { $1 }
         }
         try await waitUntilHealthy(promote ? environments : [environments[0]], admin: admin, terminal: terminal)
         // It holds the admin token.
         try PEMFiles.writeSecret(
             platform.environmentScript(url: url), to: platform.folder.appendingPathComponent("env.sh"))
         printSummary(
-            environments: promote ? environments : [environments[0]], url: url, platform: platform, terminal: terminal)
+            environments: promote ? environments : [environments[0]], url: url, platform: platform, gauges: gauges,
+            terminal: terminal)
         terminal.line("Stellwerk local platform is ready.")
         if detach {
             terminal.line("It keeps running; stop it with: stellwerk down --state \(platform.folder.path)")
@@ -371,19 +374,19 @@ struct UpCommand: AsyncParsableCommand {
     }
 
     /// Loads each site's synthetic gauges, and the sample catalog into the environment's catalog, once,
-    /// with the services' own import commands. The catalog's is
+    /// with the services' own import commands; answers the Datastream of each site's first gauge. The catalog's is
     /// `datenplattform catalog import` run in the instance's folder with the configuration its agent
     /// rendered: the same checks as the API, and the running catalog sees the new datasets at once.
     private func seed(
         _ environment: ResolvedEnvironment, platform: LocalPlatform, binaries: Binaries, root: URL, terminal: Terminal
-    ) throws {
-        try seedGauges(environment, platform: platform, binaries: binaries, root: root, terminal: terminal)
+    ) throws -> [String: Int] {
+        let gauges = try seedGauges(environment, platform: platform, binaries: binaries, root: root, terminal: terminal)
         try seedTimetable(environment, platform: platform, binaries: binaries, terminal: terminal)
         guard
             let node = environment.sites.flatMap(\.nodes).first(where: { node in
                 node.instances.contains { $0.service == "catalog" }
             })
-        else { return }
+        else { return gauges }
         let folder = platform.nodeData(node.name).appendingPathComponent("instances/catalog/current")
         let seed = root.appendingPathComponent("Services/Seed/catalog.json")
         let log = platform.logs.appendingPathComponent("seed-\(environment.name).log")
@@ -395,12 +398,16 @@ struct UpCommand: AsyncParsableCommand {
         }
         let line = output.text.split(separator: "\n").last.map(String.init) ?? ""
         terminal.line("Sample catalog for \(environment.name): \(line)")
+        return gauges
     }
 
-    /// Loads each site's synthetic gauges into its sensor service once, the same way.
+    /// Loads each site's synthetic gauges into its sensor service once, the same way (the mobility
+    /// service may have made its Datastreams there first); answers the Datastream of each site's
+    /// first gauge, by `ENVIRONMENT/SITE`.
     private func seedGauges(
         _ environment: ResolvedEnvironment, platform: LocalPlatform, binaries: Binaries, root: URL, terminal: Terminal
-    ) throws {
+    ) throws -> [String: Int] {
+        var first: [String: Int] = [:]
         let gauges = root.appendingPathComponent("Services/Seed/gauges.json")
         for site in environment.sites {
             for node in site.nodes where node.instances.contains(where: { $0.service == "sensors" }) {
@@ -410,7 +417,7 @@ struct UpCommand: AsyncParsableCommand {
                     binaries.datenplattform.path,
                     [
                         "sensors", "seed", gauges.path, "--site", site.name, "--config", "sensors.yaml",
-                        "--only-if-empty",
+                        "--only-missing",
                     ], in: folder, log: log)
                 guard output.status == 0 else {
                     throw CLIError(
@@ -418,8 +425,14 @@ struct UpCommand: AsyncParsableCommand {
                 }
                 let line = output.text.split(separator: "\n").last.map(String.init) ?? ""
                 terminal.line("Synthetic gauges for \(site.name) (\(environment.name)): \(line)")
+                if let range = line.range(of: "the first gauge is Datastream "),
+                    let id = Int(line[range.upperBound...])
+                {
+                    first["\(environment.name)/\(site.name)"] = id
+                }
             }
         }
+        return first
     }
 
     /// Imports a synthetic regional timetable (`datenplattform mobility synthetic-feed`, from 1 January
@@ -502,7 +515,8 @@ struct UpCommand: AsyncParsableCommand {
     }
 
     private func printSummary(
-        environments: [ResolvedEnvironment], url: String, platform: LocalPlatform, terminal: Terminal
+        environments: [ResolvedEnvironment], url: String, platform: LocalPlatform, gauges: [String: Int],
+        terminal: Terminal
     ) {
         var rows: [[String]] = []
         for environment in environments {
@@ -541,9 +555,12 @@ struct UpCommand: AsyncParsableCommand {
                             }
                         case "visualization":
                             // The site's first seeded gauge, over the last week, and the site's dashboards.
-                            rows.append([
-                                environment.name, site.name, "water-level chart", "\(base)/datastreams/1?range=7d",
-                            ])
+                            if let gauge = gauges["\(environment.name)/\(site.name)"] {
+                                rows.append([
+                                    environment.name, site.name, "water-level chart",
+                                    "\(base)/datastreams/\(gauge)?range=7d",
+                                ])
+                            }
                             for id in Self.dashboardIDs(instance) {
                                 rows.append([environment.name, site.name, "dashboard", "\(base)/dashboards/\(id)"])
                             }
