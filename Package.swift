@@ -444,7 +444,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "VisualizationTests",
-            dependencies: ["Visualization", "SensorThings", "ServiceSupport", "TestSupport", "HTTPTransport"],
+            dependencies: [
+                "Visualization", "SensorThings", "ServiceSupport", "TestSupport", "HTTPTransport", "Mobility",
+            ],
             path: "Tests/VisualizationTests",
             swiftSettings: strictSettings),
         .testTarget(

@@ -26,16 +26,7 @@ struct CatalogRegistration: Service {
         var first = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A minute, or until an import rings, whichever comes first.
-            if !first {
-                try? await cancelWhenGracefulShutdown {
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { try await Task.sleep(for: .seconds(60)) }
-                        group.addTask { for await _ in imports { return } }
-                        try await group.next()
-                        group.cancelAll()
-                    }
-                }
-            }
+            if !first { await wait(.seconds(60), orUntil: imports) }
             first = false
             guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
             do {

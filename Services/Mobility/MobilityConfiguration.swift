@@ -29,6 +29,40 @@ package struct MobilityConfiguration: Sendable {
     package var parking = Parking()
     /// The data catalog the service lists its datasets in, when one is configured.
     package var catalog: Catalog?
+    /// The sensor service the history of parking occupancy and traffic counts is kept in, when one
+    /// is configured.
+    package var sensors: Sensors?
+    /// The counting stations and the feeds of their counts.
+    package var counts = Counts()
+
+    package struct Sensors: Sendable {
+        /// Without `/v1.1`.
+        package var url: String
+        /// The sensor service's admin token (its writes need it).
+        package var token: String
+        /// Seconds between two sendings.
+        package var interval = 60
+
+        package init(url: String, token: String, interval: Int = 60) {
+            self.url = url
+            self.token = token
+            self.interval = interval
+        }
+    }
+
+    package struct Counts: Sendable {
+        /// The stations file's stations, by id.
+        package var stations: [String: CountingStation] = [:]
+        /// URLs of count feeds (CSV, format in docs/services/mobility.md).
+        package var sources: [String] = []
+        package var interval = 900
+        /// Counts from 1 to this − 1 are stored suppressed by the sensor service.
+        package var minimumCount = 5
+        /// Whether the service makes up counts for its stations at `/synthetic/counts.csv` (sandboxes).
+        package var synthetic = false
+
+        package init() {}
+    }
 
     package struct Catalog: Sendable {
         package var url: String
@@ -62,9 +96,11 @@ package struct MobilityConfiguration: Sendable {
         host: String, port: Int, publicURL: String, database: String, feedsFolder: String, adminToken: String = "",
         maximumUploadBytes: Int = 512 << 20, realtimeSources: [String] = [], realtimeInterval: Int = 30,
         realtimeStaleAfter: Int = 120, syntheticRealtime: Bool = false, parking: Parking = Parking(),
-        catalog: Catalog? = nil, logLevel: String = "info"
+        catalog: Catalog? = nil, sensors: Sensors? = nil, counts: Counts = Counts(), logLevel: String = "info"
     ) {
         self.catalog = catalog
+        self.sensors = sensors
+        self.counts = counts
         self.parking = parking
         self.syntheticRealtime = syntheticRealtime
         self.realtimeSources = realtimeSources
@@ -129,9 +165,28 @@ package struct MobilityConfiguration: Sendable {
             }
         }
         var catalog: Catalog?
+        struct Sensors: Decodable {
+            var url: String?
+            var token: String?
+            var interval: String?
+        }
+        var sensors: Sensors?
+        struct Counts: Decodable {
+            var stations: String?
+            var sources: String?
+            var interval: String?
+            var minCount: Int?
+            var synthetic: Bool?
+
+            enum CodingKeys: String, CodingKey {
+                case stations, sources, interval, synthetic
+                case minCount = "min_count"
+            }
+        }
+        var counts: Counts?
 
         enum CodingKeys: String, CodingKey {
-            case listen, database, realtime, parking, catalog
+            case listen, database, realtime, parking, catalog, sensors, counts
             case publicUrl = "public_url"
             case feedsFolder = "feeds_folder"
             case adminToken = "admin_token"
@@ -185,6 +240,11 @@ package struct MobilityConfiguration: Sendable {
         guard stale > interval else {
             throw ServiceStartError("\(path): realtime.stale_after must be longer than realtime.interval")
         }
+        // Relative to the configuration's folder, as the agent renders them side by side.
+        func beside(_ name: String) -> String {
+            name.hasPrefix("/")
+                ? name : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name).path
+        }
         var parking = Parking()
         if let section = file.parking {
             parking.kaiserslauternXML = try urls(section.kaiserslauternXml, "parking.kaiserslautern_xml").first
@@ -194,10 +254,7 @@ package struct MobilityConfiguration: Sendable {
             parking.staleAfter = try seconds(
                 section.staleAfter, "parking.stale_after", default: max(1800, 4 * parking.interval), in: 60...604_800)
             if let sites = section.sites, !sites.isEmpty {
-                // Relative to the configuration's folder, as the agent renders both side by side.
-                let file =
-                    sites.hasPrefix("/")
-                    ? sites : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(sites).path
+                let file = beside(sites)
                 do {
                     parking.sites = try ParkingSitesFile.load(file, updatedAt: Self.modified(file))
                 } catch {
@@ -235,11 +292,49 @@ package struct MobilityConfiguration: Sendable {
                 license: try name(section.license, "catalog.license", default: "dl-by-de/2.0"),
                 datasetPrefix: try name(section.datasetPrefix, "catalog.dataset_prefix", default: "mobilitaet"))
         }
+        var sensors: Sensors?
+        // Keeping history is a write: without a token there is nothing to do (the blueprint always
+        // names the sensor service it depends on).
+        if let section = file.sensors, let url = try urls(section.url, "sensors.url").first,
+            let token = section.token, !token.isEmpty
+        {
+            sensors = Sensors(
+                url: url.hasSuffix("/") ? String(url.dropLast()) : url, token: token,
+                interval: try seconds(section.interval, "sensors.interval", default: 60, in: 5...3600))
+        }
+        var counts = Counts()
+        if let section = file.counts {
+            counts.sources = try urls(section.sources, "counts.sources")
+            counts.synthetic = section.synthetic ?? false
+            counts.interval = try seconds(section.interval, "counts.interval", default: 900, in: 10...86_400)
+            counts.minimumCount = section.minCount ?? 5
+            guard (2...1_000_000).contains(counts.minimumCount) else {
+                throw ServiceStartError("\(path): counts.min_count \(counts.minimumCount) is not between 2 and 1000000")
+            }
+            if let stations = section.stations, !stations.isEmpty {
+                do {
+                    counts.stations = try CountingStationsFile.load(beside(stations))
+                } catch {
+                    throw ServiceStartError(error.description)
+                }
+            }
+            if !counts.sources.isEmpty || counts.synthetic {
+                guard !counts.stations.isEmpty else {
+                    throw ServiceStartError(
+                        "\(path): counts.stations must name a stations file: the counts name stations by id only")
+                }
+                guard sensors != nil else {
+                    throw ServiceStartError(
+                        "\(path): counts need sensors.url and sensors.token: counts are published only through the sensor service, which suppresses small ones"
+                    )
+                }
+            }
+        }
         return MobilityConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: file.publicUrl, database: file.database,
             feedsFolder: file.feedsFolder ?? "data/gtfs", adminToken: file.adminToken ?? "",
             maximumUploadBytes: megabytes << 20, realtimeSources: sources, realtimeInterval: interval,
             realtimeStaleAfter: stale, syntheticRealtime: file.realtime?.synthetic ?? false, parking: parking,
-            catalog: catalog, logLevel: level)
+            catalog: catalog, sensors: sensors, counts: counts, logLevel: level)
     }
 }

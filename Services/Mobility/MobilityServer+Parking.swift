@@ -34,6 +34,31 @@ extension MobilityServer {
         }
     }
 
+    /// The count sources' state, the history publisher's, and the synthetic counts of a sandbox.
+    func countRoutes(_ router: Router<BasicRequestContext>) {
+        router.get("/api/counts/sources") { _, _ in
+            try await answer("count-sources") { () -> [String: [CountFeeds.Status]] in
+                guard let counts else { throw MobilityError.noCounts }
+                return ["sources": counts.statuses()]
+            }
+        }
+        router.get("/api/history") { _, _ in
+            try await answer("history") { () -> HistoryStatus.Snapshot in
+                guard let history else { throw MobilityError.noHistory }
+                return history.snapshot
+            }
+        }
+        if configuration.counts.synthetic {
+            router.get("/synthetic/counts.csv") { _, _ in
+                requests.add(["synthetic-counts", "200"])
+                return Response(
+                    status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
+                    body: ResponseBody(
+                        byteBuffer: ByteBuffer(bytes: SyntheticCounts.feed(configuration.counts.stations, at: Date()))))
+            }
+        }
+    }
+
     private func parkAPI(_ value: Any) -> Response {
         requests.add(["parking", "200"])
         let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data()

@@ -12,6 +12,8 @@ enum MobilityError: Error {
     case noFeed
     case noRealtime
     case noParking
+    case noCounts
+    case noHistory
     case notFound(String)
     case badRequest(String)
     case unauthorized
@@ -20,7 +22,7 @@ enum MobilityError: Error {
 
     var status: Int {
         switch self {
-        case .noFeed, .noRealtime, .noParking, .notFound: 404
+        case .noFeed, .noRealtime, .noParking, .noCounts, .noHistory, .notFound: 404
         case .badRequest: 400
         case .unauthorized: 401
         case .tooLarge: 413
@@ -33,6 +35,8 @@ enum MobilityError: Error {
         case .noFeed: "no GTFS feed has been imported yet"
         case .noRealtime: "no GTFS-Realtime source is configured (realtime.sources)"
         case .noParking: "no parking source is configured (parking.kaiserslautern_xml, parking.parkapi_sources)"
+        case .noCounts: "no count source is configured (counts.sources)"
+        case .noHistory: "no sensor service is configured to keep the history in (sensors.url, sensors.token)"
         case .notFound(let what): what
         case .badRequest(let what): what
         case .unauthorized: "importing needs the service's admin token (Authorization: Bearer …)"
@@ -52,11 +56,17 @@ package struct MobilityServer: Sendable {
     let board: DepartureBoard
     let realtime: RealtimeFeeds?
     let parking: ParkingFeeds?
+    let counts: CountFeeds?
+    /// What the history publisher did, when a sensor service is configured.
+    let history: HistoryStatus?
     let requests = Counters(labels: ["route", "status"])
     private let fetches = Counters(labels: ["outcome"])
     private let parkingFetches = Counters(labels: ["outcome"])
+    private let countFetches = Counters(labels: ["outcome"])
     /// Rung after every import over HTTP, for the catalog registration.
     private let imported = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    /// Rung when a parking or count source gave new data, for the history publisher.
+    private let taken = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     package init(store: MobilityStore, configuration: MobilityConfiguration, logger: Logger) {
         self.store = store
@@ -72,6 +82,11 @@ package struct MobilityServer: Sendable {
         parking =
             parkingSources.isEmpty && !configuration.parking.synthetic
             ? nil : ParkingFeeds(sources: parkingSources, staleAfter: TimeInterval(configuration.parking.staleAfter))
+        let counting = configuration.counts
+        counts =
+            counting.sources.isEmpty && !counting.synthetic
+            ? nil : CountFeeds(sources: counting.sources, stations: counting.stations)
+        history = configuration.sensors.map { HistoryStatus(sensors: $0.url) }
     }
 
     static let encoder: JSONEncoder = {
@@ -115,6 +130,20 @@ package struct MobilityServer: Sendable {
                         "mobility_parking_sites_with_occupancy", help: "Parking sites served with current occupancy.",
                         value: Double(sites.filter { $0.realtime != nil }.count))
                 }
+                if counts != nil {
+                    page.counter(
+                        "mobility_count_fetches_total", help: "Fetches of traffic count sources, by outcome.",
+                        samples: countFetches.samples())
+                }
+                if let history {
+                    let snapshot = history.snapshot
+                    page.gauge(
+                        "mobility_history_readings_sent", help: "Readings the sensor service took since the start.",
+                        value: Double(snapshot.readingsSent))
+                    page.gauge(
+                        "mobility_history_failing", help: "1 while the last sending to the sensor service failed.",
+                        value: snapshot.lastError == nil ? 0 : 1)
+                }
                 if let feed = try? await store.servedFeed() {
                     page.gauge(
                         "mobility_gtfs_feed_version", help: "The GTFS feed version served.", value: Double(feed.version)
@@ -146,8 +175,28 @@ package struct MobilityServer: Sendable {
                     name: "parking", sources: parking.sources.map(\.url),
                     interval: .seconds(configuration.parking.interval), logger: logger, counts: parkingFetches,
                     bodyLimit: ParkAPIInput.byteLimit,
-                    accept: { body, url, now in try parking.accept(body, from: url, at: now) },
+                    accept: { [taken] body, url, now in
+                        try parking.accept(body, from: url, at: now)
+                        taken.continuation.yield()
+                    },
                     failed: { url, reason, now in parking.failed(url, reason, at: now) }))
+        }
+        if let counts, !counts.sources.isEmpty {
+            services.append(
+                SourcePoller(
+                    name: "counts", sources: counts.sources, interval: .seconds(configuration.counts.interval),
+                    logger: logger, counts: countFetches, bodyLimit: 16 << 20,
+                    accept: { [taken] body, url, now in
+                        try counts.accept(body, from: url, at: now)
+                        taken.continuation.yield()
+                    },
+                    failed: { url, reason, now in counts.failed(url, reason, at: now) }))
+        }
+        if let sensors = configuration.sensors, let history, parking != nil || counts != nil {
+            services.append(
+                HistoryPublisher(
+                    configuration: configuration, sensors: sensors, parking: parking, counts: counts, status: history,
+                    logger: logger, news: taken.stream))
         }
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "mobility", logger: logger,
@@ -214,6 +263,7 @@ package struct MobilityServer: Sendable {
             }
         }
         parkingRoutes(router)
+        countRoutes(router)
         router.get("/api/stops/{id}/departures") { request, context in
             try await answer("departures") { () -> DepartureBoard.Board in
                 let id = context.parameters.get("id") ?? ""

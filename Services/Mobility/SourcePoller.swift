@@ -24,6 +24,9 @@ struct SourcePoller: Service {
     /// Notes a fetch that failed before there was a body to take.
     let failed: @Sendable (String, String, Date) -> Void
 
+    /// The pause after one of a source's first three failures in a row.
+    static let firstRetry = Duration.seconds(5)
+
     func run() async throws {
         let http = HTTPExchange(tls: try? NIOSSLContext(configuration: .makeClientConfiguration()))
         var failures: [String: Int] = [:]
@@ -36,6 +39,7 @@ struct SourcePoller: Service {
                 for await outcome in group { outcomes.append(outcome) }
                 return outcomes
             }
+            var soon = false
             for (url, problem) in outcomes {
                 guard let problem else {
                     failures[url] = nil
@@ -44,8 +48,12 @@ struct SourcePoller: Service {
                 let count = (failures[url] ?? 0) + 1
                 failures[url] = count
                 if count == 1 || count.isMultiple(of: 10) { logger.warning("\(name): \(url): \(problem)") }
+                // A source that fails at first (not up yet, as the service's own synthetic feeds while
+                // it starts) is asked again within seconds, not a whole interval later.
+                if count <= 3 { soon = true }
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            let pause = soon ? min(interval, Self.firstRetry) : interval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
     }
 

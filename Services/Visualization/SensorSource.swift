@@ -34,6 +34,9 @@ struct SensorSource: Sendable {
         var low: TimeSeriesChart.Level?
         /// From the Pegelonline properties (`equidistance` in minutes), when given.
         var expectedInterval: Int64?
+        /// Whether its results are counts (`OM_CountObservation`: free spaces, vehicles), shown
+        /// without decimals.
+        var isCount = false
     }
 
     func datastream(_ id: Int64) async throws(Failure) -> Datastream {
@@ -55,7 +58,8 @@ struct SensorSource: Sendable {
         return Datastream(
             id: id, name: name, thing: document["Thing"]?["name"]?.string ?? "",
             unit: document["unitOfMeasurement"]?["symbol"]?.string ?? "", levels: levels, low: low,
-            expectedInterval: interval)
+            expectedInterval: interval,
+            isCount: document["observationType"]?.string?.hasSuffix("OM_CountObservation") == true)
     }
 
     /// The warning levels a chart shows: the Datastream's alert levels, else MHW and MNW from its

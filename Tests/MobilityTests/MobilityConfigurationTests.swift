@@ -37,6 +37,12 @@ struct MobilityConfigurationTests {
             base + "catalog:\n  url: http://127.0.67.71:8101\n  token: t\n  organization: Stadt KL\n",
             "catalog.organization 'Stadt KL' must be 2 to 100 lowercase letters"
         ),
+        (
+            base + "counts:\n  sources: http://127.0.67.71/counts.csv\n",
+            "counts.stations must name a stations file"
+        ),
+        (base + "counts:\n  min_count: 1\n", "counts.min_count 1 is not between 2 and 1000000"),
+        (base + "sensors:\n  url: http://127.0.67.71:8104\n  token: t\n  interval: 1s\n", "sensors.interval '1s'"),
     ])
     func aMistake_isOneLineNamingTheKey(file: String, message: String) throws {
         let folder = try Fixtures.temporaryFolder("stellwerk-mobility-config")
@@ -46,6 +52,30 @@ struct MobilityConfigurationTests {
         let error = try #require(throws: ServiceStartError.self) { try MobilityConfiguration.load(path) }
         #expect(error.description.hasPrefix("\(path): \(message)"), "\(error)")
         #expect(!error.description.contains("\n"))
+    }
+
+    /// Counts are published only through the sensor service (which suppresses small ones): counts
+    /// without one, however well their stations are described, do not start.
+    @Test func counts_withoutASensorService_doNotStart() throws {
+        let folder = try Fixtures.temporaryFolder("stellwerk-mobility-config")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("mobility.yaml").path
+        try Data(CountsTests.stationsFile.utf8).write(to: folder.appendingPathComponent("stations.yaml"))
+        let counts = "counts:\n  stations: stations.yaml\n  synthetic: true\n"
+        try Data((Self.base + counts + "sensors:\n  url: http://127.0.67.71:8104\n  token: \"\"\n").utf8).write(
+            to: URL(fileURLWithPath: path))
+        let error = try #require(throws: ServiceStartError.self) { try MobilityConfiguration.load(path) }
+        #expect(
+            error.description
+                == "\(path): counts need sensors.url and sensors.token: counts are published only through the sensor service, which suppresses small ones"
+        )
+        try Data((Self.base + counts + "sensors:\n  url: http://127.0.67.71:8104/\n  token: s3cret\n").utf8).write(
+            to: URL(fileURLWithPath: path))
+        let configuration = try MobilityConfiguration.load(path)
+        #expect(configuration.sensors?.url == "http://127.0.67.71:8104")
+        #expect(configuration.sensors?.interval == 60)
+        #expect(configuration.counts.stations.count == 2)
+        #expect(configuration.counts.minimumCount == 5)
     }
 
     @Test func aCatalogWithoutAToken_listsNothing_andTheDefaultsHold() throws {

@@ -110,7 +110,7 @@ struct ParkingTests {
         try parking.accept(
             Self.feed(Self.carPark("PH Altstadt (synthetisch)", total: "285", taken: "116")),
             from: "http://127.0.67.40/pls.xml", at: Date())
-        let refusal = try #require(throws: ParkingSourceError.self) {
+        let refusal = try #require(throws: SourceRefusal.self) {
             try parking.accept(Data(body.utf8), from: "http://127.0.67.40/pls.xml", at: Date())
         }
         #expect(refusal.description.hasPrefix(reason), "\(refusal)")
@@ -148,7 +148,7 @@ struct ParkingTests {
                 "item 3 (mannheim-p4): type GARAGE is not a ParkAPI v3 type",
             ], "\(left)")
         // Not ParkAPI at all: refused whole.
-        let refusal = try #require(throws: ParkingSourceError.self) {
+        let refusal = try #require(throws: SourceRefusal.self) {
             try parking.accept(Data("[1, 2]".utf8), from: "http://127.0.67.40/parkapi.json", at: now)
         }
         #expect(refusal.description == "the body is not ParkAPI v3 JSON ({\"items\": [...]})")

@@ -21,7 +21,7 @@ import Testing
             guard line.hasPrefix("local-") else { return nil }
             return line.split(separator: " ").last.map(String.init)
         }
-        #expect(urls.count == 34, "\(text)")
+        #expect(urls.count == 36, "\(text)")
         for environment in ["local-sandbox", "local-live"] {
             let kusel = text.split(separator: "\n").filter { $0.hasPrefix(environment + " ") && $0.contains(" kusel ") }
             #expect(kusel.contains { $0.contains(" portal ") }, "\(environment)")
@@ -70,7 +70,7 @@ import Testing
                 #expect(
                     text.contains(url.contains(".2:") ? "\"LAUTERECKEN\"" : "\"KAISERSLAUTERN\""), "\(url): \(text)")
             }
-            if url.contains(":8103/datastreams/1") {
+            if url.contains(":8103/datastreams/") {
                 // The chart of Kusel's first synthetic gauge, drawn from its sensor service.
                 let page = String(decoding: reply.body, as: UTF8.self)
                 #expect(page.contains("<svg") && page.contains("Wasserstand") && page.contains("Messwerte"), "\(url)")
@@ -86,6 +86,10 @@ import Testing
                 }
                 if url.hasSuffix("/cluster") {
                     #expect(page.contains("LAUTERECKEN") || page.contains("Lauterecken"), "\(url)")
+                }
+                if url.hasSuffix("/mobilitaet") {
+                    // Free spaces and counts, kept in the sensor service by the mobility service.
+                    #expect(page.contains(" Plätze") && page.contains("Fahrräder je Stunde"), "\(url): \(page)")
                 }
             }
             if url.hasSuffix(":8102/") {

@@ -53,6 +53,9 @@ package final class MobilityProcess: @unchecked Sendable {
     package var log: URL { root.appendingPathComponent("mobility.log") }
     package var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
+    /// Ends the process and keeps its folder, for a restart.
+    package func stopProcess() { ServiceLauncher.stop(&pid) }
+
     package func stop() {
         ServiceLauncher.stop(&pid)
         try? FileManager.default.removeItem(at: root)

@@ -1,4 +1,5 @@
 import Foundation
+import Mobility
 import TestSupport
 import Testing
 import Visualization
@@ -157,7 +158,8 @@ struct DashboardParserTests {
     }
 
     /// Every environment's dashboard files are valid, every site that runs the visualization service
-    /// gives one, and each datastream they name is one the seed creates at that site.
+    /// gives one, and each datastream they name is one the seed creates at that site, or one the
+    /// site's mobility service makes for its car parks and counting stations.
     @Test func shippedDashboards_areValid_andNameTheSeededGaugesOfTheirSite() throws {
         let root = Fixtures.repositoryRoot
         let gauges = try #require(
@@ -177,6 +179,18 @@ struct DashboardParserTests {
             for file in try FileManager.default.contentsOfDirectory(atPath: sites.path) where file.hasSuffix(".yaml") {
                 let site = String(file.dropLast(5))
                 let text = try String(contentsOf: sites.appendingPathComponent(file), encoding: .utf8)
+                var known = names[site] ?? []
+                let folder = root.appendingPathComponent("Environments/\(environment)")
+                if text.contains("parking_sites: {file: parking/\(site).yaml}") {
+                    let path = folder.appendingPathComponent("parking/\(site).yaml").path
+                    known.formUnion(try ParkingSitesFile.load(path, updatedAt: Date()).values.map(\.historyName))
+                }
+                if text.contains("counting_stations: {file: counts/\(site).yaml}") {
+                    let path = folder.appendingPathComponent("counts/\(site).yaml").path
+                    for station in try CountingStationsFile.load(path).values {
+                        known.formUnion(station.modes.map { station.historyName(of: $0) })
+                    }
+                }
                 guard text.contains("  visualization:") else { continue }
                 #expect(text.contains("dashboards: {file: dashboards/\(site).yaml}"), "\(environment)/\(site)")
                 let path = root.appendingPathComponent("Environments/\(environment)/dashboards/\(site).yaml").path
@@ -184,7 +198,7 @@ struct DashboardParserTests {
                 #expect(!dashboards.dashboards.isEmpty, "\(path)")
                 for panel in dashboards.dashboards.flatMap(\.panels) {
                     if case .name(let name)? = panel.datastream {
-                        #expect(names[site]?.contains(name) == true, "\(path): \(name)")
+                        #expect(known.contains(name), "\(path): \(name)")
                     }
                 }
                 checked += 1

@@ -50,6 +50,21 @@ struct PanelChartTests {
         try TimeSeriesChartTests.expectWellFormed(svg, name)
     }
 
+    /// A count (free spaces, vehicles) is a whole number: no "174,0 Plätze".
+    @Test func aCountTile_showsWholeNumbers() throws {
+        let datastream = SensorSource.Datastream(
+            id: 2, name: "Freie Stellplätze PH Altstadt", thing: "PH Altstadt", unit: "Plätze", levels: [], low: nil,
+            expectedInterval: nil, isCount: true)
+        let tile = StatTile(
+            title: "PH Altstadt",
+            status: GaugeStatus(
+                datastream: datastream, position: nil, recent: [Reading(time: Self.now - 60_000, value: 174)],
+                now: Self.now), language: .de, theme: .named("hell"), id: "frei")
+        let svg = tile.svg()
+        #expect(svg.contains("174 Plätze") && !svg.contains("174,0"), "\(svg)")
+        #expect(Self.tile().svg().contains("156,5 cm"))
+    }
+
     @Test func narrowBars_keepTheirWordsInside() throws {
         var chart = Self.counts()
         chart.frame = .narrow

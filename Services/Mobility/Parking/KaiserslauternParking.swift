@@ -30,14 +30,14 @@ enum KaiserslauternParking {
     /// The largest feed taken: a few kilobytes in practice.
     static let byteLimit = 1 << 20
 
-    static func parse(_ data: Data) throws(ParkingSourceError) -> Reading {
+    static func parse(_ data: Data) throws(SourceRefusal) -> Reading {
         guard data.count <= byteLimit else {
-            throw ParkingSourceError("the feed is larger than \(byteLimit >> 10) KiB")
+            throw SourceRefusal("the feed is larger than \(byteLimit >> 10) KiB")
         }
         // The prologue (before the root element) is where a DTD would be; its markup is ASCII.
         let head = String(decoding: data.prefix(4096), as: UTF8.self).uppercased()
         if head.contains("<!DOCTYPE") || head.contains("<!ENTITY") {
-            throw ParkingSourceError(
+            throw SourceRefusal(
                 "the XML declares a document type; entity definitions are refused (they can expand a body without bound)"
             )
         }
@@ -49,15 +49,15 @@ enum KaiserslauternParking {
             if let refusal = reader.refusal { throw refusal }
             // The parser knows where it gave up, and a libxml2 error number (no message on Linux).
             let code = (parser.parserError as NSError?).map { " (XML error \($0.code))" } ?? ""
-            throw ParkingSourceError(
+            throw SourceRefusal(
                 "not well-formed XML near line \(parser.lineNumber), column \(parser.columnNumber)\(code)")
         }
         if let refusal = reader.refusal { throw refusal }
-        guard reader.root == "Daten" else { throw ParkingSourceError("the root element is not <Daten>") }
+        guard reader.root == "Daten" else { throw SourceRefusal("the root element is not <Daten>") }
         // The parser takes a document cut short without a word: a feed must end.
-        guard reader.closed else { throw ParkingSourceError("the feed ends before </Daten>: it was cut short") }
+        guard reader.closed else { throw SourceRefusal("the feed ends before </Daten>: it was cut short") }
         guard let stamp = reader.timestamp, let time = Self.time(stamp) else {
-            throw ParkingSourceError(
+            throw SourceRefusal(
                 "<Zeitstempel> '\(reader.timestamp?.prefix(40) ?? "")' is not a time dd.mm.yyyy HH:MM:SS")
         }
         return Reading(time: time, carParks: reader.carParks)
@@ -93,7 +93,7 @@ enum KaiserslauternParking {
         var root: String?
         var timestamp: String?
         var carParks: [CarPark] = []
-        var refusal: ParkingSourceError?
+        var refusal: SourceRefusal?
         /// Whether the root element ended.
         var closed = false
         private var path: [String] = []
@@ -109,7 +109,7 @@ enum KaiserslauternParking {
             text = ""
             if element == "Parkhaus" { fields = [:] }
             if path.count > 8 || carParks.count >= 1000 {
-                refusal = ParkingSourceError(
+                refusal = SourceRefusal(
                     "the feed nests deeper, or holds more car parks, than a car park feed does")
                 parser.abortParsing()
             }
@@ -132,14 +132,14 @@ enum KaiserslauternParking {
             guard path == ["Daten", "Parkhaus"] else { return }
             let line = parser.lineNumber
             guard let name = fields["Name"], !name.isEmpty else {
-                refusal = ParkingSourceError("the <Parkhaus> ending at line \(line) has no <Name>")
+                refusal = SourceRefusal("the <Parkhaus> ending at line \(line) has no <Name>")
                 parser.abortParsing()
                 return
             }
             guard let total = fields["Gesamt"].flatMap({ Int($0) }), (0...100_000).contains(total),
                 let taken = fields["Aktuell"].flatMap({ Int($0) }), (0...100_000).contains(taken)
             else {
-                refusal = ParkingSourceError(
+                refusal = SourceRefusal(
                     "<Parkhaus> \(name.prefix(80)) (line \(line)): Gesamt and Aktuell must be whole numbers from 0 to 100000"
                 )
                 parser.abortParsing()
@@ -150,10 +150,4 @@ enum KaiserslauternParking {
                     id: fields["ID"] ?? "", name: name, total: total, taken: taken, status: fields["Status"] ?? ""))
         }
     }
-}
-
-/// Why a parking source's body was not taken.
-package struct ParkingSourceError: Error, CustomStringConvertible, Sendable {
-    package var description: String
-    init(_ description: String) { self.description = description }
 }

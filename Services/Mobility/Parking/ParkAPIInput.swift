@@ -7,14 +7,14 @@ enum ParkAPIInput {
     static let byteLimit = 16 << 20
     static let itemLimit = 10_000
 
-    static func parse(_ data: Data) throws(ParkingSourceError) -> (sites: [ParkingSite], problems: [String]) {
+    static func parse(_ data: Data) throws(SourceRefusal) -> (sites: [ParkingSite], problems: [String]) {
         guard data.count <= byteLimit else {
-            throw ParkingSourceError("the body is larger than \(byteLimit >> 20) MiB")
+            throw SourceRefusal("the body is larger than \(byteLimit >> 20) MiB")
         }
         guard let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let items = document["items"] as? [Any]
-        else { throw ParkingSourceError("the body is not ParkAPI v3 JSON ({\"items\": [...]})") }
-        guard items.count <= itemLimit else { throw ParkingSourceError("more than \(itemLimit) items") }
+        else { throw SourceRefusal("the body is not ParkAPI v3 JSON ({\"items\": [...]})") }
+        guard items.count <= itemLimit else { throw SourceRefusal("more than \(itemLimit) items") }
         var sites: [ParkingSite] = []
         var problems: [String] = []
         for (index, element) in items.enumerated() {
@@ -33,52 +33,52 @@ enum ParkAPIInput {
         String(cString: number.objCType) == "c"
     }
 
-    private static func site(_ element: Any) throws(ParkingSourceError) -> ParkingSite {
-        guard let item = element as? [String: Any] else { throw ParkingSourceError("not an object") }
-        func text(_ key: String, limit: Int = 256, required: Bool = true) throws(ParkingSourceError) -> String? {
+    private static func site(_ element: Any) throws(SourceRefusal) -> ParkingSite {
+        guard let item = element as? [String: Any] else { throw SourceRefusal("not an object") }
+        func text(_ key: String, limit: Int = 256, required: Bool = true) throws(SourceRefusal) -> String? {
             guard let value = item[key], !(value is NSNull) else {
-                if required { throw ParkingSourceError("\(key) is missing") }
+                if required { throw SourceRefusal("\(key) is missing") }
                 return nil
             }
             guard let string = value as? String, (1...limit).contains(string.count), !string.contains("\n") else {
-                throw ParkingSourceError("\(key) is not one line of text of at most \(limit) characters")
+                throw SourceRefusal("\(key) is not one line of text of at most \(limit) characters")
             }
             return string
         }
-        func number(_ key: String, _ range: ClosedRange<Double>) throws(ParkingSourceError) -> Double {
+        func number(_ key: String, _ range: ClosedRange<Double>) throws(SourceRefusal) -> Double {
             // ParkAPI gives positions as numbers or as decimal strings.
             let value = item[key]
             let parsed =
                 (value as? NSNumber)?.doubleValue
                 ?? (value as? String).flatMap { $0.utf8.count <= 32 ? Double($0) : nil }
             guard let parsed, parsed.isFinite, range.contains(parsed) else {
-                throw ParkingSourceError("\(key) is not a number from \(range.lowerBound) to \(range.upperBound)")
+                throw SourceRefusal("\(key) is not a number from \(range.lowerBound) to \(range.upperBound)")
             }
             return parsed
         }
-        func count(_ key: String, required: Bool = true) throws(ParkingSourceError) -> Int? {
+        func count(_ key: String, required: Bool = true) throws(SourceRefusal) -> Int? {
             guard let value = item[key], !(value is NSNull) else {
-                if required { throw ParkingSourceError("\(key) is missing") }
+                if required { throw SourceRefusal("\(key) is missing") }
                 return nil
             }
             guard let number = value as? NSNumber, !isBoolean(number),
                 number.doubleValue == number.doubleValue.rounded(), (0...100_000).contains(number.doubleValue)
-            else { throw ParkingSourceError("\(key) is not a whole number from 0 to 100000") }
+            else { throw SourceRefusal("\(key) is not a whole number from 0 to 100000") }
             return number.intValue
         }
-        func time(_ key: String) throws(ParkingSourceError) -> Date {
+        func time(_ key: String) throws(SourceRefusal) -> Date {
             guard let text = item[key] as? String, text.utf8.count <= 40, let date = ParkAPITime.parse(text) else {
-                throw ParkingSourceError("\(key) is not a time YYYY-MM-DDTHH:MM:SS with Z or an offset")
+                throw SourceRefusal("\(key) is not a time YYYY-MM-DDTHH:MM:SS with Z or an offset")
             }
             return date
         }
         let uid = try text("uid")!
         let type = try text("type")!.uppercased()
         guard ParkingSite.types.contains(type) else {
-            throw ParkingSourceError("type \(type.prefix(40)) is not a ParkAPI v3 type")
+            throw SourceRefusal("type \(type.prefix(40)) is not a ParkAPI v3 type")
         }
         guard let flag = item["has_realtime_data"] as? NSNumber, isBoolean(flag) else {
-            throw ParkingSourceError("has_realtime_data is not true or false")
+            throw SourceRefusal("has_realtime_data is not true or false")
         }
         let realtimeFlag = flag.boolValue
         var site = ParkingSite(
@@ -91,10 +91,10 @@ enum ParkAPIInput {
         if realtimeFlag {
             let status = try text("realtime_opening_status", required: false)?.uppercased() ?? "UNKNOWN"
             guard ["OPEN", "CLOSED", "UNKNOWN"].contains(status) else {
-                throw ParkingSourceError("realtime_opening_status \(status.prefix(20)) is not OPEN, CLOSED or UNKNOWN")
+                throw SourceRefusal("realtime_opening_status \(status.prefix(20)) is not OPEN, CLOSED or UNKNOWN")
             }
             guard let free = try count("realtime_free_capacity", required: false) else {
-                throw ParkingSourceError("has_realtime_data is true, and realtime_free_capacity is missing")
+                throw SourceRefusal("has_realtime_data is true, and realtime_free_capacity is missing")
             }
             site.realtime = ParkingSite.Realtime(
                 updatedAt: try time("realtime_data_updated_at"), openingStatus: status,

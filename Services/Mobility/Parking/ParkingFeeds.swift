@@ -26,15 +26,7 @@ package final class ParkingFeeds: Sendable {
     package let staleAfter: TimeInterval
     private let state = Mutex<[String: Taken]>([:])
 
-    struct Taken: Sendable {
-        var sites: [ParkingSite] = []
-        /// Items or car parks left out, with why.
-        var leftOut: [String] = []
-        var producedAt: Date?
-        var fetchedAt: Date?
-        var attemptedAt: Date?
-        var lastError: String?
-    }
+    typealias Taken = SourceTaken<ParkingSite>
 
     package init(sources: [Source], staleAfter: TimeInterval) {
         self.sources = sources
@@ -42,9 +34,9 @@ package final class ParkingFeeds: Sendable {
     }
 
     /// Takes a body fetched from `url`, or refuses it (the data taken before stays, and ages).
-    package func accept(_ body: Data, from url: String, at now: Date) throws(ParkingSourceError) {
+    package func accept(_ body: Data, from url: String, at now: Date) throws(SourceRefusal) {
         guard let source = sources.first(where: { $0.url == url }) else {
-            throw ParkingSourceError("\(url) is not a configured parking source")
+            throw SourceRefusal("\(url) is not a configured parking source")
         }
         var taken = Taken(fetchedAt: now, attemptedAt: now)
         do {
@@ -63,13 +55,13 @@ package final class ParkingFeeds: Sendable {
                     site.realtime = ParkingSite.Realtime(
                         updatedAt: reading.time, openingStatus: KaiserslauternParking.openingStatus(carPark.status),
                         capacity: carPark.total, free: max(0, carPark.total - carPark.taken))
-                    taken.sites.append(site)
+                    taken.items.append(site)
                 }
                 // Sites of the file the feed does not name: what they are, without occupancy.
-                taken.sites += known.values.filter { !seen.contains($0.name) }
+                taken.items += known.values.filter { !seen.contains($0.name) }
             case .parkAPI:
                 let (sites, problems) = try ParkAPIInput.parse(body)
-                taken.sites = sites
+                taken.items = sites
                 taken.leftOut = problems
                 taken.producedAt = min(now, sites.compactMap(\.realtime?.updatedAt).max() ?? now)
             }
@@ -81,12 +73,7 @@ package final class ParkingFeeds: Sendable {
     }
 
     package func failed(_ url: String, _ reason: String, at now: Date) {
-        state.withLock { state in
-            var taken = state[url] ?? Taken()
-            taken.attemptedAt = now
-            taken.lastError = reason
-            state[url] = taken
-        }
+        state.withLock { $0.noteFailure(of: url, reason, at: now) }
     }
 
     /// Every site, by uid (a later source's site replacing an earlier one's), sorted by uid; the
@@ -97,7 +84,7 @@ package final class ParkingFeeds: Sendable {
         for source in sources {
             guard let data = taken[source.url] else { continue }
             let stale = isStale(data, at: now)
-            for var site in data.sites {
+            for var site in data.items {
                 if stale { site.realtime = nil }
                 byUID[site.uid] = site
             }
@@ -131,7 +118,7 @@ package final class ParkingFeeds: Sendable {
             let format = if case .parkAPI = source.kind { "parkapi-v3" } else { "kaiserslautern-xml" }
             return Status(
                 url: source.url, format: format, stale: isStale(data, at: now), producedAt: text(data.producedAt),
-                fetchedAt: text(data.fetchedAt), attemptedAt: text(data.attemptedAt), sites: data.sites.count,
+                fetchedAt: text(data.fetchedAt), attemptedAt: text(data.attemptedAt), sites: data.items.count,
                 leftOut: Array(data.leftOut.prefix(50)), lastError: data.lastError)
         }
     }

@@ -59,10 +59,7 @@ package enum ParkingSitesFile {
         let keys = ["uid", "name", "type", "lat", "lon", "address", "opening_hours", "public_url", "capacity"]
         guard let fields = reader.mapping(node, "a parking site", allowed: keys) else { return nil }
         let uid = reader.required(fields, "uid", in: node, "a parking site").flatMap { reader.string($0, "uid") }
-        if let uid, let node = fields["uid"],
-            !(1...256).contains(uid.count)
-                || !uid.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") })
-        {
+        if let uid, let node = fields["uid"], !isIdentifier(uid) {
             reader.report(
                 "the uid '\(uid.prefix(40))' must be lowercase letters, digits, '-' and '_' (at most 256)", at: node)
         }
@@ -80,8 +77,8 @@ package enum ParkingSitesFile {
             }
         }
         // ParkAPI v3 takes positions in and around Germany only.
-        let latitude = degrees(fields, "lat", in: node, 34...72, &reader)
-        let longitude = degrees(fields, "lon", in: node, -27...43, &reader)
+        let latitude = degrees(fields, "lat", in: node, "a parking site", 34...72, &reader)
+        let longitude = degrees(fields, "lon", in: node, "a parking site", -27...43, &reader)
         var capacity: Int?
         if let node = fields["capacity"], let text = reader.string(node, "capacity") {
             capacity = Int(text).flatMap { (0...100_000).contains($0) ? $0 : nil }
@@ -105,11 +102,19 @@ package enum ParkingSitesFile {
             capacity: capacity ?? 0, openingHours: hours, publicURL: url, staticUpdatedAt: updatedAt)
     }
 
-    private static func degrees(
-        _ fields: YAMLFileReader.Fields, _ key: String, in node: Node, _ range: ClosedRange<Double>,
+    /// Whether `text` may be an id in an address and a SensorThings filter: 1 to 256 lowercase
+    /// letters, digits, `-` and `_`.
+    static func isIdentifier(_ text: String) -> Bool {
+        (1...256).contains(text.count)
+            && text.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+
+    /// The required number `key` of `node` (a site, a counting station), when it lies in `range`.
+    static func degrees(
+        _ fields: YAMLFileReader.Fields, _ key: String, in node: Node, _ what: String, _ range: ClosedRange<Double>,
         _ reader: inout YAMLFileReader
     ) -> Double? {
-        guard let value = reader.required(fields, key, in: node, "a parking site"), let text = reader.string(value, key)
+        guard let value = reader.required(fields, key, in: node, what), let text = reader.string(value, key)
         else { return nil }
         guard text.utf8.count <= 32, let number = Double(text), number.isFinite, range.contains(number) else {
             reader.report(

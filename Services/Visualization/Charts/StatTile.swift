@@ -15,7 +15,8 @@ struct StatTile {
         let words = Words(language: language)
         let german = language == .de
         let unit = status.unit.isEmpty ? "" : " " + status.unit
-        let value = status.latest.map { SVGText.value($0.value, places: 1, language: language) + unit } ?? "–"
+        let value =
+            status.latest.map { SVGText.value($0.value, places: status.places, language: language) + unit } ?? "–"
         var facts: [String] = []
         if let latest = status.latest {
             facts.append(GermanTime.text(latest.time, language: language))

@@ -13,6 +13,8 @@ struct GaugeStatus: Sendable {
     /// 0 normal, -1 low water, 1… the warning level's number; drives the order and the marker.
     var severity: Int
     var isStale: Bool
+    /// Decimals its values are shown with: none for counts, one for measurements.
+    var places: Int
     /// The dashboard source it comes from; the site's own sensor service unless an overview reads others.
     var source = DashboardFile.ownSource
 
@@ -32,6 +34,7 @@ struct GaugeStatus: Sendable {
         place = datastream.thing
         self.position = position.map { (longitude: $0.0, latitude: $0.1) }
         unit = datastream.unit
+        places = datastream.isCount ? 0 : 1
         latest = readings.last
         trend = TimeSeriesChart.trend(of: readings)
         isStale = chart.isStale(readings, interval: chart.expectedInterval(of: readings))

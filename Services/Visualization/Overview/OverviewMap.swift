@@ -299,7 +299,7 @@ struct OverviewWords {
         var text = gauge.place.isEmpty ? gauge.name : "\(gauge.place): \(gauge.name)"
         if let latest = gauge.latest {
             text +=
-                " " + SVGText.value(latest.value, places: 1, language: language)
+                " " + SVGText.value(latest.value, places: gauge.places, language: language)
                 + (gauge.unit.isEmpty ? "" : " " + gauge.unit)
             text += ", " + GermanTime.text(latest.time, language: language)
         }

@@ -43,7 +43,7 @@ struct OverviewPage {
                 ? "<tr><td><a href=\"/datastreams/\(gauge.datastream)\(suffix)\">\(name)</a></td>"
                 : "<tr><td>\(name)</td>"
             html +=
-                "<td>\(gauge.latest.map { SVGText.value($0.value, places: 1, language: language) + (gauge.unit.isEmpty ? "" : " " + SVGText.escape(gauge.unit)) } ?? "–")</td>"
+                "<td>\(gauge.latest.map { SVGText.value($0.value, places: gauge.places, language: language) + (gauge.unit.isEmpty ? "" : " " + SVGText.escape(gauge.unit)) } ?? "–")</td>"
             html += "<td>\(gauge.latest.map { GermanTime.text($0.time, language: language) } ?? "–")</td>"
             html += "<td>\(gauge.trend.map { words.trend($0) } ?? "–")</td>"
             var state = gauge.level ?? "normal"

@@ -6,11 +6,12 @@ extension SensorSource {
     static let overviewLimit = 500
 
     /// Every datastream with its position and newest readings, in one request: what the overview
-    /// of a site draws.
+    /// of a site draws. A datastream with `properties.overview` false (a car park's free spaces, a
+    /// traffic count: no gauge with warning levels) stays off it; dashboards still show it.
     func gauges(now: Int64) async throws(Failure) -> [GaugeStatus] {
         var components = URLComponents(string: "\(baseURL)/v1.1/Datastreams")
         components?.queryItems = [
-            URLQueryItem(name: "$select", value: "id,name,unitOfMeasurement,properties"),
+            URLQueryItem(name: "$select", value: "id,name,unitOfMeasurement,observationType,properties"),
             URLQueryItem(
                 name: "$expand",
                 value:
@@ -25,7 +26,8 @@ extension SensorSource {
         }
         var gauges: [GaugeStatus] = []
         for value in values {
-            guard case .integer(let id)? = value["@iot.id"], let datastream = try? Self.datastream(id, from: value)
+            guard case .integer(let id)? = value["@iot.id"], value["properties"]?["overview"] != .bool(false),
+                let datastream = try? Self.datastream(id, from: value)
             else { continue }
             var position: (Double, Double)?
             if case .array(let locations)? = value["Thing"]?["Locations"],
