@@ -26,7 +26,7 @@ struct StellwerkCommand: AsyncParsableCommand {
         subcommands: [
             // The habitual verbs first: check, plan, apply, look, go back, promote, run locally.
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RollbackCommand.self,
-            PromoteCommand.self, UpCommand.self, DownCommand.self, ServerCommand.self,
+            PromoteCommand.self, OnboardCommand.self, UpCommand.self, DownCommand.self, ServerCommand.self,
             // Then each noun with its verbs.
             RolloutCommand.self, ReleaseCommand.self, PromotionCommand.self, NodeCommand.self, UserCommand.self,
             TokenCommand.self, PolicyCommand.self, SecretCommand.self,

@@ -304,7 +304,7 @@ import Testing
 
     @Test(arguments: [
         ["--help"], ["validate", "--help"], ["plan", "--help"], ["plan", "create", "--help"],
-        ["plan", "show", "--help"],
+        ["plan", "show", "--help"], ["onboard", "--help"],
     ])
     func help_onEveryCommand_explainsWithAnExample(arguments: [String]) async throws {
         let result = try await ProcessRunner.run("stellwerk", arguments)

@@ -9,6 +9,11 @@ import StellwerkAPI
 struct PlanComputation {
     let workspace: WorkspaceOption
     let terminal: Terminal
+    /// Files laid over the workspace on disk, planned as if written (`stellwerk onboard`).
+    var added: [String: String] = [:]
+    /// Whether a blueprint must run a product this repository builds or the release carries; off
+    /// where the plan shows what a site gets, whatever release comes (`stellwerk onboard`).
+    var checksProducts = true
 
     /// The plan for `environment` against the orchestrator: its release `release` (or the working
     /// tree, unreleased) and its recorded state. A promotion request also carries the gates of the
@@ -33,7 +38,8 @@ struct PlanComputation {
         _ environment: String, manifest: ReleaseManifest?, recorded: StateSnapshot, forPromotion: Bool = false,
         requiringSecrets: Bool = false
     ) throws -> Plan {
-        let (loaded, resolved) = try resolve(environment, releaseProducts: manifest?.components.keys ?? [:].keys)
+        let (loaded, resolved) = try resolve(
+            environment, releaseProducts: manifest?.components.keys ?? [:].keys, checkingProducts: checksProducts)
         if requiringSecrets, let definition = loaded.environments[environment] {
             let missing = Self.secretReferences(in: definition).filter { recorded.secrets[$0.value] == nil }
             if !missing.isEmpty {
@@ -84,7 +90,12 @@ struct PlanComputation {
 
     /// Every `{secret: NAME}` a site of `environment` gives, where it is written.
     static func secretReferences(in environment: EnvironmentDefinition) -> [Located<String>] {
-        environment.sites.flatMap(\.services).flatMap(\.parameters).compactMap { parameter in
+        secretReferences(in: environment.sites)
+    }
+
+    /// Every `{secret: NAME}` the `sites` give, where it is written.
+    static func secretReferences(in sites: [SiteDefinition]) -> [Located<String>] {
+        sites.flatMap(\.services).flatMap(\.parameters).compactMap { parameter in
             if case .secret(let name) = parameter.value { name } else { nil }
         }
     }
@@ -107,7 +118,7 @@ struct PlanComputation {
         _ environment: String, releaseProducts: some Sequence<String> = [String](), checkingProducts: Bool = true
     ) throws -> (Workspace, ResolvedEnvironment) {
         let (loaded, root) = try workspace.load(
-            terminal: terminal, releaseProducts: releaseProducts, checkingProducts: checkingProducts)
+            terminal: terminal, releaseProducts: releaseProducts, checkingProducts: checkingProducts, added: added)
         do {
             return (loaded, try EnvironmentResolver(workspace: loaded).resolve(environment))
         } catch {

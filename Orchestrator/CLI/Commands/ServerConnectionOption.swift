@@ -23,6 +23,10 @@ struct ServerConnectionOption: ParsableArguments {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// The orchestrator's address and CA file, as given (by flag or environment).
+    var givenURL: String? { serverURL ?? Self.environment("STELLWERK_SERVER") }
+    var givenAuthorityFile: String? { authorityFile ?? Self.environment("STELLWERK_CA") }
+
     /// Whether an orchestrator is named at all (by flag or environment).
     var isConfigured: Bool { (serverURL ?? Self.environment("STELLWERK_SERVER")) != nil }
 

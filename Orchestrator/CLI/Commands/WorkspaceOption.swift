@@ -36,15 +36,19 @@ struct WorkspaceOption: ParsableArguments {
     /// - Parameter releaseProducts: components a release carries, which blueprints may run besides the
     ///   products this repository builds.
     ///   - checkingProducts: false when only the environments matter, not what blueprints run.
+    ///   - added: files (by path in the workspace) laid over those on disk, checked as if written.
     func load(
-        terminal: Terminal, releaseProducts: some Sequence<String> = [], checkingProducts: Bool = true
+        terminal: Terminal, releaseProducts: some Sequence<String> = [], checkingProducts: Bool = true,
+        added: [String: String] = [:]
     ) throws -> (Workspace, URL) {
         let url = try rootURL()
         do {
             var options = WorkspaceOptions()
             options.knownProducts.formUnion(releaseProducts)
             options.checksProducts = checkingProducts
-            let workspace = try WorkspaceLoader(source: DiskSourceTree(root: url), options: options).load()
+            let disk = DiskSourceTree(root: url)
+            let source: any SourceTree = added.isEmpty ? disk : OverlaySourceTree(base: disk, added: added)
+            let workspace = try WorkspaceLoader(source: source, options: options).load()
             return (workspace, url)
         } catch {
             DiagnosticPrinter(terminal: terminal, root: url).printAll(error.diagnostics, to: .standardError)

@@ -1,14 +1,15 @@
 /// Checks the site templates that `stellwerk onboard` fills in: each must give a valid site in every
 /// environment once its `{{ onboard.* }}` placeholders are replaced.
-struct SiteTemplateCheck {
+package struct SiteTemplateCheck {
     let workspace: Workspace
     let sink: DiagnosticSink
 
     /// The placeholders a template may use, with the values it is checked with; the real ones come from
     /// the onboarding municipality (`onboard.environment` is each environment in turn).
-    static let sampleValues = [
+    package static let sampleValues = [
         "onboard.name": "beispielstadt", "onboard.display_name": "Beispielstadt",
-        "onboard.domain": "beispielstadt.example", "onboard.environment": "",
+        "onboard.domain": "beispielstadt.example", "onboard.node_address": "beispielstadt-1.beispielstadt.example",
+        "onboard.environment": "",
     ]
 
     func check(_ templates: [(path: String, root: YAMLNode)]) {
@@ -67,7 +68,7 @@ struct SiteTemplateCheck {
 
     /// The names inside every `{{ … }}` of `text`, in order, with the offset (in unicode scalars) of
     /// each `{{`.
-    static func placeholders(in text: String) -> [(name: String, offset: Int)] {
+    package static func placeholders(in text: String) -> [(name: String, offset: Int)] {
         var found: [(name: String, offset: Int)] = []
         var rest = Substring(text)
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
@@ -93,14 +94,17 @@ struct SiteTemplateCheck {
     }
 
     static func fill(_ text: String, environment: String) -> String {
+        fill(text, values: sampleValues.merging(["onboard.environment": environment]) { $1 })
+    }
+
+    /// Replaces each `{{ NAME }}` of `text` whose name `values` has; others stay as they are.
+    package static func fill(_ text: String, values: [String: String]) -> String {
         var result = ""
         var rest = Substring(text)
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
             let name = rest[open.upperBound..<close.lowerBound].trimmingSpaces()
             result += rest[..<open.lowerBound]
-            if name == "onboard.environment" {
-                result += environment
-            } else if let value = sampleValues[name] {
+            if let value = values[name] {
                 result += value
             } else {
                 result += rest[open.lowerBound..<close.upperBound]

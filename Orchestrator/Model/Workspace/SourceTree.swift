@@ -84,3 +84,27 @@ package struct MemorySourceTree: SourceTree {
         return bytes
     }
 }
+
+/// A tree with files laid over another: what the workspace would be with files not written yet, so
+/// they are checked before anything is written (`stellwerk onboard`).
+package struct OverlaySourceTree: SourceTree {
+    package var base: any SourceTree
+    package var added: MemorySourceTree
+
+    package init(base: any SourceTree, added: [String: String]) {
+        self.base = base
+        self.added = MemorySourceTree(files: added)
+    }
+
+    package func entries(in folder: String) throws(SourceTreeError) -> [SourceEntry] {
+        var byName: [String: SourceEntry] = [:]
+        for entry in try base.entries(in: folder) { byName[entry.name] = entry }
+        for entry in try added.entries(in: folder) { byName[entry.name] = entry }
+        return byName.values.sorted { $0.name < $1.name }
+    }
+
+    package func contents(of path: String, limit: Int) throws(SourceTreeError) -> [UInt8] {
+        added.files[path] != nil
+            ? try added.contents(of: path, limit: limit) : try base.contents(of: path, limit: limit)
+    }
+}
