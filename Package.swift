@@ -120,6 +120,10 @@ let package = Package(
             name: "Telemetry",
             path: "Shared/Telemetry",
             swiftSettings: strictSettings),
+        .target(
+            name: "Markup",
+            path: "Shared/Markup",
+            swiftSettings: strictSettings),
 
         // MARK: Orchestrator: the control plane
 
@@ -172,7 +176,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "StellwerkAPI", "Store", "Authority", "Identity", "Artifacts", "Telemetry", "SSHTransport",
+                "StellwerkAPI", "Store", "Authority", "Identity", "Artifacts", "Telemetry", "SSHTransport", "Markup",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -241,7 +245,7 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
-                "Telemetry", "Database", "PostgresDatabase",
+                "Telemetry", "Database", "PostgresDatabase", "Markup",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,19 +1,4 @@
-/// Text made safe for HTML and XML (SVG) content and attribute values: the portal's pages and the
-/// visualization service's charts escape with the same five replacements.
-package enum MarkupText {
-    package static func escape(_ text: String) -> String {
-        var output = ""
-        output.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&#39;"
-            default: output.append(character)
-            }
-        }
-        return output
-    }
-}
+package import Markup
+
+/// The escaping every service's markup uses, where the services already look for it.
+package typealias MarkupText = Markup.MarkupText

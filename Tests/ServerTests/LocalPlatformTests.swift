@@ -38,6 +38,13 @@ import Testing
         let http = try OrchestratorConnection(
             url: "",
             authority: try String(contentsOf: state.appendingPathComponent("server/ca/ca.pem"), encoding: .utf8))
+        // The console, with where the local approver's sign-in token is (not a terminal: not the token).
+        let console = try #require(
+            text.split(separator: "\n").first { $0.hasPrefix("Console: ") }?.split(separator: " ").dropFirst().first)
+        #expect(text.contains("sign in as zweite-person (approver in local-live) with the token in "), "\(text)")
+        #expect(!text.contains("swo_"), "no operator token in the output")
+        let signIn = try await http.exchange(.get, String(console) + "/sign-in")
+        #expect(signIn.status == 200 && signIn.text.contains("<h1>Anmelden</h1>"), "\(console)")
         for url in urls {
             if url.hasPrefix("mqtt://") {
                 // The site's sensor service logged in at its broker (the password file the agent

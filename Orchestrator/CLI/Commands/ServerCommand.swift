@@ -60,6 +60,11 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "How long a sign-in to the web console (/console) lasts (1m to 7d; default 8h).", valueName: "DURATION"))
+    var consoleSession = "8h"
+
+    @Option(
+        help: ArgumentHelp(
             "Connections one client address may hold at once (1–100000); more are closed at once.",
             valueName: "COUNT"))
     var maxConnectionsPerClient = 256
@@ -179,6 +184,10 @@ struct ServerCommand: AsyncParsableCommand {
             throw CLIError(error.description)
         }
         configuration.revealSecrets = revealSecrets
+        guard let session = DurationText.seconds(consoleSession), (60...7 * 86_400).contains(session) else {
+            throw CLIError("--console-session \(consoleSession): give a duration from 1m to 7d (as 8h)")
+        }
+        configuration.consoleSessionLifetime = TimeInterval(session)
         if let sshKey {
             // A private key others may read is one others may have: refused, as ssh itself does.
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: sshKey),

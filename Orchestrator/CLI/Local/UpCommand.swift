@@ -574,6 +574,15 @@ struct UpCommand: AsyncParsableCommand {
         terminal.table(header: ["ENVIRONMENT", "SITE", "SERVICE", "URL"], rows: rows)
         terminal.line()
         terminal.line("Orchestrator: \(url)  (to use stellwerk with it: source \(platform.folder.path)/env.sh)")
+        // The token itself only to a person at a terminal; a log gets where it is (a 0600 file).
+        let approver = (try? String(contentsOf: platform.approverTokenFile, encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let signIn =
+            isatty(STDOUT_FILENO) == 1 && approver != nil
+            ? "sign in as zweite-person (approver in local-live) with \(approver ?? "")"
+            : "sign in as zweite-person (approver in local-live) with the token in \(platform.approverTokenFile.path)"
+        terminal.line(
+            "Console: \(url)/console  (\(signIn); as erste-person with \(platform.requesterTokenFile.path))")
         if let environment = environments.first(where: { environment in
             environment.sites.flatMap(\.nodes).flatMap(\.instances).contains { $0.service == "catalog" }
         }) {

@@ -38,6 +38,8 @@ package struct ServerConfiguration: Sendable {
     package var sshKey: URL?
     /// How often a settled push node is pushed to again.
     package var pushInterval: Duration = .seconds(15)
+    /// How long a console sign-in lasts (8 hours by default).
+    package var consoleSessionLifetime: TimeInterval = 8 * 3600
 
     /// - Parameters:
     ///   - lostAfter: default 120 s.
@@ -67,6 +69,7 @@ package struct OrchestratorServer: Sendable {
     let metrics = ServerMetrics()
     let refusals: RefusalAudit
     let joins: JoinRateLimit
+    let consoleSessions: ConsoleSessions
 
     package init(configuration: ServerConfiguration, files: ServerFiles, store: StateStore, logger: Logger) {
         self.configuration = configuration
@@ -76,6 +79,7 @@ package struct OrchestratorServer: Sendable {
         refusals = RefusalAudit(store: store, logger: logger)
         joins = JoinRateLimit(
             burst: 3 * configuration.refusedJoinsPerMinute, perMinute: configuration.refusedJoinsPerMinute)
+        consoleSessions = ConsoleSessions(lifetime: configuration.consoleSessionLifetime)
     }
 
     /// Creates the first admin when there is no operator yet; returns its token (shown once).
@@ -126,6 +130,12 @@ package struct OrchestratorServer: Sendable {
         PolicyController(policies: EnvironmentPolicies(store: store, hub: hub)).register(on: router)
         OperationsController(store: store, hub: hub).register(on: router)
         SecretController(vault: secrets).register(on: router)
+        ConsoleController(
+            store: store, sessions: consoleSessions,
+            status: StatusReport(store: store, lostAfter: configuration.lostAfter),
+            rollouts: Rollouts(store: store, hub: hub, signingKey: files.signingKey), promotions: promotions,
+            releases: releases, secrets: secrets, nodes: AccessDirectory(store: store)
+        ).register(on: router)
         return router
     }
 
