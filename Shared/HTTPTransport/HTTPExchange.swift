@@ -152,7 +152,10 @@ package final class HTTPExchange: Sendable {
                     throw Failure.badURL("\(url): this client speaks plain HTTP only")
                 }
                 // A new connection that closes before the request went out (seen on a busy machine) gets
-                // one more try: nothing was sent, so nothing can happen twice.
+                // one more try: nothing was sent, so nothing can happen twice. One closed before any of
+                // the answer came gets one more try too for a GET or HEAD, which change nothing when
+                // they run twice (as browsers retry them).
+                let idempotent = method == .GET || method == .HEAD
                 for attempt in 1...2 {
                     let fresh = try await KeptConnection.open(to: target, tls: target.secure ? self.tls : nil)
                     do {
@@ -162,7 +165,8 @@ package final class HTTPExchange: Sendable {
                         if attempt == 2 { throw cause }
                         try Task.checkCancellation()
                     } catch Failure.notAnswered(let cause) {
-                        throw cause
+                        if attempt == 2 || !idempotent { throw cause }
+                        try Task.checkCancellation()
                     }
                 }
             }

@@ -87,6 +87,28 @@ import Testing
         await connection.shutdown()
     }
 
+    /// A new connection closed after the request went out, before any answer: a GET goes once more
+    /// on another (it changes nothing when it runs twice); a POST does not, and says so.
+    @Test(.timeLimit(.minutes(1))) func anUnansweredGET_goesOnceMore_aPOSTDoesNot() async throws {
+        let server = try PlainHTTPServer(closeAfterEachAnswer: true, unanswered: 1)
+        defer { server.stop() }
+        let connection = try OrchestratorConnection(
+            url: "http://127.0.0.1:\(server.port)", authority: try Self.someAuthority())
+        let answer = try await connection.exchange(.get, "/health")
+        #expect(answer.status == 200 && server.connections == 2)
+        await connection.shutdown()
+
+        let refusing = try PlainHTTPServer(closeAfterEachAnswer: true, unanswered: 1)
+        defer { refusing.stop() }
+        let poster = try OrchestratorConnection(
+            url: "http://127.0.0.1:\(refusing.port)", authority: try Self.someAuthority())
+        await #expect(throws: (any Error).self) {
+            try await poster.exchange(.post, "/v1/things", body: Data("{}".utf8))
+        }
+        #expect(refusing.connections == 1)
+        await poster.shutdown()
+    }
+
     @Test(.timeLimit(.minutes(1))) func download_ofBytesWithAnotherDigest_isDiscarded() async throws {
         let server = try PlainHTTPServer(closeAfterEachAnswer: false)
         defer { server.stop() }
@@ -115,12 +137,16 @@ final class PlainHTTPServer: @unchecked Sendable {
     let port: Int
     private let socketHandle: Int32
     private let closeAfterEachAnswer: Bool
+    /// Connections that are closed after the request arrived, without an answer: a server that
+    /// restarts under its clients.
+    private let unanswered: Int
     private let lock = NSLock()
     private var accepted = 0
     private var open: [Int32] = []
 
-    init(closeAfterEachAnswer: Bool) throws {
+    init(closeAfterEachAnswer: Bool, unanswered: Int = 0) throws {
         self.closeAfterEachAnswer = closeAfterEachAnswer
+        self.unanswered = unanswered
         let listener = try SilentListener()
         port = listener.port
         socketHandle = listener.takeSocket()
@@ -139,15 +165,16 @@ final class PlainHTTPServer: @unchecked Sendable {
         while true {
             let client = accept(socketHandle, nil, nil)
             guard client >= 0 else { return }
-            lock.withLock {
+            let number = lock.withLock {
                 accepted += 1
                 open.append(client)
+                return accepted
             }
-            Thread.detachNewThread { [self] in serve(client) }
+            Thread.detachNewThread { [self] in serve(client, answering: number > unanswered) }
         }
     }
 
-    private func serve(_ client: Int32) {
+    private func serve(_ client: Int32, answering: Bool) {
         defer { close(client) }
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -157,6 +184,7 @@ final class PlainHTTPServer: @unchecked Sendable {
             request += buffer[..<count]
             while let end = request.firstRange(of: Array("\r\n\r\n".utf8)) {
                 request.removeSubrange(..<end.upperBound)
+                guard answering else { return }
                 let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
                 guard write(client, answer, answer.count) == answer.count else { return }
                 if closeAfterEachAnswer { return }
