@@ -15,6 +15,9 @@ final class ReportBatcher: Sendable {
         var document: String
         /// Whether every instance in the report runs; when not, the node's `unhealthy_at` moves.
         var healthy: Bool
+        /// Each instance's state (`portal=running,sensors=unhealthy`): a change is a line of the
+        /// node's health history.
+        var health: String
         var at: Int
         var continuation: CheckedContinuation<Void, any Error>
     }
@@ -40,10 +43,15 @@ final class ReportBatcher: Sendable {
         self.linger = linger
     }
 
-    func submit(environment: String, node: String, document: String, healthy: Bool, at: Int) async throws {
+    /// The most lines of health history kept per node; older ones are deleted as new ones come.
+    static let historyLimit = 200
+
+    func submit(
+        environment: String, node: String, document: String, healthy: Bool, health: String, at: Int
+    ) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let entry = Entry(
-                environment: environment, node: node, document: document, healthy: healthy, at: at,
+                environment: environment, node: node, document: document, healthy: healthy, health: health, at: at,
                 continuation: continuation)
             let startDrain = state.withLock { state -> Bool in
                 state.pending.append(entry)
@@ -82,15 +90,34 @@ final class ReportBatcher: Sendable {
     private static func write(_ batch: [Entry], on connection: any SQLConnection) throws {
         for entry in batch {
             let at = SQLValue.integer(Int64(entry.at))
+            let (environment, node, health) = (
+                SQLValue.text(entry.environment), SQLValue.text(entry.node), SQLValue.text(entry.health)
+            )
+            // A line of history only when the states differ from the last report's: one indexed
+            // look-up per report, a write only on a change.
+            let changed = try connection.query(
+                "SELECT 1 FROM node_reports WHERE environment = $1 AND node = $2 AND health = $3", environment, node,
+                health
+            ).isEmpty
+            if changed {
+                try connection.run(
+                    "INSERT INTO health_history (environment, node, at, health) VALUES ($1, $2, $3, $4)", environment,
+                    node, at, health)
+                try connection.run(
+                    """
+                    DELETE FROM health_history WHERE environment = $1 AND node = $2 AND at < (
+                        SELECT at FROM health_history WHERE environment = $1 AND node = $2
+                        ORDER BY at DESC LIMIT 1 OFFSET \(Self.historyLimit - 1))
+                    """, environment, node)
+            }
             try connection.run(
                 """
-                INSERT INTO node_reports (environment, node, reported_at, document, unhealthy_at)
-                VALUES ($1, $2, $3, $4, $5)
+                INSERT INTO node_reports (environment, node, reported_at, document, unhealthy_at, health)
+                VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (environment, node) DO UPDATE SET reported_at = excluded.reported_at,
-                    document = excluded.document,
+                    document = excluded.document, health = excluded.health,
                     unhealthy_at = COALESCE(excluded.unhealthy_at, node_reports.unhealthy_at)
-                """, .text(entry.environment), .text(entry.node), at, .text(entry.document),
-                entry.healthy ? .null : at)
+                """, environment, node, at, .text(entry.document), entry.healthy ? .null : at, health)
             // A node back from silence vouches for nothing it did meanwhile: a soak starts over.
             try connection.run(
                 """

@@ -115,6 +115,7 @@ extension StateStore {
             let time = SQLValue.integer(Int64(Self.milliseconds(now)))
             for table in [
                 "nodes WHERE environment = $1 AND name = $2", "node_reports WHERE environment = $1 AND node = $2",
+                "health_history WHERE environment = $1 AND node = $2",
             ] {
                 try connection.run("DELETE FROM " + table, environmentValue, nodeValue)
             }
@@ -181,7 +182,28 @@ extension StateStore {
     package func recordReport(_ report: NodeReport, at now: Date = Date()) async throws {
         try await reports.submit(
             environment: report.environment, node: report.node, document: try Self.encode(report),
-            healthy: report.instances.allSatisfy { $0.state == .running }, at: Self.milliseconds(now))
+            healthy: report.instances.allSatisfy { $0.state == .running },
+            health: report.instances.map { "\($0.spec.service)=\($0.state.rawValue)" }.sorted().joined(separator: ","),
+            at: Self.milliseconds(now))
+    }
+
+    /// A node's health history, newest first: when the states of its instances changed, and to what
+    /// (`[(service, state)]`, by service).
+    package func healthHistory(
+        environment: String, node: String, limit: Int = 50
+    ) async throws -> [(at: Date, states: [(service: String, state: String)])] {
+        try await read { connection in
+            try connection.query(
+                "SELECT at, health FROM health_history WHERE environment = $1 AND node = $2 ORDER BY at DESC LIMIT "
+                    + String(min(max(limit, 1), ReportBatcher.historyLimit)), .text(environment), .text(node)
+            ).map { row in
+                let states = row.text(1).split(separator: ",").compactMap { pair -> (String, String)? in
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+                }
+                return (Self.date(row.integer(0)), states)
+            }
+        }
     }
 
     /// When each node of `environment` last reported an instance that was not running healthy.

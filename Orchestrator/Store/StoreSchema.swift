@@ -162,6 +162,17 @@ package enum StoreSchema {
             version: 8,
             summary: "how the orchestrator pushes to a node that cannot call out, as an admin registered it",
             statements: ["ALTER TABLE nodes ADD COLUMN push TEXT"]),
+        Migration(
+            version: 9,
+            summary: "each node's health history: the states of its instances whenever they change",
+            statements: [
+                "ALTER TABLE node_reports ADD COLUMN health TEXT",
+                """
+                CREATE TABLE health_history (
+                    environment TEXT NOT NULL, node TEXT NOT NULL, at BIGINT NOT NULL, health TEXT NOT NULL)
+                """,
+                "CREATE INDEX health_history_by_node ON health_history (environment, node, at)",
+            ]),
     ]
 
     package static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -176,6 +176,17 @@ import Testing
         #expect(decided.decisions.first?.reason == "Sandbox im Browser geprüft")
         #expect(decided.state != .waiting)
 
+        // A node of live with its health history; sandbox is not erika's to read.
+        try await cluster.waitFor("l1 to report the promoted service", seconds: 60) {
+            let node = try await approverSession.send(.get, "/console/nodes/live/l1")
+            return node.status == 200 && node.text.contains("web: running")
+        }
+        let history = try await approverSession.send(.get, "/console/nodes/live/l1")
+        #expect(history.text.contains("Gesundheitsverlauf"), "\(history.text)")
+        #expect(history.text.contains("keine Instanz"), "the history begins before the promotion: \(history.text)")
+        #expect(try await approverSession.send(.get, "/console/nodes/sandbox/s1").status == 404)
+        #expect(try await approverSession.send(.get, "/console/sites/live/la").text.contains("/console/nodes/live/l1"))
+
         // Revoking olga ends her session at her next click; signing out ends erika's.
         #expect(try await cluster.stellwerk(["user", "revoke", "olga"]).status == 0)
         let revoked = try await requester.send(.get, "/console")

@@ -252,6 +252,41 @@ import Testing
         }
     }
 
+    /// A node's health history has a line per change of its instances' states, not per report, the
+    /// newest first and at most 200; removing the node removes it.
+    @Test(arguments: StoreKind.allCases)
+    func healthHistory_keepsEachChange_once(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let workspace = try Fixtures.load(Fixtures.files())
+            let environment = try EnvironmentResolver(workspace: workspace).resolve("sandbox")
+            let plan = Planner(release: nil).plan(
+                environment, revision: workspace.revision, recorded: try await store.snapshot(environment: "sandbox"))
+            _ = try await store.apply(plan, actor: "operator:anna")
+            let desired = try #require(try await store.desiredStates(environment: "sandbox").first)
+            func report(_ state: InstanceReport.State, at seconds: Double) async throws {
+                try await store.recordReport(
+                    NodeReport(
+                        node: desired.node, environment: "sandbox", desiredSerial: 1,
+                        instances: desired.instances.map {
+                            InstanceReport(spec: $0.reported, state: state, health: nil, lastError: nil, drift: [])
+                        }), at: StoreSamples.start.addingTimeInterval(seconds))
+            }
+            for (state, seconds) in [
+                (InstanceReport.State.starting, 0.0), (.running, 5), (.running, 10), (.unhealthy, 15), (.unhealthy, 20),
+            ] {
+                try await report(state, at: seconds)
+            }
+            let history = try await store.healthHistory(environment: "sandbox", node: desired.node)
+            #expect(history.map(\.at) == [15, 5, 0].map { StoreSamples.start.addingTimeInterval($0) })
+            #expect(history.first?.states.map(\.state) == desired.instances.map { _ in "unhealthy" })
+            #expect(history.first?.states.map(\.service) == desired.instances.map(\.service).sorted())
+            for index in 0..<210 {
+                try await report(index.isMultiple(of: 2) ? .running : .stopped, at: 100 + Double(index))
+            }
+            #expect(try await store.healthHistory(environment: "sandbox", node: desired.node, limit: 1000).count == 200)
+        }
+    }
+
     // MARK: Leases
 
     @Test(arguments: StoreKind.allCases)

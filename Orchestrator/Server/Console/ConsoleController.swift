@@ -61,6 +61,12 @@ struct ConsoleController: Sendable {
                     visit, environment: context.parameters.get("env") ?? "", name: context.parameters.get("site") ?? "")
             }
         }
+        router.get("/console/nodes/:env/:node") { request, context in
+            await page(request, path: request.uri.path) { visit in
+                try await node(
+                    visit, environment: context.parameters.get("env") ?? "", name: context.parameters.get("node") ?? "")
+            }
+        }
         router.get("/console/promotions") { request, _ in
             await page(request, path: "/console/promotions") { try await promotionList($0) }
         }

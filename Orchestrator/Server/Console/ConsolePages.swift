@@ -108,7 +108,8 @@ extension ConsoleController {
         var body = ""
         for node in nodes {
             let certificate = certificates.first { $0.node == node.node }
-            body += "<h2>\(e(node.node)) <span class=\"muted\">\(e(node.address))</span></h2>\n"
+            body += "<h2><a href=\"/console/nodes/\(ConsoleHTML.query(environment))/\(ConsoleHTML.query(node.node))\">"
+            body += "\(e(node.node))</a> <span class=\"muted\">\(e(node.address))</span></h2>\n"
             body += "<p>" + ConsoleHTML.state(node.connection == .connected, node.connection.rawValue)
             body += " · \(t("zuletzt gemeldet", "last report")) \(ConsoleHTML.time(node.lastSeen))"
             if let certificate {
@@ -132,6 +133,58 @@ extension ConsoleController {
                     ]
                 }, empty: t("Keine Instanz.", "No instance."))
         }
+        return ("\(name) · \(environment)", body)
+    }
+
+    /// A node: its connection, certificate and instances, and its health history.
+    func node(_ visit: Visit, environment: String, name: String) async throws -> Page {
+        let t = visit.language.text
+        guard visit.user.may(.read, in: environment) else {
+            throw APIError.notFound("there is no node \(name) in \(environment)")
+        }
+        let document = try await status.document(only: environment, mayRead: { visit.user.may(.read, in: $0) })
+        guard let node = document.environments.flatMap(\.nodes).first(where: { $0.node == name }) else {
+            throw APIError.notFound("there is no node \(name) in \(environment)")
+        }
+        let certificate = try await nodes.nodes(environment: environment, mayRead: { _ in true }).first {
+            $0.node == name
+        }
+        var body = "<p>\(t("Kommune", "Site")) <a href=\"/console/sites/\(ConsoleHTML.query(environment))/"
+        body += "\(ConsoleHTML.query(node.site))\">\(e(node.site))</a> · \(e(node.address)) · "
+        body += ConsoleHTML.state(node.connection == .connected, node.connection.rawValue)
+        body += " · \(t("letzter Bericht", "last report")) \(ConsoleHTML.time(node.lastSeen))</p>\n"
+        if let certificate {
+            body += "<p>\(t("Zertifikat", "Certificate")) \(e(certificate.serial ?? "–")): "
+            body += ConsoleHTML.state(certificate.state == .valid, certificate.state.rawValue)
+            body += ", \(t("ausgestellt", "issued")) \(ConsoleHTML.time(certificate.issuedAt)), "
+            body += "\(t("gültig bis", "valid until")) \(ConsoleHTML.time(certificate.notAfter))</p>\n"
+        }
+        body += ConsoleHTML.table(
+            caption: t("Instanzen nach dem letzten Bericht", "Instances as last reported"),
+            head: [
+                t("Dienst", "Service"), "Release", t("Zustand", "State"), t("Gesundheit", "Health"),
+                t("Letzter Fehler", "Last error"),
+            ],
+            rows: node.instances.map {
+                [
+                    e($0.service), e($0.release), ConsoleHTML.state($0.state == .running, $0.state.rawValue),
+                    e($0.health ?? "–"), e($0.lastError ?? "–"),
+                ]
+            }, empty: t("Keine Instanz.", "No instance."))
+        let history = try await store.healthHistory(environment: environment, node: name)
+        body += ConsoleHTML.table(
+            caption: t(
+                "Gesundheitsverlauf: jede Änderung, die neueste zuerst", "Health history: every change, newest first"),
+            head: [t("Seit", "Since"), t("Zustände", "States")],
+            rows: history.map { line in
+                [
+                    ConsoleHTML.time(line.at),
+                    line.states.isEmpty
+                        ? t("keine Instanz", "no instance")
+                        : line.states.map { ConsoleHTML.state($0.state == "running", "\($0.service): \($0.state)") }
+                            .joined(separator: "<br>"),
+                ]
+            }, empty: t("Noch kein Bericht.", "No report yet."))
         return ("\(name) · \(environment)", body)
     }
 
