@@ -187,6 +187,14 @@ import Testing
         #expect(try await approverSession.send(.get, "/console/nodes/sandbox/s1").status == 404)
         #expect(try await approverSession.send(.get, "/console/sites/live/la").text.contains("/console/nodes/live/l1"))
 
+        // A role that decides on live waits for a second admin: the admin's overview says so, and how.
+        #expect(try await cluster.stellwerk(["user", "create", "gerd", "--role", "live=approver"]).status == 0)
+        let admin = try Browser(cluster)
+        #expect(try await admin.signIn(cluster.adminToken).status == 303)
+        let waitingRoles = try await admin.send(.get, "/console")
+        #expect(waitingRoles.text.contains("stellwerk user approve gerd"), "\(waitingRoles.text)")
+        #expect(!(try await approverSession.send(.get, "/console")).text.contains("gerd"), "only admins see it")
+
         // Revoking olga ends her session at her next click; signing out ends erika's.
         #expect(try await cluster.stellwerk(["user", "revoke", "olga"]).status == 0)
         let revoked = try await requester.send(.get, "/console")

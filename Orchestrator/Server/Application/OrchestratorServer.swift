@@ -134,7 +134,8 @@ package struct OrchestratorServer: Sendable {
             store: store, sessions: consoleSessions,
             status: StatusReport(store: store, lostAfter: configuration.lostAfter),
             rollouts: Rollouts(store: store, hub: hub, signingKey: files.signingKey), promotions: promotions,
-            releases: releases, secrets: secrets, nodes: AccessDirectory(store: store)
+            releases: releases, secrets: secrets, nodes: AccessDirectory(store: store),
+            policies: EnvironmentPolicies(store: store, hub: hub)
         ).register(on: router)
         return router
     }

@@ -17,6 +17,7 @@ struct ConsoleController: Sendable {
     let releases: ReleaseRegistry
     let secrets: SecretVault
     let nodes: AccessDirectory
+    let policies: EnvironmentPolicies
 
     static let sessionCookie = "stellwerk_session"
     static let signInCookie = "stellwerk_signin"

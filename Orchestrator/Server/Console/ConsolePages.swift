@@ -81,6 +81,34 @@ extension ConsoleController {
                     e($0.requestedBy),
                 ]
             }, empty: t("Nichts wartet.", "Nothing waits."))
+        // Policy changes and operators' roles wait for a second person too; they are decided with the CLI.
+        var others: [[String]] = []
+        for environment in environments {
+            if let proposal = try await policies.view(environment).proposal {
+                others.append([
+                    t("Richtlinie", "Policy"), e(environment),
+                    e("\(proposal.proposedBy): \(proposal.differences.joined(separator: "; "))"),
+                    "<code>stellwerk policy approve --env \(e(environment))</code>",
+                ])
+            }
+        }
+        if visit.user.mayAnywhere(.administer) {
+            for record in try await store.operators() where record.awaitingApproval && record.revokedAt == nil {
+                others.append([
+                    t("Rollen", "Roles"), e(record.roles.keys.sorted().joined(separator: ", ")),
+                    e("\(record.name) (\(record.createdBy))"), "<code>stellwerk user approve \(e(record.name))</code>",
+                ])
+            }
+        }
+        body += ConsoleHTML.table(
+            caption: t(
+                "Richtlinien und Rollen, die auf eine zweite Person warten",
+                "Policies and roles waiting for a second person"),
+            head: [
+                t("Was", "What"), t("Wo", "Where"), t("Von wem, was", "By whom, what"),
+                t("Entscheiden mit", "Decide with"),
+            ],
+            rows: others, empty: t("Nichts wartet.", "Nothing waits."))
         let running = document.environments.compactMap { environment in
             environment.activeRollout.map { (environment.name, $0) }
         }
