@@ -17,7 +17,7 @@ struct CatalogRegistration: Service {
     let store: MobilityStore
     let logger: Logger
     /// Imports ring this, so the catalog hears of a new feed version at once.
-    let imports: AsyncStream<Void>
+    let imports: Bell
 
     func run() async throws {
         let http = HTTPExchange(tls: try? NIOSSLContext(configuration: .makeClientConfiguration()))

@@ -64,9 +64,9 @@ package struct MobilityServer: Sendable {
     private let parkingFetches = Counters(labels: ["outcome"])
     private let countFetches = Counters(labels: ["outcome"])
     /// Rung after every import over HTTP, for the catalog registration.
-    private let imported = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    private let imported = Bell()
     /// Rung when a parking or count source gave new data, for the history publisher.
-    private let taken = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    private let taken = Bell()
 
     package init(store: MobilityStore, configuration: MobilityConfiguration, logger: Logger) {
         self.store = store
@@ -167,7 +167,7 @@ package struct MobilityServer: Sendable {
             services.append(
                 CatalogRegistration(
                     catalog: catalog, configuration: configuration, store: store, logger: logger,
-                    imports: imported.stream))
+                    imports: imported))
         }
         if let parking, !parking.sources.isEmpty {
             services.append(
@@ -177,7 +177,7 @@ package struct MobilityServer: Sendable {
                     bodyLimit: ParkAPIInput.byteLimit,
                     accept: { [taken] body, url, now in
                         try parking.accept(body, from: url, at: now)
-                        taken.continuation.yield()
+                        taken.ring()
                     },
                     failed: { url, reason, now in parking.failed(url, reason, at: now) }))
         }
@@ -188,7 +188,7 @@ package struct MobilityServer: Sendable {
                     logger: logger, counts: countFetches, bodyLimit: 16 << 20,
                     accept: { [taken] body, url, now in
                         try counts.accept(body, from: url, at: now)
-                        taken.continuation.yield()
+                        taken.ring()
                     },
                     failed: { url, reason, now in counts.failed(url, reason, at: now) }))
         }
@@ -196,7 +196,7 @@ package struct MobilityServer: Sendable {
             services.append(
                 HistoryPublisher(
                     configuration: configuration, sensors: sensors, parking: parking, counts: counts, status: history,
-                    logger: logger, news: taken.stream))
+                    logger: logger, news: taken))
         }
         try await ServiceHTTP.serve(
             router, host: configuration.host, port: configuration.port, name: "mobility", logger: logger,
@@ -330,7 +330,7 @@ package struct MobilityServer: Sendable {
         do {
             let feed = try await store.importFeed(
                 upload, named: "upload", into: URL(fileURLWithPath: configuration.feedsFolder))
-            imported.continuation.yield()
+            imported.ring()
             logger.info(
                 "gtfs: imported version \(feed.version) (\(feed.stops) stops, \(feed.trips) trips, \(feed.stopTimes) stop times)"
             )

@@ -22,7 +22,7 @@ struct HistoryPublisher: Service {
     let status: HistoryStatus
     let logger: Logger
     /// Rung when a source gave new data, so it reaches the sensor service at once.
-    let news: AsyncStream<Void>
+    let news: Bell
 
     func run() async throws {
         let writer = SensorThingsWriter(
