@@ -173,6 +173,17 @@ package enum StoreSchema {
                 """,
                 "CREATE INDEX health_history_by_node ON health_history (environment, node, at)",
             ]),
+        Migration(
+            version: 10,
+            summary: "the orchestrator's identity (its CA and release-signing key, sealed with the key-encryption "
+                + "key), shared by every server of the store",
+            statements: [
+                """
+                CREATE TABLE orchestrator_identity (
+                    id INTEGER PRIMARY KEY CHECK (id = 1), ca_certificate TEXT NOT NULL, ca_key TEXT NOT NULL,
+                    signing_key TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """
+            ]),
     ]
 
     package static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -143,11 +143,11 @@ struct ServerCommand: AsyncParsableCommand {
         else { throw CLIError("--listen \(listen): give HOST:PORT, such as 127.0.0.1:8443") }
         let host = String(listen[..<colon])
         let folder = URL(fileURLWithPath: data)
-        let files: ServerFiles
         do {
-            files = try ServerFiles(folder: folder)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder.path)
         } catch {
-            throw CLIError("\(data): cannot prepare the server's data folder: \(error)")
+            throw CLIError("\(data): cannot prepare the server's data folder: \(error.localizedDescription)")
         }
         let location: StoreLocation
         do {
@@ -182,6 +182,16 @@ struct ServerCommand: AsyncParsableCommand {
                 previous: try previousSecretsKey.map { try SecretKeyring.load(URL(fileURLWithPath: $0)) })
         } catch let error as IdentityError {
             throw CLIError(error.description)
+        }
+        // The orchestrator's CA and signing key: the store's, shared by every server on it.
+        let files: ServerFiles
+        do {
+            files = try await ServerFiles.shared(
+                folder: folder, store: stateStore, keyring: configuration.secretKeyring)
+        } catch let error as IdentityError {
+            throw CLIError("\(data): \(error.description)")
+        } catch {
+            throw CLIError("\(data): cannot prepare the server's data folder: \(error)")
         }
         configuration.revealSecrets = revealSecrets
         guard let session = DurationText.seconds(consoleSession), (60...7 * 86_400).contains(session) else {
