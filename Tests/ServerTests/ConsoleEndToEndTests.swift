@@ -194,6 +194,11 @@ import Testing
         let waitingRoles = try await admin.send(.get, "/console")
         #expect(waitingRoles.text.contains("stellwerk user approve gerd"), "\(waitingRoles.text)")
         #expect(!(try await approverSession.send(.get, "/console")).text.contains("gerd"), "only admins see it")
+        // The audit log, filtered, is the admins' as in the API.
+        let audit = try await admin.send(.get, "/console/audit?actor=erika&action=promotion.")
+        #expect(audit.status == 200 && audit.text.contains("promotion.approve"), "\(audit.text)")
+        #expect(!audit.text.contains("user.create"), "the filter holds")
+        #expect(try await approverSession.send(.get, "/console/audit").status == 403)
 
         // Revoking olga ends her session at her next click; signing out ends erika's.
         #expect(try await cluster.stellwerk(["user", "revoke", "olga"]).status == 0)
