@@ -92,7 +92,7 @@ extension ConsoleController {
                 ])
             }
         }
-        if visit.user.mayAnywhere(.administer) {
+        if visit.user.may(.administer, in: "*") {  // as GET /v1/users: admins of every environment
             for record in try await store.operators() where record.awaitingApproval && record.revokedAt == nil {
                 others.append([
                     t("Rollen", "Roles"), e(record.roles.keys.sorted().joined(separator: ", ")),
