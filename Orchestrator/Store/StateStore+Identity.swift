@@ -45,7 +45,7 @@ extension StateStore {
 
     /// Seals the keys again (a new key-encryption key): the same identity, another box.
     package func resealOrchestratorIdentity(caKey: String, signingKey: String) async throws {
-        try await transaction { connection in
+        _ = try await transaction { connection in
             try connection.run(
                 "UPDATE orchestrator_identity SET ca_key = $1, signing_key = $2 WHERE id = 1", .text(caKey),
                 .text(signingKey))
