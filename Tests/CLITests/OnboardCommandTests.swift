@@ -74,6 +74,30 @@ import Testing
         #expect(try Self.snapshot(root) == before)
     }
 
+    /// `--json` for scripts: the files, the new site's part of the plan, the next commands; nothing
+    /// made without an orchestrator.
+    @Test func json_saysWhatWasWrittenAndWhatComesNext() async throws {
+        let root = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try await Self.onboard(
+            ["--id", "neustadt", "--name", "Neustadt", "--address", "10.20.0.11", "--json"], root: root)
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(object["site"] as? String == "neustadt")
+        #expect(
+            object["files"] as? [String] == [
+                "Environments/live/sites/neustadt.yaml.skeleton", "Environments/sandbox/sites/neustadt.yaml",
+            ])
+        let plan = try #require(object["plan"] as? [String: Any])
+        #expect((plan["sites"] as? [[String: Any]])?.compactMap { $0["site"] as? String } == ["neustadt"])
+        #expect((object["secretsGenerated"] as? [String]) == [])
+        #expect((object["joinTokens"] as? [Any])?.isEmpty == true)
+        let next = try #require(object["nextCommands"] as? [String])
+        #expect(next.first?.hasPrefix("stellwerk node bootstrap ssh://root@10.20.0.11 --env sandbox") == true)
+        #expect(next.last == "stellwerk apply --env sandbox --release RELEASE")
+    }
+
     @Test(arguments: [
         (["--id", "kusel", "--name", "Kusel"], "the site 'kusel' exists already"),
         (["--id", "kusel2", "--name", "landkreis kusel"], "'Landkreis Kusel' is there already as site 'kusel'"),

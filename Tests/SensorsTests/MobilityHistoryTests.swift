@@ -137,11 +137,18 @@ import Testing
         let parkingID = try #require(freeSpaces["@iot.id"] as? Int)
         let deleted = try await sensors.send(.DELETE, "/Datastreams(\(parkingID))")
         #expect(deleted.status == 200)
-        try await waitUntil("the car park has a Datastream again", within: .seconds(60)) {
-            let found = try await sensors.get(
-                "/Datastreams", [("$filter", "properties/mobility eq 'parking/kl-ph-altstadt'")]
-            ).ids
-            return found.count == 1 && found != [parkingID]
+        do {
+            try await waitUntil("the car park has a Datastream again", within: .seconds(120)) {
+                let found = try await sensors.get(
+                    "/Datastreams", [("$filter", "properties/mobility eq 'parking/kl-ph-altstadt'")]
+                ).ids
+                return found.count == 1 && found != [parkingID]
+            }
+        } catch {
+            let history = try await mobility.send(.GET, "/api/history").text
+            let sources = try await mobility.send(.GET, "/api/parking/sources").text
+            Issue.record("\(error); history: \(history); parking: \(sources); log: \(mobility.logText.suffix(3000))")
+            return
         }
 
         // A sensor service that is away: the operator sees why, and the readings follow once it is back.
