@@ -15,6 +15,9 @@ package final class Bell: Sendable {
 
     package init() {}
 
+    /// Whether a task waits for the bell now.
+    package var isAwaited: Bool { state.withLock { $0.waiter != nil } }
+
     package func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {

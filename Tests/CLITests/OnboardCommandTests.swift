@@ -114,6 +114,10 @@ import Testing
         ),
         (["--id", "neustadt", "--name", "Neustadt", "--env", "sandkasten"], "no environment 'sandkasten'"),
         (["--id", "neustadt", "--name", "Neustadt", "--nodes", "99"], "--nodes 99 is not between 1 and 20"),
+        (
+            ["--id", "neustadt", "--name", "Neustadt", "--token-ttl", "99d"],
+            "--token-ttl 99d is not a duration from 1m to 30d"
+        ),
     ])
     func aRefusal_isOneLine_andWritesNothing(arguments: [String], message: String) async throws {
         let root = try Self.workspace()
@@ -136,6 +140,17 @@ import Testing
         #expect(clash.status == 1)
         #expect(clash.standardError.contains("Environments/sandbox/sites/neustadt.yaml:"), "\(clash.standardError)")
         #expect(try Self.snapshot(root) == before)
+        // A file left where one would go (a skeleton of an earlier attempt) is never written over.
+        let left = root.appendingPathComponent("Environments/live/sites/neustadt.yaml.skeleton")
+        try Data("# kept\n".utf8).write(to: left)
+        let kept = try Self.snapshot(root)
+        let over = try await Self.onboard(["--id", "neustadt", "--name", "Neustadt"], root: root)
+        #expect(over.status == 1)
+        #expect(
+            over.standardError.contains("Environments/live/sites/neustadt.yaml.skeleton exists already"),
+            "\(over.standardError)")
+        #expect(try Self.snapshot(root) == kept)
+        try FileManager.default.removeItem(at: left)
         let dry = try await Self.onboard(["--id", "neustadt", "--name", "Neustadt", "--dry-run"], root: root)
         #expect(dry.status == 0, "\(dry.standardError)")
         #expect(dry.standardOutput.contains("would write Environments/sandbox/sites/neustadt.yaml"))

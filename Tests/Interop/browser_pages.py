@@ -8,11 +8,10 @@ word (two characters or more) of an inline chart must be drawn at least 11 px hi
 NAME-N.png (1280 px wide) and NAME-N-narrow.png (390 px) are saved. Every img and svg[role=img] must
 have a text alternative. Prints "ok" and exits 0 when all pages pass.
 """
-import json
 import os
 import sys
-from urllib.parse import urlparse
 
+from browser_checks import log_problems
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
@@ -34,19 +33,7 @@ try:
             failures.append(f"{url}: did not finish loading")
         if not driver.find_elements("css selector", "main h1"):
             failures.append(f"{url}: no main heading")
-        for entry in driver.get_log("browser"):
-            if entry["level"] in ("SEVERE", "ERROR"):
-                failures.append(f"{url}: console: {entry['message']}")
-        for entry in driver.get_log("performance"):
-            message = json.loads(entry["message"])["message"]
-            if message.get("method") != "Network.requestWillBeSent":
-                continue
-            requested = message["params"]["request"]["url"]
-            host = urlparse(requested).hostname or ""
-            if requested.startswith(("data:", "about:")):
-                continue
-            if not host.startswith("127."):
-                failures.append(f"{url}: request left loopback: {requested}")
+        failures += log_problems(driver, url)
         for image in driver.find_elements("css selector", "img"):
             if not (image.get_attribute("alt") or "").strip():
                 failures.append(f"{url}: an img without alt text")

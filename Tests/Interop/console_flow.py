@@ -10,11 +10,11 @@ screenshots console-NAME.png (1280 px wide) and console-NAME-narrow.png are save
 exits 0 when all steps pass. The orchestrator's certificate is from its own CA, which this browser
 does not know: certificate errors are accepted, on loopback only.
 """
-import json
 import os
 import sys
 from urllib.parse import urlparse
 
+from browser_checks import log_problems
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support import expected_conditions
@@ -54,18 +54,7 @@ def check(name):
         identifier = field.get_attribute("id")
         if not identifier or not css(f"label[for='{identifier}']"):
             failures.append(f"{url}: an input without a label")
-    for entry in driver.get_log("browser"):
-        if entry["level"] in ("SEVERE", "ERROR"):
-            failures.append(f"{url}: console: {entry['message']}")
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") != "Network.requestWillBeSent":
-            continue
-        requested = message["params"]["request"]["url"]
-        if requested.startswith(("data:", "about:")):
-            continue
-        if not (urlparse(requested).hostname or "").startswith("127."):
-            failures.append(f"{url}: request left loopback: {requested}")
+    failures.extend(log_problems(driver, url))
     driver.save_screenshot(os.path.join(folder, f"console-{name}.png"))
     driver.set_window_size(390, 900)
     wide = driver.execute_script("return document.documentElement.scrollWidth")

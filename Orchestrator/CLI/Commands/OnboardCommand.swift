@@ -92,6 +92,8 @@ struct OnboardCommand: AsyncParsableCommand {
         let terminal = Terminal.detect()
         let site = try OnboardingSite(
             id: id, name: name, domain: domain ?? "\(id).example", nodes: nodes, addresses: addresses)
+        // Every option is checked before anything is written or made.
+        let ttl = try tokenLifetime()
         let root = try workspace.rootURL()
         let (current, _) = try workspace.load(terminal: terminal, checkingProducts: false)
         guard current.environments[env] != nil else {
@@ -129,6 +131,10 @@ struct OnboardCommand: AsyncParsableCommand {
         }
         // Everything checked together before anything is written: a problem writes nothing.
         _ = try workspace.load(terminal: terminal, checkingProducts: false, added: checked)
+        for path in files.keys.sorted()
+        where FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path) {
+            throw CLIError("\(path) exists already; move it away or choose another --id; nothing was written")
+        }
 
         let connected = connection.isConfigured
         var generated: [String] = []
@@ -149,12 +155,12 @@ struct OnboardCommand: AsyncParsableCommand {
             if !dryRun { try write(files, under: root) }
         }
         if connected, !dryRun {
-            tokens = try await connection.with { try await createTokens(site, on: $0) }
+            tokens = try await connection.with { try await createTokens(site, lifetime: ttl, on: $0) }
         }
         // What the municipality gets: its own part of the plan, not every other site's.
         plan.sites = plan.sites.filter { $0.site == id }
         plan.warnings = plan.warnings.filter { $0.contains(" at \(id)") || $0.contains("'\(id)") }
-        let next = try nextCommands(site, tokens: tokens, live: live)
+        let next = nextCommands(site, tokens: tokens)
         if json {
             try Output.json(
                 Result(
@@ -183,26 +189,33 @@ struct OnboardCommand: AsyncParsableCommand {
         return made
     }
 
-    /// Writes each file, none over an existing one; folders are made as needed.
+    /// `--token-ttl` in seconds, or one line saying what it must be.
+    private func tokenLifetime() throws -> Int {
+        guard let ttl = DurationText.seconds(tokenTTL), (60...30 * 86_400).contains(ttl) else {
+            throw CLIError("--token-ttl \(tokenTTL) is not a duration from 1m to 30d (as 24h, 3d)")
+        }
+        return ttl
+    }
+
+    /// Writes each file, none over an existing one (checked before, and refused again here should one
+    /// have appeared meanwhile); folders are made as needed.
     private func write(_ files: [String: String], under root: URL) throws {
         for (path, text) in files.sorted(by: { $0.key < $1.key }) {
             let url = root.appendingPathComponent(path)
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: url.path, contents: nil),
-                let handle = FileHandle(forWritingAtPath: url.path)
-            else { throw CLIError("\(path): cannot write the file") }
-            defer { try? handle.close() }
-            try handle.write(contentsOf: Data(text.utf8))
+            do {
+                try Data(text.utf8).write(to: url, options: .withoutOverwriting)
+            } catch {
+                throw CLIError("\(path): cannot write the file: \(error.localizedDescription)")
+            }
         }
     }
 
     /// One join token per node, each in a file only the operator may read.
-    private func createTokens(_ site: OnboardingSite, on server: OrchestratorConnection) async throws -> [Result.Token]
-    {
-        guard let ttl = DurationText.seconds(tokenTTL), (60...30 * 86_400).contains(ttl) else {
-            throw CLIError("--token-ttl \(tokenTTL) is not a duration from 1m to 30d (as 24h, 3d)")
-        }
+    private func createTokens(
+        _ site: OnboardingSite, lifetime ttl: Int, on server: OrchestratorConnection
+    ) async throws -> [Result.Token] {
         let folder = URL(
             fileURLWithPath: tokenDir
                 ?? "\(FileManager.default.homeDirectoryForCurrentUser.path)/.stellwerk/join-tokens/\(env)-\(id)")
@@ -224,7 +237,7 @@ struct OnboardCommand: AsyncParsableCommand {
     }
 
     /// The commands that come next: per node, bootstrap over SSH or join by hand; then apply.
-    private func nextCommands(_ site: OnboardingSite, tokens: [Result.Token], live: String?) throws -> [String] {
+    private func nextCommands(_ site: OnboardingSite, tokens: [Result.Token]) -> [String] {
         var commands: [String] = []
         let orchestrator = connection.givenURL ?? "https://ORCHESTRATOR:8443"
         var fingerprint = "SHA256:…"

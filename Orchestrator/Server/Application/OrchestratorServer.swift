@@ -110,6 +110,10 @@ package struct OrchestratorServer: Sendable {
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: AuthenticationMiddleware(authenticator: Authenticator(store: store), refusals: refusals))
         let releases = ReleaseRegistry(store: store, hub: hub, files: files)
+        let rollouts = Rollouts(store: store, hub: hub, signingKey: files.signingKey)
+        let status = StatusReport(store: store, lostAfter: configuration.lostAfter)
+        let directory = AccessDirectory(store: store)
+        let policies = EnvironmentPolicies(store: store, hub: hub)
         SystemController(
             store: store, hub: hub, metrics: metrics, files: files, releases: releases,
             openAPI: try OpenAPIDocument.json()
@@ -121,21 +125,16 @@ package struct OrchestratorServer: Sendable {
             joins: joins
         ).register(on: router)
         ReleaseController(releases: releases).register(on: router)
-        AccessController(directory: AccessDirectory(store: store), store: store, hub: hub).register(on: router)
-        RolloutController(
-            rollouts: Rollouts(store: store, hub: hub, signingKey: files.signingKey),
-            status: StatusReport(store: store, lostAfter: configuration.lostAfter), store: store
-        ).register(on: router)
+        AccessController(directory: directory, store: store, hub: hub).register(on: router)
+        RolloutController(rollouts: rollouts, status: status, store: store).register(on: router)
         PromotionController(promotions: promotions, store: store).register(on: router)
-        PolicyController(policies: EnvironmentPolicies(store: store, hub: hub)).register(on: router)
+        PolicyController(policies: policies).register(on: router)
         OperationsController(store: store, hub: hub).register(on: router)
         SecretController(vault: secrets).register(on: router)
+        // The console: the same engines as the API, for people.
         ConsoleController(
-            store: store, sessions: consoleSessions,
-            status: StatusReport(store: store, lostAfter: configuration.lostAfter),
-            rollouts: Rollouts(store: store, hub: hub, signingKey: files.signingKey), promotions: promotions,
-            releases: releases, secrets: secrets, nodes: AccessDirectory(store: store),
-            policies: EnvironmentPolicies(store: store, hub: hub)
+            store: store, sessions: consoleSessions, status: status, rollouts: rollouts, promotions: promotions,
+            releases: releases, secrets: secrets, nodes: directory, policies: policies
         ).register(on: router)
         return router
     }
