@@ -126,36 +126,44 @@ enum TestService {
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
-            // One slow or silent client must not stop the service answering everyone else.
-            var limit = timeval(tv_sec: 2, tv_usec: 0)
-            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-            // The whole head, however many reads it takes: closing with part of it unread would make
-            // the kernel reset the connection, and the client could lose the answer.
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while received.count < 65536 {
-                let count = read(client, &buffer, buffer.count)
-                guard count > 0 else { break }
-                received += buffer[0..<count]
-                if received.count >= 4 && received.suffix(4) == [13, 10, 13, 10] { break }
+            // Each client on a thread of its own: one slow or silent client must not stop the service
+            // answering everyone else, and a client slow to send its request on a busy machine gets
+            // time to (closing on it after a short wait reset the connection under the client).
+            Thread.detachNewThread {
+                answer(client, health: health, unhealthyAfter: unhealthyAfter, healthyFrom: healthyFrom, file: file)
             }
-            let request = String(decoding: received, as: UTF8.self)
-            let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
-            let (status, body): (Int, String)
-            switch path {
-            case "/health":
-                var current = unhealthyAfter.map { Date() > $0 ? 503 : health } ?? health
-                if let healthyFrom, Date() < healthyFrom { current = 503 }
-                (status, body) = (current, current == 200 ? "ok\n" : "unhealthy\n")
-            case "/pid": (status, body) = (200, "\(getpid())\n")
-            case "/file":
-                (status, body) = (200, file.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "")
-            default: (status, body) = (404, "not found\n")
-            }
-            let response =
-                "HTTP/1.1 \(status) X\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-            _ = response.withCString { write(client, $0, strlen($0)) }
-            close(client)
         }
+    }
+
+    static func answer(_ client: Int32, health: Int, unhealthyAfter: Date?, healthyFrom: Date?, file: String?) {
+        var limit = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        // The whole head, however many reads it takes: closing with part of it unread would make
+        // the kernel reset the connection, and the client could lose the answer.
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while received.count < 65536 {
+            let count = read(client, &buffer, buffer.count)
+            guard count > 0 else { break }
+            received += buffer[0..<count]
+            if received.count >= 4 && received.suffix(4) == [13, 10, 13, 10] { break }
+        }
+        let request = String(decoding: received, as: UTF8.self)
+        let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+        let (status, body): (Int, String)
+        switch path {
+        case "/health":
+            var current = unhealthyAfter.map { Date() > $0 ? 503 : health } ?? health
+            if let healthyFrom, Date() < healthyFrom { current = 503 }
+            (status, body) = (current, current == 200 ? "ok\n" : "unhealthy\n")
+        case "/pid": (status, body) = (200, "\(getpid())\n")
+        case "/file":
+            (status, body) = (200, file.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "")
+        default: (status, body) = (404, "not found\n")
+        }
+        let response =
+            "HTTP/1.1 \(status) X\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        _ = response.withCString { write(client, $0, strlen($0)) }
+        close(client)
     }
 }
