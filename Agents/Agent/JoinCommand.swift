@@ -80,7 +80,7 @@ struct JoinCommand: AsyncParsableCommand {
             try PEMFiles.write(authority, to: identity.authorityFile)
             let settings = OrchestratorSettings(
                 url: url, environment: answer.environment, site: answer.site, node: answer.node,
-                signingKey: answer.signingKey)
+                signingKey: answer.signingKey, urls: answer.orchestrators)
             try PrivateFiles.write(WireJSON.encoder(pretty: true).encode(settings), to: identity.orchestratorFile)
             print("Joined as \(answer.node) (site \(answer.site), environment \(answer.environment)).")
             print("Start the agent with: stellwerk-agent run --data \(data)")

@@ -6,11 +6,18 @@ import StellwerkAPI
 
 /// The agent's side of the orchestrator: long-polling for desired state, reporting, downloading
 /// artifacts into the cache, and renewing the node certificate — all over mutual TLS, and all
-/// patient when the server is away.
+/// patient when the server is away. An orchestrator of several servers names them all; when the one
+/// the agent talks to goes away, it goes on with the next (same identity, same desired state: they
+/// share one store).
 actor Orchestrator: ArtifactSource {
     private nonisolated let identity: NodeIdentity
     private nonisolated let settings: OrchestratorSettings
+    /// The servers to try, the current one at `current`.
+    private var servers: [String]
+    private var current = 0
     private var connection: OrchestratorConnection
+    /// The list of servers the orchestrator last gave.
+    private var listed: [String]?
     private var unreachableSince: ContinuousClock.Instant?
 
     init(identity: NodeIdentity) throws {
@@ -19,7 +26,9 @@ actor Orchestrator: ArtifactSource {
             let settings = try? WireJSON.decoder().decode(OrchestratorSettings.self, from: contents)
         else { throw AgentError("\(identity.orchestratorFile.path) is missing or unreadable; join the node again") }
         self.settings = settings
-        connection = try OrchestratorConnection(identity: identity, settings: settings)
+        servers = settings.candidates
+        listed = settings.urls
+        connection = try OrchestratorConnection(identity: identity, url: settings.url)
     }
 
     nonisolated var node: String { settings.node }
@@ -33,14 +42,24 @@ actor Orchestrator: ArtifactSource {
     }
 
     /// Long-polls until cancelled, handing each newer desired state, with the secret values sealed to
-    /// this node opened, to `receive` the moment the server answers; backs off from 1 s to 30 s while
-    /// the server cannot be reached.
+    /// this node opened, to `receive` the moment the server answers. A server that cannot be reached
+    /// is left for the next one at once; once none could, it backs off from 1 s to 30 s.
     func poll(from serial: Int, receive: @Sendable (DesiredStateResponse, DeliveredSecrets?) -> Void) async {
         var known = serial
         var pause = Duration.seconds(1)
+        var failedInARow = 0
         while !Task.isCancelled {
             do {
-                if var desired = try await connection.send(.desiredState(known: known, wait: 25), timeoutSeconds: 40) {
+                let list = OrchestratorSettings.digest(of: listed ?? [])
+                if var desired = try await connection.send(
+                    .desiredState(known: known, wait: 25, orchestrators: list), timeoutSeconds: 40)
+                {
+                    if let urls = desired.orchestrators, urls != listed { remember(urls) }
+                    // The same serial: only the list of servers changed.
+                    guard desired.serial > known else {
+                        reachable()
+                        continue
+                    }
                     // Sealed to the key of the certificate this request presented; a renewal in between
                     // means asking again, which the server then seals to the new key.
                     let secrets = try desired.secrets.map {
@@ -54,17 +73,25 @@ actor Orchestrator: ArtifactSource {
                 }
                 reachable()
                 pause = .seconds(1)
+                failedInARow = 0
             } catch is CancellationError {
                 return
             } catch {
                 unreachable(error)
+                failedInARow += 1
+                if Self.isServerGone(error), servers.count > 1 {
+                    moveOn(after: error)
+                    // Every server tried once: wait before the next round.
+                    if failedInARow % servers.count != 0 { continue }
+                }
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(30))
             }
         }
     }
 
-    /// Sends a report; `false` when it did not arrive (the loop tries again).
+    /// Sends a report; `false` when it did not arrive (the loop tries again, by then perhaps to
+    /// another server).
     func send(_ report: NodeReport) async -> Bool {
         do {
             _ = try await connection.send(.report(report))
@@ -72,12 +99,66 @@ actor Orchestrator: ArtifactSource {
             return true
         } catch {
             unreachable(error)
+            if Self.isServerGone(error) { moveOn(after: error) }
             return false
         }
     }
 
     func download(sha256: String, to file: URL) async throws {
-        try await connection.download(sha256: sha256, to: file)
+        do {
+            try await connection.download(sha256: sha256, to: file)
+        } catch  where Self.isServerGone(error) && servers.count > 1 {
+            // Resumed from where it ended, from the next server: they hand out the same bytes.
+            moveOn(after: error)
+            try await connection.download(sha256: sha256, to: file)
+        }
+    }
+
+    /// Unreachable, or failing on its side (its store away, say): another server may do better. A
+    /// refusal (a revoked certificate, a bad request) would be the same from every server.
+    private static func isServerGone(_ error: any Error) -> Bool {
+        guard let error = error as? ClientError else { return false }
+        if error.code == .unreachable { return true }
+        return (error.status ?? 0) >= 500
+    }
+
+    /// Goes on with the next server.
+    private func moveOn(after error: any Error) {
+        let from = servers[current]
+        current = (current + 1) % servers.count
+        do {
+            let next = try OrchestratorConnection(identity: identity, url: servers[current])
+            let old = connection
+            connection = next
+            Task { await old.shutdown() }
+            log("the orchestrator server at \(from) failed (\(error)); going on with \(servers[current])")
+        } catch {
+            log("cannot use the orchestrator server at \(servers[current]): \(error)")
+        }
+    }
+
+    /// Keeps the list of servers the orchestrator gave, for this run and the next.
+    private func remember(_ urls: [String]) {
+        var updated = settings
+        updated.urls = urls
+        let talkingTo = servers[current]
+        servers = updated.candidates
+        current = servers.firstIndex(of: talkingTo) ?? 0
+        if servers[current] != talkingTo {
+            if let next = try? OrchestratorConnection(identity: identity, url: servers[current]) {
+                let old = connection
+                connection = next
+                Task { await old.shutdown() }
+            }
+        }
+        // Taken for this run even when it cannot be kept: asked again, the server would answer at once.
+        listed = urls
+        do {
+            try PrivateFiles.write(WireJSON.encoder(pretty: true).encode(updated), to: identity.orchestratorFile)
+            log("the orchestrator's servers are now: \(urls.joined(separator: ", "))")
+        } catch {
+            log("cannot keep the orchestrator's list of servers in \(identity.orchestratorFile.path): \(error)")
+        }
     }
 
     /// Renews the node certificate with a fresh key once two thirds of its lifetime have passed,
@@ -102,7 +183,7 @@ actor Orchestrator: ArtifactSource {
             let answer = try await connection.send(.renewCertificate(RenewalRequest(certificateRequest: request)))
             try identity.store(key: key, certificate: answer.certificate)
             let old = connection
-            connection = try OrchestratorConnection(identity: identity, settings: settings)
+            connection = try OrchestratorConnection(identity: identity, url: servers[current])
             await old.shutdown()
             log("renewed the node certificate; it is valid until \(try identity.certificateExpiry())")
         } catch {
@@ -111,7 +192,7 @@ actor Orchestrator: ArtifactSource {
     }
 
     private func reachable() {
-        if unreachableSince != nil { log("reached the orchestrator at \(settings.url) again") }
+        if unreachableSince != nil { log("reached the orchestrator at \(servers[current]) again") }
         unreachableSince = nil
     }
 

@@ -12,6 +12,15 @@ extension StateStore {
         }
     }
 
+    /// Every environment's serial, by name.
+    package func serials() async throws -> [String: Int] {
+        try await read { connection in
+            Dictionary(
+                try connection.query("SELECT name, serial FROM environments").map { ($0.text(0), $0.integer(1)) },
+                uniquingKeysWith: max)
+        }
+    }
+
     /// Every node's desired state in the environment, sorted by node name.
     package func desiredStates(environment: String) async throws -> [NodeDesiredState] {
         try await read { connection in

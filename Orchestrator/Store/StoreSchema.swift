@@ -184,6 +184,22 @@ package enum StoreSchema {
                     signing_key TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL)
                 """
             ]),
+        Migration(
+            version: 11,
+            summary: "artifacts kept in a shared store, in chunks, so every server hands out what any one took in; "
+                + "and the servers of the store with the address agents reach each by",
+            statements: [
+                """
+                CREATE TABLE artifacts (
+                    sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, chunks INTEGER NOT NULL, stored_by TEXT NOT NULL,
+                    stored_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE artifact_chunks (
+                    sha256 TEXT NOT NULL, seq INTEGER NOT NULL, bytes TEXT NOT NULL, PRIMARY KEY (sha256, seq))
+                """,
+                "CREATE TABLE servers (id TEXT PRIMARY KEY, url TEXT NOT NULL, seen_at BIGINT NOT NULL)",
+            ]),
     ]
 
     package static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -73,10 +73,10 @@ package final class OrchestratorConnection: Sendable {
         timeout = .seconds(timeoutSeconds)
     }
 
-    /// Opens the agent's connection from its identity folder.
-    package convenience init(identity: NodeIdentity, settings: OrchestratorSettings) throws {
+    /// Opens the agent's connection to the server at `url` from its identity folder.
+    package convenience init(identity: NodeIdentity, url: String) throws {
         try self.init(
-            url: settings.url, authority: try PEMFiles.read(identity.authorityFile, what: "orchestrator CA"),
+            url: url, authority: try PEMFiles.read(identity.authorityFile, what: "orchestrator CA"),
             clientCertificate: (
                 try PEMFiles.read(identity.certificateFile, what: "node certificate"),
                 try PEMFiles.read(identity.keyFile, what: "node key")

@@ -205,6 +205,39 @@ final class LocalCluster: @unchecked Sendable {
         }
     }
 
+    /// Starts another `stellwerk server` on `store` with the data folder `data` (under the cluster's
+    /// folder) and the key file `keyFile`; answers its PID and port, or nil when it exited (DATA.log
+    /// then says why). It is stopped if the test process ends first; the test stops it otherwise.
+    func startAnotherServer(data: String, store: String, keyFile: URL?) async throws -> (pid: pid_t, port: Int)? {
+        let folder = root.appendingPathComponent(data)
+        let portFile = root.appendingPathComponent("\(data).port")
+        let spawned = try Spawn.run(
+            ProcessRunner.productsFolder.appendingPathComponent("stellwerk").path,
+            [
+                "server", "--data", folder.path, "--listen", "127.0.0.1:0", "--port-file", portFile.path, "--store",
+                store, "--handshake-timeout", "60", "--lost-after", "30",
+            ] + (keyFile.map { ["--secrets-key", $0.path] } ?? []),
+            standardOutput: root.appendingPathComponent("\(data).log").path, wait: false)
+        try stopWhenTestsEnd(spawned.pid)
+        var exited = false
+        try await waitFor("\(data) to listen or exit", seconds: 60) {
+            var status: Int32 = 0
+            exited = waitpid(spawned.pid, &status, WNOHANG) == spawned.pid
+            return exited || FileManager.default.fileExists(atPath: portFile.path)
+        }
+        if exited { return nil }
+        let port = Int(
+            try String(contentsOf: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+        return (spawned.pid, port ?? 0)
+    }
+
+    /// Makes another server of the store (``startAnotherServer(data:store:keyFile:)``) the one the
+    /// CLI talks to and `tearDown` stops, once the first is gone.
+    func switchToServer(pid: pid_t, port: Int) {
+        serverPID = pid
+        serverPort = port
+    }
+
     /// Reads `/v1/events` from the start as the admin for `seconds` (the stream itself never ends)
     /// into the file it returns; with `wait: false`, returns at once, with the reader's PID.
     func readEvents(for seconds: Int, wait: Bool = true) async throws -> (file: URL, reader: pid_t) {

@@ -11,32 +11,6 @@ import Testing
 @Suite(.serialized) struct SharedIdentityEndToEndTests {
     static let required = ProcessInfo.processInfo.environment["CI"] == "true"
 
-    /// Starts `stellwerk server` on `store` with `data`; answers its PID and port, or nil when it
-    /// exited (its log then says why).
-    static func server(
-        _ cluster: LocalCluster, data: String, store: String, keyFile: URL?
-    ) async throws -> (pid: pid_t, port: Int)? {
-        let folder = cluster.root.appendingPathComponent(data)
-        let portFile = cluster.root.appendingPathComponent("\(data).port")
-        let spawned = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("stellwerk").path,
-            [
-                "server", "--data", folder.path, "--listen", "127.0.0.1:0", "--port-file", portFile.path, "--store",
-                store, "--handshake-timeout", "60",
-            ] + (keyFile.map { ["--secrets-key", $0.path] } ?? []),
-            standardOutput: cluster.root.appendingPathComponent("\(data).log").path, wait: false)
-        var exited = false
-        try await cluster.waitFor("\(data) to listen or exit", seconds: 60) {
-            var status: Int32 = 0
-            exited = waitpid(spawned.pid, &status, WNOHANG) == spawned.pid
-            return exited || FileManager.default.fileExists(atPath: portFile.path)
-        }
-        if exited { return nil }
-        let port = Int(
-            try String(contentsOf: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
-        return (spawned.pid, port ?? 0)
-    }
-
     @Test(.enabled(if: PostgresServer.shouldRun || required, "needs PostgreSQL (the postgresql package)"))
     func aSecondServer_onTheStore_isTheSameOrchestrator() async throws {
         try #require(PostgresServer.shouldRun, "PostgreSQL is not installed")
@@ -56,7 +30,8 @@ import Testing
         let keyFile = first.appendingPathComponent("secrets.key")
 
         // B, with a fresh data folder and the same key file: the same CA and signing key.
-        let started = try #require(try await Self.server(cluster, data: "server-b", store: store, keyFile: keyFile))
+        let started = try #require(
+            try await cluster.startAnotherServer(data: "server-b", store: store, keyFile: keyFile))
         second = started.pid
         let folder = cluster.root.appendingPathComponent("server-b")
         for file in ["ca/ca.pem", "ca/ca.key", "signing.key"] {
@@ -90,17 +65,18 @@ import Testing
         await agentOnB.shutdown()
 
         // Without the store's key-encryption key: refused, saying which file to give.
-        #expect(try await Self.server(cluster, data: "server-c", store: store, keyFile: nil) == nil)
+        #expect(try await cluster.startAnotherServer(data: "server-c", store: store, keyFile: nil) == nil)
         let refused = try String(contentsOf: cluster.root.appendingPathComponent("server-c.log"), encoding: .utf8)
         #expect(refused.contains("start every server of one store with the same --secrets-key file"), "\(refused)")
         // A data folder with a CA of another orchestrator is refused, and keeps its CA.
         let other = try await PostgresServer.shared().createDatabase()
-        let elsewhere = try #require(try await Self.server(cluster, data: "server-d", store: other, keyFile: keyFile))
+        let elsewhere = try #require(
+            try await cluster.startAnotherServer(data: "server-d", store: other, keyFile: keyFile))
         kill(elsewhere.pid, SIGTERM)
         waitpid(elsewhere.pid, nil, 0)
         let ownCA = try Data(contentsOf: cluster.root.appendingPathComponent("server-d/ca/ca.pem"))
         try FileManager.default.removeItem(at: cluster.root.appendingPathComponent("server-d.port"))
-        #expect(try await Self.server(cluster, data: "server-d", store: store, keyFile: keyFile) == nil)
+        #expect(try await cluster.startAnotherServer(data: "server-d", store: store, keyFile: keyFile) == nil)
         let mixed = try String(contentsOf: cluster.root.appendingPathComponent("server-d.log"), encoding: .utf8)
         #expect(mixed.contains("holds a CA and signing key of another orchestrator"), "\(mixed)")
         #expect(try Data(contentsOf: cluster.root.appendingPathComponent("server-d/ca/ca.pem")) == ownCA)

@@ -332,6 +332,50 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func artifact_countsAsStoredOnlyWithEveryChunk_andStoringAChunkAgainChangesNothing(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let sha = String(repeating: "ab", count: 32)
+            let chunks = [Data([1, 2, 3]), Data([4, 5]), Data([6])]
+            try await store.storeArtifactChunk(sha, seq: 0, bytes: chunks[0])
+            try await store.storeArtifactChunk(sha, seq: 1, bytes: chunks[1])
+            // A server that stopped halfway left two of three: not an artifact anyone hands out.
+            await #expect(throws: StoreError.self) {
+                try await store.completeArtifact(sha, size: 6, chunks: 3, by: "server-a")
+            }
+            #expect(try await store.storedArtifact(sha) == nil)
+            // Another server stores the same artifact from the start: the same rows, and then it is whole.
+            for (seq, bytes) in chunks.enumerated() { try await store.storeArtifactChunk(sha, seq: seq, bytes: bytes) }
+            try await store.completeArtifact(sha, size: 6, chunks: 3, by: "server-b")
+            try await store.completeArtifact(sha, size: 6, chunks: 3, by: "server-a")
+            #expect(try await store.storedArtifact(sha) == StoredArtifact(sha256: sha, size: 6, chunks: 3))
+            #expect(try await store.artifactChunk(sha, seq: 1) == chunks[1])
+            #expect(try await store.artifactChunk(sha, seq: 3) == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func servers_areListedWhileTheyAnnounceThemselves_andNotOnceWithdrawn(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let t0 = StoreSamples.start
+            try await store.announceServer("server-a", url: "https://a.example:8443", at: t0)
+            try await store.announceServer("server-b", url: "https://b.example:8443", at: t0.addingTimeInterval(10))
+            #expect(
+                try await store.servers(seenSince: t0).map(\.url) == [
+                    "https://a.example:8443", "https://b.example:8443",
+                ])
+            // A not heard of since: left out; it comes back when it speaks again, at its new address.
+            #expect(try await store.servers(seenSince: t0.addingTimeInterval(5)).map(\.id) == ["server-b"])
+            try await store.announceServer("server-a", url: "https://a2.example:8443", at: t0.addingTimeInterval(20))
+            #expect(
+                try await store.servers(seenSince: t0.addingTimeInterval(5)).map(\.url) == [
+                    "https://a2.example:8443", "https://b.example:8443",
+                ])
+            try await store.withdrawServer("server-b")
+            #expect(try await store.servers(seenSince: t0).map(\.id) == ["server-a"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func lease_whenTwoClientsContendConcurrently_neverHasTwoHolders(kind: StoreKind) async throws {
         let fixture = try await StoreFixture.make(kind)
         let first = try await fixture.open()

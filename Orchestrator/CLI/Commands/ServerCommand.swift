@@ -42,6 +42,12 @@ struct ServerCommand: AsyncParsableCommand {
         help: ArgumentHelp("A name or address agents reach the server by; repeat for several.", valueName: "NAME"))
     var hosts: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "The address agents reach this server by, given to every agent of a shared store so it can go on here when its own server goes away (default: https://FIRST-HOST:PORT).",
+            valueName: "URL"))
+    var advertiseURL: String?
+
     @Option(help: ArgumentHelp("The state store (default: sqlite:DATA/state.sqlite).", valueName: "URL"))
     var store: String?
 
@@ -132,6 +138,14 @@ struct ServerCommand: AsyncParsableCommand {
         guard (1...300).contains(handshakeTimeout) else {
             throw ValidationError("--handshake-timeout \(handshakeTimeout): give a number of seconds from 1 to 300")
         }
+        if let advertiseURL {
+            guard advertiseURL.hasPrefix("https://"), advertiseURL.count > 8, advertiseURL.count <= 2048,
+                !advertiseURL.contains(where: { $0.isWhitespace || $0 == "," })
+            else {
+                throw ValidationError(
+                    "--advertise-url \(advertiseURL.prefix(80)): give the https:// address agents reach this server by")
+            }
+        }
         guard (1...3600).contains(pushInterval) else {
             throw ValidationError("--push-interval \(pushInterval): give a number of seconds from 1 to 3600")
         }
@@ -210,6 +224,7 @@ struct ServerCommand: AsyncParsableCommand {
             configuration.sshKey = URL(fileURLWithPath: sshKey)
         }
         configuration.pushInterval = .seconds(pushInterval)
+        configuration.advertiseURL = advertiseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         let server = OrchestratorServer(configuration: configuration, files: files, store: stateStore, logger: logger)
         do {
             let (resealed, unreadable) = try await server.prepareSecrets()

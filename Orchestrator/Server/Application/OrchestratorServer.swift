@@ -40,6 +40,9 @@ package struct ServerConfiguration: Sendable {
     package var pushInterval: Duration = .seconds(15)
     /// How long a console sign-in lasts (8 hours by default).
     package var consoleSessionLifetime: TimeInterval = 8 * 3600
+    /// The address agents reach this server by, handed to every agent with those of the other servers
+    /// of the store; nil: `https://` the first advertised host and the bound port.
+    package var advertiseURL: String?
 
     /// - Parameters:
     ///   - lostAfter: default 120 s.
@@ -70,6 +73,7 @@ package struct OrchestratorServer: Sendable {
     let refusals: RefusalAudit
     let joins: JoinRateLimit
     let consoleSessions: ConsoleSessions
+    let roster: ServerRoster
 
     package init(configuration: ServerConfiguration, files: ServerFiles, store: StateStore, logger: Logger) {
         self.configuration = configuration
@@ -80,6 +84,7 @@ package struct OrchestratorServer: Sendable {
         joins = JoinRateLimit(
             burst: 3 * configuration.refusedJoinsPerMinute, perMinute: configuration.refusedJoinsPerMinute)
         consoleSessions = ConsoleSessions(lifetime: configuration.consoleSessionLifetime)
+        roster = ServerRoster(store: store, hub: hub, serverID: files.serverID, logger: logger)
     }
 
     /// Creates the first admin when there is no operator yet; returns its token (shown once).
@@ -121,7 +126,7 @@ package struct OrchestratorServer: Sendable {
         AgentController(
             enrollment: Enrollment(
                 store: store, hub: hub, files: files, certificateLifetime: configuration.nodeCertificateLifetime,
-                secrets: secrets),
+                secrets: secrets, roster: roster),
             joins: joins
         ).register(on: router)
         ReleaseController(releases: releases).register(on: router)
@@ -160,7 +165,13 @@ package struct OrchestratorServer: Sendable {
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "stellwerk",
                 availableConnectionsDelegate: .maximum(ConnectionGuard.connectionCeiling(), logger: logger)),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+            onServerRunning: { [roster, configuration] channel in
+                let port = channel.localAddress?.port ?? 0
+                roster.listening(
+                    at: configuration.advertiseURL
+                        ?? "https://\(configuration.advertisedHosts.first ?? configuration.host):\(port)")
+                await onRunning(port)
+            }, logger: logger)
         let rollouts = RolloutEngine(store: store, hub: hub)
         let promotions = promotions
         let tick = configuration.engineTick
@@ -186,6 +197,7 @@ package struct OrchestratorServer: Sendable {
                         service: DisconnectSweeper(
                             store: store, hub: hub, lostAfter: configuration.lostAfter, logger: logger)),
                     .init(service: refusals),
+                    .init(service: roster),
                     .init(service: application),
                     // Stopped first, so no open event stream or long-poll holds the API's shutdown.
                     .init(service: EventStreamsEnd(hub: hub)),

@@ -21,7 +21,10 @@ struct AgentController: Sendable {
         router.on(Endpoints.desiredState) { request in
             let known = try request.query("known", as: Int.self) ?? -1
             let wait = min(max(try request.query("wait", as: Int.self) ?? 0, 0), 60)
-            return try await enrollment.desiredState(for: try request.agent, known: known, wait: .seconds(wait))
+            let orchestrators = request.query("orchestrators")
+            return try await enrollment.desiredState(
+                for: try request.agent, known: known, wait: .seconds(wait),
+                orchestrators: orchestrators.map { String($0.prefix(64)) })
         }
         router.on(Endpoints.report) { request in
             try await enrollment.report(request.body, from: try request.agent)

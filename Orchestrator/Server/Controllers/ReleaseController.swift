@@ -26,8 +26,8 @@ struct ReleaseController: Sendable {
 
     /// An artifact, whole or the byte range asked for, so an interrupted download resumes.
     private func artifact(_ request: EndpointRequest<NoBody>) async throws -> Response {
-        let (sha, path) = try releases.artifactFile(try request.parameter("sha256"))
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+        let (sha, found) = try await releases.artifactFile(try request.parameter("sha256"))
+        guard let path = found, let attributes = try? FileManager.default.attributesOfItem(atPath: path),
             let size = (attributes[.size] as? NSNumber)?.intValue
         else { throw APIError.notFound("there is no artifact \(sha)") }
         var headers: HTTPFields = [

@@ -13,6 +13,7 @@ struct Enrollment: Sendable {
     let files: ServerFiles
     let certificateLifetime: TimeInterval
     let secrets: SecretVault
+    let roster: ServerRoster
 
     /// Redeems a join token for a node certificate; a refused token is said on the event stream.
     func join(_ body: JoinRequest) async throws -> JoinResponse {
@@ -44,7 +45,8 @@ struct Enrollment: Sendable {
         return JoinResponse(
             environment: token.environment, site: token.site, node: token.node,
             certificate: try certificate.serializeAsPEM().pemString,
-            authority: try files.authority.certificatePEM, signingKey: try files.signingPublicKey)
+            authority: try files.authority.certificatePEM, signingKey: try files.signingPublicKey,
+            orchestrators: roster.urls.isEmpty ? nil : roster.urls)
     }
 
     /// A certificate for the agent's new key, signed in over its current identity.
@@ -74,13 +76,24 @@ struct Enrollment: Sendable {
     /// The node's desired state when it is newer than `known`, waiting up to `wait` seconds for a
     /// change: woken the moment the environment's desired state changes, and looking again every 10 s
     /// for changes another server made.
-    func desiredState(for agent: AgentIdentity, known: Int, wait: Duration) async throws -> DesiredStateResponse? {
+    ///
+    /// `orchestrators` names the list of servers the agent has (``OrchestratorSettings/digest(of:)``); when it
+    /// is not this server's, the answer comes at once, at the agent's serial, with the current list.
+    func desiredState(
+        for agent: AgentIdentity, known: Int, wait: Duration, orchestrators: String? = nil
+    ) async throws -> DesiredStateResponse? {
         let deadline = ContinuousClock.now + wait
         while true {
             let remaining = deadline - .now
             let answer = try await hub.waitForChange(
                 in: agent.environment, timeout: min(max(remaining, .zero), .seconds(10))
-            ) { try await desiredStateIfNewer(agent, than: known) }
+            ) { () async throws -> DesiredStateResponse? in
+                let urls = roster.urls
+                let listChanged = orchestrators.map { !urls.isEmpty && $0 != OrchestratorSettings.digest(of: urls) }
+                var answer = try await desiredStateIfNewer(agent, than: listChanged == true ? -1 : known)
+                if !urls.isEmpty { answer?.orchestrators = urls }
+                return answer
+            }
             if let answer { return answer }
             // A stopping server answers at once: its shutdown waits for open requests.
             if ContinuousClock.now >= deadline || hub.isClosed { return nil }

@@ -81,6 +81,15 @@ package final class EventHub: Sendable {
         for waiter in woken.values { waiter.wake() }
     }
 
+    /// Wakes every waiting agent, whatever its environment: the list of servers they are given changed.
+    package func wakeEveryWaiter() {
+        let woken = state.withLock { state in
+            defer { state.waiters = [:] }
+            return state.waiters.values.flatMap(\.values)
+        }
+        for waiter in woken { waiter.wake() }
+    }
+
     /// Waits until desired state changes in `environment` or `timeout` passes, whichever comes first.
     ///
     /// `prepare` runs after the wait is registered and before it starts: a change that happens while

@@ -1,25 +1,30 @@
 import Artifacts
-import Crypto
 import Foundation
 import StellwerkAPI
 import Store
 
-/// Artifacts, stored by their SHA-256 in the server's data folder, and the immutable releases made of
-/// them, signed with the server's key whenever they are handed out.
+/// Artifacts, stored by their SHA-256 in the server's data folder (and in a shared store, for the
+/// other servers), and the immutable releases made of them, signed with the server's key whenever
+/// they are handed out.
 struct ReleaseRegistry: Sendable {
     let store: StateStore
     let hub: EventHub
     let files: ServerFiles
-    /// The largest artifact accepted.
-    static let artifactLimit = 2 << 30
+    var shelf: ArtifactShelf { ArtifactShelf(store: store, files: files) }
 
-    /// The file of the artifact `sha256` (64 hex digits, any case); refuses any other name.
-    func artifactFile(_ sha256: String) throws(APIError) -> (sha256: String, path: String) {
+    /// The artifact `sha256` (64 hex digits, any case) in lowercase; refuses any other name.
+    func artifactName(_ sha256: String) throws(APIError) -> String {
         let sha = sha256.lowercased()
         guard Hex.isSHA256(sha) else {
             throw .badRequest("an artifact is named by its SHA-256: 64 hex digits")
         }
-        return (sha, files.artifactFolder.appendingPathComponent(sha).path)
+        return sha
+    }
+
+    /// The file of the artifact `sha256`, taken from the store first when only the store holds it.
+    func artifactFile(_ sha256: String) async throws -> (sha256: String, path: String?) {
+        let sha = try artifactName(sha256)
+        return (sha, try await shelf.file(sha))
     }
 
     /// Stores the bytes of `body` as the artifact `sha256` after checking they have that digest;
@@ -27,33 +32,19 @@ struct ReleaseRegistry: Sendable {
     func store<Bytes: AsyncSequence>(
         _ sha256: String, from body: Bytes, actor: String
     ) async throws -> Bool where Bytes.Element == [UInt8] {
-        let (sha, path) = try artifactFile(sha256)
-        if FileManager.default.fileExists(atPath: path) { return false }
-        let temporary = files.artifactFolder.appendingPathComponent(".upload-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw APIError(.internal, "cannot write to the artifact folder")
+        let sha = try artifactName(sha256)
+        let path = shelf.path(sha)
+        if FileManager.default.fileExists(atPath: path) {
+            // Taken in before its store was shared, or its copy to the store was cut short.
+            try await shelf.share(sha)
+            return false
         }
-        defer { try? FileManager.default.removeItem(at: temporary) }
-        let handle = try FileHandle(forWritingTo: temporary)
-        var hasher = SHA256()
-        var total = 0
-        do {
-            for try await bytes in body {
-                total += bytes.count
-                guard total <= Self.artifactLimit else {
-                    throw APIError(.tooLarge, "artifacts are limited to \(Self.artifactLimit >> 30) GiB")
-                }
-                hasher.update(data: bytes)
-                try handle.write(contentsOf: bytes)
-            }
-            try handle.close()
-        } catch {
-            try? handle.close()
-            throw error
+        var chunks = body.makeAsyncIterator()
+        let (actual, total) = try await shelf.keep(sha) {
+            try await chunks.next()
         }
-        let actual = hasher.finalize().lowercaseHex
         guard actual == sha else { throw APIError.badRequest("the uploaded bytes have SHA-256 \(actual), not \(sha)") }
-        try FileManager.default.moveItem(atPath: temporary.path, toPath: path)
+        try await shelf.share(sha)
         _ = try await store.audit(
             AuditEvent(actor: actor, action: "artifact.upload", object: sha, detail: "\(total) bytes"))
         return true
@@ -74,8 +65,7 @@ struct ReleaseRegistry: Sendable {
                 "the release id '\(manifest.id)' is empty or holds characters other than letters, digits, - . _")
         }
         for (component, artifact) in manifest.components.sorted(by: { $0.key < $1.key }) {
-            let (_, path) = try artifactFile(artifact.sha256)
-            guard FileManager.default.fileExists(atPath: path) else {
+            guard try await shelf.has(try artifactName(artifact.sha256)) else {
                 throw APIError.conflict(
                     "the artifact of \(component) (\(artifact.sha256.prefix(12))) was not uploaded; upload it first")
             }

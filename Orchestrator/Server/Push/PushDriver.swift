@@ -93,6 +93,11 @@ struct PushDriver: Service {
             }
             // Pushed only while this server leads; another that took over pushes from there.
             guard try await store.acquireLease(Self.leaseName, holder: holder, for: 15) != nil else { return }
+            // A release taken in by another server of a shared store: its artifacts into this one's folder.
+            let shelf = ArtifactShelf(store: store, files: files)
+            for sha256 in Set(state.instances.compactMap(\.artifact.sha256)) where Hex.isSHA256(sha256) {
+                _ = try await shelf.file(sha256)
+            }
             let report = try await PushSession(
                 state: state, serial: serial, target: target, key: sshKey, signingKey: try files.signingPublicKey,
                 artifactFolder: files.artifactFolder, secrets: try await secrets.values(for: state)

@@ -15,8 +15,10 @@ extension APICall where Body == JoinRequest, Answer == JoinResponse {
 
 extension APICall where Body == NoBody, Answer == DesiredStateResponse? {
     /// The node's desired state once it is newer than `known`, waiting up to `wait` seconds.
-    public static func desiredState(known: Int, wait: Int) -> Self {
-        Endpoints.desiredState.call(query: [("known", String(known)), ("wait", String(wait))])
+    public static func desiredState(known: Int, wait: Int, orchestrators: String? = nil) -> Self {
+        Endpoints.desiredState.call(
+            query: [("known", String(known)), ("wait", String(wait))]
+                + (orchestrators.map { [("orchestrators", $0)] } ?? []))
     }
 }
 

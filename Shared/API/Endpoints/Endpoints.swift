@@ -28,6 +28,9 @@ public enum Endpoints {
         query: [
             QueryParameter("known", .integer, "the serial the agent has"),
             QueryParameter("wait", .integer, "seconds to wait for a newer one (0 to 60)"),
+            QueryParameter(
+                "orchestrators", .string,
+                "the digest of the agent's list of servers; another list than the server's is answered at once"),
         ])
     public static let report = Endpoint<NodeReport, NoContent>(
         .post, "/v1/agent/report", access: .agent, summary: "What the node runs and how each instance is doing.")

@@ -88,9 +88,13 @@ public struct JoinResponse: Codable, Sendable, Hashable {
     public var authority: String
     /// The orchestrator's Ed25519 release-signing public key, base64.
     public var signingKey: String
+    /// The addresses of every server of the orchestrator, the answering one first: an agent whose
+    /// server goes away goes on with the next. Nil from a server before this field.
+    public var orchestrators: [String]?
 
     public init(
-        environment: String, site: String, node: String, certificate: String, authority: String, signingKey: String
+        environment: String, site: String, node: String, certificate: String, authority: String, signingKey: String,
+        orchestrators: [String]? = nil
     ) {
         self.environment = environment
         self.site = site
@@ -98,6 +102,7 @@ public struct JoinResponse: Codable, Sendable, Hashable {
         self.certificate = certificate
         self.authority = authority
         self.signingKey = signingKey
+        self.orchestrators = orchestrators
     }
 }
 
@@ -119,10 +124,16 @@ public struct DesiredStateResponse: Codable, Sendable, Hashable {
     /// The values of the secrets the state names, sealed to this node; nil when it names none (and
     /// always in the copy the agent saves).
     public var secrets: SealedSecrets?
-    public init(serial: Int, state: NodeDesiredState, secrets: SealedSecrets? = nil) {
+    /// The addresses of every server of the orchestrator, as at join; a newer list than the agent's
+    /// comes at once, at the serial the agent has.
+    public var orchestrators: [String]?
+    public init(
+        serial: Int, state: NodeDesiredState, secrets: SealedSecrets? = nil, orchestrators: [String]? = nil
+    ) {
         self.serial = serial
         self.state = state
         self.secrets = secrets
+        self.orchestrators = orchestrators
     }
 }
 
