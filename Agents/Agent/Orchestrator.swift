@@ -55,8 +55,8 @@ actor Orchestrator: ArtifactSource {
                     .desiredState(known: known, wait: 25, orchestrators: list), timeoutSeconds: 40)
                 {
                     if let urls = desired.orchestrators, urls != listed { remember(urls) }
-                    // The same serial: only the list of servers changed.
-                    guard desired.serial > known else {
+                    // Not newer: only the list of servers changed (at serial 0, nothing was ever given).
+                    guard desired.serial > max(known, 0) else {
                         reachable()
                         continue
                     }

@@ -17,6 +17,8 @@ final class LocalCluster: @unchecked Sendable {
     private(set) var serverPort = 0
     private(set) var serverPID: pid_t = 0
     private(set) var agents: [String: pid_t] = [:]
+    /// Servers of the store beside the cluster's own (``startAnotherServer(data:store:keyFile:)``).
+    private(set) var otherServers: Set<pid_t> = []
     private(set) var adminToken = ""
     private(set) var fingerprint = ""
     /// The server's `--store`; nil keeps its SQLite file.
@@ -207,7 +209,7 @@ final class LocalCluster: @unchecked Sendable {
 
     /// Starts another `stellwerk server` on `store` with the data folder `data` (under the cluster's
     /// folder) and the key file `keyFile`; answers its PID and port, or nil when it exited (DATA.log
-    /// then says why). It is stopped if the test process ends first; the test stops it otherwise.
+    /// then says why). `tearDown` stops it, as it does the cluster's server.
     func startAnotherServer(data: String, store: String, keyFile: URL?) async throws -> (pid: pid_t, port: Int)? {
         let folder = root.appendingPathComponent(data)
         let portFile = root.appendingPathComponent("\(data).port")
@@ -226,6 +228,7 @@ final class LocalCluster: @unchecked Sendable {
             return exited || FileManager.default.fileExists(atPath: portFile.path)
         }
         if exited { return nil }
+        otherServers.insert(spawned.pid)
         let port = Int(
             try String(contentsOf: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
         return (spawned.pid, port ?? 0)
@@ -234,8 +237,18 @@ final class LocalCluster: @unchecked Sendable {
     /// Makes another server of the store (``startAnotherServer(data:store:keyFile:)``) the one the
     /// CLI talks to and `tearDown` stops, once the first is gone.
     func switchToServer(pid: pid_t, port: Int) {
+        otherServers.remove(pid)
         serverPID = pid
         serverPort = port
+    }
+
+    /// Ends a server of the cluster, whichever it is: at once (SIGKILL) unless `signal` says otherwise.
+    func endServer(_ pid: pid_t, signal: Int32 = SIGKILL) {
+        guard pid > 0, pid == serverPID || otherServers.contains(pid) else { return }
+        kill(pid, signal)
+        waitpid(pid, nil, 0)
+        otherServers.remove(pid)
+        if pid == serverPID { serverPID = 0 }
     }
 
     /// Reads `/v1/events` from the start as the admin for `seconds` (the stream itself never ends)
@@ -391,17 +404,16 @@ final class LocalCluster: @unchecked Sendable {
     /// in a test's `defer`, on one of the two threads Swift concurrency has here: the waiting happens on
     /// a thread of its own, so the tests running meanwhile are not held up while processes stop.
     func tearDown() {
-        let (agentPIDs, server, folder) = (Array(agents.values), serverPID, root)
+        let (agentPIDs, servers, folder) = (Array(agents.values), [serverPID] + otherServers, root)
         agents = [:]
         serverPID = 0
+        otherServers = []
         DispatchQueue.global().async {
             var status: Int32 = 0
             for pid in agentPIDs { kill(pid, SIGTERM) }
             for pid in agentPIDs { waitpid(pid, &status, 0) }
-            if server > 0 {
-                kill(server, SIGTERM)
-                waitpid(server, &status, 0)
-            }
+            for server in servers where server > 0 { kill(server, SIGTERM) }
+            for server in servers where server > 0 { waitpid(server, &status, 0) }
             try? FileManager.default.removeItem(at: folder)
         }
     }

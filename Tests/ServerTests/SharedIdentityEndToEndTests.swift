@@ -17,14 +17,7 @@ import Testing
         let store = try await PostgresServer.shared().createDatabase()
         let cluster = try LocalCluster(block: 71, nodes: [LocalCluster.Node(name: "n1", site: "a")])
         cluster.store = store
-        var second: pid_t = 0
-        defer {
-            if second > 0 {
-                kill(second, SIGTERM)
-                waitpid(second, nil, 0)
-            }
-            cluster.tearDown()
-        }
+        defer { cluster.tearDown() }
         try await cluster.start()
         let first = cluster.root.appendingPathComponent("server")
         let keyFile = first.appendingPathComponent("secrets.key")
@@ -32,7 +25,6 @@ import Testing
         // B, with a fresh data folder and the same key file: the same CA and signing key.
         let started = try #require(
             try await cluster.startAnotherServer(data: "server-b", store: store, keyFile: keyFile))
-        second = started.pid
         let folder = cluster.root.appendingPathComponent("server-b")
         for file in ["ca/ca.pem", "ca/ca.key", "signing.key"] {
             #expect(
@@ -72,8 +64,7 @@ import Testing
         let other = try await PostgresServer.shared().createDatabase()
         let elsewhere = try #require(
             try await cluster.startAnotherServer(data: "server-d", store: other, keyFile: keyFile))
-        kill(elsewhere.pid, SIGTERM)
-        waitpid(elsewhere.pid, nil, 0)
+        cluster.endServer(elsewhere.pid, signal: SIGTERM)
         let ownCA = try Data(contentsOf: cluster.root.appendingPathComponent("server-d/ca/ca.pem"))
         try FileManager.default.removeItem(at: cluster.root.appendingPathComponent("server-d.port"))
         #expect(try await cluster.startAnotherServer(data: "server-d", store: store, keyFile: keyFile) == nil)

@@ -42,13 +42,17 @@ package final class PostgresServer: @unchecked Sendable {
             lock.lock()
             defer { lock.unlock() }
             if let started { return started }
-            let server = try PostgresServer()
+            let server = try PostgresServer(crashSafe: false)
             started = server
             return server
         }
     }
 
-    private init() throws {
+    /// - Parameter crashSafe: whether a commit is on disk (well, in the kernel's cache) before it is
+    ///   acknowledged. Off for speed in the shared server; on for a server a test stops with
+    ///   `-m immediate`, which would otherwise take the last commits with it, as a crash of a
+    ///   database configured that way would.
+    private init(crashSafe: Bool) throws {
         guard let binaries = Self.findBinaries() else {
             throw TestServerError(
                 "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); install the postgresql package")
@@ -105,7 +109,8 @@ package final class PostgresServer: @unchecked Sendable {
         if asRoot { try Self.run("/bin/chown", ["-R", "postgres:postgres", tls.path]) }
         certificateAuthority = tls.appendingPathComponent("ca.crt").path
         startOptions =
-            "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+            "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off "
+            + "-c synchronous_commit=\(crashSafe ? "on" : "off") "
             + "-c full_page_writes=off -c max_connections=200 -c ssl=on "
             + "-c ssl_cert_file=\(tls.path)/server.crt -c ssl_key_file=\(tls.path)/server.key"
         try startBlocking()
@@ -114,7 +119,7 @@ package final class PostgresServer: @unchecked Sendable {
 
     /// A server of its own, for a test that stops and starts it; it ends with the test process.
     package static func dedicated() async throws -> PostgresServer {
-        try await offloaded { try PostgresServer() }
+        try await offloaded { try PostgresServer(crashSafe: true) }
     }
 
     /// Stops the server at once, as a crash or `kill -9` would leave it.

@@ -90,7 +90,7 @@ struct Enrollment: Sendable {
             ) { () async throws -> DesiredStateResponse? in
                 let urls = roster.urls
                 let listChanged = orchestrators.map { !urls.isEmpty && $0 != OrchestratorSettings.digest(of: urls) }
-                var answer = try await desiredStateIfNewer(agent, than: listChanged == true ? -1 : known)
+                var answer = try await desiredStateIfNewer(agent, than: known, anyway: listChanged == true)
                 if !urls.isEmpty { answer?.orchestrators = urls }
                 return answer
             }
@@ -100,20 +100,23 @@ struct Enrollment: Sendable {
         }
     }
 
-    private func desiredStateIfNewer(_ agent: AgentIdentity, than known: Int) async throws -> DesiredStateResponse? {
+    /// `anyway`: the current one even when it is not newer (the agent's list of servers is out of date).
+    private func desiredStateIfNewer(
+        _ agent: AgentIdentity, than known: Int, anyway: Bool = false
+    ) async throws -> DesiredStateResponse? {
         // The environment's serial is read before the node's state: a state written for the node in
         // between carries a higher serial, so the agent still gets it on its next poll. Read after, it
         // would tell the agent "run nothing" at the serial of the state it then never receives.
         let serial = try await store.serial(environment: agent.environment)
         if let (written, state) = try await store.desiredState(environment: agent.environment, node: agent.node) {
-            guard written > known else { return nil }
+            guard written > known || anyway else { return nil }
             return DesiredStateResponse(
                 serial: written, state: state,
                 secrets: try await secrets.delivery(for: state, serial: written, certificate: agent.certificate))
         }
         // No desired state (never given one, or its instances were removed): an empty one, at the
         // environment's serial, tells the agent to run nothing.
-        guard serial > known, known >= 0 || serial > 0 else { return nil }
+        guard (serial > known && (known >= 0 || serial > 0)) || anyway else { return nil }
         let node = try await store.nodes(environment: agent.environment).first { $0.name == agent.node }
         return DesiredStateResponse(
             serial: serial,
