@@ -25,6 +25,9 @@ final class LocalCluster: @unchecked Sendable {
     var store: String?
     /// More options for `stellwerk server`.
     var serverArguments: [String] = []
+    /// Namespaces of the test's own: the server and the CLI run in the one, the agents in the other
+    /// (the nodes' addresses must be on its side of the link). Nil: everything on loopback.
+    var namespaces: NetworkNamespaces?
 
     struct Node: Sendable {
         var name: String
@@ -62,13 +65,16 @@ final class LocalCluster: @unchecked Sendable {
     init(
         block: Int, healthyDeadline: String = "40s", nodes: [Node] = LocalCluster.e2eNodes,
         environments: [String: String]? = nil, sites: [String: String] = [:], blueprintExtra: String = "",
-        secrets: [String: String] = [:], component: String = "product: stellwerk-test-service"
+        secrets: [String: String] = [:], component: String = "product: stellwerk-test-service",
+        addresses given: [String: String] = [:]
     ) throws {
         root = try Fixtures.temporaryFolder("stellwerk-cluster")
         workspace = root.appendingPathComponent("workspace")
         self.nodes = nodes
         var addresses: [String: String] = [:]
-        for (index, node) in nodes.enumerated() { addresses[node.name] = "127.0.\(block).\(index + 1)" }
+        for (index, node) in nodes.enumerated() {
+            addresses[node.name] = given[node.name] ?? "127.0.\(block).\(index + 1)"
+        }
         self.addresses = addresses
         servicePort = try FreePort.find()
         var files = [
@@ -118,7 +124,8 @@ final class LocalCluster: @unchecked Sendable {
         try Fixtures.write(files, under: workspace)
     }
 
-    var serverURL: String { "https://127.0.0.1:\(serverPort)" }
+    var serverHost: String { namespaces?.serverAddress ?? "127.0.0.1" }
+    var serverURL: String { "https://\(serverHost):\(serverPort)" }
     var authorityFile: URL { root.appendingPathComponent("server/ca/ca.pem") }
     var serverLog: URL { root.appendingPathComponent("server.log") }
 
@@ -137,7 +144,7 @@ final class LocalCluster: @unchecked Sendable {
     {
         try await ProcessRunner.run(
             "stellwerk", arguments, in: workspace, environment: operatorEnvironment(token: token),
-            standardInput: standardInput)
+            standardInput: standardInput, namespace: namespaces?.server)
     }
 
     /// Whether the server is told where to write the first admin token; without, it writes
@@ -151,17 +158,18 @@ final class LocalCluster: @unchecked Sendable {
     func startServer() async throws {
         let portFile = root.appendingPathComponent("port")
         try? FileManager.default.removeItem(at: portFile)
-        serverPID = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("stellwerk").path,
+        serverPID = try spawn(
+            "stellwerk",
             [
-                "server", "--data", root.appendingPathComponent("server").path, "--listen", "127.0.0.1:\(serverPort)",
+                "server", "--data", root.appendingPathComponent("server").path, "--listen",
+                "\(serverHost):\(serverPort)",
                 "--port-file", portFile.path, "--lost-after", "30",
                 // The whole suite at once can starve a server for seconds: its handshake limit is for
                 // floods, not for a busy test machine.
                 "--handshake-timeout", "60",
             ] + (adminTokenFileOption ? ["--admin-token-file", adminTokenFile.path] : [])
-                + (store.map { ["--store", $0] } ?? []) + serverArguments, standardOutput: serverLog.path, wait: false
-        ).pid
+                + (store.map { ["--store", $0] } ?? []) + serverArguments, in: namespaces?.server,
+            standardOutput: serverLog.path)
         try stopWhenTestsEnd(serverPID)
         try await waitFor("the server to listen", seconds: 60) { FileManager.default.fileExists(atPath: portFile.path) }
         serverPort =
@@ -173,6 +181,17 @@ final class LocalCluster: @unchecked Sendable {
             let line = try #require(log.split(separator: "\n").first { $0.hasPrefix("CA fingerprint") })
             fingerprint = String(line.split(separator: " ").last ?? "")
         }
+    }
+
+    /// Starts a product of the package in the background, inside `namespace` when given.
+    private func spawn(
+        _ product: String, _ arguments: [String], in namespace: String?, standardOutput: String
+    ) throws
+        -> pid_t
+    {
+        var (executable, arguments) = (ProcessRunner.productsFolder.appendingPathComponent(product).path, arguments)
+        if let namespace { (executable, arguments) = NetworkNamespaces.inside(namespace, executable, arguments) }
+        return try Spawn.run(executable, arguments, standardOutput: standardOutput, wait: false).pid
     }
 
     /// Stops a process of this cluster if the test process ends first (a crash); the check of its
@@ -299,17 +318,15 @@ final class LocalCluster: @unchecked Sendable {
             [
                 "join", serverURL, "--token-file", tokenFile.path, "--ca-fingerprint", fingerprint, "--data",
                 data(of: node).path,
-            ])
+            ], namespace: namespaces?.node)
         #expect(joined.status == 0, "\(joined.standardError)")
         return tokenFile.path
     }
 
     func startAgent(_ node: String) throws {
-        agents[node] = try Spawn.run(
-            ProcessRunner.productsFolder.appendingPathComponent("stellwerk-agent").path,
-            ["run", "--data", data(of: node).path, "--heartbeat", "1", "--stop-services"],
-            standardOutput: root.appendingPathComponent("\(node).log").path, wait: false
-        ).pid
+        agents[node] = try spawn(
+            "stellwerk-agent", ["run", "--data", data(of: node).path, "--heartbeat", "1", "--stop-services"],
+            in: namespaces?.node, standardOutput: root.appendingPathComponent("\(node).log").path)
         // The agent stops its services when it is stopped (--stop-services).
         try stopWhenTestsEnd(agents[node] ?? 0)
     }

@@ -27,16 +27,19 @@ package enum ProcessRunner {
     ///
     /// The wait happens on a Dispatch thread: a test blocked in `waitpid` on one of Swift's few
     /// cooperative threads would stall every other test that awaits something meanwhile.
+    ///
+    /// With `namespace`, it runs inside that network namespace (``NetworkNamespaces``).
     package static func run(
         _ product: String, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:],
-        standardInput: String? = nil
+        standardInput: String? = nil, namespace: String? = nil
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(
                     with: Swift.Result {
                         try runBlocking(
-                            product, arguments, in: directory, environment: extra, standardInput: standardInput)
+                            product, arguments, in: directory, environment: extra, standardInput: standardInput,
+                            namespace: namespace)
                     })
             }
         }
@@ -44,7 +47,7 @@ package enum ProcessRunner {
 
     private static func runBlocking(
         _ product: String, _ arguments: [String], in directory: URL?, environment extra: [String: String],
-        standardInput: String?
+        standardInput: String?, namespace: String?
     ) throws -> Result {
         let outputs = FileManager.default.temporaryDirectory.appendingPathComponent(
             "stellwerk-out-\(UUID().uuidString)")
@@ -54,8 +57,10 @@ package enum ProcessRunner {
         let standardError = outputs.appendingPathComponent("stderr").path
         var environment = extra
         environment["NO_COLOR"] = "1"
+        var (executable, arguments) = (productsFolder.appendingPathComponent(product).path, arguments)
+        if let namespace { (executable, arguments) = NetworkNamespaces.inside(namespace, executable, arguments) }
         let status = try Spawn.run(
-            productsFolder.appendingPathComponent(product).path, arguments, environment: environment,
+            executable, arguments, environment: environment,
             directory: directory?.path, standardOutput: standardOutput, standardError: standardError,
             standardInput: standardInput
         ).status
