@@ -144,7 +144,7 @@ package struct Reconciler: Sendable {
         -> (InstanceReport, transient: Bool)
     {
         let instanceFolder = instancesFolder.appendingPathComponent(spec.service)
-        await recoverFromInterruption(spec.service, recorded: existing, instanceFolder: instanceFolder)
+        await recoverFromInterruption(spec, recorded: existing, instanceFolder: instanceFolder)
         if let existing, existing.spec == spec {
             if let process = existing.process, process.isRunning {
                 // An agent killed between saving and switching left `current` behind; put it right.
@@ -198,7 +198,10 @@ package struct Reconciler: Sendable {
     /// Undoes what an agent that was killed mid-install left behind: a process it started but never
     /// recorded (which would run twice), data it was migrating (restored from the backup taken first),
     /// and half-unpacked release folders.
-    private func recoverFromInterruption(_ service: String, recorded: AgentState.Instance?, instanceFolder: URL) async {
+    private func recoverFromInterruption(
+        _ spec: InstanceSpec, recorded: AgentState.Instance?, instanceFolder: URL
+    ) async {
+        let service = spec.service
         let steps = (try? state.steps(since: "running", of: service)) ?? []
         for step in steps where step.step == "started" {
             guard let process = Self.identity(step.detail), process != recorded?.process, process.isRunning else {
@@ -220,8 +223,15 @@ package struct Reconciler: Sendable {
             // no record names; it still holds the migration lock, and so it is found.
             await stopLockHolders(service, instanceFolder: instanceFolder)
             if !migrate.detail.isEmpty {
-                try? DataBackup.restore(
-                    URL(fileURLWithPath: migrate.detail), to: instanceFolder.appendingPathComponent("data"))
+                let backup = URL(fileURLWithPath: migrate.detail)
+                try? DataBackup.restore(backup, to: instanceFolder.appendingPathComponent("data"))
+                do {
+                    // The backup was taken for this spec's migration: its databases are the ones dumped.
+                    let databases = try PostgresBackup.databases(of: spec, secrets: configuration.secrets)
+                    try await PostgresBackup.restore(from: backup, databases)
+                } catch {
+                    try? state.journal(service, "restore-failed", "\(error)")
+                }
             }
         }
         let releases = instanceFolder.appendingPathComponent("releases")
@@ -417,6 +427,7 @@ package struct Reconciler: Sendable {
         let data = instanceFolder.appendingPathComponent("data")
         let backups = instanceFolder.appendingPathComponent("backups")
         let current = existing?.spec.migrations
+        let databases = try PostgresBackup.databases(of: spec, secrets: configuration.secrets)
         // Back past migrations that cannot be undone: the data goes back to the copy taken before them;
         // the older release's own migrations would not know the newer data.
         if let current, !current.reversible, let from = current.target, let to = migrations.target, to < from {
@@ -433,15 +444,19 @@ package struct Reconciler: Sendable {
             }
             try state.journal(spec.service, "backup")
             let safety = try DataBackup.make(of: data, into: backups, migration: from)
+            try await PostgresBackup.dump(databases, into: safety)
             try state.journal(spec.service, "migrate", safety.path)
             try DataBackup.restore(before, to: data)
+            try await PostgresBackup.restore(from: before, databases)
             try state.journal(spec.service, "migrated", "restored \(before.lastPathComponent) from migration \(to)")
             return safety
         }
         var backup: URL?
         if migrations.backup {
             try state.journal(spec.service, "backup")
-            backup = try DataBackup.make(of: data, into: backups, migration: current?.target)
+            let made = try DataBackup.make(of: data, into: backups, migration: current?.target)
+            try await PostgresBackup.dump(databases, into: made)
+            backup = made
         }
         // The backup's path goes into the journal first: an agent killed while migrating finds it there.
         try state.journal(spec.service, "migrate", backup?.path ?? "")
@@ -454,12 +469,17 @@ package struct Reconciler: Sendable {
             try? state.journal(service, "migrating", Self.describe(process))
         }
         guard result == 0 else {
-            if let backup { try DataBackup.restore(backup, to: instanceFolder.appendingPathComponent("data")) }
+            if let backup {
+                try DataBackup.restore(backup, to: instanceFolder.appendingPathComponent("data"))
+                try await PostgresBackup.restore(from: backup, databases)
+            }
             try state.journal(spec.service, "migration-failed", "exit status \(result)")
             throw AgentError("the migration exited with status \(result); the data was restored from the backup")
         }
         if let target = migrations.target { try DataBackup.record(target, in: data) }
         try state.journal(spec.service, "migrated", backup?.path ?? "")
+        let pruned = DataBackup.prune(backups, keeping: migrations.keepBackups ?? MigrationSpec.defaultKeptBackups)
+        if !pruned.isEmpty { try? state.journal(spec.service, "pruned", pruned.joined(separator: " ")) }
         return backup
     }
 
@@ -476,14 +496,21 @@ package struct Reconciler: Sendable {
 
         // The new release failed: back to the previous one, with its data as it was.
         let cause = started.lastError ?? "unhealthy"
+        var unrestored = ""
         if let backup {
             try? DataBackup.restore(backup, to: instancesFolder.appendingPathComponent("\(spec.service)/data"))
+            do {
+                try await PostgresBackup.restore(
+                    from: backup, try PostgresBackup.databases(of: spec, secrets: configuration.secrets))
+            } catch {
+                unrestored = "; its database was not restored: \(error)"
+            }
         }
         guard let existing else { return started }
-        try? state.journal(spec.service, "rollback", cause)
+        try? state.journal(spec.service, "rollback", cause + unrestored)
         var restored = await start(
             existing.spec, folder: URL(fileURLWithPath: existing.folder), existing: nil, desired: desired)
-        restored.lastError = "\(spec.release) failed and was rolled back: \(cause)"
+        restored.lastError = "\(spec.release) failed and was rolled back: \(cause)\(unrestored)"
         if var record = try? state.instances()[spec.service] {
             record.lastError = restored.lastError
             try? state.save(spec.service, record)

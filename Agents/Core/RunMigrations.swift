@@ -100,6 +100,24 @@ enum DataBackup {
             .map { ($0, Self.migration(of: $0)) }
     }
 
+    /// Removes all but the newest `keeping` backups in `backups` (with their labels and database
+    /// dumps); answers the names removed.
+    @discardableResult
+    static func prune(_ backups: URL, keeping: Int) -> [String] {
+        let manager = FileManager.default
+        let names = (try? manager.contentsOfDirectory(atPath: backups.path)) ?? []
+        let taken = names.compactMap { Int($0) }.sorted(by: >)
+        var removed: [String] = []
+        for stamp in taken.dropFirst(max(1, keeping)) {
+            let backup = backups.appendingPathComponent(String(stamp))
+            try? manager.removeItem(at: backup)
+            try? manager.removeItem(at: URL(fileURLWithPath: backup.path + ".migration"))
+            try? manager.removeItem(at: PostgresBackup.folder(of: backup))
+            removed.append(String(stamp))
+        }
+        return removed
+    }
+
     /// Puts the backup in place of the data folder.
     static func restore(_ backup: URL, to data: URL) throws {
         let manager = FileManager.default

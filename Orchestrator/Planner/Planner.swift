@@ -68,7 +68,8 @@ package struct Planner: Sendable {
         let migrations = instance.migrations.map {
             MigrationSpec(
                 arguments: $0.arguments, backup: $0.backup, reversible: $0.reversible,
-                target: release?.components[instance.component]?.migrations.last)
+                target: release?.components[instance.component]?.migrations.last,
+                databases: $0.databases.isEmpty ? nil : $0.databases, keepBackups: $0.keepBackups)
         }
         return InstanceSpec(
             service: instance.service, blueprint: instance.blueprint,

@@ -238,6 +238,115 @@ import Testing
         try await node.stopAll()
     }
 
+    /// A PostgreSQL-backed service (issue #23): before a migration the agent dumps its database with
+    /// pg_dump beside the copy of its data folder; the migration changes the database and fails, and
+    /// pg_restore puts back exactly what was there — a plain dump byte for byte the same, the table
+    /// the migration added gone. Backups beyond `keep_backups` go; the password is in no log.
+    @Test(.enabled(if: PostgresServer.shouldRun, "needs PostgreSQL (the postgresql package)"))
+    func postgresDatabase_isDumpedBeforeAMigration_andRestoredExactlyWhenItFails() async throws {
+        let postgres = try await PostgresServer.shared()
+        let url = try await postgres.createOwnedDatabase()
+        _ = try await postgres.psql(
+            "CREATE TABLE datasets (id serial PRIMARY KEY, name text); "
+                + "INSERT INTO datasets (name) VALUES ('Pegel Trippstadt'), ('Parkhaus Mitte'); "
+                + "COMMENT ON TABLE datasets IS 'Datensätze des Katalogs'", url: url)
+        let node = try Node()
+        let agent = try node.reconciler(secrets: ["catalog-db": url])
+        func instance(
+            _ release: String, target: String, sql: String? = nil, fail: Bool = false, health: Int = 200
+        ) -> InstanceSpec {
+            var spec = node.instance(
+                release: release, arguments: health == 200 ? [] : ["--health", String(health)],
+                config: "database: {{secret:catalog-db}}\n",
+                migrations: MigrationSpec(
+                    arguments: ["migrate"] + (sql.map { ["--sql", $0, "--database-from", "catalog.yaml"] } ?? [])
+                        + (fail ? ["--fail"] : []), backup: true, target: target, databases: ["database"],
+                    keepBackups: 2))
+            spec.parameters = ["database": .secret(name: "catalog-db", fingerprint: "f1")]
+            return spec
+        }
+        let first = await agent.apply(try node.desired([instance("r1", target: "0001")]))
+        #expect(first.instances.first?.state == .running, "\(first)")
+        let before = try await postgres.dump(url: url)
+
+        let failed = await agent.apply(
+            try node.desired([
+                instance(
+                    "r2", target: "0002",
+                    sql: "ALTER TABLE datasets ADD COLUMN quelle text; UPDATE datasets SET name = 'kaputt'; "
+                        + "CREATE TABLE halb (x int); INSERT INTO datasets (name) VALUES ('halb migriert')",
+                    fail: true)
+            ]))
+        let report = try #require(failed.instances.first)
+        #expect(report.spec.release == "r1", "\(failed)")
+        #expect(
+            report.lastError?.contains("the migration exited with status 5; the data was restored from the backup")
+                == true, "\(failed)")
+        #expect(try await postgres.dump(url: url) == before)
+        // Migrated, but the release then fails its health check: rolled back, and so is the database.
+        let unhealthy = await agent.apply(
+            try node.desired([instance("r2b", target: "0002", sql: "DROP TABLE datasets", health: 500)]))
+        #expect(
+            unhealthy.instances.first?.lastError?.contains("r2b failed and was rolled back") == true, "\(unhealthy)")
+        #expect(try await postgres.dump(url: url) == before)
+        let backups = node.data.appendingPathComponent("instances/catalog/backups")
+        func taken() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: backups.path).filter { Int($0) != nil }.sorted()
+        }
+        for backup in try taken() {
+            let dump = backups.appendingPathComponent("\(backup).databases/database.dump")
+            #expect(FileManager.default.fileExists(atPath: dump.path), "\(dump.path)")
+        }
+
+        // Two successful migrations later only the newest two backups (and their dumps) are kept.
+        for (release, target) in [("r3", "0002"), ("r4", "0003")] {
+            let done = await agent.apply(
+                try node.desired([instance(release, target: target, sql: "CREATE TABLE t\(target) (x int)")]))
+            #expect(done.instances.first?.spec.release == release, "\(done)")
+        }
+        #expect(try taken().count == 2)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: backups.path)
+        #expect(leftovers.filter { $0.hasSuffix(".databases") }.count == 2, "\(leftovers)")
+        #expect(leftovers.filter { $0.hasSuffix(".migration") }.count == 2, "\(leftovers)")
+        #expect(try await postgres.psql("SELECT count(*) FROM t0003", url: url).hasPrefix("0"))
+        // The password went to the tools in their environment, never into a log or a report.
+        let password = try #require(URLComponents(string: url)?.password)
+        let logs = node.data.appendingPathComponent("instances/catalog/logs")
+        for name in try FileManager.default.contentsOfDirectory(atPath: logs.path) {
+            let text = try String(contentsOf: logs.appendingPathComponent(name), encoding: .utf8)
+            #expect(!text.contains(password), "\(name)")
+        }
+        #expect(!"\(failed)".contains(password))
+        try await node.stopAll()
+    }
+
+    /// A database reached as a superuser cannot be restored exactly (its role owns the system's
+    /// objects too): refused before the migration, with what to do, and the data is untouched.
+    @Test(.enabled(if: PostgresServer.shouldRun, "needs PostgreSQL (the postgresql package)"))
+    func postgresDatabase_reachedAsASuperuser_isRefusedBeforeTheMigration() async throws {
+        let postgres = try await PostgresServer.shared()
+        let url = try await postgres.createDatabase()
+        let node = try Node()
+        let agent = try node.reconciler(secrets: ["catalog-db": url])
+        var spec = node.instance(
+            config: "database: {{secret:catalog-db}}\n",
+            migrations: MigrationSpec(
+                arguments: ["migrate", "--sql", "CREATE TABLE nie (x int)", "--database-from", "catalog.yaml"],
+                backup: true, target: "0001", databases: ["database"]))
+        spec.parameters = ["database": .secret(name: "catalog-db", fingerprint: "f1")]
+        let report = await agent.apply(try node.desired([spec]))
+        #expect(
+            report.instances.first?.lastError?.contains(
+                "is reached as a superuser: a restore could not tell the service's objects from the system's") == true,
+            "\(report)")
+        #expect(
+            try await postgres.psql(
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'nie'",
+                database: String(url.split(separator: "/").last ?? "")
+            ).hasPrefix("0"))
+        try await node.stopAll()
+    }
+
     @Test func tamperedArtifactOrManifest_isRefusedAndChangesNothing() async throws {
         let node = try Node()
         let agent = try node.reconciler()

@@ -178,6 +178,29 @@ extension ValueSafetyTests {
         #expect(diagnostic.message == "the artifact url 'https://ci:***@artifacts.example/api.tar.gz' holds a password")
     }
 
+    @Test func databaseParameters_andBackupsToKeep_reachTheDesiredState() throws {
+        let files = try Fixtures.files(
+            changing: FixturePath.api, "  args: [api, migrate]\n", to: "  args: [api, migrate]\n  keep_backups: 3\n")
+        let sandbox = try EnvironmentResolver(workspace: try Fixtures.load(files)).resolve("sandbox")
+        let state = Planner(release: nil).desiredState(sandbox, secrets: [:])
+        let api = try #require(state.first { $0.node == "alpha-1" }?.instances.first { $0.service == "api" })
+        #expect(api.migrations?.databases == ["database"])
+        #expect(api.migrations?.keepBackups == 3)
+    }
+
+    @Test(arguments: ["0", "101", "three"])
+    func backupsToKeep_outsideOneToAHundred_isRefusedWhereItStands(value: String) throws {
+        let blueprint = try #require(Fixtures.files()[FixturePath.api])
+            .replacingOccurrences(
+                of: "  args: [api, migrate]\n", with: "  args: [api, migrate]\n  keep_backups: \(value)\n")
+        let at = try position(of: "\(value)\n", in: blueprint)
+        var files = Fixtures.files()
+        files[FixturePath.api] = blueprint
+        expect(
+            try onlyError(files, in: FixturePath.api), file: FixturePath.api, line: at.line, column: at.column,
+            message: "keep_backups")
+    }
+
     @Test func oldStateFiles_withoutNewerFields_stillDecode() throws {
         let json = #"{"arguments": ["api", "migrate"], "backup": true, "target": "0003"}"#
         let spec = try JSONDecoder().decode(MigrationSpec.self, from: Data(json.utf8))

@@ -12,6 +12,8 @@ import Foundation
 ///         [--sleep S [--sleep-if-exists PATH]]
 ///
 /// stands in for a migration: it appends TEXT to FILE (changing the data), then fails if asked.
+/// With `--sql SQL --database-from FILE` it first runs SQL with psql in the database whose URL
+/// follows `database:` in FILE (its rendered config), as a migration of a PostgreSQL-backed service.
 @main
 enum TestService {
     static func main() {
@@ -68,6 +70,30 @@ enum TestService {
             value("--sleep-if-exists").map({ FileManager.default.fileExists(atPath: $0) }) ?? true
         {
             Thread.sleep(forTimeInterval: seconds)
+        }
+        if let sql = value("--sql"), let config = value("--database-from") {
+            let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+            guard
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("database: ") }),
+                var url = URLComponents(string: String(line.dropFirst("database: ".count)))
+            else {
+                FileHandle.standardError.write(Data("test-service: no database: line in \(config)\n".utf8))
+                exit(7)
+            }
+            let password = url.password ?? ""
+            url.password = nil
+            let psql = Process()
+            psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+            psql.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql, url.string ?? ""]
+            psql.environment = ["PGPASSWORD": password, "PATH": "/usr/bin:/bin"]
+            do {
+                try psql.run()
+                psql.waitUntilExit()
+            } catch {
+                FileHandle.standardError.write(Data("test-service: cannot run psql: \(error)\n".utf8))
+                exit(7)
+            }
+            guard psql.terminationStatus == 0 else { exit(8) }
         }
         if let path = value("--append"), let text = value("--text"),
             !(arguments.contains("--once") && already.contains(text))

@@ -174,6 +174,45 @@ package final class PostgresServer: @unchecked Sendable {
         return url(database: String(name))
     }
 
+    /// A database owned by a login role of its own (as a service's database should be), and the
+    /// URL that signs in as that role with its password.
+    package func createOwnedDatabase() async throws -> String {
+        let name = "svc_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+        let password = "pw-" + UUID().uuidString.prefix(8)
+        _ = try await psql("CREATE ROLE \(name) LOGIN PASSWORD '\(password)'", database: "postgres")
+        _ = try await psql("CREATE DATABASE \(name) OWNER \(name)", database: "postgres")
+        return "postgresql://\(name):\(password)@127.0.0.1:\(port)/\(name)"
+    }
+
+    /// Runs SQL with psql as the user `url` names (its password taken from the URL).
+    package func psql(_ sql: String, url: String) async throws -> String {
+        let (plain, password) = Self.splitPassword(url)
+        return try await offloaded { [binaries] in
+            try Self.run(
+                binaries.appendingPathComponent("psql").path,
+                ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql, plain],
+                environment: ["PGPASSWORD": password])
+        }
+    }
+
+    /// The whole database `url` names, as plain SQL, with a fixed restrict key: two dumps of the
+    /// same content are the same bytes.
+    package func dump(url: String) async throws -> String {
+        let (plain, password) = Self.splitPassword(url)
+        return try await offloaded { [binaries] in
+            try Self.run(
+                binaries.appendingPathComponent("pg_dump").path,
+                ["--format=plain", "--restrict-key=stellwerktest", plain], environment: ["PGPASSWORD": password])
+        }
+    }
+
+    private static func splitPassword(_ url: String) -> (url: String, password: String) {
+        var components = URLComponents(string: url)
+        let password = components?.password ?? ""
+        components?.password = nil
+        return (components?.string ?? url, password)
+    }
+
     /// Runs SQL in `database` with psql, behind any store's back (for tamper tests).
     package func psql(_ sql: String, database: String) async throws -> String {
         try await offloaded { [binaries, port] in

@@ -92,6 +92,10 @@ package struct MigrationDefinition: Sendable {
     package var backup: Bool
     /// Whether a migration can be undone without restoring the backup (default false).
     package var reversible: Bool
+    /// How many backups of an instance its agent keeps (nil: the default, 5).
+    package var keepBackups: Int?
+    /// The blueprint's `database_url` parameters: the databases a backup dumps when they are PostgreSQL.
+    package var databases: [String] = []
 }
 
 /// A service this blueprint needs, and the name its exports go by in templates (`dep.NAME.EXPORT`).

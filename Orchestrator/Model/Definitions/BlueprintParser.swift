@@ -22,7 +22,11 @@ struct BlueprintParser {
         let brokenParameters = Set(parameterPairs.map(\.key.text)).subtracting(parameters.map(\.name.value))
         let configFiles = (fields.list("config") ?? []).compactMap { parseConfigFile($0, context: context) }
         let health = fields.node("health", required: true).flatMap { parseHealth($0, context: context) }
-        let migrations = fields.node("migrations").flatMap { parseMigrations($0, context: context) }
+        var migrations = fields.node("migrations").flatMap { parseMigrations($0, context: context) }
+        migrations?.databases = parameters.filter {
+            if case .databaseURL = $0.type { return true }
+            return false
+        }.map(\.name.value).sorted()
         let dependencies = (fields.list("dependencies") ?? []).compactMap { parseDependency($0, context: context) }
         var exports: [(name: Located<String>, value: Template)] = []
         for pair in fields.entries("exports") ?? [] {
@@ -413,12 +417,14 @@ struct BlueprintParser {
     private func parseMigrations(_ node: YAMLNode, context: String) -> MigrationDefinition? {
         guard
             let fields = MappingFields(
-                node, context: "migrations of \(context)", allowed: ["args", "backup", "reversible"], sink: sink),
+                node, context: "migrations of \(context)", allowed: ["args", "backup", "reversible", "keep_backups"],
+                sink: sink),
             let arguments = fields.strings("args", required: true)
         else { return nil }
         return MigrationDefinition(
             arguments: arguments.map(\.value), backup: fields.bool("backup")?.value ?? true,
-            reversible: fields.bool("reversible")?.value ?? false)
+            reversible: fields.bool("reversible")?.value ?? false,
+            keepBackups: fields.int("keep_backups", range: 1...100)?.value)
     }
 
     private func parseDependency(_ node: YAMLNode, context: String) -> DependencyDefinition? {

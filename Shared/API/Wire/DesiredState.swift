@@ -325,9 +325,16 @@ public struct MigrationSpec: Codable, Sendable, Hashable {
     /// The newest migration the release brings for this component; `nil` when it is not known
     /// (the component is not built into a release yet).
     public var target: String?
+    /// The parameters (of type `database_url`) whose PostgreSQL databases the backup dumps with
+    /// `pg_dump` beside the data folder; nil when the blueprint has none.
+    public var databases: [String]?
+    /// How many backups the agent keeps of the instance (the newest); nil: ``defaultKeptBackups``.
+    public var keepBackups: Int?
+
+    public static let defaultKeptBackups = 5
 
     private enum CodingKeys: String, CodingKey {
-        case arguments, backup, reversible, target
+        case arguments, backup, reversible, target, databases, keepBackups
     }
 
     /// Reads states written before `reversible` existed as not reversible.
@@ -337,13 +344,20 @@ public struct MigrationSpec: Codable, Sendable, Hashable {
         backup = try container.decode(Bool.self, forKey: .backup)
         reversible = try container.decodeIfPresent(Bool.self, forKey: .reversible) ?? false
         target = try container.decodeIfPresent(String.self, forKey: .target)
+        databases = try container.decodeIfPresent([String].self, forKey: .databases)
+        keepBackups = try container.decodeIfPresent(Int.self, forKey: .keepBackups)
     }
 
-    public init(arguments: [String], backup: Bool, reversible: Bool = false, target: String?) {
+    public init(
+        arguments: [String], backup: Bool, reversible: Bool = false, target: String?, databases: [String]? = nil,
+        keepBackups: Int? = nil
+    ) {
         self.arguments = arguments
         self.backup = backup
         self.reversible = reversible
         self.target = target
+        self.databases = databases
+        self.keepBackups = keepBackups
     }
 }
 
