@@ -353,6 +353,17 @@ struct EntityWriter: Sendable {
     ) throws
         -> Int64
     {
+        var columns = columns
+        if connection.dialect == .sqlite, SensorStore.idsNeverReused.contains(table),
+            let next = try connection.query(
+                """
+                UPDATE issued_ids SET last = MAX(last, COALESCE((SELECT MAX(id) FROM \(table)), 0)) + 1
+                WHERE entity = $1 RETURNING last
+                """, .text(table)
+            ).first?.optionalInteger(0)
+        {
+            columns.insert(("id", .integer(Int64(next))), at: 0)
+        }
         let placeholders = columns.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
         let sql =
             "INSERT INTO \(table) (\(columns.map(\.0).joined(separator: ", "))) VALUES (\(placeholders)) RETURNING id"

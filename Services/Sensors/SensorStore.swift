@@ -127,6 +127,28 @@ package final class SensorStore: Sendable {
                 "DROP INDEX observations_by_time"
             ]
         ),
+        ServiceDatabase.Migration(
+            4, "an entity's id is never given again once deleted: the highest id issued per entity set",
+            [
+                // SQLite gives the highest rowid again after its row was deleted; a client that kept
+                // the id of a deleted Datastream would then read another one's observations.
+                "CREATE TABLE issued_ids (entity TEXT PRIMARY KEY, last {bigint} NOT NULL)",
+                "INSERT INTO issued_ids (entity, last) SELECT 'things', COALESCE(MAX(id), 0) FROM things",
+                "INSERT INTO issued_ids (entity, last) SELECT 'locations', COALESCE(MAX(id), 0) FROM locations",
+                "INSERT INTO issued_ids (entity, last) SELECT 'historical_locations', COALESCE(MAX(id), 0) FROM historical_locations",
+                "INSERT INTO issued_ids (entity, last) SELECT 'sensors', COALESCE(MAX(id), 0) FROM sensors",
+                "INSERT INTO issued_ids (entity, last) SELECT 'observed_properties', COALESCE(MAX(id), 0) FROM observed_properties",
+                "INSERT INTO issued_ids (entity, last) SELECT 'datastreams', COALESCE(MAX(id), 0) FROM datastreams",
+                "INSERT INTO issued_ids (entity, last) SELECT 'features', COALESCE(MAX(id), 0) FROM features",
+            ]
+        ),
+    ]
+
+    /// The entity sets whose ids a SQLite store issues through `issued_ids` (PostgreSQL's identity
+    /// columns never reuse one). Observations are left out: they come in bulk, are deleted only by
+    /// age, and one more statement per reading would cost ingestion a third of its speed.
+    static let idsNeverReused: Set<String> = [
+        "things", "locations", "historical_locations", "sensors", "observed_properties", "datastreams", "features",
     ]
 
     package static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }

@@ -333,7 +333,7 @@ import Testing
         let migrations = try await ProcessRunner.run("datenplattform", ["migrations"])
         #expect(
             migrations.standardOutput.hasSuffix(
-                "catalog-0002\nsensors-0001\nsensors-0002\nsensors-0003\nmobility-0001\n"),
+                "catalog-0002\nsensors-0001\nsensors-0002\nsensors-0003\nsensors-0004\nmobility-0001\n"),
             "\(migrations.standardOutput)")
         let unknown = try await ProcessRunner.run("datenplattform", ["run"])
         #expect(unknown.status != 0)

@@ -158,6 +158,16 @@ import Testing
         #expect(try await sensors.get("/Datastreams").values.isEmpty)
         #expect(try await sensors.get("/Observations").values.isEmpty)
         #expect(try await sensors.get("/Sensors").values.count == 1)
+
+        // The same Thing made again gets new ids: a client holding the old ones finds nothing, never
+        // another Thing's data (SQLite would give the highest id again once its row was deleted).
+        let again = try await sensors.post("/Things", Self.gauge)
+        #expect(again.status == 201, "\(again.text)")
+        let newThingURL = try #require(again.headers["location"])
+        #expect(newThingURL != thingURL)
+        let newStreams = try await sensors.get("/Datastreams").values.compactMap { $0["@iot.selfLink"] as? String }
+        #expect(newStreams.count == 1 && !newStreams.contains(streamURL), "\(newStreams) \(streamURL)")
+        #expect(try await sensors.get(streamURL).status == 404)
     }
 
     @Test func badRequests_getClearErrors_andChangeNothing() async throws {
