@@ -79,6 +79,28 @@ extension StateStore {
         }
     }
 
+    /// The serial of the node's desired state, with the state itself only when that serial is past
+    /// `known`; nil when the node has none. Every long-poll asks this whenever its environment's
+    /// state changes: the document is read and decoded only for the agents it is news to.
+    package func desiredState(
+        environment: String, node: String, newerThan known: Int
+    ) async throws -> (serial: Int, state: NodeDesiredState?)? {
+        try await read { connection in
+            guard
+                let row = try connection.query(
+                    """
+                    SELECT serial, CASE WHEN serial > $3 THEN document END FROM desired_states
+                    WHERE environment = $1 AND node = $2
+                    """, .text(environment), .text(node), .integer(Int64(known))
+                ).first
+            else { return nil }
+            return (
+                row.integer(0),
+                try row.optionalText(1).map { try Self.decode(NodeDesiredState.self, $0, what: "desired state") }
+            )
+        }
+    }
+
     /// Replaces the desired state of the given nodes (a node with no instances has its entry removed)
     /// and bumps the environment's serial, but only if the serial is still `expectedSerial`.
     ///

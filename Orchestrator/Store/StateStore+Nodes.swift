@@ -134,22 +134,34 @@ extension StateStore {
         }
     }
 
+    private static let nodeColumns =
+        "SELECT environment, name, site, address, labels, certificate_fingerprint, last_seen, connection FROM nodes"
+
+    /// One node; nil when the environment has none of that name. What every agent's request asks
+    /// about its own node: reading them all there made each wave of a rollout cost nodes² rows.
+    package func node(environment: String, name: String) async throws -> NodeRecord? {
+        try await read { connection in
+            try connection.query(
+                Self.nodeColumns + " WHERE environment = $1 AND name = $2", .text(environment), .text(name)
+            ).first.map(Self.nodeRecord)
+        }
+    }
+
     /// Nodes of an environment (or all), sorted by environment and name.
     package func nodes(environment: String? = nil) async throws -> [NodeRecord] {
         try await read { connection in
-            var sql = """
-                SELECT environment, name, site, address, labels, certificate_fingerprint, last_seen, connection
-                FROM nodes
-                """
+            var sql = Self.nodeColumns
             let parameters = Self.filter(&sql, environment: environment)
-            return try connection.execute(sql + " ORDER BY environment, name", parameters).map { row in
-                NodeRecord(
-                    environment: row.text(0), name: row.text(1), site: row.text(2), address: row.text(3),
-                    labels: try Self.decode([String: String].self, row.text(4), what: "node labels"),
-                    certificateFingerprint: row.optionalText(5), lastSeen: row.optionalInteger(6).map(Self.date),
-                    connection: NodeRecord.Connection(rawValue: row.text(7)) ?? .pending)
-            }
+            return try connection.execute(sql + " ORDER BY environment, name", parameters).map(Self.nodeRecord)
         }
+    }
+
+    private static func nodeRecord(_ row: SQLRow) throws -> NodeRecord {
+        NodeRecord(
+            environment: row.text(0), name: row.text(1), site: row.text(2), address: row.text(3),
+            labels: try decode([String: String].self, row.text(4), what: "node labels"),
+            certificateFingerprint: row.optionalText(5), lastSeen: row.optionalInteger(6).map(date),
+            connection: NodeRecord.Connection(rawValue: row.text(7)) ?? .pending)
     }
 
     /// The site a node joined for (its join token's); nil for a node that never joined.

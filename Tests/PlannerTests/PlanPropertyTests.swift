@@ -127,6 +127,33 @@ import WorkspaceFiles
         #expect(plan.warnings.contains { $0.contains("secret 'alpha-token' has no value yet") })
     }
 
+    /// What a client sends to apply: the nodes that change, nothing of the others (a no-op plan of
+    /// 10,000 nodes used to be a hundred megabytes on the wire).
+    @Test func changesOnly_keepsTheChangingNodesWithTheirSites_andEverythingElseOfThePlan() throws {
+        let (environment, revision) = try resolved(Fixtures.files())
+        var recorded = StateSnapshot.empty(environment: "sandbox")
+        recorded.secrets = ["alpha-token": "fingerprint-one"]
+        let applied = recorded.afterApplying(
+            Planner(release: nil).plan(environment, revision: revision, recorded: recorded))
+        var changed = applied
+        changed.secrets = ["alpha-token": "fingerprint-two"]
+        let plan = Planner(release: nil).plan(environment, revision: revision, recorded: changed)
+        let sent = plan.changesOnly
+        #expect(sent.sites.map(\.site) == ["alpha"])
+        #expect(sent.sites.flatMap(\.nodes).map(\.node) == ["alpha-1"])
+        #expect(
+            sent.sites.first?.nodes.first
+                == plan.sites.first { $0.site == "alpha" }?.nodes.first { $0.node == "alpha-1" })
+        // Every change is still there (and the unchanged instances of a changing node with it).
+        #expect(sent.summary.filter { $0.key != .unchanged } == plan.summary.filter { $0.key != .unchanged })
+        #expect(
+            [sent.environment, sent.release, sent.revision, String(sent.serial)]
+                == [plan.environment, plan.release, plan.revision, String(plan.serial)])
+        // Nothing to change: no site at all.
+        let noOp = Planner(release: nil).plan(environment, revision: revision, recorded: applied)
+        #expect(noOp.isEmpty && noOp.changesOnly.sites.isEmpty)
+    }
+
     @Test func plan_whenOnlyASecretChanges_restartsAndNeverShowsFingerprints() throws {
         let (environment, revision) = try resolved(Fixtures.files())
         var recorded = StateSnapshot.empty(environment: "sandbox")

@@ -86,6 +86,12 @@ import Testing
             #expect(try await store.desiredStates(environment: "sandbox") == states)
             #expect(try await store.desiredState(environment: "sandbox", node: "n2")?.serial == 1)
             #expect(try await store.serial(environment: "live") == 0)
+            // A long-poll gets the document only when it is news to its agent.
+            let news = try await store.desiredState(environment: "sandbox", node: "n2", newerThan: 0)
+            #expect(news?.serial == 1 && news?.state == states[1])
+            let known = try await store.desiredState(environment: "sandbox", node: "n2", newerThan: 1)
+            #expect(known?.serial == 1 && known?.state == nil)
+            #expect(try await store.desiredState(environment: "sandbox", node: "n9", newerThan: 0) == nil)
 
             // A node whose desired state becomes empty loses its entry.
             let next = try await store.writeDesiredStates(
@@ -249,6 +255,11 @@ import Testing
             }
             #expect(try await store.lastUnhealthy(environment: "live") == ["n1": back])
             #expect(try await store.nodes(environment: "live").map(\.connection) == [.connected, .connected])
+            // One node read on its own is the same record as in the list; another environment's is not.
+            let listed = try await store.nodes(environment: "live")
+            #expect(try await store.node(environment: "live", name: "n2") == listed.last)
+            #expect(try await store.node(environment: "sandbox", name: "n2") == nil)
+            #expect(try await store.node(environment: "live", name: "n3") == nil)
         }
     }
 

@@ -32,7 +32,7 @@ struct Enrollment: Sendable {
         }
         let certificate = try issue(csr, environment: token.environment, node: token.node)
         let fingerprint = try CertificateFingerprint.of(certificate)
-        let existing = try await store.nodes(environment: token.environment).first { $0.name == token.node }
+        let existing = try await store.node(environment: token.environment, name: token.node)
         try await store.upsertNode(
             NodeRecord(
                 environment: token.environment, name: token.node, site: token.site,
@@ -108,8 +108,10 @@ struct Enrollment: Sendable {
         // between carries a higher serial, so the agent still gets it on its next poll. Read after, it
         // would tell the agent "run nothing" at the serial of the state it then never receives.
         let serial = try await store.serial(environment: agent.environment)
-        if let (written, state) = try await store.desiredState(environment: agent.environment, node: agent.node) {
-            guard written > known || anyway else { return nil }
+        if let (written, newer) = try await store.desiredState(
+            environment: agent.environment, node: agent.node, newerThan: anyway ? Int.min : known)
+        {
+            guard let state = newer else { return nil }
             return DesiredStateResponse(
                 serial: written, state: state,
                 secrets: try await secrets.delivery(for: state, serial: written, certificate: agent.certificate))
@@ -117,7 +119,7 @@ struct Enrollment: Sendable {
         // No desired state (never given one, or its instances were removed): an empty one, at the
         // environment's serial, tells the agent to run nothing.
         guard (serial > known && (known >= 0 || serial > 0)) || anyway else { return nil }
-        let node = try await store.nodes(environment: agent.environment).first { $0.name == agent.node }
+        let node = try await store.node(environment: agent.environment, name: agent.node)
         return DesiredStateResponse(
             serial: serial,
             state: NodeDesiredState(

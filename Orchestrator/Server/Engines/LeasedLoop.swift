@@ -14,8 +14,9 @@ struct LeasedLoop: Service {
     let store: StateStore
     let logger: Logger
     let tick: Duration
-    /// How long a lease lasts unless renewed; renewed at every pass.
-    var leaseSeconds = 15
+    /// How long a lease lasts unless renewed; renewed at every pass. Another server takes over this long
+    /// (and a tick) after the holder died: the failover time.
+    var leaseSeconds = 10
     var wake: EngineSignal?
     /// One pass; true while work is in flight (then node reports wake the loop too).
     let pass: @Sendable () async throws -> Bool

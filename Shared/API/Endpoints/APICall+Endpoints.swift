@@ -129,8 +129,9 @@ extension APICall where Body == PolicyApproval, Answer == PolicyView {
 }
 
 extension APICall where Body == ApplyRequest, Answer == RolloutView {
+    /// Sends only what changes (``Plan/changesOnly``): the server looks at nothing else.
     public static func startRollout(_ plan: Plan) -> Self {
-        Endpoints.startRollout.call(body: ApplyRequest(plan: plan))
+        Endpoints.startRollout.call(body: ApplyRequest(plan: plan.changesOnly))
     }
 }
 
