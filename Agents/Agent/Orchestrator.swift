@@ -126,14 +126,21 @@ actor Orchestrator: ArtifactSource {
     private func moveOn(after error: any Error) {
         let from = servers[current]
         current = (current + 1) % servers.count
-        do {
-            let next = try OrchestratorConnection(identity: identity, url: servers[current])
-            let old = connection
-            connection = next
-            Task { await old.shutdown() }
+        if connectToCurrent() {
             log("the orchestrator server at \(from) failed (\(error)); going on with \(servers[current])")
+        }
+    }
+
+    /// Talks to `servers[current]` from now on; false (and said) when its connection cannot be made.
+    private func connectToCurrent() -> Bool {
+        do {
+            let old = connection
+            connection = try OrchestratorConnection(identity: identity, url: servers[current])
+            Task { await old.shutdown() }
+            return true
         } catch {
             log("cannot use the orchestrator server at \(servers[current]): \(error)")
+            return false
         }
     }
 
@@ -144,13 +151,7 @@ actor Orchestrator: ArtifactSource {
         let talkingTo = servers[current]
         servers = updated.candidates
         current = servers.firstIndex(of: talkingTo) ?? 0
-        if servers[current] != talkingTo {
-            if let next = try? OrchestratorConnection(identity: identity, url: servers[current]) {
-                let old = connection
-                connection = next
-                Task { await old.shutdown() }
-            }
-        }
+        if servers[current] != talkingTo { _ = connectToCurrent() }
         // Taken for this run even when it cannot be kept: asked again, the server would answer at once.
         listed = urls
         do {

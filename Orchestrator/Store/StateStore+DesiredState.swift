@@ -65,20 +65,6 @@ extension StateStore {
         }
     }
 
-    /// One node's desired state and the serial it was written at; `nil` when it has none.
-    package func desiredState(environment: String, node: String) async throws -> (serial: Int, state: NodeDesiredState)?
-    {
-        try await read { connection in
-            guard
-                let row = try connection.query(
-                    "SELECT serial, document FROM desired_states WHERE environment = $1 AND node = $2",
-                    .text(environment), .text(node)
-                ).first
-            else { return nil }
-            return (row.integer(0), try Self.decode(NodeDesiredState.self, row.text(1), what: "desired state"))
-        }
-    }
-
     /// The serial of the node's desired state, with the state itself only when that serial is past
     /// `known`; nil when the node has none. Every long-poll asks this whenever its environment's
     /// state changes: the document is read and decoded only for the agents it is news to.

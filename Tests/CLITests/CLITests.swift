@@ -288,6 +288,11 @@ import Testing
         (["--max-connections-per-client", "1e9"], "--max-connections-per-client"),
         (["--handshake-timeout", "301"], "--handshake-timeout 301: give a number of seconds from 1 to 300"),
         (["--lost-after", "1"], "--lost-after 1: give a number of seconds from 5 to 86400"),
+        (
+            ["--advertise-url", "http://a.example:8443"],
+            "--advertise-url http://a.example:8443: give the https:// address"
+        ),
+        (["--advertise-url", "https://a.example, https://b.example"], "--advertise-url https://a.example, https://b"),
     ])
     func server_withConnectionLimitsOutOfRange_refusesThem_andStartsNothing(
         options: [String], expected: String

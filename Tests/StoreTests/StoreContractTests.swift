@@ -84,7 +84,7 @@ import Testing
             #expect(serial == 1)
             #expect(try await store.serial(environment: "sandbox") == 1)
             #expect(try await store.desiredStates(environment: "sandbox") == states)
-            #expect(try await store.desiredState(environment: "sandbox", node: "n2")?.serial == 1)
+            #expect(try await store.desiredState(environment: "sandbox", node: "n2", newerThan: -1)?.serial == 1)
             #expect(try await store.serial(environment: "live") == 0)
             // A long-poll gets the document only when it is news to its agent.
             let news = try await store.desiredState(environment: "sandbox", node: "n2", newerThan: 0)

@@ -36,10 +36,11 @@ final class ServerRoster: Service, Sendable {
 
     /// The addresses agents are given, this server's first; empty before it listens, and for a store
     /// of one server only (its agents know its address).
-    var urls: [String] { store.isShared ? state.withLock { $0.urls } : [] }
+    var urls: [String] { state.withLock { $0.urls } }
 
     /// Called once the server listens: from then on it is announced under `url`.
     func listening(at url: String) {
+        guard store.isShared else { return }
         state.withLock { state in
             state.ownURL = url
             if state.urls.isEmpty { state.urls = [url] }
@@ -47,6 +48,11 @@ final class ServerRoster: Service, Sendable {
     }
 
     func run() async throws {
+        // A single-file store has one server: nobody to tell, and nothing to watch.
+        guard store.isShared else {
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
@@ -54,7 +60,7 @@ final class ServerRoster: Service, Sendable {
                         state.ownURL != nil && state.announcedAt.map { .now - $0 >= self.interval } ?? true
                     }
                     if due { try await self.announce() }
-                    if self.store.isShared { try await self.watchSerials() }
+                    try await self.watchSerials()
                 } catch {
                     self.logger.warning("telling the other servers of the store about this one: \(error)")
                 }
@@ -81,7 +87,7 @@ final class ServerRoster: Service, Sendable {
             return state.urls != urls
         }
         // Agents waiting for their desired state hear of the new list now, not at their next poll.
-        if changed, store.isShared { hub.wakeEveryWaiter() }
+        if changed { hub.wakeEveryWaiter() }
     }
 
     private func watchSerials() async throws {
