@@ -82,7 +82,12 @@ actor Orchestrator: ArtifactSource {
                 if Self.isServerGone(error), servers.count > 1 {
                     moveOn(after: error)
                     // Every server tried once: wait before the next round.
-                    if failedInARow % servers.count != 0 { continue }
+                    if failedInARow % servers.count != 0 {
+                        // Not all at once: the thousands of agents of a server that died would
+                        // otherwise knock at the next one in the same instant.
+                        try? await Task.sleep(for: Self.failoverSpread())
+                        continue
+                    }
                 }
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(30))
@@ -113,6 +118,9 @@ actor Orchestrator: ArtifactSource {
             try await connection.download(sha256: sha256, to: file)
         }
     }
+
+    /// A random pause of up to 2 s before an agent turns to the next server.
+    static func failoverSpread() -> Duration { .milliseconds(Int.random(in: 0...2_000)) }
 
     /// Unreachable, or failing on its side (its store away, say): another server may do better. A
     /// refusal (a revoked certificate, a bad request) would be the same from every server.

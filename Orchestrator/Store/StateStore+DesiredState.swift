@@ -21,6 +21,17 @@ extension StateStore {
         }
     }
 
+    /// The nodes whose desired state was written after serial `after`, with the serial each is at: what
+    /// another server changed since this one last looked. A removed state leaves no row.
+    package func desiredStateWrites(environment: String, after: Int) async throws -> [(node: String, serial: Int)] {
+        try await read { connection in
+            try connection.query(
+                "SELECT node, serial FROM desired_states WHERE environment = $1 AND serial > $2", .text(environment),
+                .integer(Int64(after))
+            ).map { ($0.text(0), $0.integer(1)) }
+        }
+    }
+
     /// Every node's desired state in the environment, sorted by node name.
     package func desiredStates(environment: String) async throws -> [NodeDesiredState] {
         try await read { connection in
@@ -38,8 +49,9 @@ extension StateStore {
         try await read { connection in
             var result: [String: (serial: Int, state: NodeDesiredState)] = [:]
             for row in try connection.query(
-                "SELECT node, serial, document FROM desired_states WHERE environment = $1", .text(environment))
-            where only?.contains(row.text(0)) ?? true {
+                "SELECT node, serial, document FROM desired_states WHERE environment = $1", .text(environment),
+                narrowing: "node", to: only.map { .list($0) })
+            {
                 result[row.text(0)] = (
                     row.integer(1), try Self.decode(NodeDesiredState.self, row.text(2), what: "desired state")
                 )

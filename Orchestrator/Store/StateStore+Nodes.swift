@@ -148,10 +148,17 @@ extension StateStore {
     }
 
     /// Nodes of an environment (or all), sorted by environment and name.
-    package func nodes(environment: String? = nil) async throws -> [NodeRecord] {
+    ///
+    /// - Parameter only: just these nodes of the environment (the rollout engine reads a wave's).
+    package func nodes(environment: String? = nil, only: Set<String>? = nil) async throws -> [NodeRecord] {
         try await read { connection in
             var sql = Self.nodeColumns
-            let parameters = Self.filter(&sql, environment: environment)
+            var parameters = Self.filter(&sql, environment: environment)
+            if let only {
+                sql +=
+                    (parameters.isEmpty ? " WHERE name" : " AND name") + connection.dialect.isIn(parameters.count + 1)
+                parameters.append(.list(only))
+            }
             return try connection.execute(sql + " ORDER BY environment, name", parameters).map(Self.nodeRecord)
         }
     }
@@ -241,8 +248,9 @@ extension StateStore {
         try await read { connection in
             var result: [String: (report: NodeReport, at: Date)] = [:]
             for row in try connection.query(
-                "SELECT node, reported_at, document FROM node_reports WHERE environment = $1", .text(environment))
-            where only?.contains(row.text(0)) ?? true {
+                "SELECT node, reported_at, document FROM node_reports WHERE environment = $1", .text(environment),
+                narrowing: "node", to: only.map { .list($0) })
+            {
                 result[row.text(0)] = (
                     try Self.decode(NodeReport.self, row.text(2), what: "node report"), Self.date(row.integer(1))
                 )
@@ -255,39 +263,51 @@ extension StateStore {
     /// reported running, and the fingerprints of the environment's secrets — read in one transaction,
     /// so they belong together.
     package func snapshot(environment: String) async throws -> StateSnapshot {
+        try Self.decode(
+            StateSnapshot.self, try await snapshotJSON(environment: environment).joined(), what: "state snapshot")
+    }
+
+    /// ``snapshot(environment:)`` as the JSON of a ``StateSnapshot``, in pieces (one per node) for a
+    /// response to send as they are. The database picks each report's instance specs out of its stored
+    /// document: 10,000 reports are neither decoded nor encoded again (that took seconds and hundreds
+    /// of megabytes), and their order is the decoder's to restore.
+    package func snapshotJSON(environment: String) async throws -> [String] {
         try await transaction { connection in
             let serial =
                 try connection.query("SELECT serial FROM environments WHERE name = $1", .text(environment)).first?
                 .integer(0) ?? 0
-            var places: [String: (site: String, address: String)] = [:]
+            // Where a node is: as it joined, else as its desired state places it.
+            let specs =
+                connection.dialect == .postgres
+                ? """
+                COALESCE(n.site, d.document::jsonb->>'site', ''), COALESCE(n.address, d.document::jsonb->>'address', ''),
+                COALESCE((SELECT jsonb_agg(i->'spec') FROM jsonb_array_elements(r.document::jsonb->'instances') i),
+                    '[]'::jsonb)::text
+                """
+                : """
+                COALESCE(n.site, json_extract(d.document, '$.site'), ''),
+                COALESCE(n.address, json_extract(d.document, '$.address'), ''),
+                (SELECT json_group_array(json(json_extract(i.value, '$.spec'))) FROM json_each(r.document, '$.instances') i)
+                """
+            var pieces = ["{\"environment\":\(jsonQuoted(environment)),\"nodes\":{"]
             for row in try connection.query(
-                "SELECT name, site, address FROM nodes WHERE environment = $1", .text(environment))
+                """
+                SELECT r.node, \(specs) FROM node_reports r
+                LEFT JOIN nodes n ON n.environment = r.environment AND n.name = r.node
+                LEFT JOIN desired_states d ON d.environment = r.environment AND d.node = r.node
+                WHERE r.environment = $1
+                """, .text(environment))
             {
-                places[row.text(0)] = (row.text(1), row.text(2))
+                pieces.append(
+                    (pieces.count == 1 ? "" : ",") + jsonQuoted(row.text(0)) + ":{\"address\":"
+                        + jsonQuoted(row.text(2))
+                        + ",\"instances\":" + row.text(3) + ",\"site\":" + jsonQuoted(row.text(1)) + "}")
             }
-            for row in try connection.query(
-                "SELECT node, document FROM desired_states WHERE environment = $1", .text(environment))
-            where places[row.text(0)] == nil {
-                let desired = try Self.decode(NodeDesiredState.self, row.text(1), what: "desired state")
-                places[row.text(0)] = (desired.site, desired.address)
-            }
-            var nodes: [String: RecordedNode] = [:]
-            for row in try connection.query(
-                "SELECT node, document FROM node_reports WHERE environment = $1", .text(environment))
-            {
-                let report = try Self.decode(NodeReport.self, row.text(1), what: "node report")
-                let place = places[row.text(0)] ?? ("", "")
-                nodes[row.text(0)] = RecordedNode(
-                    site: place.site, address: place.address,
-                    instances: report.instances.map(\.spec).sorted { $0.service < $1.service })
-            }
-            var secrets: [String: String] = [:]
-            for row in try connection.query(
-                "SELECT name, fingerprint FROM secrets WHERE environment = $1", .text(environment))
-            {
-                secrets[row.text(0)] = row.text(1)
-            }
-            return StateSnapshot(serial: serial, environment: environment, nodes: nodes, secrets: secrets)
+            let secrets = try connection.query(
+                "SELECT name, fingerprint FROM secrets WHERE environment = $1", .text(environment)
+            ).map { jsonQuoted($0.text(0)) + ":" + jsonQuoted($0.text(1)) }
+            pieces.append("},\"secrets\":{" + secrets.joined(separator: ",") + "},\"serial\":\(serial)}")
+            return pieces
         }
     }
 }

@@ -79,11 +79,10 @@ extension StateStore {
     package func rolloutTargets(id: String, positions: [Int]? = nil) async throws -> [Int: RolloutTarget] {
         try await read { connection in
             var result: [Int: RolloutTarget] = [:]
-            let wanted = positions.map(Set.init)
             for row in try connection.query(
                 "SELECT position, node, target, previous FROM rollout_steps WHERE rollout = $1 AND target IS NOT NULL",
-                .text(id))
-            where wanted?.contains(row.integer(0)) ?? true {
+                .text(id), narrowing: "position", to: positions.map { .list($0) }, integers: true)
+            {
                 result[row.integer(0)] = RolloutTarget(
                     node: row.text(1),
                     target: try Self.decode(NodeDesiredState.self, row.text(2), what: "rollout target"),

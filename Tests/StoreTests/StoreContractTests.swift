@@ -92,6 +92,13 @@ import Testing
             let known = try await store.desiredState(environment: "sandbox", node: "n2", newerThan: 1)
             #expect(known?.serial == 1 && known?.state == nil)
             #expect(try await store.desiredState(environment: "sandbox", node: "n9", newerThan: 0) == nil)
+            // The database narrows the rows down to the nodes asked for.
+            #expect(
+                try await store.desiredStatesByNode(environment: "sandbox", only: ["n2", "n9"]).keys.sorted() == ["n2"])
+            #expect(try await store.desiredStatesByNode(environment: "sandbox", only: []).isEmpty)
+            let written = try await store.desiredStateWrites(environment: "sandbox", after: 0)
+            #expect(written.map(\.node).sorted() == ["n1", "n2"] && written.allSatisfy { $0.serial == 1 })
+            #expect(try await store.desiredStateWrites(environment: "sandbox", after: 1).isEmpty)
 
             // A node whose desired state becomes empty loses its entry.
             let next = try await store.writeDesiredStates(
@@ -224,6 +231,18 @@ import Testing
             #expect(nodes.first?.lastSeen == StoreSamples.start)
             let reports = try await store.reports(environment: "sandbox")
             #expect(reports["alpha-1"]?.report.instances.map(\.state) == [.running, .running])
+            // The database narrows the rows down to the nodes asked for.
+            #expect(
+                try await store.reports(environment: "sandbox", only: ["beta-1", "gamma-9"]).keys.sorted() == ["beta-1"]
+            )
+            #expect(try await store.nodes(environment: "sandbox", only: ["alpha-1"]).map(\.name) == ["alpha-1"])
+            #expect(try await store.nodes(only: ["alpha-1", "beta-1"]).map(\.name) == ["alpha-1", "beta-1"])
+            // The snapshot carries each reported spec whole, in service order.
+            for state in try await store.desiredStates(environment: "sandbox") {
+                #expect(
+                    snapshot.nodes[state.node]?.instances
+                        == state.instances.map(\.reported).sorted { $0.service < $1.service })
+            }
         }
     }
 

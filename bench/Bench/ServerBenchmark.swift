@@ -417,7 +417,8 @@ final class SimulatedAgent: Sendable {
                 lastReport = .now
             } catch let error as ClientError where error.code == .unreachable || (error.status ?? 0) >= 500 {
                 current = (current + 1) % urls.count
-                if current == 0 { try? await Task.sleep(for: .seconds(1)) }
+                // As the real agent: up to 2 s before the next server, a second after a full round.
+                try? await Task.sleep(for: current == 0 ? .seconds(1) : .milliseconds(Int.random(in: 0...2_000)))
             } catch {
                 try? await Task.sleep(for: .seconds(1))
             }

@@ -152,6 +152,8 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let trimming = MallocArenas.limit()
+        defer { trimming.cancel() }
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
             (0...65535).contains(port)
         else { throw CLIError("--listen \(listen): give HOST:PORT, such as 127.0.0.1:8443") }

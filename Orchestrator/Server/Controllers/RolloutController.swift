@@ -12,8 +12,23 @@ struct RolloutController: Sendable {
         router.on(Endpoints.status) { request in
             try await status.document(only: request.query("env"), mayRead: request.mayRead)
         }
-        router.on(Endpoints.snapshot) { request in
-            try await store.snapshot(environment: try request.parameter("env"))
+        router.onRaw(Endpoints.snapshot) { request in
+            let pieces = try await store.snapshotJSON(environment: try request.parameter("env"))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                body: ResponseBody { writer in
+                    // Written in slices of about 256 KiB: never the whole answer in one buffer.
+                    var slice = ByteBuffer()
+                    for piece in pieces {
+                        slice.writeString(piece)
+                        if slice.readableBytes >= 262_144 {
+                            try await writer.write(slice)
+                            slice.clear()
+                        }
+                    }
+                    try await writer.write(slice)
+                    try await writer.finish(nil)
+                })
         }
         router.on(Endpoints.startRollout) { request in
             try request.authorize(in: request.body.plan.environment)

@@ -86,7 +86,7 @@ struct Enrollment: Sendable {
         while true {
             let remaining = deadline - .now
             let answer = try await hub.waitForChange(
-                in: agent.environment, timeout: min(max(remaining, .zero), .seconds(10))
+                in: agent.environment, node: agent.node, timeout: min(max(remaining, .zero), .seconds(10))
             ) { () async throws -> DesiredStateResponse? in
                 let urls = roster.urls
                 let listChanged = orchestrators.map { !urls.isEmpty && $0 != OrchestratorSettings.digest(of: urls) }

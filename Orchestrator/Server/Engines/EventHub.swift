@@ -9,7 +9,8 @@ package final class EventHub: Sendable {
         var sequence = 0
         var recent: [ServerEvent] = []
         var subscribers: [UUID: AsyncStream<ServerEvent>.Continuation] = [:]
-        var waiters: [String: [ObjectIdentifier: DesiredStateWaiter]] = [:]
+        /// Waiting long-polls by environment and node.
+        var waiters: [String: [String: [ObjectIdentifier: DesiredStateWaiter]]] = [:]
         var closed = false
     }
     private let state = Mutex(State())
@@ -67,7 +68,7 @@ package final class EventHub: Sendable {
                 state.subscribers = [:]
                 state.waiters = [:]
             }
-            return (Array(state.subscribers.values), state.waiters.values.flatMap(\.values))
+            return (Array(state.subscribers.values), state.waiters.values.flatMap(\.values).flatMap(\.values))
         }
         for continuation in streams { continuation.finish() }
         for waiter in waiters { waiter.wake() }
@@ -75,36 +76,58 @@ package final class EventHub: Sendable {
 
     // MARK: Desired-state changes
 
-    /// Says that desired state changed in `environment`: every agent waiting there looks again.
-    package func desiredStateChanged(in environment: String) {
-        let woken = state.withLock { $0.waiters.removeValue(forKey: environment) ?? [:] }
-        for waiter in woken.values { waiter.wake() }
+    /// Says that desired state changed in `environment`: the agents of `nodes` waiting there look
+    /// again, or every agent of the environment when `nodes` is nil (what changed is not known). A wave
+    /// of 500 nodes wakes 500 long-polls, not the 10,000 of the environment.
+    package func desiredStateChanged(in environment: String, nodes: Set<String>? = nil) {
+        let woken = state.withLock { state -> [DesiredStateWaiter] in
+            guard let nodes else {
+                return (state.waiters.removeValue(forKey: environment) ?? [:]).values.flatMap(\.values)
+            }
+            var woken: [DesiredStateWaiter] = []
+            for node in nodes {
+                if let waiting = state.waiters[environment]?.removeValue(forKey: node) { woken += waiting.values }
+            }
+            return woken
+        }
+        for waiter in woken { waiter.wake() }
+    }
+
+    /// The nodes of `environment` whose agents wait for a change now.
+    package func waitingNodes(in environment: String) -> Set<String> {
+        state.withLock { Set(($0.waiters[environment] ?? [:]).keys) }
     }
 
     /// Wakes every waiting agent, whatever its environment: the list of servers they are given changed.
     package func wakeEveryWaiter() {
         let woken = state.withLock { state in
             defer { state.waiters = [:] }
-            return state.waiters.values.flatMap(\.values)
+            return state.waiters.values.flatMap(\.values).flatMap(\.values)
         }
         for waiter in woken { waiter.wake() }
     }
 
-    /// Waits until desired state changes in `environment` or `timeout` passes, whichever comes first.
+    /// Waits until desired state changes for `node` in `environment` (or the whole environment's) or
+    /// `timeout` passes, whichever comes first.
     ///
     /// `prepare` runs after the wait is registered and before it starts: a change that happens while
     /// it reads the store wakes the wait at once instead of being missed. When `prepare` returns an
     /// answer, there is no wait.
     package func waitForChange<Answer: Sendable>(
-        in environment: String, timeout: Duration, prepare: () async throws -> Answer?
+        in environment: String, node: String, timeout: Duration, prepare: () async throws -> Answer?
     ) async throws -> Answer? {
         let waiter = DesiredStateWaiter()
         let closed = state.withLock { state in
-            if !state.closed { state.waiters[environment, default: [:]][ObjectIdentifier(waiter)] = waiter }
+            if !state.closed {
+                state.waiters[environment, default: [:]][node, default: [:]][ObjectIdentifier(waiter)] = waiter
+            }
             return state.closed
         }
         defer {
-            _ = state.withLock { $0.waiters[environment]?.removeValue(forKey: ObjectIdentifier(waiter)) }
+            state.withLock { state in
+                state.waiters[environment]?[node]?.removeValue(forKey: ObjectIdentifier(waiter))
+                if state.waiters[environment]?[node]?.isEmpty == true { state.waiters[environment]?[node] = nil }
+            }
             waiter.wake()
         }
         if let answer = try await prepare() { return answer }

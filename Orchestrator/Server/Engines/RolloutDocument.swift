@@ -1,6 +1,7 @@
 package import Foundation
 package import StellwerkAPI
 package import Store
+import Synchronization
 
 /// Everything a rollout needs to go on after a restart, kept as the rollout's document in the store:
 /// per node how far it is and what it must end up running. The full desired states (what it gets, what
@@ -52,6 +53,32 @@ package struct ExpectedInstance: Codable, Sendable, Hashable {
 }
 
 extension RolloutDocument {
+    /// The last document decoded or written of each of the few latest rollouts, with its text. A
+    /// rollout of 10,000 nodes has a document of megabytes that the engine's passes (several a second
+    /// while nodes report) and operators following it read again and again, mostly unchanged: decoding
+    /// it each time was the largest churn of the server's memory during a rollout.
+    private static let recent = Mutex<[(id: String, text: String, document: RolloutDocument)]>([])
+    private static let recentLimit = 4
+
+    /// The rollout's document: the one decoded or written last when `record` still holds that text.
+    package static func decode(_ record: RolloutRecord) throws -> RolloutDocument {
+        if let known = recent.withLock({ $0.first { $0.id == record.id } }), known.text == record.document {
+            return known.document
+        }
+        let document = try decode(record.document)
+        remember(document, text: record.document, of: record.id)
+        return document
+    }
+
+    /// Keeps `document` as the one of rollout `id` whose stored text is `text`.
+    package static func remember(_ document: RolloutDocument, text: String, of id: String) {
+        recent.withLock { recent in
+            recent.removeAll { $0.id == id }
+            recent.insert((id, text, document), at: 0)
+            if recent.count > recentLimit { recent.removeLast(recent.count - recentLimit) }
+        }
+    }
+
     /// The document as the store keeps it.
     package static func decode(_ text: String) throws -> RolloutDocument {
         try JSONResponse.decoder.decode(RolloutDocument.self, from: Data(text.utf8))

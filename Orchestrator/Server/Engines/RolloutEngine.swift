@@ -38,15 +38,27 @@ package actor RolloutEngine {
 
     /// Advances one rollout; returns whether it has nodes in flight afterwards.
     private func advance(_ record: RolloutRecord, state: RolloutState, now: Date) async throws -> Bool {
-        let original = try RolloutDocument.decode(record.document)
+        let original = try RolloutDocument.decode(record)
         var document = original
         var next = state
         let watched = Set(
             document.steps.filter { [.installing, .health, .rollingBack].contains($0.state) }.map(\.node))
         let reports =
             watched.isEmpty ? [:] : try await store.reports(environment: record.environment, only: watched)
-        let nodes = Dictionary(
-            uniqueKeysWithValues: try await store.nodes(environment: record.environment).map { ($0.name, $0) })
+        // Whether a node is connected matters for the steps in flight and for those of the wave this
+        // pass may start: the lowest unfinished one, or the next when this pass finishes it. Only those
+        // nodes are read, not the whole environment at every pass.
+        let startable = Set(document.steps.filter { !$0.state.isFinished || $0.state == .failed }.map(\.wave))
+            .sorted().prefix(2)
+        let asked = watched.union(
+            document.steps.filter { $0.state == .waiting && startable.contains($0.wave) }.map(\.node))
+        let nodes =
+            asked.isEmpty
+            ? [:]
+            : Dictionary(
+                uniqueKeysWithValues: try await store.nodes(environment: record.environment, only: asked).map {
+                    ($0.name, $0)
+                })
         let lostAfter = TimeInterval(document.settings.lostAfterSeconds)
         func connected(_ node: String) -> Bool {
             guard let seen = nodes[node]?.lastSeen else { return false }
@@ -95,11 +107,13 @@ package actor RolloutEngine {
 
         guard document != original || next != state else { return Self.hasNodesInFlight(document, next) }
         // Refused when an operator changed it meanwhile: the next pass looks again.
+        let text = try document.encoded()
         guard
             try await store.updateRollout(
-                id: record.id, state: next, document: try document.encoded(), actor: "rollout:\(record.id)", at: now,
+                id: record.id, state: next, document: text, actor: "rollout:\(record.id)", at: now,
                 expecting: state)
         else { return true }
+        RolloutDocument.remember(document, text: text, of: record.id)
         hub.publish(.rollout, environment: record.environment, object: record.id, detail: next.rawValue)
         for (index, step) in document.steps.enumerated() where original.steps[index].state != step.state {
             hub.publish(
@@ -159,7 +173,7 @@ package actor RolloutEngine {
             do {
                 let written = try await store.writeDesiredStates(
                     changed, environment: environment, expectedSerial: serial, actor: "rollout:\(rollout)")
-                hub.desiredStateChanged(in: environment)
+                hub.desiredStateChanged(in: environment, nodes: Set(changed.map(\.node)))
                 return written
             } catch let error as StoreError where error.code == .staleSerial {
                 continue

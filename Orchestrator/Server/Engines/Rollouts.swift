@@ -43,7 +43,7 @@ struct Rollouts: Sendable {
     }
 
     func view(_ record: RolloutRecord) throws -> RolloutView {
-        try RolloutDocument.decode(record.document).view(of: record)
+        try RolloutDocument.decode(record).view(of: record)
     }
 
     /// Pauses, resumes or cancels `record`; refuses what its state does not allow.

@@ -98,7 +98,20 @@ final class ServerRoster: Service, Sendable {
         }
         guard let before else { return }
         for (environment, serial) in now where before[environment] != serial {
-            hub.desiredStateChanged(in: environment)
+            // Only the long-polls of the nodes written are woken. When a serial left no row (a batch
+            // that only removed states) or the serial went back (a restored store), which nodes changed
+            // is not known, and every long-poll of the environment looks again. A removal written in
+            // the same batch as other states reaches its agent here at the long-poll's next look (10 s).
+            guard let seen = before[environment], seen < serial else {
+                hub.desiredStateChanged(in: environment)
+                continue
+            }
+            let written = try await store.desiredStateWrites(environment: environment, after: seen)
+            if Set(written.map(\.serial)).count < serial - seen {
+                hub.desiredStateChanged(in: environment)
+            } else {
+                hub.desiredStateChanged(in: environment, nodes: Set(written.map(\.node)))
+            }
         }
     }
 }

@@ -41,4 +41,16 @@ public struct RecordedNode: Codable, Sendable, Hashable {
         self.address = address
         self.instances = instances
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case site, address, instances
+    }
+
+    /// Sorts the instances: the orchestrator sends them in the order its database keeps them.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        site = try container.decode(String.self, forKey: .site)
+        address = try container.decode(String.self, forKey: .address)
+        instances = try container.decode([InstanceSpec].self, forKey: .instances).sorted { $0.service < $1.service }
+    }
 }
