@@ -134,6 +134,9 @@ package struct CatalogActions: Sendable {
         return try encode(page.map(\.name))
     }
 
+    private static let licenseTitles = Dictionary(
+        License.all.map { ($0.id, $0.title) }, uniquingKeysWith: { a, _ in a })
+
     private func search(_ parameters: Parameters, authorized: Bool) async throws -> Data {
         var query = try SearchSyntax.query(from: parameters)
         if query.includePrivate && !authorized { query.includePrivate = false }
@@ -146,9 +149,11 @@ package struct CatalogActions: Sendable {
             searchFacets[field] = SearchFacet(
                 title: field,
                 items: values.map { value in
+                    // As CKAN: organisations and groups by title, licences by the licence list's title.
                     let display =
                         ["organization", "groups"].contains(field)
-                        ? organizations[value.value] ?? value.value : value.value
+                        ? organizations[value.value] ?? value.value
+                        : field == "license_id" ? Self.licenseTitles[value.value] ?? value.value : value.value
                     return SearchFacet.Item(name: value.value, displayName: display, count: value.count)
                 })
         }

@@ -366,6 +366,15 @@ package struct SearchQuery: Sendable {
         package var field: String
         package var value: String
         package var negated: Bool
+        /// `field:(a OR b)`: any of these holds; `[value]` for a single value.
+        package var anyOf: [String]
+
+        package init(field: String, value: String, negated: Bool, anyOf: [String]? = nil) {
+            self.field = field
+            self.value = value
+            self.negated = negated
+            self.anyOf = anyOf ?? [value]
+        }
     }
 
     /// Stemmed words that must all occur (as the start of a word); none matches everything.

@@ -113,13 +113,14 @@ struct SearchIndex: Sendable {
             guard entry.active, query.includePrivate || !entry.isPrivate else { return false }
             if let since = query.modifiedSince, entry.modified < since { return false }
             for filter in query.filters {
-                let holds: Bool =
+                let holds = filter.anyOf.contains { value in
                     switch filter.field {
-                    case "name": entry.name == filter.value
-                    case "id": entry.id == filter.value
-                    case "title": entry.title == filter.value
-                    default: entry.facets[filter.field]?.contains(filter.value) ?? false
+                    case "name": entry.name == value
+                    case "id": entry.id == value
+                    case "title": entry.title == value
+                    default: entry.facets[filter.field]?.contains(value) ?? false
                     }
+                }
                 if holds == filter.negated { return false }
             }
             return true

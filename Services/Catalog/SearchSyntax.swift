@@ -1,5 +1,7 @@
+import Foundation
+
 /// The part of Solr's query syntax CKAN clients send to `package_search`: words and `field:value`
-/// pairs in `q`, `field:value` pairs (with `+`, `-`, quotes and `AND`) in `fq`, and the sorts CKAN
+/// pairs in `q`, `field:value` pairs (with `+`, `-`, quotes, `AND` and `field:(a OR b)`) in `fq`, and the sorts CKAN
 /// offers. Anything else is a Search Query Error that names what it could not read.
 enum SearchSyntax {
     /// Fields a search may filter and facet on.
@@ -49,17 +51,25 @@ enum SearchSyntax {
         var quoted: Bool
     }
 
-    /// Splits on spaces outside quotes; `AND` between terms is dropped (every term must hold).
+    /// Splits on spaces outside quotes and parentheses; `AND` between terms is dropped (every term
+    /// must hold).
     private static func tokens(_ text: String, in parameter: String) throws -> [Token] {
         var tokens: [Token] = []
         var current = ""
         var quoted = false
         var wasQuoted = false
+        var inGroup = false
         for character in text {
             if character == "\"" {
                 quoted.toggle()
                 wasQuoted = true
-            } else if character == " " && !quoted {
+            } else if !quoted && (character == "(" || character == ")") {
+                guard inGroup == (character == ")") else {
+                    throw CatalogError(.searchQuery, "\(parameter): parentheses do not pair up in '\(text)'")
+                }
+                inGroup.toggle()
+                current.append(character)
+            } else if character == " " && !quoted && !inGroup {
                 if !current.isEmpty { tokens.append(Token(text: current, quoted: wasQuoted)) }
                 current = ""
                 wasQuoted = false
@@ -68,6 +78,9 @@ enum SearchSyntax {
             }
         }
         guard !quoted else { throw CatalogError(.searchQuery, "\(parameter): a quote is not closed in '\(text)'") }
+        guard !inGroup else {
+            throw CatalogError(.searchQuery, "\(parameter): a parenthesis is not closed in '\(text)'")
+        }
         if !current.isEmpty { tokens.append(Token(text: current, quoted: wasQuoted)) }
         return tokens.filter { $0.text != "AND" && $0.text != "&&" }
     }
@@ -96,6 +109,18 @@ enum SearchSyntax {
                 "\(parameter): unknown field '\(field)'; search on \(fields.joined(separator: ", "))")
         }
         guard !value.isEmpty else { throw CatalogError(.searchQuery, "\(parameter): '\(token.text)' has no value") }
+        if value.hasPrefix("(") && value.hasSuffix(")") {
+            // field:(a OR "b c"): any of them. Quotes inside were kept by the tokenizer's group.
+            let inner = value.dropFirst().dropLast()
+            let values = inner.components(separatedBy: " OR ").map {
+                $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+            guard !values.isEmpty, values.allSatisfy({ !$0.isEmpty && !$0.contains(" AND ") }) else {
+                throw CatalogError(
+                    .searchQuery, "\(parameter): cannot read '\(token.text)'; write field:(value OR value)")
+            }
+            return SearchQuery.Filter(field: field, value: value, negated: negated, anyOf: values)
+        }
         return SearchQuery.Filter(field: field, value: value, negated: negated)
     }
 

@@ -20,6 +20,10 @@ package struct PortalConfiguration: Sendable {
     package var visualizationURL: String?
     /// The site this portal belongs to; a dataset's chart is embedded only by its own site's portal.
     package var site: String
+    /// The site's own organisations (catalog names): searches cover them unless a visitor switches
+    /// to the whole cluster, and the organisation filter always offers them, first. Empty: the whole
+    /// cluster, as before.
+    package var organizations: [String]
 
     private struct File: Decodable {
         struct Catalog: Decodable {
@@ -42,9 +46,10 @@ package struct PortalConfiguration: Sendable {
         var catalog: Catalog
         var visualizationUrl: String?
         var site: String?
+        var organizations: String?
 
         enum CodingKeys: String, CodingKey {
-            case listen, title, language, catalog, site
+            case listen, title, language, catalog, site, organizations
             case visualizationUrl = "visualization_url"
             case publicUrl = "public_url"
             case imprintUrl = "imprint_url"
@@ -55,8 +60,9 @@ package struct PortalConfiguration: Sendable {
     package init(
         host: String, port: Int, publicURL: String, title: String, language: PortalLanguage, imprintURL: String,
         privacyURL: String, catalogAPI: String, catalogPublicURL: String, catalogTimeoutSeconds: Int64,
-        visualizationURL: String? = nil, site: String = ""
+        visualizationURL: String? = nil, site: String = "", organizations: [String] = []
     ) {
+        self.organizations = organizations
         self.visualizationURL = visualizationURL
         self.site = site
         self.host = host
@@ -92,12 +98,29 @@ package struct PortalConfiguration: Sendable {
         if let visualization, PortalConfiguration.origin(of: visualization) == nil {
             throw ServiceStartError("\(path): visualization_url '\(visualization)' is not an http(s) URL")
         }
+        let organizations = (file.organizations ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        for name in organizations where !Self.isOrganizationName(name) {
+            throw ServiceStartError(
+                "\(path): organizations: '\(name)' is not an organisation's name (lowercase letters, digits, - and _, 2 to 100 characters)"
+            )
+        }
         return PortalConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: trimmed(file.publicUrl), title: file.title,
             language: language, imprintURL: file.imprintUrl, privacyURL: file.privacyUrl,
             catalogAPI: trimmed(file.catalog.apiUrl),
             catalogPublicURL: trimmed(file.catalog.publicUrl ?? file.catalog.apiUrl),
-            catalogTimeoutSeconds: seconds, visualizationURL: visualization, site: file.site ?? "")
+            catalogTimeoutSeconds: seconds, visualizationURL: visualization, site: file.site ?? "",
+            organizations: organizations)
+    }
+
+    /// CKAN's rule for the name of an organisation.
+    static func isOrganizationName(_ name: String) -> Bool {
+        (2...100).contains(name.count)
+            && name.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
+            }
     }
 
     /// `scheme://host[:port]` of an http(s) URL, for the Content-Security-Policy; nil for anything

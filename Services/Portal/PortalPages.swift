@@ -61,10 +61,11 @@ struct PortalPages {
             """
     }
 
-    func searchForm(_ value: String = "") -> String {
+    /// `kept`: hidden fields a new search keeps (the whole cluster, once a visitor chose it).
+    func searchForm(_ value: String = "", keeping kept: String = "") -> String {
         """
         <form class="search" role="search" action="\(link("/dataset"))" method="get">
-        <label class="visually-hidden" for="q">\(text.searchLabel)</label>
+        \(kept)<label class="visually-hidden" for="q">\(text.searchLabel)</label>
         <input type="search" id="q" name="q" value="\(escape(value))" placeholder="\(escape(text.searchPlaceholder))">
         <button type="submit">\(text.searchButton)</button>
         </form>
@@ -92,34 +93,61 @@ struct PortalPages {
                 """)
     }
 
+    /// The fields a search filters and counts by, in the order the page shows them.
+    static let facetFields = ["organization", "groups", "tags", "res_format", "license_id"]
+    /// Values a facet shows until "show all".
+    static let facetShown = 10
+
     struct Search {
         var q: String
         var sort: String
         var page: Int
         var filters: [(field: String, value: String)]
+        /// Whether the search covers the whole cluster, not only the site's own organisations.
+        var wholeCluster = true
+        /// Facets shown whole ("show all").
+        var expanded: Set<String> = []
     }
 
-    func search(_ search: Search, result: CatalogClient.SearchResult, rows: Int) -> String {
+    /// `ownTitles`: the site's own organisations (name, title), offered first in the organisation
+    /// facet even where this search found none of theirs.
+    func search(
+        _ search: Search, result: CatalogClient.SearchResult, rows: Int, ownTitles: [(String, String)] = []
+    ) -> String {
         func url(
-            page: Int? = nil, without removed: (String, String)? = nil, adding added: (String, String)? = nil
+            page: Int? = nil, without removed: (String, String)? = nil, adding added: (String, String)? = nil,
+            wholeCluster: Bool? = nil, expanded: Set<String>? = nil
         )
             -> String
         {
             var pairs: [(String, String)] = []
             if !search.q.isEmpty { pairs.append(("q", search.q)) }
             if search.sort != "relevance" { pairs.append(("sort", search.sort)) }
+            if !ownTitles.isEmpty && (wholeCluster ?? search.wholeCluster) { pairs.append(("scope", "all")) }
             for filter in search.filters where !(removed.map { $0 == filter } ?? false) { pairs.append(filter) }
             if let added { pairs.append(added) }
+            for field in (expanded ?? search.expanded).sorted() { pairs.append(("_\(field)_limit", "0")) }
             if let page, page > 1 { pairs.append(("page", String(page))) }
             return link("/dataset")
                 + (pairs.isEmpty ? "" : "?" + pairs.map { "\($0.0)=\(urlEncode($0.1))" }.joined(separator: "&"))
         }
         let pages = max(1, (result.count + rows - 1) / rows)
         var facets = ""
-        for field in ["organization", "groups", "tags", "res_format", "license_id"] {
-            guard let items = result.searchFacets[field]?.items, !items.isEmpty else { continue }
+        for field in Self.facetFields {
+            var items = result.searchFacets[field]?.items ?? []
+            if field == "organization" && !ownTitles.isEmpty {
+                // The site's own first, found or not; then the others by count.
+                let own = ownTitles.map { name, title in
+                    items.first { $0.name == name }
+                        ?? CatalogClient.SearchResult.Facet.Item(name: name, displayName: title, count: 0)
+                }
+                items = own + items.filter { item in !ownTitles.contains { $0.0 == item.name } }
+            }
+            guard !items.isEmpty else { continue }
+            let whole = search.expanded.contains(field)
+            let shown = whole ? items : Array(items.prefix(Self.facetShown))
             facets += "<section class=\"facet\"><h3>\(escape(text.facetNames[field] ?? field))</h3><ul>"
-            for item in items {
+            for item in shown {
                 let active = search.filters.contains { $0.field == field && $0.value == item.name }
                 let label = "\(escape(item.displayName)) <span class=\"meta\">(\(item.count))</span>"
                 facets +=
@@ -127,12 +155,39 @@ struct PortalPages {
                     ? "<li><a href=\"\(escape(url(without: (field, item.name))))\" aria-current=\"true\"><strong>\(label)</strong> <span class=\"visually-hidden\">\(text.removeFilter)</span>✕</a></li>"
                     : "<li><a href=\"\(escape(url(adding: (field, item.name))))\">\(label)</a></li>"
             }
-            facets += "</ul></section>"
+            facets += "</ul>"
+            if whole && items.count > Self.facetShown {
+                facets +=
+                    "<p><a href=\"\(escape(url(expanded: search.expanded.subtracting([field]))))\">\(text.showFewer)</a></p>"
+            } else if !whole && items.count > Self.facetShown {
+                facets +=
+                    "<p><a href=\"\(escape(url(expanded: search.expanded.union([field]))))\">\(text.showAll(items.count))</a></p>"
+            }
+            facets += "</section>"
+        }
+        // Which organisations the search covers, and the switch to the other choice.
+        var scope = ""
+        if !ownTitles.isEmpty {
+            let own = escape(ownTitles.map(\.1).joined(separator: ", "))
+            let cluster = escape(text.wholeCluster)
+            scope =
+                "<p class=\"scope\">\(text.searchIn) "
+                + (search.wholeCluster
+                    ? "<a href=\"\(escape(url(wholeCluster: false)))\">\(own)</a> · <strong aria-current=\"true\">\(cluster)</strong>"
+                    : "<strong aria-current=\"true\">\(own)</strong> · <a href=\"\(escape(url(wholeCluster: true)))\">\(cluster)</a>")
+                + "</p>"
         }
         let sorts = [("relevance", text.sortRelevance), ("newest", text.sortNewest), ("title", text.sortTitle)]
+        // A new search or sort keeps the whole cluster once chosen; a sort keeps facets shown whole.
+        let scopeField =
+            !ownTitles.isEmpty && search.wholeCluster ? "<input type=\"hidden\" name=\"scope\" value=\"all\">" : ""
+        let kept =
+            scopeField
+            + search.expanded.sorted().map { "<input type=\"hidden\" name=\"_\(escape($0))_limit\" value=\"0\">" }
+            .joined()
         let sortForm = """
             <form method="get" action="\(link("/dataset"))">
-            \(search.q.isEmpty ? "" : "<input type=\"hidden\" name=\"q\" value=\"\(escape(search.q))\">")
+            \(kept)\(search.q.isEmpty ? "" : "<input type=\"hidden\" name=\"q\" value=\"\(escape(search.q))\">")
             \(search.filters.map { "<input type=\"hidden\" name=\"\(escape($0.field))\" value=\"\(escape($0.value))\">" }.joined())
             <label for="sort">\(text.sortLabel)</label>
             <select id="sort" name="sort">\(sorts.map { "<option value=\"\($0.0)\"\($0.0 == search.sort ? " selected" : "")>\($0.1)</option>" }.joined())</select>
@@ -159,10 +214,11 @@ struct PortalPages {
             title: search.q.isEmpty ? text.datasets : "\(search.q) – \(text.datasets)",
             body: """
                 <h1>\(text.datasets)</h1>
-                \(searchForm(search.q))
+                \(searchForm(search.q, keeping: scopeField))
                 <div class="layout">
                 <aside aria-label="\(text.filters)"><h2>\(text.filters)</h2>\(facets)</aside>
                 <section aria-labelledby="count"><h2 id="count" role="status">\(text.results(result.count))</h2>
+                \(scope)
                 \(sortForm)
                 \(list)
                 \(paging)

@@ -124,21 +124,31 @@ package struct PortalServer: Sendable {
             ["newest", "title"].contains(parameters.get("sort") ?? "") ? parameters.get("sort") ?? "" : "relevance"
         let page = max(1, min(parameters.get("page", as: Int.self) ?? 1, 10_000))
         var filters: [(field: String, value: String)] = []
-        for field in ["organization", "groups", "tags", "res_format", "license_id"] {
+        for field in PortalPages.facetFields {
             for value in parameters.getAll(field) where !value.isEmpty { filters.append((field, String(value))) }
         }
+        let expanded = Set(PortalPages.facetFields.filter { parameters.get("_\($0)_limit") == "0" })
+        let own = configuration.organizations
+        let wholeCluster = own.isEmpty || parameters.get("scope") == "all"
+        // Every value of each facet (a page shows ten, and all on "show all"); the catalog bounds it.
         var query: [(String, String)] = [
             ("rows", String(Self.rows)), ("start", String((page - 1) * Self.rows)),
-            ("facet.field", #"["organization","groups","tags","res_format","license_id"]"#), ("facet.limit", "10"),
+            ("facet.field", #"["organization","groups","tags","res_format","license_id"]"#), ("facet.limit", "1000"),
             ("sort", sort == "newest" ? "metadata_modified desc" : sort == "title" ? "title_string asc" : "score desc"),
         ]
         if !q.isEmpty { query.append(("q", q)) }
-        if !filters.isEmpty {
-            let fq = filters.map { "\($0.field):\"\($0.value.replacingOccurrences(of: "\"", with: ""))\"" }
-            query.append(("fq", fq.joined(separator: " ")))
+        var fq = filters.map { "\($0.field):\"\($0.value.replacingOccurrences(of: "\"", with: ""))\"" }
+        // The site's own organisations unless the visitor chose the whole cluster or an organisation.
+        if !wholeCluster && !filters.contains(where: { $0.field == "organization" }) {
+            fq.append("organization:(" + own.map { "\"\($0)\"" }.joined(separator: " OR ") + ")")
         }
-        let result = try await catalog.search(query)
+        if !fq.isEmpty { query.append(("fq", fq.joined(separator: " "))) }
+        async let searched = catalog.search(query)
+        async let organizations = own.isEmpty ? [] : catalog.organizations()
+        let titles = Dictionary(try await organizations.map { ($0.name, $0.title) }, uniquingKeysWith: { a, _ in a })
         return pages.search(
-            PortalPages.Search(q: q, sort: sort, page: page, filters: filters), result: result, rows: Self.rows)
+            PortalPages.Search(
+                q: q, sort: sort, page: page, filters: filters, wholeCluster: wholeCluster, expanded: expanded),
+            result: try await searched, rows: Self.rows, ownTitles: own.map { ($0, titles[$0] ?? $0) })
     }
 }

@@ -34,6 +34,11 @@ struct PortalText: Sendable {
     var filters: String
     var facetNames: [String: String]
     var removeFilter: String
+    /// The scope switch of a site with organisations of its own: "Search in:", the cluster's name.
+    var searchIn: String
+    var wholeCluster: String
+    var showAll: @Sendable (Int) -> String
+    var showFewer: String
     var pagination: String
     var previous: String
     var next: String
@@ -78,7 +83,9 @@ struct PortalText: Sendable {
         facetNames: [
             "organization": "Organisation", "groups": "Kategorie", "tags": "Schlagwort", "res_format": "Format",
             "license_id": "Lizenz",
-        ], removeFilter: "Filter entfernen:", pagination: "Seiten", previous: "Vorherige Seite",
+        ], removeFilter: "Filter entfernen:", searchIn: "Suchen in:", wholeCluster: "allen Kommunen des Verbunds",
+        showAll: { "Alle \($0) anzeigen" }, showFewer: "Weniger anzeigen", pagination: "Seiten",
+        previous: "Vorherige Seite",
         next: "Nächste Seite", page: { "Seite \($0) von \($1)" }, resources: "Daten und Ressourcen",
         download: "Herunterladen", license: "Lizenz", noLicense: "Keine Lizenz angegeben", tags: "Schlagwörter",
         furtherInformation: "Weitere Informationen", publisher: "Herausgeber", maintainer: "Ansprechpartner",
@@ -113,7 +120,9 @@ struct PortalText: Sendable {
         facetNames: [
             "organization": "Organisation", "groups": "Category", "tags": "Keyword", "res_format": "Format",
             "license_id": "Licence",
-        ], removeFilter: "Remove filter:", pagination: "Pages", previous: "Previous page", next: "Next page",
+        ], removeFilter: "Remove filter:", searchIn: "Search in:", wholeCluster: "all municipalities of the cluster",
+        showAll: { "Show all \($0)" }, showFewer: "Show fewer", pagination: "Pages", previous: "Previous page",
+        next: "Next page",
         page: { "Page \($0) of \($1)" }, resources: "Data and resources", download: "Download", license: "Licence",
         noLicense: "No licence given", tags: "Keywords", furtherInformation: "Further information",
         publisher: "Publisher", maintainer: "Contact person", contact: "Contact", version: "Version",

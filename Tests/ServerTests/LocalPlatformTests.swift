@@ -100,7 +100,11 @@ import Testing
                 }
             }
             if url.hasSuffix(":8102/") {
-                let portal = try await http.exchange(.get, url + "dataset")
+                // Each site's portal searches its own organisation's datasets, the cluster's one click away.
+                let own = String(decoding: try await http.exchange(.get, url + "dataset").body, as: UTF8.self)
+                let organisation = url.contains(".2:") ? "Landkreis Kusel" : "Stadt Kaiserslautern"
+                #expect(own.contains("Suchen in: <strong aria-current=\"true\">\(organisation)</strong>"), "\(url)")
+                let portal = try await http.exchange(.get, url + "dataset?scope=all")
                 #expect(String(decoding: portal.body, as: UTF8.self).contains("10 Datensätze gefunden"), "\(url)")
                 // The home page shows the site's gauge map, and Kusel's sensor dataset its chart, both
                 // drawn by the site's own visualization service.

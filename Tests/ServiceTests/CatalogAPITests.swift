@@ -25,7 +25,7 @@ import Testing
         let filtered = try await catalog.get(
             "/api/3/action/package_search",
             [
-                ("fq", "tags:Pegel +res_format:CSV"), ("facet.field", #"["organization","groups"]"#),
+                ("fq", "tags:Pegel +res_format:CSV"), ("facet.field", #"["organization","groups","license_id"]"#),
                 ("sort", "title_string asc"),
             ])
         let result = try #require(filtered.result as? [String: Any])
@@ -36,6 +36,28 @@ import Testing
         #expect(facets["groups"]?["envi"] == 2)
         let items = (result["search_facets"] as? [String: [String: Any]])?["organization"]?["items"] as? [[String: Any]]
         #expect(items?.first?["display_name"] as? String == "Landkreis Mayen-Koblenz")
+        // Licences by the licence list's title, as CKAN names them; the identifier stays the filter value.
+        let licences =
+            (result["search_facets"] as? [String: [String: Any]])?["license_id"]?["items"] as? [[String: Any]]
+        let titles = Dictionary(
+            uniqueKeysWithValues: (licences ?? []).compactMap { item in
+                (item["name"] as? String).map { ($0, item["display_name"] as? String ?? "") }
+            })
+        #expect(
+            titles == [
+                "dl-by-de/2.0": "Datenlizenz Deutschland – Namensnennung – Version 2.0",
+                "dl-zero-de/2.0": "Datenlizenz Deutschland – Zero – Version 2.0",
+            ])
+
+        // Any of several values, as Solr writes it; quoted values and exclusion too.
+        let either = try await catalog.get(
+            "/api/3/action/package_search",
+            [("fq", #"organization:(landkreis-kusel OR "stadt-kaiserslautern") -tags:Parkhaus"#), ("sort", "name asc")])
+        #expect(
+            names(either) == [
+                "haushalt-kaiserslautern-2026", "ladesaeulen-kusel", "pegelmessstellen-kusel",
+                "verkehrszaehlungen-kaiserslautern",
+            ])
 
         // Paging: ten datasets, four per page.
         var seen: [String] = []
@@ -201,6 +223,11 @@ import Testing
         #expect(field.status == 400)
         #expect(field.errorType == "Search Query Error")
         #expect((field.error["message"] as? String)?.contains("unknown field 'farbe'") == true)
+        for unpaired in ["organization:(landkreis-kusel", "organization:landkreis-kusel)", "organization:( OR )"] {
+            let group = try await catalog.get("/api/3/action/package_search", [("fq", unpaired)])
+            #expect(group.status == 400, "\(unpaired)")
+            #expect(group.errorType == "Search Query Error", "\(unpaired)")
+        }
         let sort = try await catalog.get("/api/3/action/package_search", [("sort", "farbe desc")])
         #expect(sort.status == 400)
         let rows = try await catalog.get("/api/3/action/package_search", [("rows", "viele")])

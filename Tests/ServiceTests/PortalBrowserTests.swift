@@ -20,7 +20,8 @@ import Testing
         let catalog = try await CatalogProcess(host: "127.0.52.40")
         defer { catalog.stop() }
         try await catalog.start()
-        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.41")
+        // A site's portal: the scope switch and the site's organisation first in the filter.
+        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.41", extra: "organizations: landkreis-kusel")
         defer { portal.stop() }
         try await portal.start()
         let artifacts = Fixtures.repositoryRoot.appendingPathComponent(".build/test-artifacts")
@@ -31,8 +32,9 @@ import Testing
                 [
                     Fixtures.repositoryRoot.appendingPathComponent("Tests/Interop/browser_pages.py").path,
                     artifacts.path, "portal",
-                    "\(portal.url)/dataset?q=Pegel&res_format=CSV", "\(portal.url)/dataset/pegelstaende-nette",
-                    "\(portal.url)/en/",
+                    "\(portal.url)/dataset?q=Pegel&res_format=CSV&scope=all",
+                    "\(portal.url)/dataset/pegelstaende-nette",
+                    "\(portal.url)/en/", "\(portal.url)/dataset?scope=all&_tags_limit=0",
                 ], standardOutput: output
             ).status
         }

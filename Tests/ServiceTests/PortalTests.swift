@@ -143,6 +143,66 @@ import Testing
         #expect(try await portal.get("/dataset?q=Pegel").status == 200)
     }
 
+    @Test func aSitesPortal_searchesItsOwnOrganisations_switchesToTheCluster_andNamesLicences() async throws {
+        let catalog = try await CatalogProcess(host: "127.0.52.60")
+        defer { catalog.stop() }
+        try await catalog.start()
+        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.61", extra: "organizations: landkreis-kusel")
+        defer { portal.stop() }
+        try await portal.start()
+        func organisationFacet(_ page: String) -> [String] {
+            let section = page.components(separatedBy: "<h3>Organisation</h3>").dropFirst().first ?? ""
+            let list = section.components(separatedBy: "</ul>").first ?? ""
+            return list.components(separatedBy: "<li><a href=").dropFirst().map { item in
+                String(item.drop { $0 != ">" }.dropFirst().prefix { $0 != "<" })
+            }
+        }
+
+        // By default the site's own datasets, with the switch to the whole cluster in sight.
+        let own = try await portal.get("/dataset?q=Pegel")
+        #expect(own.text.contains("1 Datensatz gefunden"), "\(own.text)")
+        #expect(
+            own.text.contains("Pegelmessstellen im Landkreis Kusel") && !own.text.contains("Pegelstände an der Nette"))
+        #expect(
+            own.text.contains(
+                "Suchen in: <strong aria-current=\"true\">Landkreis Kusel</strong> · <a href=\"/dataset?q=Pegel&amp;scope=all\">allen Kommunen des Verbunds</a>"
+            ), "\(own.text)")
+
+        // The whole cluster, one click away; the site's organisation stays the first filter offered.
+        let cluster = try await portal.get("/dataset?q=Pegel&scope=all")
+        #expect(cluster.text.contains("3 Datensätze gefunden"))
+        #expect(cluster.text.contains("<strong aria-current=\"true\">allen Kommunen des Verbunds</strong>"))
+        // A new search or another sort stays with the cluster.
+        #expect(cluster.text.components(separatedBy: "<input type=\"hidden\" name=\"scope\" value=\"all\">").count == 3)
+        #expect(organisationFacet(cluster.text).first?.hasPrefix("Landkreis Kusel") == true, "\(cluster.text)")
+        #expect(
+            cluster.text.contains("href=\"/dataset?q=Pegel&amp;scope=all&amp;organization=landkreis-mayen-koblenz\""))
+        // Even a search that found nothing of the site's offers its organisation.
+        let budget = try await portal.get("/dataset?q=Haushalt&scope=all")
+        #expect(budget.text.contains("2 Datensätze gefunden"))
+        #expect(budget.text.contains("Landkreis Kusel <span class=\"meta\">(0)</span>"), "\(budget.text)")
+        // Choosing another organisation searches it, whatever the scope.
+        let other = try await portal.get("/dataset?organization=stadt-kaiserslautern")
+        #expect(other.text.contains("3 Datensätze gefunden"), "\(other.text)")
+
+        // Licences by name, not by identifier.
+        #expect(cluster.text.contains(">Datenlizenz Deutschland – Zero – Version 2.0 <span class=\"meta\">"))
+        #expect(!cluster.text.contains(">dl-zero-de/2.0 <span"))
+
+        // Ten values of a facet, and the rest on request.
+        let all = try await portal.get("/dataset?scope=all")
+        let tagSection = { (page: String) in
+            (page.components(separatedBy: "<h3>Schlagwort</h3>").dropFirst().first ?? "").components(
+                separatedBy: "</section>"
+            ).first ?? ""
+        }
+        #expect(tagSection(all.text).components(separatedBy: "<li>").count - 1 == 10)
+        #expect(tagSection(all.text).contains("href=\"/dataset?scope=all&amp;_tags_limit=0\">Alle 22 anzeigen</a>"))
+        let expanded = try await portal.get("/dataset?scope=all&_tags_limit=0")
+        #expect(tagSection(expanded.text).components(separatedBy: "<li>").count - 1 == 22)
+        #expect(tagSection(expanded.text).contains("href=\"/dataset?scope=all\">Weniger anzeigen</a>"))
+    }
+
     @Test func configurationErrors_areOneClearLine() async throws {
         let catalog = try await CatalogProcess(host: "127.0.52.36", seed: false)
         defer { catalog.stop() }
@@ -154,5 +214,11 @@ import Testing
         try Data(text.replacingOccurrences(of: "  api_url:", with: "  api:").utf8).write(to: portal.config)
         let missing = try await catalog.run(["portal", "--config", portal.config.path])
         #expect(missing.standardError.contains("missing key 'catalog.api_url'"), "\(missing.standardError)")
+        let german = text.replacingOccurrences(of: "language: fr", with: "language: de")
+        try Data((german + "organizations: \"landkreis-kusel,Stadt Kusel\"\n").utf8).write(to: portal.config)
+        let badOrganisation = try await catalog.run(["portal", "--config", portal.config.path])
+        #expect(
+            badOrganisation.standardError.contains("organizations: 'Stadt Kusel' is not an organisation's name"),
+            "\(badOrganisation.standardError)")
     }
 }
