@@ -158,7 +158,11 @@ final class PlainHTTPServer: @unchecked Sendable {
     func stop() {
         shutdown(socketHandle, Int32(SHUT_RDWR))
         close(socketHandle)
-        for client in lock.withLock({ open }) { shutdown(client, Int32(SHUT_RDWR)) }
+        // Under the lock: a connection's thread takes its descriptor out before closing it, so none
+        // shut down here is a number the process already gave to another test's socket.
+        lock.withLock {
+            for client in open { shutdown(client, Int32(SHUT_RDWR)) }
+        }
     }
 
     private func acceptLoop() {
@@ -175,7 +179,10 @@ final class PlainHTTPServer: @unchecked Sendable {
     }
 
     private func serve(_ client: Int32, answering: Bool) {
-        defer { close(client) }
+        defer {
+            lock.withLock { open.removeAll { $0 == client } }
+            close(client)
+        }
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
