@@ -266,11 +266,13 @@ let package = Package(
         .target(
             name: "Portal",
             dependencies: [
-                "ServiceSupport", "HTTPTransport", "Telemetry",
+                // SensorThings for its JSON parser (bounded depth, keys in order, integers whole).
+                "ServiceSupport", "HTTPTransport", "Telemetry", "SensorThings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Services/Portal",
             swiftSettings: strictSettings),

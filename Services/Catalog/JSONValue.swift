@@ -43,9 +43,11 @@ package enum JSONValue: Codable, Sendable, Hashable {
     package var text: String? {
         switch self {
         case .string(let value): value
-        case .number(let value): value == value.rounded() ? String(Int(value)) : String(value)
+        // Whole numbers as such, but only where an Int holds them: 1e300 is written as a double, not a trap.
+        case .number(let value): Int(exactly: value).map(String.init) ?? String(value)
         case .bool(let value): value ? "true" : "false"
         default: nil
         }
     }
+
 }

@@ -73,6 +73,10 @@ let portalStylesheet = """
     .results > li { border-bottom: 1px solid var(--line); padding: .75rem 0; }
     .results h3 { margin: 0 0 .25rem; font-size: 1.125rem; }
     .meta { color: var(--muted); font-size: .9rem; }
+    .preview { overflow-x: auto; max-width: 100%; margin: .5rem 0; }
+    .preview table { border-collapse: collapse; font-size: .9rem; }
+    .preview caption { text-align: left; padding: .25rem 0; }
+    .preview th, .preview td { border: 1px solid #767676; padding: .25rem .5rem; text-align: left; vertical-align: top; }
     .badge { display: inline-block; border: 1px solid var(--accent); color: var(--accent); border-radius: 3px;
       padding: 0 .4rem; font-size: .8rem; font-weight: 600; margin-right: .25rem; }
     .tags a { display: inline-block; background: var(--soft); border-radius: 3px; padding: .1rem .5rem; margin: .1rem;

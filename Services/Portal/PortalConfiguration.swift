@@ -24,6 +24,11 @@ package struct PortalConfiguration: Sendable {
     /// to the whole cluster, and the organisation filter always offers them, first. Empty: the whole
     /// cluster, as before.
     package var organizations: [String]
+    /// Where the dataset page's data preview may fetch from (host names), how much and how long.
+    /// No hosts: no preview.
+    package var previewHosts: [String]
+    package var previewMaxBytes: Int
+    package var previewTimeoutSeconds: Int64
 
     private struct File: Decodable {
         struct Catalog: Decodable {
@@ -47,9 +52,21 @@ package struct PortalConfiguration: Sendable {
         var visualizationUrl: String?
         var site: String?
         var organizations: String?
+        var preview: Preview?
+
+        struct Preview: Decodable {
+            var hosts: String?
+            var maxBytes: Int?
+            var timeout: String?
+
+            enum CodingKeys: String, CodingKey {
+                case hosts, timeout
+                case maxBytes = "max_bytes"
+            }
+        }
 
         enum CodingKeys: String, CodingKey {
-            case listen, title, language, catalog, site, organizations
+            case listen, title, language, catalog, site, organizations, preview
             case visualizationUrl = "visualization_url"
             case publicUrl = "public_url"
             case imprintUrl = "imprint_url"
@@ -60,9 +77,13 @@ package struct PortalConfiguration: Sendable {
     package init(
         host: String, port: Int, publicURL: String, title: String, language: PortalLanguage, imprintURL: String,
         privacyURL: String, catalogAPI: String, catalogPublicURL: String, catalogTimeoutSeconds: Int64,
-        visualizationURL: String? = nil, site: String = "", organizations: [String] = []
+        visualizationURL: String? = nil, site: String = "", organizations: [String] = [], previewHosts: [String] = [],
+        previewMaxBytes: Int = 262_144, previewTimeoutSeconds: Int64 = 5
     ) {
         self.organizations = organizations
+        self.previewHosts = previewHosts
+        self.previewMaxBytes = previewMaxBytes
+        self.previewTimeoutSeconds = previewTimeoutSeconds
         self.visualizationURL = visualizationURL
         self.site = site
         self.host = host
@@ -106,13 +127,38 @@ package struct PortalConfiguration: Sendable {
                 "\(path): organizations: '\(name)' is not an organisation's name (lowercase letters, digits, - and _, 2 to 100 characters)"
             )
         }
+        let previewHosts = (file.preview?.hosts ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        for host in previewHosts where !Self.isHostName(host) {
+            throw ServiceStartError("\(path): preview.hosts: '\(host)' is not a host name such as daten.kusel.example")
+        }
+        let maxBytes = file.preview?.maxBytes ?? 262_144
+        guard (4_096...4_194_304).contains(maxBytes) else {
+            throw ServiceStartError("\(path): preview.max_bytes \(maxBytes) is not between 4096 and 4194304")
+        }
+        let previewTimeout = file.preview?.timeout ?? "5s"
+        guard let previewSeconds = ServiceConfigurationFile.seconds(previewTimeout), (1...60).contains(previewSeconds)
+        else {
+            throw ServiceStartError(
+                "\(path): preview.timeout '\(previewTimeout)' is not a duration from 1s to 1m, such as 5s")
+        }
         return PortalConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: trimmed(file.publicUrl), title: file.title,
             language: language, imprintURL: file.imprintUrl, privacyURL: file.privacyUrl,
             catalogAPI: trimmed(file.catalog.apiUrl),
             catalogPublicURL: trimmed(file.catalog.publicUrl ?? file.catalog.apiUrl),
             catalogTimeoutSeconds: seconds, visualizationURL: visualization, site: file.site ?? "",
-            organizations: organizations)
+            organizations: organizations, previewHosts: previewHosts, previewMaxBytes: maxBytes,
+            previewTimeoutSeconds: previewSeconds)
+    }
+
+    /// A DNS name or an IPv4 address, without scheme, port or path.
+    static func isHostName(_ host: String) -> Bool {
+        (1...253).contains(host.count) && !host.hasPrefix(".") && !host.hasSuffix(".") && !host.contains("..")
+            && host.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "."
+            }
     }
 
     /// CKAN's rule for the name of an organisation.

@@ -237,7 +237,44 @@ struct PortalPages {
             """
     }
 
-    func dataset(_ package: CKANDataset) -> String {
+    /// The preview of `resource` on its dataset page: a table with a caption that says how the
+    /// file was read, or one line why there is none.
+    func preview(of resource: CKANResource, _ outcome: PreviewFetcher.Outcome, title: String) -> String {
+        let body: String
+        switch outcome {
+        case .success(let table):
+            var how: [String] = []
+            if let delimiter = table.delimiter {
+                how.append("\(text.delimiter) „\(delimiter == "\t" ? text.tab : escape(delimiter))“")
+            }
+            if let encoding = table.encoding { how.append("\(text.encoding) \(escape(encoding))") }
+            let name = escape(resource.name.isEmpty ? title : resource.name)
+            let caption =
+                text.previewCaption(table.rows.count, name) + (how.isEmpty ? "" : " (\(how.joined(separator: ", ")))")
+            let heads = table.header.map {
+                "<th scope=\"col\">\($0 == DataPreview.geometryColumn ? text.geometry : escape($0))</th>"
+            }.joined()
+            let rows = table.rows.map { row in
+                "<tr>"
+                    + (0..<table.header.count).map { "<td>\(escape($0 < row.count ? row[$0] : ""))</td>" }.joined()
+                    + "</tr>"
+            }.joined(separator: "\n")
+            body = """
+                <div class="preview" role="region" aria-labelledby="preview-caption" tabindex="0">
+                <table><caption id="preview-caption">\(caption)</caption>
+                <thead><tr>\(heads)</tr></thead>
+                <tbody>\(rows)</tbody></table></div>
+                \(table.more ? "<p>\(text.previewMore)</p>" : "")
+                """
+        case .failure(.tooLarge(let limit)): body = "<p>\(text.previewTooLarge(limit))</p>"
+        case .failure(.notAllowed(let host)): body = "<p>\(escape(text.previewNotAllowed(host)))</p>"
+        case .failure(.unreadable): body = "<p>\(text.previewUnreadable)</p>"
+        case .failure(.fetchFailed): body = "<p>\(text.previewFailed)</p>"
+        }
+        return "<section aria-labelledby=\"preview\"><h2 id=\"preview\">\(text.preview)</h2>\(body)</section>"
+    }
+
+    func dataset(_ package: CKANDataset, preview: (CKANResource, PreviewFetcher.Outcome)? = nil) -> String {
         let rdf = "\(configuration.catalogPublicURL)/dataset/\(urlEncode(package.name))"
         let alternates = [
             ("ttl", "text/turtle", "Turtle"), ("rdf", "application/rdf+xml", "RDF/XML"),
@@ -293,6 +330,7 @@ struct PortalPages {
                 \(chart(of: package))
                 <section aria-labelledby="resources"><h2 id="resources">\(text.resources)</h2>
                 <ul class="plain results">\(resources)</ul></section>
+                \(preview.map { self.preview(of: $0.0, $0.1, title: package.title) } ?? "")
                 <section aria-labelledby="license"><h2 id="license">\(text.license)</h2><p>\(license)</p></section>
                 \(tags.isEmpty ? "" : "<section aria-labelledby=\"tags\"><h2 id=\"tags\">\(text.tags)</h2><p class=\"tags\">\(tags)</p></section>")
                 <section aria-labelledby="info"><h2 id="info">\(text.furtherInformation)</h2>

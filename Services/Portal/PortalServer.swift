@@ -14,6 +14,7 @@ package struct PortalServer: Sendable {
     package let configuration: PortalConfiguration
     package let logger: Logger
     private let catalog: CatalogClient
+    private let previews: PreviewFetcher
     /// Pages served by kind and status, for `/metrics`.
     private let pageCounts = Counters(labels: ["page", "status"])
     static let rows = 20
@@ -28,6 +29,9 @@ package struct PortalServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         catalog = CatalogClient(baseURL: configuration.catalogAPI, timeout: configuration.catalogTimeoutSeconds)
+        previews = PreviewFetcher(
+            hosts: configuration.previewHosts, maxBytes: configuration.previewMaxBytes,
+            timeout: configuration.previewTimeoutSeconds)
     }
 
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
@@ -81,7 +85,19 @@ package struct PortalServer: Sendable {
             case ["dataset"]:
                 (status, html, kind) = (200, try await search(pages, parameters), "search")
             case ["dataset", "*"]:
-                (status, html, kind) = (200, pages.dataset(try await catalog.package(parts[1])), "dataset")
+                let package = try await catalog.package(parts[1])
+                // The first resource a preview can show (CSV, JSON, GeoJSON), fetched here, never by the browser.
+                var preview: (CKANResource, PreviewFetcher.Outcome)?
+                for resource in package.resources {
+                    if let outcome = await previews.preview(of: resource) {
+                        preview = (resource, outcome)
+                        break
+                    }
+                }
+                if case .failure(let reason)? = preview?.1 {
+                    logger.info("no preview of \(preview?.0.url ?? ""): \(reason)")
+                }
+                (status, html, kind) = (200, pages.dataset(package, preview: preview), "dataset")
             case ["organization"]:
                 (status, html, kind) = (200, pages.organizations(try await catalog.organizations()), "organizations")
             case ["organization", "*"]:

@@ -68,6 +68,22 @@ struct PortalText: Sendable {
     var privacyText: [String]
     var privacyLink: String
     var footer: String
+    /// The data preview on a dataset page.
+    var preview = "Vorschau"
+    var previewCaption: @Sendable (Int, String) -> String = { "Die ersten \($0) Zeilen von \($1)" }
+    var delimiter = "Trennzeichen"
+    var encoding = "Zeichensatz"
+    var tab = "Tabulator"
+    var geometry = "Geometrie"
+    var previewMore = "Die Datei hat weitere Zeilen; die ganze Datei gibt es oben zum Herunterladen."
+    var previewTooLarge: @Sendable (Int) -> String = {
+        "Keine Vorschau: Die Datei ist größer als \($0 / 1024) KiB, und ihr Server liefert den Anfang nicht allein."
+    }
+    var previewNotAllowed: @Sendable (String) -> String = {
+        "Keine Vorschau: Dateien von \($0) zeigt dieses Portal nicht in der Vorschau."
+    }
+    var previewUnreadable = "Keine Vorschau: Die Datei ließ sich nicht als Tabelle lesen."
+    var previewFailed = "Keine Vorschau: Die Datei war gerade nicht abrufbar."
 
     static let german = PortalText(
         skipToContent: "Zum Inhalt springen", languageName: "Deutsch", switchLanguage: "English",
@@ -139,5 +155,13 @@ struct PortalText: Sendable {
             "When a page is requested, the server processes the technically necessary data (address requested, time, response code) to deliver it; no personal data is stored.",
             "Search terms are passed only to the cluster's data catalog, to show results.",
         ], privacyLink: "Go to the administration's privacy statement",
-        footer: "Open data, published through the shared data platform of the municipal cluster.")
+        footer: "Open data, published through the shared data platform of the municipal cluster.",
+        preview: "Preview", previewCaption: { "The first \($0) rows of \($1)" }, delimiter: "delimiter",
+        encoding: "encoding", tab: "tab", geometry: "Geometry",
+        previewMore: "The file has more rows; download the whole file above.",
+        previewTooLarge: {
+            "No preview: the file is larger than \($0 / 1024) KiB, and its server does not send its beginning alone."
+        }, previewNotAllowed: { "No preview: this portal does not preview files from \($0)." },
+        previewUnreadable: "No preview: the file could not be read as a table.",
+        previewFailed: "No preview: the file could not be fetched just now.")
 }

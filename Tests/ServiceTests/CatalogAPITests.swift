@@ -232,6 +232,12 @@ import Testing
         #expect(sort.status == 400)
         let rows = try await catalog.get("/api/3/action/package_search", [("rows", "viele")])
         #expect(rows.status == 409)
+        // A number no Int holds is refused, not a trap that ends the catalog.
+        for huge in [#"{"rows": 1e300}"#, #"{"start": -9.3e18}"#] {
+            let refused = try await catalog.post("/api/3/action/package_search", raw: huge)
+            #expect(refused.status == 409, "\(huge): \(refused.body)")
+        }
+        #expect(try await catalog.get("/api/3/action/status_show").status == 200)
         let json = try await catalog.post("/api/3/action/package_search", raw: "{kaputt")
         #expect(json.status == 400)
         #expect(json.errorType == "Bad request - JSON Error")

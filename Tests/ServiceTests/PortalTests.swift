@@ -203,6 +203,95 @@ import Testing
         #expect(tagSection(expanded.text).contains("href=\"/dataset?scope=all\">Weniger anzeigen</a>"))
     }
 
+    @Test func datasetPages_previewTheFirstRowsOfFiles_fromAllowedHostsOnly() async throws {
+        // The municipality's file server: Python's, on a loopback address of its own (it sends whole
+        // files, whatever Range asks).
+        let files = try Fixtures.temporaryFolder("preview-files")
+        try Data(Array("Messstelle;Wasserstand (cm)\nLauterecken;123\nKusel S".utf8) + [0xFC] + Array("d;98\n".utf8))
+            .write(to: files.appendingPathComponent("pegel.csv"))
+        try Data([0xEF, 0xBB, 0xBF] + Array("Zählstelle,Anzahl\n\"Lauterstraße, Nord\",42\n".utf8))
+            .write(to: files.appendingPathComponent("zaehlung.csv"))
+        try Data(
+            #"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[7.4,49.5]},"properties":{"name":"Ladesäule Marktplatz"}}]}"#
+                .utf8
+        ).write(to: files.appendingPathComponent("stellen.geojson"))
+        try Data(String(repeating: "a;b\n", count: 80_000).utf8).write(to: files.appendingPathComponent("gross.csv"))
+        let fileHost = "127.0.52.62"
+        let filePort = try FreePort.find(host: fileHost)
+        var server = try Spawn.run(
+            "/usr/bin/python3", ["-m", "http.server", "--bind", fileHost, "--directory", files.path, String(filePort)],
+            standardOutput: files.appendingPathComponent("server.log").path, wait: false
+        ).pid
+        defer { if server > 0 { kill(server, SIGTERM) } }
+
+        let catalog = try await CatalogProcess(host: "127.0.52.63", seed: false)
+        defer { catalog.stop() }
+        try await catalog.start()
+        try await waitUntil("the file server answers") {
+            (try? await catalog.fetch("http://\(fileHost):\(filePort)/pegel.csv").status) == 200
+        }
+        _ = try await catalog.action("organization_create", ["name": "landkreis-kusel"], token: catalog.token)
+        for (name, url, format) in [
+            ("pegel", "http://\(fileHost):\(filePort)/pegel.csv", "CSV"),
+            ("zaehlung", "http://\(fileHost):\(filePort)/zaehlung.csv", "CSV"),
+            ("stellen", "http://\(fileHost):\(filePort)/stellen.geojson", ""),
+            ("gross", "http://\(fileHost):\(filePort)/gross.csv", "CSV"),
+            ("fremd", "http://127.0.52.64:9/daten.csv", "CSV"),
+            ("bericht", "http://\(fileHost):\(filePort)/bericht.pdf", "PDF"),
+        ] {
+            let created = try await catalog.action(
+                "package_create",
+                [
+                    "name": name, "title": "Daten \(name)", "owner_org": "landkreis-kusel",
+                    "resources": [["name": "\(name)-datei", "url": url, "format": format]],
+                ], token: catalog.token)
+            #expect(created.status == 200, "\(created.body)")
+        }
+        let portal = try PortalProcess(
+            catalog: catalog, host: "127.0.52.65", extra: "preview:\n  hosts: \"\(fileHost)\"\n  timeout: 3s")
+        defer { portal.stop() }
+        try await portal.start()
+
+        // Latin-1 with semicolons, as spreadsheets on Windows export.
+        let pegel = try await portal.get("/dataset/pegel").text
+        #expect(pegel.contains("<th scope=\"col\">Wasserstand (cm)</th>"), "\(pegel)")
+        #expect(pegel.contains("<td>Kusel Süd</td><td>98</td>"))
+        #expect(pegel.contains("Die ersten 2 Zeilen von pegel-datei (Trennzeichen „;“, Zeichensatz ISO-8859-1)"))
+        // UTF-8 with a byte order mark, commas, a quoted field holding one.
+        let counts = try await portal.get("/dataset/zaehlung").text
+        #expect(counts.contains("<th scope=\"col\">Zählstelle</th>") && counts.contains("<td>Lauterstraße, Nord</td>"))
+        #expect(counts.contains("Zeichensatz UTF-8 (BOM)"))
+        // GeoJSON: the features, their geometry and properties.
+        let points = try await portal.get("/en/dataset/stellen").text
+        #expect(points.contains("<th scope=\"col\">Geometry</th><th scope=\"col\">name</th>"), "\(points)")
+        #expect(points.contains("<td>Point</td><td>Ladesäule Marktplatz</td>"))
+        // Too large for the limit from a server that sends it whole; a host the site did not allow;
+        // a format without a preview.
+        #expect(try await portal.get("/dataset/gross").text.contains("größer als 256 KiB"))
+        let foreign = try await portal.get("/dataset/fremd").text
+        #expect(foreign.contains("Dateien von 127.0.52.64 zeigt dieses Portal nicht in der Vorschau"))
+        #expect(!(try await portal.get("/dataset/bericht").text.contains("Vorschau")))
+        // Nothing the browser loads comes from elsewhere: the table is in the page.
+        #expect(!pegel.contains("src="))
+        #expect(portal.log.contains("no preview of http://127.0.52.64:9/daten.csv"), "\(portal.log)")
+
+        // The file server gone: the page of a file not fetched before still comes, saying so.
+        kill(server, SIGTERM)
+        var status: Int32 = 0
+        waitpid(server, &status, 0)
+        server = 0
+        _ = try await catalog.action(
+            "package_create",
+            [
+                "name": "spaeter", "title": "Später", "owner_org": "landkreis-kusel",
+                "resources": [
+                    ["name": "spaeter-datei", "url": "http://\(fileHost):\(filePort)/pegel.csv?neu", "format": "CSV"]
+                ],
+            ], token: catalog.token)
+        let gone = try await portal.get("/dataset/spaeter")
+        #expect(gone.status == 200 && gone.text.contains("Keine Vorschau: Die Datei war gerade nicht abrufbar."))
+    }
+
     @Test func configurationErrors_areOneClearLine() async throws {
         let catalog = try await CatalogProcess(host: "127.0.52.36", seed: false)
         defer { catalog.stop() }
