@@ -41,9 +41,10 @@ extension String {
 }
 
 /// The portal's only stylesheet, served from its own origin: system fonts, contrast above 4.5:1,
-/// visible focus, no external requests.
-let portalStylesheet = """
-    :root { --ink: #1a1a1a; --muted: #4a4a4a; --accent: #0b4f8a; --line: #d0d7de; --soft: #f4f6f8; }
+/// visible focus, no external requests; in the site's colour (`accent`, from ``PortalLook/palette``).
+func portalStylesheet(accent: String) -> String {
+    """
+    :root { --ink: #1a1a1a; --muted: #4a4a4a; --accent: \(accent); --line: #d0d7de; --soft: #f4f6f8; }
     * { box-sizing: border-box; }
     body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
       background: #fff; line-height: 1.5; font-size: 1rem; }
@@ -55,7 +56,9 @@ let portalStylesheet = """
     header .bar { max-width: 72rem; margin: 0 auto; padding: .75rem 1rem; display: flex; flex-wrap: wrap;
       align-items: center; justify-content: space-between; gap: .5rem 1.5rem; }
     header a { color: #fff; }
-    .brand { font-size: 1.25rem; font-weight: 700; text-decoration: none; }
+    .brand { font-size: 1.25rem; font-weight: 700; text-decoration: none; display: inline-flex; align-items: center;
+      gap: .5rem; }
+    .brand img { height: 40px; width: auto; max-width: 10rem; background: #fff; border-radius: 4px; padding: 2px; }
     nav ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 1rem; }
     main { max-width: 72rem; margin: 0 auto; padding: 1rem; }
     footer { border-top: 1px solid var(--line); color: var(--muted); }
@@ -89,6 +92,7 @@ let portalStylesheet = """
     img.chart { max-width: 100%; height: auto; border: 1px solid #d5dade; }
     figure { margin: 0; }
     """
+}
 
 /// The portal's icon: a simple mark of its own, so browsers need not ask anywhere else.
 let portalIcon = """

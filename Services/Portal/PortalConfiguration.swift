@@ -29,6 +29,8 @@ package struct PortalConfiguration: Sendable {
     package var previewHosts: [String]
     package var previewMaxBytes: Int
     package var previewTimeoutSeconds: Int64
+    /// The site's colour, logo and texts.
+    var look = PortalLook.standard
 
     private struct File: Decodable {
         struct Catalog: Decodable {
@@ -53,6 +55,10 @@ package struct PortalConfiguration: Sendable {
         var site: String?
         var organizations: String?
         var preview: Preview?
+        var colour: String?
+        var logoFile: String?
+        var imprintFile: String?
+        var privacyFile: String?
 
         struct Preview: Decodable {
             var hosts: String?
@@ -66,7 +72,10 @@ package struct PortalConfiguration: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case listen, title, language, catalog, site, organizations, preview
+            case listen, title, language, catalog, site, organizations, preview, colour
+            case logoFile = "logo_file"
+            case imprintFile = "imprint_file"
+            case privacyFile = "privacy_file"
             case visualizationUrl = "visualization_url"
             case publicUrl = "public_url"
             case imprintUrl = "imprint_url"
@@ -143,7 +152,10 @@ package struct PortalConfiguration: Sendable {
             throw ServiceStartError(
                 "\(path): preview.timeout '\(previewTimeout)' is not a duration from 1s to 1m, such as 5s")
         }
-        return PortalConfiguration(
+        let look = try PortalLook.load(
+            colour: file.colour, logo: file.logoFile, imprint: file.imprintFile, privacy: file.privacyFile,
+            folder: URL(fileURLWithPath: path).deletingLastPathComponent(), path: path)
+        var configuration = PortalConfiguration(
             host: file.listen.host, port: file.listen.port, publicURL: trimmed(file.publicUrl), title: file.title,
             language: language, imprintURL: file.imprintUrl, privacyURL: file.privacyUrl,
             catalogAPI: trimmed(file.catalog.apiUrl),
@@ -151,6 +163,8 @@ package struct PortalConfiguration: Sendable {
             catalogTimeoutSeconds: seconds, visualizationURL: visualization, site: file.site ?? "",
             organizations: organizations, previewHosts: previewHosts, previewMaxBytes: maxBytes,
             previewTimeoutSeconds: previewSeconds)
+        configuration.look = look
+        return configuration
     }
 
     /// A DNS name or an IPv4 address, without scheme, port or path.

@@ -35,7 +35,7 @@ struct PortalPages {
             <a class="skip" href="#main">\(text.skipToContent)</a>
             <header>
             <div class="bar">
-            <a class="brand" href="\(link("/"))">\(escape(configuration.title))</a>
+            <a class="brand" href="\(link("/"))">\(configuration.look.logo == nil ? "" : "<img src=\"/static/logo.svg\" alt=\"\" height=\"40\">")\(escape(configuration.title))</a>
             <nav aria-label="\(text.mainNavigation)">
             <ul>
             <li><a href="\(link("/dataset"))">\(text.datasets)</a></li>
@@ -369,7 +369,7 @@ struct PortalPages {
             title: text.imprint,
             body: """
                 <h1>\(text.imprint)</h1>
-                <p>\(text.imprintText)</p>
+                \(configuration.look.imprint.map(markdown) ?? "<p>\(text.imprintText)</p>")
                 <p><a href="\(escape(configuration.imprintURL))">\(text.imprintLink)</a></p>
                 """)
     }
@@ -379,7 +379,7 @@ struct PortalPages {
             title: text.privacy,
             body: """
                 <h1>\(text.privacy)</h1>
-                \(text.privacyText.map { "<p>\(escape($0))</p>" }.joined(separator: "\n"))
+                \(configuration.look.privacy.map(markdown) ?? text.privacyText.map { "<p>\(escape($0))</p>" }.joined(separator: "\n"))
                 <p><a href="\(escape(configuration.privacyURL))">\(text.privacyLink)</a></p>
                 """)
     }

@@ -46,7 +46,19 @@ package struct PortalServer: Sendable {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: portalStylesheet)))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: portalStylesheet(accent: configuration.look.accent))))
+        }
+        if let logo = configuration.look.logo {
+            router.get("/static/logo.svg") { _, _ in
+                Response(
+                    status: .ok,
+                    headers: [
+                        .contentType: "image/svg+xml", .cacheControl: "public, max-age=3600",
+                        // Opened by itself, the image may still run nothing and load nothing.
+                        .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'",
+                        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+                    ], body: ResponseBody(byteBuffer: ByteBuffer(string: logo)))
+            }
         }
         for path in ["/static/icon.svg", "/favicon.ico"] {
             router.get(RouterPath(path)) { _, _ in

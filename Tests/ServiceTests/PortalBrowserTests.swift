@@ -20,8 +20,14 @@ import Testing
         let catalog = try await CatalogProcess(host: "127.0.52.40")
         defer { catalog.stop() }
         try await catalog.start()
-        // A site's portal: the scope switch and the site's organisation first in the filter.
-        let portal = try PortalProcess(catalog: catalog, host: "127.0.52.41", extra: "organizations: landkreis-kusel")
+        // A site's portal: the scope switch, the site's organisation first in the filter, its colour
+        // and logo (the local Kusel's).
+        try FileManager.default.copyItem(
+            at: Fixtures.repositoryRoot.appendingPathComponent("Environments/local-sandbox/portal/kusel-logo.svg"),
+            to: catalog.root.appendingPathComponent("logo.svg"))
+        let portal = try PortalProcess(
+            catalog: catalog, host: "127.0.52.41",
+            extra: "organizations: landkreis-kusel\ncolour: petrol\nlogo_file: logo.svg")
         defer { portal.stop() }
         try await portal.start()
         let artifacts = Fixtures.repositoryRoot.appendingPathComponent(".build/test-artifacts")

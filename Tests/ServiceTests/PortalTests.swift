@@ -2,6 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Portal
+
 /// The portal as citizens reach it: real HTML over HTTP from a portal process reading a catalog process.
 @Suite(.serialized) struct PortalTests {
     @Test func pages_showSearchFacetsDatasetsAndOrganisations_inGermanAndEnglish() async throws {
@@ -292,6 +294,46 @@ import Testing
         #expect(gone.status == 200 && gone.text.contains("Keine Vorschau: Die Datei war gerade nicht abrufbar."))
     }
 
+    @Test func aSitesLook_colourFromThePalette_logo_andItsOwnImprint() async throws {
+        let catalog = try await CatalogProcess(host: "127.0.52.66", seed: false)
+        defer { catalog.stop() }
+        try await catalog.start()
+        let logo = #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>"#
+        try Data(logo.utf8).write(to: catalog.root.appendingPathComponent("logo.svg"))
+        try Data("Landkreis Kusel, Trierer Straße 49\n\nVertreten durch den *Landrat*.".utf8).write(
+            to: catalog.root.appendingPathComponent("impressum.md"))
+        try Data().write(to: catalog.root.appendingPathComponent("datenschutz.md"))
+        let portal = try PortalProcess(
+            catalog: catalog, host: "127.0.52.67",
+            extra: "colour: rot\nlogo_file: logo.svg\nimprint_file: impressum.md\nprivacy_file: datenschutz.md")
+        defer { portal.stop() }
+        try await portal.start()
+
+        #expect(try await portal.get("/static/portal.css").text.contains("--accent: #a4161a;"))
+        let home = try await portal.get("/")
+        #expect(home.text.contains("<img src=\"/static/logo.svg\" alt=\"\" height=\"40\">Offene Daten Testhausen</a>"))
+        let served = try await portal.get("/static/logo.svg")
+        #expect(served.text == logo && served.headers["content-type"] == "image/svg+xml")
+        #expect(served.headers["content-security-policy"]?.hasPrefix("default-src 'none'") == true)
+        let imprint = try await portal.get("/impressum").text
+        #expect(imprint.contains("<p>Landkreis Kusel, Trierer Straße 49</p>"))
+        #expect(imprint.contains("<p>Vertreten durch den <em>Landrat</em>.</p>"))
+        #expect(imprint.contains("href=\"https://www.testhausen.example/impressum\""))
+        // An empty text keeps the portal's own statement.
+        #expect(try await portal.get("/datenschutz").text.contains("setzt keine Cookies"))
+    }
+
+    /// Every colour of the palette reads well: white on it, and it on white (WCAG AA, 4.5:1).
+    @Test func thePalette_keepsEveryColourAtAContrastOfAtLeast4point5() {
+        #expect(PortalLook.palette.count >= 6)
+        for colour in PortalLook.palette {
+            #expect(PortalLook.contrast(colour.hex, "#ffffff") >= 4.5, "\(colour.name) \(colour.hex)")
+        }
+        // The measure itself: black on white is 21:1, a light grey fails.
+        #expect(abs(PortalLook.contrast("#000000", "#ffffff") - 21) < 0.01)
+        #expect(PortalLook.contrast("#aaaaaa", "#ffffff") < 4.5)
+    }
+
     @Test func configurationErrors_areOneClearLine() async throws {
         let catalog = try await CatalogProcess(host: "127.0.52.36", seed: false)
         defer { catalog.stop() }
@@ -309,5 +351,21 @@ import Testing
         #expect(
             badOrganisation.standardError.contains("organizations: 'Stadt Kusel' is not an organisation's name"),
             "\(badOrganisation.standardError)")
+        // A colour outside the palette; logos that could run or load something.
+        try Data((german + "colour: gelb\n").utf8).write(to: portal.config)
+        let yellow = try await catalog.run(["portal", "--config", portal.config.path])
+        #expect(yellow.standardError.contains("colour 'gelb' is not one of the portal's palette: blau, petrol"))
+        for (svg, problem) in [
+            (#"<svg><script>alert(1)</script></svg>"#, "holds a script"),
+            (#"<svg><rect onload="x()"/></svg>"#, "holds an event handler"),
+            (#"<svg><image href="https://tracker.example/p.png"/></svg>"#, "loads from elsewhere"),
+            ("<html><body>kein Bild</body></html>", "is not an SVG image"),
+        ] {
+            try Data(svg.utf8).write(to: catalog.root.appendingPathComponent("logo.svg"))
+            try Data((german + "logo_file: logo.svg\n").utf8).write(to: portal.config)
+            let refused = try await catalog.run(["portal", "--config", portal.config.path])
+            #expect(refused.status != 0)
+            #expect(refused.standardError.contains("logo_file 'logo.svg' \(problem)"), "\(refused.standardError)")
+        }
     }
 }
