@@ -39,7 +39,7 @@ import Testing
         let result = try await Self.onboard(
             [
                 "--id", "neustadt", "--name", "Verbandsgemeinde Neustadt (Weinstraße)", "--domain", "neustadt.example",
-                "--nodes", "2",
+                "--nodes", "2", "--organization", "verbandsgemeinde-neustadt",
             ], root: root)
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         let site = try String(
@@ -49,6 +49,9 @@ import Testing
         #expect(site.contains("  - name: \"neustadt-1\"\n    address: \"neustadt-1.neustadt.example\""))
         #expect(site.contains("  - name: \"neustadt-2\"\n    address: \"neustadt-2.neustadt.example\""))
         #expect(site.contains("mqtt_password: {secret: \"neustadt-mqtt-password\"}"))
+        // Its portal searches its own organisation first and previews its own files.
+        #expect(site.contains("organizations: \"verbandsgemeinde-neustadt\""))
+        #expect(site.contains("preview_hosts: \"opendata.neustadt.example\""))
         #expect(!site.contains("{{"))
         let skeleton = root.appendingPathComponent("Environments/live/sites/neustadt.yaml.skeleton")
         #expect(try String(contentsOf: skeleton, encoding: .utf8).contains("rename it to neustadt.yaml"))
@@ -114,6 +117,10 @@ import Testing
         ),
         (["--id", "neustadt", "--name", "Neustadt", "--env", "sandkasten"], "no environment 'sandkasten'"),
         (["--id", "neustadt", "--name", "Neustadt", "--nodes", "99"], "--nodes 99 is not between 1 and 20"),
+        (
+            ["--id", "neustadt", "--name", "Neustadt", "--organization", "VG Neustadt"],
+            "--organization 'VG Neustadt' is not an organisation's name in the catalog"
+        ),
         (
             ["--id", "neustadt", "--name", "Neustadt", "--token-ttl", "99d"],
             "--token-ttl 99d is not a duration from 1m to 30d"

@@ -36,6 +36,12 @@ struct OnboardCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The municipality's domain (default: ID.example).", valueName: "DOMAIN"))
     var domain: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The municipality's organisation in the catalog (its name there), which its portal searches first (default: none, the whole cluster).",
+            valueName: "NAME"))
+    var organization: String?
+
     @Option(help: ArgumentHelp("The site template in Blueprints/templates/.", valueName: "TEMPLATE"))
     var template = "municipality"
 
@@ -91,7 +97,8 @@ struct OnboardCommand: AsyncParsableCommand {
     func run() async throws {
         let terminal = Terminal.detect()
         let site = try OnboardingSite(
-            id: id, name: name, domain: domain ?? "\(id).example", nodes: nodes, addresses: addresses)
+            id: id, name: name, domain: domain ?? "\(id).example", nodes: nodes, addresses: addresses,
+            organization: organization)
         // Every option is checked before anything is written or made.
         let ttl = try tokenLifetime()
         let root = try workspace.rootURL()
@@ -123,7 +130,8 @@ struct OnboardCommand: AsyncParsableCommand {
         var checked = files
         if let live {
             let skeleton = try OnboardingSite(
-                id: id, name: name, domain: domain ?? "\(id).example", nodes: site.addresses.count, addresses: []
+                id: id, name: name, domain: domain ?? "\(id).example", nodes: site.addresses.count, addresses: [],
+                organization: organization
             ).fill(templateText, path: templatePath, environment: live, template: template, skeleton: true)
             files["Environments/\(live)/sites/\(id).yaml.skeleton"] = skeleton
             // Checked as if active, so that filling it in later starts from a site that works there.
@@ -315,9 +323,12 @@ struct OnboardingSite {
     let name: String
     let domain: String
     let addresses: [String]
+    /// The catalog organisation its portal searches first; empty: none.
+    let organization: String
     var nodeNames: [String] { (1...addresses.count).map { "\(id)-\($0)" } }
 
-    init(id: String, name: String, domain: String, nodes: Int?, addresses: [String]) throws {
+    init(id: String, name: String, domain: String, nodes: Int?, addresses: [String], organization: String? = nil) throws
+    {
         guard let first = id.first, first.isASCII, first.isLowercase, id.count <= 40,
             id.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
         else {
@@ -344,6 +355,16 @@ struct OnboardingSite {
         for address in addresses where !Self.isHost(address) {
             throw CLIError("--address '\(address.prefix(60))' is not a host name or IP address")
         }
+        // CKAN's rule for an organisation's name.
+        if let organization,
+            !(2...100).contains(organization.count)
+                || !organization.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") })
+        {
+            throw CLIError(
+                "--organization '\(organization.prefix(60))' is not an organisation's name in the catalog: 2 to 100 lowercase letters, digits, '-' and '_' (as stadt-neustadt)"
+            )
+        }
+        self.organization = organization ?? ""
         self.id = id
         self.name = trimmed
         self.domain = domain.lowercased()
@@ -381,6 +402,7 @@ struct OnboardingSite {
         let values = [
             "onboard.name": id, "onboard.display_name": self.name, "onboard.domain": domain,
             "onboard.node_address": addresses[0], "onboard.environment": environment,
+            "onboard.organization": organization,
         ]
         var lines: [String] = []
         for (number, line) in template.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

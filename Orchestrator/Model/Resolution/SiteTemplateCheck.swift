@@ -9,7 +9,7 @@ package struct SiteTemplateCheck {
     package static let sampleValues = [
         "onboard.name": "beispielstadt", "onboard.display_name": "Beispielstadt",
         "onboard.domain": "beispielstadt.example", "onboard.node_address": "beispielstadt-1.beispielstadt.example",
-        "onboard.environment": "",
+        "onboard.environment": "", "onboard.organization": "stadt-beispielstadt",
     ]
 
     func check(_ templates: [(path: String, root: YAMLNode)]) {
