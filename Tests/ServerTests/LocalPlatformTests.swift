@@ -72,7 +72,10 @@ import Testing
             let reply = try await http.exchange(.get, url)
             #expect(reply.status == 200, "\(url)")
             if url.hasSuffix("/api/3/action/package_search") {
-                #expect(String(decoding: reply.body, as: UTF8.self).contains("\"count\":10"), "\(url)")
+                // The seed's ten, and the mobility service's two once it has registered them (it does
+                // so on its own time, not before `up` says ready).
+                let body = String(decoding: reply.body, as: UTF8.self)
+                #expect(body.contains("\"count\":10") || body.contains("\"count\":12"), "\(url)")
             }
             if url.hasSuffix(":8104/v1.1") {
                 #expect(String(decoding: reply.body, as: UTF8.self).contains("\"name\":\"Things\""), "\(url)")
@@ -113,8 +116,10 @@ import Testing
                 let own = String(decoding: try await http.exchange(.get, url + "dataset").body, as: UTF8.self)
                 let organisation = url.contains(".2:") ? "Landkreis Kusel" : "Stadt Kaiserslautern"
                 #expect(own.contains("Suchen in: <strong aria-current=\"true\">\(organisation)</strong>"), "\(url)")
-                let portal = try await http.exchange(.get, url + "dataset?scope=all")
-                #expect(String(decoding: portal.body, as: UTF8.self).contains("10 Datensätze gefunden"), "\(url)")
+                let portal = String(
+                    decoding: try await http.exchange(.get, url + "dataset?scope=all").body, as: UTF8.self)
+                #expect(
+                    portal.contains("10 Datensätze gefunden") || portal.contains("12 Datensätze gefunden"), "\(url)")
                 // The home page shows the site's gauge map, and Kusel's sensor dataset its chart, both
                 // drawn by the site's own visualization service.
                 var images = Self.images(in: String(decoding: reply.body, as: UTF8.self))
