@@ -1,3 +1,5 @@
+import Database
+
 /// A JSON value as SensorThings bodies carry it: objects keep their keys in the order they came
 /// (a Thing's `properties` read back as they were written), and integers stay integers (an
 /// `@iot.id` or a reading of `12` is not `12.0`).
@@ -75,37 +77,7 @@ package enum JSONValue: Sendable, Hashable {
     }
 
     package static func quote(_ text: String, into output: inout String) {
-        output += "\""
-        // Most texts (names, times, links) need no escape: copied whole, not scalar by scalar.
-        var text = text
-        let clean = text.withUTF8 { bytes -> Bool in
-            var start = 0
-            for index in bytes.indices {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if start < index {
-                    output += String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                }
-                switch byte {
-                case UInt8(ascii: "\""): output += "\\\""
-                case UInt8(ascii: "\\"): output += "\\\\"
-                case UInt8(ascii: "\n"): output += "\\n"
-                case UInt8(ascii: "\r"): output += "\\r"
-                case UInt8(ascii: "\t"): output += "\\t"
-                default:
-                    let hex = String(byte, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                }
-                start = index + 1
-            }
-            if start == 0 { return true }
-            if start < bytes.count {
-                output += String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self)
-            }
-            return false
-        }
-        if clean { output += text }
-        output += "\""
+        appendJSONQuoted(text, to: &output)
     }
 
     package static func == (left: JSONValue, right: JSONValue) -> Bool {

@@ -99,22 +99,44 @@ extension SQLValue {
 
 /// `text` as a JSON string, quotes included.
 package func jsonQuoted(_ text: String) -> String {
-    var quoted = "\""
-    quoted.reserveCapacity(text.utf8.count + 2)
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": quoted += "\\\""
-        case "\\": quoted += "\\\\"
-        case "\n": quoted += "\\n"
-        case "\r": quoted += "\\r"
-        case "\t": quoted += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: quoted.unicodeScalars.append(scalar)
+    var quoted = ""
+    appendJSONQuoted(text, to: &quoted)
+    return quoted
+}
+
+/// Appends `text` as a JSON string, quotes included: the platform's one JSON string escaper.
+package func appendJSONQuoted(_ text: String, to output: inout String) {
+    output += "\""
+    // Most texts (names, times, links) need no escape: copied whole, not scalar by scalar.
+    var text = text
+    let clean = text.withUTF8 { bytes -> Bool in
+        var start = 0
+        for index in bytes.indices {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if start < index {
+                output += String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            }
+            switch byte {
+            case UInt8(ascii: "\""): output += "\\\""
+            case UInt8(ascii: "\\"): output += "\\\\"
+            case UInt8(ascii: "\n"): output += "\\n"
+            case UInt8(ascii: "\r"): output += "\\r"
+            case UInt8(ascii: "\t"): output += "\\t"
+            default:
+                let hex = String(byte, radix: 16)
+                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+            start = index + 1
         }
+        if start == 0 { return true }
+        if start < bytes.count {
+            output += String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self)
+        }
+        return false
     }
-    return quoted + "\""
+    if clean { output += text }
+    output += "\""
 }
 
 /// A blocking connection to one database. Confined to one thread at a time by ``ConnectionPool``.

@@ -351,6 +351,17 @@ import Testing
         #expect(
             badOrganisation.standardError.contains("organizations: 'Stadt Kusel' is not an organisation's name"),
             "\(badOrganisation.standardError)")
+        // Preview settings out of bounds.
+        for (preview, message) in [
+            ("preview:\n  hosts: \"daten.kusel.example,http://x\"\n", "preview.hosts: 'http://x' is not a host name"),
+            ("preview:\n  max_bytes: 99999999\n", "preview.max_bytes 99999999 is not between 4096 and 4194304"),
+            ("preview:\n  timeout: 2h\n", "preview.timeout '2h' is not a duration from 1s to 1m"),
+        ] {
+            try Data((german + preview).utf8).write(to: portal.config)
+            let refused = try await catalog.run(["portal", "--config", portal.config.path])
+            #expect(refused.status != 0)
+            #expect(refused.standardError.contains(message), "\(refused.standardError)")
+        }
         // A colour outside the palette; logos that could run or load something.
         try Data((german + "colour: gelb\n").utf8).write(to: portal.config)
         let yellow = try await catalog.run(["portal", "--config", portal.config.path])
