@@ -336,9 +336,13 @@ final class KeptConnection: Sendable {
                 var sent = false
                 var answered = false
                 do {
-                    try await outbound.write(.head(job.request.head))
-                    if let body = job.request.body { try await outbound.write(.body(.byteBuffer(body))) }
-                    try await outbound.write(.end(nil))
+                    // One write for the whole request: a server that answers and closes as soon as
+                    // it has the head (as one saying `Connection: close` may) would otherwise close the
+                    // channel under a later write of the end, failing a request that was answered.
+                    var parts: [HTTPClientRequestPart] = [.head(job.request.head)]
+                    if let body = job.request.body { parts.append(.body(.byteBuffer(body))) }
+                    parts.append(.end(nil))
+                    try await outbound.write(contentsOf: parts)
                     sent = true
                     var keepAlive = false
                     receiving: while true {
