@@ -437,7 +437,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["Catalog", "Portal", "Datenplattform", "TestSupport", "HTTPTransport"],
+            dependencies: [
+                "Catalog", "Portal", "Datenplattform", "TestSupport", "HTTPTransport", "Model", "Authority",
+            ],
             path: "Tests/ServiceTests",
             swiftSettings: strictSettings),
         .testTarget(

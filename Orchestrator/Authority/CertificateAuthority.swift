@@ -37,6 +37,15 @@ package struct CertificateAuthority: Sendable {
                 throw IdentityError("\(folder.path) holds no readable CA key and certificate: \(error)")
             }
         }
+        let authority = try create(name: name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try PEMFiles.writeSecret(authority.privateKey.pemRepresentation, to: keyFile)
+        try PEMFiles.write(try authority.certificatePEM, to: certificateFile)
+        return authority
+    }
+
+    /// A new CA that lives only in memory (for a certificate that stands in until a site's own comes).
+    package static func create(name: String) throws -> CertificateAuthority {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
             OrganizationName("Stellwerk")
@@ -52,9 +61,6 @@ package struct CertificateAuthority: Sendable {
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
             },
             issuerPrivateKey: .init(key))
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try PEMFiles.writeSecret(key.pemRepresentation, to: keyFile)
-        try PEMFiles.write(try certificate.serializeAsPEM().pemString, to: certificateFile)
         return CertificateAuthority(certificate: certificate, privateKey: key)
     }
 

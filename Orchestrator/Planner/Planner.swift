@@ -125,7 +125,9 @@ package struct Planner: Sendable {
             sites.append(
                 SitePlan(
                     site: site.name, displayName: site.displayName,
-                    nodes: nodes.sorted { NaturalOrder.less($0.node, $1.node) }))
+                    nodes: nodes.sorted { NaturalOrder.less($0.node, $1.node) },
+                    serves: site.routes.isEmpty
+                        ? nil : site.routes.map { ServedAddress(url: $0.url, service: $0.service) }))
         }
         // Nodes of sites that no longer exist.
         var orphans: [String: [NodePlan]] = [:]

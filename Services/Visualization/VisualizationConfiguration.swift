@@ -9,6 +9,14 @@ package struct VisualizationConfiguration: Sendable {
     package var port: Int
     /// The address visitors use; links in pages start with it.
     package var publicURL: String
+    /// The path of `publicURL` (`/grafiken` behind a site's proxy, or empty): every link in a page
+    /// starts with it, so pages work under a path prefix as well as at a host's root.
+    package var pathPrefix: String {
+        guard let scheme = publicURL.range(of: "://"),
+            let slash = publicURL[scheme.upperBound...].firstIndex(of: "/")
+        else { return "" }
+        return String(publicURL[slash...])
+    }
     /// The sensor service (without `/v1.1`), as this service reaches it.
     package var sensorsURL: String
     package var sourceTimeoutSeconds: Int64

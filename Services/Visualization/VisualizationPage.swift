@@ -6,15 +6,17 @@ struct VisualizationPage {
     var request: ChartRequest
     var datastream: SensorSource.Datastream
     var chart: TimeSeriesChart
+    /// The path links start with (`VisualizationConfiguration.pathPrefix`).
+    var prefix: String
 
     static let tableRows = 96
 
     func html() -> String {
         let german = request.language == .de
-        let base = "/datastreams/\(request.datastream)"
+        let base = "\(prefix)/datastreams/\(request.datastream)"
         let language = german ? "" : "&lang=en"
         var html = Self.head(
-            title: "\(datastream.name) – \(chart.rangeName)", language: request.language.rawValue)
+            title: "\(datastream.name) – \(chart.rangeName)", language: request.language.rawValue, prefix: prefix)
         html += "<main>\n<h1>\(SVGText.escape(datastream.name))</h1>\n"
         if !datastream.thing.isEmpty { html += "<p class=\"place\">\(SVGText.escape(datastream.thing))</p>\n" }
         html += "<nav aria-label=\"\(german ? "Zeitraum" : "Period")\"><ul class=\"periods\">"
@@ -58,7 +60,7 @@ struct VisualizationPage {
         return html + "</figure>\n"
     }
 
-    static func head(title: String, language: String) -> String {
+    static func head(title: String, language: String, prefix: String) -> String {
         """
         <!DOCTYPE html>
         <html lang="\(language)">
@@ -66,8 +68,8 @@ struct VisualizationPage {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(SVGText.escape(title))</title>
-        <link rel="stylesheet" href="/static/visualization.css">
-        <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
+        <link rel="stylesheet" href="\(prefix)/static/visualization.css">
+        <link rel="icon" href="\(prefix)/static/icon.svg" type="image/svg+xml">
         </head>
         <body>
 
@@ -75,8 +77,8 @@ struct VisualizationPage {
     }
 
     /// A page that says why there is no chart.
-    static func message(title: String, text: String) -> String {
-        head(title: title, language: "de")
+    static func message(title: String, text: String, prefix: String) -> String {
+        head(title: title, language: "de", prefix: prefix)
             + "<main>\n<h1>\(SVGText.escape(title))</h1>\n<p>\(SVGText.escape(text))</p>\n</main>\n</body>\n</html>\n"
     }
 

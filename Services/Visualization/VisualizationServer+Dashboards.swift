@@ -17,7 +17,8 @@ extension VisualizationServer {
 
     private var renderer: PanelRenderer {
         PanelRenderer(
-            sources: sources, outline: configuration.outline, theme: ChartTheme.named(configuration.theme))
+            sources: sources, outline: configuration.outline, theme: ChartTheme.named(configuration.theme),
+            prefix: configuration.pathPrefix)
     }
 
     func dashboardList(query: [(String, String)], now: Int64) -> Rendered {
@@ -27,7 +28,10 @@ extension VisualizationServer {
         } catch {
             return badRequest(error, format: .html, now: now)
         }
-        return rendered(DashboardPage.list(configuration.dashboards.dashboards, language: language), .html, now: now)
+        return rendered(
+            DashboardPage.list(
+                configuration.dashboards.dashboards, language: language, prefix: configuration.pathPrefix), .html,
+            now: now)
     }
 
     func dashboard(_ id: String, query: [(String, String)], now: Int64) async -> Rendered {
@@ -63,7 +67,7 @@ extension VisualizationServer {
         if datasets.values.contains(.unavailable) { complete = false }
         let page = DashboardPage(
             dashboard: dashboard, panels: panels, range: request.range, language: request.language,
-            portalURL: configuration.portalURL, datasets: datasets)
+            portalURL: configuration.portalURL, datasets: datasets, prefix: configuration.pathPrefix)
         // A page with a placeholder is kept briefly: the source may be back in a moment.
         return rendered(page.html(), .html, now: now, cacheSeconds: complete ? configuration.cacheSeconds : 5)
     }
@@ -91,7 +95,7 @@ extension VisualizationServer {
             let svg = request.frame == .narrow ? drawn.narrowSVG ?? drawn.svg : drawn.svg
             return format == .svg ? rendered(svg, .svg, now: now) : rendered(drawn.csv, .csv, now: now)
         case .failure(let placeholder):
-            return Self.placeholder(
+            return self.placeholder(
                 status: placeholder.status, format: format, title: placeholder.title, message: placeholder.message,
                 theme: ChartTheme.named(configuration.theme), now: now, cacheSeconds: placeholder.status == 503 ? 5 : 0)
         }
@@ -150,7 +154,7 @@ extension VisualizationServer {
     }
 
     private func badRequest(_ error: ChartRequest.Refusal, format: ChartRequest.Format, now: Int64) -> Rendered {
-        Self.placeholder(
+        placeholder(
             status: 400, format: format, title: "Ungültige Anfrage / Bad request", message: error.message,
             theme: ChartTheme.named(configuration.theme), now: now, cacheSeconds: 0)
     }
@@ -166,7 +170,7 @@ extension VisualizationServer {
                 return german
                     ? "Das Dashboard \(shown) hat kein Feld \(name)." : "The dashboard \(shown) has no panel \(name)."
             } ?? (german ? "Ein Dashboard \(shown) gibt es hier nicht." : "There is no dashboard \(shown) here.")
-        return Self.placeholder(
+        return placeholder(
             status: 404, format: format, title: german ? "Nicht gefunden" : "Not found", message: message,
             theme: ChartTheme.named(configuration.theme), now: now, cacheSeconds: 0)
     }

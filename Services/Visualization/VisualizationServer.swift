@@ -168,7 +168,7 @@ package struct VisualizationServer: Sendable {
         do {
             request = try ChartRequest(file: file, query: query, now: now)
         } catch {
-            return Self.placeholder(
+            return placeholder(
                 status: 400, format: file.hasSuffix(".csv") ? .csv : file.hasSuffix(".svg") ? .svg : .html,
                 title: "Ungültige Anfrage / Bad request", message: error.message, theme: theme, now: now,
                 cacheSeconds: 0)
@@ -190,7 +190,8 @@ package struct VisualizationServer: Sendable {
             case .svg: (body, type) = (chart.svg(), "image/svg+xml; charset=utf-8")
             case .csv: (body, type) = (chart.csv(), "text/csv; charset=utf-8")
             case .html:
-                let page = VisualizationPage(request: request, datastream: datastream, chart: chart)
+                let page = VisualizationPage(
+                    request: request, datastream: datastream, chart: chart, prefix: configuration.pathPrefix)
                 (body, type) = (page.html(), "text/html; charset=utf-8")
             }
             return Rendered(
@@ -199,17 +200,17 @@ package struct VisualizationServer: Sendable {
         } catch {
             switch error {
             case .notFound, .ambiguous:
-                return Self.placeholder(
+                return placeholder(
                     status: 404, format: request.format, title: words.notFoundTitle,
                     message: words.notFound(request.datastream), theme: theme, now: now, cacheSeconds: 0)
             case .tooMany(let count):
-                return Self.placeholder(
+                return placeholder(
                     status: 422, format: request.format, title: words.tooManyTitle, message: words.tooMany(count),
                     theme: theme, now: now, cacheSeconds: 0)
             case .unavailable(let reason):
                 logger.warning("visualization: the sensor service does not answer: \(reason)")
                 // Kept briefly, so a rush does not hammer a source that is down.
-                return Self.placeholder(
+                return placeholder(
                     status: 503, format: request.format, title: words.unavailableTitle, message: words.unavailable,
                     theme: theme, now: now, cacheSeconds: 5)
             }
@@ -225,7 +226,7 @@ package struct VisualizationServer: Sendable {
             language = try ChartRequest.language(in: query)
             frame = try ChartRequest.frame(in: query)
         } catch {
-            return Self.placeholder(
+            return placeholder(
                 status: 400, format: format, title: "Ungültige Anfrage / Bad request", message: error.message,
                 theme: theme, now: now, cacheSeconds: 0)
         }
@@ -240,7 +241,8 @@ package struct VisualizationServer: Sendable {
                 ? (map.svg(), "image/svg+xml; charset=utf-8")
                 : (
                     OverviewPage(
-                        gauges: gauges, map: map, language: language, dashboards: configuration.dashboards.dashboards
+                        gauges: gauges, map: map, language: language, dashboards: configuration.dashboards.dashboards,
+                        prefix: configuration.pathPrefix
                     ).html(), "text/html; charset=utf-8"
                 )
             return Rendered(
@@ -249,13 +251,13 @@ package struct VisualizationServer: Sendable {
         } catch {
             logger.warning("visualization: the sensor service does not answer: \(error)")
             let words = PlaceholderWords(language: language)
-            return Self.placeholder(
+            return placeholder(
                 status: 503, format: format, title: words.unavailableTitle, message: words.unavailable, theme: theme,
                 now: now, cacheSeconds: 5)
         }
     }
 
-    static func placeholder(
+    func placeholder(
         status: Int, format: ChartRequest.Format, title: String, message: String, theme: ChartTheme, now: Int64,
         cacheSeconds: Int64
     ) -> Rendered {
@@ -266,10 +268,14 @@ package struct VisualizationServer: Sendable {
                 Placeholder.svg(title: title, message: message, theme: theme), "image/svg+xml; charset=utf-8"
             )
         case .csv: (body, type) = (message + "\n", "text/plain; charset=utf-8")
-        case .html: (body, type) = (VisualizationPage.message(title: title, text: message), "text/html; charset=utf-8")
+        case .html:
+            (body, type) = (
+                VisualizationPage.message(title: title, text: message, prefix: configuration.pathPrefix),
+                "text/html; charset=utf-8"
+            )
         }
         return Rendered(
-            status: status, contentType: type, body: body, etag: etag(body), expires: now + cacheSeconds * 1000)
+            status: status, contentType: type, body: body, etag: Self.etag(body), expires: now + cacheSeconds * 1000)
     }
 
     /// A strong validator from the bytes themselves: the same chart is the same ETag on every instance.

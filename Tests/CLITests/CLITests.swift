@@ -38,7 +38,7 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(
             result.standardOutput.hasPrefix(
-                "valid: 6 blueprints, 4 environments (live, local-live, local-sandbox, sandbox), 16 sites"))
+                "valid: 7 blueprints, 4 environments (live, local-live, local-sandbox, sandbox), 16 sites"))
     }
 
     @Test func plan_showsWhatANodeMustBringItself_aDebianPackage() async throws {
@@ -158,7 +158,7 @@ import Testing
 
     // MARK: plan
 
-    @Test func plan_onTheShippedSandbox_createsTheSixServicesAtTheSixSites() async throws {
+    @Test func plan_onTheShippedSandbox_createsTheSevenServicesAtTheSixSites() async throws {
         let result = try await ProcessRunner.run(
             "stellwerk", ["plan", "--env", "sandbox", "--root", Fixtures.repositoryRoot.path])
         #expect(result.status == 0, "\(result.standardError)")
@@ -176,9 +176,18 @@ import Testing
         #expect(output.components(separatedBy: "+ mobility ").count - 1 == 1)
         #expect(
             output.components(separatedBy: "+ mqtt-broker    create · needs Debian package mosquitto").count - 1 == 6)
+        #expect(output.components(separatedBy: "+ proxy          create · needs Debian package nginx").count - 1 == 6)
+        // What each site's proxy serves, by address.
+        for line in [
+            "  serves https://sandbox.katalog.kaiserslautern.example/ → catalog",
+            "  serves https://sandbox.opendata.kaiserslautern.example/sensoren/ → sensors",
+            "  serves https://sandbox.opendata.landkreis-kusel.example/grafiken/ → visualization",
+        ] {
+            #expect(output.contains("\n\(line)\n"), "no '\(line)'")
+        }
         #expect(
             output.hasSuffix(
-                "Plan: 26 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n"
+                "Plan: 32 to create, 0 to update, 0 to migrate, 0 to restart, 0 to remove, 0 unchanged.\n"
                     + "Rollout: 6 nodes in 3 waves (canary 1, then at most 3 at a time); "
                     + "each stays healthy 10s before the next: at least 30s.\n"), "\(output)")
     }

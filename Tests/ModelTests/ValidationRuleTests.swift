@@ -906,7 +906,7 @@ import WorkspaceFiles
         #expect(workspace.warnings.isEmpty, "\(describe(workspace.warnings))")
         #expect(
             workspace.blueprints.keys.sorted() == [
-                "catalog", "mobility", "mqtt-broker", "portal", "sensors", "visualization",
+                "catalog", "mobility", "mqtt-broker", "portal", "proxy", "sensors", "visualization",
             ])
         #expect(workspace.environmentNames == ["live", "local-live", "local-sandbox", "sandbox"])
         #expect(workspace.siteTemplates == ["Blueprints/templates/municipality.yaml"])

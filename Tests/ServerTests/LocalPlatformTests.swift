@@ -37,12 +37,17 @@ import Testing
             #expect(kusel.contains { $0.contains(" SensorThings API ") }, "\(environment)")
             #expect(kusel.contains { $0.contains(" MQTT broker ") }, "\(environment)")
             #expect(kusel.contains { $0.contains(" water-level chart ") }, "\(environment)")
-            #expect(kusel.contains { $0.hasSuffix(":8103/dashboards/pegel") }, "\(environment)")
+            #expect(kusel.contains { $0.hasSuffix(":8443/grafiken/dashboards/pegel") }, "\(environment)")
             let kaiserslautern = text.split(separator: "\n").filter {
                 $0.hasPrefix(environment + " ") && $0.contains(" kaiserslautern ")
             }
-            #expect(kaiserslautern.contains { $0.hasSuffix(":8103/dashboards/cluster") }, "\(environment)")
+            #expect(kaiserslautern.contains { $0.hasSuffix(":8443/grafiken/dashboards/cluster") }, "\(environment)")
         }
+        // Every service's address is HTTPS through its site's proxy, signed by the local CA `up` names.
+        let authority = state.appendingPathComponent("https-ca/ca.pem")
+        #expect(text.contains("HTTPS certificates are signed by the local CA \(authority.path)"), "\(text)")
+        #expect(urls.allSatisfy { $0.hasPrefix("https://") || $0.hasPrefix("mqtt://") }, "\(urls)")
+        let web = try OrchestratorConnection(url: "", authority: try String(contentsOf: authority, encoding: .utf8))
         // Plain HTTP through the same client; the base address is empty, so each call names the whole URL.
         let http = try OrchestratorConnection(
             url: "",
@@ -69,18 +74,19 @@ import Testing
                 #expect(metrics.contains("sensors_mqtt_connected 1"), "\(url): \(metrics)")
                 continue
             }
-            let reply = try await http.exchange(.get, url)
+            let reply = try await web.exchange(.get, url)
             #expect(reply.status == 200, "\(url)")
+            #expect(reply.header("Strict-Transport-Security") == "max-age=31536000", "\(url)")
             if url.hasSuffix("/api/3/action/package_search") {
                 // The seed's ten, and the mobility service's two once it has registered them (it does
                 // so on its own time, not before `up` says ready).
                 let body = String(decoding: reply.body, as: UTF8.self)
                 #expect(body.contains("\"count\":10") || body.contains("\"count\":12"), "\(url)")
             }
-            if url.hasSuffix(":8104/v1.1") {
+            if url.hasSuffix("/sensoren/v1.1") {
                 #expect(String(decoding: reply.body, as: UTF8.self).contains("\"name\":\"Things\""), "\(url)")
                 // The site's synthetic gauges were loaded, with readings up to now.
-                let stations = try await http.exchange(
+                let stations = try await web.exchange(
                     .get,
                     url.replacingOccurrences(of: "/v1.1", with: "/pegelonline/v2/stations.json")
                         + "?includeCurrentMeasurement=true")
@@ -89,17 +95,17 @@ import Testing
                 #expect(
                     text.contains(url.contains(".2:") ? "\"LAUTERECKEN\"" : "\"KAISERSLAUTERN\""), "\(url): \(text)")
             }
-            if url.contains(":8103/datastreams/") {
+            if url.contains("/grafiken/datastreams/") {
                 // The chart of Kusel's first synthetic gauge, drawn from its sensor service.
                 let page = String(decoding: reply.body, as: UTF8.self)
                 #expect(page.contains("<svg") && page.contains("Wasserstand") && page.contains("Messwerte"), "\(url)")
             }
-            if url.contains(":8103/dashboards/") {
+            if url.contains("/grafiken/dashboards/") {
                 // Every panel drawn from the seeded gauges; the cluster's overview reads Kusel's too.
                 let page = String(decoding: reply.body, as: UTF8.self)
                 #expect(page.contains("<h2") && !page.contains("nicht erreichbar"), "\(url): \(page)")
                 #expect(!page.contains("nicht gefunden") && !page.contains("Nicht erreichbar"), "\(url)")
-                if url.contains(".2:8103/dashboards/pegel") {
+                if url.contains(".2:8443/grafiken/dashboards/pegel") {
                     // Kusel's dataset, named by its title in the catalog at Kaiserslautern.
                     #expect(page.contains(">Datensatz: Pegelmessstellen im Landkreis Kusel</a>"), "\(url)")
                 }
@@ -111,29 +117,30 @@ import Testing
                     #expect(page.contains(" Plätze") && page.contains("Fahrräder je Stunde"), "\(url): \(page)")
                 }
             }
-            if url.hasSuffix(":8102/") {
+            if url.hasSuffix(":8443/") {
                 // Each site's portal searches its own organisation's datasets, the cluster's one click away.
-                let own = String(decoding: try await http.exchange(.get, url + "dataset").body, as: UTF8.self)
+                let own = String(decoding: try await web.exchange(.get, url + "dataset").body, as: UTF8.self)
                 let organisation = url.contains(".2:") ? "Landkreis Kusel" : "Stadt Kaiserslautern"
                 #expect(own.contains("Suchen in: <strong aria-current=\"true\">\(organisation)</strong>"), "\(url)")
                 let portal = String(
-                    decoding: try await http.exchange(.get, url + "dataset?scope=all").body, as: UTF8.self)
+                    decoding: try await web.exchange(.get, url + "dataset?scope=all").body, as: UTF8.self)
                 #expect(
                     portal.contains("10 Datensätze gefunden") || portal.contains("12 Datensätze gefunden"), "\(url)")
                 // The home page shows the site's gauge map, and Kusel's sensor dataset its chart, both
                 // drawn by the site's own visualization service.
                 var images = Self.images(in: String(decoding: reply.body, as: UTF8.self))
                 if url.contains(".2:") {
-                    let dataset = try await http.exchange(.get, url + "dataset/pegelmessstellen-kusel")
+                    let dataset = try await web.exchange(.get, url + "dataset/pegelmessstellen-kusel")
                     let found = Self.images(in: String(decoding: dataset.body, as: UTF8.self))
-                    #expect(found.contains { $0.hasSuffix(":8103/dashboards/pegel/panel/kusel.svg") }, "\(found)")
+                    #expect(
+                        found.contains { $0.hasSuffix(":8443/grafiken/dashboards/pegel/panel/kusel.svg") }, "\(found)")
                     images += found
                 }
-                #expect(images.contains { $0.hasSuffix(":8103/overview.svg") }, "\(url): \(images)")
+                #expect(images.contains { $0.hasSuffix(":8443/grafiken/overview.svg") }, "\(url): \(images)")
                 // Kusel's logo comes from the portal itself (`/static/logo.svg`), the rest from elsewhere.
                 #expect(images.contains("/static/logo.svg") == url.contains(".2:"), "\(url): \(images)")
                 for image in images {
-                    let answer = try await http.exchange(
+                    let answer = try await web.exchange(
                         .get, image.hasPrefix("/") ? String(url.dropLast()) + image : image)
                     let body = String(decoding: answer.body, as: UTF8.self)
                     #expect(answer.status == 200 && body.hasPrefix("<svg"), "\(image)")
@@ -141,6 +148,7 @@ import Testing
             }
         }
         await http.shutdown()
+        await web.shutdown()
 
         // The orchestrator sees every instance healthy, on one release.
         let environment = try String(contentsOf: state.appendingPathComponent("env.sh"), encoding: .utf8)
@@ -155,7 +163,7 @@ import Testing
         decoder.dateDecodingStrategy = .iso8601
         let document = try decoder.decode(StatusDocument.self, from: Data(status.standardOutput.utf8))
         let instances = document.environments.flatMap { $0.nodes.flatMap(\.instances) }
-        #expect(instances.count == 20)
+        #expect(instances.count == 24)
         #expect(Set(instances.map(\.release)).count == 1)
         #expect(instances.allSatisfy { $0.state == .running }, "\(instances.map(\.state))")
 
@@ -172,8 +180,7 @@ import Testing
         )
         .replacingOccurrences(of: "package_search", with: "organization_create")
         let catalog = try OrchestratorConnection(
-            url: "",
-            authority: try String(contentsOf: state.appendingPathComponent("server/ca/ca.pem"), encoding: .utf8))
+            url: "", authority: try String(contentsOf: authority, encoding: .utf8))
         let organization = Data(#"{"name": "schreibprobe", "title": "Schreibprobe"}"#.utf8)
         let anonymous = try await catalog.exchange(.post, catalogAPI, body: organization)
         #expect(anonymous.status == 403)
@@ -213,9 +220,10 @@ import Testing
             return commandLine.contains(state.path) || cwd.hasPrefix(state.path)
         }
         #expect(left.isEmpty, "processes left behind: \(left)")
-        // Every agent and the eighteen services it had started, counted for the operator.
+        // Every agent and the 24 services they had started (with a proxy at each of the four sites),
+        // counted for the operator.
         #expect(
-            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 20 services."),
+            printed().contains("Stopped the orchestrator, ") && printed().contains(" agents and 24 services."),
             "\(printed())")
     }
 

@@ -10,7 +10,8 @@ import Testing
     @Test func onboardBootstrapApply_bringsANewMunicipalitysServicesUp() async throws {
         let cluster = try LocalCluster(
             block: 69, nodes: [LocalCluster.Node(name: "a-1", site: "a")], secrets: ["a": "a-token"])
-        // The cluster's template: the test service with a secret of the site's own, on its first server.
+        // The cluster's template: the test service with a secret of the site's own, on its first server,
+        // and the shipped proxy in front (nginx), whose certificate cannot be a random secret.
         try Fixtures.write(
             [
                 "Blueprints/templates/municipality.yaml": """
@@ -20,10 +21,20 @@ import Testing
                 nodes:
                   - name: "{{ onboard.name }}-1"
                     address: "{{ onboard.node_address }}"
+                    labels: {role: app}
                 services:
                   web: {parameters: {token: {secret: "{{ onboard.name }}-token"}}}
+                  proxy:
+                    parameters:
+                      https_port: 8443
+                      http_port: 8080
+                      certificate: {secret: "{{ onboard.name }}-proxy-certificate"}
+                      certificate_key: {secret: "{{ onboard.name }}-proxy-key"}
 
-                """
+                """,
+                "Blueprints/proxy.yaml": try String(
+                    contentsOf: Fixtures.repositoryRoot.appendingPathComponent("Blueprints/proxy.yaml"), encoding: .utf8
+                ),
             ], under: cluster.workspace)
         let ssh = try SSHServer(host: "127.0.69.10")
         let prefix = cluster.root.appendingPathComponent("nodes/neustadt-over-ssh")
@@ -44,7 +55,14 @@ import Testing
         #expect(onboarded.status == 0, "\(onboarded.standardOutput)\(onboarded.standardError)")
         let output = onboarded.standardOutput
         #expect(output.contains("wrote Environments/e2e/sites/neustadt.yaml (1 node(s): neustadt-1 at 127.0.69.2)"))
-        #expect(output.contains("Secrets made by the orchestrator for e2e (nobody sees them): neustadt-token"))
+        #expect(
+            output.contains(
+                "Secrets made by the orchestrator for e2e (nobody sees them): neustadt-proxy-certificate, neustadt-proxy-key, neustadt-token"
+            ), "\(output)")
+        #expect(output.contains("with a stand-in certificate that browsers do not trust"), "\(output)")
+        #expect(
+            output.contains(
+                "stellwerk secret set neustadt-proxy-certificate --env e2e --site neustadt --from-file chain.pem"))
         #expect(output.contains("neustadt-1"), "the plan names the new node: \(output)")
         let tokenFile = tokens.appendingPathComponent("neustadt-1.token")
         #expect(try String(contentsOf: tokenFile, encoding: .utf8).hasPrefix("swj"))
@@ -71,7 +89,12 @@ import Testing
         #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
         let nodes = try await cluster.status().environments.first?.nodes ?? []
         let node = nodes.first(where: { $0.node == "neustadt-1" })
-        #expect(node?.instances.map(\.state) == [.running], "\(String(describing: node))")
+        #expect(node?.instances.map(\.state) == [.running, .running], "\(String(describing: node))")
+        // The proxy serves HTTPS with the stand-in certificate: it works, and nobody trusts it.
+        let proxied = try await Curl.run(["-k", "https://127.0.69.2:8443/"])
+        #expect(proxied.status == 421, "\(proxied)")
+        let verified = try await Curl.run(["https://127.0.69.2:8443/"])
+        #expect(verified.exitStatus == 60, "curl trusted the stand-in certificate: \(verified)")
         let file = try await HTTPExchange().fetch("http://127.0.69.2:\(cluster.servicePort)/file")
         #expect(file.status == 200 && file.text.hasPrefix("token=") && file.text.count > 20, "\(file.text)")
 

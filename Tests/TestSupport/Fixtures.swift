@@ -182,3 +182,40 @@ package enum Fixtures {
         }
     }
 }
+
+extension Fixtures {
+    /// The fixture workspace with `api` public (its blueprint's `public:`, 2 KiB bodies, `rate`
+    /// requests a second) at `https://HOST[:httpsPort]PATH`, and the shipped proxy
+    /// blueprint in front of it at sandbox site alpha, on the given ports and node address.
+    package static func proxiedFiles(
+        httpsPort: Int = 443, httpPort: Int = 80, address: String = "127.0.1.1", apiPort: Int = 9001,
+        host: String = "api.alpha.example", path: String = "", rate: Int = 7
+    ) throws -> [String: String] {
+        var files = files()
+        files["Blueprints/api.yaml"] = apiBlueprint.replacingOccurrences(
+            of: "ports:\n  http: port\n",
+            with:
+                "public:\n  url: public_url\n  port: http\n  max_body: 2048\n  rate: \(rate)\nports:\n  http: port\n")
+        files["Blueprints/proxy.yaml"] = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("Blueprints/proxy.yaml"), encoding: .utf8)
+        let portSuffix = httpsPort == 443 ? "" : ":\(httpsPort)"
+        files["Environments/sandbox/sites/alpha.yaml"] = site("alpha", node: "alpha-1", address: address)
+            .replacingOccurrences(
+                of: "services:\n",
+                with: """
+                    services:
+                      proxy:
+                        parameters:
+                          https_port: \(httpsPort)
+                          http_port: \(httpPort)
+                          certificate: {secret: alpha-proxy-certificate}
+                          certificate_key: {secret: alpha-proxy-key}
+
+                    """
+            )
+            .replacingOccurrences(
+                of: "public_url: https://api.alpha.example",
+                with: "port: \(apiPort)\n      public_url: https://\(host)\(portSuffix)\(path)")
+        return files
+    }
+}

@@ -31,14 +31,21 @@ import Testing
         let shipped = Fixtures.repositoryRoot.appendingPathComponent("Environments/local-sandbox/dashboards/kusel.yaml")
         var (service, url) = try await VisualizationServiceTests.visualization(
             host: "127.0.66.8", root: root, sensors: sensorsURL,
-            extra: "dashboards: \(shipped.path)\nportal_url: http://127.0.90.2:8102")
+            extra: "dashboards: \(shipped.path)\nportal_url: http://127.0.90.2:8102", publicPath: "/grafiken")
         defer { ServiceLauncher.stop(&service) }
 
+        // Public under /grafiken (as behind a site's proxy, which takes the path off): links keep it.
         let list = try await Self.http.fetch(url + "/dashboards")
         #expect(list.status == 200)
-        #expect(list.text.contains("<a href=\"/dashboards/pegel\">Pegelstände im Landkreis Kusel</a>"), "\(list.text)")
+        #expect(
+            list.text.contains("<a href=\"/grafiken/dashboards/pegel\">Pegelstände im Landkreis Kusel</a>"),
+            "\(list.text)")
+        #expect(list.text.contains("<link rel=\"stylesheet\" href=\"/grafiken/static/visualization.css\">"))
+        #expect(list.text.contains("<a href=\"/grafiken/\">Pegelübersicht</a>"))
         let overview = try await Self.http.fetch(url + "/")
-        #expect(overview.text.contains("<a href=\"/dashboards/pegel\">Pegelstände im Landkreis Kusel</a>"))
+        #expect(overview.text.contains("<a href=\"/grafiken/dashboards/pegel\">Pegelstände im Landkreis Kusel</a>"))
+        #expect(overview.text.contains("<a href=\"/grafiken/datastreams/"), "\(overview.text)")
+        #expect(!overview.text.contains("href=\"/dashboards") && !overview.text.contains("href=\"/datastreams"))
 
         let page = try await Self.http.fetch(url + "/dashboards/pegel")
         #expect(page.status == 200, "\(page.text.prefix(800))")

@@ -68,16 +68,17 @@ import Testing
         return (pid, url)
     }
 
-    /// A running visualization service over `sensors`; `extra` adds lines to its configuration.
+    /// A running visualization service over `sensors`; `extra` adds lines to its configuration, and
+    /// `publicPath` is the path of its public address (behind a proxy that takes it off again).
     static func visualization(
-        host: String, root: URL, sensors: String, extra: String = ""
+        host: String, root: URL, sensors: String, extra: String = "", publicPath: String = ""
     ) async throws -> (pid: pid_t, url: String) {
         let port = try FreePort.find(host: host)
         let config = root.appendingPathComponent("visualization.yaml")
         try Data(
             """
             listen: {host: \(host), port: \(port)}
-            public_url: http://\(host):\(port)
+            public_url: http://\(host):\(port)\(publicPath)
             sensors_url: \(sensors)
             source_timeout: 2s
             cache_for: 1m

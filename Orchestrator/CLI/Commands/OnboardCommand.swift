@@ -1,4 +1,5 @@
 import ArgumentParser
+import Authority
 import Foundation
 import Identity
 import Model
@@ -138,7 +139,10 @@ struct OnboardCommand: AsyncParsableCommand {
             checked["Environments/\(live)/sites/\(id).yaml"] = skeleton
         }
         // Everything checked together before anything is written: a problem writes nothing.
-        _ = try workspace.load(terminal: terminal, checkingProducts: false, added: checked)
+        let (checkedWorkspace, _) = try workspace.load(terminal: terminal, checkingProducts: false, added: checked)
+        let proxySite = (try? EnvironmentResolver(workspace: checkedWorkspace).resolve(env)).flatMap {
+            ProxyCertificates.sites(of: $0, in: checkedWorkspace).first { $0.site == id }
+        }
         for path in files.keys.sorted()
         where FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path) {
             throw CLIError("\(path) exists already; move it away or choose another --id; nothing was written")
@@ -176,7 +180,9 @@ struct OnboardCommand: AsyncParsableCommand {
                     joinTokens: tokens, nextCommands: next))
             return
         }
-        report(site, files: files, generated: generated, plan: plan, tokens: tokens, next: next, terminal: terminal)
+        report(
+            site, files: files, generated: generated, proxySite: proxySite, plan: plan, tokens: tokens, next: next,
+            terminal: terminal)
     }
 
     /// Makes the secrets the new site names and the orchestrator does not hold yet (random, seen by
@@ -189,7 +195,22 @@ struct OnboardCommand: AsyncParsableCommand {
         let held = try await server.send(.snapshot(env)).secrets
         let wanted = PlanComputation.secretReferences(in: environment.sites.filter { $0.name.value == id })
         var made: [String] = []
-        for name in Set(wanted.map(\.value)).sorted() where held[name] == nil {
+        // The proxy's certificate cannot be a random string: it gets one for the site's host names from a
+        // throwaway CA, which browsers do not trust, until the municipality sets its own.
+        let resolved = try EnvironmentResolver(workspace: loaded).resolve(env)
+        var provided = Set<String>()
+        for site in ProxyCertificates.sites(of: resolved, in: loaded) where site.site == id {
+            provided.formUnion([site.certificateSecret, site.keySecret])
+            guard held[site.certificateSecret] == nil || held[site.keySecret] == nil else { continue }
+            let (chain, key) = try ProxyCertificates.issue(
+                for: site.hosts, by: try CertificateAuthority.create(name: "Stellwerk stand-in for \(id)"))
+            for (name, value) in [(site.certificateSecret, chain), (site.keySecret, key)] {
+                _ = try await server.send(
+                    .setSecret(name, environment: env, SecretValueRequest(value: value, site: id)))
+                made.append(name)
+            }
+        }
+        for name in Set(wanted.map(\.value)).subtracting(provided).sorted() where held[name] == nil {
             _ = try await server.send(
                 .generateSecret(name, environment: env, SecretGenerateRequest(kind: .password, site: id)))
             made.append(name)
@@ -269,8 +290,8 @@ struct OnboardCommand: AsyncParsableCommand {
     }
 
     private func report(
-        _ site: OnboardingSite, files: [String: String], generated: [String], plan: Plan, tokens: [Result.Token],
-        next: [String], terminal: Terminal
+        _ site: OnboardingSite, files: [String: String], generated: [String], proxySite: ProxyCertificates.Site?,
+        plan: Plan, tokens: [Result.Token], next: [String], terminal: Terminal
     ) {
         terminal.line(
             "\(dryRun ? "Would onboard" : "Onboarded") \(name) as site \(id) of \(env), from Blueprints/templates/\(template).yaml:"
@@ -286,6 +307,17 @@ struct OnboardCommand: AsyncParsableCommand {
         if !generated.isEmpty {
             terminal.line(
                 "Secrets made by the orchestrator for \(env) (nobody sees them): \(generated.joined(separator: ", "))")
+        }
+        if let proxied = proxySite, generated.contains(proxied.certificateSecret) {
+            terminal.line(
+                "The proxy serves \(proxied.hosts.joined(separator: ", ")) with a stand-in certificate that browsers do not trust;"
+            )
+            terminal.line(
+                "  set the municipality's own (chain and key as PEM): stellwerk secret set \(proxied.certificateSecret) --env \(env) --site \(id) --from-file chain.pem"
+            )
+            terminal.line(
+                "  and stellwerk secret set \(proxied.keySecret) --env \(env) --site \(id) --from-file key.pem, then apply."
+            )
         }
         terminal.line()
         terminal.line("What \(name) gets in \(env):")

@@ -21,6 +21,10 @@ struct LocalPlatform {
     var portFile: URL { folder.appendingPathComponent("server.port") }
     var fingerprintFile: URL { folder.appendingPathComponent("ca.fingerprint") }
     var authorityFile: URL { serverData.appendingPathComponent("ca/ca.pem") }
+    /// The CA that signs the local sites' HTTPS certificates (`https-ca/ca.pem` is for browsers and
+    /// `curl --cacert` to trust): another than the orchestrator's, which vouches for agents.
+    var httpsAuthorityFolder: URL { folder.appendingPathComponent("https-ca") }
+    var httpsAuthorityFile: URL { httpsAuthorityFolder.appendingPathComponent("ca.pem") }
     var logs: URL { folder.appendingPathComponent("logs") }
     func nodeData(_ node: String) -> URL { folder.appendingPathComponent("nodes/\(node)") }
 
@@ -66,7 +70,9 @@ struct LocalPlatform {
         var stopped = Stopped()
         let marker = folder.path
         let nodes = folder.appendingPathComponent("nodes")
-        stopped.services = LocalProcesses.working(in: nodes).count
+        // A service may run several processes (nginx's workers): each is counted once, by the session
+        // its agent started it in.
+        stopped.services = Set(LocalProcesses.working(in: nodes).map(LocalProcesses.session)).count
         if let processes = readProcesses() {
             for (role, pid) in processes.pids.sorted(by: { $0.key > $1.key }) where role.hasPrefix("agent:") {
                 if LocalProcesses.isRunning(pid, marker: marker) { stopped.agents += 1 }

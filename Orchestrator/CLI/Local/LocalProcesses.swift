@@ -104,6 +104,17 @@ enum LocalProcesses {
         }
     }
 
+    /// The session `pid` belongs to (its own ID for a session leader), from `/proc/PID/stat`; the
+    /// process ID itself when that cannot be read.
+    static func session(_ pid: pid_t) -> pid_t {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return pid }
+        // After the command's closing parenthesis: state, parent, process group, session.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        return fields.count > 3 ? pid_t(fields[3]) ?? pid : pid
+    }
+
     /// Whether something already listens on `host:port`.
     static func isTaken(host: String, port: Int) -> Bool {
         let handle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Authority
 import Foundation
 import Identity
 import Logging
@@ -57,7 +58,9 @@ struct UpCommand: AsyncParsableCommand {
         }
         try FileManager.default.createDirectory(at: platform.logs, withIntermediateDirectories: true)
         let interrupted = try await UntilStopSignal.run { [environments] in
-            try await bringUp(platform, environments: environments, binaries: binaries, root: root, terminal: terminal)
+            try await bringUp(
+                platform, environments: environments, workspace: loaded, binaries: binaries, root: root,
+                terminal: terminal)
         }
         guard interrupted else { return }
         FileHandle.standardError.write(Data("\nStopping the local platform...\n".utf8))
@@ -67,8 +70,8 @@ struct UpCommand: AsyncParsableCommand {
     }
 
     private func bringUp(
-        _ platform: LocalPlatform, environments: [ResolvedEnvironment], binaries: Binaries, root: URL,
-        terminal: Terminal
+        _ platform: LocalPlatform, environments: [ResolvedEnvironment], workspace loaded: Workspace,
+        binaries: Binaries, root: URL, terminal: Terminal
     ) async throws {
 
         let resumed = platform.readProcesses()
@@ -101,6 +104,7 @@ struct UpCommand: AsyncParsableCommand {
         defer { Task { await admin.shutdown() } }
         try await ensurePeople(platform, admin: admin)
         try await recordPolicies(environments, platform: platform, url: url, admin: admin, terminal: terminal)
+        try await ensureCertificates(environments, workspace: loaded, platform: platform, admin: admin)
         try await ensureSecrets(environments, platform: platform, admin: admin, terminal: terminal)
 
         // Agents: join once, start when not running.
@@ -240,6 +244,28 @@ struct UpCommand: AsyncParsableCommand {
     /// The secrets the local sites name, held by the orchestrator: each made once as a random token
     /// that nobody sees. A state folder from a Stellwerk that kept them in `secrets.json` hands its
     /// values over, so the running services keep theirs, and the file goes.
+    /// Each local site's proxy serves HTTPS with a certificate for its addresses from the local
+    /// platform's own CA, made once and kept by the orchestrator as the site's secrets.
+    private func ensureCertificates(
+        _ environments: [ResolvedEnvironment], workspace: Workspace, platform: LocalPlatform,
+        admin: OrchestratorConnection
+    ) async throws {
+        let sites = environments.map { ($0.name, ProxyCertificates.sites(of: $0, in: workspace)) }
+        guard sites.contains(where: { !$0.1.isEmpty }) else { return }
+        let authority = try CertificateAuthority.loadOrCreate(
+            in: platform.httpsAuthorityFolder, name: "Stellwerk local HTTPS CA")
+        for (environment, proxied) in sites {
+            let held = Set(try await admin.send(.secrets(environment)).map(\.name))
+            for site in proxied where !held.contains(site.certificateSecret) || !held.contains(site.keySecret) {
+                let (chain, key) = try ProxyCertificates.issue(for: site.hosts, by: authority)
+                for (name, value) in [(site.certificateSecret, chain), (site.keySecret, key)] {
+                    _ = try await admin.send(
+                        .setSecret(name, environment: environment, SecretValueRequest(value: value, site: site.site)))
+                }
+            }
+        }
+    }
+
     private func ensureSecrets(
         _ environments: [ResolvedEnvironment], platform: LocalPlatform, admin: OrchestratorConnection,
         terminal: Terminal
@@ -527,8 +553,12 @@ struct UpCommand: AsyncParsableCommand {
                             rows.append([environment.name, site.name, "MQTT broker", "mqtt://\(node.address):\(port)"])
                             continue
                         }
+                        // The proxy itself: the addresses it serves are the other services' rows.
+                        if instance.ports["https"] != nil { continue }
                         guard let port = instance.ports["http"] else { continue }
-                        let base = "http://\(node.address):\(port)"
+                        // Through the site's proxy where it has one, as citizens reach it.
+                        let route = site.routes.first { $0.service == instance.service }
+                        let base = route.map { String($0.url.dropLast()) } ?? "http://\(node.address):\(port)"
                         switch instance.service {
                         case "catalog":
                             rows.append([
@@ -573,6 +603,11 @@ struct UpCommand: AsyncParsableCommand {
         terminal.line()
         terminal.table(header: ["ENVIRONMENT", "SITE", "SERVICE", "URL"], rows: rows)
         terminal.line()
+        if environments.contains(where: { $0.sites.contains { !$0.routes.isEmpty } }) {
+            terminal.line(
+                "HTTPS certificates are signed by the local CA \(platform.httpsAuthorityFile.path): trust it in a browser, "
+                    + "or curl --cacert \(platform.httpsAuthorityFile.path) URL")
+        }
         terminal.line("Orchestrator: \(url)  (to use stellwerk with it: source \(platform.folder.path)/env.sh)")
         // The token itself only to a person at a terminal; a log gets where it is (a 0600 file).
         let approver = (try? String(contentsOf: platform.approverTokenFile, encoding: .utf8))?

@@ -16,6 +16,9 @@ struct PlanRenderer {
             guard !nodes.isEmpty else { continue }
             terminal.line()
             terminal.line(terminal.bold(site.displayName) + " (\(site.site))")
+            for address in site.serves ?? [] {
+                terminal.line(terminal.dim("  serves \(address.url) → \(address.service)"))
+            }
             for node in nodes {
                 terminal.line("  \(node.node)  " + terminal.dim(node.address))
                 for change in node.changes where showUnchanged || change.action != .unchanged {

@@ -23,6 +23,11 @@ package struct Blueprint: Sendable {
     /// Parameters that are declared but could not be read; their errors are already reported, so uses
     /// of them are not reported again.
     package var brokenParameters: Set<String> = []
+    /// How citizens reach the service through its site's proxy; `nil` for a service nobody outside uses.
+    package var publicRoute: PublicRouteDefinition? = nil
+    /// Set when the blueprint is a site's reverse proxy: the planner renders the site's public routes
+    /// for it (`{{ proxy.servers }}`).
+    package var proxy: ProxyDefinition? = nil
 
     package func parameter(named name: String) -> ParameterDefinition? {
         parameters.first { $0.name.value == name }
@@ -96,6 +101,31 @@ package struct MigrationDefinition: Sendable {
     package var keepBackups: Int?
     /// The blueprint's `database_url` parameters: the databases a backup dumps when they are PostgreSQL.
     package var databases: [String] = []
+}
+
+/// How a site's reverse proxy reaches a service: the parameter holding the address citizens use
+/// (`https://HOST[:PORT][/PATH]`), the port the proxy forwards to, and the limits of that route.
+package struct PublicRouteDefinition: Sendable {
+    /// A parameter of type url.
+    package var url: Located<String>
+    /// A port name of the blueprint.
+    package var port: Located<String>
+    /// The largest request body the proxy passes on; larger ones get 413.
+    package var maxBodyBytes: Int
+    /// Requests per second one client address may make (with a burst of twice that); more get 429.
+    package var requestsPerSecond: Int
+    package var location: SourceLocation
+}
+
+/// A blueprint that terminates TLS for its site: which of its ports serve HTTPS and plain HTTP (the
+/// latter only redirects readers to HTTPS), and which of its secret parameters hold the site's
+/// certificate and key (a site provides them; nothing makes them up, unlike a password).
+package struct ProxyDefinition: Sendable {
+    package var https: Located<String>
+    package var http: Located<String>
+    package var certificate: Located<String>
+    package var key: Located<String>
+    package var location: SourceLocation
 }
 
 /// A service this blueprint needs, and the name its exports go by in templates (`dep.NAME.EXPORT`).

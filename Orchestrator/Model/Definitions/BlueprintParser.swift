@@ -5,7 +5,7 @@ struct BlueprintParser {
 
     static let topLevelKeys = [
         "name", "description", "component", "parameters", "config", "health", "migrations", "dependencies",
-        "exports", "ports", "placement", "stop_grace", "user",
+        "exports", "ports", "placement", "stop_grace", "user", "public", "proxy",
     ]
 
     func parse(_ root: YAMLNode) -> Blueprint? {
@@ -53,12 +53,14 @@ struct BlueprintParser {
         }
         let stopGrace = fields.timeSpan("stop_grace")?.value ?? TimeSpan(seconds: 10)
         let user = fields.name("user")?.value
+        let publicRoute = fields.node("public").flatMap { parsePublicRoute($0, context: context) }
+        let proxy = fields.node("proxy").flatMap { parseProxy($0, context: context) }
         guard let name, let component, let health else { return nil }
         return Blueprint(
             name: name, file: file, description: description, component: component, parameters: parameters,
             configFiles: configFiles, health: health, migrations: migrations, dependencies: dependencies,
             exports: exports, ports: ports, placement: placement, stopGrace: stopGrace, user: user,
-            brokenParameters: brokenParameters)
+            brokenParameters: brokenParameters, publicRoute: publicRoute, proxy: proxy)
     }
 
     // MARK: Parts
@@ -425,6 +427,28 @@ struct BlueprintParser {
             arguments: arguments.map(\.value), backup: fields.bool("backup")?.value ?? true,
             reversible: fields.bool("reversible")?.value ?? false,
             keepBackups: fields.int("keep_backups", range: 1...100)?.value)
+    }
+
+    private func parsePublicRoute(_ node: YAMLNode, context: String) -> PublicRouteDefinition? {
+        guard
+            let fields = MappingFields(
+                node, context: "public of \(context)", allowed: ["url", "port", "max_body", "rate"], sink: sink),
+            let url = fields.name("url", required: true), let port = fields.name("port", required: true)
+        else { return nil }
+        return PublicRouteDefinition(
+            url: url, port: port, maxBodyBytes: fields.int("max_body", range: 1024...(1 << 30))?.value ?? 1 << 20,
+            requestsPerSecond: fields.int("rate", range: 1...10_000)?.value ?? 20, location: fields.location)
+    }
+
+    private func parseProxy(_ node: YAMLNode, context: String) -> ProxyDefinition? {
+        guard
+            let fields = MappingFields(
+                node, context: "proxy of \(context)", allowed: ["https", "http", "certificate", "key"], sink: sink),
+            let https = fields.name("https", required: true), let http = fields.name("http", required: true),
+            let certificate = fields.name("certificate", required: true), let key = fields.name("key", required: true)
+        else { return nil }
+        return ProxyDefinition(
+            https: https, http: http, certificate: certificate, key: key, location: fields.location)
     }
 
     private func parseDependency(_ node: YAMLNode, context: String) -> DependencyDefinition? {

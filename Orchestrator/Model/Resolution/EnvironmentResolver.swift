@@ -111,6 +111,8 @@ package struct EnvironmentResolver: Sendable {
             return values
         }
 
+        let routesBySite = routes(of: placements, in: environment, sink: sink)
+
         // Instances, per node.
         var instancesByNode: [String: [ResolvedInstance]] = [:]  // by "site/node"
         for placement in placements {
@@ -118,7 +120,10 @@ package struct EnvironmentResolver: Sendable {
             guard !unresolved.contains(consumer) else { continue }
             let dependencyIndex = providers[consumer] ?? [:]
             for node in placement.nodes {
-                var instance = makeInstance(placement, node: node, environment: environment) { reference in
+                var instance = makeInstance(
+                    placement, node: node, environment: environment,
+                    routes: routesBySite[placement.site.name.value] ?? []
+                ) { reference in
                     guard reference.path.count == 3, let index = dependencyIndex[reference.path[1]] else { return "" }
                     return exports(of: index)[reference.path[2]] ?? ""
                 }
@@ -143,7 +148,7 @@ package struct EnvironmentResolver: Sendable {
                             $0.service < $1.service
                         }, push: site.pushTarget(for: node))
                 },
-                maintenanceWindows: site.maintenanceWindows)
+                maintenanceWindows: site.maintenanceWindows, routes: routesBySite[site.name.value] ?? [])
         }
         return ResolvedEnvironment(definition: environment, sites: sites)
     }
@@ -350,15 +355,106 @@ package struct EnvironmentResolver: Sendable {
         }
     }
 
+    // MARK: Public routes
+
+    /// The value of the port named `name` on `placement`'s instances.
+    private func port(_ name: Located<String>, of placement: Placement) -> Int? {
+        guard let parameter = placement.blueprint.port(named: name.value),
+            case .value(let text)? = placement.parameters[parameter.value]
+        else { return nil }
+        return Int(text)
+    }
+
+    /// Per site with a proxy, the routes of its public services. Each address is checked: HTTPS on
+    /// the port the proxy listens on, a host and path the proxy's config can hold, and served once in
+    /// the environment.
+    private func routes(
+        of placements: [Placement], in environment: EnvironmentDefinition, sink: DiagnosticSink
+    ) -> [String: [ResolvedRoute]] {
+        var routesBySite: [String: [ResolvedRoute]] = [:]
+        var served: [String: String] = [:]  // "host:port/path" → "service 'x' at site 'y'"
+        for site in environment.sites {
+            let here = placements.filter { $0.site.name.value == site.name.value }
+            let proxies = here.filter { $0.blueprint.proxy != nil }
+            for extra in proxies.dropFirst() {
+                sink.error(
+                    "site '\(site.name.value)' runs a second proxy, '\(extra.assignment.name.value)', beside '\(proxies[0].assignment.name.value)'",
+                    at: extra.assignment.name.location, hint: "one proxy serves all of a site's public addresses")
+            }
+            guard let proxy = proxies.first, let proxyDefinition = proxy.blueprint.proxy,
+                let httpsPort = port(proxyDefinition.https, of: proxy)
+            else { continue }
+            var routes: [ResolvedRoute] = []
+            for placement in here {
+                guard let definition = placement.blueprint.publicRoute else { continue }
+                let service = "service '\(placement.assignment.name.value)' at site '\(site.name.value)'"
+                let location =
+                    placement.assignment.parameters.first { $0.name.value == definition.url.value }?.name.location
+                    ?? placement.assignment.name.location
+                guard case .value(let text)? = placement.parameters[definition.url.value] else {
+                    sink.error(
+                        "\(service) has no public address, and site '\(site.name.value)' serves its services through its proxy",
+                        at: location,
+                        hint: "set its parameter \(definition.url.value) to https://HOST/ or https://HOST/PATH")
+                    continue
+                }
+                guard let address = PublicAddress.parse(text) else {
+                    sink.error(
+                        "\(service): the proxy cannot serve '\(text)'", at: location,
+                        hint:
+                            "write https://HOST[:PORT][/PATH], with a host of letters, digits, dots and dashes and a path of letters, digits and -._~/"
+                    )
+                    continue
+                }
+                guard address.scheme == "https" else {
+                    sink.error(
+                        "\(service) is public at '\(text)', and site '\(site.name.value)'s proxy serves HTTPS only",
+                        at: location, hint: "write https://\(address.host)\(address.path)")
+                    continue
+                }
+                guard (address.port ?? 443) == httpsPort else {
+                    sink.error(
+                        "\(service) is public at '\(text)', on port \(address.port ?? 443), and site '\(site.name.value)'s proxy listens for HTTPS on \(httpsPort)",
+                        at: location)
+                    continue
+                }
+                let key = "\(address.host):\(httpsPort)\(address.path)/"
+                if let first = served[key] {
+                    sink.error(
+                        "https://\(key) is served twice: by \(first) and by \(service)", at: location,
+                        hint: "give one of them another host or path")
+                    continue
+                }
+                served[key] = service
+                guard let upstreamPort = port(definition.port, of: placement) else { continue }
+                routes.append(
+                    ResolvedRoute(
+                        service: placement.assignment.name.value, host: address.host, port: httpsPort,
+                        path: address.path,
+                        upstreams: placement.nodes.map { "\($0.address.value):\(upstreamPort)" }.sorted(),
+                        maxBodyBytes: definition.maxBodyBytes, requestsPerSecond: definition.requestsPerSecond))
+            }
+            routesBySite[site.name.value] = routes.sorted { ($0.host, $0.path) < ($1.host, $1.path) }
+        }
+        return routesBySite
+    }
+
     // MARK: Rendering
 
     private func makeInstance(
-        _ placement: Placement, node: NodeDefinition, environment: EnvironmentDefinition,
+        _ placement: Placement, node: NodeDefinition, environment: EnvironmentDefinition, routes: [ResolvedRoute],
         dependency: (Template.Reference) -> String
     ) -> ResolvedInstance {
         let blueprint = placement.blueprint
         func rendered(_ template: Template) -> String {
-            render(template, placement: placement, node: node, environment: environment, dependency: dependency)
+            render(template, placement: placement, node: node, environment: environment, dependency: dependency) {
+                guard let proxy = blueprint.proxy, let https = port(proxy.https, of: placement),
+                    let http = port(proxy.http, of: placement)
+                else { return "" }
+                return NginxServers.render(
+                    routes, site: placement.site.name.value, address: node.address.value, httpsPort: https,
+                    httpPort: http)
+            }
         }
         let configFiles = blueprint.configFiles.map { file in
             let content = rendered(file.template)
@@ -394,7 +490,7 @@ package struct EnvironmentResolver: Sendable {
 
     private func render(
         _ template: Template, placement: Placement, node: NodeDefinition, environment: EnvironmentDefinition,
-        dependency: (Template.Reference) -> String
+        dependency: (Template.Reference) -> String, proxyServers: () -> String = { "" }
     ) -> String {
         template.render { reference in
             let path = reference.path
@@ -412,6 +508,7 @@ package struct EnvironmentResolver: Sendable {
             case ("site", "display_name"): return placement.site.displayName
             case ("environment", "name"): return environment.name.value
             case ("instance", "name"): return placement.assignment.name.value
+            case ("proxy", "servers"): return proxyServers()
             default: return ""
             }
         }

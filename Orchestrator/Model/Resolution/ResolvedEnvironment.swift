@@ -25,6 +25,8 @@ package struct ResolvedSite: Sendable {
     /// Nodes sorted by name.
     package var nodes: [ResolvedNode]
     package var maintenanceWindows: [MaintenanceWindow]
+    /// The addresses the site's proxy serves, by host and path; empty without a proxy.
+    package var routes: [ResolvedRoute] = []
 }
 
 package struct ResolvedNode: Sendable {

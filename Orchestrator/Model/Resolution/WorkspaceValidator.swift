@@ -84,6 +84,7 @@ struct WorkspaceValidator {
             }
         case .command: break
         }
+        checkRoutes(of: blueprint, context: context)
         var seenPaths = Set<String>()
         for file in blueprint.configFiles where !seenPaths.insert(file.path.value).inserted {
             sink.error("the config file '\(file.path.value)' is declared twice in \(context)", at: file.path.location)
@@ -113,6 +114,56 @@ struct WorkspaceValidator {
         }
         for file in blueprint.configFiles { checkReferences(file.template, in: blueprint) }
         checkTextParameters(in: blueprint)
+    }
+
+    /// `public:` names a url parameter and a port; `proxy:` names two ports. A proxy routes others
+    /// and is not routed itself.
+    private func checkRoutes(of blueprint: Blueprint, context: String) {
+        func checkPort(_ port: Located<String>, use: String) {
+            guard blueprint.port(named: port.value) == nil else { return }
+            sink.error(
+                "\(use) names the port '\(port.value)', which \(context) does not declare under ports",
+                at: port.location, hint: Suggestion.hint(for: port.value, in: blueprint.ports.map(\.name.value)))
+        }
+        if let route = blueprint.publicRoute {
+            checkPort(route.port, use: "public")
+            if let parameter = blueprint.parameter(named: route.url.value) {
+                if case .url = parameter.type {
+                } else {
+                    sink.error(
+                        "public names the parameter '\(route.url.value)' as its address, which is of type \(parameter.type.name), not url",
+                        at: route.url.location)
+                }
+            } else if !blueprint.brokenParameters.contains(route.url.value) {
+                sink.error(
+                    "public names the parameter '\(route.url.value)', which \(context) does not declare",
+                    at: route.url.location,
+                    hint: Suggestion.hint(for: route.url.value, in: blueprint.parameters.map(\.name.value)))
+            }
+        }
+        if let proxy = blueprint.proxy {
+            checkPort(proxy.https, use: "proxy")
+            checkPort(proxy.http, use: "proxy")
+            for name in [proxy.certificate, proxy.key] {
+                guard let parameter = blueprint.parameter(named: name.value) else {
+                    if blueprint.brokenParameters.contains(name.value) { continue }
+                    sink.error(
+                        "proxy names the parameter '\(name.value)', which \(context) does not declare",
+                        at: name.location,
+                        hint: Suggestion.hint(for: name.value, in: blueprint.parameters.map(\.name.value)))
+                    continue
+                }
+                if case .secret = parameter.type { continue }
+                sink.error(
+                    "proxy names the parameter '\(name.value)' for its certificate or key, which is of type \(parameter.type.name), not secret",
+                    at: name.location)
+            }
+            if blueprint.publicRoute != nil {
+                sink.error(
+                    "\(context) is a proxy and has a public route: a proxy cannot be routed through itself",
+                    at: proxy.location)
+            }
+        }
     }
 
     /// A text parameter holds lines of its own, so it may only be a config file's whole content: in a
@@ -189,6 +240,15 @@ struct WorkspaceValidator {
             return nil
         case _ where reference.filter != nil:
             return ("applies '\(reference.filter!)' to something other than a secret parameter", nil)
+        case "proxy":
+            guard blueprint.proxy != nil else {
+                return (
+                    "is for a proxy's blueprint: \(blueprint.name.value) has no proxy section",
+                    "a blueprint with proxy: {https: PORT, http: PORT} gets its site's routes as {{ proxy.servers }}"
+                )
+            }
+            guard path == ["proxy", "servers"] else { return ("names nothing known", "proxy has: proxy.servers") }
+            return nil
         case "dep":
             guard export == nil else {
                 return ("cannot be used in an export: exports may not depend on other services", nil)
@@ -209,7 +269,7 @@ struct WorkspaceValidator {
             )
         default:
             guard let fields = Self.fixedReferences[path[0]] else {
-                let namespaces = ["param", "dep"] + Self.fixedReferences.keys.sorted()
+                let namespaces = ["param", "dep", "proxy"] + Self.fixedReferences.keys.sorted()
                 return ("uses an unknown namespace '\(path[0])'", Suggestion.hint(for: path[0], in: namespaces))
             }
             guard path.count == 2, fields.contains(path[1]) else {

@@ -11,17 +11,19 @@ struct DashboardPage {
     var portalURL: String?
     /// What the catalog said about each linked dataset, by name.
     var datasets: [String: DatasetTitles.Answer] = [:]
+    /// The path links start with (`VisualizationConfiguration.pathPrefix`).
+    var prefix: String
 
     func html() -> String {
         let german = language == .de
         let title = german ? dashboard.title : dashboard.titleEnglish ?? dashboard.title
-        let base = "/dashboards/\(dashboard.id)"
+        let base = "\(prefix)/dashboards/\(dashboard.id)"
         let english = german ? "" : "lang=en"
         func query(_ pairs: String?...) -> String {
             let items = pairs.compactMap { $0 }.filter { !$0.isEmpty }
             return items.isEmpty ? "" : "?" + items.joined(separator: "&amp;")
         }
-        var html = VisualizationPage.head(title: title, language: language.rawValue)
+        var html = VisualizationPage.head(title: title, language: language.rawValue, prefix: prefix)
         html += "<main>\n<h1>\(SVGText.escape(title))</h1>\n"
         if let description = dashboard.description { html += "<p>\(SVGText.escape(description))</p>\n" }
         html += "<nav aria-label=\"\(german ? "Zeitraum und Sprache" : "Period and language")\"><ul class=\"periods\">"
@@ -85,14 +87,14 @@ struct DashboardPage {
     }
 
     /// The site's dashboards, linked.
-    static func list(_ dashboards: [Dashboard], language: ChartLanguage) -> String {
+    static func list(_ dashboards: [Dashboard], language: ChartLanguage, prefix: String) -> String {
         let german = language == .de
         let suffix = german ? "" : "?lang=en"
-        var html = VisualizationPage.head(title: "Dashboards", language: language.rawValue)
+        var html = VisualizationPage.head(title: "Dashboards", language: language.rawValue, prefix: prefix)
         html += "<main>\n<h1>Dashboards</h1>\n<ul>\n"
         for dashboard in dashboards {
             let title = german ? dashboard.title : dashboard.titleEnglish ?? dashboard.title
-            html += "<li><a href=\"/dashboards/\(dashboard.id)\(suffix)\">\(SVGText.escape(title))</a></li>\n"
+            html += "<li><a href=\"\(prefix)/dashboards/\(dashboard.id)\(suffix)\">\(SVGText.escape(title))</a></li>\n"
         }
         html += "</ul>\n"
         if dashboards.isEmpty {
@@ -101,7 +103,7 @@ struct DashboardPage {
                 ? "<p>Für diesen Standort sind keine Dashboards eingerichtet.</p>\n"
                 : "<p>This site has no dashboards.</p>\n"
         }
-        html += "<p><a href=\"/\(suffix)\">\(german ? "Pegelübersicht" : "Gauge overview")</a></p>\n"
+        html += "<p><a href=\"\(prefix)/\(suffix)\">\(german ? "Pegelübersicht" : "Gauge overview")</a></p>\n"
         return html + "</main>\n</body>\n</html>\n"
     }
 }

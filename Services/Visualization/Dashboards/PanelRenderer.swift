@@ -16,6 +16,8 @@ struct PanelRenderer: Sendable {
     var sources: [String: ChartSource]
     var outline: [[(Double, Double)]]
     var theme: ChartTheme
+    /// The path links start with (`VisualizationConfiguration.pathPrefix`).
+    var prefix: String
 
     /// `range` overrides the panel's own preset; `id` prefixes the ids inside the SVG.
     func render(
@@ -98,7 +100,7 @@ struct PanelRenderer: Sendable {
         let map = OverviewMap(
             gauges: gauges, outline: outline, title: panel.title ?? (language == .de ? "Pegelübersicht" : "Gauges"),
             language: language, theme: theme, id: id)
-        var table = OverviewPage.table(gauges, language: language)
+        var table = OverviewPage.table(gauges, language: language, prefix: prefix)
         if !silent.isEmpty {
             table +=
                 "<p class=\"note\">"

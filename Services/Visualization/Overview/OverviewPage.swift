@@ -5,28 +5,31 @@ struct OverviewPage {
     var language: ChartLanguage
     /// Links to the site's dashboards, when it has any.
     var dashboards: [Dashboard] = []
+    /// The path links start with (`VisualizationConfiguration.pathPrefix`).
+    var prefix: String
 
     func html() -> String {
         let suffix = language == .de ? "" : "?lang=en"
-        var html = VisualizationPage.head(title: map.title, language: language.rawValue)
+        var html = VisualizationPage.head(title: map.title, language: language.rawValue, prefix: prefix)
         html += "<main>\n<h1>\(SVGText.escape(map.title))</h1>\n"
         if !dashboards.isEmpty {
             html += "<nav aria-label=\"Dashboards\"><ul class=\"periods\">"
             for dashboard in dashboards {
                 let title = language == .en ? dashboard.titleEnglish ?? dashboard.title : dashboard.title
-                html += "<li><a href=\"/dashboards/\(dashboard.id)\(suffix)\">\(SVGText.escape(title))</a></li>"
+                html +=
+                    "<li><a href=\"\(prefix)/dashboards/\(dashboard.id)\(suffix)\">\(SVGText.escape(title))</a></li>"
             }
             html += "</ul></nav>\n"
         }
         html += VisualizationPage.figure(map.svg(), narrow: map.narrowed.svg())
-        html += "<p class=\"downloads\"><a href=\"/overview.svg\(suffix)\">SVG</a></p>\n"
-        html += Self.table(gauges, language: language)
+        html += "<p class=\"downloads\"><a href=\"\(prefix)/overview.svg\(suffix)\">SVG</a></p>\n"
+        html += Self.table(gauges, language: language, prefix: prefix)
         html += "</main>\n</body>\n</html>\n"
         return html
     }
 
     /// Every gauge, most urgent first; those of the site's own sensor service link to their chart.
-    static func table(_ gauges: [GaugeStatus], language: ChartLanguage) -> String {
+    static func table(_ gauges: [GaugeStatus], language: ChartLanguage, prefix: String) -> String {
         let german = language == .de
         let suffix = german ? "" : "?lang=en"
         var html =
@@ -40,7 +43,7 @@ struct OverviewPage {
             let name = SVGText.escape(gauge.place.isEmpty ? gauge.name : "\(gauge.place) – \(gauge.name)")
             html +=
                 gauge.source == DashboardFile.ownSource
-                ? "<tr><td><a href=\"/datastreams/\(gauge.datastream)\(suffix)\">\(name)</a></td>"
+                ? "<tr><td><a href=\"\(prefix)/datastreams/\(gauge.datastream)\(suffix)\">\(name)</a></td>"
                 : "<tr><td>\(name)</td>"
             html +=
                 "<td>\(gauge.latest.map { SVGText.value($0.value, places: gauge.places, language: language) + (gauge.unit.isEmpty ? "" : " " + SVGText.escape(gauge.unit)) } ?? "–")</td>"

@@ -73,11 +73,25 @@ public struct SitePlan: Codable, Sendable, Hashable {
     /// The nodes by name in natural order (`n2` before `n10`); nodes that are no longer declared appear
     /// with only removals.
     public var nodes: [NodePlan]
+    /// The addresses the site's proxy serves after the plan is applied; `nil` without a proxy.
+    public var serves: [ServedAddress]?
 
-    public init(site: String, displayName: String, nodes: [NodePlan]) {
+    public init(site: String, displayName: String, nodes: [NodePlan], serves: [ServedAddress]? = nil) {
         self.site = site
         self.displayName = displayName
         self.nodes = nodes
+        self.serves = serves
+    }
+}
+
+/// A public address a site's proxy serves, and the service behind it.
+public struct ServedAddress: Codable, Sendable, Hashable {
+    public var url: String
+    public var service: String
+
+    public init(url: String, service: String) {
+        self.url = url
+        self.service = service
     }
 }
 
