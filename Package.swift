@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "Model",
             dependencies: [
-                "StellwerkAPI",
+                "StellwerkAPI", "Markup",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -267,7 +267,7 @@ let package = Package(
             name: "Portal",
             dependencies: [
                 // SensorThings for its JSON parser (bounded depth, keys in order, integers whole).
-                "ServiceSupport", "HTTPTransport", "Telemetry", "SensorThings",
+                "ServiceSupport", "HTTPTransport", "Telemetry", "SensorThings", "Markup",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Foundation
+import Markup
 import ServiceSupport
 
 /// How a site's portal looks: one colour of a palette whose every colour reads well (white text on
@@ -61,31 +62,11 @@ struct PortalLook: Sendable {
             return trimmed.isEmpty ? nil : trimmed
         }
         let svg = try read(logo, key: "logo_file", limit: 65_536)
-        if let svg, let problem = logoProblem(svg) {
+        if let svg, let problem = SelfContainedSVG.problem(svg) {
             throw ServiceStartError("\(path): logo_file '\(logo ?? "")' \(problem)")
         }
         return PortalLook(
             accent: accent, logo: svg, imprint: try read(imprint, key: "imprint_file", limit: 65_536),
             privacy: try read(privacy, key: "privacy_file", limit: 65_536))
-    }
-
-    /// Why `svg` is not a logo the portal serves: an SVG image, drawn by itself (no script, no
-    /// event handlers, nothing loaded from elsewhere, no embedded HTML).
-    static func logoProblem(_ svg: String) -> String? {
-        let lowered = svg.lowercased()
-        var start = lowered[...]
-        if start.hasPrefix("<?xml"), let end = start.range(of: "?>") { start = start[end.upperBound...] }
-        guard start.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("<svg") else {
-            return "is not an SVG image (it must start with <svg)"
-        }
-        for (needle, what) in [
-            ("<script", "holds a script"), ("javascript:", "holds a script"), ("<foreignobject", "embeds HTML"),
-            ("href=\"http", "loads from elsewhere"), ("href='http", "loads from elsewhere"),
-            ("url(http", "loads from elsewhere"), ("<!entity", "declares entities"),
-        ] where lowered.contains(needle) {
-            return what
-        }
-        if lowered.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) != nil { return "holds an event handler" }
-        return nil
     }
 }

@@ -126,4 +126,44 @@ import Testing
         let diagnostic = try onlyError(files)
         expect(diagnostic, file: FixturePath.alpha, line: try Self.line(files), message: "is 41 bytes, more than 32")
     }
+
+    /// A logo (`format: svg`) that could run or load something is refused when the site is validated,
+    /// where the site names the file, before any portal is rolled out with it; a clean one passes.
+    @Test(arguments: [
+        (#"<svg><script>alert(1)</script></svg>"#, "holds a script"),
+        (#"<svg><rect onclick="x()"/></svg>"#, "holds an event handler"),
+        (#"<svg><image href="https://tracker.example/p.png"/></svg>"#, "loads from elsewhere"),
+        ("<html><body>kein Bild</body></html>", "is not an SVG image"),
+        (#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect width="4" height="4"/></svg>"#, ""),
+    ])
+    func svgLogos_thatCouldRunOrLoadSomething_areRefusedAtTheSiteLine(svg: String, problem: String) throws {
+        var files = try Self.files(
+            alpha: "{file: portal/logo.svg}", extra: ["Environments/sandbox/portal/logo.svg": svg])
+        files = try Fixtures.files(
+            changing: FixturePath.web, "  dashboards: {type: text, default: \"\"}\n",
+            to: "  dashboards: {type: text, format: svg, default: \"\"}\n", in: files)
+        guard !problem.isEmpty else {
+            #expect(errors(files).isEmpty, "\(describe(errors(files)))")
+            return
+        }
+        let diagnostic = try onlyError(files)
+        expect(
+            diagnostic, file: FixturePath.alpha, line: try Self.line(files),
+            message: "the file Environments/sandbox/portal/logo.svg of parameter 'dashboards' (text) \(problem)")
+    }
+
+    @Test func format_isForTextOnly_andKnown() throws {
+        let files = try Fixtures.files(
+            changing: FixturePath.web, "  title: {type: string, default: Beispiel}\n",
+            to: "  title: {type: string, default: Beispiel, format: svg}\n")
+        #expect(
+            try onlyError(files, in: FixturePath.web).message.contains("'format' does not apply to parameter 'title'"))
+        let unknown = try Self.files(alpha: "x").mapValues {
+            $0.replacingOccurrences(
+                of: "dashboards: {type: text, default:", with: "dashboards: {type: text, format: png, default:")
+        }
+        #expect(
+            try onlyError(unknown, in: FixturePath.web).message.contains(
+                "'png' is not a format of parameter 'dashboards'"))
+    }
 }

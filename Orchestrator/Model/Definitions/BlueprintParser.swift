@@ -197,7 +197,7 @@ struct BlueprintParser {
 
     private static let parameterKeys = [
         "type", "default", "required", "description", "pattern", "min_length", "max_length", "min", "max", "values",
-        "schemes",
+        "schemes", "format",
     ]
 
     private func parseParameter(_ pair: YAMLPair, context: String) -> ParameterDefinition? {
@@ -268,12 +268,25 @@ struct BlueprintParser {
         case "text":
             refuse(["pattern", "min_length", "min", "max", "values", "schemes"])
             let maxLength = fields.int("max_length", range: 0...ParameterType.textLimit)
-            type = .text(maxLength: maxLength?.value ?? ParameterType.textLimit)
+            var format: TextFormat?
+            if let name = fields.string("format") {
+                format = TextFormat(rawValue: name.value)
+                if format == nil {
+                    sink.error(
+                        "'\(name.value)' is not a format of \(where_)", at: name.location,
+                        hint: "formats: " + TextFormat.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+            }
+            type = .text(maxLength: maxLength?.value ?? ParameterType.textLimit, format: format)
         default:
             sink.error(
                 "unknown parameter type '\(typeName.value)' for \(where_)", at: typeName.location,
                 hint: Suggestion.hint(for: typeName.value, in: ParameterType.names))
             return nil
+        }
+        if fields.has("format"), typeName.value != "text" {
+            sink.error(
+                "'format' does not apply to \(where_) of type \(typeName.value)", at: fields.keyLocation("format"))
         }
         var defaultValue: String?
         if let node = fields.node("default") {

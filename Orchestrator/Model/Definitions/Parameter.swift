@@ -1,3 +1,5 @@
+import Markup
+
 /// A typed parameter a blueprint declares, with its default and constraints.
 package struct ParameterDefinition: Sendable {
     package var name: Located<String>
@@ -7,6 +9,12 @@ package struct ParameterDefinition: Sendable {
     /// Whether a site must give a value. Defaults to true exactly when there is no default.
     package var required: Bool
     package var description: String?
+}
+
+/// What a `text` parameter's value must be beyond text (`format:` in the blueprint).
+package enum TextFormat: String, Sendable, CaseIterable {
+    /// An SVG image that draws itself (a logo): see `SelfContainedSVG`.
+    case svg
 }
 
 /// What values a parameter takes.
@@ -24,7 +32,7 @@ package enum ParameterType: Sendable {
     case databaseURL(schemes: [String])
     /// Text of several lines, such as a file a site keeps beside its site file (`{file: PATH}`); only
     /// ever a config file's whole content, so its lines cannot add keys to a file of other values.
-    case text(maxLength: Int)
+    case text(maxLength: Int, format: TextFormat? = nil)
 
     package static let names = [
         "string", "int", "bool", "port", "duration", "url", "enum", "secret", "database_url", "text",
@@ -140,8 +148,11 @@ package enum ParameterType: Sendable {
                 hint: "never write a secret's value into a file: give a reference like {secret: NAME}")
         case .databaseURL(let schemes):
             return Self.checkDatabaseURL(text, schemes: schemes)
-        case .text(let maxLength):
+        case .text(let maxLength, let format):
             if text.utf8.count > maxLength { return fail("is \(text.utf8.count) bytes, more than \(maxLength)") }
+            if format == .svg, !text.isEmpty, let problem = SelfContainedSVG.problem(text) {
+                return fail(problem, hint: "an SVG image that draws itself: no script, event handler, HTML or address")
+            }
             return .success(text)
         }
     }
