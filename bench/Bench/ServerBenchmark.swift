@@ -75,6 +75,10 @@ struct ServerBenchmark: AsyncParsableCommand {
         var rolloutSeconds: Double
         var failoverSeconds: Double?
         var peakRSS: [Int]
+        /// Each server's RSS while the agents are spread over all of them, idle.
+        var heldRSS: [Int]
+        /// The survivor's RSS once it holds every agent alone, after the rollout and the failover.
+        var heldAloneRSS: Int?
         var idleCPU: [Double]
         var connections: Int?
 
@@ -89,7 +93,12 @@ struct ServerBenchmark: AsyncParsableCommand {
                     "\(String(format: "%.1f", $0)) s (target < 15 s, ratio \(String(format: "%.2f", $0 / 15)))"
                 }
                     ?? "not measured")
-                + "; peak RSS per server \(rss) (target < 1 GB, ratio \(String(format: "%.2f", Double(peakRSS.max() ?? 0) / 1e9))); "
+                + "; RSS per server holding them \(heldRSS.map { Measurement.megabytes($0) }.joined(separator: " / ")) "
+                + "(target < 1 GB, ratio \(String(format: "%.2f", Double(heldRSS.max() ?? 0) / 1e9)))"
+                + (heldAloneRSS.map {
+                    ", one server holding all after the failover \(Measurement.megabytes($0)) (ratio \(String(format: "%.2f", Double($0) / 1e9)))"
+                } ?? "")
+                + "; peak RSS per server \(rss) (during the rollout and the failover); "
                 + "idle CPU per server \(cpu) cores; PostgreSQL connections \(connections.map(String.init) ?? "-")"
         }
     }
@@ -209,6 +218,7 @@ struct ServerBenchmark: AsyncParsableCommand {
             (AgentProcess.cpuSeconds(running[$0].pid) - cpuBefore[$0]) / Double(idleSeconds)
         }
         sample()
+        let heldRSS = running.map { AgentProcess.residentBytes($0.pid) }
         var connections: Int?
         if let postgres, let storeURL, let database = storeURL.split(separator: "/").last {
             let counted = try await postgres.psql(
@@ -294,6 +304,13 @@ struct ServerBenchmark: AsyncParsableCommand {
             rounds.append(seconds)
         }
         sample()
+        // What the survivor holds once the work is done: every agent, idle again.
+        var heldAlone: Int?
+        if failover != nil, running.count == 1 {
+            try await Task.sleep(for: .seconds(idleSeconds))
+            heldAlone = AgentProcess.residentBytes(running[0].pid)
+            print("Held alone after the failover: RSS \(Measurement.megabytes(heldAlone ?? 0))")
+        }
         let median = Measurement.median(rounds)
         let planSeconds = Measurement.median(plans)
         print(
@@ -304,7 +321,8 @@ struct ServerBenchmark: AsyncParsableCommand {
         await admin.shutdown()
         return Result(
             agents: count, planSeconds: planSeconds, noOpSeconds: median, rolloutSeconds: rolloutSeconds,
-            failoverSeconds: failover, peakRSS: peakRSS, idleCPU: idleCPU, connections: connections)
+            failoverSeconds: failover, peakRSS: peakRSS, heldRSS: heldRSS, heldAloneRSS: heldAlone, idleCPU: idleCPU,
+            connections: connections)
     }
 
     /// Kills the server holding the rollout lease with SIGKILL; answers how long until another held
