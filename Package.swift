@@ -370,7 +370,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "TestSupport",
-            dependencies: ["Artifacts", "Model", "Planner", "StellwerkAPI", "WorkspaceFiles", "HTTPTransport"],
+            dependencies: [
+                "Artifacts", "Model", "Planner", "StellwerkAPI", "WorkspaceFiles", "HTTPTransport", "Authority",
+            ],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings),
         .testTarget(

@@ -14,7 +14,10 @@ final class SensorsProcess: @unchecked Sendable {
     var url: String { "http://\(host):\(port)" }
     var api: String { url + "/v1.1" }
 
-    init(host: String, database: String = "sqlite:data/sensors.sqlite", extra: String = "") async throws {
+    /// `publicURL`: the address clients use, when it is not the service's own (behind a proxy).
+    init(
+        host: String, database: String = "sqlite:data/sensors.sqlite", extra: String = "", publicURL: String? = nil
+    ) async throws {
         root = try Fixtures.temporaryFolder("stellwerk-sensors")
         self.host = host
         port = try FreePort.find(host: host)
@@ -23,7 +26,7 @@ final class SensorsProcess: @unchecked Sendable {
             listen:
               host: \(host)
               port: \(port)
-            public_url: http://\(host):\(port)
+            public_url: \(publicURL ?? "http://\(host):\(port)")
             database: \(database)
             admin_token: \(token)
             page_size: 50

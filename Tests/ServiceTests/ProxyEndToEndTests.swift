@@ -1,6 +1,4 @@
-import Authority
 import Foundation
-import Model
 import TestSupport
 import Testing
 
@@ -10,51 +8,8 @@ import Testing
 /// readers on, the route's limits, and a page instead of a hang when the service behind it is down.
 /// With `CI=true` a missing nginx or Python client is a failure.
 @Suite(.serialized) struct ProxyEndToEndTests {
-    static let nginx = "/usr/sbin/nginx"
     static let required = ProcessInfo.processInfo.environment["CI"] == "true"
-    static let available = FileManager.default.isExecutableFile(atPath: nginx)
-
-    /// nginx running the proxy that `files` give site alpha, with a certificate for the site's hosts
-    /// from a CA of the test's own; stopped by `stop`.
-    struct RunningProxy {
-        var pid: pid_t
-        var folder: URL
-        var authorityFile: URL
-        var accessLog: String
-
-        init(_ files: [String: String]) async throws {
-            let workspace = try Fixtures.load(files)
-            let site = try #require(try EnvironmentResolver(workspace: workspace).resolve("sandbox").sites.first)
-            let proxy = try #require(site.nodes.first?.instances.first { $0.service == "proxy" })
-            // The instance's folder as the agent fills it: the config, the secrets in their places.
-            folder = try Fixtures.temporaryFolder("stellwerk-proxy")
-            let authority = try CertificateAuthority.create(name: "Testamt CA")
-            let (certificate, key) = try authority.issueServerCertificate(hosts: site.routes.map(\.host))
-            let secrets = [
-                "{{secret:alpha-proxy-certificate}}": try certificate.serializeAsPEM().pemString + "\n",
-                "{{secret:alpha-proxy-key}}": key.pemRepresentation + "\n",
-            ]
-            for file in proxy.configFiles {
-                let url = folder.appendingPathComponent(file.path)
-                try FileManager.default.createDirectory(
-                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data((secrets[file.content] ?? file.content).utf8).write(to: url)
-            }
-            authorityFile = folder.appendingPathComponent("ca.pem")
-            try Data(try authority.certificatePEM.utf8).write(to: authorityFile)
-            accessLog = folder.appendingPathComponent("access.log").path
-            pid = try Spawn.run(
-                ProxyEndToEndTests.nginx, proxy.arguments, directory: folder.path, standardOutput: accessLog,
-                standardError: folder.appendingPathComponent("error.log").path, wait: false
-            ).pid
-        }
-
-        func stop() {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
-    }
+    static let available = NginxProxy.isInstalled
 
     @Test(.enabled(if: available || required, "nginx is not installed (scripts/install-packages)"))
     func aSitesProxy_servesHTTPS_sendsPlainHTTPOn_limits_andSaysWhenTheServiceIsDown() async throws {
@@ -64,7 +19,7 @@ import Testing
         defer { catalog.stop() }
         try await catalog.start()
         let (httpsPort, httpPort) = (try FreePort.find(host: address), try FreePort.find(host: address))
-        let proxy = try await RunningProxy(
+        let proxy = try await NginxProxy(
             try Fixtures.proxiedFiles(httpsPort: httpsPort, httpPort: httpPort, address: address, apiPort: catalog.port)
         )
         defer { proxy.stop() }
@@ -159,7 +114,7 @@ import Testing
         try await catalog.start()
         let httpsPort = try FreePort.find(host: address)
         // A rate ckanapi's many quick calls stay under.
-        let proxy = try await RunningProxy(
+        let proxy = try await NginxProxy(
             try Fixtures.proxiedFiles(
                 httpsPort: httpsPort, httpPort: try FreePort.find(host: address), address: address,
                 apiPort: catalog.port, host: address, path: "/katalog", rate: 1000))
