@@ -431,6 +431,8 @@ final class LocalCluster: @unchecked Sendable {
             for pid in agentPIDs { waitpid(pid, &status, 0) }
             for server in servers where server > 0 { kill(server, SIGTERM) }
             for server in servers where server > 0 { waitpid(server, &status, 0) }
+            // What the agents started and left running when they stopped (without their services).
+            for pid in WorkingProcesses.inside(folder) { kill(pid, SIGTERM) }
             try? FileManager.default.removeItem(at: folder)
         }
     }

@@ -39,7 +39,12 @@ import Testing
         let ssh = try SSHServer(host: "127.0.69.10")
         let prefix = cluster.root.appendingPathComponent("nodes/neustadt-over-ssh")
         defer {
-            for pid in SecretEndToEndTests.commandLinesContaining(prefix.path) { kill(pid, SIGTERM) }
+            let started = SecretEndToEndTests.commandLinesContaining(prefix.path)
+            for pid in started { kill(pid, SIGTERM) }
+            // Then what its agent left running (nginx names no path of ours), once the agent is gone.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while started.contains(where: { kill($0, 0) == 0 }), ContinuousClock.now < deadline { usleep(50_000) }
+            for pid in WorkingProcesses.inside(prefix) { kill(pid, SIGTERM) }
             cluster.tearDown()
         }
         try await cluster.start()
