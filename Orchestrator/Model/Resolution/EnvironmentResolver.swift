@@ -463,10 +463,8 @@ package struct EnvironmentResolver: Sendable {
             return ConfigFile(path: file.path.value, mode: mode, content: content, sha256: Digest.sha256(content))
         }.sorted { $0.path < $1.path }
         var ports: [String: Int] = [:]
-        for (name, parameter) in blueprint.ports {
-            if case .value(let text)? = placement.parameters[parameter.value], let port = Int(text) {
-                ports[name.value] = port
-            }
+        for (name, _) in blueprint.ports {
+            if let number = port(name, of: placement) { ports[name.value] = number }
         }
         let probe: HealthCheckSpec.Probe
         switch blueprint.health.probe {
